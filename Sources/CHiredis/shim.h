@@ -1,0 +1,4 @@
+#ifndef SWITCHBOARD_CHIREDIS_SHIM_H
+#define SWITCHBOARD_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

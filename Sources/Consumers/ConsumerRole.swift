@@ -1,0 +1,41 @@
+import Jobs
+import Logging
+import Prometheus
+import Queue
+import Redis
+import ServiceLifecycle
+
+/// `switchboard consumer`: the stream consumer and its monitoring listener as one service group
+/// that stops gracefully on SIGTERM or SIGINT (consumer first, then the listener).
+public enum ConsumerRole {
+    public struct Options: Sendable {
+        public var redis: RedisEndpoint
+        public var prefix: String
+        public var consumer: ConsumerConfiguration
+        /// Where `/metrics`, `/healthz` and `/readyz` listen; nil disables the listener.
+        public var monitoringPort: Int?
+        public var monitoringHost: String
+
+        public init(redis: RedisEndpoint, prefix: String, consumer: ConsumerConfiguration, monitoringPort: Int?, monitoringHost: String = "0.0.0.0") {
+            self.redis = redis
+            self.prefix = prefix
+            self.consumer = consumer
+            self.monitoringPort = monitoringPort
+            self.monitoringHost = monitoringHost
+        }
+    }
+
+    public static func run(_ options: Options, registry: JobRegistry, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
+        defer { pool.close() }
+        let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix)), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let port = options.monitoringPort {
+            services.append(.init(service: MonitoringServer.make(host: options.monitoringHost, port: port, registry: metrics, redis: pool, logger: logger)))
+        }
+        // Started last, stopped first: the listener keeps answering /metrics while jobs drain.
+        services.append(.init(service: consumer))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,31 @@
+import Hummingbird
+import Logging
+import Prometheus
+import Redis
+import ServiceLifecycle
+
+/// The small HTTP listener every consumer runs for its operators: `/metrics` (Prometheus text),
+/// `/healthz` (the process is up) and `/readyz` (Redis answers a PING).
+public enum MonitoringServer {
+    public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, logger: Logger) -> some Service {
+        let router = Router()
+        router.get("metrics") { _, _ -> Response in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(16 << 10)
+            registry.emit(into: &bytes)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ -> Response in
+            do {
+                _ = try await redis.send("PING")
+                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
+            } catch {
+                return Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "redis unreachable\n")))
+            }
+        }
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
+    }
+}

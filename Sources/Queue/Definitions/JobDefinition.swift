@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import Redis
+
+/// What a handler returns: finished, or finished with a follow-up job (the next stage of a flow),
+/// which is enqueued atomically with this job's acknowledgement.
+public enum JobResult: Sendable {
+    case done
+    case next(JobRequest)
+}
+
+/// What a handler knows about the delivery it is running.
+public struct JobContext: Sendable {
+    public var id: String
+    public var kind: String
+    public var queue: String
+    public var attempt: Int
+    public var maxAttempts: Int
+    /// Unix milliseconds of the first enqueue.
+    public var enqueuedAt: UInt64
+    public var trace: String?
+    /// Redis connections shared with the engine, for handlers that keep state in Redis.
+    public var redis: RedisPool
+    public var logger: Logger
+}
+
+/// One kind of job: its name, default queue, retry policy, timeout and handler.
+///
+/// The handler receives its payload decoded from JSON into `Payload`; a payload that does not decode
+/// is a permanent failure (dead-lettered at once with the decoding error), never a crash.
+public struct JobDefinition: Sendable {
+    public let kind: String
+    public let queue: String
+    public let retry: RetryPolicy
+    /// How long one attempt may run before it is cancelled and counted as a retryable failure.
+    public let timeout: Duration
+    let execute: @Sendable (String, JobContext) async throws -> JobResult
+
+    public init<Payload: Decodable & Sendable>(
+        kind: String, queue: String, retry: RetryPolicy, timeout: Duration,
+        payload: Payload.Type = Payload.self,
+        run: @escaping @Sendable (Payload, JobContext) async throws -> JobResult
+    ) {
+        self.kind = kind
+        self.queue = queue
+        self.retry = retry
+        self.timeout = timeout
+        self.execute = { text, context in
+            let payload: Payload
+            do {
+                payload = try JSONDecoder().decode(Payload.self, from: Data(text.utf8))
+            } catch {
+                throw JobFailure.permanent("undecodable payload for kind '\(kind)': \(PayloadDecodingError.describe(error))")
+            }
+            return try await run(payload, context)
+        }
+    }
+
+    /// The envelope's `max_attempts` for new jobs of this kind.
+    public func request(payload: String, queue: String? = nil, dedupe: String? = nil, trace: String? = nil) -> JobRequest {
+        JobRequest(queue: queue ?? self.queue, kind: kind, payload: payload, maxAttempts: retry.maxAttempts, dedupe: dedupe, trace: trace)
+    }
+}
+
+/// Short, operator-readable text for a JSON decoding error.
+enum PayloadDecodingError {
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context) -> String {
+            let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return text.isEmpty ? "payload" : text
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)' at \(path(context))"
+        case .typeMismatch(let type, let context): return "\(path(context)) is not \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)) is null, expected \(type)"
+        case .dataCorrupted(let context): return "not valid JSON at \(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// What became of one delivery, decided by `OutcomePolicy` and written by the worker in one atomic
+/// step. `abandoned` writes nothing: the entry stays pending for another consumer to reclaim.
+enum Outcome: Sendable, Equatable {
+    case done
+    case next(JobRequest)
+    case retry(Envelope, after: Duration)
+    case dead(DeadLetter)
+    case abandoned
+
+    var label: String {
+        switch self {
+        case .done: "done"
+        case .next: "handed_off"
+        case .retry: "retried"
+        case .dead: "dead"
+        case .abandoned: "abandoned"
+        }
+    }
+}
+
+/// Turns a failure into an outcome: a retry while the policy allows, otherwise a dead letter.
+enum OutcomePolicy {
+    static func outcome(for failure: JobFailure, envelope: Envelope, queue: String, policy: RetryPolicy, now: UInt64,
+                        random: Double = Double.random(in: 0...1)) -> Outcome {
+        var failed = envelope
+        failed.record(FailureRecord(attempt: envelope.attempt, at: now, error: failure.description))
+        let maxAttempts = envelope.maxAttempts > 0 ? envelope.maxAttempts : policy.maxAttempts
+        switch failure {
+        case .retryable(_, let retryAfter) where envelope.attempt < maxAttempts:
+            var next = failed
+            next.attempt += 1
+            return .retry(next, after: policy.delay(afterAttempt: envelope.attempt, retryAfter: retryAfter, random: random))
+        case .retryable(let message, _):
+            return .dead(DeadLetter(failing: failed, queue: queue, error: "\(message) (attempt \(envelope.attempt) of \(maxAttempts))", now: now))
+        case .permanent(let message):
+            return .dead(DeadLetter(failing: failed, queue: queue, error: message, now: now))
+        }
+    }
+}

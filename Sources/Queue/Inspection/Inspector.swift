@@ -1,0 +1,104 @@
+import Redis
+
+/// Read-only views of the queues for operators and tests: what `switchboard queues` prints.
+public struct Inspector: Sendable {
+    public let broker: Broker
+
+    public init(broker: Broker) {
+        self.broker = broker
+    }
+
+    /// One consumer of a queue's group.
+    public struct ConsumerInfo: Sendable, Equatable, Codable {
+        public var name: String
+        public var pending: Int
+        public var idleMilliseconds: Int
+    }
+
+    /// The state of one queue.
+    public struct QueueInfo: Sendable, Equatable, Codable {
+        public var queue: String
+        /// Entries in the stream: waiting plus in flight (acknowledged ones are deleted).
+        public var length: Int
+        /// Delivered but not yet settled.
+        public var pending: Int
+        /// Entries not yet delivered to any consumer (nil when Redis cannot tell).
+        public var lag: Int?
+        /// Retries waiting for their time.
+        public var delayed: Int
+        public var dead: Int
+        public var consumers: [ConsumerInfo]
+    }
+
+    /// Every queue this deployment knows: the given ones plus those registered in Redis.
+    public func queueNames(including known: [String] = []) async throws -> [String] {
+        let reply = try await broker.pool.send(RedisCommand("SMEMBERS", [broker.keys.queues]))
+        let stored = (reply.array ?? []).compactMap(\.string)
+        return Array(Set(known + stored)).sorted()
+    }
+
+    public func info(_ queue: String) async throws -> QueueInfo {
+        let keys = broker.keys
+        let replies = try await broker.pool.pipeline([
+            RedisCommand("XLEN", [keys.stream(queue)]),
+            RedisCommand("XINFO", ["GROUPS", keys.stream(queue)]),
+            RedisCommand("ZCARD", [keys.delayed(queue)]),
+            RedisCommand("XLEN", [keys.dead(queue)]),
+            RedisCommand("XINFO", ["CONSUMERS", keys.stream(queue), Keys.group]),
+        ])
+        var info = QueueInfo(queue: queue, length: replies[0].integer ?? 0, pending: 0, lag: nil,
+                             delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0, consumers: [])
+        for group in replies[1].array ?? [] {
+            let fields = Self.pairs(group)
+            guard fields["name"]?.string == Keys.group else { continue }
+            info.pending = fields["pending"]?.integer ?? 0
+            info.lag = fields["lag"]?.integer
+        }
+        info.consumers = (replies[4].array ?? []).map { consumer in
+            let fields = Self.pairs(consumer)
+            return ConsumerInfo(name: fields["name"]?.string ?? "", pending: fields["pending"]?.integer ?? 0,
+                                idleMilliseconds: fields["idle"]?.integer ?? 0)
+        }
+        return info
+    }
+
+    /// Dead letters of a queue, oldest first, up to `count`, starting after `after` (an entry id).
+    public func deadLetters(_ queue: String, count: Int = 100) async throws -> [(entryID: String, letter: DeadLetter?, fields: [String: String])] {
+        let reply = try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.dead(queue), "-", "+", "COUNT", String(count)]))
+        return StreamEntry.list(reply).map { entry in
+            let fields = entry.fieldMap
+            return (entry.id, try? DeadLetter(fields: fields), fields)
+        }
+    }
+
+    /// Retries waiting in the delayed set with their due times (unix ms), soonest first.
+    public func delayed(_ queue: String, count: Int = 100) async throws -> [(envelope: Envelope, dueAt: UInt64)] {
+        let reply = try await broker.pool.send(RedisCommand("ZRANGE", [broker.keys.delayed(queue), "0", String(count - 1), "WITHSCORES"]))
+        let flat = reply.array ?? []
+        var result: [(Envelope, UInt64)] = []
+        var index = 0
+        while index + 1 < flat.count {
+            if let member = flat[index].string, let list = DelayedMember.decode(member) {
+                var fields: [String: String] = [:]
+                var i = 0
+                while i + 1 < list.count { fields[list[i]] = list[i + 1]; i += 2 }
+                if let envelope = try? Envelope(fields: fields) {
+                    result.append((envelope, UInt64(flat[index + 1].string.flatMap(Double.init) ?? 0)))
+                }
+            }
+            index += 2
+        }
+        return result
+    }
+
+    private static func pairs(_ value: RedisValue) -> [String: RedisValue] {
+        let flat = value.array ?? []
+        var result: [String: RedisValue] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            if let key = flat[index].string { result[key] = flat[index + 1] }
+            index += 2
+        }
+        return result
+    }
+}

@@ -1,0 +1,165 @@
+import Redis
+
+/// Every command the engine sends to Redis, with typed results. Nothing above this file builds a
+/// Redis command or indexes into a raw reply.
+public struct Broker: Sendable {
+    public let keys: Keys
+    public let pool: RedisPool
+
+    public init(pool: RedisPool, keys: Keys) {
+        self.pool = pool
+        self.keys = keys
+    }
+
+    // MARK: Enqueue
+
+    /// Adds one envelope to a queue; returns the stream entry id.
+    @discardableResult
+    public func add(_ envelope: Envelope, to queue: String) async throws -> String {
+        let replies = try await pool.pipeline([
+            RedisCommand("XADD", [keys.stream(queue), "*"] + envelope.fields),
+            RedisCommand("SADD", [keys.queues, queue]),
+        ])
+        return try Self.check(replies[0], "XADD").string ?? ""
+    }
+
+    /// Adds many envelopes in pipelined batches; every envelope is acknowledged by Redis on return.
+    public func add(_ envelopes: [Envelope], to queue: String, batchSize: Int = 1000) async throws {
+        let stream = keys.stream(queue)
+        _ = try await pool.send(RedisCommand("SADD", [keys.queues, queue]))
+        var start = 0
+        while start < envelopes.count {
+            let end = min(start + batchSize, envelopes.count)
+            let commands = envelopes[start..<end].map { RedisCommand("XADD", [stream, "*"] + $0.fields) }
+            for reply in try await pool.pipeline(commands) { _ = try Self.check(reply, "XADD") }
+            start = end
+        }
+    }
+
+    /// Adds an envelope unless its dedupe key was seen within `ttlSeconds`; returns whether it was
+    /// added and the id of the job that holds the key.
+    public func addOnce(_ envelope: Envelope, to queue: String, dedupeKey: String, ttlSeconds: Int) async throws -> (added: Bool, jobID: String) {
+        let reply = try await Scripts.enqueueOnce.run(
+            on: pool.client, keys: [keys.dedupe(dedupeKey), keys.stream(queue), keys.queues],
+            arguments: [String(ttlSeconds), envelope.id, queue] + envelope.fields)
+        guard let parts = reply.array, parts.count == 2, let flag = parts[0].integer, let id = parts[1].string else {
+            throw RedisError.unexpectedReply(command: "script enqueue-once", detail: "expected {flag, id}")
+        }
+        return (flag == 1, id)
+    }
+
+    // MARK: Consumer group
+
+    /// Creates the queue's stream and consumer group if missing. The group starts at the beginning
+    /// of the stream: acknowledged entries are deleted, so everything still in it is unfinished work.
+    public func ensureGroup(_ queue: String) async throws {
+        do {
+            try await pool.send(RedisCommand("XGROUP", ["CREATE", keys.stream(queue), Keys.group, "0", "MKSTREAM"]))
+        } catch let error as RedisError where error.serverCode == "BUSYGROUP" {
+            // Already there.
+        }
+        _ = try await pool.send(RedisCommand("SADD", [keys.queues, queue]))
+    }
+
+    /// Reads up to `count` new entries for `consumer`, waiting up to `block` for the first.
+    /// Runs on the caller's own client: a blocking read must not hold a pooled connection.
+    public func read(_ queue: String, consumer: String, count: Int, block: Duration, on client: RedisClient) async throws -> [StreamEntry] {
+        let reply = try await client.send(RedisCommand(
+            "XREADGROUP",
+            ["GROUP", Keys.group, consumer, "COUNT", String(count), "BLOCK", String(block.milliseconds), "STREAMS", keys.stream(queue), ">"],
+            blocksFor: block))
+        guard let streams = reply.array, let first = streams.first?.array, first.count == 2 else { return [] }
+        return StreamEntry.list(first[1])
+    }
+
+    // MARK: Outcomes
+
+    /// Acknowledges and deletes finished entries of one queue in one step.
+    public func ack(_ queue: String, entryIDs: [String]) async throws {
+        guard !entryIDs.isEmpty else { return }
+        _ = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group] + entryIDs)
+    }
+
+    /// Schedules the next attempt; false when the entry had already been settled elsewhere.
+    public func retry(_ queue: String, entryID: String, next: Envelope, dueAt: UInt64) async throws -> Bool {
+        let reply = try await Scripts.retry.run(
+            on: pool.client, keys: [keys.stream(queue), keys.delayed(queue)],
+            arguments: [Keys.group, entryID, String(dueAt), DelayedMember.encode(next)])
+        return reply.integer == 1
+    }
+
+    /// Moves an entry to the dead letters; false when it had already been settled elsewhere.
+    public func bury(_ queue: String, entryID: String, letter: DeadLetter) async throws -> Bool {
+        let reply = try await Scripts.bury.run(
+            on: pool.client, keys: [keys.stream(queue), keys.dead(queue)],
+            arguments: [Keys.group, entryID] + letter.fields)
+        return !reply.isNull && reply.string != nil
+    }
+
+    /// Settles an entry by enqueuing its follow-up job; false when it had already been settled elsewhere.
+    public func handOff(_ queue: String, entryID: String, next: Envelope, nextQueue: String) async throws -> Bool {
+        let reply = try await Scripts.handOff.run(
+            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues],
+            arguments: [Keys.group, entryID, nextQueue] + next.fields)
+        return !reply.isNull && reply.string != nil
+    }
+
+    // MARK: Background duties
+
+    /// Moves due retries back onto the stream; returns how many moved.
+    public func promote(_ queue: String, now: UInt64, limit: Int = 500) async throws -> Int {
+        let reply = try await Scripts.promote.run(
+            on: pool.client, keys: [keys.delayed(queue), keys.stream(queue)], arguments: [String(now), String(limit)])
+        return reply.integer ?? 0
+    }
+
+    /// The result of one reclaim pass.
+    public struct Reclaimed: Sendable {
+        public var cursor: String
+        public var entries: [StreamEntry]
+        public var buried: Int
+    }
+
+    /// Claims entries idle past `visibilityTimeout` for `consumer`, burying poison messages.
+    public func reclaim(_ queue: String, consumer: String, visibilityTimeout: Duration, count: Int, poisonLimit: Int,
+                        cursor: String, now: UInt64) async throws -> Reclaimed {
+        let reply = try await Scripts.reclaim.run(
+            on: pool.client, keys: [keys.stream(queue), keys.dead(queue)],
+            arguments: [Keys.group, consumer, String(visibilityTimeout.milliseconds), String(count), String(poisonLimit),
+                        String(now), queue, cursor])
+        guard let parts = reply.array, parts.count == 3 else {
+            throw RedisError.unexpectedReply(command: "script reclaim", detail: "expected {cursor, entries, buried}")
+        }
+        return Reclaimed(cursor: parts[0].string ?? "0-0", entries: StreamEntry.list(parts[1]), buried: parts[2].integer ?? 0)
+    }
+
+    /// Removes consumers without pending entries that have been idle longer than `idle`.
+    public func removeIdleConsumers(_ queue: String, idle: Duration) async throws -> [String] {
+        let reply = try await Scripts.removeIdleConsumers.run(
+            on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, String(idle.milliseconds)])
+        return (reply.array ?? []).compactMap(\.string)
+    }
+
+    static func check(_ reply: RedisValue, _ command: String) throws -> RedisValue {
+        if case .error(let message) = reply { throw RedisError.server(command: command, message: message) }
+        return reply
+    }
+}
+
+/// How an envelope is stored as a member of the delayed set: a JSON array of its field/value
+/// strings, which the promote script turns back into XADD arguments with `cjson.decode`.
+enum DelayedMember {
+    static func encode(_ envelope: Envelope) -> String {
+        var text = "["
+        for (index, field) in envelope.fields.enumerated() {
+            if index > 0 { text += "," }
+            text += JSONString.quote(field)
+        }
+        return text + "]"
+    }
+
+    static func decode(_ member: String) -> [String]? {
+        guard let value = JSONString.parseStringArray(member) else { return nil }
+        return value
+    }
+}

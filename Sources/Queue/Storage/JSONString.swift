@@ -1,0 +1,33 @@
+import Foundation
+
+/// The two bits of JSON the storage layer writes by hand: a quoted string and an array of strings.
+enum JSONString {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func parseStringArray(_ text: String) -> [String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else { return nil }
+        var strings: [String] = []
+        for element in object {
+            guard let string = element as? String else { return nil }
+            strings.append(string)
+        }
+        return strings
+    }
+}

@@ -1,0 +1,38 @@
+/// Every Redis key Switchboard writes, built in one place.
+///
+/// All keys of one deployment share the hash tag `{prefix}`, so every multi-key script stays valid
+/// on Redis Cluster. Chatwoot's own keys (Sidekiq's `queue:*`, `retry`, `schedule`, `dead`) never
+/// match this pattern.
+public struct Keys: Sendable, Equatable {
+    /// The deployment's key prefix, default `switchboard`.
+    public let prefix: String
+    /// The consumer group every queue's stream is read by.
+    public static let group = "workers"
+
+    public init(prefix: String = "switchboard") {
+        self.prefix = prefix
+    }
+
+    var tag: String { "{\(prefix)}" }
+
+    /// The queue itself: a stream read by the consumer group `workers`.
+    public func stream(_ queue: String) -> String { "\(tag):\(queue):stream" }
+    /// Envelopes waiting for a retry, scored by due time in unix milliseconds.
+    public func delayed(_ queue: String) -> String { "\(tag):\(queue):delayed" }
+    /// The queue's dead letters, a stream never trimmed by the engine.
+    public func dead(_ queue: String) -> String { "\(tag):\(queue):dead" }
+    /// An idempotency key.
+    public func dedupe(_ key: String) -> String { "\(tag):dedupe:\(key)" }
+    /// A set of queue names known to this deployment (so `switchboard queues` can list them).
+    public var queues: String { "\(tag):queues" }
+    /// The pattern that matches every stream of this deployment.
+    public var streamPattern: String { "\(tag):*:stream" }
+
+    /// The queue name of a stream key of this deployment, or nil.
+    public func queue(ofStream key: String) -> String? {
+        let head = "\(tag):"
+        let tail = ":stream"
+        guard key.hasPrefix(head), key.hasSuffix(tail), key.count > head.count + tail.count else { return nil }
+        return String(key.dropFirst(head.count).dropLast(tail.count))
+    }
+}

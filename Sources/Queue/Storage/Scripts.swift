@@ -1,0 +1,135 @@
+/// Every Lua script of the engine. Each outcome that touches more than one key, or must not race
+/// another replica, runs as one script, so a crash never leaves half of it written.
+///
+/// Outcome scripts (retry, bury, hand-off) act only when XACK removed the entry from the pending
+/// list: if another consumer already settled the entry (after reclaiming it from us), a late
+/// outcome from us is dropped instead of doubling the job.
+enum Scripts {
+    /// Acknowledges and deletes finished entries.
+    /// KEYS[1] stream. ARGV[1] group; ARGV[2..] entry ids.
+    /// Returns the number of entries that were still pending.
+    static let ack = Script(name: "ack", source: """
+        local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+        redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+        return acked
+        """)
+
+    /// Moves a failed entry into the delayed set for a later attempt.
+    /// KEYS[1] stream, KEYS[2] delayed set. ARGV[1] group, ARGV[2] entry id, ARGV[3] due time (unix ms),
+    /// ARGV[4] the next attempt's envelope as a JSON array of field/value strings.
+    /// Returns 1 when scheduled, 0 when the entry was no longer pending.
+    static let retry = Script(name: "retry", source: """
+        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+        return 1
+        """)
+
+    /// Moves a failed entry to the dead letters.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry id,
+    /// ARGV[3..] the dead letter's field/value pairs.
+    /// Returns the dead letter's entry id, or false when the entry was no longer pending.
+    static let bury = Script(name: "bury", source: """
+        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+        """)
+
+    /// Settles an entry by enqueuing the job that follows it (the next stage of a flow).
+    /// KEYS[1] stream, KEYS[2] the next queue's stream, KEYS[3] the queue registry set.
+    /// ARGV[1] group, ARGV[2] entry id, ARGV[3] next queue name, ARGV[4..] the next envelope's fields.
+    /// Returns the new entry's id, or false when the entry was no longer pending.
+    static let handOff = Script(name: "handoff", source: """
+        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        redis.call('SADD', KEYS[3], ARGV[3])
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+        """)
+
+    /// Moves due retries from the delayed set back onto the stream. Safe with any number of
+    /// replicas: each member is removed in the same step that re-adds it.
+    /// KEYS[1] delayed set, KEYS[2] stream. ARGV[1] now (unix ms), ARGV[2] most to move.
+    /// Returns the number moved.
+    static let promote = Script(name: "promote", source: """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        for _, member in ipairs(due) do
+            local ok, fields = pcall(cjson.decode, member)
+            if ok and type(fields) == 'table' and #fields >= 2 then
+                redis.call('XADD', KEYS[2], '*', unpack(fields))
+            end
+            redis.call('ZREM', KEYS[1], member)
+        end
+        return #due
+        """)
+
+    /// Claims entries idle past the visibility timeout (their consumer died or hung) for this
+    /// consumer, burying those delivered more often than the poison limit.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] this consumer,
+    /// ARGV[3] visibility timeout (ms), ARGV[4] most to claim, ARGV[5] poison limit (deliveries),
+    /// ARGV[6] now (unix ms), ARGV[7] queue name, ARGV[8] scan cursor.
+    /// Returns { next cursor, claimed entries (as XAUTOCLAIM gives them), number buried }.
+    static let reclaim = Script(name: "reclaim", source: """
+        local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[8], 'COUNT', ARGV[4])
+        local keep = {}
+        local buried = 0
+        local limit = tonumber(ARGV[5])
+        for _, entry in ipairs(claimed[2]) do
+            local id = entry[1]
+            local fields = entry[2]
+            local info = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+            local deliveries = 0
+            if info[1] then deliveries = tonumber(info[1][4]) end
+            if fields and deliveries > limit then
+                local letter = {}
+                for i = 1, #fields do letter[i] = fields[i] end
+                local n = #letter
+                letter[n + 1] = 'queue'; letter[n + 2] = ARGV[7]
+                letter[n + 3] = 'error'
+                letter[n + 4] = 'poison: delivered ' .. (deliveries - 1) .. ' times without an outcome (limit ' .. limit .. '); its consumer crashed or hung each time'
+                letter[n + 5] = 'first_failed_at'; letter[n + 6] = ARGV[6]
+                letter[n + 7] = 'last_failed_at'; letter[n + 8] = ARGV[6]
+                letter[n + 9] = 'deliveries'; letter[n + 10] = tostring(deliveries - 1)
+                redis.call('XADD', KEYS[2], '*', unpack(letter))
+                redis.call('XACK', KEYS[1], ARGV[1], id)
+                redis.call('XDEL', KEYS[1], id)
+                buried = buried + 1
+            elseif fields then
+                keep[#keep + 1] = entry
+            end
+        end
+        return { claimed[1], keep, buried }
+        """)
+
+    /// Removes consumers that own no pending entries and have been silent for longer than the given
+    /// idle time (replicas that died and whose work was reclaimed). A consumer that still owns
+    /// entries is never removed: its entries would vanish from the pending list.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] idle limit (ms). Returns the removed names.
+    static let removeIdleConsumers = Script(name: "remove-idle-consumers", source: """
+        local removed = {}
+        local limit = tonumber(ARGV[2])
+        for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+            local info = {}
+            for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+            if tonumber(info['pending']) == 0 and tonumber(info['idle']) > limit then
+                redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+                removed[#removed + 1] = info['name']
+            end
+        end
+        return removed
+        """)
+
+    /// Sets an idempotency key and enqueues a job in one step; a repeated key enqueues nothing.
+    /// KEYS[1] dedupe key, KEYS[2] stream, KEYS[3] queue registry set. ARGV[1] TTL (seconds),
+    /// ARGV[2] job id, ARGV[3] queue name, ARGV[4..] envelope fields.
+    /// Returns { 1, job id } when enqueued, { 0, first job's id } for a duplicate.
+    static let enqueueOnce = Script(name: "enqueue-once", source: """
+        local existing = redis.call('GET', KEYS[1])
+        if existing then return { 0, existing } end
+        redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[1]))
+        redis.call('SADD', KEYS[3], ARGV[3])
+        redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+        return { 1, ARGV[2] }
+        """)
+
+    static let all = [ack, retry, bury, handOff, promote, reclaim, removeIdleConsumers, enqueueOnce]
+}

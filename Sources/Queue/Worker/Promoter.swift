@@ -1,0 +1,31 @@
+import Logging
+
+/// Moves retries whose time has come from each queue's delayed set back onto its stream.
+/// Every replica runs one; the promote script removes each member in the step that re-adds it,
+/// so several promoters never double a job.
+struct Promoter: Sendable {
+    let broker: Broker
+    let queues: [String]
+    let interval: Duration
+    let logger: Logger
+
+    /// Runs until `isStopping()` says so.
+    func run(isStopping: @Sendable () -> Bool) async {
+        var delay = RetryDelay()
+        while !isStopping() {
+            var busy = false
+            do {
+                for queue in queues {
+                    let moved = try await broker.promote(queue, now: Clock.unixMilliseconds())
+                    if moved >= 500 { busy = true }
+                    if moved > 0 { logger.debug("promoted due retries", metadata: ["queue": "\(queue)", "jobs": "\(moved)"]) }
+                }
+                delay.reset()
+                if !busy { try? await Task.sleep(for: interval) }
+            } catch {
+                logger.warning("promoting due retries failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay.next())
+            }
+        }
+    }
+}

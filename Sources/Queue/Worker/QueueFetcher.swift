@@ -1,0 +1,64 @@
+import Logging
+import Redis
+
+/// The worker loop of one queue: takes free slots, fills them with reclaimed stale entries or new
+/// ones (XREADGROUP BLOCK on a connection of its own), and starts a task per entry that runs the
+/// job and writes its outcome. Stops reading when the consumer stops; the caller's task group then
+/// waits for the jobs already started.
+struct QueueFetcher: Sendable {
+    let queue: String
+    let broker: Broker
+    let configuration: ConsumerConfiguration
+    let runner: JobRunner
+    let writer: OutcomeWriter
+    let limit: ConcurrencyLimit
+    let metrics: QueueMetrics
+    let logger: Logger
+    let visibilityTimeout: Duration
+
+    func run(isStopping: @escaping @Sendable () -> Bool) async {
+        let client = RedisClient(endpoint: broker.pool.endpoint, name: "fetch-\(queue)", logger: logger)
+        defer { client.close() }
+        var reclaimer = Reclaimer(
+            broker: broker, queue: queue, consumer: configuration.consumerName, visibilityTimeout: visibilityTimeout,
+            poisonLimit: configuration.poisonLimit, metrics: metrics, logger: logger)
+        var delay = RetryDelay()
+        var groupReady = false
+        await withDiscardingTaskGroup { jobs in
+            while !isStopping() {
+                let slots = await limit.acquire(upTo: min(configuration.concurrency, 1000))
+                if slots == 0 { break }
+                var entries: [StreamEntry] = []
+                do {
+                    if !groupReady {
+                        try await broker.ensureGroup(queue)
+                        groupReady = true
+                    }
+                    if reclaimer.isDue {
+                        entries = try await reclaimer.claim(count: slots)
+                    }
+                    if entries.isEmpty && !isStopping() {
+                        entries = try await broker.read(queue, consumer: configuration.consumerName, count: slots, block: configuration.fetchBlock, on: client)
+                    }
+                    delay.reset()
+                } catch {
+                    limit.release(slots)
+                    if let error = error as? RedisError, error.serverCode == "NOGROUP" { groupReady = false }
+                    logger.warning("fetching jobs failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                    try? await Task.sleep(for: delay.next())
+                    continue
+                }
+                limit.release(slots - entries.count)
+                for entry in entries {
+                    jobs.addTask {
+                        metrics.inFlight.increment(by: 1)
+                        let ran = await runner.run(entry, queue: queue)
+                        metrics.duration(queue: queue, kind: ran.kind, nanoseconds: ran.nanoseconds)
+                        await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope)
+                        metrics.inFlight.decrement(by: 1)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+
+/// An async Redis client that keeps hiredis' blocking calls off Swift's cooperative pool.
+///
+/// The client owns one thread and one connection on it. Callers enqueue commands and suspend; the
+/// thread takes everything queued so far, writes it in one batch and reads the replies, so
+/// concurrent callers are pipelined automatically. A broken connection is dropped and re-opened on
+/// demand with a capped backoff; while waiting out the backoff, calls fail fast with
+/// `RedisError.unavailable` rather than piling up.
+public final class RedisClient: Sendable {
+    public let endpoint: RedisEndpoint
+    private let requests: RequestQueue
+
+    /// Starts the client's thread; the connection is opened on the first command.
+    public init(
+        endpoint: RedisEndpoint,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(5),
+        name: String = "redis",
+        logger: Logger = Logger(label: "switchboard.redis")
+    ) {
+        self.endpoint = endpoint
+        let requests = RequestQueue()
+        self.requests = requests
+        let thread = Thread {
+            var loop = ConnectionLoop(
+                endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: commandTimeout,
+                requests: requests, logger: logger)
+            loop.run()
+        }
+        thread.name = "switchboard-\(name)"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    deinit {
+        requests.close()
+    }
+
+    /// Runs one command; a server error reply is thrown as `RedisError.server`.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisValue {
+        let reply = try await submit([command])[0]
+        if case .error(let message) = reply { throw RedisError.server(command: command.name, message: message) }
+        return reply
+    }
+
+    /// Runs one command given as name and arguments.
+    @discardableResult
+    public func send(_ name: String, _ arguments: String...) async throws -> RedisValue {
+        try await send(RedisCommand(name, arguments))
+    }
+
+    /// Runs several commands in one round trip. Server errors come back in place as `.error`, so
+    /// the caller sees exactly which command failed (as with EXEC).
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        guard !commands.isEmpty else { return [] }
+        return try await submit(commands)
+    }
+
+    /// Fails every queued call with `RedisError.closed` and lets the thread end.
+    public func close() {
+        requests.close()
+    }
+
+    private func submit(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        try await withCheckedThrowingContinuation { continuation in
+            requests.push(PendingRequest(commands: commands, continuation: continuation))
+        }
+    }
+}
+
+struct PendingRequest: Sendable {
+    let commands: [RedisCommand]
+    let continuation: CheckedContinuation<[RedisValue], any Error>
+}
+
+/// The hand-over point between callers and the client's thread: a list under a condition variable.
+final class RequestQueue: Sendable {
+    // NSCondition is thread-safe; `state` is only touched while holding it.
+    private let condition = NSCondition()
+    private nonisolated(unsafe) var pending: [PendingRequest] = []
+    private nonisolated(unsafe) var closed = false
+
+    func push(_ request: PendingRequest) {
+        condition.lock()
+        if closed {
+            condition.unlock()
+            request.continuation.resume(throwing: RedisError.closed)
+            return
+        }
+        pending.append(request)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Blocks until there is work; returns nil once closed and drained.
+    func takeAll() -> [PendingRequest]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty && !closed { condition.wait() }
+        if pending.isEmpty { return nil }
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        return batch
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// What runs on the client's thread: owns the connection and the reconnect state.
+struct ConnectionLoop {
+    let endpoint: RedisEndpoint
+    let connectTimeout: Duration
+    let commandTimeout: Duration
+    let requests: RequestQueue
+    let logger: Logger
+    private var connection: RedisConnection?
+    private var backoff = ReconnectBackoff()
+    private var retryAt: ContinuousClock.Instant?
+    private var lastFailure = ""
+    private var everConnected = false
+
+    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, requests: RequestQueue, logger: Logger) {
+        self.endpoint = endpoint
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.requests = requests
+        self.logger = logger
+    }
+
+    mutating func run() {
+        while let batch = requests.takeAll() {
+            guard let connection = connected() else {
+                let error = RedisError.unavailable(endpoint: endpoint.description, reason: lastFailure)
+                for request in batch { request.continuation.resume(throwing: error) }
+                continue
+            }
+            let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
+            do {
+                let replies = try connection.run(commands)
+                var offset = 0
+                for request in batch {
+                    let count = request.commands.count
+                    request.continuation.resume(returning: Array(replies[offset..<(offset + count)]))
+                    offset += count
+                }
+            } catch {
+                self.connection = nil
+                lastFailure = (error as? RedisError)?.description ?? "\(error)"
+                logger.warning("redis connection lost", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(lastFailure)"])
+                for request in batch { request.continuation.resume(throwing: error) }
+            }
+        }
+        connection = nil
+    }
+
+    private mutating func connected() -> RedisConnection? {
+        if let connection { return connection }
+        if let retryAt, ContinuousClock.now < retryAt { return nil }
+        do {
+            let connection = try RedisConnection(endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+            if everConnected {
+                logger.notice("redis reconnected", metadata: ["redis.endpoint": "\(endpoint)"])
+            }
+            everConnected = true
+            backoff.reset()
+            retryAt = nil
+            self.connection = connection
+            return connection
+        } catch {
+            lastFailure = (error as? RedisError)?.description ?? "\(error)"
+            let delay = backoff.nextDelay()
+            retryAt = ContinuousClock.now + delay
+            logger.warning("redis connect failed", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(lastFailure)", "retry_in_ms": "\(delay.milliseconds)"])
+            return nil
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    public var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

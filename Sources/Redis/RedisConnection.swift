@@ -1,0 +1,156 @@
+import CHiredis
+import Foundation
+
+/// A blocking hiredis connection. Not `Sendable`: it is created, used and freed on the one thread
+/// that owns it (a `RedisClient`'s), so the C handle never crosses threads.
+final class RedisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+    private let endpoint: RedisEndpoint
+    private let commandTimeout: Duration
+    private var currentTimeout: Duration
+
+    /// Connects, then runs AUTH and SELECT as the endpoint asks; throws `connectFailed` on any failure.
+    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration) throws {
+        self.endpoint = endpoint
+        self.commandTimeout = commandTimeout
+        self.currentTimeout = commandTimeout
+        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), Self.timeval(connectTimeout)) else {
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: "out of memory")
+        }
+        if context.pointee.err != 0 {
+            let reason = Self.errorText(context)
+            redisFree(context)
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: reason)
+        }
+        self.context = context
+        _ = redisSetTimeout(context, Self.timeval(commandTimeout))
+        _ = redisEnableKeepAlive(context)
+        do {
+            if let password = endpoint.password {
+                let auth = endpoint.username.map { RedisCommand("AUTH", [$0, password]) } ?? RedisCommand("AUTH", [password])
+                try Self.expectOK(try run([auth])[0], step: "AUTH", endpoint: endpoint)
+            }
+            if endpoint.database != 0 {
+                try Self.expectOK(try run([RedisCommand("SELECT", [String(endpoint.database)])])[0], step: "SELECT", endpoint: endpoint)
+            }
+        } catch let error as RedisError {
+            if case .connectFailed = error { throw error }
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: error.description)
+        }
+    }
+
+    deinit {
+        redisFree(context)
+    }
+
+    /// Writes every command, then reads every reply: one round trip for the whole batch. A server
+    /// error reply comes back as `.error`; an I/O failure throws `connectionLost` and leaves the
+    /// connection unusable.
+    func run(_ commands: [RedisCommand]) throws -> [RedisValue] {
+        let blocking = commands.map(\.blocksFor).max() ?? .zero
+        setTimeout(commandTimeout + blocking)
+        for command in commands {
+            let status = Self.withArgv(command.arguments) { argc, argv, lengths in
+                redisAppendCommandArgv(context, argc, argv, lengths)
+            }
+            if status != REDIS_OK {
+                throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
+            }
+        }
+        var replies: [RedisValue] = []
+        replies.reserveCapacity(commands.count)
+        for command in commands {
+            var raw: UnsafeMutableRawPointer?
+            if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
+                throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
+            }
+            let reply = raw!.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.copy(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    private func setTimeout(_ timeout: Duration) {
+        guard timeout != currentTimeout else { return }
+        _ = redisSetTimeout(context, Self.timeval(timeout))
+        currentTimeout = timeout
+    }
+
+    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+        let r = reply.pointee
+        switch r.type {
+        case REDIS_REPLY_STRING:
+            return .string(text(r.str, r.len))
+        case REDIS_REPLY_STATUS:
+            return .status(text(r.str, r.len))
+        case REDIS_REPLY_ERROR:
+            return .error(text(r.str, r.len))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int(r.integer))
+        case REDIS_REPLY_ARRAY:
+            var values: [RedisValue] = []
+            values.reserveCapacity(r.elements)
+            for index in 0..<r.elements {
+                if let element = r.element[index] { values.append(copy(element)) } else { values.append(.null) }
+            }
+            return .array(values)
+        default:
+            return .null
+        }
+    }
+
+    private static func text(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
+        guard let pointer, length > 0 else { return "" }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+    }
+
+    /// Lays all arguments out in one buffer and hands hiredis pointers and lengths into it.
+    private static func withArgv<R>(_ arguments: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
+        var total = 0
+        for argument in arguments { total += argument.utf8.count }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: arguments.count) { argv in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { lengths in
+                    var offset = 0
+                    for (index, argument) in arguments.enumerated() {
+                        var utf8 = argument
+                        let count = utf8.withUTF8 { source in
+                            if source.count > 0 {
+                                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(bytes)[offset..<(offset + source.count)])
+                                    .copyMemory(from: UnsafeRawBufferPointer(source))
+                            }
+                            return source.count
+                        }
+                        argv[index] = UnsafeRawPointer(bytes.baseAddress! + offset).assumingMemoryBound(to: CChar.self)
+                        lengths[index] = count
+                        offset += count
+                    }
+                    return body(Int32(arguments.count), argv.baseAddress!, UnsafePointer(lengths.baseAddress!))
+                }
+            }
+        }
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        let message = withUnsafeBytes(of: context.pointee.errstr) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if message.isEmpty { return "I/O error" }
+        if message.contains("Resource temporarily unavailable") { return "timed out" }
+        return message
+    }
+
+    private static func expectOK(_ reply: RedisValue, step: String, endpoint: RedisEndpoint) throws {
+        if case .error(let message) = reply {
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: "\(step) failed: \(message)")
+        }
+    }
+
+    private static func timeval(_ duration: Duration) -> timeval {
+        let (seconds, attoseconds) = duration.components
+        return Foundation.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+}

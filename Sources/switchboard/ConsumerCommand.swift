@@ -1,0 +1,64 @@
+import ArgumentParser
+import Consumers
+import Jobs
+import Metrics
+import Prometheus
+import Queue
+import Redis
+
+struct ConsumerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consumer",
+        abstract: "Run jobs from the queues until SIGTERM or SIGINT.",
+        discussion: """
+            Any number of consumer processes, on any number of machines, share the work of a queue. \
+            On SIGTERM the consumer stops reading, lets jobs in flight finish within --grace-period, and \
+            leaves unfinished ones pending for another consumer. Serves /metrics, /healthz and /readyz \
+            on --metrics-port.
+            """
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Option(help: ArgumentHelp("Comma-separated queues to read (default: every queue of the catalogue).", valueName: "a,b"))
+    var queues: String?
+
+    @Option(help: "Jobs in flight at once in this process.")
+    var concurrency: Int = 10
+
+    @Option(name: .customLong("metrics-port"), help: "Port of /metrics, /healthz and /readyz; 0 turns the listener off.")
+    var metricsPort: Int = 9090
+
+    @Option(name: .customLong("visibility-timeout"), help: ArgumentHelp("Seconds an entry may stay pending before another consumer claims it (default: the longest job timeout of the queue + 30 s).", valueName: "seconds"))
+    var visibilityTimeout: Double?
+
+    @Option(name: .customLong("poison-limit"), help: "Deliveries without an outcome before an entry is dead-lettered as poison.")
+    var poisonLimit: Int = 5
+
+    @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds jobs in flight may run after SIGTERM.", valueName: "seconds"))
+    var gracePeriod: Double = 25
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard poisonLimit >= 1 else { throw ValidationError("--poison-limit must be at least 1") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0-65535") }
+    }
+
+    func run() async throws {
+        let logger = Logs.bootstrap()
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let registry = Catalogue.registry()
+        let names = queues?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? registry.queues
+        guard !names.isEmpty else { throw ValidationError("--queues names no queue") }
+        let configuration = ConsumerConfiguration(
+            queues: names, concurrency: concurrency,
+            visibilityTimeout: visibilityTimeout.map { .milliseconds(Int64($0 * 1000)) },
+            poisonLimit: poisonLimit, gracePeriod: .milliseconds(Int64(gracePeriod * 1000)))
+        try await ConsumerRole.run(
+            .init(redis: try redis.endpoint(), prefix: redis.keyPrefix, consumer: configuration, monitoringPort: metricsPort == 0 ? nil : metricsPort),
+            registry: registry, metrics: metrics, logger: logger)
+    }
+}
+
+import Foundation

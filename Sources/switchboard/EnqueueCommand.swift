@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Jobs
+import Queue
+import Redis
+
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Add jobs to a queue.",
+        discussion: """
+            Prints the job id of each job added (or, with --count above 1, how many were added). Example: \
+            switchboard enqueue --kind sleep --payload '{"ms": 200}' --count 50
+            """
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Option(help: "The queue (default: the kind's queue in the catalogue).")
+    var queue: String?
+
+    @Option(help: "The job kind, e.g. noop, sleep, fail, incr.")
+    var kind: String
+
+    @Option(help: "The payload, a JSON object.")
+    var payload: String = "{}"
+
+    @Option(help: "How many identical jobs to add.")
+    var count: Int = 1
+
+    @Option(name: .customLong("max-attempts"), help: "Attempts before the job is dead-lettered (default: the kind's retry policy).")
+    var maxAttempts: Int?
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
+            throw ValidationError("--payload must be a JSON object, got: \(payload.prefix(80))")
+        }
+    }
+
+    func run() async throws {
+        let registry = Catalogue.registry()
+        let definition = registry[kind]
+        guard let queue = queue ?? definition?.queue else {
+            throw ValidationError("unknown kind '\(kind)' and no --queue given; known kinds: \(registry.definitions.keys.sorted().joined(separator: ", "))")
+        }
+        if definition == nil {
+            FileHandle.standardError.write(Data("warning: '\(kind)' is not a kind of the catalogue; consumers will dead-letter it\n".utf8))
+        }
+        let attempts = maxAttempts ?? definition?.retry.maxAttempts ?? 1
+        let request = JobRequest(queue: queue, kind: kind, payload: payload, maxAttempts: attempts)
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        let broker = Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix))
+        do {
+            if count == 1 {
+                let envelope = request.envelope()
+                try await broker.add(envelope, to: queue)
+                print(envelope.id)
+            } else {
+                let now = Clock.unixMilliseconds()
+                try await broker.add((0..<count).map { _ in request.envelope(now: now) }, to: queue)
+                print("enqueued \(count) \(kind) jobs on \(queue)")
+            }
+        } catch let error as RedisError {
+            throw CLIError.redis(error)
+        }
+    }
+}
+
+/// Errors the CLI reports on standard error with an exit code scripts can rely on.
+enum CLIError: Error, CustomStringConvertible {
+    case redis(RedisError)
+
+    var description: String {
+        switch self {
+        case .redis(let error): "\(error)"
+        }
+    }
+}

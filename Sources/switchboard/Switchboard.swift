@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "A Redis-streams job processor for self-hosted Chatwoot.",
+        discussion: """
+            Every subcommand reads Redis from --redis, else REDIS_URL (or the file named by REDIS_URL_FILE), \
+            else redis://127.0.0.1:6379. Keys live under the prefix from --prefix, else SWITCHBOARD_PREFIX, \
+            else 'switchboard'. Log level: LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
+            """,
+        subcommands: [ConsumerCommand.self, EnqueueCommand.self, QueuesCommand.self, BenchCommand.self]
+    )
+}
+
+/// Options every subcommand shares.
+struct RedisOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Redis URL, redis://[user:password@]host:port[/db].", valueName: "url"))
+    var redis: String?
+
+    @Option(name: .long, help: ArgumentHelp("Key prefix of this deployment (the hash tag of every key).", valueName: "prefix"))
+    var prefix: String?
+
+    func endpoint() throws -> RedisEndpoint {
+        let environment = ProcessInfo.processInfo.environment
+        let url = try redis ?? Environment.value("REDIS_URL", environment) ?? "redis://127.0.0.1:6379"
+        do {
+            return try RedisEndpoint(url: url)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    var keyPrefix: String {
+        prefix ?? ProcessInfo.processInfo.environment["SWITCHBOARD_PREFIX"] ?? "switchboard"
+    }
+}
+
+/// Reads configuration the Docker-secrets way: `NAME`, else the contents of the file `NAME_FILE`.
+enum Environment {
+    static func value(_ name: String, _ environment: [String: String]) throws -> String? {
+        if let value = environment[name], !value.isEmpty { return value }
+        guard let path = environment["\(name)_FILE"], !path.isEmpty else { return nil }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw ValidationError("\(name)_FILE names '\(path)', which cannot be read: \(error.localizedDescription)")
+        }
+    }
+}
+
+enum Logs {
+    /// Sets up logging once: to standard error, level from LOG_LEVEL (default info).
+    static func bootstrap() -> Logger {
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "switchboard")
+    }
+}
+
+import Redis
