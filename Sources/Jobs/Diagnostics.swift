@@ -11,11 +11,16 @@ public enum Diagnostics {
         kind: "noop", queue: queue, retry: .exponentialJitter(maxAttempts: 3), timeout: .seconds(10), payload: Empty.self
     ) { _, _ in .done }
 
-    /// `sleep {"ms": N}`: waits N milliseconds (cancellable), then succeeds.
+    /// `sleep {"ms": N, "record": "KEY"}`: waits N milliseconds (cancellable), then succeeds. With
+    /// `record`, each completed run adds 1 to the job id's field of the hash KEY (`HINCRBY`), so a
+    /// test or an operator can see which jobs ran and how often.
     public static let sleep = JobDefinition(
         kind: "sleep", queue: queue, retry: .exponentialJitter(maxAttempts: 3), timeout: .seconds(60), payload: SleepPayload.self
-    ) { payload, _ in
+    ) { payload, context in
         try await Task.sleep(for: .milliseconds(payload.ms))
+        if let key = payload.record {
+            try await context.redis.send("HINCRBY", key, context.id, "1")
+        }
         return .done
     }
 
@@ -59,6 +64,7 @@ public enum Diagnostics {
 
     public struct SleepPayload: Decodable, Sendable {
         public var ms: Int
+        public var record: String?
     }
 
     public struct FailPayload: Decodable, Sendable {

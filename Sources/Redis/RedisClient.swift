@@ -78,7 +78,7 @@ struct PendingRequest: Sendable {
 
 /// The hand-over point between callers and the client's thread: a list under a condition variable.
 final class RequestQueue: Sendable {
-    // NSCondition is thread-safe; `state` is only touched while holding it.
+    // NSCondition is thread-safe; `pending` and `closed` are only touched while holding it.
     private let condition = NSCondition()
     private nonisolated(unsafe) var pending: [PendingRequest] = []
     private nonisolated(unsafe) var closed = false

@@ -14,6 +14,7 @@ struct Bench {
     struct Figures {
         var enqueueBatched: Double
         var enqueueSingle: Double?
+        var enqueueSingleConcurrent: Double?
         var processed: Double
         var workerMicrosPerJob: Double
         var redisMicrosPerJob: Double
@@ -24,7 +25,7 @@ struct Bench {
         var line: String {
             var parts = [
                 "enqueue batched \(Self.int(enqueueBatched)) jobs/s",
-                "enqueue single \(enqueueSingle.map(Self.int) ?? "-") jobs/s",
+                "enqueue single \(enqueueSingle.map(Self.int) ?? "-") jobs/s (64 callers: \(enqueueSingleConcurrent.map(Self.int) ?? "-") jobs/s)",
                 "process \(Self.int(processed)) jobs/s",
                 "worker CPU \(String(format: "%.1f", workerMicrosPerJob)) µs/job",
                 "redis CPU \(String(format: "%.1f", redisMicrosPerJob)) µs/job",
@@ -57,6 +58,7 @@ struct Bench {
             }
             return Figures(
                 enqueueBatched: mid(all.map(\.enqueueBatched)), enqueueSingle: midOptional(all.map(\.enqueueSingle)),
+                enqueueSingleConcurrent: midOptional(all.map(\.enqueueSingleConcurrent)),
                 processed: mid(all.map(\.processed)), workerMicrosPerJob: mid(all.map(\.workerMicrosPerJob)),
                 redisMicrosPerJob: mid(all.map(\.redisMicrosPerJob)), latencyP50: midOptional(all.map(\.latencyP50)),
                 latencyP99: midOptional(all.map(\.latencyP99)), peakRSSMB: mid(all.map(\.peakRSSMB)))
@@ -76,13 +78,20 @@ struct Bench {
         let payload = "{\"key\":\"\(counter)\"}"
         let request = JobRequest(queue: queue, kind: "bench", payload: payload, maxAttempts: 3)
         let enqueueStart = ContinuousClock.now
-        let now = Clock.unixMilliseconds()
-        let envelopes = (0..<jobs).map { _ in request.envelope(now: now) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            let slice = (jobs + 3) / 4
-            for part in stride(from: 0, to: jobs, by: slice) {
-                let chunk = Array(envelopes[part..<min(part + slice, jobs)])
-                group.addTask { try await broker.add(chunk, to: queue) }
+            // Four producers, each building and sending its share 1000 envelopes at a time.
+            let share = (jobs + 3) / 4
+            for start in stride(from: 0, to: jobs, by: share) {
+                let count = min(share, jobs - start)
+                group.addTask {
+                    var sent = 0
+                    while sent < count {
+                        let batch = min(1000, count - sent)
+                        let now = Clock.unixMilliseconds()
+                        try await broker.add((0..<batch).map { _ in request.envelope(now: now) }, to: queue)
+                        sent += batch
+                    }
+                }
             }
             try await group.waitForAll()
         }
@@ -120,6 +129,7 @@ struct Bench {
 
         // 4. Single enqueues: one XADD round trip per job on one connection, as a web request does.
         var single: Double?
+        var singleConcurrent: Double?
         if singleJobs > 0 {
             let client = RedisPool(endpoint: endpoint, size: 1, logger: logger)
             defer { client.close() }
@@ -127,11 +137,26 @@ struct Bench {
             let start = ContinuousClock.now
             for _ in 0..<singleJobs { try await singleBroker.add(request.envelope(), to: "bench-single") }
             single = Double(singleJobs) / Self.seconds(ContinuousClock.now - start)
+
+            // The same, from 64 concurrent callers (as concurrent web requests would), still one
+            // XADD per job and one connection: the client pipelines what arrives together.
+            let concurrentStart = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<64 {
+                    group.addTask {
+                        for _ in stride(from: caller, to: singleJobs, by: 64) {
+                            try await singleBroker.add(request.envelope(), to: "bench-single")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            singleConcurrent = Double(singleJobs) / Self.seconds(ContinuousClock.now - concurrentStart)
         }
 
         try await Self.cleanUp(pool: pool, prefix: prefix)
         return Figures(
-            enqueueBatched: enqueueBatched, enqueueSingle: single, processed: processed,
+            enqueueBatched: enqueueBatched, enqueueSingle: single, enqueueSingleConcurrent: singleConcurrent, processed: processed,
             workerMicrosPerJob: (cpuAfter - cpuBefore) * 1e6 / Double(jobs),
             redisMicrosPerJob: (redisCPUAfter - redisCPUBefore) * 1e6 / Double(jobs),
             latencyP50: p50, latencyP99: p99, peakRSSMB: rss.peakMB)

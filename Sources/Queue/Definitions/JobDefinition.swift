@@ -21,7 +21,18 @@ public struct JobContext: Sendable {
     public var trace: String?
     /// Redis connections shared with the engine, for handlers that keep state in Redis.
     public var redis: RedisPool
-    public var logger: Logger
+    let baseLogger: Logger
+
+    /// A logger whose lines carry `job.id`, `job.kind`, `queue` and `attempt`. Built on use, so
+    /// handlers that do not log pay nothing for it.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "job.id"] = "\(id)"
+        logger[metadataKey: "job.kind"] = "\(kind)"
+        logger[metadataKey: "queue"] = "\(queue)"
+        logger[metadataKey: "attempt"] = "\(attempt)"
+        return logger
+    }
 }
 
 /// One kind of job: its name, default queue, retry policy, timeout and handler.

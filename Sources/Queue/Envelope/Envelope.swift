@@ -49,30 +49,52 @@ public struct Envelope: Sendable, Equatable {
         return fields
     }
 
-    /// Decodes the fields of a stream entry.
+    /// Decodes the fields of a stream entry in the order Redis returns them (no dictionary on the
+    /// hot path); unknown fields are ignored, a repeated field keeps its last value.
+    public init(fields: [(String, String)]) throws(EnvelopeError) {
+        var id: String?, kind: String?, attempt: String?, maxAttempts: String?, enqueuedAt: String?, payload: String?
+        var trace: String?, dedupe: String?, history: String?
+        for (name, value) in fields {
+            switch name {
+            case "id": id = value
+            case "kind": kind = value
+            case "attempt": attempt = value
+            case "max_attempts": maxAttempts = value
+            case "enqueued_at": enqueuedAt = value
+            case "payload": payload = value
+            case "trace": trace = value
+            case "dedupe": dedupe = value
+            case "history": history = value
+            default: break
+            }
+        }
+        func required(_ value: String?, _ name: String) throws(EnvelopeError) -> String {
+            guard let value else { throw .missingField(name) }
+            return value
+        }
+        func number(_ value: String?, _ name: String) throws(EnvelopeError) -> Int {
+            let text = try required(value, name)
+            guard let number = Int(text), number >= 0 else { throw .malformedField(name, String(text.prefix(80))) }
+            return number
+        }
+        let decodedID = try required(id, "id")
+        let decodedKind = try required(kind, "kind")
+        let decodedAttempt = try number(attempt, "attempt")
+        let decodedMax = try number(maxAttempts, "max_attempts")
+        let decodedEnqueuedAt = try number(enqueuedAt, "enqueued_at")
+        let decodedPayload = try required(payload, "payload")
+        var records: [FailureRecord] = []
+        if let history {
+            guard let decoded = FailureRecord.decode(history) else { throw .malformedField("history", String(history.prefix(80))) }
+            records = decoded
+        }
+        self.init(id: decodedID, kind: decodedKind, attempt: max(decodedAttempt, 1), maxAttempts: decodedMax,
+                  enqueuedAt: UInt64(decodedEnqueuedAt), payload: decodedPayload, trace: trace, dedupe: dedupe, history: records)
+    }
+
+    /// Decodes the fields of a stream entry given as a dictionary.
     public init(fields: [String: String]) throws(EnvelopeError) {
-        func required(_ name: String) throws(EnvelopeError) -> String {
-            guard let value = fields[name] else { throw .missingField(name) }
-            return value
-        }
-        func number(_ name: String) throws(EnvelopeError) -> Int {
-            let text = try required(name)
-            guard let value = Int(text), value >= 0 else { throw .malformedField(name, text) }
-            return value
-        }
-        let id = try required("id")
-        let kind = try required("kind")
-        let attempt = try number("attempt")
-        let maxAttempts = try number("max_attempts")
-        let enqueuedAt = try number("enqueued_at")
-        let payload = try required("payload")
-        var history: [FailureRecord] = []
-        if let text = fields["history"] {
-            guard let decoded = FailureRecord.decode(text) else { throw .malformedField("history", String(text.prefix(80))) }
-            history = decoded
-        }
-        self.init(id: id, kind: kind, attempt: max(attempt, 1), maxAttempts: maxAttempts, enqueuedAt: UInt64(enqueuedAt),
-                  payload: payload, trace: fields["trace"], dedupe: fields["dedupe"], history: history)
+        try self.init(fields: fields.map { ($0.key, $0.value) })
     }
 
     /// Adds a failure to the history, dropping the oldest beyond the limit.

@@ -5,10 +5,8 @@ public enum JobID {
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     public static func make(now: UInt64 = Clock.unixMilliseconds()) -> String {
-        var generator = SystemRandomNumberGenerator()
+        let (randomHigh, randomLow) = RandomBits.shared.next()
         let high = now & 0xFFFF_FFFF_FFFF
-        let randomHigh = UInt64(generator.next() as UInt16)
-        let randomLow = generator.next() as UInt64
         // 128 bits: 48 time | 16 random | 64 random, printed as 26 five-bit digits (2 leading pad bits).
         let upper = (high << 16) | randomHigh
         var digits = [UInt8](repeating: 0, count: 26)
@@ -20,6 +18,42 @@ public enum JobID {
             hi >>= 5
         }
         return String(decoding: digits, as: UTF8.self)
+    }
+}
+
+/// Random bits from the kernel, read 4 KiB at a time from /dev/urandom: a job id needs 80 of them,
+/// and asking the kernel for each id would cost system calls on every enqueue.
+final class RandomBits: Sendable {
+    static let shared = RandomBits()
+    private let buffer = Mutex<(bytes: [UInt64], index: Int)>(([], 0))
+
+    func next() -> (UInt64, UInt64) {
+        buffer.withLock { state in
+            if state.index + 2 > state.bytes.count {
+                var generator = SystemRandomNumberGenerator()
+                var words = [UInt64](repeating: 0, count: 512)
+                words.withUnsafeMutableBytes { raw in
+                    let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+                    var filled = 0
+                    if fd >= 0 {
+                        while filled < raw.count {
+                            let count = read(fd, raw.baseAddress! + filled, raw.count - filled)
+                            if count <= 0 { break }
+                            filled += count
+                        }
+                        close(fd)
+                    }
+                    if filled < raw.count {
+                        for offset in stride(from: 0, to: raw.count, by: 8) {
+                            raw.storeBytes(of: generator.next() as UInt64, toByteOffset: offset, as: UInt64.self)
+                        }
+                    }
+                }
+                state = (words, 0)
+            }
+            defer { state.index += 2 }
+            return (state.bytes[state.index] & 0xFFFF, state.bytes[state.index + 1])
+        }
     }
 }
 
@@ -37,6 +71,8 @@ public enum Clock {
         return UInt64(spec.tv_sec) * 1_000_000 + UInt64(spec.tv_nsec) / 1000
     }
 }
+
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc

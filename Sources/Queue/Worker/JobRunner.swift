@@ -9,6 +9,7 @@ struct JobRunner: Sendable {
     let registry: JobRegistry
     let configuration: ConsumerConfiguration
     let redis: RedisPool
+    let watchdog: TimeoutWatchdog
     let logger: Logger
 
     struct Ran: Sendable {
@@ -19,35 +20,31 @@ struct JobRunner: Sendable {
     }
 
     func run(_ entry: StreamEntry, queue: String) async -> Ran {
-        let fields = entry.fieldMap
-        let now = Clock.unixMilliseconds()
         let envelope: Envelope
         do {
-            envelope = try Envelope(fields: fields)
+            envelope = try Envelope(fields: entry.fields)
         } catch {
-            let salvaged = Envelope.salvage(fields, entryID: entry.id)
-            return Ran(outcome: .dead(DeadLetter(failing: salvaged, queue: queue, error: error.description, now: now)),
+            let salvaged = Envelope.salvage(entry.fieldMap, entryID: entry.id)
+            return Ran(outcome: .dead(DeadLetter(failing: salvaged, queue: queue, error: error.description, now: Clock.unixMilliseconds())),
                        envelope: salvaged, kind: "unknown", nanoseconds: 0)
         }
-        if let problem = sizeProblem(fields) {
-            return Ran(outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: problem, now: now)),
+        if let problem = sizeProblem(entry.fields) {
+            return Ran(outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: problem, now: Clock.unixMilliseconds())),
                        envelope: envelope, kind: envelope.kind, nanoseconds: 0)
         }
         guard let definition = registry[envelope.kind] else {
-            return Ran(outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: "unknown job kind '\(envelope.kind)'", now: now)),
+            return Ran(outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: "unknown job kind '\(envelope.kind)'", now: Clock.unixMilliseconds())),
                        envelope: envelope, kind: "unknown", nanoseconds: 0)
         }
-        var logger = self.logger
-        logger[metadataKey: "job.id"] = "\(envelope.id)"
-        logger[metadataKey: "job.kind"] = "\(envelope.kind)"
-        logger[metadataKey: "queue"] = "\(queue)"
-        logger[metadataKey: "attempt"] = "\(envelope.attempt)"
         let context = JobContext(
             id: envelope.id, kind: envelope.kind, queue: queue, attempt: envelope.attempt, maxAttempts: envelope.maxAttempts,
-            enqueuedAt: envelope.enqueuedAt, trace: envelope.trace, redis: redis, logger: logger)
+            enqueuedAt: envelope.enqueuedAt, trace: envelope.trace, redis: redis, baseLogger: logger)
 
         let started = ContinuousClock.now
-        let result = await Self.execute(definition, payload: envelope.payload, context: context)
+        let payload = envelope.payload
+        let result = await watchdog.run(timeout: definition.timeout) { () -> Result<JobResult, any Error> in
+            do { return .success(try await definition.execute(payload, context)) } catch { return .failure(error) }
+        } ?? .failure(JobFailure.retryable("timed out after \(definition.timeout)"))
         let elapsed = ContinuousClock.now - started
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
 
@@ -57,47 +54,24 @@ struct JobRunner: Sendable {
             outcome = .done
         case .success(.next(let request)):
             outcome = .next(request)
-        case .failure(let failure) where Task.isCancelled:
-            logger.notice("job abandoned at shutdown; it stays pending for another consumer", metadata: ["error": "\(failure)"])
+        case .failure(let error) where Task.isCancelled:
+            context.logger.notice("job abandoned at shutdown; it stays pending for another consumer", metadata: ["error": "\(error)"])
             outcome = .abandoned
-        case .failure(let failure):
+        case .failure(let error):
+            let failure = error as? JobFailure ?? .retryable(String(describing: error))
             outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())
-            logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
+            context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
         }
         return Ran(outcome: outcome, envelope: envelope, kind: envelope.kind, nanoseconds: nanoseconds)
     }
 
-    private func sizeProblem(_ fields: [String: String]) -> String? {
+    private func sizeProblem(_ fields: [(String, String)]) -> String? {
         for (name, value) in fields {
             let limit = name == "payload" ? configuration.maxPayloadBytes : configuration.maxFieldBytes
             let size = value.utf8.count
             if size > limit { return "field '\(name)' is \(size) bytes, over the limit of \(limit) bytes" }
         }
         return nil
-    }
-
-    private struct TimedOut: Error {}
-
-    /// Runs the handler, cancelling it when it outlives the kind's timeout.
-    private static func execute(_ definition: JobDefinition, payload: String, context: JobContext) async -> Result<JobResult, JobFailure> {
-        do {
-            let result = try await withThrowingTaskGroup(of: JobResult?.self) { group in
-                group.addTask { try await definition.execute(payload, context) }
-                group.addTask {
-                    try await Task.sleep(for: definition.timeout)
-                    throw TimedOut()
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-            return .success(result ?? .done)
-        } catch let failure as JobFailure {
-            return .failure(failure)
-        } catch is TimedOut {
-            return .failure(.retryable("timed out after \(definition.timeout)"))
-        } catch {
-            return .failure(.retryable(String(describing: error)))
-        }
     }
 }
 

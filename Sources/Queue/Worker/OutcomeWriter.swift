@@ -13,7 +13,7 @@ struct OutcomeWriter: Sendable {
     let logger: Logger
 
     func write(_ outcome: Outcome, entryID: String, queue: String, envelope: Envelope?) async {
-        metrics.settled(queue: queue, outcome: outcome.label)
+        metrics.queue(queue).settled(outcome.label)
         switch outcome {
         case .done:
             acks.ack(queue: queue, entryID: entryID)

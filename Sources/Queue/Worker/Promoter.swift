@@ -8,11 +8,14 @@ struct Promoter: Sendable {
     let queues: [String]
     let interval: Duration
     let logger: Logger
+    /// Called once per pass (the consumer samples its in-flight gauge here).
+    let onTick: @Sendable () -> Void
 
     /// Runs until `isStopping()` says so.
     func run(isStopping: @Sendable () -> Bool) async {
         var delay = RetryDelay()
         while !isStopping() {
+            onTick()
             var busy = false
             do {
                 for queue in queues {

@@ -24,6 +24,7 @@ struct QueueFetcher: Sendable {
             poisonLimit: configuration.poisonLimit, metrics: metrics, logger: logger)
         var delay = RetryDelay()
         var groupReady = false
+        let queueMetrics = metrics.queue(queue)
         await withDiscardingTaskGroup { jobs in
             while !isStopping() {
                 let slots = await limit.acquire(upTo: min(configuration.concurrency, 1000))
@@ -51,11 +52,9 @@ struct QueueFetcher: Sendable {
                 limit.release(slots - entries.count)
                 for entry in entries {
                     jobs.addTask {
-                        metrics.inFlight.increment(by: 1)
                         let ran = await runner.run(entry, queue: queue)
-                        metrics.duration(queue: queue, kind: ran.kind, nanoseconds: ran.nanoseconds)
+                        queueMetrics.duration(kind: ran.kind, nanoseconds: ran.nanoseconds)
                         await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope)
-                        metrics.inFlight.decrement(by: 1)
                     }
                 }
             }

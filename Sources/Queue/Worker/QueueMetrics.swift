@@ -5,55 +5,64 @@ import Synchronization
 ///
 /// - `switchboard_jobs_total{queue,outcome}`: settled deliveries (done, handed_off, retried, dead, abandoned)
 /// - `switchboard_job_duration_seconds{queue,kind}`: handler run time
-/// - `switchboard_jobs_in_flight`: jobs holding a slot in this process
+/// - `switchboard_jobs_in_flight`: jobs holding a slot in this process (sampled)
 /// - `switchboard_retries_total{queue}`, `switchboard_dead_letters_total{queue}`
 /// - `switchboard_reclaimed_total{queue}`: entries claimed from dead or hung consumers
-/// Metric handles are created once per label set and cached, so the hot path does no factory lookup.
+/// Handles are created once per queue (and per kind on first use), so the hot path does no
+/// factory lookup.
 final class QueueMetrics: Sendable {
-    private struct Handles {
-        var outcomes: [String: Counter] = [:]
-        var durations: [String: Metrics.Timer] = [:]
-        var retries: [String: Counter] = [:]
-        var dead: [String: Counter] = [:]
-        var reclaimed: [String: Counter] = [:]
-    }
+    /// The handles of one queue.
+    final class PerQueue: Sendable {
+        let queue: String
+        private let outcomes: [String: Counter]
+        let retries: Counter
+        let dead: Counter
+        let reclaimed: Counter
+        private let durations = Mutex<[String: Metrics.Timer]>([:])
 
-    private let handles = Mutex(Handles())
-    let inFlight = Meter(label: "switchboard_jobs_in_flight")
+        init(queue: String) {
+            self.queue = queue
+            var outcomes: [String: Counter] = [:]
+            for outcome in ["done", "handed_off", "retried", "dead", "abandoned"] {
+                outcomes[outcome] = Counter(label: "switchboard_jobs_total", dimensions: [("queue", queue), ("outcome", outcome)])
+            }
+            self.outcomes = outcomes
+            retries = Counter(label: "switchboard_retries_total", dimensions: [("queue", queue)])
+            dead = Counter(label: "switchboard_dead_letters_total", dimensions: [("queue", queue)])
+            reclaimed = Counter(label: "switchboard_reclaimed_total", dimensions: [("queue", queue)])
+        }
 
-    func settled(queue: String, outcome: String, count: Int = 1) {
-        counter(\.outcomes, key: queue + "\u{0}" + outcome) {
-            Counter(label: "switchboard_jobs_total", dimensions: [("queue", queue), ("outcome", outcome)])
-        }.increment(by: count)
-        if outcome == "retried" {
-            counter(\.retries, key: queue) { Counter(label: "switchboard_retries_total", dimensions: [("queue", queue)]) }.increment(by: count)
-        } else if outcome == "dead" {
-            counter(\.dead, key: queue) { Counter(label: "switchboard_dead_letters_total", dimensions: [("queue", queue)]) }.increment(by: count)
+        func settled(_ outcome: String, count: Int = 1) {
+            outcomes[outcome]?.increment(by: count)
+            if outcome == "retried" { retries.increment(by: count) }
+            if outcome == "dead" { dead.increment(by: count) }
+        }
+
+        func duration(kind: String, nanoseconds: Int64) {
+            let timer = durations.withLock { timers -> Metrics.Timer in
+                if let timer = timers[kind] { return timer }
+                let timer = Metrics.Timer(label: "switchboard_job_duration_seconds", dimensions: [("queue", queue), ("kind", kind)], preferredDisplayUnit: .seconds)
+                timers[kind] = timer
+                return timer
+            }
+            timer.recordNanoseconds(nanoseconds)
         }
     }
 
-    func reclaimed(queue: String, count: Int) {
-        counter(\.reclaimed, key: queue) { Counter(label: "switchboard_reclaimed_total", dimensions: [("queue", queue)]) }
-            .increment(by: count)
+    private let queues: [String: PerQueue]
+    private let inFlight = Gauge(label: "switchboard_jobs_in_flight")
+
+    init(queues: [String]) {
+        var handles: [String: PerQueue] = [:]
+        for queue in queues { handles[queue] = PerQueue(queue: queue) }
+        self.queues = handles
     }
 
-    func duration(queue: String, kind: String, nanoseconds: Int64) {
-        let key = queue + "\u{0}" + kind
-        let timer = handles.withLock { handles -> Metrics.Timer in
-            if let timer = handles.durations[key] { return timer }
-            let timer = Metrics.Timer(label: "switchboard_job_duration_seconds", dimensions: [("queue", queue), ("kind", kind)], preferredDisplayUnit: .seconds)
-            handles.durations[key] = timer
-            return timer
-        }
-        timer.recordNanoseconds(nanoseconds)
+    func queue(_ name: String) -> PerQueue {
+        queues[name] ?? PerQueue(queue: name)
     }
 
-    private func counter(_ path: WritableKeyPath<Handles, [String: Counter]>, key: String, make: () -> Counter) -> Counter {
-        handles.withLock { handles in
-            if let counter = handles[keyPath: path][key] { return counter }
-            let counter = make()
-            handles[keyPath: path][key] = counter
-            return counter
-        }
+    func sampleInFlight(_ count: Int) {
+        inFlight.record(count)
     }
 }

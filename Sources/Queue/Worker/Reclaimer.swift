@@ -44,11 +44,11 @@ struct Reclaimer: Sendable {
         // Scan on at once while the cursor says there is more; otherwise wait for the next interval.
         nextRun = cursor == "0-0" ? ContinuousClock.now + interval : ContinuousClock.now
         if result.buried > 0 {
-            metrics.settled(queue: queue, outcome: "dead", count: result.buried)
+            metrics.queue(queue).settled("dead", count: result.buried)
             logger.error("poison messages dead-lettered", metadata: ["queue": "\(queue)", "jobs": "\(result.buried)", "poison_limit": "\(poisonLimit)"])
         }
         if !result.entries.isEmpty {
-            metrics.reclaimed(queue: queue, count: result.entries.count)
+            metrics.queue(queue).reclaimed.increment(by: result.entries.count)
             logger.notice("reclaimed stale entries", metadata: ["queue": "\(queue)", "jobs": "\(result.entries.count)"])
         }
         if ContinuousClock.now >= nextConsumerSweep {

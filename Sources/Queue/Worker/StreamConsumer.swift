@@ -56,11 +56,14 @@ public final class StreamConsumer: Service, Sendable {
             logger.critical("\(warning)")
         }
         let limit = ConcurrencyLimit(capacity: configuration.concurrency)
-        let metrics = QueueMetrics()
+        let metrics = QueueMetrics(queues: configuration.queues)
+        let watchdog = TimeoutWatchdog()
         let acks = AckBatcher(broker: broker, limit: limit, logger: logger)
         let writer = OutcomeWriter(broker: broker, acks: acks, limit: limit, metrics: metrics, logger: logger)
-        let runner = JobRunner(registry: registry, configuration: configuration, redis: broker.pool, logger: logger)
-        let promoter = Promoter(broker: broker, queues: configuration.queues, interval: configuration.promoteInterval, logger: logger)
+        let runner = JobRunner(registry: registry, configuration: configuration, redis: broker.pool, watchdog: watchdog, logger: logger)
+        let promoter = Promoter(
+            broker: broker, queues: configuration.queues, interval: configuration.promoteInterval, logger: logger,
+            onTick: { metrics.sampleInFlight(limit.used) })
         let ackDeadline = AckDeadline()
         let isStopping: @Sendable () -> Bool = { self.isStopping }
 
@@ -70,6 +73,7 @@ public final class StreamConsumer: Service, Sendable {
         await withDiscardingTaskGroup { duties in
             duties.addTask { await promoter.run(isStopping: isStopping) }
             duties.addTask { await acks.run(deadline: { ackDeadline.value }) }
+            duties.addTask { await watchdog.run() }
             duties.addTask {
                 await withTaskGroup(of: Bool.self) { workers in
                     workers.addTask {
@@ -97,6 +101,7 @@ public final class StreamConsumer: Service, Sendable {
                     workers.cancelAll()
                     await workers.waitForAll()
                 }
+                watchdog.stop()
                 ackDeadline.set(ContinuousClock.now + .seconds(5))
                 acks.finish()
             }

@@ -1,0 +1,74 @@
+import Synchronization
+
+/// Enforces job timeouts for a whole consumer with one timer loop instead of a timer per job.
+///
+/// A running handler registers its task and deadline; every `tick` the watchdog cancels the tasks
+/// past their deadline and remembers that it did, so the runner can tell a time-out (a retryable
+/// failure) from a shutdown (the job is abandoned and left pending).
+final class TimeoutWatchdog: Sendable {
+    /// A handle on a running handler's task. `UnsafeCurrentTask` may only be used while its task
+    /// runs; the watchdog calls `cancel()` only under its lock while the entry is registered, and a
+    /// handler unregisters (taking the same lock) before its task can finish. Hence the unchecked
+    /// conformance: the lock, not the type, makes the cross-thread use safe.
+    private struct RunningTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
+        let deadline: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var running: [Int: RunningTask] = [:]
+        var expired: Set<Int> = []
+        var nextToken = 0
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    let tick: Duration
+
+    init(tick: Duration = .milliseconds(50)) {
+        self.tick = tick
+    }
+
+    /// Runs `body` in a child task that is cancelled once `timeout` has passed. Returns its result,
+    /// or `nil` when it was cancelled for running out of time.
+    func run<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        let token = state.withLock { state -> Int in
+            state.nextToken &+= 1
+            return state.nextToken
+        }
+        let deadline = ContinuousClock.now + timeout
+        async let result: T = {
+            withUnsafeCurrentTask { task in
+                if let task { state.withLock { $0.running[token] = RunningTask(task: task, deadline: deadline) } }
+            }
+            let value = await body()
+            state.withLock { _ = $0.running.removeValue(forKey: token) }
+            return value
+        }()
+        let value = await result
+        let timedOut = state.withLock { $0.expired.remove(token) != nil }
+        return timedOut ? nil : value
+    }
+
+    /// Cancels overdue handlers every `tick` until `stop()`.
+    func run() async {
+        while true {
+            let now = ContinuousClock.now
+            let stopped = state.withLock { state -> Bool in
+                for (token, running) in state.running where running.deadline <= now {
+                    state.expired.insert(token)
+                    state.running.removeValue(forKey: token)
+                    running.task.cancel()
+                }
+                return state.stopped
+            }
+            if stopped { return }
+            try? await Task.sleep(for: tick)
+        }
+    }
+
+    /// Ends `run()`; called once no job can be running any more.
+    func stop() {
+        state.withLock { $0.stopped = true }
+    }
+}

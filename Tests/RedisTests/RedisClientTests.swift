@@ -1,0 +1,180 @@
+import Foundation
+import Redis
+import Testing
+import TestSupport
+
+@Suite struct RedisClientTests {
+    @Test func typedReplies() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        defer { client.close() }
+        #expect(try await client.send("SET", "k", "héllo") == .status("OK"))
+        #expect(try await client.send("GET", "k") == .string("héllo"))
+        #expect(try await client.send("GET", "missing") == .null)
+        #expect(try await client.send("INCRBY", "n", "41") == .integer(41))
+        #expect(try await client.send("RPUSH", "l", "a", "", "c") == .integer(3))
+        #expect(try await client.send("LRANGE", "l", "0", "-1") == .array([.string("a"), .string(""), .string("c")]))
+    }
+
+    @Test func argumentsAreBinarySafeBulkStrings() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        defer { client.close() }
+        let tricky = "line one\r\nSET injected 1\r\n\"quoted\" $5 *3 🚀"
+        try await client.send("SET", "k", tricky)
+        #expect(try await client.send("GET", "k").string == tricky)
+        #expect(try await client.send("EXISTS", "injected") == .integer(0))
+    }
+
+    @Test func serverErrorsNameTheCommand() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        defer { client.close() }
+        try await client.send("SET", "s", "text")
+        do {
+            try await client.send("INCR", "s")
+            Issue.record("expected an error")
+        } catch let error as RedisError {
+            guard case .server(let command, let message) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(command == "INCR")
+            #expect(message.contains("not an integer"))
+            #expect(!error.isConnectionProblem)
+        }
+        // The connection is still usable after an error reply.
+        #expect(try await client.send("PING") == .status("PONG"))
+    }
+
+    @Test func pipelineKeepsOrderAndErrorsInPlace() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        defer { client.close() }
+        let replies = try await client.pipeline([
+            RedisCommand("SET", ["a", "1"]), RedisCommand("INCR", ["a"]), RedisCommand("LPUSH", ["a", "x"]), RedisCommand("GET", ["a"]),
+        ])
+        #expect(replies.count == 4)
+        #expect(replies[0] == .status("OK"))
+        #expect(replies[1] == .integer(2))
+        guard case .error(let message) = replies[2] else { Issue.record("expected WRONGTYPE, got \(replies[2])"); return }
+        #expect(message.hasPrefix("WRONGTYPE"))
+        #expect(replies[3] == .string("2"))
+    }
+
+    @Test func concurrentCallersShareOneConnection() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        defer { client.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<2000 { group.addTask { try await client.send("INCR", "counter") } }
+            try await group.waitForAll()
+        }
+        #expect(try await client.send("GET", "counter") == .string("2000"))
+        let clients = try await server.command("CLIENT", "LIST").string ?? ""
+        // This client plus the helper's own connection.
+        #expect(clients.split(separator: "\n").count == 2)
+    }
+
+    @Test func authAndSelectFromTheURL() async throws {
+        let server = try RedisServer(extraArguments: ["--requirepass", "pa ss"])
+        let client = RedisClient(endpoint: try RedisEndpoint(url: "redis://default:pa%20ss@127.0.0.1:\(server.port)/3"))
+        defer { client.close() }
+        try await client.send("SET", "where", "db3")
+        let check = RedisClient(endpoint: try RedisEndpoint(url: "redis://:pa%20ss@127.0.0.1:\(server.port)/3"))
+        defer { check.close() }
+        #expect(try await check.send("GET", "where") == .string("db3"))
+        let db0 = RedisClient(endpoint: try RedisEndpoint(url: "redis://:pa%20ss@127.0.0.1:\(server.port)"))
+        defer { db0.close() }
+        #expect(try await db0.send("GET", "where") == .null)
+    }
+
+    @Test func wrongPasswordFailsWithoutRevealingIt() async throws {
+        let server = try RedisServer(extraArguments: ["--requirepass", "right"])
+        let client = RedisClient(endpoint: try RedisEndpoint(url: "redis://:wrong-secret@127.0.0.1:\(server.port)"))
+        defer { client.close() }
+        do {
+            try await client.send("PING")
+            Issue.record("expected an error")
+        } catch let error as RedisError {
+            guard case .unavailable = error else { Issue.record("expected unavailable, got \(error)"); return }
+            #expect(error.description.contains("AUTH failed"))
+            #expect(error.description.contains("127.0.0.1:\(server.port)"))
+            #expect(!error.description.contains("wrong-secret"))
+        }
+    }
+
+    @Test func nothingListeningFailsFastAndBacksOff() async throws {
+        let port = try FreePort.find()
+        let client = RedisClient(endpoint: RedisEndpoint(host: "127.0.0.1", port: port))
+        defer { client.close() }
+        let started = ContinuousClock.now
+        var failures = 0
+        for _ in 0..<50 {
+            do { try await client.send("PING") } catch let error as RedisError {
+                #expect(error.isConnectionProblem)
+                #expect(error.description.contains("127.0.0.1:\(port)"))
+                failures += 1
+            }
+        }
+        #expect(failures == 50)
+        // 50 calls inside the backoff window cost no connect attempts each: they return at once.
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test func commandTimeoutDropsTheConnectionAndTheNextCallReconnects() async throws {
+        let server = try RedisServer(extraArguments: ["--enable-debug-command", "local"])
+        let client = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(200))
+        defer { client.close() }
+        do {
+            try await client.send("DEBUG", "SLEEP", "1")
+            Issue.record("expected a timeout")
+        } catch let error as RedisError {
+            guard case .connectionLost(_, let command, let reason) = error else { Issue.record("got \(error)"); return }
+            #expect(command == "DEBUG")
+            #expect(reason.contains("timed out"))
+        }
+        let recovered = await eventually(timeout: .seconds(5)) {
+            (try? await client.send("PING")) == .status("PONG")
+        }
+        #expect(recovered)
+    }
+
+    @Test func blockingCommandsGetTheirBlockTimeOnTopOfTheTimeout() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(200))
+        defer { client.close() }
+        let reply = try await client.send(RedisCommand("BLPOP", ["nothing", "0.6"], blocksFor: .milliseconds(600)))
+        #expect(reply == .null)
+    }
+
+    @Test func reconnectsAfterTheServerRestarts() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        defer { client.close() }
+        try await client.send("SET", "a", "1")
+        server.stop(graceful: false)
+        await #expect(throws: RedisError.self) { try await client.send("PING") }
+        try server.restart()
+        let back = await eventually(timeout: .seconds(10)) { (try? await client.send("PING")) == .status("PONG") }
+        #expect(back)
+    }
+
+    @Test func poolSpreadsCallsOverItsConnections() async throws {
+        let server = try RedisServer()
+        let pool = RedisPool(endpoint: server.endpoint, size: 3)
+        defer { pool.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<300 { group.addTask { try await pool.send("INCR", "n") } }
+            try await group.waitForAll()
+        }
+        #expect(try await pool.send("GET", "n") == .string("300"))
+        let clients = try await server.command("CLIENT", "LIST").string ?? ""
+        #expect(clients.split(separator: "\n").count == 4)
+    }
+
+    @Test func closedClientRefusesCalls() async throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        try await client.send("PING")
+        client.close()
+        await #expect(throws: RedisError.closed) { try await client.send("PING") }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Redis
+
+/// A real `redis-server` for one test: started on a free loopback port with a data folder of its
+/// own, stopped (and its folder removed) when the test releases it. Can be stopped and started
+/// again on the same port and folder, to test reconnects and AOF recovery.
+public final class RedisServer: Sendable {
+    public let port: Int
+    public let directory: URL
+    private let arguments: [String]
+    private let process: ProcessBox
+
+    /// Starts a server; `aof` turns on the append-only file with fsync on every write.
+    public init(aof: Bool = false, extraArguments: [String] = []) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = try FreePort.find()
+            var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--daemonize", "no",
+                             "--logfile", directory.appendingPathComponent("redis.log").path]
+            arguments += aof ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+            arguments += extraArguments
+            do {
+                let process = ProcessBox()
+                try process.start(arguments: arguments, port: port)
+                self.port = port
+                self.arguments = arguments
+                self.process = process
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? TestFailure("could not start redis-server")
+    }
+
+    deinit {
+        process.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    public var url: String { "redis://127.0.0.1:\(port)" }
+    public var endpoint: RedisEndpoint { RedisEndpoint(host: "127.0.0.1", port: port) }
+
+    /// Stops the server: `graceful` asks it to SHUTDOWN (the AOF is flushed), otherwise SIGKILL.
+    public func stop(graceful: Bool = true) {
+        if graceful { process.terminate() } else { process.stop() }
+    }
+
+    /// Starts it again on the same port and folder (reloading the AOF if there is one).
+    public func restart() throws {
+        process.stop()
+        try process.start(arguments: arguments, port: port)
+    }
+
+    /// A `redis-cli`-like helper for assertions: runs one command on a fresh connection.
+    public func command(_ arguments: String...) async throws -> RedisValue {
+        let client = RedisClient(endpoint: endpoint)
+        defer { client.close() }
+        return try await client.send(RedisCommand(arguments: arguments))
+    }
+}
+
+/// The server process, started and stopped under a lock.
+final class ProcessBox: Sendable {
+    private let state = LockedValue<Process?>(nil)
+
+    func start(arguments: [String], port: Int) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RedisServerBinary.path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        state.set(process)
+        // Ready when it answers a TCP connection; bounded wait.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if !process.isRunning { throw TestFailure("redis-server exited at start-up (port \(port) taken?)") }
+            if FreePort.isListening(port) { return }
+            usleep(10_000)
+        }
+        process.terminate()
+        throw TestFailure("redis-server did not listen on \(port) within 10 s")
+    }
+
+    func terminate() {
+        guard let process = state.take() else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        guard let process = state.take() else { return }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+enum RedisServerBinary {
+    static var path: String {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "/usr/bin/redis-server"
+    }
+}
