@@ -52,13 +52,17 @@ public struct Broker: Sendable {
 
     /// Creates the queue's stream and consumer group if missing. The group starts at the beginning
     /// of the stream: acknowledged entries are deleted, so everything still in it is unfinished work.
-    public func ensureGroup(_ queue: String) async throws {
+    /// With `consumer`, also registers that consumer, so an idle one shows in XINFO CONSUMERS
+    /// (Redis creates a blocked reader's consumer only when it is first served).
+    public func ensureGroup(_ queue: String, consumer: String? = nil) async throws {
         do {
             try await pool.send(RedisCommand("XGROUP", ["CREATE", keys.stream(queue), Keys.group, "0", "MKSTREAM"]))
         } catch let error as RedisError where error.serverCode == "BUSYGROUP" {
             // Already there.
         }
-        _ = try await pool.send(RedisCommand("SADD", [keys.queues, queue]))
+        var commands = [RedisCommand("SADD", [keys.queues, queue])]
+        if let consumer { commands.append(RedisCommand("XGROUP", ["CREATECONSUMER", keys.stream(queue), Keys.group, consumer])) }
+        for reply in try await pool.pipeline(commands) { _ = try Self.check(reply, "XGROUP") }
     }
 
     /// Reads up to `count` new entries for `consumer`, waiting up to `block` for the first.
@@ -133,10 +137,10 @@ public struct Broker: Sendable {
         return Reclaimed(cursor: parts[0].string ?? "0-0", entries: StreamEntry.list(parts[1]), buried: parts[2].integer ?? 0)
     }
 
-    /// Removes consumers without pending entries that have been idle longer than `idle`.
-    public func removeIdleConsumers(_ queue: String, idle: Duration) async throws -> [String] {
+    /// Removes consumers without pending entries that have been idle longer than `idle`, never `keeping`.
+    public func removeIdleConsumers(_ queue: String, idle: Duration, keeping: String = "") async throws -> [String] {
         let reply = try await Scripts.removeIdleConsumers.run(
-            on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, String(idle.milliseconds)])
+            on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, String(idle.milliseconds), keeping])
         return (reply.array ?? []).compactMap(\.string)
     }
 

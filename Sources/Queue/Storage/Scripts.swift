@@ -103,14 +103,15 @@ enum Scripts {
     /// Removes consumers that own no pending entries and have been silent for longer than the given
     /// idle time (replicas that died and whose work was reclaimed). A consumer that still owns
     /// entries is never removed: its entries would vanish from the pending list.
-    /// KEYS[1] stream. ARGV[1] group, ARGV[2] idle limit (ms). Returns the removed names.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] idle limit (ms), ARGV[3] a consumer never to remove
+    /// (the caller itself). Returns the removed names.
     static let removeIdleConsumers = Script(name: "remove-idle-consumers", source: """
         local removed = {}
         local limit = tonumber(ARGV[2])
         for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
             local info = {}
             for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
-            if tonumber(info['pending']) == 0 and tonumber(info['idle']) > limit then
+            if tonumber(info['pending']) == 0 and tonumber(info['idle']) > limit and info['name'] ~= ARGV[3] then
                 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
                 removed[#removed + 1] = info['name']
             end

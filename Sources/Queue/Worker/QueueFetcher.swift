@@ -32,7 +32,7 @@ struct QueueFetcher: Sendable {
                 var entries: [StreamEntry] = []
                 do {
                     if !groupReady {
-                        try await broker.ensureGroup(queue)
+                        try await broker.ensureGroup(queue, consumer: configuration.consumerName)
                         groupReady = true
                     }
                     if reclaimer.isDue {

@@ -53,7 +53,7 @@ struct Reclaimer: Sendable {
         }
         if ContinuousClock.now >= nextConsumerSweep {
             nextConsumerSweep = ContinuousClock.now + idleConsumerLimit / 2
-            let removed = try await broker.removeIdleConsumers(queue, idle: idleConsumerLimit)
+            let removed = try await broker.removeIdleConsumers(queue, idle: idleConsumerLimit, keeping: consumer)
             if !removed.isEmpty {
                 logger.notice("removed dead consumers", metadata: ["queue": "\(queue)", "consumers": "\(removed.joined(separator: ","))"])
             }

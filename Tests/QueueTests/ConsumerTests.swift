@@ -1,0 +1,89 @@
+import Foundation
+@testable import Queue
+import Redis
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct ConsumerTests {
+    @Test func everyJobRunsOnceAndLeavesTheStream() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), concurrency: 16)
+        let ids = try await h.running([consumer]) {
+            var ids: [String] = []
+            for _ in 0..<300 { ids.append(try await h.enqueue("recorded").id) }
+            #expect(await eventually { (try? await h.runs().count) == 300 })
+            #expect(await eventually { (try? await h.length()) == 0 })
+            return ids
+        }
+        let runs = try await h.runs()
+        #expect(Set(runs.keys) == Set(ids))
+        #expect(runs.values.allSatisfy { $0 == 1 })
+        let info = try await h.info()
+        #expect(info.pending == 0)
+        #expect(info.dead == 0)
+    }
+
+    @Test func pendingEntriesStayInTheStreamUntilTheyFinish() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("recorded", #"{"ms": 800}"#)
+            #expect(await eventually { (try? await h.info().pending) == 1 })
+            // In flight: delivered, not acknowledged, still in the stream.
+            #expect(try await h.length() == 1)
+            #expect(await eventually { (try? await h.length()) == 0 })
+            #expect(try await h.info().pending == 0)
+        }
+    }
+
+    @Test func concurrencyIsBounded() async throws {
+        let h = try Harness()
+        let gauge = Mutex((now: 0, peak: 0))
+        let kind = JobDefinition(kind: "busy", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) { _, context in
+            gauge.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+            try await Task.sleep(for: .milliseconds(30))
+            gauge.withLock { $0.now -= 1 }
+            try await context.redis.send("INCR", "{\(h.keys.prefix)}:done")
+            return .done
+        }
+        let consumer = h.consumer(JobRegistry([kind]), concurrency: 5)
+        try await h.running([consumer]) {
+            for _ in 0..<60 { _ = try await h.enqueue("busy") }
+            #expect(await eventually(timeout: .seconds(20)) { (try? await h.pool.send("GET", "{\(h.keys.prefix)}:done").integer) == 60 })
+        }
+        #expect(gauge.withLock { $0.peak } == 5)
+    }
+
+    @Test func handOffEnqueuesTheNextStageAtomicallyWithTheAck() async throws {
+        let h = try Harness()
+        let first = JobDefinition(kind: "first", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, _ in
+            .next(JobRequest(queue: "q2", kind: "second", payload: #"{"ms": 1}"#, maxAttempts: 2))
+        }
+        let consumer = h.consumer(JobRegistry([first, TestKinds.recorded("second", runsKey: h.runsKey)]), queues: ["q", "q2"])
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("first")
+            #expect(await eventually { (try? await h.runs().count) == 1 })
+            #expect(await eventually {
+                let first = try? await h.length("q")
+                let second = try? await h.length("q2")
+                return first == 0 && second == 0
+            })
+        }
+        let queues = try await Inspector(broker: h.broker).queueNames()
+        #expect(queues.contains("q2"))
+    }
+
+    @Test func dedupeKeyAndEnqueueAreOneStep() async throws {
+        let h = try Harness()
+        let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)
+        let first = request.envelope()
+        let added = try await h.broker.addOnce(first, to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400)
+        let again = try await h.broker.addOnce(request.envelope(), to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400)
+        #expect(added.added && added.jobID == first.id)
+        #expect(!again.added && again.jobID == first.id)
+        #expect(try await h.length() == 1)
+        let ttl = try await h.pool.send("TTL", h.keys.dedupe("svix:msg_1")).integer ?? 0
+        #expect(ttl > 86_000)
+    }
+}

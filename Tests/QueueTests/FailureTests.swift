@@ -1,0 +1,114 @@
+import Foundation
+@testable import Queue
+import Redis
+import Testing
+import TestSupport
+
+@Suite struct FailureTests {
+    @Test func retriesThenSucceeds() async throws {
+        let h = try Harness()
+        let flaky = JobDefinition(kind: "flaky", queue: "q", retry: .exponentialJitter(maxAttempts: 5, base: .milliseconds(50), cap: .milliseconds(200)),
+                                  timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
+            try await context.redis.send("HINCRBY", h.runsKey, context.id, "1")
+            if context.attempt < 3 { throw JobFailure.retryable("flaky on attempt \(context.attempt)") }
+            return .done
+        }
+        let consumer = h.consumer(JobRegistry([flaky]))
+        let envelope = try await h.running([consumer]) {
+            let envelope = try await h.enqueue("flaky", maxAttempts: 5)
+            #expect(await eventually {
+                let runs = try? await h.runs()[envelope.id]
+                let length = try? await h.length()
+                let delayed = try? await h.delayedCount()
+                return runs == 3 && length == 0 && delayed == 0
+            })
+            return envelope
+        }
+        #expect(try await h.runs()[envelope.id] == 3)
+        #expect(try await h.deadCount() == 0)
+    }
+
+    @Test func exhaustedRetriesDeadLetterWithHistoryAndTimes() async throws {
+        let h = try Harness()
+        let kind = TestKinds.failing("down", runsKey: h.runsKey, failure: .retryable("upstream 503"),
+                                     retry: .exponentialJitter(maxAttempts: 3, base: .milliseconds(40), cap: .milliseconds(100)))
+        let consumer = h.consumer(JobRegistry([kind]))
+        let envelope = try await h.running([consumer]) {
+            let envelope = try await h.enqueue("down", #"{"ms": 1}"#, maxAttempts: 3)
+            #expect(await eventually { (try? await h.deadCount()) == 1 })
+            return envelope
+        }
+        let letter = try #require(try await h.deadLetters().first)
+        #expect(letter.envelope.id == envelope.id)
+        #expect(letter.envelope.payload == #"{"ms": 1}"#)
+        #expect(letter.envelope.attempt == 3)
+        #expect(letter.queue == "q")
+        #expect(letter.error == "upstream 503 (attempt 3 of 3)")
+        #expect(letter.envelope.history.map(\.attempt) == [1, 2, 3])
+        #expect(letter.firstFailedAt == letter.envelope.history[0].at)
+        #expect(letter.lastFailedAt >= letter.firstFailedAt)
+        #expect(letter.firstFailedAt >= envelope.enqueuedAt)
+        #expect(try await h.runs()[envelope.id] == 3)
+        #expect(try await h.length() == 0)
+        #expect(try await h.delayedCount() == 0)
+    }
+
+    @Test func retryWaitsInTheDelayedSetWithinTheJitterWindow() async throws {
+        let h = try Harness()
+        let retry = RetryPolicy.exponentialJitter(maxAttempts: 3, base: .seconds(20), cap: .seconds(60))
+        let consumer = h.consumer(JobRegistry([TestKinds.failing("slow", runsKey: h.runsKey, failure: .retryable("x"), retry: retry)]))
+        let before = Clock.unixMilliseconds()
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("slow")
+            #expect(await eventually { (try? await h.delayedCount()) == 1 })
+        }
+        let waiting = try await Inspector(broker: h.broker).delayed("q")
+        let (next, due) = try #require(waiting.first)
+        #expect(next.attempt == 2)
+        #expect(due >= before && due <= Clock.unixMilliseconds() + 20_000)
+        #expect(try await h.length() == 0)
+    }
+
+    @Test func retryAfterFromUpstreamIsTheMinimumDelay() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.failing(
+            "limited", runsKey: h.runsKey, failure: .retryable("429 Too Many Requests", retryAfter: .seconds(30)),
+            retry: .exponentialJitter(maxAttempts: 3, base: .milliseconds(10), cap: .milliseconds(10)))]))
+        let before = Clock.unixMilliseconds()
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("limited")
+            #expect(await eventually { (try? await h.delayedCount()) == 1 })
+        }
+        let due = try #require(try await Inspector(broker: h.broker).delayed("q").first?.dueAt)
+        #expect(due >= before + 30_000)
+    }
+
+    @Test func permanentFailureSkipsRetries() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.failing("bad", runsKey: h.runsKey, failure: .permanent("422 invalid phone number"),
+                                                                  retry: .exponentialJitter(maxAttempts: 5))]))
+        let envelope = try await h.running([consumer]) {
+            let envelope = try await h.enqueue("bad", maxAttempts: 5)
+            #expect(await eventually { (try? await h.deadCount()) == 1 })
+            return envelope
+        }
+        let letter = try #require(try await h.deadLetters().first)
+        #expect(letter.error == "422 invalid phone number")
+        #expect(letter.envelope.attempt == 1)
+        #expect(try await h.runs()[envelope.id] == 1)
+        #expect(try await h.delayedCount() == 0)
+    }
+
+    @Test func aHandlerPastItsTimeoutIsCancelledAndRetried() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.recorded(
+            "hang", runsKey: h.runsKey, timeout: .milliseconds(200), retry: .exponentialJitter(maxAttempts: 2, base: .seconds(30)))]))
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("hang", #"{"ms": 60000}"#, maxAttempts: 2)
+            #expect(await eventually { (try? await h.delayedCount()) == 1 })
+        }
+        let next = try #require(try await Inspector(broker: h.broker).delayed("q").first?.envelope)
+        #expect(next.history.last?.error.contains("timed out after") == true)
+        #expect(try await h.runs().isEmpty)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+@testable import Queue
+import Redis
+import TestSupport
+
+/// A real Redis, a pool, a broker under a prefix of the test's own, and helpers to run consumers
+/// in-process and read back what the engine wrote.
+struct Harness {
+    let server: RedisServer
+    let pool: RedisPool
+    let broker: Broker
+    let keys: Keys
+
+    init(server: RedisServer? = nil, prefix: String = #function) throws {
+        self.server = try server ?? RedisServer()
+        pool = RedisPool(endpoint: self.server.endpoint, size: 2)
+        keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
+        broker = Broker(pool: pool, keys: keys)
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        return logger
+    }
+
+    func consumer(_ registry: JobRegistry, queues: [String] = ["q"], concurrency: Int = 8, name: String = ConsumerName.make(),
+                  visibilityTimeout: Duration? = nil, poisonLimit: Int = 5, grace: Duration = .seconds(10)) -> StreamConsumer {
+        let configuration = ConsumerConfiguration(
+            queues: queues, concurrency: concurrency, consumerName: name, visibilityTimeout: visibilityTimeout,
+            poisonLimit: poisonLimit, gracePeriod: grace, promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(200))
+        return StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: Self.logger)
+    }
+
+    /// Runs the consumers while `body` runs, then stops them and waits until they have returned.
+    func running<T: Sendable>(_ consumers: [StreamConsumer], _ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for consumer in consumers { group.addTask { try await consumer.run() } }
+            do {
+                let result = try await body()
+                for consumer in consumers { consumer.stop() }
+                try await group.waitForAll()
+                return result
+            } catch {
+                for consumer in consumers { consumer.stop() }
+                try await group.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    func enqueue(_ kind: String, _ payload: String = "{}", queue: String = "q", maxAttempts: Int = 3) async throws -> Envelope {
+        let envelope = JobRequest(queue: queue, kind: kind, payload: payload, maxAttempts: maxAttempts).envelope()
+        try await broker.add(envelope, to: queue)
+        return envelope
+    }
+
+    func length(_ queue: String = "q") async throws -> Int { try await pool.send("XLEN", keys.stream(queue)).integer ?? -1 }
+    func deadCount(_ queue: String = "q") async throws -> Int { try await pool.send("XLEN", keys.dead(queue)).integer ?? -1 }
+    func delayedCount(_ queue: String = "q") async throws -> Int { try await pool.send("ZCARD", keys.delayed(queue)).integer ?? -1 }
+    func info(_ queue: String = "q") async throws -> Inspector.QueueInfo { try await Inspector(broker: broker).info(queue) }
+
+    func deadLetters(_ queue: String = "q") async throws -> [DeadLetter] {
+        try await Inspector(broker: broker).deadLetters(queue, count: 1000).compactMap(\.letter)
+    }
+
+    /// How often each job id ran, as recorded by `TestKinds.recorded`.
+    func runs() async throws -> [String: Int] {
+        let flat = try await pool.send("HGETALL", runsKey).array ?? []
+        var result: [String: Int] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            result[flat[index].string ?? ""] = flat[index + 1].integer
+            index += 2
+        }
+        return result
+    }
+
+    var runsKey: String { "{\(keys.prefix)}:runs" }
+}
+
+/// Job kinds the engine tests define for themselves.
+enum TestKinds {
+    struct Sleep: Decodable, Sendable { var ms: Int? }
+
+    /// Sleeps `ms` (if given), then counts the run under the job id in the harness's runs hash.
+    static func recorded(_ kind: String = "recorded", runsKey: String, timeout: Duration = .seconds(30),
+                         retry: RetryPolicy = .exponentialJitter(maxAttempts: 3)) -> JobDefinition {
+        JobDefinition(kind: kind, queue: "q", retry: retry, timeout: timeout, payload: Sleep.self) { payload, context in
+            if let ms = payload.ms { try await Task.sleep(for: .milliseconds(ms)) }
+            try await context.redis.send("HINCRBY", runsKey, context.id, "1")
+            return .done
+        }
+    }
+
+    /// Fails with the given failure on every attempt, recording attempts.
+    static func failing(_ kind: String, runsKey: String, failure: JobFailure, retry: RetryPolicy) -> JobDefinition {
+        JobDefinition(kind: kind, queue: "q", retry: retry, timeout: .seconds(10), payload: Sleep.self) { _, context in
+            try await context.redis.send("HINCRBY", runsKey, context.id, "1")
+            throw failure
+        }
+    }
+}
