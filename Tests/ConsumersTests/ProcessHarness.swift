@@ -1,0 +1,68 @@
+import Foundation
+import Redis
+import TestSupport
+
+/// Helpers for tests that run `switchboard` as separate processes against a real Redis.
+struct ProcessHarness {
+    let server: RedisServer
+    let prefix: String
+    let client: RedisClient
+
+    init(server: RedisServer, prefix: String = #function) {
+        self.server = server
+        self.prefix = prefix.filter { $0.isLetter || $0.isNumber }
+        client = RedisClient(endpoint: server.endpoint)
+    }
+
+    var common: [String] { ["--redis", server.url, "--prefix", prefix] }
+    var runsKey: String { "{\(prefix)}:runs" }
+    func key(_ suffix: String) -> String { "{\(prefix)}:\(suffix)" }
+
+    /// Starts `switchboard consumer` on the diagnostics queue without a metrics listener.
+    func consumer(_ extra: [String] = [], environment: [String: String] = [:]) throws -> SwitchboardProcess {
+        try SwitchboardProcess(["consumer"] + common + ["--metrics-port", "0"] + extra, environment: environment)
+    }
+
+    func enqueue(kind: String, payload: String, count: Int = 1) async throws {
+        let result = try await SwitchboardProcess.run(["enqueue"] + common + ["--kind", kind, "--payload", payload, "--count", String(count)])
+        guard result.status == 0 else { throw TestFailure("enqueue failed (\(result.status)): \(result.output)") }
+    }
+
+    func integer(_ arguments: String...) async throws -> Int {
+        try await client.send(RedisCommand(arguments: arguments)).integer ?? -1
+    }
+
+    func runs() async throws -> [String: Int] {
+        let flat = try await client.send("HGETALL", runsKey).array ?? []
+        var result: [String: Int] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            result[flat[index].string ?? ""] = flat[index + 1].integer
+            index += 2
+        }
+        return result
+    }
+
+    /// Entry ids pending for one consumer, with the job ids they carry.
+    func pendingJobIDs(of consumer: String) async throws -> Set<String> {
+        let pending = try await client.send(RedisCommand("XPENDING", [key("diagnostics:stream"), "workers", "-", "+", "1000", consumer]))
+        var jobs: Set<String> = []
+        for entry in pending.array ?? [] {
+            guard let entryID = entry.array?.first?.string else { continue }
+            let range = try await client.send(RedisCommand("XRANGE", [key("diagnostics:stream"), entryID, entryID]))
+            if let fields = range.array?.first?.array?.last?.array {
+                var index = 0
+                while index + 1 < fields.count {
+                    if fields[index].string == "id", let id = fields[index + 1].string { jobs.insert(id) }
+                    index += 2
+                }
+            }
+        }
+        return jobs
+    }
+
+    func consumerNames() async throws -> [String] {
+        let reply = try await client.send(RedisCommand("XINFO", ["CONSUMERS", key("diagnostics:stream"), "workers"]))
+        return (reply.array ?? []).compactMap { $0.array?[1].string }
+    }
+}
