@@ -56,10 +56,11 @@ public struct JobDefinition: Sendable {
         self.queue = queue
         self.retry = retry
         self.timeout = timeout
+        let decoder = JSONDecoder()
         self.execute = { text, context in
             let payload: Payload
             do {
-                payload = try JSONDecoder().decode(Payload.self, from: Data(text.utf8))
+                payload = try decoder.decode(Payload.self, from: Data(text.utf8))
             } catch {
                 throw JobFailure.permanent("undecodable payload for kind '\(kind)': \(PayloadDecodingError.describe(error))")
             }

@@ -103,8 +103,11 @@ enum Scripts {
     /// Removes consumers that own no pending entries and have been silent for longer than the given
     /// idle time (replicas that died and whose work was reclaimed). A consumer that still owns
     /// entries is never removed: its entries would vanish from the pending list.
-    /// KEYS[1] stream. ARGV[1] group, ARGV[2] idle limit (ms), ARGV[3] a consumer never to remove
-    /// (the caller itself). Returns the removed names.
+    /// Redis 7.0 does not refresh a consumer's idle time while it blocks on an empty stream, so a
+    /// live replica on a quiet queue may be removed too; harmless (it owns nothing), and the caller
+    /// registers itself again here so every live consumer stays visible to operators.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] idle limit (ms), ARGV[3] the caller, never removed and
+    /// (re)registered. Returns the removed names.
     static let removeIdleConsumers = Script(name: "remove-idle-consumers", source: """
         local removed = {}
         local limit = tonumber(ARGV[2])
@@ -116,6 +119,7 @@ enum Scripts {
                 removed[#removed + 1] = info['name']
             end
         end
+        if ARGV[3] ~= '' then redis.call('XGROUP', 'CREATECONSUMER', KEYS[1], ARGV[1], ARGV[3]) end
         return removed
         """)
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what building and testing Switchboard needs on Debian, when it is missing:
+# hiredis and libcurl headers, redis-server and redis-tools. The Swift toolchain is expected on PATH.
+set -euo pipefail
+need=()
+for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-tools curl; do
+  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }
