@@ -34,6 +34,22 @@ import TestSupport
         #expect(try await h.info().pending == 0)
     }
 
+    @Test func aLiveConsumersLongJobIsNeverReclaimed() async throws {
+        let h = try Harness()
+        let registry = JobRegistry([TestKinds.recorded(runsKey: h.runsKey)])
+        // Jobs run seven times longer than the visibility timeout; the heartbeat keeps them leased.
+        let consumers = (0..<2).map { _ in h.consumer(registry, concurrency: 4, visibilityTimeout: .milliseconds(300)) }
+        try await h.running(consumers) {
+            for _ in 0..<4 { _ = try await h.enqueue("recorded", #"{"ms": 2000}"#) }
+            #expect(await eventually(timeout: .seconds(20)) {
+                let runs = try? await h.runs().count
+                let length = try? await h.length()
+                return runs == 4 && length == 0
+            })
+        }
+        #expect(try await h.runs().values.allSatisfy { $0 == 1 })
+    }
+
     @Test func entriesStillWithinTheirVisibilityTimeoutAreLeftAlone() async throws {
         let h = try Harness()
         _ = try await h.enqueue("recorded")

@@ -137,6 +137,13 @@ public struct Broker: Sendable {
         return Reclaimed(cursor: parts[0].string ?? "0-0", entries: StreamEntry.list(parts[1]), buried: parts[2].integer ?? 0)
     }
 
+    /// Renews this consumer's lease on entries it is still running; returns how many it renewed.
+    public func heartbeat(_ queue: String, consumer: String, entryIDs: [String]) async throws -> Int {
+        guard !entryIDs.isEmpty else { return 0 }
+        let reply = try await Scripts.heartbeat.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer] + entryIDs)
+        return reply.integer ?? 0
+    }
+
     /// Removes consumers without pending entries that have been idle longer than `idle`, never `keeping`.
     public func removeIdleConsumers(_ queue: String, idle: Duration, keeping: String = "") async throws -> [String] {
         let reply = try await Scripts.removeIdleConsumers.run(

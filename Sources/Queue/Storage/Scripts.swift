@@ -100,6 +100,24 @@ enum Scripts {
         return { claimed[1], keep, buried }
         """)
 
+    /// Renews this consumer's lease on entries it is still running: resets their idle time
+    /// (XCLAIM … JUSTID, which leaves the delivery count alone) so no reclaimer takes a job from a
+    /// live consumer, however long the job runs. Entries another consumer has meanwhile claimed are
+    /// left to it.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3..] entry ids.
+    /// Returns the number renewed.
+    static let heartbeat = Script(name: "heartbeat", source: """
+        local renewed = 0
+        for i = 3, #ARGV do
+            local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+            if info[1] and info[1][2] == ARGV[2] then
+                redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+                renewed = renewed + 1
+            end
+        end
+        return renewed
+        """)
+
     /// Removes consumers that own no pending entries and have been silent for longer than the given
     /// idle time (replicas that died and whose work was reclaimed). A consumer that still owns
     /// entries is never removed: its entries would vanish from the pending list.
@@ -136,5 +154,5 @@ enum Scripts {
         return { 1, ARGV[2] }
         """)
 
-    static let all = [ack, retry, bury, handOff, promote, reclaim, removeIdleConsumers, enqueueOnce]
+    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueOnce]
 }

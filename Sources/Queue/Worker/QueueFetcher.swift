@@ -15,6 +15,7 @@ struct QueueFetcher: Sendable {
     let metrics: QueueMetrics
     let logger: Logger
     let visibilityTimeout: Duration
+    let inFlight: InFlightEntries
 
     func run(isStopping: @escaping @Sendable () -> Bool) async {
         let client = RedisClient(endpoint: broker.pool.endpoint, name: "fetch-\(queue)", logger: logger)
@@ -51,10 +52,12 @@ struct QueueFetcher: Sendable {
                 }
                 limit.release(slots - entries.count)
                 for entry in entries {
+                    inFlight.started(queue, entry.id)
                     jobs.addTask {
                         let ran = await runner.run(entry, queue: queue)
                         queueMetrics.duration(kind: ran.kind, nanoseconds: ran.nanoseconds)
                         await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope)
+                        inFlight.finished(queue, entry.id)
                     }
                 }
             }

@@ -65,6 +65,11 @@ public final class StreamConsumer: Service, Sendable {
             broker: broker, queues: configuration.queues, interval: configuration.promoteInterval, logger: logger,
             onTick: { metrics.sampleInFlight(limit.used) })
         let ackDeadline = AckDeadline()
+        let inFlight = InFlightEntries()
+        let jobsDone = JobsDone()
+        let shortestVisibility = configuration.queues.map { configuration.visibilityTimeout(for: $0, registry: registry) }.min() ?? .seconds(30)
+        let heartbeat = Heartbeat(broker: broker, consumer: configuration.consumerName, inFlight: inFlight,
+                                  interval: max(shortestVisibility / 3, .milliseconds(50)), logger: logger)
         let isStopping: @Sendable () -> Bool = { self.isStopping }
 
         logger.info("consumer started", metadata: [
@@ -74,6 +79,7 @@ public final class StreamConsumer: Service, Sendable {
             duties.addTask { await promoter.run(isStopping: isStopping) }
             duties.addTask { await acks.run(deadline: { ackDeadline.value }) }
             duties.addTask { await watchdog.run() }
+            duties.addTask { await heartbeat.run(isDone: { jobsDone.value }) }
             duties.addTask {
                 await withTaskGroup(of: Bool.self) { workers in
                     workers.addTask {
@@ -82,7 +88,8 @@ public final class StreamConsumer: Service, Sendable {
                                 let fetcher = QueueFetcher(
                                     queue: queue, broker: self.broker, configuration: self.configuration, runner: runner, writer: writer,
                                     limit: limit, metrics: metrics, logger: self.logger,
-                                    visibilityTimeout: self.configuration.visibilityTimeout(for: queue, registry: self.registry))
+                                    visibilityTimeout: self.configuration.visibilityTimeout(for: queue, registry: self.registry),
+                                    inFlight: inFlight)
                                 fetchers.addTask { await fetcher.run(isStopping: isStopping) }
                             }
                         }
@@ -102,6 +109,7 @@ public final class StreamConsumer: Service, Sendable {
                     await workers.waitForAll()
                 }
                 watchdog.stop()
+                jobsDone.set()
                 ackDeadline.set(ContinuousClock.now + .seconds(5))
                 acks.finish()
             }
@@ -123,6 +131,13 @@ public final class StreamConsumer: Service, Sendable {
             self.stop()
         }
     }
+}
+
+/// Set once the last job of the consumer has finished.
+private final class JobsDone: Sendable {
+    private let done = Mutex(false)
+    var value: Bool { done.withLock { $0 } }
+    func set() { done.withLock { $0 = true } }
 }
 
 /// When the acknowledger may stop retrying failed writes at shutdown.
