@@ -33,14 +33,7 @@ struct ProcessHarness {
     }
 
     func runs() async throws -> [String: Int] {
-        let flat = try await client.send("HGETALL", runsKey).array ?? []
-        var result: [String: Int] = [:]
-        var index = 0
-        while index + 1 < flat.count {
-            result[flat[index].string ?? ""] = flat[index + 1].integer
-            index += 2
-        }
-        return result
+        try await client.send("HGETALL", runsKey).integerHash
     }
 
     /// Entry ids pending for one consumer, with the job ids they carry.

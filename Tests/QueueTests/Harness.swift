@@ -67,14 +67,7 @@ struct Harness {
 
     /// How often each job id ran, as recorded by `TestKinds.recorded`.
     func runs() async throws -> [String: Int] {
-        let flat = try await pool.send("HGETALL", runsKey).array ?? []
-        var result: [String: Int] = [:]
-        var index = 0
-        while index + 1 < flat.count {
-            result[flat[index].string ?? ""] = flat[index + 1].integer
-            index += 2
-        }
-        return result
+        try await pool.send("HGETALL", runsKey).integerHash
     }
 
     var runsKey: String { "{\(keys.prefix)}:runs" }

@@ -98,3 +98,19 @@ public enum HTTPProbe {
         return (status, body)
     }
 }
+
+import Redis
+
+extension RedisValue {
+    /// An HGETALL reply read as field → integer.
+    public var integerHash: [String: Int] {
+        let flat = array ?? []
+        var result: [String: Int] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            result[flat[index].string ?? ""] = flat[index + 1].integer
+            index += 2
+        }
+        return result
+    }
+}
