@@ -52,7 +52,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
         let broker = Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix))
-        do {
+        try await RedisFailure.exitOnFailure {
             if count == 1 {
                 let envelope = request.envelope()
                 try await broker.add(envelope, to: queue)
@@ -62,19 +62,20 @@ struct EnqueueCommand: AsyncParsableCommand {
                 try await broker.add((0..<count).map { _ in request.envelope(now: now) }, to: queue)
                 print("enqueued \(count) \(kind) jobs on \(queue)")
             }
-        } catch let error as RedisError {
-            throw CLIError.redis(error)
         }
     }
 }
 
-/// Errors the CLI reports on standard error with an exit code scripts can rely on.
-enum CLIError: Error, CustomStringConvertible {
-    case redis(RedisError)
-
-    var description: String {
-        switch self {
-        case .redis(let error): "\(error)"
+/// How the CLI reports Redis failures: one line on standard error saying what failed and what to
+/// check, and an exit code scripts can rely on (3: Redis unreachable, 1: Redis refused the command).
+enum RedisFailure {
+    static func exitOnFailure<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RedisError {
+            let hint = error.isConnectionProblem ? " (is Redis running, and are --redis / REDIS_URL right?)" : ""
+            FileHandle.standardError.write(Data("error: \(error)\(hint)\n".utf8))
+            throw ExitCode(error.isConnectionProblem ? 3 : 1)
         }
     }
 }

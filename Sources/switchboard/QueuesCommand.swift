@@ -20,13 +20,12 @@ struct QueuesCommand: AsyncParsableCommand {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
         let inspector = Inspector(broker: Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix)))
-        var infos: [Inspector.QueueInfo] = []
-        do {
+        let infos = try await RedisFailure.exitOnFailure {
+            var infos: [Inspector.QueueInfo] = []
             for name in try await inspector.queueNames(including: Catalogue.registry().queues) {
                 infos.append(try await inspector.info(name))
             }
-        } catch let error as RedisError {
-            throw CLIError.redis(error)
+            return infos
         }
         if json {
             let encoder = JSONEncoder()

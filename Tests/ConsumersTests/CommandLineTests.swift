@@ -52,7 +52,8 @@ import TestSupport
     @Test func unreachableRedisSaysWhere() async throws {
         let port = try FreePort.find()
         let result = try await SwitchboardProcess.run(["queues", "--redis", "redis://:secret@127.0.0.1:\(port)"])
-        #expect(result.status != 0)
+        #expect(result.status == 3)
+        #expect(result.output.contains("is Redis running"))
         #expect(result.output.contains("127.0.0.1:\(port)"))
         #expect(!result.output.contains("secret"))
     }

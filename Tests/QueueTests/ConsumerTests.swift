@@ -74,6 +74,33 @@ import TestSupport
         #expect(queues.contains("q2"))
     }
 
+    @Test func thousandsOfAcknowledgementsAtOnceAreSplitIntoScriptSizedSteps() async throws {
+        let h = try Harness()
+        try await h.broker.add((0..<2500).map { _ in JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1).envelope() }, to: "q")
+        try await h.broker.ensureGroup("q")
+        let client = RedisClient(endpoint: h.server.endpoint)
+        defer { client.close() }
+        let entries = try await h.broker.read("q", consumer: "c", count: 5000, block: .milliseconds(10), on: client)
+        #expect(entries.count == 2500)
+        #expect(try await h.broker.heartbeat("q", consumer: "c", entryIDs: entries.map(\.id)) == 2500)
+        try await h.broker.ack("q", entryIDs: entries.map(\.id))
+        #expect(try await h.length() == 0)
+        #expect(try await h.info().pending == 0)
+    }
+
+    @Test func consumersRecoverWhenRedisLosesTheirGroup() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))
+        try await h.running([consumer]) {
+            let first = try await h.enqueue("recorded")
+            #expect(await eventually { (try? await h.runs()[first.id]) == 1 })
+            // A Redis restarted without persistence comes back empty: no stream, no group (NOGROUP).
+            _ = try await h.pool.send("FLUSHALL")
+            let second = try await h.enqueue("recorded")
+            #expect(await eventually { (try? await h.runs()[second.id]) == 1 })
+        }
+    }
+
     @Test func dedupeKeyAndEnqueueAreOneStep() async throws {
         let h = try Harness()
         let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)

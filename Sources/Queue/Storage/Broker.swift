@@ -78,10 +78,18 @@ public struct Broker: Sendable {
 
     // MARK: Outcomes
 
-    /// Acknowledges and deletes finished entries of one queue in one step.
+    /// Most entry ids passed to one script call: Lua's `unpack` fails on a few thousand.
+    static let idsPerScript = 1000
+
+    /// Acknowledges and deletes finished entries of one queue, up to a thousand per atomic step.
     public func ack(_ queue: String, entryIDs: [String]) async throws {
-        guard !entryIDs.isEmpty else { return }
-        _ = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group] + entryIDs)
+        for chunk in Self.chunks(entryIDs) {
+            _ = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group] + chunk)
+        }
+    }
+
+    static func chunks(_ ids: [String]) -> [ArraySlice<String>] {
+        stride(from: 0, to: ids.count, by: idsPerScript).map { ids[$0..<min($0 + idsPerScript, ids.count)] }
     }
 
     /// Schedules the next attempt; false when the entry had already been settled elsewhere.
@@ -139,9 +147,12 @@ public struct Broker: Sendable {
 
     /// Renews this consumer's lease on entries it is still running; returns how many it renewed.
     public func heartbeat(_ queue: String, consumer: String, entryIDs: [String]) async throws -> Int {
-        guard !entryIDs.isEmpty else { return 0 }
-        let reply = try await Scripts.heartbeat.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer] + entryIDs)
-        return reply.integer ?? 0
+        var renewed = 0
+        for chunk in Self.chunks(entryIDs) {
+            let reply = try await Scripts.heartbeat.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer] + chunk)
+            renewed += reply.integer ?? 0
+        }
+        return renewed
     }
 
     /// Removes consumers without pending entries that have been idle longer than `idle`, never `keeping`.
