@@ -42,22 +42,26 @@ struct JobRunner: Sendable {
 
         let started = ContinuousClock.now
         let payload = envelope.payload
-        let result = await watchdog.run(timeout: definition.timeout) { () -> Result<JobResult, any Error> in
+        let ran = await watchdog.run(timeout: definition.timeout) { () -> Result<JobResult, any Error> in
             do { return .success(try await definition.execute(payload, context)) } catch { return .failure(error) }
-        } ?? .failure(JobFailure.retryable("timed out after \(definition.timeout)"))
+        }
         let elapsed = ContinuousClock.now - started
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
 
         let outcome: Outcome
-        switch result {
-        case .success(.done):
+        switch ran {
+        case nil:
+            let failure = JobFailure.retryable("timed out after \(definition.timeout)")
+            outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())
+            context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
+        case .success(.done)?:
             outcome = .done
-        case .success(.next(let request)):
+        case .success(.next(let request))?:
             outcome = .next(request)
-        case .failure(let error) where Task.isCancelled:
+        case .failure(let error)? where Task.isCancelled:
             context.logger.notice("job abandoned at shutdown; it stays pending for another consumer", metadata: ["error": "\(error)"])
             outcome = .abandoned
-        case .failure(let error):
+        case .failure(let error)?:
             let failure = error as? JobFailure ?? .retryable(String(describing: error))
             outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())
             context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])

@@ -4,7 +4,9 @@ import Redis
 /// Writes the outcome of one delivery. Acknowledgements go through the `AckBatcher`; retries,
 /// dead letters and hand-offs each run as one atomic script, tried again on connection errors
 /// until they are written or the process is shutting down (then the entry stays pending and is
-/// reclaimed elsewhere: nothing is lost, at worst the job runs again).
+/// reclaimed elsewhere: nothing is lost, at worst the job runs again). A job cancelled by its
+/// timeout still gets its outcome written (Redis calls do not stop at cancellation), but a write
+/// failing on the connection is not retried in that task: the entry stays pending and is reclaimed.
 struct OutcomeWriter: Sendable {
     let broker: Broker
     let acks: AckBatcher

@@ -29,24 +29,25 @@ final class TimeoutWatchdog: Sendable {
         self.tick = tick
     }
 
-    /// Runs `body` in a child task that is cancelled once `timeout` has passed. Returns its result,
-    /// or `nil` when it was cancelled for running out of time.
-    func run<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
-        let token = state.withLock { state -> Int in
-            state.nextToken &+= 1
-            return state.nextToken
-        }
+    /// Runs `body`, cancelling the current task once `timeout` has passed. Returns its result, or
+    /// `nil` when the task was cancelled for running out of time (it then stays cancelled: what
+    /// follows must not rely on waiting).
+    func run<T>(timeout: Duration, _ body: () async -> T) async -> T? {
         let deadline = ContinuousClock.now + timeout
-        async let result: T = {
-            withUnsafeCurrentTask { task in
-                if let task { state.withLock { $0.running[token] = RunningTask(task: task, deadline: deadline) } }
+        let token = withUnsafeCurrentTask { task -> Int? in
+            guard let task else { return nil }
+            return state.withLock { state -> Int in
+                state.nextToken &+= 1
+                state.running[state.nextToken] = RunningTask(task: task, deadline: deadline)
+                return state.nextToken
             }
-            let value = await body()
-            state.withLock { _ = $0.running.removeValue(forKey: token) }
-            return value
-        }()
-        let value = await result
-        let timedOut = state.withLock { $0.expired.remove(token) != nil }
+        }
+        let value = await body()
+        guard let token else { return value }
+        let timedOut = state.withLock { state -> Bool in
+            state.running.removeValue(forKey: token)
+            return state.expired.remove(token) != nil
+        }
         return timedOut ? nil : value
     }
 
