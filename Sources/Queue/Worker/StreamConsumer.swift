@@ -9,7 +9,9 @@ import Synchronization
 /// As a `Service`, `run()` returns after a graceful shutdown: reading stops at once, in-flight jobs
 /// get `gracePeriod` to finish, their outcomes and acknowledgements are written, and jobs still
 /// running after the grace period are cancelled and left pending for another replica to claim.
-/// Background duties stop in reverse order of start: fetchers, then the acknowledger, then the promoter.
+/// On stop, the promoter and the fetchers stop at once; the heartbeat and the timeout watchdog keep
+/// serving the jobs still running and stop after the last one; the acknowledger stops last, once it
+/// has written the final acknowledgements.
 public final class StreamConsumer: Service, Sendable {
     public let configuration: ConsumerConfiguration
     private let registry: JobRegistry
