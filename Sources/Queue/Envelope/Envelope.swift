@@ -1,4 +1,5 @@
 import Foundation
+import Redis
 
 /// A job as it sits in a stream entry: flat string fields, so `redis-cli XRANGE` stays readable.
 ///
@@ -39,14 +40,28 @@ public struct Envelope: Sendable, Equatable {
 
     /// The flat field/value list written with XADD.
     public var fields: [String] {
-        var fields = [
+        var fields: [String] = []
+        append(to: &fields)
+        return fields
+    }
+
+    /// Appends the field/value list to `arguments` (one allocation for a whole command line).
+    public func append(to arguments: inout [String]) {
+        arguments.reserveCapacity(arguments.count + 18)
+        arguments.append(contentsOf: [
             "id", id, "kind", kind, "attempt", String(attempt), "max_attempts", String(maxAttempts),
             "enqueued_at", String(enqueuedAt), "payload", payload,
-        ]
-        if let trace { fields += ["trace", trace] }
-        if let dedupe { fields += ["dedupe", dedupe] }
-        if !history.isEmpty { fields += ["history", FailureRecord.encode(history)] }
-        return fields
+        ])
+        if let trace { arguments.append("trace"); arguments.append(trace) }
+        if let dedupe { arguments.append("dedupe"); arguments.append(dedupe) }
+        if !history.isEmpty { arguments.append("history"); arguments.append(FailureRecord.encode(history)) }
+    }
+
+    /// `XADD stream * fields…` for this envelope.
+    func xadd(to stream: String) -> RedisCommand {
+        var arguments = ["XADD", stream, "*"]
+        append(to: &arguments)
+        return RedisCommand(arguments: arguments)
     }
 
     /// Decodes the fields of a stream entry in the order Redis returns them (no dictionary on the

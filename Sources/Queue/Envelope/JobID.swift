@@ -9,15 +9,16 @@ public enum JobID {
         let high = now & 0xFFFF_FFFF_FFFF
         // 128 bits: 48 time | 16 random | 64 random, printed as 26 five-bit digits (2 leading pad bits).
         let upper = (high << 16) | randomHigh
-        var digits = [UInt8](repeating: 0, count: 26)
         var lo = randomLow
         var hi = upper
-        for index in stride(from: 25, through: 0, by: -1) {
-            digits[index] = alphabet[Int(lo & 31)]
-            lo = (lo >> 5) | ((hi & 31) << 59)
-            hi >>= 5
+        return String(unsafeUninitializedCapacity: 26) { digits in
+            for index in stride(from: 25, through: 0, by: -1) {
+                digits[index] = alphabet[Int(lo & 31)]
+                lo = (lo >> 5) | ((hi & 31) << 59)
+                hi >>= 5
+            }
+            return 26
         }
-        return String(decoding: digits, as: UTF8.self)
     }
 }
 

@@ -17,7 +17,7 @@ public struct Broker: Sendable {
     @discardableResult
     public func add(_ envelope: Envelope, to queue: String) async throws -> String {
         let replies = try await pool.pipeline([
-            RedisCommand("XADD", [keys.stream(queue), "*"] + envelope.fields),
+            envelope.xadd(to: keys.stream(queue)),
             RedisCommand("SADD", [keys.queues, queue]),
         ])
         return try Self.check(replies[0], "XADD").string ?? ""
@@ -30,7 +30,7 @@ public struct Broker: Sendable {
         var start = 0
         while start < envelopes.count {
             let end = min(start + batchSize, envelopes.count)
-            let commands = envelopes[start..<end].map { RedisCommand("XADD", [stream, "*"] + $0.fields) }
+            let commands = envelopes[start..<end].map { $0.xadd(to: stream) }
             for reply in try await pool.pipeline(commands) { _ = try Self.check(reply, "XADD") }
             start = end
         }
