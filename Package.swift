@@ -85,6 +85,10 @@ let package = Package(
             name: "ConsumersTests",
             dependencies: ["Consumers", "Queue", "Jobs", "Redis", "TestSupport"]
         ),
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["Redis", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

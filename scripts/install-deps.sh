@@ -3,7 +3,7 @@
 # hiredis and libcurl headers, redis-server and redis-tools. The Swift toolchain is expected on PATH.
 set -euo pipefail
 need=()
-for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-tools curl; do
+for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-tools curl tmux; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 if ((${#need[@]})); then

@@ -7,8 +7,22 @@ import Redis
 struct QueuesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queues",
-        abstract: "Show each queue: length, pending, lag, delayed retries, dead letters and consumers.",
-        discussion: "length counts entries in the stream (waiting and in flight); pending, those delivered and not yet settled; lag, those not yet delivered."
+        abstract: "Show the queues, or pause and resume one.",
+        subcommands: [QueuesShowCommand.self, QueuesPauseCommand.self, QueuesResumeCommand.self],
+        defaultSubcommand: QueuesShowCommand.self
+    )
+}
+
+struct QueuesShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show each queue: state, depth, pending, oldest job, consumers, processed and failed per minute, delayed retries, dead letters.",
+        discussion: """
+            depth counts the entries in the stream (waiting and in flight: acknowledged entries are deleted); \
+            pending, those delivered and not yet settled; lag, those not yet delivered; oldest, the age of the \
+            oldest unfinished entry; processed/min and failed/min, the last whole minute. Consumers are listed \
+            below the table with their pending entries and idle time.
+            """
     )
 
     @OptionGroup var redis: RedisOptions
@@ -16,48 +30,119 @@ struct QueuesCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON (one object with a 'queues' array) instead of a table.")
     var json = false
 
+    @Flag(help: "Redraw the table in place every --interval seconds until interrupted.")
+    var watch = false
+
+    @Option(help: "Seconds between redraws with --watch.")
+    var interval: Double = 1
+
+    func validate() throws {
+        guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1") }
+        guard !(json && watch) else { throw ValidationError("--json and --watch do not go together") }
+    }
+
     func run() async throws {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
         let inspector = Inspector(broker: Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix)))
-        let infos = try await RedisFailure.exitOnFailure {
-            var infos: [Inspector.QueueInfo] = []
-            for name in try await inspector.queueNames(including: Catalogue.registry().queues) {
-                infos.append(try await inspector.info(name))
-            }
-            return infos
-        }
         if json {
+            let infos = try await RedisFailure.exitOnFailure { try await Self.infos(inspector) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             struct Output: Encodable { var queues: [Inspector.QueueInfo] }
             print(String(decoding: try encoder.encode(Output(queues: infos)), as: UTF8.self))
             return
         }
-        var rows = [["QUEUE", "LENGTH", "PENDING", "LAG", "DELAYED", "DEAD", "CONSUMERS"]]
-        for info in infos {
-            let consumers = info.consumers.map { "\($0.name) (pending \($0.pending), idle \(Self.idle($0.idleMilliseconds)))" }
-            rows.append([info.queue, String(info.length), String(info.pending), info.lag.map(String.init) ?? "?",
-                         String(info.delayed), String(info.dead), consumers.isEmpty ? "-" : consumers.joined(separator: ", ")])
+        guard watch else {
+            print(Self.render(try await RedisFailure.exitOnFailure { try await Self.infos(inspector) }), terminator: "")
+            return
         }
-        print(Table.render(rows), terminator: "")
+        // Each frame overwrites the last from the top-left corner: every line is cleared to its end
+        // and the rest of the screen below is cleared, so nothing scrolls and nothing flickers.
+        while !Task.isCancelled {
+            let frame: String
+            do {
+                frame = Self.render(try await Self.infos(inspector))
+            } catch {
+                frame = "redis: \(error)\n"
+            }
+            let stamp = Terminal.paint("every \(interval)s, \(Date().formatted(date: .omitted, time: .standard)) (Ctrl-C to stop)", .dim)
+            let lines = (frame + stamp).split(separator: "\n", omittingEmptySubsequences: false).map { $0 + "\u{1B}[K" }
+            FileHandle.standardOutput.write(Data(("\u{1B}[H" + lines.joined(separator: "\n") + "\n\u{1B}[J").utf8))
+            try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+        }
     }
 
-    static func idle(_ milliseconds: Int) -> String {
-        milliseconds < 1000 ? "\(milliseconds)ms" : milliseconds < 120_000 ? "\(milliseconds / 1000)s" : "\(milliseconds / 60_000)m"
+    static func infos(_ inspector: Inspector) async throws -> [Inspector.QueueInfo] {
+        var infos: [Inspector.QueueInfo] = []
+        for name in try await inspector.queueNames(including: Catalogue.registry().queues) {
+            infos.append(try await inspector.info(name))
+        }
+        return infos
+    }
+
+    static func render(_ infos: [Inspector.QueueInfo]) -> String {
+        var rows = [["QUEUE", "STATE", "DEPTH", "PENDING", "LAG", "OLDEST", "CONSUMERS", "PROCESSED/MIN", "FAILED/MIN", "DELAYED", "DEAD"]]
+        for info in infos {
+            rows.append([
+                info.queue, info.paused ? "paused" : "active", String(info.length), String(info.pending), info.lag.map(String.init) ?? "?",
+                info.oldestAgeMilliseconds.map { Terminal.age(milliseconds: $0) } ?? "-", String(info.consumers.count),
+                String(info.processedPerMinute), String(info.failedPerMinute), String(info.delayed), String(info.dead),
+            ])
+        }
+        var text = Table.render(rows) { _, column, cell in
+            switch column {
+            case 1: cell == "paused" ? .yellow : nil
+            case 8, 10: cell == "0" ? nil : .red
+            default: nil
+            }
+        }
+        let consumers = infos.flatMap { info in info.consumers.map { (info.queue, $0) } }
+        if !consumers.isEmpty {
+            text += "\n" + Table.render([["QUEUE", "CONSUMER", "PENDING", "IDLE"]] + consumers.map { queue, consumer in
+                [queue, consumer.name, String(consumer.pending), Terminal.age(milliseconds: consumer.idleMilliseconds)]
+            })
+        }
+        return text
     }
 }
 
-/// Left-aligned columns separated by two spaces.
-enum Table {
-    static func render(_ rows: [[String]]) -> String {
-        let columns = rows.map(\.count).max() ?? 0
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+struct QueuesPauseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause",
+        abstract: "Stop consumers from taking new jobs from a queue (they keep running; jobs in flight finish).",
+        discussion: "Takes effect within about a second on every consumer. Enqueues are still accepted."
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The queue to pause.")
+    var queue: String
+
+    func run() async throws {
+        try await PauseSwitch.set(queue, paused: true, redis: redis)
+    }
+}
+
+struct QueuesResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Let consumers take jobs from a paused queue again.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The queue to resume.")
+    var queue: String
+
+    func run() async throws {
+        try await PauseSwitch.set(queue, paused: false, redis: redis)
+    }
+}
+
+enum PauseSwitch {
+    static func set(_ queue: String, paused: Bool, redis: RedisOptions) async throws {
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        let broker = Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix))
+        let changed = try await RedisFailure.exitOnFailure { try await broker.setPaused(queue, paused) }
+        print(changed ? "\(queue) \(paused ? "paused" : "resumed")" : "\(queue) was already \(paused ? "paused" : "active")")
     }
 }

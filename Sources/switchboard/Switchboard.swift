@@ -4,6 +4,26 @@ import Logging
 
 @main
 struct Switchboard: AsyncParsableCommand {
+    /// Runs the command line with exit codes scripts can rely on: 0 ok, 1 not found or nothing
+    /// matched, 2 usage, 3 Redis unreachable.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A Redis-streams job processor for self-hosted Chatwoot.",
@@ -11,8 +31,9 @@ struct Switchboard: AsyncParsableCommand {
             Every subcommand reads Redis from --redis, else REDIS_URL (or the file named by REDIS_URL_FILE), \
             else redis://127.0.0.1:6379. Keys live under the prefix from --prefix, else SWITCHBOARD_PREFIX, \
             else 'switchboard'. Log level: LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
+            Exit codes: 0 ok, 1 not found or nothing matched, 2 usage, 3 Redis unreachable.
             """,
-        subcommands: [ConsumerCommand.self, EnqueueCommand.self, QueuesCommand.self, BenchCommand.self]
+        subcommands: [ConsumerCommand.self, EnqueueCommand.self, QueuesCommand.self, DeadCommand.self, BenchCommand.self]
     )
 }
 

@@ -46,9 +46,3 @@ import TestSupport
     }
 }
 
-extension ProcessHarness {
-    func pendingCount() async throws -> Int {
-        let reply = try await client.send(RedisCommand("XPENDING", [key("diagnostics:stream"), "workers"]))
-        return reply.array?.first?.integer ?? -1
-    }
-}

@@ -28,6 +28,13 @@ public struct Inspector: Sendable {
         public var delayed: Int
         public var dead: Int
         public var consumers: [ConsumerInfo]
+        /// Age of the oldest unfinished entry (waiting or in flight), nil when the stream is empty.
+        public var oldestAgeMilliseconds: Int?
+        /// Paused by an operator: consumers take no new jobs from it.
+        public var paused: Bool
+        /// Jobs settled successfully, and failed attempts, in the last whole minute.
+        public var processedPerMinute: Int
+        public var failedPerMinute: Int
     }
 
     /// Every queue this deployment knows: the given ones plus those registered in Redis.
@@ -45,9 +52,17 @@ public struct Inspector: Sendable {
             RedisCommand("ZCARD", [keys.delayed(queue)]),
             RedisCommand("XLEN", [keys.dead(queue)]),
             RedisCommand("XINFO", ["CONSUMERS", keys.stream(queue), Keys.group]),
+            RedisCommand("XRANGE", [keys.stream(queue), "-", "+", "COUNT", "1"]),
+            RedisCommand("SISMEMBER", [keys.paused, queue]),
         ])
+        let minute = try await broker.minuteStats(queue, minutes: 1).first ?? (0, 0)
         var info = QueueInfo(queue: queue, length: replies[0].integer ?? 0, pending: 0, lag: nil,
-                             delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0, consumers: [])
+                             delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0, consumers: [],
+                             oldestAgeMilliseconds: nil, paused: replies[6].integer == 1,
+                             processedPerMinute: minute.processed, failedPerMinute: minute.failed)
+        if let oldest = StreamEntry.list(replies[5]).first, let millis = UInt64(oldest.id.split(separator: "-").first ?? "") {
+            info.oldestAgeMilliseconds = Int(Clock.unixMilliseconds()) - Int(millis)
+        }
         for group in replies[1].array ?? [] {
             let fields = Self.pairs(group)
             guard fields["name"]?.string == Keys.group else { continue }

@@ -84,7 +84,7 @@ public struct Broker: Sendable {
     /// Acknowledges and deletes finished entries of one queue, up to a thousand per atomic step.
     public func ack(_ queue: String, entryIDs: [String]) async throws {
         for chunk in Self.chunks(entryIDs) {
-            _ = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group] + chunk)
+            _ = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue), statsKey(queue)], arguments: [Keys.group] + chunk)
         }
     }
 
@@ -95,7 +95,7 @@ public struct Broker: Sendable {
     /// Schedules the next attempt; false when the entry had already been settled elsewhere.
     public func retry(_ queue: String, entryID: String, next: Envelope, dueAt: UInt64) async throws -> Bool {
         let reply = try await Scripts.retry.run(
-            on: pool.client, keys: [keys.stream(queue), keys.delayed(queue)],
+            on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue)],
             arguments: [Keys.group, entryID, String(dueAt), DelayedMember.encode(next)])
         return reply.integer == 1
     }
@@ -103,7 +103,7 @@ public struct Broker: Sendable {
     /// Moves an entry to the dead letters; false when it had already been settled elsewhere.
     public func bury(_ queue: String, entryID: String, letter: DeadLetter) async throws -> Bool {
         let reply = try await Scripts.bury.run(
-            on: pool.client, keys: [keys.stream(queue), keys.dead(queue)],
+            on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue)],
             arguments: [Keys.group, entryID] + letter.fields)
         return !reply.isNull && reply.string != nil
     }
@@ -111,7 +111,7 @@ public struct Broker: Sendable {
     /// Settles an entry by enqueuing its follow-up job; false when it had already been settled elsewhere.
     public func handOff(_ queue: String, entryID: String, next: Envelope, nextQueue: String) async throws -> Bool {
         let reply = try await Scripts.handOff.run(
-            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues],
+            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue)],
             arguments: [Keys.group, entryID, nextQueue] + next.fields)
         return !reply.isNull && reply.string != nil
     }
@@ -136,7 +136,7 @@ public struct Broker: Sendable {
     public func reclaim(_ queue: String, consumer: String, visibilityTimeout: Duration, count: Int, poisonLimit: Int,
                         cursor: String, now: UInt64) async throws -> Reclaimed {
         let reply = try await Scripts.reclaim.run(
-            on: pool.client, keys: [keys.stream(queue), keys.dead(queue)],
+            on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue)],
             arguments: [Keys.group, consumer, String(visibilityTimeout.milliseconds), String(count), String(poisonLimit),
                         String(now), queue, cursor])
         guard let parts = reply.array, parts.count == 3 else {
@@ -160,6 +160,72 @@ public struct Broker: Sendable {
         let reply = try await Scripts.removeIdleConsumers.run(
             on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, String(idle.milliseconds), keeping])
         return (reply.array ?? []).compactMap(\.string)
+    }
+
+    // MARK: Dead letters and pausing (operator actions)
+
+    /// One page of a dead-letter stream: newest first from `before` (exclusive), or oldest first
+    /// from `after` (exclusive); nil starts at the newest (or oldest) end.
+    public func deadPage(_ queue: String, newestFirst: Bool, from cursor: String?, count: Int) async throws -> [StreamEntry] {
+        let key = keys.dead(queue)
+        let command = newestFirst
+            ? RedisCommand("XREVRANGE", [key, cursor.map { "(" + $0 } ?? "+", "-", "COUNT", String(count)])
+            : RedisCommand("XRANGE", [key, cursor.map { "(" + $0 } ?? "-", "+", "COUNT", String(count)])
+        return StreamEntry.list(try await pool.send(command))
+    }
+
+    /// One dead letter by its entry id, or nil.
+    public func deadEntry(_ queue: String, entryID: String) async throws -> StreamEntry? {
+        StreamEntry.list(try await pool.send(RedisCommand("XRANGE", [keys.dead(queue), entryID, entryID]))).first
+    }
+
+    /// Moves a dead letter back onto its queue as `envelope`; false when it was already gone.
+    public func revive(_ queue: String, entryID: String, as envelope: Envelope) async throws -> Bool {
+        let reply = try await Scripts.revive.run(
+            on: pool.client, keys: [keys.dead(queue), keys.stream(queue)], arguments: [entryID] + envelope.fields)
+        return !reply.isNull && reply.string != nil
+    }
+
+    /// Deletes dead letters; returns how many were still there.
+    public func dropDead(_ queue: String, entryIDs: [String]) async throws -> Int {
+        var dropped = 0
+        for chunk in Self.chunks(entryIDs) {
+            dropped += try await pool.send(RedisCommand("XDEL", [keys.dead(queue)] + chunk)).integer ?? 0
+        }
+        return dropped
+    }
+
+    /// Adds a dead letter with the given fields (an import); returns its entry id.
+    public func addDead(_ queue: String, fields: [String]) async throws -> String {
+        let replies = try await pool.pipeline([
+            RedisCommand("XADD", [keys.dead(queue), "*"] + fields), RedisCommand("SADD", [keys.queues, queue]),
+        ])
+        return try Self.check(replies[0], "XADD").string ?? ""
+    }
+
+    /// Queues whose consumers take no new jobs.
+    public func pausedQueues() async throws -> Set<String> {
+        Set((try await pool.send(RedisCommand("SMEMBERS", [keys.paused])).array ?? []).compactMap(\.string))
+    }
+
+    /// Pauses or resumes a queue; returns false when it already was in that state.
+    public func setPaused(_ queue: String, _ paused: Bool) async throws -> Bool {
+        try await pool.send(RedisCommand(paused ? "SADD" : "SREM", [keys.paused, queue])).integer == 1
+    }
+
+    /// Processed and failed counts of `queue` for each of the `minutes` whole minutes before the
+    /// current one, oldest first.
+    public func minuteStats(_ queue: String, minutes: Int) async throws -> [(processed: Int, failed: Int)] {
+        let now = Clock.unixMilliseconds() / 60_000
+        let commands = (1...minutes).reversed().map { RedisCommand("HMGET", [keys.stats(queue, minute: now - UInt64($0)), "processed", "failed"]) }
+        return try await pool.pipeline(commands).map { reply in
+            let values = reply.array ?? []
+            return (values.first?.integer ?? 0, values.dropFirst().first?.integer ?? 0)
+        }
+    }
+
+    private func statsKey(_ queue: String) -> String {
+        keys.stats(queue, minute: Clock.unixMilliseconds() / 60_000)
     }
 
     static func check(_ reply: RedisValue, _ command: String) throws -> RedisValue {

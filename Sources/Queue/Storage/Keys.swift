@@ -25,6 +25,10 @@ public struct Keys: Sendable, Equatable {
     public func dedupe(_ key: String) -> String { "\(tag):dedupe:\(key)" }
     /// A set of queue names known to this deployment (so `switchboard queues` can list them).
     public var queues: String { "\(tag):queues" }
+    /// Queues paused by an operator: consumers take no new jobs from them.
+    public var paused: String { "\(tag):paused" }
+    /// Per-minute counts of a queue's processed and failed jobs (a hash per minute, kept an hour).
+    public func stats(_ queue: String, minute: UInt64) -> String { "\(tag):\(queue):stats:\(minute)" }
     /// The pattern that matches every stream of this deployment.
     public var streamPattern: String { "\(tag):*:stream" }
 

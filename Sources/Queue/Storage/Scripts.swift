@@ -5,43 +5,55 @@
 /// list: if another consumer already settled the entry (after reclaiming it from us), a late
 /// outcome from us is dropped instead of doubling the job.
 enum Scripts {
-    /// Acknowledges and deletes finished entries.
-    /// KEYS[1] stream. ARGV[1] group; ARGV[2..] entry ids.
+    /// Acknowledges and deletes finished entries, counting them in this minute's statistics.
+    /// KEYS[1] stream, KEYS[2] this minute's statistics hash. ARGV[1] group; ARGV[2..] entry ids.
     /// Returns the number of entries that were still pending.
     static let ack = Script(name: "ack", source: """
         local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
         redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+        if acked > 0 then
+            redis.call('HINCRBY', KEYS[2], 'processed', acked)
+            redis.call('EXPIRE', KEYS[2], 3600)
+        end
         return acked
         """)
 
     /// Moves a failed entry into the delayed set for a later attempt.
-    /// KEYS[1] stream, KEYS[2] delayed set. ARGV[1] group, ARGV[2] entry id, ARGV[3] due time (unix ms),
-    /// ARGV[4] the next attempt's envelope as a JSON array of field/value strings.
+    /// KEYS[1] stream, KEYS[2] delayed set, KEYS[3] this minute's statistics hash. ARGV[1] group,
+    /// ARGV[2] entry id, ARGV[3] due time (unix ms), ARGV[4] the next attempt's envelope as a JSON
+    /// array of field/value strings.
     /// Returns 1 when scheduled, 0 when the entry was no longer pending.
     static let retry = Script(name: "retry", source: """
         if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
         redis.call('XDEL', KEYS[1], ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+        redis.call('HINCRBY', KEYS[3], 'failed', 1)
+        redis.call('EXPIRE', KEYS[3], 3600)
         return 1
         """)
 
     /// Moves a failed entry to the dead letters.
-    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry id,
-    /// ARGV[3..] the dead letter's field/value pairs.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash.
+    /// ARGV[1] group, ARGV[2] entry id, ARGV[3..] the dead letter's field/value pairs.
     /// Returns the dead letter's entry id, or false when the entry was no longer pending.
     static let bury = Script(name: "bury", source: """
         if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
         redis.call('XDEL', KEYS[1], ARGV[2])
+        redis.call('HINCRBY', KEYS[3], 'failed', 1)
+        redis.call('EXPIRE', KEYS[3], 3600)
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
         """)
 
     /// Settles an entry by enqueuing the job that follows it (the next stage of a flow).
-    /// KEYS[1] stream, KEYS[2] the next queue's stream, KEYS[3] the queue registry set.
-    /// ARGV[1] group, ARGV[2] entry id, ARGV[3] next queue name, ARGV[4..] the next envelope's fields.
+    /// KEYS[1] stream, KEYS[2] the next queue's stream, KEYS[3] the queue registry set, KEYS[4] this
+    /// minute's statistics hash. ARGV[1] group, ARGV[2] entry id, ARGV[3] next queue name,
+    /// ARGV[4..] the next envelope's fields.
     /// Returns the new entry's id, or false when the entry was no longer pending.
     static let handOff = Script(name: "handoff", source: """
         if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
         redis.call('XDEL', KEYS[1], ARGV[2])
+        redis.call('HINCRBY', KEYS[4], 'processed', 1)
+        redis.call('EXPIRE', KEYS[4], 3600)
         redis.call('SADD', KEYS[3], ARGV[3])
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
         """)
@@ -64,8 +76,8 @@ enum Scripts {
 
     /// Claims entries idle past the visibility timeout (their consumer died or hung) for this
     /// consumer, burying those delivered more often than the poison limit.
-    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] this consumer,
-    /// ARGV[3] visibility timeout (ms), ARGV[4] most to claim, ARGV[5] poison limit (deliveries),
+    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash.
+    /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] visibility timeout (ms), ARGV[4] most to claim, ARGV[5] poison limit (deliveries),
     /// ARGV[6] now (unix ms), ARGV[7] queue name, ARGV[8] scan cursor.
     /// Returns { next cursor, claimed entries (as XAUTOCLAIM gives them), number buried }.
     static let reclaim = Script(name: "reclaim", source: """
@@ -96,6 +108,10 @@ enum Scripts {
             elseif fields then
                 keep[#keep + 1] = entry
             end
+        end
+        if buried > 0 then
+            redis.call('HINCRBY', KEYS[3], 'failed', buried)
+            redis.call('EXPIRE', KEYS[3], 3600)
         end
         return { claimed[1], keep, buried }
         """)
@@ -154,5 +170,15 @@ enum Scripts {
         return { 1, ARGV[2] }
         """)
 
-    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueOnce]
+    /// Puts a dead letter back on its queue as a new delivery, atomically: the letter is removed in
+    /// the step that enqueues it, and a letter already removed (retried or dropped from another
+    /// terminal) is not enqueued again.
+    /// KEYS[1] dead-letter stream, KEYS[2] the queue's stream. ARGV[1] dead letter entry id,
+    /// ARGV[2..] the new envelope's fields. Returns the new entry id, or false when the letter was gone.
+    static let revive = Script(name: "revive", source: """
+        if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+        """)
+
+    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueOnce, revive]
 }

@@ -25,6 +25,7 @@ struct QueueFetcher: Sendable {
             poisonLimit: configuration.poisonLimit, metrics: metrics, logger: logger)
         var delay = RetryDelay()
         var groupReady = false
+        var pause = PauseCheck(queue: queue, broker: broker)
         let queueMetrics = metrics.queue(queue)
         await withDiscardingTaskGroup { jobs in
             while !isStopping() {
@@ -32,6 +33,11 @@ struct QueueFetcher: Sendable {
                 if slots == 0 { break }
                 var entries: [StreamEntry] = []
                 do {
+                    if try await pause.isPaused() {
+                        limit.release(slots)
+                        try? await Task.sleep(for: PauseCheck.interval)
+                        continue
+                    }
                     if !groupReady {
                         try await broker.ensureGroup(queue, consumer: configuration.consumerName)
                         groupReady = true

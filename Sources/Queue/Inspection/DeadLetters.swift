@@ -1,0 +1,198 @@
+import Foundation
+import Redis
+
+/// The operator's view of the dead letters of every queue: list, find, retry, drop, export and
+/// import, the library behind `switchboard dead` (the tests use it the same way).
+///
+/// Listing pages through the dead-letter streams a thousand entries at a time, newest first, and
+/// stops as soon as it has enough (or reaches letters older than `since`), so a million letters
+/// never sit in memory. Retrying is atomic per letter: the letter leaves the dead-letter stream in
+/// the step that puts it back on its queue, so two operators retrying at once retry it once.
+public struct DeadLetters: Sendable {
+    public let broker: Broker
+    static let pageSize = 1000
+
+    public init(broker: Broker) {
+        self.broker = broker
+    }
+
+    /// Which letters an action applies to; nil fields match everything.
+    public struct Filter: Sendable {
+        public var queue: String?
+        public var kind: String?
+        /// A case-insensitive substring of the last error.
+        public var error: String?
+        /// Only letters buried at or after this time (unix ms).
+        public var since: UInt64?
+
+        public init(queue: String? = nil, kind: String? = nil, error: String? = nil, since: UInt64? = nil) {
+            self.queue = queue
+            self.kind = kind
+            self.error = error
+            self.since = since
+        }
+
+        func matches(_ item: Item) -> Bool {
+            if let kind, item.kind != kind { return false }
+            if let error, !item.error.localizedCaseInsensitiveContains(error) { return false }
+            if let since, item.buriedAt < since { return false }
+            return true
+        }
+    }
+
+    /// One dead letter as stored: its queue, its entry in the dead-letter stream and its fields.
+    public struct Item: Sendable {
+        public var queue: String
+        public var entryID: String
+        public var fields: [(String, String)]
+
+        public init(queue: String, entryID: String, fields: [(String, String)]) {
+            self.queue = queue
+            self.entryID = entryID
+            self.fields = fields
+        }
+
+        public func field(_ name: String) -> String? { fields.last { $0.0 == name }?.1 }
+        /// The job id, or the entry id for a letter whose envelope had none.
+        public var jobID: String { field("id") ?? entryID }
+        public var kind: String { field("kind") ?? "" }
+        public var error: String { field("error") ?? "" }
+        public var attempts: Int { field("attempt").flatMap(Int.init) ?? 0 }
+        /// When it was buried (unix ms): the time part of its entry id.
+        public var buriedAt: UInt64 { UInt64(entryID.split(separator: "-").first ?? "") ?? 0 }
+        /// The letter decoded, or nil when its envelope is malformed.
+        public var letter: DeadLetter? { try? DeadLetter(fields: Dictionary(fields, uniquingKeysWith: { _, last in last })) }
+    }
+
+    /// The queues a filter covers: its own, or every queue of the deployment.
+    public func queues(_ filter: Filter) async throws -> [String] {
+        if let queue = filter.queue { return [queue] }
+        return try await Inspector(broker: broker).queueNames()
+    }
+
+    /// Up to `limit` matching letters, newest first across the queues.
+    public func list(_ filter: Filter, limit: Int) async throws -> [Item] {
+        var found: [Item] = []
+        for queue in try await queues(filter) {
+            var cursor: String?
+            var taken = 0
+            scan: while taken < limit {
+                let page = try await broker.deadPage(queue, newestFirst: true, from: cursor, count: Self.pageSize)
+                for entry in page {
+                    let item = Item(queue: queue, entryID: entry.id, fields: entry.fields)
+                    if let since = filter.since, item.buriedAt < since { break scan }
+                    if filter.matches(item) {
+                        found.append(item)
+                        taken += 1
+                        if taken == limit { break scan }
+                    }
+                }
+                guard page.count == Self.pageSize, let last = page.last else { break }
+                cursor = last.id
+            }
+        }
+        found.sort { ($0.buriedAt, $0.entryID) > ($1.buriedAt, $1.entryID) }
+        return Array(found.prefix(limit))
+    }
+
+    /// Every matching letter, oldest first, a page at a time.
+    public func forEachPage(_ filter: Filter, _ body: ([Item]) async throws -> Void) async throws {
+        for queue in try await queues(filter) {
+            var cursor: String?
+            while true {
+                let page = try await broker.deadPage(queue, newestFirst: false, from: cursor, count: Self.pageSize)
+                let items = page.map { Item(queue: queue, entryID: $0.id, fields: $0.fields) }.filter(filter.matches)
+                if !items.isEmpty { try await body(items) }
+                guard page.count == Self.pageSize, let last = page.last else { break }
+                cursor = last.id
+            }
+        }
+    }
+
+    /// How many letters match.
+    public func count(_ filter: Filter) async throws -> Int {
+        var total = 0
+        try await forEachPage(filter) { total += $0.count }
+        return total
+    }
+
+    /// The letter with this job id (or dead-letter entry id), searching the filter's queues.
+    public func find(_ id: String, in filter: Filter = Filter()) async throws -> Item? {
+        let looksLikeEntryID = id.contains("-") && id.split(separator: "-").allSatisfy { $0.allSatisfy(\.isNumber) }
+        for queue in try await queues(filter) where looksLikeEntryID {
+            if let entry = try await broker.deadEntry(queue, entryID: id) {
+                return Item(queue: queue, entryID: entry.id, fields: entry.fields)
+            }
+        }
+        var match: Item?
+        try await forEachPage(filter) { items in
+            if match == nil { match = items.first { $0.jobID == id } }
+        }
+        return match
+    }
+
+    /// Why a letter could not be retried.
+    public enum RetryError: Error, Equatable, CustomStringConvertible {
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .malformed(let id): "dead letter \(id) has no valid envelope to put back on a queue; inspect it with 'dead show' and drop it"
+            }
+        }
+    }
+
+    /// Puts a letter back on its queue as a new delivery (attempt 1, history kept); false when it
+    /// was already retried or dropped by someone else.
+    public func retry(_ item: Item) async throws -> Bool {
+        guard let letter = item.letter else { throw RetryError.malformed(item.jobID) }
+        var envelope = letter.envelope
+        envelope.attempt = 1
+        return try await broker.revive(item.queue, entryID: item.entryID, as: envelope)
+    }
+
+    /// Deletes letters; returns how many were still there.
+    public func drop(_ items: [Item]) async throws -> Int {
+        var dropped = 0
+        for (queue, group) in Dictionary(grouping: items, by: \.queue) {
+            dropped += try await broker.dropDead(queue, entryIDs: group.map(\.entryID))
+        }
+        return dropped
+    }
+
+    // MARK: Export and import (JSON lines)
+
+    /// One JSON object: `{"queue": …, "entry_id": …, "fields": {…}}`.
+    public static func exportLine(_ item: Item) -> String {
+        var fields: [String: String] = [:]
+        for (name, value) in item.fields { fields[name] = value }
+        let object: [String: Any] = ["queue": item.queue, "entry_id": item.entryID, "fields": fields]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Why an import line was refused.
+    public struct ImportError: Error, CustomStringConvertible {
+        public var line: Int
+        public var reason: String
+        public var description: String { "line \(line): \(reason)" }
+    }
+
+    /// Adds the letter of one exported line to its queue's dead letters; returns its new entry id.
+    public func importLine(_ text: String, number: Int) async throws -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw ImportError(line: number, reason: "not a JSON object")
+        }
+        guard let queue = object["queue"] as? String, !queue.isEmpty else { throw ImportError(line: number, reason: "missing 'queue'") }
+        guard let fields = object["fields"] as? [String: String] else { throw ImportError(line: number, reason: "missing 'fields' (an object of strings)") }
+        guard fields["id"] != nil, fields["kind"] != nil, fields["payload"] != nil else {
+            throw ImportError(line: number, reason: "'fields' lacks id, kind or payload")
+        }
+        let order = ["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "trace", "dedupe", "history",
+                     "queue", "error", "first_failed_at", "last_failed_at"]
+        var flat: [String] = []
+        for name in order { if let value = fields[name] { flat += [name, value] } }
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !order.contains(name) { flat += [name, value] }
+        return try await broker.addDead(queue, fields: flat)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// What the CLI knows about where its output goes: a terminal (colour, width) or a pipe.
+enum Terminal {
+    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stdinIsTTY: Bool { isatty(STDIN_FILENO) == 1 }
+
+    /// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+    static var colour: Bool { stdoutIsTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
+
+    /// The terminal's width, or COLUMNS, or nil for a pipe (lines are then not cut).
+    static var width: Int? {
+        if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), columns > 0 { return columns }
+        guard stdoutIsTTY else { return nil }
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    enum Style: String {
+        case bold = "1", red = "31", yellow = "33", green = "32", dim = "2"
+    }
+
+    static func paint(_ text: String, _ style: Style) -> String {
+        colour ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
+    }
+
+    /// Cuts a line to `width` characters, marking the cut.
+    static func cut(_ line: String, to width: Int?) -> String {
+        guard let width, line.count > width, width > 1 else { return line }
+        return String(line.prefix(width - 1)) + "…"
+    }
+
+    static func age(milliseconds: Int) -> String {
+        let seconds = max(milliseconds, 0) / 1000
+        switch seconds {
+        case ..<1: return "\(max(milliseconds, 0))ms"
+        case ..<120: return "\(seconds)s"
+        case ..<7200: return "\(seconds / 60)m"
+        case ..<172_800: return "\(seconds / 3600)h"
+        default: return "\(seconds / 86400)d"
+        }
+    }
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+}
+
+/// Left-aligned columns separated by two spaces; styling is applied after padding so colour codes
+/// never break the alignment.
+enum Table {
+    static func render(_ rows: [[String]], style: (Int, Int, String) -> Terminal.Style? = { _, _, _ in nil }) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return rows.enumerated().map { rowIndex, row in
+            row.enumerated().map { index, cell in
+                let padded = index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                if rowIndex == 0 { return Terminal.paint(padded, .bold) }
+                return style(rowIndex, index, cell).map { Terminal.paint(padded, $0) } ?? padded
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Parses ages such as `90s`, `30m`, `2h`, `7d`.
+enum Age {
+    static func milliseconds(_ text: String) -> UInt64? {
+        guard let unit = text.last, let value = UInt64(text.dropLast()) else { return nil }
+        switch unit {
+        case "s": return value * 1000
+        case "m": return value * 60_000
+        case "h": return value * 3_600_000
+        case "d": return value * 86_400_000
+        default: return nil
+        }
+    }
+}

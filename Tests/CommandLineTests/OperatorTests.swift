@@ -1,0 +1,156 @@
+import Foundation
+import Redis
+import Testing
+import TestSupport
+
+/// The operator's CLI against real dead letters made by failing jobs.
+@Suite struct OperatorTests {
+    /// Enqueues `count` permanently failing jobs and lets a consumer bury them.
+    func makeDeadLetters(_ h: ProcessHarness, count: Int) async throws {
+        try await h.enqueue(kind: "fail", payload: #"{"permanent": true}"#, count: count)
+        let consumer = try h.consumer()
+        #expect(await eventually { (try? await h.integer("XLEN", h.key("diagnostics:dead"))) == count })
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
+
+    func run(_ h: ProcessHarness, _ arguments: [String], stdin: String? = nil) async throws -> (status: Int32, output: String) {
+        try await SwitchboardProcess.run(Array(arguments.prefix(2)) + h.common + Array(arguments.dropFirst(2)))
+    }
+
+    @Test func listShowRetryDropRoundTrip() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        try await makeDeadLetters(h, count: 3)
+
+        let list = try await run(h, ["dead", "list", "--json"])
+        #expect(list.status == 0)
+        struct Line: Decodable { var queue: String; var entry_id: String; var fields: [String: String] }
+        let lines = try list.output.split(separator: "\n").filter { $0.hasPrefix("{") }.map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+        #expect(lines.count == 3)
+        #expect(lines.allSatisfy { $0.queue == "diagnostics" && $0.fields["error"] == "diagnostic permanent failure (attempt 1)" })
+        let id = try #require(lines.first?.fields["id"])
+
+        let table = try await run(h, ["dead", "list"])
+        #expect(table.output.contains("ATTEMPTS"))
+        #expect(table.output.contains(id))
+
+        let show = try await run(h, ["dead", "show", id])
+        #expect(show.status == 0)
+        #expect(show.output.contains("\"permanent\" : true"), "payload pretty-printed")
+        #expect(show.output.contains("history"))
+        #expect(show.output.contains("attempt 1"))
+
+        let retry = try await run(h, ["dead", "retry", id])
+        #expect(retry.status == 0)
+        #expect(retry.output.contains("retried 1 of 1"))
+        #expect(try await h.integer("XLEN", h.key("diagnostics:stream")) == 1)
+        #expect(try await run(h, ["dead", "retry", id]).status == 1, "already retried: nothing to do")
+        #expect(try await run(h, ["dead", "show", id]).status == 1)
+
+        let drop = try await run(h, ["dead", "drop", "--all", "--kind", "fail"])
+        #expect(drop.status == 0)
+        #expect(drop.output.contains("dropped 2 of 2"))
+        #expect(try await h.integer("XLEN", h.key("diagnostics:dead")) == 0)
+        #expect(try await run(h, ["dead", "list"]).status == 1, "nothing matched")
+    }
+
+    @Test func exportThenImport() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        try await makeDeadLetters(h, count: 4)
+        let export = try await run(h, ["dead", "export"])
+        #expect(export.status == 0)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(export.output.utf8).write(to: file)
+        #expect(export.output.split(separator: "\n").count == 4)
+        #expect(try await run(h, ["dead", "drop", "--all"]).status == 0)
+        let imported = try await run(h, ["dead", "import", "--file", file.path])
+        #expect(imported.status == 0)
+        #expect(imported.output.contains("imported 4 dead letters"))
+        let again = try await run(h, ["dead", "export"])
+        #expect(Set(again.output.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { ($0?["fields"] as? [String: String])?["id"] }).count == 4)
+    }
+
+    @Test func twoTerminalsRetryingAtOnceRetryEachLetterOnce() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let total = 400
+        try await makeDeadLetters(h, count: total)
+        async let first = run(h, ["dead", "retry", "--all"])
+        async let second = run(h, ["dead", "retry", "--all"])
+        let results = try await [first, second]
+        let retried = results.compactMap { result -> Int? in
+            guard let range = result.output.range(of: #"retried (\d+) of"#, options: .regularExpression) else { return nil }
+            return Int(result.output[range].split(separator: " ")[1])
+        }
+        #expect(retried.count == 2)
+        #expect(retried.reduce(0, +) == total)
+        #expect(try await h.integer("XLEN", h.key("diagnostics:stream")) == total)
+        #expect(try await h.integer("XLEN", h.key("diagnostics:dead")) == 0)
+    }
+
+    @Test func exitCodes() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        #expect(try await run(h, ["dead", "show", "nope"]).status == 1)
+        #expect(try await run(h, ["dead", "retry"]).status == 2, "neither ids nor --all")
+        #expect(try await run(h, ["dead", "list", "--since", "yesterday"]).status == 2)
+        let port = try FreePort.find()
+        #expect(try await SwitchboardProcess.run(["dead", "list", "--redis", "redis://127.0.0.1:\(port)"]).status == 3)
+    }
+
+    @Test func pauseAndResumeFromTheCommandLine() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let pause = try await run(h, ["queues", "pause", "diagnostics"])
+        #expect(pause.status == 0 && pause.output.contains("diagnostics paused"))
+        let json = try await run(h, ["queues", "show", "--json"])
+        #expect(json.output.contains("\"paused\" : true"))
+        #expect(try await run(h, ["queues", "resume", "diagnostics"]).output.contains("diagnostics resumed"))
+        #expect(try await run(h, ["queues", "--json"]).output.contains("\"paused\" : false"))
+    }
+}
+
+/// `queues --watch` in a real terminal (tmux): the table is redrawn in place, not scrolled.
+@Suite struct WatchTests {
+    func tmux(_ arguments: String...) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
+    func watchRedrawsInPlace() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let session = "sbwatch\(getpid())\(Int.random(in: 0...99999))"
+        let command = ([SwitchboardProcess.executable.path, "queues", "--watch", "--interval", "0.2"] + h.common).joined(separator: " ")
+        _ = try tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "30", "env NO_COLOR=1 \(command)")
+        defer { _ = try? tmux("kill-session", "-t", session) }
+        #expect(await eventually { (try? tmux("capture-pane", "-p", "-t", session))?.contains("diagnostics") == true })
+        try await h.enqueue(kind: "noop", payload: "{}", count: 7)
+        #expect(await eventually {
+            let screen = (try? tmux("capture-pane", "-p", "-t", session)) ?? ""
+            return screen.split(separator: "\n").contains { $0.hasPrefix("diagnostics") && $0.contains("active  7 ") }
+        })
+        // Many frames later, the pane and its scrollback hold exactly one table: redrawn in place.
+        let history = try tmux("capture-pane", "-p", "-S", "-1000", "-t", session)
+        #expect(history.components(separatedBy: "QUEUE  ").count - 1 == 1)
+    }
+}
