@@ -89,6 +89,10 @@ let package = Package(
             name: "CommandLineTests",
             dependencies: ["Redis", "TestSupport"]
         ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: ["Jobs", "Queue", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,7 @@
 # hiredis and libcurl headers, redis-server and redis-tools. The Swift toolchain is expected on PATH.
 set -euo pipefail
 need=()
-for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-tools curl tmux; do
+for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-tools curl tmux docker-compose python3-yaml; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 if ((${#need[@]})); then
@@ -11,6 +11,8 @@ if ((${#need[@]})); then
   sudo_cmd=""
   [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
+  # No recommends: docker-compose would otherwise bring a whole Docker engine (docker.io); the
+  # tests only need it to render and check compose files.
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }

@@ -1,0 +1,29 @@
+# One image, one binary, a subcommand per role (DESIGN.md). Build:  docker build -t switchboard .
+# Build stage: the official Swift image of the toolchain we use (6.3.1), with the C libraries' headers.
+FROM swift:6.3.1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libhiredis-dev libcurl4-openssl-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Dependencies first, so a change to our sources does not fetch them again.
+COPY Package.swift ./
+RUN swift package resolve
+COPY Sources ./Sources
+COPY Tests ./Tests
+RUN swift build -c release --product switchboard --static-swift-stdlib \
+ && install -D .build/release/switchboard /out/switchboard
+
+# Run stage: slim Debian with only the run-time libraries, as a non-root user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard
+COPY --from=build /out/switchboard /usr/local/bin/switchboard
+USER 10001:10001
+# Every role serves /healthz on its monitoring port; HEALTHCHECK_PORT says which (consumer: 9090).
+ENV HEALTHCHECK_PORT=9090
+EXPOSE 9090
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["switchboard", "health"]
+ENTRYPOINT ["switchboard"]
+CMD ["consumer"]

@@ -1,0 +1,187 @@
+import Foundation
+import Jobs
+import Queue
+import Testing
+import TestSupport
+
+/// docker-compose.yml and stack.yml, checked without a Docker engine: rendered by the docker CLI
+/// (`docker stack config`) and docker-compose (`config`), then held to our own rules.
+@Suite struct DeploymentTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "CHATWOOT_NETWORK")
+        environment.removeValue(forKey: "SWITCHBOARD_IMAGE")
+        process.environment = environment
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        try process.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func which(_ name: String) -> String? {
+        ["/usr/local/bin/\(name)", "/usr/bin/\(name)"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// YAML → JSON through python3-yaml (the test's only YAML reader; Swift has none in our dependency set).
+    static func json(fromYAML yaml: String) throws -> [String: Any] {
+        let converted = try run("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], input: yaml)
+        guard converted.status == 0, let object = try JSONSerialization.jsonObject(with: Data(converted.stdout.utf8)) as? [String: Any] else {
+            throw TestFailure("YAML did not convert: \(converted.stderr)")
+        }
+        return object
+    }
+
+    static func rendered(_ file: String) throws -> [String: Any] {
+        let output: Output
+        if file == "stack.yml" {
+            let docker = try #require(which("docker"))
+            output = try run(docker, ["stack", "config", "-c", file])
+        } else {
+            let compose = try #require(which("docker-compose"))
+            output = try run(compose, ["-f", file, "config"])
+        }
+        guard output.status == 0 else { throw TestFailure("\(file) does not validate: \(output.stderr)") }
+        return try json(fromYAML: output.stdout)
+    }
+
+    /// Every environment variable Sources reads, found by the two ways the code reads them.
+    static func variablesTheCodeReads() throws -> Set<String> {
+        var names: Set<String> = []
+        let sources = root.appendingPathComponent("Sources")
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        let pattern = try Regex(#"(?:environment\["|Environment\.value\(")([A-Z][A-Z0-9_]+)""#)
+        for file in files where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for match in text.matches(of: pattern) {
+                if let name = match.output[1].substring { names.insert(String(name)) }
+            }
+        }
+        return names
+    }
+
+    /// Variables an operator never sets in a deployment: test-only switches and terminal settings.
+    static let notForDeployments: Set<String> = ["SWITCHBOARD_ALLOW_CRASH_JOBS", "NO_COLOR", "COLUMNS", "SWITCHBOARD_BIN"]
+
+    /// Seconds in a duration as compose files and the docker CLI write them: `150s`, `2m30s`, `1h`.
+    static func seconds(_ text: String) -> Double? {
+        let units: [String: Double] = ["h": 3600, "m": 60, "s": 1, "ms": 0.001]
+        var total = 0.0
+        var number = ""
+        var unit = ""
+        func flush() -> Bool {
+            guard !number.isEmpty else { return unit.isEmpty }
+            guard let value = Double(number), let scale = units[unit.isEmpty ? "s" : unit] else { return false }
+            total += value * scale
+            number = ""
+            unit = ""
+            return true
+        }
+        for character in text {
+            if character.isNumber || character == "." {
+                if !unit.isEmpty, !flush() { return nil }
+                number.append(character)
+            } else {
+                unit.append(character)
+            }
+        }
+        return flush() ? total : nil
+    }
+
+    func check(_ file: String) throws {
+        let config = try Self.rendered(file)
+        let services = try #require(config["services"] as? [String: [String: Any]])
+        let declaredSecrets = Set((config["secrets"] as? [String: Any] ?? [:]).keys)
+        let codeReads = try Self.variablesTheCodeReads()
+        #expect(codeReads.contains("REDIS_URL"), "the scan finds what the code reads")
+        let registry = Catalogue.registry(environment: [:])
+        for (name, service) in services where name != "redis" {
+            // Secrets: declared at the top, and every *_FILE names one of the service's own.
+            let secrets = (service["secrets"] as? [Any] ?? []).compactMap { ($0 as? [String: Any])?["source"] as? String ?? $0 as? String }
+            for secret in secrets { #expect(declaredSecrets.contains(secret), "\(file): \(name) uses undeclared secret \(secret)") }
+            let environment = service["environment"] as? [String: Any] ?? [:]
+            for (key, value) in environment where key.hasSuffix("_FILE") {
+                let path = "\(value)"
+                #expect(path.hasPrefix("/run/secrets/") && secrets.contains(String(path.dropFirst("/run/secrets/".count))),
+                        "\(file): \(name).\(key) points at \(path), not at one of its secrets")
+            }
+            // Every variable the code reads is set (directly or as *_FILE), but the test switches.
+            for variable in codeReads.subtracting(Self.notForDeployments) where variable != "HEALTHCHECK_PORT" || file == "stack.yml" {
+                #expect(environment[variable] != nil || environment["\(variable)_FILE"] != nil, "\(file): \(name) does not set \(variable)")
+            }
+            #expect(environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == nil, "\(file): \(name) allows crash jobs")
+            // The command is a real subcommand with real options.
+            let command = try #require(service["command"] as? [String], "\(file): \(name) has no command")
+            let help = try Self.run(SwitchboardProcess.executable.path, [command[0], "--help"])
+            #expect(help.status == 0, "\(file): \(name) runs '\(command[0])', which is no switchboard subcommand")
+            for option in command where option.hasPrefix("--") {
+                #expect(help.stdout.contains(option), "\(file): \(name) passes \(option), which '\(command[0])' does not take")
+            }
+            // Grace: the job timeouts < --grace-period < stop_grace_period.
+            if command[0] == "consumer" {
+                let grace = command.firstIndex(of: "--grace-period").flatMap { Double(command[$0 + 1]) } ?? 25
+                let stop = try #require((service["stop_grace_period"] as? String).flatMap(Self.seconds), "\(file): \(name) has no stop_grace_period")
+                #expect(stop > grace, "\(file): \(name) stop_grace_period \(stop)s is not longer than --grace-period \(grace)s")
+                let queues = command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? registry.queues
+                let longest = queues.map { queue in registry.definitions.values.filter { $0.queue == queue }.map(\.timeout).max() ?? .zero }.max() ?? .zero
+                #expect(Double(longest.components.seconds) < grace, "\(file): \(name) --grace-period \(grace)s is shorter than its longest job timeout")
+            }
+        }
+    }
+
+    @Test(.enabled(if: which("docker") != nil && which("python3") != nil))
+    func stackFileIsValidAndConsistent() throws {
+        try check("stack.yml")
+        let config = try Self.rendered("stack.yml")
+        let network = try #require((config["networks"] as? [String: [String: Any]])?["chatwoot"])
+        #expect(network["external"] as? Bool == true, "Chatwoot's Redis is reached over an external overlay network")
+        let services = try #require(config["services"] as? [String: [String: Any]])
+        for (name, service) in services {
+            let deploy = try #require(service["deploy"] as? [String: Any], "\(name) has no deploy section")
+            #expect(deploy["replicas"] != nil)
+            #expect((deploy["update_config"] as? [String: Any])?["failure_action"] as? String == "rollback", "\(name) does not roll back a failed update")
+            #expect(deploy["restart_policy"] != nil)
+            #expect((deploy["resources"] as? [String: Any])?["limits"] != nil, "\(name) has no resource limits")
+        }
+    }
+
+    @Test(.enabled(if: which("docker-compose") != nil && which("python3") != nil))
+    func composeFileIsValidAndConsistent() throws {
+        try check("docker-compose.yml")
+        let config = try Self.rendered("docker-compose.yml")
+        let redis = try #require((config["services"] as? [String: [String: Any]])?["redis"])
+        let command = (redis["command"] as? [String] ?? []).joined(separator: " ")
+        #expect(command.contains("--appendonly yes"))
+        #expect(command.contains("--maxmemory-policy noeviction"))
+    }
+
+    @Test func healthSubcommandProbesTheMonitoringListener() async throws {
+        let port = try FreePort.find()
+        let down = try await SwitchboardProcess.run(["health", "--port", String(port)])
+        #expect(down.status == 1)
+        let server = try RedisServer()
+        let consumer = try SwitchboardProcess(["consumer", "--redis", server.url, "--metrics-port", String(port)])
+        #expect(await eventually { (try? await SwitchboardProcess.run(["health", "--port", String(port)]).status) == 0 })
+        #expect(try await SwitchboardProcess.run(["health", "--port", String(port), "--path", "/readyz"]).status == 0)
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
+}
