@@ -208,16 +208,10 @@ struct DeadRetryCommand: AsyncParsableCommand {
         var refused = 0
         let (selected, retried) = try await RedisFailure.exitOnFailure {
             try await selection.apply(dead, verb: "retry") { items in
-                var count = 0
-                for item in items {
-                    do {
-                        if try await dead.retry(item) { count += 1 }
-                    } catch let error as DeadLetters.RetryError {
-                        Terminal.error(error.description)
-                        refused += 1
-                    }
-                }
-                return count
+                let result = try await dead.retry(items)
+                for item in result.refused { Terminal.error(DeadLetters.RetryError.malformed(item.jobID).description) }
+                refused += result.refused.count
+                return result.retried
             }
         }
         print("retried \(retried) of \(selected) dead letter\(selected == 1 ? "" : "s")\(retried + refused < selected ? " (the rest were already retried or dropped)" : "")")

@@ -151,6 +151,30 @@ public struct DeadLetters: Sendable {
         return try await broker.revive(item.queue, entryID: item.entryID, as: envelope)
     }
 
+    /// Retries many letters, up to 64 at once (pipelined on one connection); returns how many were
+    /// retried and the letters refused as malformed.
+    public func retry(_ items: [Item]) async throws -> (retried: Int, refused: [Item]) {
+        var retried = 0
+        var refused: [Item] = []
+        var index = 0
+        while index < items.count {
+            let slice = items[index..<min(index + 64, items.count)]
+            index += slice.count
+            try await withThrowingTaskGroup(of: (Bool, Item?).self) { group in
+                for item in slice {
+                    group.addTask {
+                        do { return (try await retry(item), nil) } catch is RetryError { return (false, item) }
+                    }
+                }
+                for try await (done, malformed) in group {
+                    if done { retried += 1 }
+                    if let malformed { refused.append(malformed) }
+                }
+            }
+        }
+        return (retried, refused)
+    }
+
     /// Deletes letters; returns how many were still there.
     public func drop(_ items: [Item]) async throws -> Int {
         var dropped = 0
@@ -162,13 +186,16 @@ public struct DeadLetters: Sendable {
 
     // MARK: Export and import (JSON lines)
 
-    /// One JSON object: `{"queue": …, "entry_id": …, "fields": {…}}`.
+    /// One JSON object: `{"entry_id": …, "fields": {…}, "queue": …}`, fields in stored order (a
+    /// repeated field keeps its last value).
     public static func exportLine(_ item: Item) -> String {
-        var fields: [String: String] = [:]
-        for (name, value) in item.fields { fields[name] = value }
-        let object: [String: Any] = ["queue": item.queue, "entry_id": item.entryID, "fields": fields]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var seen: Set<String> = []
+        var pairs: [String] = []
+        for (name, value) in item.fields.reversed() where seen.insert(name).inserted {
+            pairs.append(JSONString.quote(name) + ":" + JSONString.quote(value))
+        }
+        return "{\"entry_id\":" + JSONString.quote(item.entryID) + ",\"fields\":{" + pairs.reversed().joined(separator: ",")
+            + "},\"queue\":" + JSONString.quote(item.queue) + "}"
     }
 
     /// Why an import line was refused.
