@@ -5,9 +5,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libhiredis-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so a change to our sources does not fetch them again.
+# The manifest names test targets too, so SwiftPM wants their folders present to load it.
 COPY Package.swift ./
-RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --product switchboard --static-swift-stdlib \
