@@ -44,6 +44,10 @@ let package = Package(
             dependencies: ["Queue", "Redis"]
         ),
         .target(
+            name: "Producer",
+            dependencies: ["Queue", "Redis"]
+        ),
+        .target(
             name: "Consumers",
             dependencies: [
                 "Queue",
@@ -88,6 +92,10 @@ let package = Package(
         .testTarget(
             name: "CommandLineTests",
             dependencies: ["Redis", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ProducerTests",
+            dependencies: ["Producer"]
         ),
         .testTarget(
             name: "DeploymentTests",
