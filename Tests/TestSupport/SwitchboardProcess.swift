@@ -38,16 +38,22 @@ public final class SwitchboardProcess: Sendable {
         process.standardError = pipe
         let output = LockedValue("")
         let closed = LockedValue(false)
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                closed.set(true)
-            } else {
+        try process.run()
+        // Our copy of the write end must go, or the reader never sees end of file.
+        try? pipe.fileHandleForWriting.close()
+        // A plain blocking reader on a thread of its own, rather than FileHandle.readabilityHandler:
+        // a dispatch read source on Linux can crash the whole test process if the descriptor is
+        // closed under it. The thread holds the pipe until end of file, then lets go.
+        let reader = Thread {
+            let handle = pipe.fileHandleForReading
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
                 output.withLock { $0 += String(decoding: data, as: UTF8.self) }
             }
+            closed.set(true)
         }
-        try process.run()
+        reader.start()
         self.process = LockedValue(process)
         self.output = output
         self.closed = closed
