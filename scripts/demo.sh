@@ -2,7 +2,8 @@
 # Runs Switchboard end to end on local defaults: installs what is missing, builds, starts a
 # throwaway redis-server on 127.0.0.1:6399 (AOF on, noeviction), enqueues diagnostic jobs
 # (successes, slow ones, retried failures and a permanent failure), runs a consumer with metrics on
-# :9090, shows the queues every second until the work is done, then stops it all with SIGTERM.
+# :9090, shows the queues every second until the work is done, shows the dead letter with the
+# operator's CLI, then stops it all with SIGTERM.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
@@ -39,5 +40,7 @@ for _ in $(seq 60); do
 done
 echo "== metrics"
 curl -fsS http://127.0.0.1:9090/metrics | grep '^switchboard_jobs_total' || true
-echo "== dead letters (the permanent failure)"
-redis-cli -p "$port" XRANGE '{switchboard}:diagnostics:dead' - +
+echo "== dead letters (the permanent failure): switchboard dead list, then dead show"
+$bin dead list
+$bin dead show "$($bin dead list --json | head -1 | sed -E 's/.*"id":"([^"]+)".*/\1/')"
+echo "(fix the cause, then: switchboard dead retry ID, or dead drop ID)"
