@@ -122,7 +122,7 @@ struct ConnectionLoop {
     let requests: RequestQueue
     let logger: Logger
     private var connection: RedisConnection?
-    private var backoff = ReconnectBackoff()
+    private var backoff = Backoff()
     private var retryAt: ContinuousClock.Instant?
     private var lastFailure = ""
     private var everConnected = false

@@ -1,4 +1,5 @@
 import Logging
+import Redis
 import Synchronization
 
 /// Acknowledges finished jobs in batches: one XACK + XDEL script per queue for everything that
@@ -50,7 +51,7 @@ final class AckBatcher: Sendable {
     /// Writes acknowledgements until `finish()` and the queue is empty. After `finish()`, gives up
     /// on writes still failing at `deadline`, leaving those entries pending.
     func run(deadline: @Sendable () -> ContinuousClock.Instant?) async {
-        var backoff = RetryDelay()
+        var backoff = Backoff()
         while true {
             let (batch, count, finishing) = await next()
             if count == 0 && finishing { return }
@@ -82,7 +83,7 @@ final class AckBatcher: Sendable {
                     state.count += ids.count
                 }
             }
-            try? await Task.sleep(for: backoff.next())
+            try? await Task.sleep(for: backoff.nextDelay())
         }
     }
 
@@ -109,16 +110,4 @@ final class AckBatcher: Sendable {
             }
         }
     }
-}
-
-/// A short capped backoff for retrying Redis writes inside the worker: 50 ms doubling to 2 s.
-struct RetryDelay {
-    private var current: Duration = .milliseconds(50)
-
-    mutating func next() -> Duration {
-        defer { current = min(current * 2, .seconds(2)) }
-        return current
-    }
-
-    mutating func reset() { current = .milliseconds(50) }
 }

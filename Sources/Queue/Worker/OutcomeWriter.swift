@@ -38,7 +38,7 @@ struct OutcomeWriter: Sendable {
     }
 
     private func persist(_ queue: String, _ envelope: Envelope?, _ write: @Sendable () async throws -> Bool) async {
-        var delay = RetryDelay()
+        var delay = Backoff()
         while true {
             do {
                 if try await write() == false {
@@ -47,7 +47,7 @@ struct OutcomeWriter: Sendable {
                 return
             } catch let error as RedisError where error.isConnectionProblem && !Task.isCancelled {
                 logger.warning("writing outcome failed; will retry", metadata: meta(queue, envelope, ["error": "\(error)"]))
-                try? await Task.sleep(for: delay.next())
+                try? await Task.sleep(for: delay.nextDelay())
             } catch {
                 logger.error("writing outcome failed; the entry stays pending", metadata: meta(queue, envelope, ["error": "\(error)"]))
                 return

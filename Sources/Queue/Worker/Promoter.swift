@@ -1,4 +1,5 @@
 import Logging
+import Redis
 
 /// Moves retries whose time has come from each queue's delayed set back onto its stream.
 /// Every replica runs one; the promote script removes each member in the step that re-adds it,
@@ -13,7 +14,7 @@ struct Promoter: Sendable {
 
     /// Runs until `isStopping()` says so.
     func run(isStopping: @Sendable () -> Bool) async {
-        var delay = RetryDelay()
+        var delay = Backoff()
         while !isStopping() {
             onTick()
             var busy = false
@@ -27,7 +28,7 @@ struct Promoter: Sendable {
                 if !busy { try? await Task.sleep(for: interval) }
             } catch {
                 logger.warning("promoting due retries failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay.next())
+                try? await Task.sleep(for: delay.nextDelay())
             }
         }
     }

@@ -23,7 +23,7 @@ struct QueueFetcher: Sendable {
         var reclaimer = Reclaimer(
             broker: broker, queue: queue, consumer: configuration.consumerName, visibilityTimeout: visibilityTimeout,
             poisonLimit: configuration.poisonLimit, metrics: metrics, logger: logger)
-        var delay = RetryDelay()
+        var delay = Backoff()
         var groupReady = false
         var pause = PauseCheck(queue: queue, broker: broker)
         let queueMetrics = metrics.queue(queue)
@@ -53,7 +53,7 @@ struct QueueFetcher: Sendable {
                     limit.release(slots)
                     if let error = error as? RedisError, error.serverCode == "NOGROUP" { groupReady = false }
                     logger.warning("fetching jobs failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
-                    try? await Task.sleep(for: delay.next())
+                    try? await Task.sleep(for: delay.nextDelay())
                     continue
                 }
                 limit.release(slots - entries.count)

@@ -1,6 +1,7 @@
-/// The capped, jittered exponential delay between reconnect attempts, so a client facing a dead
-/// server tries again a few times a second at first, then every few seconds, and never busy-loops.
-public struct ReconnectBackoff: Sendable, Equatable {
+/// The capped, jittered exponential delay between attempts at something that keeps failing
+/// (reconnecting, writing an outcome, fetching), so a loop facing a dead server tries again a few
+/// times a second at first, then every few seconds, and never busy-loops.
+public struct Backoff: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration
     private(set) var failures = 0
