@@ -35,4 +35,18 @@ public enum RedisValue: Sendable, Equatable {
     }
 
     public var isNull: Bool { self == .null }
+
+    /// A flat `[key, value, key, value, …]` array (HGETALL, XINFO entries, stream entry fields) as
+    /// pairs in order; a trailing odd element is dropped.
+    public var pairs: [(key: String, value: RedisValue)] {
+        let flat = array ?? []
+        var result: [(key: String, value: RedisValue)] = []
+        result.reserveCapacity(flat.count / 2)
+        var index = 0
+        while index + 1 < flat.count {
+            result.append((flat[index].string ?? "", flat[index + 1]))
+            index += 2
+        }
+        return result
+    }
 }

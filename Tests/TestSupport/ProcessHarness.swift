@@ -42,12 +42,8 @@ public struct ProcessHarness: Sendable {
         for entry in pending.array ?? [] {
             guard let entryID = entry.array?.first?.string else { continue }
             let range = try await client.send(RedisCommand("XRANGE", [key("diagnostics:stream"), entryID, entryID]))
-            if let fields = range.array?.first?.array?.last?.array {
-                var index = 0
-                while index + 1 < fields.count {
-                    if fields[index].string == "id", let id = fields[index + 1].string { jobs.insert(id) }
-                    index += 2
-                }
+            if let id = range.array?.first?.array?.last?.pairs.first(where: { $0.key == "id" })?.value.string {
+                jobs.insert(id)
             }
         }
         return jobs

@@ -104,13 +104,6 @@ import Redis
 extension RedisValue {
     /// An HGETALL reply read as field → integer.
     public var integerHash: [String: Int] {
-        let flat = array ?? []
-        var result: [String: Int] = [:]
-        var index = 0
-        while index + 1 < flat.count {
-            result[flat[index].string ?? ""] = flat[index + 1].integer
-            index += 2
-        }
-        return result
+        Dictionary(pairs.compactMap { pair in pair.value.integer.map { (pair.key, $0) } }, uniquingKeysWith: { _, last in last })
     }
 }

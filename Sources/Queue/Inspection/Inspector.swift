@@ -107,13 +107,6 @@ public struct Inspector: Sendable {
     }
 
     private static func pairs(_ value: RedisValue) -> [String: RedisValue] {
-        let flat = value.array ?? []
-        var result: [String: RedisValue] = [:]
-        var index = 0
-        while index + 1 < flat.count {
-            if let key = flat[index].string { result[key] = flat[index + 1] }
-            index += 2
-        }
-        return result
+        Dictionary(value.pairs, uniquingKeysWith: { _, last in last })
     }
 }
