@@ -61,8 +61,11 @@ struct Harness {
     func delayedCount(_ queue: String = "q") async throws -> Int { try await pool.send("ZCARD", keys.delayed(queue)).integer ?? -1 }
     func info(_ queue: String = "q") async throws -> Inspector.QueueInfo { try await Inspector(broker: broker).info(queue) }
 
+    /// The queue's dead letters, oldest first.
     func deadLetters(_ queue: String = "q") async throws -> [DeadLetter] {
-        try await Inspector(broker: broker).deadLetters(queue, count: 1000).compactMap(\.letter)
+        var letters: [DeadLetter] = []
+        try await DeadLetters(broker: broker).forEachPage(.init(queue: queue)) { letters += $0.compactMap(\.letter) }
+        return letters
     }
 
     /// How often each job id ran, as recorded by `TestKinds.recorded`.

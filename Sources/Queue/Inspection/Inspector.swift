@@ -46,6 +46,7 @@ public struct Inspector: Sendable {
 
     public func info(_ queue: String) async throws -> QueueInfo {
         let keys = broker.keys
+        let lastMinute = Clock.unixMilliseconds() / 60_000 - 1
         let replies = try await broker.pool.pipeline([
             RedisCommand("XLEN", [keys.stream(queue)]),
             RedisCommand("XINFO", ["GROUPS", keys.stream(queue)]),
@@ -54,12 +55,13 @@ public struct Inspector: Sendable {
             RedisCommand("XINFO", ["CONSUMERS", keys.stream(queue), Keys.group]),
             RedisCommand("XRANGE", [keys.stream(queue), "-", "+", "COUNT", "1"]),
             RedisCommand("SISMEMBER", [keys.paused, queue]),
+            RedisCommand("HMGET", [keys.stats(queue, minute: lastMinute), "processed", "failed"]),
         ])
-        let minute = try await broker.minuteStats(queue, minutes: 1).first ?? (0, 0)
+        let minute = replies[7].array ?? []
         var info = QueueInfo(queue: queue, length: replies[0].integer ?? 0, pending: 0, lag: nil,
                              delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0, consumers: [],
                              oldestAgeMilliseconds: nil, paused: replies[6].integer == 1,
-                             processedPerMinute: minute.processed, failedPerMinute: minute.failed)
+                             processedPerMinute: minute.first?.integer ?? 0, failedPerMinute: minute.dropFirst().first?.integer ?? 0)
         if let oldest = StreamEntry.list(replies[5]).first, let millis = UInt64(oldest.id.split(separator: "-").first ?? "") {
             info.oldestAgeMilliseconds = Int(Clock.unixMilliseconds()) - Int(millis)
         }
@@ -77,15 +79,6 @@ public struct Inspector: Sendable {
         return info
     }
 
-    /// Dead letters of a queue, oldest first, up to `count`, starting after `after` (an entry id).
-    public func deadLetters(_ queue: String, count: Int = 100) async throws -> [(entryID: String, letter: DeadLetter?, fields: [String: String])] {
-        let reply = try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.dead(queue), "-", "+", "COUNT", String(count)]))
-        return StreamEntry.list(reply).map { entry in
-            let fields = entry.fieldMap
-            return (entry.id, try? DeadLetter(fields: fields), fields)
-        }
-    }
-
     /// Retries waiting in the delayed set with their due times (unix ms), soonest first.
     public func delayed(_ queue: String, count: Int = 100) async throws -> [(envelope: Envelope, dueAt: UInt64)] {
         let reply = try await broker.pool.send(RedisCommand("ZRANGE", [broker.keys.delayed(queue), "0", String(count - 1), "WITHSCORES"]))
@@ -94,9 +87,7 @@ public struct Inspector: Sendable {
         var index = 0
         while index + 1 < flat.count {
             if let member = flat[index].string, let list = DelayedMember.decode(member) {
-                var fields: [String: String] = [:]
-                var i = 0
-                while i + 1 < list.count { fields[list[i]] = list[i + 1]; i += 2 }
+                let fields = stride(from: 0, to: list.count - 1, by: 2).map { (list[$0], list[$0 + 1]) }
                 if let envelope = try? Envelope(fields: fields) {
                     result.append((envelope, UInt64(flat[index + 1].string.flatMap(Double.init) ?? 0)))
                 }

@@ -213,17 +213,6 @@ public struct Broker: Sendable {
         try await pool.send(RedisCommand(paused ? "SADD" : "SREM", [keys.paused, queue])).integer == 1
     }
 
-    /// Processed and failed counts of `queue` for each of the `minutes` whole minutes before the
-    /// current one, oldest first.
-    public func minuteStats(_ queue: String, minutes: Int) async throws -> [(processed: Int, failed: Int)] {
-        let now = Clock.unixMilliseconds() / 60_000
-        let commands = (1...minutes).reversed().map { RedisCommand("HMGET", [keys.stats(queue, minute: now - UInt64($0)), "processed", "failed"]) }
-        return try await pool.pipeline(commands).map { reply in
-            let values = reply.array ?? []
-            return (values.first?.integer ?? 0, values.dropFirst().first?.integer ?? 0)
-        }
-    }
-
     private func statsKey(_ queue: String) -> String {
         keys.stats(queue, minute: Clock.unixMilliseconds() / 60_000)
     }
@@ -247,7 +236,6 @@ enum DelayedMember {
     }
 
     static func decode(_ member: String) -> [String]? {
-        guard let value = JSONString.parseStringArray(member) else { return nil }
-        return value
+        JSONString.parseStringArray(member)
     }
 }
