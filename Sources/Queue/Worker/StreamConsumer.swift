@@ -66,9 +66,8 @@ public final class StreamConsumer: Service, Sendable {
         let promoter = Promoter(
             broker: broker, queues: configuration.queues, interval: configuration.promoteInterval, logger: logger,
             onTick: { metrics.sampleInFlight(limit.used) })
-        let ackDeadline = AckDeadline()
+        let lastJob = LastJobFinished()
         let inFlight = InFlightEntries()
-        let jobsDone = JobsDone()
         let shortestVisibility = configuration.queues.map { configuration.visibilityTimeout(for: $0, registry: registry) }.min() ?? .seconds(30)
         let heartbeat = Heartbeat(broker: broker, consumer: configuration.consumerName, inFlight: inFlight,
                                   interval: max(shortestVisibility / 3, .milliseconds(50)), logger: logger)
@@ -79,9 +78,9 @@ public final class StreamConsumer: Service, Sendable {
         ])
         await withDiscardingTaskGroup { duties in
             duties.addTask { await promoter.run(isStopping: isStopping) }
-            duties.addTask { await acks.run(deadline: { ackDeadline.value }) }
+            duties.addTask { await acks.run(deadline: { lastJob.at.map { $0 + .seconds(5) } }) }
             duties.addTask { await watchdog.run() }
-            duties.addTask { await heartbeat.run(isDone: { jobsDone.value }) }
+            duties.addTask { await heartbeat.run(isDone: { lastJob.at != nil }) }
             duties.addTask {
                 await withTaskGroup(of: Bool.self) { workers in
                     workers.addTask {
@@ -111,8 +110,7 @@ public final class StreamConsumer: Service, Sendable {
                     await workers.waitForAll()
                 }
                 watchdog.stop()
-                jobsDone.set()
-                ackDeadline.set(ContinuousClock.now + .seconds(5))
+                lastJob.mark()
                 acks.finish()
             }
         }
@@ -135,16 +133,10 @@ public final class StreamConsumer: Service, Sendable {
     }
 }
 
-/// Set once the last job of the consumer has finished.
-private final class JobsDone: Sendable {
-    private let done = Mutex(false)
-    var value: Bool { done.withLock { $0 } }
-    func set() { done.withLock { $0 = true } }
-}
-
-/// When the acknowledger may stop retrying failed writes at shutdown.
-private final class AckDeadline: Sendable {
+/// When the consumer's last job finished (nil while jobs may still run): the heartbeat stops then,
+/// and the acknowledger gives up on failing writes five seconds later.
+private final class LastJobFinished: Sendable {
     private let instant = Mutex<ContinuousClock.Instant?>(nil)
-    var value: ContinuousClock.Instant? { instant.withLock { $0 } }
-    func set(_ value: ContinuousClock.Instant) { instant.withLock { $0 = value } }
+    var at: ContinuousClock.Instant? { instant.withLock { $0 } }
+    func mark() { instant.withLock { $0 = ContinuousClock.now } }
 }
