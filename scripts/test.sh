@@ -7,10 +7,19 @@ scripts/install-deps.sh
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# A hung test must fail the run with a name, not run into CI's limit: the suite takes a few
+# minutes, so half an hour is a hang. On time-out, the tests that started and never ended are named.
 set +e
-swift test --skip-build "$@" 2>&1 | tee "$log"
+timeout --kill-after=30s "${SWITCHBOARD_TEST_TIMEOUT:-30m}" swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "swift test did not finish within ${SWITCHBOARD_TEST_TIMEOUT:-30m}; still running:"
+    sed -nE 's/.*◇ Test ([^ ]+) started\./\1/p' "$log" | sort -u > "$log.started"
+    sed -nE 's/.*[✔✘] Test ([^ ]+) (passed|failed).*/\1/p' "$log" | sort -u > "$log.ended"
+    comm -23 "$log.started" "$log.ended" | sed 's/^/  /'
+    rm -f "$log.started" "$log.ended"
+fi
 # One plain closing line for whoever reads only the end of the log.
 total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 failed=$(grep -cE '✘ Test .* failed after' "$log" || true)

@@ -121,17 +121,9 @@ import TestSupport
 
 /// `queues --watch` in a real terminal (tmux): the table is redrawn in place, not scrolled.
 @Suite struct WatchTests {
-    func tmux(_ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    func tmux(_ arguments: String...) async throws -> String {
+        let result = try await ChildProcess.run("/usr/bin/tmux", arguments, timeout: .seconds(10))
+        return result.stdout
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
@@ -141,16 +133,16 @@ import TestSupport
         defer { h.client.close() }
         let session = "sbwatch\(getpid())\(Int.random(in: 0...99999))"
         let command = ([SwitchboardProcess.executable.path, "queues", "--watch", "--interval", "0.2"] + h.common).joined(separator: " ")
-        _ = try tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "30", "env NO_COLOR=1 \(command)")
-        defer { _ = try? tmux("kill-session", "-t", session) }
-        #expect(await eventually { (try? tmux("capture-pane", "-p", "-t", session))?.contains("diagnostics") == true })
+        _ = try await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "30", "env NO_COLOR=1 \(command)")
+        defer { _ = try? ChildProcess("/usr/bin/tmux", ["kill-session", "-t", session]).waitBlocking(timeout: .seconds(10)) }
+        #expect(await eventually { (try? await tmux("capture-pane", "-p", "-t", session))?.contains("diagnostics") == true })
         try await h.enqueue(kind: "noop", payload: "{}", count: 7)
         #expect(await eventually {
-            let screen = (try? tmux("capture-pane", "-p", "-t", session)) ?? ""
+            let screen = (try? await tmux("capture-pane", "-p", "-t", session)) ?? ""
             return screen.split(separator: "\n").contains { $0.hasPrefix("diagnostics") && $0.contains("active  7 ") }
         })
         // Many frames later, the pane and its scrollback hold exactly one table: redrawn in place.
-        let history = try tmux("capture-pane", "-p", "-S", "-1000", "-t", session)
+        let history = try await tmux("capture-pane", "-p", "-S", "-1000", "-t", session)
         #expect(history.components(separatedBy: "QUEUE  ").count - 1 == 1)
     }
 }

@@ -16,25 +16,11 @@ import TestSupport
     }
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = root
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "CHATWOOT_NETWORK")
         environment.removeValue(forKey: "SWITCHBOARD_IMAGE")
-        process.environment = environment
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inp
-        try process.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try ChildProcess.runBlocking(executable, arguments, environment: environment, directory: root.path, input: input ?? "")
+        return Output(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     static func which(_ name: String) -> String? {

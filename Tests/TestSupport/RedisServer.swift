@@ -65,15 +65,10 @@ public final class RedisServer: Sendable {
 
 /// The server process, started and stopped under a lock.
 final class ProcessBox: Sendable {
-    private let state = LockedValue<Process?>(nil)
+    private let state = LockedValue<ChildProcess?>(nil)
 
     func start(arguments: [String], port: Int) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RedisServerBinary.path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(RedisServerBinary.path, arguments)
         state.set(process)
         // Ready when it answers a TCP connection; bounded wait.
         let deadline = Date().addingTimeInterval(10)
@@ -82,20 +77,24 @@ final class ProcessBox: Sendable {
             if FreePort.isListening(port) { return }
             usleep(10_000)
         }
-        process.terminate()
+        process.signal(SIGKILL)
         throw TestFailure("redis-server did not listen on \(port) within 10 s")
     }
 
+    /// SIGTERM: redis-server flushes its AOF and exits; killed if it takes longer than 30 s.
     func terminate() {
         guard let process = state.take() else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        if process.waitBlocking(timeout: .seconds(30)) == nil {
+            process.signal(SIGKILL)
+            _ = process.waitBlocking(timeout: .seconds(10))
+        }
     }
 
     func stop() {
         guard let process = state.take() else { return }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.waitBlocking(timeout: .seconds(10))
     }
 }
 

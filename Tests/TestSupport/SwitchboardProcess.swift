@@ -3,9 +3,7 @@ import Foundation
 /// The `switchboard` executable run as a child process, as an operator would run it: for tests
 /// that kill -9 a consumer, send it SIGTERM, or read what it logs.
 public final class SwitchboardProcess: Sendable {
-    private let process: LockedValue<Process?>
-    private let output: LockedValue<String>
-    private let closed: LockedValue<Bool>
+    private let child: ChildProcess
     public let arguments: [String]
 
     /// Where the built `switchboard` is: beside the test bundle, or `SWITCHBOARD_BIN`.
@@ -26,68 +24,31 @@ public final class SwitchboardProcess: Sendable {
 
     /// Starts `switchboard ARGUMENTS…` with `environment` added to this process's.
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "info"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = LockedValue("")
-        let closed = LockedValue(false)
-        try process.run()
-        // Our copy of the write end must go, or the reader never sees end of file.
-        try? pipe.fileHandleForWriting.close()
-        // A plain blocking reader on a thread of its own, rather than FileHandle.readabilityHandler:
-        // a dispatch read source on Linux can crash the whole test process if the descriptor is
-        // closed under it. The thread holds the pipe until end of file, then lets go.
-        let reader = Thread {
-            let handle = pipe.fileHandleForReading
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                output.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
-            closed.set(true)
-        }
-        reader.start()
-        self.process = LockedValue(process)
-        self.output = output
-        self.closed = closed
+        child = try ChildProcess(Self.executable.path, arguments, environment: env, stdout: .capture, mergeStandardError: true)
         self.arguments = arguments
     }
 
-    deinit {
-        if let process = process.value, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     /// Everything it printed so far (standard output and error together).
-    public var log: String { output.value }
-    public var pid: Int32 { process.value?.processIdentifier ?? 0 }
-    public var isRunning: Bool { process.value?.isRunning ?? false }
+    public var log: String { child.standardOutput }
+    public var pid: Int32 { child.pid }
+    public var isRunning: Bool { child.isRunning }
 
     /// Waits (bounded) until the output pipe reached end of file, so `log` holds everything.
     public func outputClosed(timeout: Duration = .seconds(5)) async -> Bool {
-        await eventually(timeout: timeout, every: .milliseconds(5)) { closed.value }
+        await child.outputClosed(timeout: timeout)
     }
 
     public func signal(_ signal: Int32) {
-        if let process = process.value, process.isRunning { kill(process.processIdentifier, signal) }
+        child.signal(signal)
     }
 
-    /// Waits (bounded) for the process to exit; returns its exit status, or nil on time-out.
+    /// Waits (bounded) for the process to exit; returns its exit status (negative: the signal that
+    /// killed it), or nil on time-out.
     public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
-        guard let process = process.value else { return nil }
-        let exited = await eventually(timeout: timeout, every: .milliseconds(20)) { !process.isRunning }
-        guard exited else { return nil }
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        await child.wait(timeout: timeout)
     }
 
     /// Runs `switchboard ARGUMENTS…` to completion and returns its exit status and output.
