@@ -17,12 +17,17 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard \
+ && install -d -o 10001 -g 10001 /var/lib/switchboard/blobs
 COPY --from=build /out/switchboard /usr/local/bin/switchboard
 USER 10001:10001
-# Every role serves /healthz on its monitoring port; HEALTHCHECK_PORT says which (consumer: 9090).
+# Uploaded audio (the producer writes, the speech consumers read): mount a volume here.
+ENV BLOB_STORE=file:///var/lib/switchboard/blobs
+VOLUME /var/lib/switchboard/blobs
+# Every role serves /healthz: the producer on its port (8080), a consumer on its monitoring port
+# (9090). HEALTHCHECK_PORT says which; set it to 8080 for the producer.
 ENV HEALTHCHECK_PORT=9090
-EXPOSE 9090
+EXPOSE 8080 9090
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["switchboard", "health"]
 ENTRYPOINT ["switchboard"]
 CMD ["consumer"]

@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev. No `pkgConfig:` here: hiredis.pc carries
@@ -44,8 +45,22 @@ let package = Package(
             dependencies: ["Queue", "Redis"]
         ),
         .target(
+            name: "Blobs"
+        ),
+        .target(
             name: "Producer",
-            dependencies: ["Queue", "Redis"]
+            dependencies: [
+                "Blobs",
+                "Jobs",
+                "Queue",
+                "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .target(
             name: "Consumers",
@@ -64,6 +79,7 @@ let package = Package(
             name: "switchboard",
             dependencies: [
                 "Consumers",
+                "Producer",
                 "Jobs",
                 "Queue",
                 "Redis",
@@ -95,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProducerTests",
-            dependencies: ["Producer"]
+            dependencies: ["Producer", "Blobs", "Jobs", "Queue", "Redis", "TestSupport"]
         ),
         .testTarget(
             name: "DeploymentTests",

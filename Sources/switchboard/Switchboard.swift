@@ -33,7 +33,7 @@ struct Switchboard: AsyncParsableCommand {
             else 'switchboard'. Log level: LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
             Exit codes: 0 ok, 1 not found or nothing matched, 2 usage, 3 Redis unreachable.
             """,
-        subcommands: [ConsumerCommand.self, EnqueueCommand.self, QueuesCommand.self, DeadCommand.self, BenchCommand.self, HealthCommand.self]
+        subcommands: [ProducerCommand.self, ConsumerCommand.self, EnqueueCommand.self, QueuesCommand.self, DeadCommand.self, BenchCommand.self, HealthCommand.self]
     )
 }
 
@@ -66,7 +66,9 @@ enum Environment {
         if let value = environment[name], !value.isEmpty { return value }
         guard let path = environment["\(name)_FILE"], !path.isEmpty else { return nil }
         do {
-            return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            // An empty file counts as unset: a credential is never the empty string.
+            let value = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return value.isEmpty ? nil : value
         } catch {
             throw ValidationError("\(name)_FILE names '\(path)', which cannot be read: \(error.localizedDescription)")
         }

@@ -49,13 +49,18 @@ import TestSupport
         return try json(fromYAML: output.stdout)
     }
 
-    /// Every environment variable Sources reads, found by the two ways the code reads them.
-    static func variablesTheCodeReads() throws -> Set<String> {
+    /// The environment variables a subcommand reads, found by the two ways the code reads them:
+    /// those read in its own `<Name>Command.swift`, plus those read anywhere outside a command file
+    /// (shared by every role: REDIS_URL, LOG_LEVEL, …).
+    static func variablesRead(by subcommand: String) throws -> Set<String> {
         var names: Set<String> = []
         let sources = root.appendingPathComponent("Sources")
         let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
         let pattern = try Regex(#"(?:environment\["|Environment\.value\(")([A-Z][A-Z0-9_]+)""#)
+        let own = subcommand.prefix(1).uppercased() + subcommand.dropFirst() + "Command.swift"
         for file in files where file.pathExtension == "swift" {
+            let name = file.lastPathComponent
+            guard !name.hasSuffix("Command.swift") || name == own else { continue }
             let text = try String(contentsOf: file, encoding: .utf8)
             for match in text.matches(of: pattern) {
                 if let name = match.output[1].substring { names.insert(String(name)) }
@@ -96,8 +101,6 @@ import TestSupport
         let config = try Self.rendered(file)
         let services = try #require(config["services"] as? [String: [String: Any]])
         let declaredSecrets = Set((config["secrets"] as? [String: Any] ?? [:]).keys)
-        let codeReads = try Self.variablesTheCodeReads()
-        #expect(codeReads.contains("REDIS_URL"), "the scan finds what the code reads")
         let registry = Catalogue.registry(environment: [:])
         for (name, service) in services where name != "redis" {
             // Secrets: declared at the top, and every *_FILE names one of the service's own.
@@ -109,13 +112,15 @@ import TestSupport
                 #expect(path.hasPrefix("/run/secrets/") && secrets.contains(String(path.dropFirst("/run/secrets/".count))),
                         "\(file): \(name).\(key) points at \(path), not at one of its secrets")
             }
-            // Every variable the code reads is set (directly or as *_FILE), but the test switches.
-            for variable in codeReads.subtracting(Self.notForDeployments) where variable != "HEALTHCHECK_PORT" || file == "stack.yml" {
+            // The command is a real subcommand with real options.
+            let command = try #require(service["command"] as? [String], "\(file): \(name) has no command")
+            // Every variable its role reads is set (directly or as *_FILE), but the test switches.
+            let reads = try Self.variablesRead(by: command[0])
+            #expect(reads.contains("REDIS_URL"), "the scan finds what the code reads")
+            for variable in reads.subtracting(Self.notForDeployments) where variable != "HEALTHCHECK_PORT" || file == "stack.yml" {
                 #expect(environment[variable] != nil || environment["\(variable)_FILE"] != nil, "\(file): \(name) does not set \(variable)")
             }
             #expect(environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == nil, "\(file): \(name) allows crash jobs")
-            // The command is a real subcommand with real options.
-            let command = try #require(service["command"] as? [String], "\(file): \(name) has no command")
             let help = try Self.run(SwitchboardProcess.executable.path, [command[0], "--help"])
             #expect(help.status == 0, "\(file): \(name) runs '\(command[0])', which is no switchboard subcommand")
             for option in command where option.hasPrefix("--") {
@@ -147,6 +152,19 @@ import TestSupport
             #expect(deploy["restart_policy"] != nil)
             #expect((deploy["resources"] as? [String: Any])?["limits"] != nil, "\(name) has no resource limits")
         }
+        // The producer: public through Traefik (TLS, a body-size limit, only the ingress paths),
+        // its health checked on its own port.
+        let producer = try #require(services["producer"])
+        let labels = try #require((producer["deploy"] as? [String: Any])?["labels"] as? [String: String], "the producer has no Traefik labels")
+        #expect(labels["traefik.enable"] == "true")
+        #expect(labels.contains { $0.key.hasSuffix(".tls") && $0.value == "true" })
+        #expect(labels.contains { $0.key.hasSuffix(".buffering.maxRequestBodyBytes") && Int($0.value) == 25 << 20 })
+        let rule = try #require(labels.first { $0.key.hasSuffix(".rule") }?.value)
+        #expect(rule.contains("/webhooks/") && rule.contains("/voice") && !rule.contains("metrics"))
+        let port = try #require(labels.first { $0.key.hasSuffix("loadbalancer.server.port") }?.value)
+        let environment = producer["environment"] as? [String: Any] ?? [:]
+        #expect("\(environment["PORT"] ?? "")" == port && "\(environment["HEALTHCHECK_PORT"] ?? "")" == port)
+        #expect(((producer["healthcheck"] as? [String: Any])?["test"] as? [String])?.contains(port) == true)
     }
 
     @Test(.enabled(if: which("docker-compose") != nil && which("python3") != nil))

@@ -105,12 +105,25 @@ import TestSupport
         let h = try Harness()
         let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)
         let first = request.envelope()
-        let added = try await h.broker.addOnce(first, to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400)
-        let again = try await h.broker.addOnce(request.envelope(), to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400)
-        #expect(added.added && added.jobID == first.id)
-        #expect(!again.added && again.jobID == first.id)
+        let added = try await h.broker.addGuarded(first, to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400, highWater: 0)
+        let again = try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400, highWater: 0)
+        #expect(added == .added(jobID: first.id))
+        #expect(again == .duplicate(jobID: first.id))
         #expect(try await h.length() == 1)
         let ttl = try await h.pool.send("TTL", h.keys.dedupe("svix:msg_1")).integer ?? 0
         #expect(ttl > 86_000)
+    }
+
+    @Test func aQueueAtItsHighWaterMarkRefusesNewJobsButStillAnswersDuplicates() async throws {
+        let h = try Harness()
+        let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)
+        let first = request.envelope()
+        #expect(try await h.broker.addGuarded(first, to: "q", dedupeKey: "k1", ttlSeconds: 60, highWater: 2) == .added(jobID: first.id))
+        #expect(try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: nil, ttlSeconds: 60, highWater: 2) != .full(length: 1))
+        let refused = try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: "k2", ttlSeconds: 60, highWater: 2)
+        #expect(refused == .full(length: 2))
+        #expect(try await h.pool.send("EXISTS", h.keys.dedupe("k2")).integer == 0, "a refused delivery leaves no key behind, so its retry is accepted")
+        #expect(try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: "k1", ttlSeconds: 60, highWater: 2) == .duplicate(jobID: first.id))
+        #expect(try await h.length() == 2)
     }
 }

@@ -27,7 +27,9 @@ public final class LogCapture: Sendable {
         }
 
         func log(event: LogEvent) {
-            capture.append("\(event.level) \(event.message)")
+            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            let fields = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+            capture.append("\(event.level) \(event.message)\(fields)")
         }
     }
 }

@@ -36,16 +36,30 @@ public struct Broker: Sendable {
         }
     }
 
-    /// Adds an envelope unless its dedupe key was seen within `ttlSeconds`; returns whether it was
-    /// added and the id of the job that holds the key.
-    public func addOnce(_ envelope: Envelope, to queue: String, dedupeKey: String, ttlSeconds: Int) async throws -> (added: Bool, jobID: String) {
-        let reply = try await Scripts.enqueueOnce.run(
-            on: pool.client, keys: [keys.dedupe(dedupeKey), keys.stream(queue), keys.queues],
-            arguments: [String(ttlSeconds), envelope.id, queue] + envelope.fields)
-        guard let parts = reply.array, parts.count == 2, let flag = parts[0].integer, let id = parts[1].string else {
-            throw RedisError.unexpectedReply(command: "script enqueue-once", detail: "expected {flag, id}")
+    /// What `addGuarded` did.
+    public enum GuardedAdd: Sendable, Equatable {
+        /// Enqueued as this job id.
+        case added(jobID: String)
+        /// The dedupe key was already set; nothing was enqueued. Carries the first job's id.
+        case duplicate(jobID: String)
+        /// The queue held `length` entries, at or above the high-water mark; nothing was enqueued.
+        case full(length: Int)
+    }
+
+    /// Adds an envelope unless its dedupe key was seen within `ttlSeconds` or the queue is at its
+    /// high-water mark (0: no mark); key, check and enqueue are one atomic step.
+    public func addGuarded(_ envelope: Envelope, to queue: String, dedupeKey: String?, ttlSeconds: Int, highWater: Int) async throws -> GuardedAdd {
+        let reply = try await Scripts.enqueueGuarded.run(
+            on: pool.client, keys: [keys.dedupe(dedupeKey ?? ""), keys.stream(queue), keys.queues],
+            arguments: [dedupeKey == nil ? "0" : String(max(ttlSeconds, 1)), envelope.id, queue, String(highWater)] + envelope.fields)
+        guard let parts = reply.array, parts.count == 2, let flag = parts[0].integer, let value = parts[1].string else {
+            throw RedisError.unexpectedReply(command: "script enqueue-guarded", detail: "expected {flag, value}")
         }
-        return (flag == 1, id)
+        switch flag {
+        case 1: return .added(jobID: value)
+        case 0: return .duplicate(jobID: value)
+        default: return .full(length: Int(value) ?? highWater)
+        }
     }
 
     // MARK: Consumer group

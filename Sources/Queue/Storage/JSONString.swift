@@ -1,8 +1,9 @@
 import Foundation
 
-/// The two bits of JSON the storage layer writes by hand: a quoted string and an array of strings.
-enum JSONString {
-    static func quote(_ text: String) -> String {
+/// The two bits of JSON written by hand: a quoted string (also for the producer's small answers)
+/// and an array of strings.
+public enum JSONString {
+    public static func quote(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

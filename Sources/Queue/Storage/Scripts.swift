@@ -157,16 +157,27 @@ enum Scripts {
         return removed
         """)
 
-    /// Sets an idempotency key and enqueues a job in one step; a repeated key enqueues nothing.
-    /// KEYS[1] dedupe key, KEYS[2] stream, KEYS[3] queue registry set. ARGV[1] TTL (seconds),
-    /// ARGV[2] job id, ARGV[3] queue name, ARGV[4..] envelope fields.
-    /// Returns { 1, job id } when enqueued, { 0, first job's id } for a duplicate.
-    static let enqueueOnce = Script(name: "enqueue-once", source: """
-        local existing = redis.call('GET', KEYS[1])
-        if existing then return { 0, existing } end
-        redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[1]))
+    /// Ingress's enqueue: refuses when the queue is at its high-water mark, and with a dedupe key
+    /// sets the key and enqueues in one step, so a repeated key enqueues nothing. A duplicate is
+    /// answered even when the queue is full: it needs no room.
+    /// KEYS[1] dedupe key (unused when ARGV[1] is 0), KEYS[2] stream, KEYS[3] queue registry set.
+    /// ARGV[1] dedupe TTL in seconds (0: no dedupe), ARGV[2] job id, ARGV[3] queue name,
+    /// ARGV[4] high-water mark (0: none), ARGV[5..] envelope fields.
+    /// Returns { 1, job id } when enqueued, { 0, first job's id } for a duplicate, { -1, length } when full.
+    static let enqueueGuarded = Script(name: "enqueue-guarded", source: """
+        local ttl = tonumber(ARGV[1])
+        if ttl > 0 then
+            local existing = redis.call('GET', KEYS[1])
+            if existing then return { 0, existing } end
+        end
+        local limit = tonumber(ARGV[4])
+        if limit > 0 then
+            local length = redis.call('XLEN', KEYS[2])
+            if length >= limit then return { -1, tostring(length) } end
+        end
+        if ttl > 0 then redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl) end
         redis.call('SADD', KEYS[3], ARGV[3])
-        redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+        redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
         return { 1, ARGV[2] }
         """)
 
@@ -180,5 +191,5 @@ enum Scripts {
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
         """)
 
-    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueOnce, revive]
+    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueGuarded, revive]
 }

@@ -1,0 +1,138 @@
+/// A guest's incoming text message in Chatwoot: the start of the chat flow.
+public struct ChatMessage: Codable, Sendable, Equatable {
+    public var accountID: Int
+    /// The conversation's display id, which the Chatwoot API takes in its paths.
+    public var conversationID: Int
+    public var inboxID: Int?
+    public var messageID: Int
+    public var content: String
+    public var senderID: Int?
+    public var senderName: String?
+
+    public init(accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?) {
+        self.accountID = accountID
+        self.conversationID = conversationID
+        self.inboxID = inboxID
+        self.messageID = messageID
+        self.content = content
+        self.senderID = senderID
+        self.senderName = senderName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id", conversationID = "conversation_id", inboxID = "inbox_id", messageID = "message_id"
+        case content, senderID = "sender_id", senderName = "sender_name"
+    }
+}
+
+/// Where a voice message's audio is: in our blob store (a direct upload) or at a URL (a Chatwoot
+/// attachment, fetched by the transcribe stage). Audio bytes never sit in Redis.
+public struct AudioSource: Codable, Sendable, Equatable {
+    /// A blob store reference, e.g. `file:///var/lib/switchboard/blobs/…` or `s3://bucket/key`.
+    public var blob: String?
+    public var url: String?
+    public var contentType: String?
+    public var byteCount: Int?
+
+    public init(blob: String? = nil, url: String? = nil, contentType: String? = nil, byteCount: Int? = nil) {
+        self.blob = blob
+        self.url = url
+        self.contentType = contentType
+        self.byteCount = byteCount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case blob, url, contentType = "content_type", byteCount = "byte_count"
+    }
+}
+
+/// A guest's voice message: the start of the voice flow.
+public struct VoiceMessage: Codable, Sendable, Equatable {
+    public var accountID: Int
+    public var conversationID: Int
+    /// The Chatwoot message that carried the audio; nil for a direct upload.
+    public var messageID: Int?
+    public var audio: AudioSource
+    /// Text sent along with the audio, if any.
+    public var caption: String?
+
+    public init(accountID: Int, conversationID: Int, messageID: Int?, audio: AudioSource, caption: String?) {
+        self.accountID = accountID
+        self.conversationID = conversationID
+        self.messageID = messageID
+        self.audio = audio
+        self.caption = caption
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", audio, caption
+    }
+}
+
+/// A finished Aircall call with a recording or voicemail: the start of the call flow. The
+/// recording URL lives one hour, so the first stage downloads it into the blob store at once.
+public struct CallRecording: Codable, Sendable, Equatable {
+    public var event: String
+    public var callID: Int
+    public var recordingURL: String
+    /// `recording` or `voicemail`.
+    public var source: String
+    public var direction: String?
+    /// The other party's number as dialled (`raw_digits`), used to find the Chatwoot contact.
+    public var rawDigits: String?
+    public var startedAt: Int?
+    public var endedAt: Int?
+    public var duration: Int?
+    public var agentName: String?
+    public var lineName: String?
+
+    public init(event: String, callID: Int, recordingURL: String, source: String, direction: String?, rawDigits: String?,
+                startedAt: Int?, endedAt: Int?, duration: Int?, agentName: String?, lineName: String?) {
+        self.event = event
+        self.callID = callID
+        self.recordingURL = recordingURL
+        self.source = source
+        self.direction = direction
+        self.rawDigits = rawDigits
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.duration = duration
+        self.agentName = agentName
+        self.lineName = lineName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case event, callID = "call_id", recordingURL = "recording_url", source, direction, rawDigits = "raw_digits"
+        case startedAt = "started_at", endedAt = "ended_at", duration, agentName = "agent_name", lineName = "line_name"
+    }
+}
+
+/// A Guesty reservation created or changed: the start of the booking flow. Only the facts the
+/// flow uses travel; the lean v2 events may carry fewer of them, which later stages tolerate.
+public struct BookingChange: Codable, Sendable, Equatable {
+    public var event: String
+    public var reservationID: String
+    public var status: String?
+    public var checkIn: String?
+    public var checkOut: String?
+    public var guestName: String?
+    public var guestEmail: String?
+    public var guestPhone: String?
+    public var listingID: String?
+    public var listingTitle: String?
+    public var confirmationCode: String?
+    public var source: String?
+    public var publishedAt: String?
+
+    public init(event: String, reservationID: String) {
+        self.event = event
+        self.reservationID = reservationID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case event, reservationID = "reservation_id", status, checkIn = "check_in", checkOut = "check_out"
+        case guestName = "guest_name", guestEmail = "guest_email", guestPhone = "guest_phone"
+        case listingID = "listing_id", listingTitle = "listing_title", confirmationCode = "confirmation_code"
+        case source, publishedAt = "published_at"
+    }
+}

@@ -1,0 +1,191 @@
+import HTTPTypes
+import Blobs
+import Hummingbird
+import Jobs
+import Logging
+import Metrics
+import Prometheus
+import Queue
+
+/// The producer's HTTP surface: the webhook and upload routes, `/healthz`, `/readyz`, `/metrics`,
+/// and a 405 with `Allow` for a known path asked with the wrong method.
+///
+/// Every ingress route runs the same steps — content type (415), bounded body (413), verification
+/// over the raw bytes (401), parsing (400), then one atomic dedupe-and-enqueue — and answers 202
+/// only after Redis has the job, 200 for a duplicate or an event that starts nothing, and 503 with
+/// `Retry-After` when Redis is down or the queue is full, so the sender keeps the delivery.
+struct ProducerRoutes: Sendable {
+    let configuration: ProducerConfiguration
+    let ingress: Ingress
+    let aircall: AircallWebhook?
+    let guesty: GuestyWebhook?
+    let chatwoot: ChatwootWebhook
+    let voice: VoiceUpload?
+
+    init(configuration: ProducerConfiguration, ingress: Ingress, blobs: BlobStore) throws {
+        self.configuration = configuration
+        self.ingress = ingress
+        // An empty credential is no credential: its route is not served (or, for Chatwoot, unsigned).
+        func set(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
+        aircall = set(configuration.aircallToken).map(AircallWebhook.init(token:))
+        guesty = try set(configuration.guestySecret).map { try GuestyWebhook(secret: $0) }
+        chatwoot = ChatwootWebhook(secret: set(configuration.chatwootSecret))
+        voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: Array($0.utf8), blobs: blobs, limit: configuration.audioLimit) }
+    }
+
+    /// The routes this configuration serves, for the start-up log line.
+    var served: [String] {
+        ["/webhooks/chatwoot"] + (aircall == nil ? [] : ["/webhooks/aircall"]) + (guesty == nil ? [] : ["/webhooks/guesty"])
+            + (voice == nil ? [] : ["/voice"])
+    }
+
+    func router(metrics: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestMetrics())
+        var posts: [String] = ["/webhooks/chatwoot"]
+        router.post("/webhooks/chatwoot") { request, context in
+            await webhook(request, context, source: "chatwoot") { body in
+                try chatwoot.delivery(
+                    signature: request.headers[HTTPField.Name("X-Chatwoot-Signature")!],
+                    timestamp: request.headers[HTTPField.Name("X-Chatwoot-Timestamp")!], body: body)
+            }
+        }
+        if let aircall {
+            posts.append("/webhooks/aircall")
+            router.post("/webhooks/aircall") { request, context in
+                await webhook(request, context, source: "aircall") { body in try aircall.delivery(body: body) }
+            }
+        }
+        if let guesty {
+            posts.append("/webhooks/guesty")
+            router.post("/webhooks/guesty") { request, context in
+                await webhook(request, context, source: "guesty") { body in
+                    try guesty.delivery(
+                        id: request.headers[HTTPField.Name("svix-id")!], timestamp: request.headers[HTTPField.Name("svix-timestamp")!],
+                        signature: request.headers[HTTPField.Name("svix-signature")!], body: body)
+                }
+            }
+        }
+        if let voice {
+            posts.append("/voice")
+            router.post("/voice") { request, context in await upload(request, context, voice) }
+        }
+        router.get("/healthz") { _, _ in APIResponse.json(.ok, "{\"status\":\"ok\"}\n") }
+        router.get("/readyz") { _, _ in
+            await ingress.ready()
+                ? APIResponse.json(.ok, "{\"status\":\"ready\"}\n")
+                : APIResponse.retryLater("redis unreachable or not accepting writes", seconds: configuration.unavailableRetryAfter)
+        }
+        router.get("/metrics") { _, _ in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(16 << 10)
+            metrics.emit(into: &bytes)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        for path in posts { Self.refuseOtherMethods(router, path, allow: .post) }
+        for path in ["/healthz", "/readyz", "/metrics"] { Self.refuseOtherMethods(router, path, allow: .get) }
+        return router
+    }
+
+    private static func refuseOtherMethods(_ router: Router<BasicRequestContext>, _ path: String, allow: HTTPRequest.Method) {
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allow {
+            router.on(RouterPath(path), method: method) { _, _ in
+                APIResponse.error(.methodNotAllowed, "use \(allow.rawValue)", headers: [.allow: allow.rawValue])
+            }
+        }
+    }
+
+    // MARK: Handlers
+
+    private func webhook(_ request: Request, _ context: BasicRequestContext, source: String,
+                         parse: ([UInt8]) throws -> Delivery) async -> Response {
+        var logger = context.logger
+        logger[metadataKey: "source"] = "\(source)"
+        let delivery: Delivery
+        do {
+            let body = try await RequestBody.json(request, limit: configuration.jsonLimit)
+            delivery = try parse(body)
+        } catch {
+            return refusal(error, source: source, logger: logger)
+        }
+        switch delivery {
+        case .ignore(let reason):
+            count(source, "ignored")
+            logger.log(level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored", metadata: ["reason": "\(reason)"])
+            return APIResponse.ignored(reason)
+        case .start(let job, let dedupe):
+            return await enqueue(job, dedupe: dedupe, source: source, logger: logger)
+        }
+    }
+
+    private func upload(_ request: Request, _ context: BasicRequestContext, _ voice: VoiceUpload) async -> Response {
+        var logger = context.logger
+        logger[metadataKey: "source"] = "voice"
+        guard voice.authorized(request) else {
+            return refusal(WebhookRejection.badToken, source: "voice", logger: logger)
+        }
+        let stored: VoiceUpload.Stored
+        let job: JobRequest
+        do {
+            stored = try await voice.store(request)
+            job = try Jobs.Flows.voice.request(stored.message, dedupe: stored.dedupe)
+        } catch {
+            return refusal(error, source: "voice", logger: logger)
+        }
+        let response = await enqueue(job, dedupe: stored.dedupe, source: "voice", logger: logger)
+        if response.status != .accepted { stored.discard() }
+        return response
+    }
+
+    private func enqueue(_ job: JobRequest, dedupe: String?, source: String, logger: Logger) async -> Response {
+        switch await ingress.submit(job, dedupe: dedupe) {
+        case .accepted(let id):
+            count(source, "accepted")
+            logger.info("job enqueued", metadata: ["job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
+            return APIResponse.accepted(jobID: id)
+        case .duplicate(let id):
+            count(source, "duplicate")
+            logger.info("duplicate delivery, nothing enqueued", metadata: ["job.id": "\(id)", "job.kind": "\(job.kind)"])
+            return APIResponse.duplicate(jobID: id)
+        case .full(let queue, let length):
+            count(source, "full")
+            logger.warning("queue at its high-water mark, delivery refused", metadata: ["queue": "\(queue)", "length": "\(length)"])
+            return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter)
+        case .unavailable(let reason):
+            count(source, "unavailable")
+            logger.error("enqueue failed, delivery refused", metadata: ["error": "\(reason)"])
+            return APIResponse.retryLater("queue unavailable, retry later", seconds: configuration.unavailableRetryAfter)
+        }
+    }
+
+    /// The answer to a refused request; the log says why, the sender of a 401 learns nothing.
+    private func refusal(_ error: any Error, source: String, logger: Logger) -> Response {
+        switch error {
+        case let rejection as WebhookRejection:
+            count(source, "unauthorized")
+            logger.warning("delivery refused: not authentic", metadata: ["reason": "\(rejection)"])
+            return APIResponse.unauthorized
+        case let malformed as MalformedBody:
+            count(source, "malformed")
+            logger.notice("delivery refused: malformed", metadata: ["reason": "\(malformed.message)"])
+            return APIResponse.error(.badRequest, malformed.message, field: malformed.field)
+        case let refusal as BodyRefusal:
+            count(source, "refused")
+            logger.notice("delivery refused", metadata: ["reason": "\(refusal.response.status)"])
+            return refusal.response
+        case let blob as BlobStoreError:
+            count(source, "unavailable")
+            logger.error("blob store failed", metadata: ["error": "\(blob)"])
+            return APIResponse.retryLater("audio could not be stored, retry later", seconds: configuration.unavailableRetryAfter)
+        default:
+            count(source, "failed")
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return APIResponse.error(.internalServerError, "internal error")
+        }
+    }
+
+    private func count(_ source: String, _ outcome: String) {
+        Counter(label: "switchboard_ingress_total", dimensions: [("source", source), ("outcome", outcome)]).increment()
+    }
+}

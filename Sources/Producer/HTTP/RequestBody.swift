@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Why a body was not read: too large for its route, or of a type the route does not take.
+enum BodyRefusal: Error {
+    case tooLarge(limit: Int)
+    case unsupportedType(expected: String)
+
+    var response: Response {
+        switch self {
+        case .tooLarge(let limit):
+            // The rest of the body is never read; the connection is closed rather than drained.
+            APIResponse.error(.contentTooLarge, "body is over the limit of \(limit) bytes", headers: [.connection: "close"])
+        case .unsupportedType(let expected):
+            APIResponse.error(.unsupportedMediaType, "expected Content-Type \(expected)")
+        }
+    }
+}
+
+/// Reading request bodies within a limit: a declared `Content-Length` over it is refused before a
+/// byte is read, a streamed body as soon as it passes it. Signatures are checked against exactly
+/// these bytes, never a re-serialised body.
+enum RequestBody {
+    /// The media type without parameters, lowercased (`application/json` of `application/json; charset=utf-8`).
+    static func mediaType(_ request: Request) -> String? {
+        guard let value = request.headers[.contentType] else { return nil }
+        let type = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        return type?.isEmpty == false ? type : nil
+    }
+
+    /// A parameter of the Content-Type header (`boundary` of multipart bodies).
+    static func contentTypeParameter(_ request: Request, _ name: String) -> String? {
+        guard let value = request.headers[.contentType] else { return nil }
+        for part in value.split(separator: ";").dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
+            return pair[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return nil
+    }
+
+    static func declaredLength(_ request: Request) -> Int? {
+        request.headers[.contentLength].flatMap { Int($0) }
+    }
+
+    /// A JSON body of at most `limit` bytes.
+    static func json(_ request: Request, limit: Int) async throws -> [UInt8] {
+        guard mediaType(request) == "application/json" else { throw BodyRefusal.unsupportedType(expected: "application/json") }
+        return try await collect(request, limit: limit)
+    }
+
+    /// The whole body, refused once it passes `limit` bytes.
+    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        if let length = declaredLength(request), length > limit { throw BodyRefusal.tooLarge(limit: limit) }
+        do {
+            var buffer = try await request.body.collect(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw BodyRefusal.tooLarge(limit: limit)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Queue
+
+/// What one webhook delivery asks for, once verified and parsed: start a flow with this job
+/// (deduplicated on `dedupe` when set), or nothing — acknowledged and ignored, with the reason.
+public enum Delivery: Sendable, Equatable {
+    case start(JobRequest, dedupe: String?)
+    case ignore(reason: String)
+}
+
+/// Why a body was refused as malformed: the sender gets 400 with this message and field.
+public struct MalformedBody: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    /// The JSON path of the offending field (`data.id`), when one is to blame.
+    public let field: String?
+
+    public static func missing(_ field: String) -> MalformedBody {
+        MalformedBody(message: "missing field '\(field)'", field: field)
+    }
+
+    public static func invalid(_ field: String, _ expected: String) -> MalformedBody {
+        MalformedBody(message: "field '\(field)' must be \(expected)", field: field)
+    }
+
+    public static let notJSON = MalformedBody(message: "body is not a JSON object", field: nil)
+
+    public var description: String { message }
+}
+
+/// Reading webhook JSON: a decoding failure becomes a `MalformedBody` naming the field.
+enum WebhookJSON {
+    static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(MalformedBody) -> T {
+        do {
+            return try decoder.decode(T.self, from: Data(body))
+        } catch let error as DecodingError {
+            switch error {
+            case .typeMismatch(let expected, let context) where !context.codingPath.isEmpty:
+                throw .invalid(path(context.codingPath), "\(expected)".lowercased())
+            case .valueNotFound(_, let context) where !context.codingPath.isEmpty:
+                throw .missing(path(context.codingPath))
+            case .keyNotFound(let key, let context):
+                throw .missing(path(context.codingPath + [key]))
+            default:
+                throw .notJSON
+            }
+        } catch {
+            throw .notJSON
+        }
+    }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+
+    private static let decoder = JSONDecoder()
+}
+
+extension Optional {
+    /// The value, or a 400 naming `field` as missing.
+    func required(_ field: String) throws(MalformedBody) -> Wrapped {
+        guard let self else { throw .missing(field) }
+        return self
+    }
+}

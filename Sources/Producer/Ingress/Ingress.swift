@@ -1,0 +1,54 @@
+import Logging
+import Queue
+import Redis
+
+/// The one way work enters the streams from outside: one atomic step per delivery that sets its
+/// dedupe key, checks the queue's high-water mark and adds the job (`Broker.addGuarded`).
+///
+/// It answers only after Redis did: `accepted` means the job is in the stream. Concurrent
+/// requests share the pool's clients, whose commands are pipelined, rather than each holding a
+/// connection for a round trip.
+public struct Ingress: Sendable {
+    let broker: Broker
+    let dedupeTTL: Duration
+    let highWater: Int
+
+    public init(broker: Broker, dedupeTTL: Duration, highWater: Int) {
+        self.broker = broker
+        self.dedupeTTL = dedupeTTL
+        self.highWater = highWater
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case accepted(jobID: String)
+        case duplicate(jobID: String)
+        /// The queue is at its high-water mark: push back, the sender retries later.
+        case full(queue: String, length: Int)
+        /// Redis could not be reached or did not answer: push back, the sender retries later.
+        case unavailable(reason: String)
+    }
+
+    public func submit(_ request: JobRequest, dedupe: String?) async -> Outcome {
+        let envelope = request.envelope()
+        do {
+            let seconds = Int(dedupeTTL.components.seconds)
+            switch try await broker.addGuarded(envelope, to: request.queue, dedupeKey: dedupe, ttlSeconds: seconds, highWater: highWater) {
+            case .added(let id): return .accepted(jobID: id)
+            case .duplicate(let id): return .duplicate(jobID: id)
+            case .full(let length): return .full(queue: request.queue, length: length)
+            }
+        } catch {
+            return .unavailable(reason: "\(error)")
+        }
+    }
+
+    /// Ready means Redis answers and takes writes (not a read-only replica, not out of memory).
+    public func ready() async -> Bool {
+        do {
+            let reply = try await broker.pool.send("SET", broker.keys.producerProbe, "1", "PX", "10000")
+            return reply.string == "OK"
+        } catch {
+            return false
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Redis
+
+/// Everything `switchboard producer` is configured with. Each webhook route is served only when
+/// its credential is set (`/webhooks/chatwoot` always: Chatwoot before v4.11.2 signs nothing);
+/// a route without one answers 404, so nothing is ever accepted unauthenticated by accident.
+public struct ProducerConfiguration: Sendable {
+    public var redis: RedisEndpoint
+    public var prefix: String
+    public var host: String
+    public var port: Int
+    public var aircallToken: String?
+    public var guestySecret: String?
+    public var chatwootSecret: String?
+    public var voiceUploadToken: String?
+    /// `BLOB_STORE`: where uploaded audio is kept (`file:///path`).
+    public var blobStore: String
+    /// Largest JSON body accepted (413 above).
+    public var jsonLimit: Int
+    /// Largest audio upload accepted (413 above).
+    public var audioLimit: Int
+    /// How long a dedupe key is remembered: longer than any sender retries (Svix: about 28 h).
+    public var dedupeTTL: Duration
+    /// Queue depth at which deliveries are refused with 503 + Retry-After (0: never).
+    public var highWater: Int
+    /// `Retry-After` when Redis is unreachable.
+    public var unavailableRetryAfter: Int
+    /// `Retry-After` when a queue is at its high-water mark.
+    public var fullRetryAfter: Int
+    /// Log every acknowledged-and-dropped delivery at info (otherwise debug).
+    public var logIgnored: Bool
+
+    public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
+                aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
+                blobStore: String = "blobs", jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
+                dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
+                unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false) {
+        self.redis = redis
+        self.prefix = prefix
+        self.host = host
+        self.port = port
+        self.aircallToken = aircallToken
+        self.guestySecret = guestySecret
+        self.chatwootSecret = chatwootSecret
+        self.voiceUploadToken = voiceUploadToken
+        self.blobStore = blobStore
+        self.jsonLimit = jsonLimit
+        self.audioLimit = audioLimit
+        self.dedupeTTL = dedupeTTL
+        self.highWater = highWater
+        self.unavailableRetryAfter = unavailableRetryAfter
+        self.fullRetryAfter = fullRetryAfter
+        self.logIgnored = logIgnored
+    }
+}

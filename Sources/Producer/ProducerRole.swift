@@ -1,0 +1,45 @@
+import Blobs
+import Hummingbird
+import Logging
+import Prometheus
+import Queue
+import Redis
+import ServiceLifecycle
+
+/// `switchboard producer`: the HTTP ingress as a service. On SIGTERM or SIGINT it stops accepting
+/// connections and lets requests in flight finish (each answers only once Redis has its job or
+/// has refused it), then closes its Redis connections.
+public enum ProducerRole {
+    /// Builds the application: checks the configuration (a malformed secret, an unwritable blob
+    /// store) and fails with a message naming the variable before anything listens.
+    public static func application(_ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
+                                   logger: Logger) throws -> some ApplicationProtocol {
+        let blobs: BlobStore
+        do {
+            blobs = try BlobStore(location: configuration.blobStore)
+        } catch let error as BlobStoreError {
+            throw ConfigurationError(error.description)
+        }
+        let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
+                              dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater)
+        let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs)
+        logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
+        if configuration.chatwootSecret?.isEmpty != false {
+            logger.warning("CHATWOOT_WEBHOOK_SECRET is not set: /webhooks/chatwoot accepts unsigned deliveries")
+        }
+        return Application(
+            router: routes.router(metrics: metrics),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
+            logger: logger)
+    }
+
+    public static func run(_ configuration: ProducerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        // Short command timeouts: a sender waits on this answer (Aircall gives up after 5 s).
+        let pool = RedisPool(endpoint: configuration.redis, size: 2, commandTimeout: .seconds(2), logger: logger)
+        defer { pool.close() }
+        let app = try application(configuration, pool: pool, metrics: metrics, logger: logger)
+        if let warning = try? await RedisHealth.evictionWarning(pool.client) { logger.critical("\(warning)") }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Jobs
+
+/// `POST /webhooks/chatwoot`: Chatwoot's agent-bot / account webhook (CONTRACTS.md §1a).
+///
+/// With a secret configured, `X-Chatwoot-Signature` is checked over the raw bytes and unsigned
+/// deliveries are refused; without one (Chatwoot before v4.11.2 signs nothing) deliveries are
+/// taken as they come. Only `message_created` for an incoming, public message starts work: our
+/// own replies are outgoing and private notes are private, so the bot never answers itself. An
+/// audio attachment starts the voice flow, text the chat flow. The dedupe key is the message id.
+public struct ChatwootWebhook: Sendable {
+    let verifier: ChatwootVerifier?
+
+    public init(secret: String?) {
+        verifier = secret.map(ChatwootVerifier.init(secret:))
+    }
+
+    public func delivery(signature: String?, timestamp: String?, body: [UInt8]) throws -> Delivery {
+        try verifier?.verify(signature: signature, timestamp: timestamp, body: body)
+        let message = try WebhookJSON.decode(Message.self, from: body)
+        let event = try message.event.required("event")
+        guard event == "message_created" else { return .ignore(reason: "event \(event) starts no work") }
+        guard message.messageType == .incoming else { return .ignore(reason: "not an incoming message") }
+        guard message.isPrivate != true else { return .ignore(reason: "private note") }
+        if let type = message.sender?.type, type != "contact" { return .ignore(reason: "sent by a \(type)") }
+        let messageID = try message.id.required("id")
+        let accountID = try (message.account?.id).required("account.id")
+        let conversationID = try (message.conversation?.id).required("conversation.id")
+        let dedupe = "chatwoot:\(accountID):message:\(messageID)"
+        let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
+        if let index = message.attachments?.firstIndex(where: { $0.fileType == "audio" }), let audio = message.attachments?[index] {
+            let url = try audio.dataURL.required("attachments[\(index)].data_url")
+            let voice = VoiceMessage(
+                accountID: accountID, conversationID: conversationID, messageID: messageID,
+                audio: AudioSource(url: url, contentType: audio.fileExtension.flatMap(AudioTypes.contentType(forExtension:)), byteCount: audio.fileSize),
+                caption: text)
+            return .start(try Flows.voice.request(voice, dedupe: dedupe), dedupe: dedupe)
+        }
+        guard let text else { return .ignore(reason: "no text or audio") }
+        let chat = ChatMessage(
+            accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
+            messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name)
+        return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe)
+    }
+
+    /// `message_type`: a string at the top level of the webhook, an integer enum inside
+    /// `conversation.messages`; both are read.
+    enum MessageType: Decodable, Equatable {
+        case incoming, other
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = text == "incoming" ? .incoming : .other
+            } else {
+                self = try container.decode(Int.self) == 0 ? .incoming : .other
+            }
+        }
+    }
+
+    struct Message: Decodable {
+        var event: String?
+        var id: Int?
+        var content: String?
+        var messageType: MessageType?
+        var isPrivate: Bool?
+        var sender: Sender?
+        var inbox: Identified?
+        var account: Identified?
+        var conversation: Conversation?
+        var attachments: [Attachment]?
+
+        enum CodingKeys: String, CodingKey {
+            case event, id, content, messageType = "message_type", isPrivate = "private", sender, inbox, account, conversation, attachments
+        }
+    }
+
+    struct Sender: Decodable {
+        var id: Int?
+        var name: String?
+        var type: String?
+    }
+
+    struct Identified: Decodable {
+        var id: Int?
+    }
+
+    struct Conversation: Decodable {
+        var id: Int?
+        var inboxID: Int?
+
+        enum CodingKeys: String, CodingKey { case id, inboxID = "inbox_id" }
+    }
+
+    struct Attachment: Decodable {
+        var fileType: String?
+        var dataURL: String?
+        var fileExtension: String?
+        var fileSize: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case fileType = "file_type", dataURL = "data_url", fileExtension = "extension", fileSize = "file_size"
+        }
+    }
+}

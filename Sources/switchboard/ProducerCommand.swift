@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Metrics
+import Producer
+import Prometheus
+
+struct ProducerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "producer",
+        abstract: "Serve the webhook and voice-upload routes until SIGTERM or SIGINT.",
+        discussion: """
+            Routes: POST /webhooks/chatwoot (always; signed when CHATWOOT_WEBHOOK_SECRET is set), \
+            POST /webhooks/aircall (with AIRCALL_WEBHOOK_TOKEN), POST /webhooks/guesty (with \
+            GUESTY_WEBHOOK_SECRET, whsec_…), POST /voice (with VOICE_UPLOAD_TOKEN), GET /healthz, \
+            /readyz and /metrics. Each secret can also come from a file, NAME_FILE. Uploaded audio is \
+            kept in BLOB_STORE (file:///path, default ./blobs). A job is answered 202 only once Redis \
+            has it; a repeated delivery gets 200 and the first job's id; Redis down or a queue above \
+            --high-water gets 503 with Retry-After.
+            """
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String = "0.0.0.0"
+
+    @Option(help: "Port to listen on (default: PORT, else 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("json-limit"), help: ArgumentHelp("Largest JSON body accepted, in bytes.", valueName: "bytes"))
+    var jsonLimit: Int = 1 << 20
+
+    @Option(name: .customLong("audio-limit"), help: ArgumentHelp("Largest audio upload accepted, in bytes.", valueName: "bytes"))
+    var audioLimit: Int = 25 << 20
+
+    @Option(name: .customLong("high-water"), help: ArgumentHelp("Queue length at which deliveries get 503 + Retry-After; 0 for none.", valueName: "jobs"))
+    var highWater: Int = 100_000
+
+    @Option(name: .customLong("dedupe-hours"), help: ArgumentHelp("How long a delivery's dedupe key is kept.", valueName: "hours"))
+    var dedupeHours: Int = 72
+
+    @Flag(name: .customLong("log-ignored"), help: "Log deliveries that start no work at info level (otherwise debug).")
+    var logIgnored = false
+
+    func validate() throws {
+        if let port { guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") } }
+        guard jsonLimit >= 1024 else { throw ValidationError("--json-limit must be at least 1024") }
+        guard audioLimit >= 1024 else { throw ValidationError("--audio-limit must be at least 1024") }
+        guard highWater >= 0 else { throw ValidationError("--high-water must be 0 or more") }
+        guard dedupeHours >= 24 else { throw ValidationError("--dedupe-hours must be at least 24 (senders retry for a day and more)") }
+    }
+
+    func run() async throws {
+        let logger = Logs.bootstrap()
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let environment = ProcessInfo.processInfo.environment
+        let listenPort: Int
+        if let port {
+            listenPort = port
+        } else if let text = environment["PORT"], !text.isEmpty {
+            guard let value = Int(text), (1...65535).contains(value) else { throw ValidationError("PORT '\(text)' is not a port number") }
+            listenPort = value
+        } else {
+            listenPort = 8080
+        }
+        let configuration = ProducerConfiguration(
+            redis: try redis.endpoint(), prefix: redis.keyPrefix, host: host, port: listenPort,
+            aircallToken: try Environment.value("AIRCALL_WEBHOOK_TOKEN", environment),
+            guestySecret: try Environment.value("GUESTY_WEBHOOK_SECRET", environment),
+            chatwootSecret: try Environment.value("CHATWOOT_WEBHOOK_SECRET", environment),
+            voiceUploadToken: try Environment.value("VOICE_UPLOAD_TOKEN", environment),
+            blobStore: environment["BLOB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "blobs",
+            jsonLimit: jsonLimit, audioLimit: audioLimit, dedupeTTL: .seconds(dedupeHours * 3600),
+            highWater: highWater, logIgnored: logIgnored)
+        do {
+            try await ProducerRole.run(configuration, metrics: metrics, logger: logger)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `switchboard producer` as an operator runs it: configuration from the environment and files,
+/// metrics, logs without secrets, and a clean exit on SIGTERM.
+@Suite struct ProducerProcessTests {
+    func start(_ server: RedisServer, port: Int, environment: [String: String]) throws -> SwitchboardProcess {
+        try SwitchboardProcess(["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port)], environment: environment)
+    }
+
+    @Test func servesWithSecretsFromFilesLogsNoSecretAndStopsOnSigterm() async throws {
+        let server = try RedisServer()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-producer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let secretFile = folder.appendingPathComponent("guesty_secret")
+        try (ProducerHarness.guestySecret + "\n").write(to: secretFile, atomically: true, encoding: .utf8)
+        let emptyFile = folder.appendingPathComponent("voice_token")
+        try "\n".write(to: emptyFile, atomically: true, encoding: .utf8)
+        let port = try FreePort.find()
+        let producer = try start(server, port: port, environment: [
+            "GUESTY_WEBHOOK_SECRET_FILE": secretFile.path, "AIRCALL_WEBHOOK_TOKEN": ProducerHarness.aircallToken,
+            "BLOB_STORE": "file://" + folder.appendingPathComponent("blobs").path, "LOG_LEVEL": "debug",
+            "VOICE_UPLOAD_TOKEN_FILE": emptyFile.path,
+        ])
+        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        let body = Fixtures.guestyReservation()
+        let headers = ProducerHarness.svixHeaders(body, id: "msg_file_secret")
+        let accepted = try await HTTPClient.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+        #expect(accepted.status == 202, "\(accepted.text) \(producer.log)")
+        var forged = headers
+        forged[2].1 = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+        let refused = try await HTTPClient.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + forged, body: Array(body.utf8))
+        #expect(refused.status == 401)
+        let upload = try await HTTPClient.send(port: port, path: "/voice?account_id=1&conversation_id=2",
+                                               headers: [("Authorization", "Bearer "), ("Content-Type", "audio/ogg")], body: [1, 2, 3])
+        #expect(upload.status == 404, "an empty credential file leaves its route unserved, never open")
+        _ = try await HTTPClient.send(port: port, path: "/webhooks/aircall", headers: [("Content-Type", "application/json")], body: Array(Fixtures.aircall(token: "wrong").utf8))
+        let metrics = try #require(HTTPProbe.get(port: port, path: "/metrics"))
+        #expect(metrics.body.contains(#"switchboard_http_requests_total{route="/webhooks/guesty",status="202"} 1"#), "\(metrics.body.prefix(2000))")
+        #expect(metrics.body.contains(#"switchboard_ingress_total{source="guesty",outcome="unauthorized"} 1"#))
+        producer.signal(SIGTERM)
+        #expect(await producer.waitForExit() == 0)
+        _ = await producer.outputClosed()
+        let log = producer.log
+        #expect(log.contains("job enqueued") && log.contains("hb.request.id="))
+        for secret in [String(ProducerHarness.guestySecret.dropFirst(6)), ProducerHarness.aircallToken, headers[2].1, forged[2].1, "wrong"] {
+            #expect(!log.contains(secret), "the log shows no secret, token or signature")
+        }
+    }
+
+    @Test func aConfigurationErrorExits2NamingTheVariable() async throws {
+        let server = try RedisServer()
+        let port = try FreePort.find()
+        let badSecret = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
+                                                         environment: ["GUESTY_WEBHOOK_SECRET": "not-a-svix-secret!"])
+        #expect(badSecret.status == 2 && badSecret.output.contains("GUESTY_WEBHOOK_SECRET"), "\(badSecret.output)")
+        let missingFile = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
+                                                           environment: ["VOICE_UPLOAD_TOKEN_FILE": "/nonexistent/voice_token"])
+        #expect(missingFile.status == 2 && missingFile.output.contains("VOICE_UPLOAD_TOKEN_FILE"), "\(missingFile.output)")
+        let badBlobs = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
+                                                        environment: ["BLOB_STORE": "file:///proc/switchboard-blobs"])
+        #expect(badBlobs.status == 2 && badBlobs.output.contains("BLOB_STORE"), "\(badBlobs.output)")
+    }
+}

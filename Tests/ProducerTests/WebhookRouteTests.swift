@@ -1,0 +1,229 @@
+import Foundation
+@testable import Producer
+import Queue
+import Testing
+import TestSupport
+
+/// Each webhook route over real HTTP against a real Redis: what is accepted, what is refused and
+/// how, and exactly what reaches the stream.
+@Suite struct GuestyRouteTests {
+    @Test func aSignedReservationIsEnqueuedAndItsReplayIsAnsweredWithTheSameJob() async throws {
+        let h = try await ProducerHarness()
+        let body = Fixtures.guestyReservation()
+        let first = try await h.guesty(body, id: "msg_p5jXN8AQM9LWM0D4loKWxJek")
+        #expect(first.status == 202, "\(first.text)")
+        let jobID = try #require(ProducerHarness.json(first)["job_id"] as? String)
+        let replay = try await h.guesty(body, id: "msg_p5jXN8AQM9LWM0D4loKWxJek")
+        #expect(replay.status == 200)
+        #expect(ProducerHarness.json(replay)["job_id"] as? String == jobID)
+        #expect(ProducerHarness.json(replay)["duplicate"] as? Bool == true)
+        let entries = try await h.entries("vectorize")
+        #expect(entries.count == 1)
+        let entry = try #require(entries.first)
+        #expect(entry["id"] == jobID && entry["kind"] == "booking.vectorize" && entry["dedupe"] == "guesty:msg_p5jXN8AQM9LWM0D4loKWxJek")
+        let payload = try ProducerHarness.payload(entry)
+        #expect(payload["reservation_id"] as? String == "62a08097b8a1ab0037fd3feb")
+        #expect(payload["guest_name"] as? String == "Ada Lovelace")
+        #expect(payload["listing_title"] as? String == "Sea view loft")
+        #expect(payload["check_in"] as? String == "2026-12-01T15:00:00.000Z")
+        let ttl = try await h.pool.send("TTL", h.keys.dedupe("guesty:msg_p5jXN8AQM9LWM0D4loKWxJek")).integer ?? 0
+        #expect(ttl > 24 * 3600, "dedupe keys outlive the senders' retries")
+    }
+
+    @Test func v2EventsStartTheBookingFlowAndOtherEventsAreAcknowledged() async throws {
+        let h = try await ProducerHarness()
+        #expect(try await h.guesty(Fixtures.guestyReservation(event: "reservation.updated.v2", id: "R2")).status == 202)
+        let other = try await h.guesty(#"{"event": "listing.updated", "listing": {"_id": "L1"}}"#)
+        #expect(other.status == 200 && (ProducerHarness.json(other)["ignored"] as? String)?.contains("listing.updated") == true)
+        #expect(try await h.length("vectorize") == 1)
+    }
+
+    @Test func forgedStaleOrUnsignedDeliveriesGetABare401() async throws {
+        let h = try await ProducerHarness()
+        let body = Fixtures.guestyReservation()
+        let wrongKey = try await h.guesty(body, secret: "whsec_" + Data("another key entirely".utf8).base64EncodedString())
+        let stale = try await h.guesty(body, timestamp: Int(Date().timeIntervalSince1970) - 301)
+        let future = try await h.guesty(body, timestamp: Int(Date().timeIntervalSince1970) + 301)
+        let unsigned = try await h.post("/webhooks/guesty", json: body)
+        var tampered = ProducerHarness.svixHeaders(body, id: "msg_1")
+        tampered[0].1 = "msg_2"
+        let replayedUnderAnotherID = try await h.post("/webhooks/guesty", json: body, headers: tampered)
+        for reply in [wrongKey, stale, future, unsigned, replayedUnderAnotherID] {
+            #expect(reply.status == 401)
+            #expect(reply.text == "{\"error\":\"unauthorized\"}\n", "nothing says which part failed")
+        }
+        #expect(try await h.length("vectorize") == 0)
+        // The log says why, for the operator, without the secret or the signature.
+        #expect(h.log.count(containing: "not authentic") == 5)
+        #expect(!h.log.lines.joined().contains(String(ProducerHarness.guestySecret.dropFirst(6))))
+        #expect(!h.log.lines.joined().contains(tampered[2].1))
+    }
+
+    @Test func aSignedButMalformedBodyIs400NamingTheField() async throws {
+        let h = try await ProducerHarness()
+        let noID = try await h.guesty(#"{"event": "reservation.new", "reservation": {"status": "confirmed"}}"#)
+        #expect(noID.status == 400)
+        #expect(ProducerHarness.json(noID)["field"] as? String == "reservation._id")
+        let noEvent = try await h.guesty(#"{"reservation": {"_id": "x"}}"#)
+        #expect(noEvent.status == 400 && ProducerHarness.json(noEvent)["field"] as? String == "event")
+        let wrongType = try await h.guesty(#"{"event": 7}"#)
+        #expect(wrongType.status == 400 && ProducerHarness.json(wrongType)["field"] as? String == "event")
+        let notJSON = try await h.guesty("{\"event\": \"reservation.new\", ")
+        #expect(notJSON.status == 400 && ProducerHarness.json(notJSON)["error"] as? String == "body is not a JSON object")
+    }
+}
+
+@Suite struct ChatwootRouteTests {
+    @Test func anIncomingTextMessageStartsTheChatFlowOnce() async throws {
+        let h = try await ProducerHarness()
+        let body = Fixtures.chatwootMessage()
+        let reply = try await h.chatwoot(body)
+        #expect(reply.status == 202, "\(reply.text)")
+        // Chatwoot's Sidekiq retry of the same message (a new timestamp and signature) is one job.
+        let retry = try await h.chatwoot(body, timestamp: Int(Date().timeIntervalSince1970) - 10)
+        #expect(retry.status == 200 && ProducerHarness.json(retry)["job_id"] as? String == ProducerHarness.json(reply)["job_id"] as? String)
+        let entries = try await h.entries("retrieve")
+        #expect(entries.count == 1 && entries.first?["kind"] == "chat.retrieve")
+        let payload = try ProducerHarness.payload(try #require(entries.first))
+        #expect(payload["account_id"] as? Int == 1 && payload["conversation_id"] as? Int == 10 && payload["message_id"] as? Int == 118)
+        #expect(payload["content"] as? String == "Is the pool heated?")
+        #expect(h.log.lines.contains { $0.contains("job enqueued") && $0.contains("job.id=\(entries[0]["id"]!)") && $0.contains("hb.request.id=") })
+    }
+
+    @Test func theBotNeverAnswersItself() async throws {
+        let h = try await ProducerHarness()
+        let outgoing = try await h.chatwoot(Fixtures.chatwootMessage(id: 200, type: "outgoing", senderType: "agent_bot"))
+        let note = try await h.chatwoot(Fixtures.chatwootMessage(id: 201, isPrivate: true))
+        let fromAgent = try await h.chatwoot(Fixtures.chatwootMessage(id: 202, senderType: "user"))
+        let updated = try await h.chatwoot(Fixtures.chatwootMessage(id: 203, event: "message_updated"))
+        for reply in [outgoing, note, fromAgent, updated] {
+            #expect(reply.status == 200 && ProducerHarness.json(reply)["ignored"] != nil, "\(reply.text)")
+        }
+        #expect(try await h.length("retrieve") == 0)
+        #expect(try await h.length("transcribe") == 0)
+    }
+
+    @Test func anAudioAttachmentStartsTheVoiceFlow() async throws {
+        let h = try await ProducerHarness()
+        let reply = try await h.chatwoot(Fixtures.chatwootMessage(id: 300, content: nil, attachments: Fixtures.audioAttachment))
+        #expect(reply.status == 202, "\(reply.text)")
+        let entries = try await h.entries("transcribe")
+        #expect(entries.count == 1 && entries.first?["kind"] == "voice.transcribe")
+        let payload = try ProducerHarness.payload(try #require(entries.first))
+        let audio = try #require(payload["audio"] as? [String: Any])
+        #expect(audio["url"] as? String == "https://chat.example.com/rails/active_storage/blobs/voice.ogg")
+        #expect(audio["content_type"] as? String == "audio/ogg")
+        #expect(payload["message_id"] as? Int == 300)
+        #expect(try await h.length("retrieve") == 0)
+    }
+
+    @Test func withASecretConfiguredUnsignedAndForgedDeliveriesAreRefused() async throws {
+        let h = try await ProducerHarness()
+        let body = Fixtures.chatwootMessage()
+        #expect(try await h.post("/webhooks/chatwoot", json: body).status == 401)
+        #expect(try await h.chatwoot(body, secret: "wrong").status == 401)
+        #expect(try await h.chatwoot(body, timestamp: Int(Date().timeIntervalSince1970) - 400).status == 401)
+        #expect(try await h.length("retrieve") == 0)
+    }
+
+    @Test func withoutASecretUnsignedDeliveriesAreTaken() async throws {
+        let h = try await ProducerHarness { $0.chatwootSecret = nil }
+        #expect(try await h.post("/webhooks/chatwoot", json: Fixtures.chatwootMessage()).status == 202)
+    }
+
+    @Test func aMessageWithoutItsConversationIs400() async throws {
+        let h = try await ProducerHarness()
+        let body = #"{"event": "message_created", "id": 5, "message_type": "incoming", "content": "hi", "account": {"id": 1}}"#
+        let reply = try await h.chatwoot(body)
+        #expect(reply.status == 400 && ProducerHarness.json(reply)["field"] as? String == "conversation.id")
+    }
+}
+
+@Suite struct AircallRouteTests {
+    @Test func anEndedCallWithARecordingStartsTheCallFlow() async throws {
+        let h = try await ProducerHarness()
+        let reply = try await h.aircall(Fixtures.aircall())
+        #expect(reply.status == 202, "\(reply.text)")
+        #expect(try await h.aircall(Fixtures.aircall()).status == 200, "Aircall's retry")
+        let entries = try await h.entries("download")
+        #expect(entries.count == 1 && entries.first?["kind"] == "call.download")
+        let payload = try ProducerHarness.payload(try #require(entries.first))
+        #expect(payload["call_id"] as? Int == 812 && payload["source"] as? String == "recording")
+        #expect(payload["recording_url"] as? String == "https://aircall-recordings.s3.amazonaws.com/812.mp3")
+        #expect(payload["raw_digits"] as? String == "+33 6 12 34 56 78" && payload["agent_name"] as? String == "Grace")
+    }
+
+    @Test func aVoicemailAnnouncedTwiceIsOneJob() async throws {
+        let h = try await ProducerHarness()
+        let url = "https://aircall-recordings.s3.amazonaws.com/vm-9.mp3"
+        let left = try await h.aircall(Fixtures.aircall(event: "call.voicemail_left", callID: 9, recording: nil, voicemail: url))
+        let ended = try await h.aircall(Fixtures.aircall(event: "call.ended", callID: 9, recording: nil, voicemail: url))
+        #expect(left.status == 202 && ended.status == 200)
+        #expect(try await h.length("download") == 1)
+    }
+
+    @Test func otherEventsAndCallsWithoutAudioAreAcknowledged() async throws {
+        let h = try await ProducerHarness()
+        let created = try await h.aircall(Fixtures.aircall(event: "call.created", recording: nil))
+        let noAudio = try await h.aircall(Fixtures.aircall(recording: nil))
+        #expect(created.status == 200 && noAudio.status == 200)
+        #expect(try await h.length("download") == 0)
+    }
+
+    @Test func aWrongOrMissingTokenIs401() async throws {
+        let h = try await ProducerHarness()
+        #expect(try await h.aircall(Fixtures.aircall(token: "45XXYYZZa07")).status == 401)
+        #expect(try await h.aircall(#"{"event": "call.ended", "data": {"id": 1}}"#).status == 401)
+        #expect(!h.log.lines.joined().contains(ProducerHarness.aircallToken))
+        #expect(try await h.length("download") == 0)
+    }
+}
+
+/// What every route shares: content types, sizes, methods, unknown paths, health.
+@Suite struct HTTPSemanticsTests {
+    @Test func wrongContentTypeIs415() async throws {
+        let h = try await ProducerHarness()
+        let reply = try await h.post("/webhooks/aircall", json: Fixtures.aircall(), contentType: "text/plain")
+        #expect(reply.status == 415 && reply.text.contains("application/json"))
+        #expect(try await h.post("/webhooks/aircall", json: Fixtures.aircall(), contentType: "application/json; charset=utf-8").status == 202)
+    }
+
+    @Test func bodiesOverTheLimitAre413WhetherDeclaredOrStreamed() async throws {
+        let h = try await ProducerHarness()
+        let big = Array(repeating: UInt8(ascii: "a"), count: 2 << 20)
+        let declared = try await HTTPClient.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big)
+        let streamed = try await HTTPClient.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big, chunked: true)
+        #expect(declared.status == 413 && streamed.status == 413)
+        #expect(declared.headers["connection"] == "close")
+        #expect(try await h.get("/healthz").status == 200, "the producer goes on serving")
+    }
+
+    @Test func unknownPathsAre404AndWrongMethods405() async throws {
+        let h = try await ProducerHarness()
+        #expect(try await h.get("/webhooks/zapier").status == 404)
+        let wrong = try await h.get("/webhooks/guesty")
+        #expect(wrong.status == 405 && wrong.headers["allow"] == "POST")
+        #expect(try await HTTPClient.send(port: h.port, method: "DELETE", path: "/healthz").headers["allow"] == "GET")
+    }
+
+    @Test func routesWithoutACredentialAreNotServed() async throws {
+        let h = try await ProducerHarness { $0.aircallToken = nil; $0.guestySecret = nil; $0.voiceUploadToken = nil }
+        #expect(try await h.aircall(Fixtures.aircall()).status == 404)
+        #expect(try await h.guesty(Fixtures.guestyReservation()).status == 404)
+        #expect(try await h.post("/voice", json: "x", contentType: "audio/ogg").status == 404)
+    }
+
+    @Test func aMalformedGuestySecretFailsAtStartNamingTheVariable() async throws {
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await ProducerHarness { $0.guestySecret = "whsec_***not base64***" }
+        }
+    }
+
+    @Test func readyzFollowsRedis() async throws {
+        let h = try await ProducerHarness()
+        #expect(try await h.get("/readyz").status == 200)
+        h.server.stop(graceful: false)
+        let down = try await h.get("/readyz")
+        #expect(down.status == 503 && down.headers["retry-after"] != nil)
+    }
+}
