@@ -3,7 +3,9 @@
 # throwaway redis-server on 127.0.0.1:6399 (AOF on, noeviction), enqueues diagnostic jobs
 # (successes, slow ones, retried failures and a permanent failure), runs a consumer with metrics on
 # :9090, shows the queues every second until the work is done, shows the dead letter with the
-# operator's CLI, then stops it all with SIGTERM.
+# operator's CLI; then runs the producer on :8080 and sends it webhooks and a voice upload as the
+# senders would (a replay and a forgery among them), shows its answers and the queues they filled,
+# and stops it all with SIGTERM.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
@@ -13,7 +15,9 @@ port=${DEMO_REDIS_PORT:-6399}
 data=$(mktemp -d)
 export REDIS_URL="redis://127.0.0.1:$port"
 consumer_pid=""
+producer_pid=""
 cleanup() {
+  [[ -n "$producer_pid" ]] && kill -TERM "$producer_pid" 2>/dev/null && wait "$producer_pid" 2>/dev/null || true
   [[ -n "$consumer_pid" ]] && kill -TERM "$consumer_pid" 2>/dev/null && wait "$consumer_pid" 2>/dev/null || true
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   rm -rf "$data"
@@ -44,3 +48,41 @@ echo "== dead letters (the permanent failure): switchboard dead list, then dead 
 $bin dead list
 $bin dead show "$($bin dead list --json | head -1 | sed -E 's/.*"id":"([^"]+)".*/\1/')"
 echo "(fix the cause, then: switchboard dead retry ID, or dead drop ID)"
+
+echo "== producer on http://127.0.0.1:8080 (webhooks and voice uploads onto the streams)"
+export AIRCALL_WEBHOOK_TOKEN=demo-aircall-token GUESTY_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+export VOICE_UPLOAD_TOKEN=demo-voice-token BLOB_STORE="$data/blobs"
+$bin producer --host 127.0.0.1 --port 8080 2> "$data/producer.log" &
+producer_pid=$!
+for _ in $(seq 50); do curl -fs http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
+post() { # title, then curl arguments
+  local title=$1; shift
+  printf '%-44s -> ' "$title"
+  curl -s -w ' (HTTP %{http_code})\n' "$@"
+}
+call='{"resource":"call","event":"call.ended","timestamp":1732622896,"token":"demo-aircall-token",
+  "data":{"id":812,"direction":"inbound","raw_digits":"+33 6 12 34 56 78","recording":"https://example.com/812.mp3"}}'
+post "Aircall call.ended with a recording" -H 'Content-Type: application/json' -d "$call" http://127.0.0.1:8080/webhooks/aircall
+post "the same delivery again (Aircall retries)" -H 'Content-Type: application/json' -d "$call" http://127.0.0.1:8080/webhooks/aircall
+post "a forged one (wrong token)" -H 'Content-Type: application/json' -d "${call/demo-aircall-token/guess}" http://127.0.0.1:8080/webhooks/aircall
+message='{"event":"message_created","id":118,"content":"Is the pool heated?","message_type":"incoming","private":false,
+  "sender":{"id":14,"type":"contact"},"account":{"id":1},"conversation":{"id":10}}'
+post "Chatwoot: a guest's message" -H 'Content-Type: application/json' -d "$message" http://127.0.0.1:8080/webhooks/chatwoot
+post "Chatwoot: our own bot's reply" -H 'Content-Type: application/json' \
+  -d "${message/\"incoming\"/\"outgoing\"}" http://127.0.0.1:8080/webhooks/chatwoot
+booking='{"event":"reservation.new","reservation":{"_id":"62a08097b8a1ab0037fd3feb","status":"confirmed","checkIn":"2026-12-01"}}'
+signature=$(python3 -c 'import base64, hmac, hashlib, sys, time
+key = base64.b64decode(sys.argv[1][6:]); ts = str(int(time.time()))
+print(ts, base64.b64encode(hmac.new(key, f"msg_demo.{ts}.{sys.argv[2]}".encode(), hashlib.sha256).digest()).decode())' \
+  "$GUESTY_WEBHOOK_SECRET" "$booking")
+post "Guesty reservation.new, signed by Svix" -H 'Content-Type: application/json' -H 'svix-id: msg_demo' \
+  -H "svix-timestamp: ${signature% *}" -H "svix-signature: v1,${signature#* }" -d "$booking" http://127.0.0.1:8080/webhooks/guesty
+head -c 20000 /dev/urandom > "$data/voice.ogg"
+post "a voice upload (bearer token)" -H "Authorization: Bearer $VOICE_UPLOAD_TOKEN" -H 'Content-Type: audio/ogg' \
+  --data-binary @"$data/voice.ogg" 'http://127.0.0.1:8080/voice?account_id=1&conversation_id=10'
+echo "== the queues the producer filled (their consumers come with the speech, LLM and index work)"
+$bin queues
+echo "== producer log (request id, job id, why a delivery was refused; never a secret)"
+cat "$data/producer.log"
+echo "== producer metrics"
+curl -fsS http://127.0.0.1:8080/metrics | grep '^switchboard_ingress_total' || true

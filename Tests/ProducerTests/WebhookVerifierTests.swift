@@ -23,6 +23,22 @@ import Testing
                 == "5903eedefe0bba3f15b658715e41d71f1848739bddf19e497e968df5723dcd56")
     }
 
+    @Test func hashingInPiecesEqualsHashingAtOnce() {
+        let message = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        let whole = SHA256.hash(message)
+        for split in [0, 1, 55, 56, 63, 64, 65, 127, 128, 500, 999, 1000] {
+            var hasher = SHA256()
+            hasher.update(Array(message[..<split]))
+            hasher.update(Array(message[split...]))
+            #expect(hasher.finalize() == whole, "split at \(split)")
+        }
+        // A key's precomputed pads give the same MAC for the parts as for their concatenation.
+        let key = HMACKey(Array("Jefe".utf8))
+        #expect(key.authenticate(Array("what do ya ".utf8), Array("want for nothing?".utf8))
+                == HMAC.sha256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8)))
+        #expect(key.authenticate(Array("a".utf8)) == key.authenticate(Array("a".utf8)), "the key is reusable")
+    }
+
     @Test func constantTimeEquality() {
         #expect(ConstantTime.equal([1, 2, 3], [1, 2, 3]))
         #expect(!ConstantTime.equal([1, 2, 3], [1, 2, 4]))

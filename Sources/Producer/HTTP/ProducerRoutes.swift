@@ -100,8 +100,9 @@ struct ProducerRoutes: Sendable {
 
     private func webhook(_ request: Request, _ context: BasicRequestContext, source: String,
                          parse: ([UInt8]) throws -> Delivery) async -> Response {
-        var logger = context.logger
-        logger[metadataKey: "source"] = "\(source)"
+        // The source goes on each line rather than into the logger: setting logger metadata costs
+        // a copy and a re-render per request, most of which log nothing.
+        let logger = context.logger
         let delivery: Delivery
         do {
             let body = try await RequestBody.json(request, limit: configuration.jsonLimit)
@@ -112,7 +113,8 @@ struct ProducerRoutes: Sendable {
         switch delivery {
         case .ignore(let reason):
             count(source, "ignored")
-            logger.log(level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored", metadata: ["reason": "\(reason)"])
+            logger.log(level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored",
+                       metadata: ["source": "\(source)", "reason": "\(reason)"])
             return APIResponse.ignored(reason)
         case .start(let job, let dedupe):
             return await enqueue(job, dedupe: dedupe, source: source, logger: logger)
@@ -120,8 +122,7 @@ struct ProducerRoutes: Sendable {
     }
 
     private func upload(_ request: Request, _ context: BasicRequestContext, _ voice: VoiceUpload) async -> Response {
-        var logger = context.logger
-        logger[metadataKey: "source"] = "voice"
+        let logger = context.logger
         guard voice.authorized(request) else {
             return refusal(WebhookRejection.badToken, source: "voice", logger: logger)
         }
@@ -142,19 +143,19 @@ struct ProducerRoutes: Sendable {
         switch await ingress.submit(job, dedupe: dedupe) {
         case .accepted(let id):
             count(source, "accepted")
-            logger.info("job enqueued", metadata: ["job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
+            logger.info("job enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
             return APIResponse.accepted(jobID: id)
         case .duplicate(let id):
             count(source, "duplicate")
-            logger.info("duplicate delivery, nothing enqueued", metadata: ["job.id": "\(id)", "job.kind": "\(job.kind)"])
+            logger.info("duplicate delivery, nothing enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(job.kind)"])
             return APIResponse.duplicate(jobID: id)
         case .full(let queue, let length):
             count(source, "full")
-            logger.warning("queue at its high-water mark, delivery refused", metadata: ["queue": "\(queue)", "length": "\(length)"])
+            logger.warning("queue at its high-water mark, delivery refused", metadata: ["source": "\(source)", "queue": "\(queue)", "length": "\(length)"])
             return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter)
         case .unavailable(let reason):
             count(source, "unavailable")
-            logger.error("enqueue failed, delivery refused", metadata: ["error": "\(reason)"])
+            logger.error("enqueue failed, delivery refused", metadata: ["source": "\(source)", "error": "\(reason)"])
             return APIResponse.retryLater("queue unavailable, retry later", seconds: configuration.unavailableRetryAfter)
         }
     }
@@ -164,28 +165,28 @@ struct ProducerRoutes: Sendable {
         switch error {
         case let rejection as WebhookRejection:
             count(source, "unauthorized")
-            logger.warning("delivery refused: not authentic", metadata: ["reason": "\(rejection)"])
+            logger.warning("delivery refused: not authentic", metadata: ["source": "\(source)", "reason": "\(rejection)"])
             return APIResponse.unauthorized
         case let malformed as MalformedBody:
             count(source, "malformed")
-            logger.notice("delivery refused: malformed", metadata: ["reason": "\(malformed.message)"])
+            logger.notice("delivery refused: malformed", metadata: ["source": "\(source)", "reason": "\(malformed.message)"])
             return APIResponse.error(.badRequest, malformed.message, field: malformed.field)
         case let refusal as BodyRefusal:
             count(source, "refused")
-            logger.notice("delivery refused", metadata: ["reason": "\(refusal.response.status)"])
+            logger.notice("delivery refused", metadata: ["source": "\(source)", "reason": "\(refusal.response.status)"])
             return refusal.response
         case let blob as BlobStoreError:
             count(source, "unavailable")
-            logger.error("blob store failed", metadata: ["error": "\(blob)"])
+            logger.error("blob store failed", metadata: ["source": "\(source)", "error": "\(blob)"])
             return APIResponse.retryLater("audio could not be stored, retry later", seconds: configuration.unavailableRetryAfter)
         default:
             count(source, "failed")
-            logger.error("request failed", metadata: ["error": "\(error)"])
+            logger.error("request failed", metadata: ["source": "\(source)", "error": "\(error)"])
             return APIResponse.error(.internalServerError, "internal error")
         }
     }
 
     private func count(_ source: String, _ outcome: String) {
-        Counter(label: "switchboard_ingress_total", dimensions: [("source", source), ("outcome", outcome)]).increment()
+        MetricHandles.shared.counter("switchboard_ingress_total", [("source", source), ("outcome", outcome)]).increment()
     }
 }

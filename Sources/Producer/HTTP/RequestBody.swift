@@ -25,8 +25,12 @@ enum RequestBody {
     /// The media type without parameters, lowercased (`application/json` of `application/json; charset=utf-8`).
     static func mediaType(_ request: Request) -> String? {
         guard let value = request.headers[.contentType] else { return nil }
-        let type = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        return type?.isEmpty == false ? type : nil
+        var type = Substring(value)
+        if let semicolon = type.firstIndex(of: ";") { type = type[..<semicolon] }
+        while type.last == " " || type.last == "\t" { type.removeLast() }
+        while type.first == " " || type.first == "\t" { type.removeFirst() }
+        guard !type.isEmpty else { return nil }
+        return type.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? type.lowercased() : String(type)
     }
 
     /// A parameter of the Content-Type header (`boundary` of multipart bodies).

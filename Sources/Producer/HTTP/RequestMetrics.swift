@@ -25,8 +25,8 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
 
     private func record(_ context: Context, status: Int, since start: ContinuousClock.Instant) {
         let route = context.endpointPath ?? "unmatched"
-        Counter(label: "switchboard_http_requests_total", dimensions: [("route", route), ("status", String(status))]).increment()
-        Timer(label: "switchboard_http_request_duration_seconds", dimensions: [("route", route)], preferredDisplayUnit: .seconds)
+        MetricHandles.shared.counter("switchboard_http_requests_total", [("route", route), ("status", String(status))]).increment()
+        MetricHandles.shared.timer("switchboard_http_request_duration_seconds", [("route", route)])
             .recordNanoseconds(Int64((ContinuousClock.now - start).nanoseconds))
     }
 }

@@ -27,7 +27,7 @@ let webhookTolerance = 300
 /// `"{svix-id}.{svix-timestamp}.{raw body}"`, base64, compared in constant time with every `v1,`
 /// entry of `svix-signature`; the timestamp within ±5 minutes.
 public struct SvixVerifier: Sendable {
-    private let key: [UInt8]
+    private let key: HMACKey
 
     /// Fails with a message naming what is wrong with the secret (never the secret itself).
     public init(secret: String) throws {
@@ -35,7 +35,7 @@ public struct SvixVerifier: Sendable {
         guard let key = Data(base64Encoded: encoded), !key.isEmpty else {
             throw ConfigurationError("GUESTY_WEBHOOK_SECRET is not a Svix secret (expected whsec_ followed by base64)")
         }
-        self.key = Array(key)
+        self.key = HMACKey(Array(key))
     }
 
     public func verify(id: String?, timestamp: String?, signature: String?, body: [UInt8], now: Int = Int(Date().timeIntervalSince1970)) throws(WebhookRejection) {
@@ -44,7 +44,7 @@ public struct SvixVerifier: Sendable {
         guard let signature else { throw .missingHeader("svix-signature") }
         guard let seconds = Int(timestamp) else { throw .malformedHeader("svix-timestamp") }
         guard abs(now - seconds) <= webhookTolerance else { throw .staleTimestamp(secondsOff: seconds - now) }
-        let expected = HMAC.sha256(key: key, message: Array("\(id).\(timestamp).".utf8) + body)
+        let expected = key.authenticate(Array("\(id).\(timestamp).".utf8), body)
         var matched = false
         for entry in signature.split(separator: " ") {
             let parts = entry.split(separator: ",", maxSplits: 1)
@@ -58,10 +58,10 @@ public struct SvixVerifier: Sendable {
 /// Verifies Chatwoot's signed webhooks (v4.11.2+): `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256>`
 /// over `"{X-Chatwoot-Timestamp}.{raw body}"`, the timestamp within ±5 minutes.
 public struct ChatwootVerifier: Sendable {
-    private let secret: [UInt8]
+    private let key: HMACKey
 
     public init(secret: String) {
-        self.secret = Array(secret.utf8)
+        key = HMACKey(Array(secret.utf8))
     }
 
     public func verify(signature: String?, timestamp: String?, body: [UInt8], now: Int = Int(Date().timeIntervalSince1970)) throws(WebhookRejection) {
@@ -72,7 +72,7 @@ public struct ChatwootVerifier: Sendable {
             throw .malformedHeader("X-Chatwoot-Signature")
         }
         guard abs(now - seconds) <= webhookTolerance else { throw .staleTimestamp(secondsOff: seconds - now) }
-        let expected = HMAC.sha256(key: secret, message: Array("\(timestamp).".utf8) + body)
+        let expected = key.authenticate(Array("\(timestamp).".utf8), body)
         guard ConstantTime.equal(given, expected) else { throw .badSignature }
     }
 }
