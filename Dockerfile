@@ -20,6 +20,8 @@ RUN apt-get update \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard \
  && install -d -o 10001 -g 10001 /var/lib/switchboard/blobs
 COPY --from=build /out/switchboard /usr/local/bin/switchboard
+# The scheduler's default entries; deployments mount their own over it (a Docker config).
+COPY schedule.json /etc/switchboard/schedule.json
 USER 10001:10001
 # Uploaded audio (the producer writes, the speech consumers read): mount a volume here.
 ENV BLOB_STORE=file:///var/lib/switchboard/blobs

@@ -63,8 +63,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Monitoring",
+            dependencies: [
+                "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .target(
             name: "Consumers",
             dependencies: [
+                "Monitoring",
                 "Queue",
                 "Jobs",
                 "Redis",
@@ -72,7 +83,19 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "Monitoring",
+                "Queue",
+                "Jobs",
+                "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -80,6 +103,7 @@ let package = Package(
             dependencies: [
                 "Consumers",
                 "Producer",
+                "Scheduler",
                 "Jobs",
                 "Queue",
                 "Redis",
@@ -114,8 +138,12 @@ let package = Package(
             dependencies: ["Producer", "Blobs", "Jobs", "Queue", "Redis", "TestSupport"]
         ),
         .testTarget(
+            name: "SchedulerTests",
+            dependencies: ["Scheduler", "Jobs", "Queue", "Redis", "TestSupport"]
+        ),
+        .testTarget(
             name: "DeploymentTests",
-            dependencies: ["Jobs", "Queue", "TestSupport"]
+            dependencies: ["Jobs", "Queue", "Scheduler", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Jobs
 import Logging
+import Monitoring
 import Prometheus
 import Queue
 import Redis

@@ -12,8 +12,9 @@ import ServiceLifecycle
 public enum ProducerRole {
     /// Builds the application: checks the configuration (a malformed secret, an unwritable blob
     /// store) and fails with a message naming the variable before anything listens.
+    /// `onListening` receives the port once the server listens (the one it chose, for port 0).
     public static func application(_ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
-                                   logger: Logger) throws -> some ApplicationProtocol {
+                                   logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let blobs: BlobStore
         do {
             blobs = try BlobStore(location: configuration.blobStore)
@@ -30,6 +31,7 @@ public enum ProducerRole {
         return Application(
             router: routes.router(metrics: metrics),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
 

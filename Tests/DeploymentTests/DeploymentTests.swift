@@ -1,6 +1,7 @@
 import Foundation
 import Jobs
 import Queue
+import Scheduler
 import Testing
 import TestSupport
 
@@ -107,15 +108,16 @@ import TestSupport
             let secrets = (service["secrets"] as? [Any] ?? []).compactMap { ($0 as? [String: Any])?["source"] as? String ?? $0 as? String }
             for secret in secrets { #expect(declaredSecrets.contains(secret), "\(file): \(name) uses undeclared secret \(secret)") }
             let environment = service["environment"] as? [String: Any] ?? [:]
-            for (key, value) in environment where key.hasSuffix("_FILE") {
+            // The command is a real subcommand with real options.
+            let command = try #require(service["command"] as? [String], "\(file): \(name) has no command")
+            let reads = try Self.variablesRead(by: command[0])
+            // A credential's NAME_FILE (not a variable that is itself a path, like SCHEDULE_FILE).
+            for (key, value) in environment where key.hasSuffix("_FILE") && !reads.contains(key) {
                 let path = "\(value)"
                 #expect(path.hasPrefix("/run/secrets/") && secrets.contains(String(path.dropFirst("/run/secrets/".count))),
                         "\(file): \(name).\(key) points at \(path), not at one of its secrets")
             }
-            // The command is a real subcommand with real options.
-            let command = try #require(service["command"] as? [String], "\(file): \(name) has no command")
             // Every variable its role reads is set (directly or as *_FILE), but the test switches.
-            let reads = try Self.variablesRead(by: command[0])
             #expect(reads.contains("REDIS_URL"), "the scan finds what the code reads")
             for variable in reads.subtracting(Self.notForDeployments) where variable != "HEALTHCHECK_PORT" || file == "stack.yml" {
                 #expect(environment[variable] != nil || environment["\(variable)_FILE"] != nil, "\(file): \(name) does not set \(variable)")
@@ -152,6 +154,12 @@ import TestSupport
             #expect(deploy["restart_policy"] != nil)
             #expect((deploy["resources"] as? [String: Any])?["limits"] != nil, "\(name) has no resource limits")
         }
+        // The scheduler reads its entries from a Docker config, and they are a valid schedule.
+        let scheduler = try #require(services["scheduler"])
+        let configs = (scheduler["configs"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
+        #expect(configs.contains("\((scheduler["environment"] as? [String: Any])?["SCHEDULE_FILE"] ?? "")"), "SCHEDULE_FILE names the mounted config")
+        let schedule = try Data(contentsOf: Self.root.appendingPathComponent("schedule.json"))
+        #expect(try !ScheduleEntry.load(schedule, registry: Catalogue.registry(environment: [:])).isEmpty)
         // The producer: public through Traefik (TLS, a body-size limit, only the ingress paths),
         // its health checked on its own port.
         let producer = try #require(services["producer"])

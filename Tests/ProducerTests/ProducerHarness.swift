@@ -26,22 +26,25 @@ final class ProducerHarness: Sendable {
         self.server = try server ?? RedisServer()
         pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: .seconds(2))
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
-        port = try FreePort.find()
         blobs = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-blobs-\(UUID().uuidString)")
         var configuration = ProducerConfiguration(
-            redis: self.server.endpoint, prefix: keys.prefix, host: "127.0.0.1", port: port,
+            redis: self.server.endpoint, prefix: keys.prefix, host: "127.0.0.1", port: 0,
             aircallToken: Self.aircallToken, guestySecret: Self.guestySecret, chatwootSecret: Self.chatwootSecret,
             voiceUploadToken: Self.voiceToken, blobStore: blobs.path, jsonLimit: 64 * 1024, audioLimit: 256 * 1024)
         configure(&configuration)
         var logger = log.logger
         logger.logLevel = .debug
-        let app = try ProducerRole.application(configuration, pool: pool, metrics: PrometheusCollectorRegistry(), logger: logger)
+        // Port 0: the server takes a port nobody else can be given meanwhile (a port found free
+        // and then bound later can be taken in between by another test's server).
+        let listening = LockedValue<Int?>(nil)
+        let app = try ProducerRole.application(configuration, pool: pool, metrics: PrometheusCollectorRegistry(), logger: logger,
+                                               onListening: { listening.set($0) })
         task = Task { try await app.run() }
-        let port = port
-        guard await eventually(timeout: .seconds(10), { FreePort.isListening(port) }) else {
+        guard await eventually(timeout: .seconds(10), { listening.value != nil }), let port = listening.value else {
             task.cancel()
-            throw TestFailure("the producer did not listen on \(port)")
+            throw TestFailure("the producer did not start listening")
         }
+        self.port = port
     }
 
     deinit {

@@ -37,10 +37,12 @@ import TestSupport
     @Test func aLiveConsumersLongJobIsNeverReclaimed() async throws {
         let h = try Harness()
         let registry = JobRegistry([TestKinds.recorded(runsKey: h.runsKey)])
-        // Jobs run seven times longer than the visibility timeout; the heartbeat keeps them leased.
-        let consumers = (0..<2).map { _ in h.consumer(registry, concurrency: 4, visibilityTimeout: .milliseconds(300)) }
+        // Jobs run several times longer than the visibility timeout; the heartbeat (every third of
+        // it) keeps them leased. The timeout leaves room for a loaded one-core CI machine to stall
+        // a heartbeat for a few hundred milliseconds without the lease running out.
+        let consumers = (0..<2).map { _ in h.consumer(registry, concurrency: 4, visibilityTimeout: .milliseconds(1200)) }
         try await h.running(consumers) {
-            for _ in 0..<4 { _ = try await h.enqueue("recorded", #"{"ms": 2000}"#) }
+            for _ in 0..<4 { _ = try await h.enqueue("recorded", #"{"ms": 4000}"#) }
             #expect(await eventually(timeout: .seconds(20)) {
                 let runs = try? await h.runs().count
                 let length = try? await h.length()

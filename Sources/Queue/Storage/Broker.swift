@@ -62,6 +62,18 @@ public struct Broker: Sendable {
         }
     }
 
+    // MARK: Leases
+
+    /// Renews the lease at `key` if `owner` holds it, takes it if nobody does; true if `owner` holds it.
+    public func holdLease(_ key: String, owner: String, lease: Duration) async throws -> Bool {
+        try await Scripts.holdLease.run(on: pool.client, keys: [key], arguments: [owner, String(lease.milliseconds)]).integer == 1
+    }
+
+    /// Gives the lease at `key` up if `owner` still holds it.
+    public func releaseLease(_ key: String, owner: String) async throws {
+        _ = try await Scripts.releaseLease.run(on: pool.client, keys: [key], arguments: [owner])
+    }
+
     // MARK: Consumer group
 
     /// Creates the queue's stream and consumer group if missing. The group starts at the beginning

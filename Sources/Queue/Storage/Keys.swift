@@ -27,6 +27,8 @@ public struct Keys: Sendable, Equatable {
     public var queues: String { "\(tag):queues" }
     /// Queues paused by an operator: consumers take no new jobs from them.
     public var paused: String { "\(tag):paused" }
+    /// The scheduler's leader lease: the name of the replica that fires ticks.
+    public var schedulerLeader: String { "\(tag):scheduler:leader" }
     /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).
     public var producerProbe: String { "\(tag):producer:ready" }
     /// Per-minute counts of a queue's processed and failed jobs (a hash per minute, kept an hour).

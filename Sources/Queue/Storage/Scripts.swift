@@ -191,5 +191,26 @@ enum Scripts {
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
         """)
 
-    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueGuarded, revive]
+    /// Takes or keeps a lease: renews it when `owner` holds it, takes it when nobody does.
+    /// KEYS[1] lease key. ARGV[1] owner, ARGV[2] lease in milliseconds. Returns 1 if `owner` holds it now.
+    static let holdLease = Script(name: "hold-lease", source: """
+        local holder = redis.call('GET', KEYS[1])
+        if holder == ARGV[1] then
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            return 1
+        end
+        if not holder then
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            return 1
+        end
+        return 0
+        """)
+
+    /// Gives a lease up, only if `owner` still holds it. KEYS[1] lease key, ARGV[1] owner.
+    static let releaseLease = Script(name: "release-lease", source: """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+
+    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueGuarded, revive, holdLease, releaseLease]
 }

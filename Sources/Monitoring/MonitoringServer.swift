@@ -4,7 +4,7 @@ import Prometheus
 import Redis
 import ServiceLifecycle
 
-/// The small HTTP listener every consumer runs for its operators: `/metrics` (Prometheus text),
+/// The small HTTP listener the consumer and the scheduler run for their operators: `/metrics` (Prometheus text),
 /// `/healthz` (the process is up) and `/readyz` (Redis answers a PING).
 public enum MonitoringServer {
     public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, logger: Logger) -> some Service {

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Jobs
+import Metrics
+import Prometheus
+import Queue
+import Scheduler
+
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Enqueue periodic jobs at their ticks until SIGTERM or SIGINT; any number of replicas fire each tick once.",
+        discussion: """
+            The schedule is a JSON file (--schedule, else SCHEDULE_FILE): an array of \
+            {"name": "nightly", "cron": "0 3 * * *", "kind": "…", "payload": {…}, "queue": "…"}. \
+            cron is five fields in UTC (minute hour day-of-month month day-of-week; *, lists, ranges, \
+            steps, names), @hourly, @daily, @weekly, @monthly, or @every 30s / 5m / 1h. One replica holds \
+            a leader lease and fires; each tick is enqueued with its own dedupe key, so no tick is ever \
+            enqueued twice. A tick missed by less than --catch-up (a restart, a failover) is fired late, \
+            once. Serves /metrics, /healthz and /readyz on --metrics-port.
+            """
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Option(help: ArgumentHelp("The schedule file (default: SCHEDULE_FILE).", valueName: "path"))
+    var schedule: String?
+
+    @Option(name: .customLong("catch-up"), help: ArgumentHelp("Seconds within which a missed tick is still fired.", valueName: "seconds"))
+    var catchUp: Int = 3600
+
+    @Option(help: ArgumentHelp("Seconds of the leader lease; a dead leader is replaced after at most this long.", valueName: "seconds"))
+    var lease: Int = 15
+
+    @Option(name: .customLong("metrics-port"), help: "Port of /metrics, /healthz and /readyz; 0 turns the listener off.")
+    var metricsPort: Int = 9090
+
+    func validate() throws {
+        guard catchUp >= 0 else { throw ValidationError("--catch-up must be 0 or more") }
+        guard lease >= 3 else { throw ValidationError("--lease must be at least 3 seconds") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0-65535") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let path = schedule ?? environment["SCHEDULE_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw ValidationError("no schedule: pass --schedule FILE or set SCHEDULE_FILE")
+        }
+        let entries: [ScheduleEntry]
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            entries = try ScheduleEntry.load(data, registry: Catalogue.registry())
+        } catch let error as CronError {
+            throw ValidationError("\(path): \(error)")
+        } catch {
+            throw ValidationError("cannot read the schedule \(path): \(error.localizedDescription)")
+        }
+        let logger = Logs.bootstrap()
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let configuration = SchedulerService.Configuration(
+            entries: entries, name: ConsumerName.make(), lease: .seconds(lease), catchUp: .seconds(catchUp))
+        try await SchedulerRole.run(redis: try redis.endpoint(), prefix: redis.keyPrefix, configuration: configuration,
+                                    monitoringPort: metricsPort == 0 ? nil : metricsPort, metrics: metrics, logger: logger)
+    }
+}
