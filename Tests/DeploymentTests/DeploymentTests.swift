@@ -123,6 +123,10 @@ import TestSupport
                 #expect(environment[variable] != nil || environment["\(variable)_FILE"] != nil, "\(file): \(name) does not set \(variable)")
             }
             #expect(environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == nil, "\(file): \(name) allows crash jobs")
+            // The image's HEALTHCHECK probes HEALTHCHECK_PORT (default 9090): the producer's is its own port.
+            if command[0] == "producer", let index = command.firstIndex(of: "--port") {
+                #expect("\(environment["HEALTHCHECK_PORT"] ?? "")" == command[index + 1], "\(file): \(name)'s health check probes the wrong port")
+            }
             let help = try Self.run(SwitchboardProcess.executable.path, [command[0], "--help"])
             #expect(help.status == 0, "\(file): \(name) runs '\(command[0])', which is no switchboard subcommand")
             for option in command where option.hasPrefix("--") {

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Checks the Dockerfile's run stage without a Docker engine: builds the binary the way the build
+# stage does (release, --static-swift-stdlib), debootstraps Debian bookworm (minbase) with exactly
+# the run-time packages the Dockerfile's run stage installs, copies the binary and schedule.json in
+# where the Dockerfile puts them, and runs each role inside that root as uid 10001 against a
+# throwaway redis-server on the host's loopback, probing each with `switchboard health` as the
+# image's HEALTHCHECK does. Needs root (debootstrap, chroot) and Debian's mirror; takes a few minutes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=${IMAGE_ROOT:-/tmp/switchboard-image-root}
+scratch=${STATIC_BUILD:-/tmp/switchboard-static-build}
+port=${CHECK_REDIS_PORT:-6397}
+command -v debootstrap >/dev/null || apt-get install -y debootstrap
+
+# The run stage's packages, read from the Dockerfile itself.
+packages=$(awk '/^FROM debian:bookworm-slim/ { run = 1 } run && /apt-get install/ { for (i = 1; i <= NF; i++) if ($i ~ /^lib|^ca-|^tzdata/) print $i }' Dockerfile | tr '\n' ',' | sed 's/,$//')
+echo "== run-stage packages: $packages"
+if [ ! -x "$root/bin/sh" ]; then
+  debootstrap --variant=minbase --include="$packages" bookworm "$root" http://deb.debian.org/debian >/dev/null
+fi
+swift build -c release --product switchboard --static-swift-stdlib --scratch-path "$scratch"
+install -D "$scratch/release/switchboard" "$root/usr/local/bin/switchboard"
+# A container has /proc; Swift reads its command line from there.
+mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+install -D -m 644 schedule.json "$root/etc/switchboard/schedule.json"
+install -d -o 10001 -g 10001 "$root/var/lib/switchboard/blobs"
+echo "== libraries the binary needs, resolved inside the run stage:"
+chroot "$root" ldd /usr/local/bin/switchboard | sed 's/^/   /'
+if chroot "$root" ldd /usr/local/bin/switchboard | grep -q "not found"; then echo "missing libraries"; exit 1; fi
+
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  umount "$root/proc" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --dir "$dir" --logfile "$dir/redis.log"
+for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+environment=(REDIS_URL="redis://127.0.0.1:$port" BLOB_STORE=file:///var/lib/switchboard/blobs
+             SCHEDULE_FILE=/etc/switchboard/schedule.json LOG_LEVEL=warning)
+run() { chroot --userspec=10001:10001 "$root" env "${environment[@]}" "$@"; }
+# chroot and env exec, so each pid is the role's own and SIGTERM reaches it.
+start() { chroot --userspec=10001:10001 "$root" env "${environment[@]}" "$@" & pids+=($!); }
+start /usr/local/bin/switchboard producer --port 18080
+start /usr/local/bin/switchboard consumer --metrics-port 19090
+start /usr/local/bin/switchboard scheduler --metrics-port 19091
+# A probe of a port nothing listens on must fail, or the checks below would prove nothing.
+if run /usr/local/bin/switchboard health --port 1 >/dev/null 2>&1; then echo "health of a closed port succeeded"; exit 1; fi
+for check in "producer 18080" "consumer 19090" "scheduler 19091"; do
+  set -- $check
+  ok=no
+  for _ in $(seq 100); do
+    if run /usr/local/bin/switchboard health --port "$2" --path /readyz >/dev/null 2>&1; then ok=yes; break; fi
+    sleep 0.1
+  done
+  echo "== $1: switchboard health --port $2 --path /readyz, inside the run stage as uid 10001: $ok"
+  [ "$ok" = yes ] || exit 1
+done
+run /usr/local/bin/switchboard enqueue --kind noop --count 3 >/dev/null
+for _ in $(seq 50); do [ "$(redis-cli -p "$port" XLEN '{switchboard}:diagnostics:stream')" = 0 ] && break; sleep 0.1; done
+echo "== a job enqueued from inside ran: diagnostics depth $(redis-cli -p "$port" XLEN '{switchboard}:diagnostics:stream')"
+echo "image run stage: ok"
