@@ -24,6 +24,15 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // libcurl from Debian's libcurl4-openssl-dev; the shim wraps its variadic setopt/getinfo.
+        .systemLibrary(
+            name: "CCurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "Services",
+            dependencies: ["CCurl"]
+        ),
         .target(
             name: "Redis",
             dependencies: [
@@ -140,6 +149,14 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler", "Jobs", "Queue", "Redis", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: [
+                "Services", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .testTarget(
             name: "DeploymentTests",

@@ -1,0 +1,118 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// The one HTTP client under every service client, over libcurl.
+///
+/// A few worker threads each own one curl easy handle — a C handle confined to its thread, the
+/// way each Redis connection is — so connections to a service are kept alive and reused from one
+/// request to the next, and no blocking call ever runs on Swift's cooperative pool. Each request
+/// has its own timeout and a bound on the response size; cancelling the calling task aborts the
+/// transfer. Answers of any status are returned (`send`) or turned into the shared error model
+/// (`sendChecked`, `HTTPFailure`).
+public final class HTTPClient: Sendable {
+    private let transfers = TransferQueue()
+
+    /// Starts `connections` workers (the most requests in flight at once).
+    public init(connections: Int = 4, connectTimeout: Duration = .seconds(5), userAgent: String = "switchboard") {
+        CurlLibrary.initialize()
+        for index in 0..<max(1, connections) {
+            let worker = Thread { [transfers] in
+                CurlWorker(connectTimeout: connectTimeout, userAgent: userAgent).run(transfers)
+            }
+            worker.name = "switchboard-http-\(index)"
+            worker.start()
+        }
+    }
+
+    deinit {
+        transfers.close()
+    }
+
+    /// Sends a request; returns the response whatever its status. Throws `HTTPFailure` only when
+    /// there is no usable response (transport error, timeout, oversized answer, cancellation).
+    public func send(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                transfers.push(Transfer(request: request, cancelled: cancelled, continuation: continuation))
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    /// Sends a request and throws `HTTPFailure` for any answer outside 2xx.
+    public func sendChecked(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
+        let response = try await send(request)
+        guard (200..<300).contains(response.status) else {
+            throw HTTPFailure.from(response, request: Transfer.describe(request))
+        }
+        return response
+    }
+}
+
+/// A request waiting for a worker, with the caller to answer.
+struct Transfer: Sendable {
+    let request: HTTPClient.Request
+    let cancelled: CancellationFlag
+    let continuation: CheckedContinuation<HTTPClient.Response, any Error>
+
+    /// `POST https://host/path`: method and URL without query or credentials, for messages.
+    static func describe(_ request: HTTPClient.Request) -> String {
+        guard var components = URLComponents(string: request.url) else { return request.method }
+        components.query = nil
+        components.user = nil
+        components.password = nil
+        return "\(request.method) \(components.string ?? request.url)"
+    }
+}
+
+final class CancellationFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// Requests handed from callers to workers: a list under a condition variable.
+final class TransferQueue: Sendable {
+    private struct State {
+        var waiting: [Transfer] = []
+        var closed = false
+    }
+
+    private let condition = NSCondition()
+    nonisolated(unsafe) private var state = State()  // guarded by `condition`
+
+    func push(_ transfer: Transfer) {
+        condition.lock()
+        guard !state.closed else {
+            condition.unlock()
+            transfer.continuation.resume(throwing: HTTPFailure(kind: .cancelled, request: Transfer.describe(transfer.request), detail: "the HTTP client is closed"))
+            return
+        }
+        state.waiting.append(transfer)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The next request, or nil once the queue is closed.
+    func take() -> Transfer? {
+        condition.lock()
+        defer { condition.unlock() }
+        while state.waiting.isEmpty && !state.closed { condition.wait() }
+        return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+    }
+
+    func close() {
+        condition.lock()
+        state.closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+enum CurlLibrary {
+    private static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    static func initialize() { _ = initialized }
+}

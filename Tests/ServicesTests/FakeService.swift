@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TestSupport
+
+/// A stand-in for an external service: a real HTTP server on a loopback port of its own, which
+/// records every request it receives (method, path, query, headers, body, the client's port, so
+/// tests can tell reused connections) and answers through the test's handler.
+final class FakeService: Sendable {
+    struct Received: Sendable {
+        var method: String
+        var path: String
+        var query: String
+        /// Names lowercased.
+        var headers: [String: String]
+        var body: [UInt8]
+        var clientPort: Int
+
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    struct Context: RequestContext {
+        var coreContext: CoreRequestContextStorage
+        let clientPort: Int
+
+        init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            clientPort = source.channel.remoteAddress?.port ?? 0
+        }
+    }
+
+    /// Records the request, then lets the handler answer; every path and method goes through it.
+    struct Capture: RouterMiddleware {
+        let service: FakeService
+        let handler: @Sendable (Received) async -> Response
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            var body = try await request.body.collect(upTo: 64 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let received = Received(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                                    headers: headers, body: body.readBytes(length: body.readableBytes) ?? [], clientPort: context.clientPort)
+            service.log.withLock { $0.append(received) }
+            return await handler(received)
+        }
+    }
+
+    let log = LockedValue<[Received]>([])
+    private let port = LockedValue<Int?>(nil)
+    private let task = LockedValue<Task<Void, any Error>?>(nil)
+
+    init(_ handler: @escaping @Sendable (Received) async -> Response) async throws {
+        let router = Router(context: Context.self)
+        router.add(middleware: Capture(service: self, handler: handler))
+        let port = self.port
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in port.set(channel.localAddress?.port) })
+        task.set(Task { try await app.run() })
+        guard await eventually(timeout: .seconds(10), { port.value != nil }) else { throw TestFailure("the fake did not start") }
+    }
+
+    deinit {
+        task.value?.cancel()
+    }
+
+    var url: String { "http://127.0.0.1:\(port.value ?? 0)" }
+    var requests: [Received] { log.value }
+
+    static func answer(_ status: HTTPResponse.Status, _ body: String = "", headers: HTTPFields = [:]) -> Response {
+        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}
