@@ -15,6 +15,8 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case responseTooLarge(limit: Int)
         /// The request's task was cancelled while it ran.
         case cancelled
+        /// A 2xx answer that does not match the service's contract.
+        case unexpectedAnswer
     }
 
     public let kind: Kind
@@ -35,7 +37,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .transport, .cancelled: true
         case .status(let status): status == 408 || status == 429 || status >= 500
-        case .responseTooLarge: false
+        case .responseTooLarge, .unexpectedAnswer: false
         }
     }
 
@@ -50,6 +52,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case .status(let status): "\(request) answered \(status)" + (detail.isEmpty ? "" : ": \(detail)")
         case .responseTooLarge(let limit): "\(request) answered with more than \(limit) bytes"
         case .cancelled: "\(request) was cancelled"
+        case .unexpectedAnswer: "\(request) answered something unexpected: \(detail)"
         }
     }
 

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Chatwoot's application API, for what Switchboard writes back into a conversation
+/// (CONTRACTS.md §1b–1c): replies and private notes, audio as an `attachments[]` part, labels,
+/// and team assignment. Authenticated with `api_access_token` (a user's or an agent bot's token).
+public struct ChatwootClient: Sendable {
+    public let baseURL: String
+    private let token: String
+    private let http: HTTPClient
+    private let timeout: Duration
+
+    public init(baseURL: String, apiToken: String, http: HTTPClient, timeout: Duration = .seconds(15)) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        token = apiToken
+        self.http = http
+        self.timeout = timeout
+    }
+
+    /// A message Chatwoot created, as much of it as Switchboard uses.
+    public struct Message: Decodable, Sendable {
+        public var id: Int
+        public var content: String?
+        public var isPrivate: Bool?
+
+        enum CodingKeys: String, CodingKey { case id, content, isPrivate = "private" }
+    }
+
+    /// Posts a text message: an outgoing reply the guest sees, or (`isPrivate`) a note only agents see.
+    public func postMessage(account: Int, conversation: Int, content: String, isPrivate: Bool = false) async throws -> Message {
+        struct Body: Encodable {
+            var content: String
+            var message_type = "outgoing"
+            var `private`: Bool
+            var content_type = "text"
+        }
+        let request = try self.request("POST", messagesPath(account, conversation), json: Body(content: content, private: isPrivate))
+        return try await decode(Message.self, request)
+    }
+
+    /// Posts an audio file with its text (so agents can read what the guest hears), as one
+    /// multipart message with an `attachments[]` part.
+    public func postAudio(account: Int, conversation: Int, content: String, audio: [UInt8], filename: String, contentType: String) async throws -> Message {
+        var form = MultipartFormBody()
+        form.field("content", content)
+        form.field("message_type", "outgoing")
+        form.field("private", "false")
+        form.file("attachments[]", filename: filename, contentType: contentType, data: audio)
+        let request = HTTPClient.Request("POST", baseURL + messagesPath(account, conversation),
+                                         headers: [("api_access_token", token), ("Content-Type", form.contentType), ("Accept", "application/json")],
+                                         body: form.body, timeout: timeout)
+        return try await decode(Message.self, request)
+    }
+
+    /// The conversation's labels.
+    public func labels(account: Int, conversation: Int) async throws -> [String] {
+        try await decode(LabelList.self, request("GET", labelsPath(account, conversation))).payload
+    }
+
+    /// Replaces the conversation's labels (Chatwoot's endpoint sets the whole list).
+    @discardableResult
+    public func setLabels(account: Int, conversation: Int, _ labels: [String]) async throws -> [String] {
+        struct Body: Encodable { var labels: [String] }
+        return try await decode(LabelList.self, request("POST", labelsPath(account, conversation), json: Body(labels: labels))).payload
+    }
+
+    /// Adds labels to those already there (read, merge, write): the endpoint replaces the list, so
+    /// sending only the new ones would drop the agents' own labels. `removing` come off the list.
+    @discardableResult
+    public func addLabels(account: Int, conversation: Int, _ adding: [String], removing: Set<String> = []) async throws -> [String] {
+        let current = try await labels(account: account, conversation: conversation)
+        var merged = current.filter { !removing.contains($0) }
+        for label in adding where !merged.contains(label) { merged.append(label) }
+        guard merged != current else { return current }
+        return try await setLabels(account: account, conversation: conversation, merged)
+    }
+
+    /// Assigns the conversation to a team (no agent: the team's members pick it up).
+    public func assignTeam(account: Int, conversation: Int, teamID: Int) async throws {
+        struct Body: Encodable { var team_id: Int }
+        _ = try await http.sendChecked(request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID)))
+    }
+
+    // MARK: Plumbing
+
+    struct LabelList: Decodable { var payload: [String] }
+
+    private func messagesPath(_ account: Int, _ conversation: Int) -> String {
+        "/api/v1/accounts/\(account)/conversations/\(conversation)/messages"
+    }
+
+    private func labelsPath(_ account: Int, _ conversation: Int) -> String {
+        "/api/v1/accounts/\(account)/conversations/\(conversation)/labels"
+    }
+
+    private func request(_ method: String, _ path: String) -> HTTPClient.Request {
+        HTTPClient.Request(method, baseURL + path, headers: [("api_access_token", token), ("Accept", "application/json")], timeout: timeout)
+    }
+
+    private func request<Body: Encodable>(_ method: String, _ path: String, json: Body) throws -> HTTPClient.Request {
+        HTTPClient.Request(method, baseURL + path,
+                           headers: [("api_access_token", token), ("Content-Type", "application/json"), ("Accept", "application/json")],
+                           body: try ServiceJSON.body(json), timeout: timeout)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPClient.Request) async throws -> T {
+        let response = try await http.sendChecked(request)
+        return try ServiceJSON.decode(T.self, from: response, request: Transfer.describe(request))
+    }
+}
