@@ -30,8 +30,11 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(
+            name: "Digests"
+        ),
+        .target(
             name: "Services",
-            dependencies: ["CCurl"]
+            dependencies: ["CCurl", "Digests"]
         ),
         .target(
             name: "Redis",
@@ -60,6 +63,7 @@ let package = Package(
             name: "Producer",
             dependencies: [
                 "Blobs",
+                "Digests",
                 "Jobs",
                 "Queue",
                 "Redis",
@@ -144,11 +148,15 @@ let package = Package(
         ),
         .testTarget(
             name: "ProducerTests",
-            dependencies: ["Producer", "Blobs", "Jobs", "Queue", "Redis", "TestSupport"]
+            dependencies: ["Producer", "Blobs", "Digests", "Jobs", "Queue", "Redis", "TestSupport"]
         ),
         .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler", "Jobs", "Queue", "Redis", "TestSupport"]
+        ),
+        .testTarget(
+            name: "DigestsTests",
+            dependencies: ["Digests"]
         ),
         .testTarget(
             name: "ServicesTests",

@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 import Logging
 @testable import Producer
@@ -53,19 +54,19 @@ final class ProducerHarness: Sendable {
         try? FileManager.default.removeItem(at: blobs)
     }
 
-    func post(_ path: String, json: String, headers: [(String, String)] = [], contentType: String = "application/json") async throws -> HTTPClient.Reply {
-        try await HTTPClient.send(port: port, path: path, headers: [("Content-Type", contentType)] + headers, body: Array(json.utf8))
+    func post(_ path: String, json: String, headers: [(String, String)] = [], contentType: String = "application/json") async throws -> LoopbackHTTP.Reply {
+        try await LoopbackHTTP.send(port: port, path: path, headers: [("Content-Type", contentType)] + headers, body: Array(json.utf8))
     }
 
-    func get(_ path: String) async throws -> HTTPClient.Reply {
-        try await HTTPClient.send(port: port, method: "GET", path: path)
+    func get(_ path: String) async throws -> LoopbackHTTP.Reply {
+        try await LoopbackHTTP.send(port: port, method: "GET", path: path)
     }
 
     // MARK: Senders
 
     /// A Guesty delivery signed as Svix signs it.
     func guesty(_ body: String, id: String = "msg_\(UUID().uuidString)", timestamp: Int = Int(Date().timeIntervalSince1970),
-                secret: String = ProducerHarness.guestySecret) async throws -> HTTPClient.Reply {
+                secret: String = ProducerHarness.guestySecret) async throws -> LoopbackHTTP.Reply {
         try await post("/webhooks/guesty", json: body, headers: Self.svixHeaders(body, id: id, timestamp: timestamp, secret: secret))
     }
 
@@ -76,7 +77,7 @@ final class ProducerHarness: Sendable {
     }
 
     /// A Chatwoot delivery signed as Chatwoot v4.11.2+ signs it.
-    func chatwoot(_ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret) async throws -> HTTPClient.Reply {
+    func chatwoot(_ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret) async throws -> LoopbackHTTP.Reply {
         let signature = HMAC.sha256(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8))
         return try await post("/webhooks/chatwoot", json: body, headers: [
             ("X-Chatwoot-Signature", "sha256=\(Hex.encode(signature))"), ("X-Chatwoot-Timestamp", String(timestamp)),
@@ -84,7 +85,7 @@ final class ProducerHarness: Sendable {
         ])
     }
 
-    func aircall(_ body: String) async throws -> HTTPClient.Reply {
+    func aircall(_ body: String) async throws -> LoopbackHTTP.Reply {
         try await post("/webhooks/aircall", json: body, headers: [("User-Agent", "axios/1.6"), ("aircall-origin", "webhooks")])
     }
 
@@ -109,7 +110,7 @@ final class ProducerHarness: Sendable {
         return object
     }
 
-    static func json(_ reply: HTTPClient.Reply) -> [String: Any] {
+    static func json(_ reply: LoopbackHTTP.Reply) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]) ?? [:]
     }
 }

@@ -27,16 +27,16 @@ import TestSupport
         #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
         let body = Fixtures.guestyReservation()
         let headers = ProducerHarness.svixHeaders(body, id: "msg_file_secret")
-        let accepted = try await HTTPClient.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+        let accepted = try await LoopbackHTTP.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
         #expect(accepted.status == 202, "\(accepted.text) \(producer.log)")
         var forged = headers
         forged[2].1 = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-        let refused = try await HTTPClient.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + forged, body: Array(body.utf8))
+        let refused = try await LoopbackHTTP.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + forged, body: Array(body.utf8))
         #expect(refused.status == 401)
-        let upload = try await HTTPClient.send(port: port, path: "/voice?account_id=1&conversation_id=2",
+        let upload = try await LoopbackHTTP.send(port: port, path: "/voice?account_id=1&conversation_id=2",
                                                headers: [("Authorization", "Bearer "), ("Content-Type", "audio/ogg")], body: [1, 2, 3])
         #expect(upload.status == 404, "an empty credential file leaves its route unserved, never open")
-        _ = try await HTTPClient.send(port: port, path: "/webhooks/aircall", headers: [("Content-Type", "application/json")], body: Array(Fixtures.aircall(token: "wrong").utf8))
+        _ = try await LoopbackHTTP.send(port: port, path: "/webhooks/aircall", headers: [("Content-Type", "application/json")], body: Array(Fixtures.aircall(token: "wrong").utf8))
         let metrics = try #require(HTTPProbe.get(port: port, path: "/metrics"))
         #expect(metrics.body.contains(#"switchboard_http_requests_total{route="/webhooks/guesty",status="202"} 1"#), "\(metrics.body.prefix(2000))")
         #expect(metrics.body.contains(#"switchboard_ingress_total{source="guesty",outcome="unauthorized"} 1"#))

@@ -14,7 +14,7 @@ import TestSupport
 
     @Test func aRawUploadIsStoredAndReferenced() async throws {
         let h = try await ProducerHarness()
-        let reply = try await HTTPClient.send(port: h.port, path: "/voice?account_id=3&conversation_id=44&caption=from%20the%20lobby",
+        let reply = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=3&conversation_id=44&caption=from%20the%20lobby",
                                               headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: Self.audio, chunked: true)
         #expect(reply.status == 202, "\(reply.text)")
         let entry = try #require(try await h.entries("transcribe").first)
@@ -38,7 +38,7 @@ import TestSupport
         body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"conversation_id\"\r\n\r\n8\r\n".utf8)
         body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"note.mp3\"\r\nContent-Type: audio/mpeg\r\n\r\n".utf8)
         body += Self.audio + Array("\r\n--\(boundary)--\r\n".utf8)
-        let reply = try await HTTPClient.send(port: h.port, path: "/voice",
+        let reply = try await LoopbackHTTP.send(port: h.port, path: "/voice",
                                               headers: [Self.bearer, ("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body)
         #expect(reply.status == 202, "\(reply.text)")
         let payload = try ProducerHarness.payload(try #require(try await h.entries("transcribe").first))
@@ -50,17 +50,17 @@ import TestSupport
 
     @Test func refusedUploadsLeaveNoJobAndNoBlob() async throws {
         let h = try await ProducerHarness()
-        let noToken = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
+        let noToken = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
                                                 headers: [("Content-Type", "audio/ogg")], body: Self.audio)
-        let wrongToken = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
+        let wrongToken = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
                                                    headers: [("Authorization", "Bearer nope"), ("Content-Type", "audio/ogg")], body: Self.audio)
-        let noConversation = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1",
+        let noConversation = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1",
                                                        headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: Self.audio)
-        let video = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
+        let video = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
                                               headers: [Self.bearer, ("Content-Type", "video/mp4")], body: Self.audio)
-        let tooBig = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
+        let tooBig = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
                                                headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: Array(repeating: 1, count: 300 * 1024), chunked: true)
-        let empty = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
+        let empty = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
                                               headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: [])
         #expect(noToken.status == 401 && wrongToken.status == 401)
         #expect(noConversation.status == 400 && ProducerHarness.json(noConversation)["field"] as? String == "conversation_id")
@@ -77,8 +77,8 @@ import TestSupport
     @Test func anIdempotencyKeyMakesARepeatedUploadOneJobAndOneBlob() async throws {
         let h = try await ProducerHarness()
         let headers = [Self.bearer, ("Content-Type", "audio/webm"), ("Idempotency-Key", "upload-77")]
-        let first = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
-        let again = try await HTTPClient.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
+        let first = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
+        let again = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
         #expect(first.status == 202 && again.status == 200)
         #expect(ProducerHarness.json(first)["job_id"] as? String == ProducerHarness.json(again)["job_id"] as? String)
         #expect(try await h.length("transcribe") == 1)

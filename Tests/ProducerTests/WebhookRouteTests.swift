@@ -193,8 +193,8 @@ import TestSupport
     @Test func bodiesOverTheLimitAre413WhetherDeclaredOrStreamed() async throws {
         let h = try await ProducerHarness()
         let big = Array(repeating: UInt8(ascii: "a"), count: 2 << 20)
-        let declared = try await HTTPClient.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big)
-        let streamed = try await HTTPClient.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big, chunked: true)
+        let declared = try await LoopbackHTTP.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big)
+        let streamed = try await LoopbackHTTP.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big, chunked: true)
         #expect(declared.status == 413 && streamed.status == 413)
         #expect(declared.headers["connection"] == "close")
         #expect(try await h.get("/healthz").status == 200, "the producer goes on serving")
@@ -205,7 +205,7 @@ import TestSupport
         #expect(try await h.get("/webhooks/zapier").status == 404)
         let wrong = try await h.get("/webhooks/guesty")
         #expect(wrong.status == 405 && wrong.headers["allow"] == "POST")
-        #expect(try await HTTPClient.send(port: h.port, method: "DELETE", path: "/healthz").headers["allow"] == "GET")
+        #expect(try await LoopbackHTTP.send(port: h.port, method: "DELETE", path: "/healthz").headers["allow"] == "GET")
     }
 
     @Test func routesWithoutACredentialAreNotServed() async throws {

@@ -68,7 +68,7 @@ public enum FreePort {
 public enum HTTPProbe {
     /// Returns the status code and body, or nil when nothing answers.
     public static func get(port: Int, path: String) -> (status: Int, body: String)? {
-        guard let reply = try? HTTPClient.exchange(port: port, method: "GET", path: path, timeout: 5) else { return nil }
+        guard let reply = try? LoopbackHTTP.exchange(port: port, method: "GET", path: path, timeout: 5) else { return nil }
         return (reply.status, reply.text)
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// One HTTP/1.1 exchange with a loopback server over a plain socket (a request with
 /// `Connection: close`, the response read to end of file), for testing our own servers over real
 /// HTTP without pulling an HTTP client library into the build.
-public enum HTTPClient {
+public enum LoopbackHTTP {
     public struct Reply: Sendable {
         public var status: Int
         /// Header names lowercased.

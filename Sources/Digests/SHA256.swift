@@ -1,7 +1,8 @@
-/// SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104): what Svix and Chatwoot sign webhooks with.
-/// Written here because the dependency set has no crypto library; checked against the published
-/// test vectors (FIPS examples, RFC 4231, the Svix documentation's example).
-struct SHA256 {
+/// SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104): what Svix and Chatwoot sign webhooks with, and
+/// what names vector points deterministically. Written here because the dependency set has no
+/// crypto library; checked against the published test vectors (FIPS examples, RFC 4231, the Svix
+/// documentation's example).
+public struct SHA256: Sendable {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -18,22 +19,22 @@ struct SHA256 {
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
-    init() {
+    public init() {
         pending.reserveCapacity(64)
     }
 
-    static func hash(_ message: [UInt8]) -> [UInt8] {
+    public static func hash(_ message: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(message)
         return hasher.finalize()
     }
 
-    mutating func update(_ bytes: [UInt8]) {
+    public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// Absorbs more of the message: whole blocks straight from `bytes`, the rest kept for later.
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var rest = bytes[...]
         if !pending.isEmpty {
@@ -52,7 +53,7 @@ struct SHA256 {
     }
 
     /// The digest: pads with 0x80, zeros and the bit length (big-endian), as FIPS 180-4 says.
-    consuming func finalize() -> [UInt8] {
+    public consuming func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
@@ -99,11 +100,11 @@ struct SHA256 {
 
 /// HMAC-SHA256 (RFC 2104) under one key. The key's inner and outer pads are absorbed once, when
 /// the key is set up, so each message costs only its own blocks and the two final ones.
-struct HMACKey {
+public struct HMACKey: Sendable {
     private let inner: SHA256
     private let outer: SHA256
 
-    init(_ key: [UInt8]) {
+    public init(_ key: [UInt8]) {
         var block = key.count > 64 ? SHA256.hash(key) : key
         block += [UInt8](repeating: 0, count: 64 - block.count)
         var inner = SHA256()
@@ -115,7 +116,7 @@ struct HMACKey {
     }
 
     /// The MAC of the concatenation of `parts`, without concatenating them.
-    func authenticate(_ parts: [UInt8]...) -> [UInt8] {
+    public func authenticate(_ parts: [UInt8]...) -> [UInt8] {
         var inner = self.inner
         for part in parts { inner.update(part) }
         var outer = self.outer
@@ -124,16 +125,16 @@ struct HMACKey {
     }
 }
 
-enum HMAC {
+public enum HMAC {
     /// HMAC-SHA256 of `message` under `key`.
-    static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    public static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         HMACKey(key).authenticate(message)
     }
 }
 
 /// Comparison whose time does not depend on where two secrets first differ.
-enum ConstantTime {
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+public enum ConstantTime {
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }
