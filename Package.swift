@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "Jobs",
-            dependencies: ["Queue", "Redis"]
+            dependencies: ["Queue", "Redis", "Services"]
         ),
         .target(
             name: "Blobs"
@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QueueTests",
-            dependencies: ["Queue", "Jobs", "Redis", "TestSupport"]
+            dependencies: ["Queue", "Jobs", "Redis", "Services", "TestSupport"]
         ),
         .testTarget(
             name: "ConsumersTests",

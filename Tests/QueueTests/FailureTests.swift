@@ -1,6 +1,8 @@
 import Foundation
 @testable import Queue
 import Redis
+import Jobs
+import Services
 import Testing
 import TestSupport
 
@@ -110,5 +112,18 @@ import TestSupport
         let next = try #require(try await Inspector(broker: h.broker).delayed("q").first?.envelope)
         #expect(next.history.last?.error.contains("timed out after") == true)
         #expect(try await h.runs().isEmpty)
+    }
+}
+
+/// A failed service call becomes the job failure the engine acts on.
+@Suite struct ServiceFailureMappingTests {
+    @Test func retryableCallsKeepTheirAdvisedDelayAndOthersArePermanent() {
+        let throttled = HTTPFailure(kind: .status(429), request: "POST https://api.groq.com/openai/v1/chat/completions", detail: "rate limited", retryAfter: .seconds(6))
+        #expect(JobFailure(throttled) == .retryable(throttled.description, retryAfter: .seconds(6)))
+        let down = HTTPFailure(kind: .transport, request: "GET http://qdrant:6333/collections/k", detail: "Connection refused")
+        #expect(JobFailure(down) == .retryable(down.description, retryAfter: nil))
+        let gone = HTTPFailure(kind: .status(400), request: "POST …", detail: "model_decommissioned")
+        #expect(JobFailure(gone) == .permanent(gone.description))
+        #expect(JobFailure(HTTPFailure(kind: .unexpectedAnswer, request: "POST …", detail: "no vectors")) == .permanent("POST … answered something unexpected: no vectors"))
     }
 }
