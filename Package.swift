@@ -127,7 +127,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Redis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Redis", .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -153,6 +153,10 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler", "Jobs", "Queue", "Redis", "TestSupport"]
+        ),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: ["Jobs", "Queue", "Redis", "Services", "TestSupport"]
         ),
         .testTarget(
             name: "DigestsTests",

@@ -72,8 +72,11 @@ import TestSupport
         #expect(imported.status == 0)
         #expect(imported.output.contains("imported 4 dead letters"))
         let again = try await run(h, ["dead", "export"])
-        #expect(Set(again.output.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .compactMap { ($0?["fields"] as? [String: String])?["id"] }).count == 4)
+        let lines: [[String: Any]] = again.output.split(separator: "\n").compactMap { line in
+            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }
+        let ids: [String] = lines.compactMap { ($0["fields"] as? [String: String])?["id"] }
+        #expect(Set(ids).count == 4)
     }
 
     @Test func twoTerminalsRetryingAtOnceRetryEachLetterOnce() async throws {

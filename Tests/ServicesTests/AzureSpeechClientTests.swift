@@ -39,7 +39,7 @@ import TestSupport
                 let parts = multipartParts(received.body, contentType: received.headers["content-type"] ?? "")
                 let definition = parts.first { $0.headers["content-disposition"]?.contains("name=\"definition\"") == true }
                 let audio = parts.first { $0.headers["content-disposition"]?.contains("name=\"audio\"") == true }
-                guard let definition, jsonObject(definition.body)["locales"] as? [String] == ["en-US"], let audio, !audio.body.isEmpty else {
+                guard let definition, jsonFields(definition.body)["locales"] as? [String] == ["en-US"], let audio, !audio.body.isEmpty else {
                     return FakeService.answer(.badRequest, "definition and audio parts required")
                 }
                 return FakeService.answer(.ok, #"{"durationMilliseconds": 91000, "combinedPhrases": [{"text": "Hello, this is Grace from the front desk."}], "phrases": []}"#)

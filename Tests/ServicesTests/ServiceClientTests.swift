@@ -5,10 +5,6 @@ import Hummingbird
 import Testing
 import TestSupport
 
-func jsonObject(_ bytes: [UInt8]) -> [String: Any] {
-    (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
-}
-
 /// The parts of a multipart body: each part's headers (lowercased names) and bytes.
 func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String: String], body: [UInt8])] {
     guard let boundary = contentType.components(separatedBy: "boundary=").last else { return [] }
@@ -41,7 +37,7 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         let reply = try await client.postMessage(account: 1, conversation: 10, content: "The pool is heated to 28 °C.")
         _ = try await client.postMessage(account: 1, conversation: 10, content: "Automatic answer failed: upstream 503", isPrivate: true)
         #expect(reply.id == 901)
-        let bodies = fake.requests.map { jsonObject($0.body) }
+        let bodies = fake.requests.map { jsonFields($0.body) }
         #expect(bodies[0]["content"] as? String == "The pool is heated to 28 °C." && bodies[0]["message_type"] as? String == "outgoing")
         #expect(bodies[0]["private"] as? Bool == false && bodies[1]["private"] as? Bool == true)
         #expect(fake.requests.allSatisfy { $0.method == "POST" && $0.headers["content-type"] == "application/json" })
@@ -74,7 +70,7 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         let labels = LockedValue(["vip", "pre-stay"])
         let fake = try await FakeService { received in
             if received.method == "POST" {
-                labels.set(jsonObject(received.body)["labels"] as? [String] ?? [])
+                labels.set(jsonFields(received.body)["labels"] as? [String] ?? [])
             }
             let list = labels.value.map { "\"\($0)\"" }.joined(separator: ",")
             return FakeService.answer(.ok, #"{"payload": [\#(list)]}"#)
@@ -92,7 +88,7 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).assignTeam(account: 2, conversation: 33, teamID: 5)
         let received = try #require(fake.requests.first)
         #expect(received.path == "/api/v1/accounts/2/conversations/33/assignments")
-        #expect(jsonObject(received.body).count == 1 && jsonObject(received.body)["team_id"] as? Int == 5, "an assignee_id would override the team")
+        #expect(jsonFields(received.body).count == 1 && jsonFields(received.body)["team_id"] as? Int == 5, "an assignee_id would override the team")
     }
 }
 
@@ -112,7 +108,7 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         let client = ChatCompletionsClient(baseURL: fake.url + "/openai/v1", apiKey: "gsk_test", model: "qwen/qwen3-32b", http: HTTPClient())
         let completion = try await client.complete([.system("You answer guests."), .user("Is the pool heated?")], temperature: 0.2, maxTokens: 300)
         #expect(completion.text == "Yes, the pool is heated." && completion.promptTokens == 120 && completion.completionTokens == 30)
-        let body = jsonObject(try #require(fake.requests.first).body)
+        let body = jsonFields(try #require(fake.requests.first).body)
         #expect(body["model"] as? String == "qwen/qwen3-32b" && body["max_tokens"] as? Int == 300 && body["stream"] as? Bool == false)
         let messages = try #require(body["messages"] as? [[String: String]])
         #expect(messages == [["role": "system", "content": "You answer guests."], ["role": "user", "content": "Is the pool heated?"]])
@@ -126,7 +122,7 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
 
     @Test func aDecommissionedModelIsPermanentAndARateLimitIsRetryableAfterItsDelay() async throws {
         let fake = try await FakeService { received in
-            if jsonObject(received.body)["model"] as? String == "deepseek-r1-distill-qwen-32b" {
+            if jsonFields(received.body)["model"] as? String == "deepseek-r1-distill-qwen-32b" {
                 return FakeService.answer(.badRequest, #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned and is no longer supported.","type":"invalid_request_error","code":"model_decommissioned"}}"#)
             }
             return FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached for model. Please try again in 5.289s.","type":"tokens","code":"rate_limit_exceeded"}}"#,
@@ -159,7 +155,7 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
     @Test(arguments: [EmbeddingsClient.Encoding.float, .base64])
     func vectorsComeBackInInputOrderInEitherEncoding(_ encoding: EmbeddingsClient.Encoding) async throws {
         let fake = try await FakeService { received in
-            let body = jsonObject(received.body)
+            let body = jsonFields(received.body)
             let inputs = body["input"] as? [String] ?? []
             let base64 = body["encoding_format"] as? String == "base64"
             // Listed in reverse, as a service may: the index says which input each is for.
@@ -175,8 +171,8 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         #expect(vectors == [[0, 0.5, -1.25], [1, 0.5, -1.25], [2, 0.5, -1.25]])
         let received = try #require(fake.requests.first)
         #expect(received.path == "/v1/embeddings" && received.headers["authorization"] == "Bearer sk-test")
-        #expect(jsonObject(received.body)["model"] as? String == "text-embedding-3-small")
-        #expect(jsonObject(received.body)["encoding_format"] as? String == encoding.rawValue)
+        #expect(jsonFields(received.body)["model"] as? String == "text-embedding-3-small")
+        #expect(jsonFields(received.body)["encoding_format"] as? String == encoding.rawValue)
     }
 
     @Test func aShortAnswerIsAContractFailure() async throws {

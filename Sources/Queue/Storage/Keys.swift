@@ -23,6 +23,8 @@ public struct Keys: Sendable, Equatable {
     public func dead(_ queue: String) -> String { "\(tag):\(queue):dead" }
     /// An idempotency key.
     public func dedupe(_ key: String) -> String { "\(tag):dedupe:\(key)" }
+    /// A side effect already done (a reply posted), so a repeated stage does not do it twice.
+    public func done(_ key: String) -> String { "\(tag):done:\(key)" }
     /// A set of queue names known to this deployment (so `switchboard queues` can list them).
     public var queues: String { "\(tag):queues" }
     /// Queues paused by an operator: consumers take no new jobs from them.

@@ -1,29 +1,28 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import TestSupport
 
 /// A stand-in for an external service: a real HTTP server on a loopback port of its own, which
 /// records every request it receives (method, path, query, headers, body, the client's port, so
 /// tests can tell reused connections) and answers through the test's handler.
-final class FakeService: Sendable {
-    struct Received: Sendable {
-        var method: String
-        var path: String
-        var query: String
+public final class FakeService: Sendable {
+    public struct Received: Sendable {
+        public var method: String
+        public var path: String
+        public var query: String
         /// Names lowercased.
-        var headers: [String: String]
-        var body: [UInt8]
-        var clientPort: Int
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var clientPort: Int
 
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    struct Context: RequestContext {
-        var coreContext: CoreRequestContextStorage
+    public struct Context: RequestContext {
+        public var coreContext: CoreRequestContextStorage
         let clientPort: Int
 
-        init(source: ApplicationRequestContextSource) {
+        public init(source: ApplicationRequestContextSource) {
             coreContext = .init(source: source)
             clientPort = source.channel.remoteAddress?.port ?? 0
         }
@@ -49,7 +48,7 @@ final class FakeService: Sendable {
     private let port = LockedValue<Int?>(nil)
     private let task = LockedValue<Task<Void, any Error>?>(nil)
 
-    init(_ handler: @escaping @Sendable (Received) async -> Response) async throws {
+    public init(_ handler: @escaping @Sendable (Received) async -> Response) async throws {
         let router = Router(context: Context.self)
         router.add(middleware: Capture(service: self, handler: handler))
         let port = self.port
@@ -63,10 +62,15 @@ final class FakeService: Sendable {
         task.value?.cancel()
     }
 
-    var url: String { "http://127.0.0.1:\(port.value ?? 0)" }
-    var requests: [Received] { log.value }
+    public var url: String { "http://127.0.0.1:\(port.value ?? 0)" }
+    public var requests: [Received] { log.value }
 
-    static func answer(_ status: HTTPResponse.Status, _ body: String = "", headers: HTTPFields = [:]) -> Response {
+    public static func answer(_ status: HTTPResponse.Status, _ body: String = "", headers: HTTPFields = [:]) -> Response {
         Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
+}
+
+/// A JSON object's fields, or empty when the bytes are not one.
+public func jsonFields(_ bytes: [UInt8]) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:]
 }

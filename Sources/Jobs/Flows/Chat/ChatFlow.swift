@@ -1,0 +1,101 @@
+import Foundation
+import Queue
+import Services
+
+/// A guest's text message answered in the conversation: `retrieve` (embed the question, search the
+/// account's knowledge) → `generate` (the chat model, with that context) → `reply` (post it to
+/// Chatwoot). Each stage hands the next its job in the same atomic step as its own
+/// acknowledgement, so a crash between stages neither loses nor doubles the flow; the reply stage
+/// marks the message answered, so a repeated reply stage does not post twice.
+public enum ChatFlow {
+    public static let generateQueue = "generate"
+    public static let replyQueue = "reply"
+
+    public static func definitions(_ services: FlowServices) -> [JobDefinition] {
+        [retrieve(services), generate(services), reply(services)]
+    }
+
+    static func retrieve(_ services: FlowServices) -> JobDefinition {
+        JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self) { message, _ in
+            let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
+            let hits = try await calling {
+                try await services.qdrant.query(vector, limit: services.contextLimit, must: ["account_id": .integer(message.accountID)],
+                                                scoreThreshold: services.scoreThreshold)
+            }
+            let draft = ChatDraft(message: message, context: hits.compactMap { $0.payload?["text"]?.string })
+            return .next(try next("chat.generate", queue: generateQueue, draft, message: message))
+        }
+    }
+
+    static func generate(_ services: FlowServices) -> JobDefinition {
+        JobDefinition(kind: "chat.generate", queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self) { draft, _ in
+            var prompt = services.systemPrompt
+            if !draft.context.isEmpty {
+                prompt += "\n\nWhat we know that may help (use only what is relevant):\n" + draft.context.map { "- \($0)" }.joined(separator: "\n")
+            }
+            let completion = try await calling {
+                try await services.completions.complete([.system(prompt), .user(draft.message.content)])
+            }
+            let answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
+                                    messageID: draft.message.messageID, content: completion.text)
+            return .next(try next("chat.reply", queue: replyQueue, answer, message: draft.message))
+        }
+    }
+
+    /// Posts the answer once per guest message. The marker is claimed before posting (`posting:<job>`,
+    /// expiring after a few minutes) and holds the Chatwoot message id after: a second run finds the
+    /// id and stops, a concurrent one finds the claim and comes back later, and a run that crashed
+    /// mid-post leaves a claim that expires, so the reply is still posted. The one window for a
+    /// double reply is a crash after Chatwoot answered and before the id was written.
+    static func reply(_ services: FlowServices) -> JobDefinition {
+        JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self) { answer, context in
+            let marker = services.keys.done("reply:\(answer.accountID):\(answer.messageID)")
+            let claim = "posting:\(context.id):\(context.attempt)"
+            let claimed = try await context.redis.send("SET", marker, claim, "NX", "EX", "300").string == "OK"
+            if !claimed {
+                let holder = try await context.redis.send("GET", marker).string ?? ""
+                if holder.hasPrefix("posting:") {
+                    throw JobFailure.retryable("the reply to message \(answer.messageID) is being posted by another attempt", retryAfter: .seconds(2))
+                }
+                context.logger.notice("reply already posted; not posting again", metadata: ["chatwoot.message": "\(holder)"])
+                return .done
+            }
+            let message: ChatwootClient.Message
+            do {
+                message = try await calling {
+                    try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content)
+                }
+            } catch {
+                _ = try? await context.redis.send("DEL", marker)
+                throw error
+            }
+            try await context.redis.send("SET", marker, String(message.id), "EX", String(7 * 86_400))
+            return .done
+        }
+    }
+
+    /// The next stage's job, deduplicated per (flow, stage, message).
+    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, message: ChatMessage) throws -> JobRequest {
+        let text = String(decoding: try FlowPayloadCoding.encoder.encode(payload), as: UTF8.self)
+        return JobRequest(queue: queue, kind: kind, payload: text, maxAttempts: Flows.chat.retry.maxAttempts,
+                          dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)")
+    }
+}
+
+/// The question and what retrieval found for it: the generate stage's payload.
+public struct ChatDraft: Codable, Sendable, Equatable {
+    public var message: ChatMessage
+    public var context: [String]
+}
+
+/// The answer to post: the reply stage's payload.
+public struct ChatAnswer: Codable, Sendable, Equatable {
+    public var accountID: Int
+    public var conversationID: Int
+    public var messageID: Int
+    public var content: String
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", content
+    }
+}

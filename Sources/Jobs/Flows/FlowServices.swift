@@ -1,0 +1,38 @@
+import Queue
+import Services
+
+/// What a consumer's flow stages call out to, built once per process from its configuration.
+public struct FlowServices: Sendable {
+    public var embeddings: EmbeddingsClient
+    public var qdrant: QdrantClient
+    public var completions: ChatCompletionsClient
+    public var chatwoot: ChatwootClient
+    /// The instructions every answer starts from.
+    public var systemPrompt: String
+    /// How many knowledge snippets an answer may draw on, and how close they must be.
+    public var contextLimit: Int
+    public var scoreThreshold: Double?
+    /// The deployment's keys, for the markers that keep side effects from repeating.
+    public var keys: Keys
+
+    public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
+                systemPrompt: String, contextLimit: Int = 5, scoreThreshold: Double? = 0.3, keys: Keys) {
+        self.embeddings = embeddings
+        self.qdrant = qdrant
+        self.completions = completions
+        self.chatwoot = chatwoot
+        self.systemPrompt = systemPrompt
+        self.contextLimit = contextLimit
+        self.scoreThreshold = scoreThreshold
+        self.keys = keys
+    }
+}
+
+/// Runs a service call; its `HTTPFailure` becomes the `JobFailure` the engine acts on.
+func calling<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let failure as HTTPFailure {
+        throw JobFailure(failure)
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Hummingbird
+@testable import Jobs
+import Logging
+import Queue
+import Redis
+import Services
+import Testing
+import TestSupport
+
+/// The chat flow end to end against fakes of the embeddings API, Qdrant, the chat model and
+/// Chatwoot, with a real Redis and the real consumer: from the job the producer enqueues to the
+/// request that reaches Chatwoot.
+@Suite struct ChatFlowTests {
+    final class World: Sendable {
+        let server: RedisServer
+        let pool: RedisPool
+        let broker: Broker
+        let embeddings: FakeService
+        let qdrant: FakeQdrant
+        let qdrantService: FakeService
+        let model: FakeService
+        let chatwoot: FakeService
+        let services: FlowServices
+
+        /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
+        init(prefix: String = #function, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+            server = try RedisServer()
+            pool = RedisPool(endpoint: server.endpoint, size: 2)
+            let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
+            broker = Broker(pool: pool, keys: keys)
+            embeddings = try await FakeService { received in
+                let inputs = jsonFields(received.body)["input"] as? [String] ?? []
+                let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[1,0,0]}"# }
+                return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
+            }
+            (qdrant, qdrantService) = try await FakeQdrant.create(apiKey: "qd")
+            let calls = LockedValue(0)
+            model = try await FakeService { received in
+                answer(calls.withLock { value in value += 1; return value }, received)
+            }
+            chatwoot = try await FakeService { received in
+                guard received.headers["api_access_token"] == "cw" else { return FakeService.answer(.unauthorized) }
+                return FakeService.answer(.ok, #"{"id": 5001, "content": "x", "private": false}"#)
+            }
+            let http = HTTPClient()
+            services = FlowServices(
+                embeddings: EmbeddingsClient(baseURL: embeddings.url + "/v1", apiKey: "sk", model: "m", http: http),
+                qdrant: QdrantClient(baseURL: qdrantService.url, apiKey: "qd", collection: "knowledge", http: http),
+                completions: ChatCompletionsClient(baseURL: model.url + "/openai/v1", apiKey: "gsk", model: "qwen/qwen3-32b", http: http),
+                chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", http: http),
+                systemPrompt: "You are the front desk of Sea View Loft.", keys: keys)
+            try await services.qdrant.ensureCollection(vectorSize: 3)
+            try await services.qdrant.upsert([
+                .init(id: QdrantClient.pointID(for: "kb:pool"), vector: [1, 0, 0], payload: ["account_id": .integer(1), "text": .string("The pool is heated to 28 °C from May to October.")]),
+                .init(id: QdrantClient.pointID(for: "kb:other"), vector: [1, 0, 0], payload: ["account_id": .integer(2), "text": .string("Another account's secret.")]),
+            ])
+        }
+
+        deinit { pool.close() }
+
+        /// Runs a consumer on the flow's queues while `body` runs.
+        func running(_ body: () async throws -> Void) async throws {
+            var logger = Logger(label: "test")
+            logger.logLevel = .error
+            let configuration = ConsumerConfiguration(queues: ["retrieve", "generate", "reply"], concurrency: 8, promoteInterval: .milliseconds(50),
+                                                      fetchBlock: .milliseconds(200))
+            let consumer = StreamConsumer(configuration: configuration, registry: JobRegistry(ChatFlow.definitions(services)), broker: broker, logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await consumer.run() }
+                do { try await body() } catch { consumer.stop(); throw error }
+                consumer.stop()
+                try await group.waitForAll()
+            }
+        }
+
+        func ask(_ text: String, messageID: Int = 118) async throws {
+            let message = ChatMessage(accountID: 1, conversationID: 10, inboxID: 1, messageID: messageID, content: text, senderID: 14, senderName: "Ada")
+            try await broker.add(try Flows.chat.request(message, dedupe: "chatwoot:1:message:\(messageID)").envelope(), to: Flows.chat.queue)
+        }
+
+        var replies: [FakeService.Received] { chatwoot.requests.filter { $0.method == "POST" && $0.path.hasSuffix("/messages") } }
+        func length(_ queue: String) async throws -> Int { try await pool.send("XLEN", broker.keys.stream(queue)).integer ?? -1 }
+        func dead(_ queue: String) async throws -> Int { try await pool.send("XLEN", broker.keys.dead(queue)).integer ?? -1 }
+    }
+
+    static func completion(_ content: String) -> Response {
+        let quoted = String(decoding: try! JSONSerialization.data(withJSONObject: [content]), as: UTF8.self).dropFirst().dropLast()
+        return FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"qwen/qwen3-32b","choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted)},"finish_reason":"stop"}],"usage":{"prompt_tokens":50,"completion_tokens":12}}"#)
+    }
+
+    @Test func aQuestionIsAnsweredInItsConversationWithTheAccountsKnowledge() async throws {
+        let world = try await World { _, _ in Self.completion("<think>The context says 28 °C.</think>Yes, the pool is heated to 28 °C from May to October.") }
+        try await world.running {
+            try await world.ask("Is the pool heated?")
+            #expect(await eventually(timeout: .seconds(20)) { world.replies.count == 1 })
+        }
+        let reply = try #require(world.replies.first)
+        #expect(reply.path == "/api/v1/accounts/1/conversations/10/messages")
+        #expect(jsonFields(reply.body)["content"] as? String == "Yes, the pool is heated to 28 °C from May to October.")
+        #expect(jsonFields(reply.body)["message_type"] as? String == "outgoing" && jsonFields(reply.body)["private"] as? Bool == false)
+        let request = try #require(world.model.requests.first)
+        let prompt = try #require((jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"])
+        #expect(prompt.contains("front desk of Sea View Loft") && prompt.contains("28 °C"))
+        #expect(!prompt.contains("Another account"), "retrieval is filtered to the guest's account")
+        for queue in ["retrieve", "generate", "reply"] { #expect(try await world.length(queue) == 0) }
+    }
+
+    @Test func aRateLimitedModelIsRetriedAfterItsAdvisedDelayAndAnswersOnce() async throws {
+        let world = try await World { call, _ in
+            call <= 2
+                ? FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached","type":"tokens","code":"rate_limit_exceeded"}}"#,
+                                     headers: [.retryAfter: "1"])
+                : Self.completion("Checkout is at 11:00.")
+        }
+        try await world.running {
+            try await world.ask("When is checkout?")
+            #expect(await eventually(timeout: .seconds(30)) { world.replies.count == 1 })
+        }
+        #expect(world.model.requests.count == 3 && world.replies.count == 1)
+        #expect(try await world.dead("generate") == 0)
+    }
+
+    @Test func aRepeatedReplyStagePostsOnce() async throws {
+        let world = try await World { _, _ in Self.completion("unused") }
+        let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 300, content: "Your room is ready.")
+        let payload = String(decoding: try JSONEncoder().encode(answer), as: UTF8.self)
+        for _ in 0..<2 {
+            // As if the reply stage ran again after a crash between its post and its acknowledgement.
+            let job = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: payload, maxAttempts: 3)
+            try await world.broker.add(job.envelope(), to: ChatFlow.replyQueue)
+        }
+        try await world.running {
+            // Both settle: one posts, the other finds the claim, comes back and finds the reply posted.
+            #expect(await eventually(timeout: .seconds(30)) {
+                let length = try? await world.length("reply")
+                let delayed = try? await world.pool.send("ZCARD", world.broker.keys.delayed("reply")).integer
+                return length == 0 && delayed == 0
+            })
+        }
+        #expect(world.replies.count == 1)
+        #expect(try await world.dead("reply") == 0)
+    }
+
+    @Test func aDecommissionedModelDeadLettersWithoutRetryingOrReplying() async throws {
+        let world = try await World { _, _ in
+            FakeService.answer(.badRequest, #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned","type":"invalid_request_error","code":"model_decommissioned"}}"#)
+        }
+        try await world.running {
+            try await world.ask("Hello?")
+            #expect(await eventually(timeout: .seconds(20)) { (try? await world.dead("generate")) == 1 })
+        }
+        #expect(world.model.requests.count == 1, "a permanent error is not retried")
+        #expect(world.replies.isEmpty)
+    }
+}

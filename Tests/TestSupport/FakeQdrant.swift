@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+
+/// A small Qdrant: collections with a vector size, points by id (an upsert overwrites), and a
+/// query that filters on payload equality and scores by cosine similarity. It answers 400 for an
+/// id that is neither an unsigned integer nor a UUID, and 401 without the api-key.
+public final class FakeQdrant: Sendable {
+    public struct Collection: Sendable {
+        public var size: Int
+        /// Point id → vector and payload (as JSON text).
+        public var points: [String: (vector: [Float], payload: String)]
+    }
+
+    public let state = LockedValue<[String: Collection]>([:])
+
+    public static func create(apiKey: String) async throws -> (FakeQdrant, FakeService) {
+        let qdrant = FakeQdrant()
+        let service = try await FakeService { received in await qdrant.handle(received, apiKey: apiKey) }
+        return (qdrant, service)
+    }
+
+    func handle(_ received: FakeService.Received, apiKey: String) async -> Response {
+        guard received.headers["api-key"] == apiKey else { return FakeService.answer(.unauthorized, "Must provide an API key") }
+        let parts = received.path.split(separator: "/").map(String.init)
+        guard parts.count >= 2, parts[0] == "collections" else { return FakeService.answer(.notFound) }
+        let name = parts[1]
+        let body = jsonFields(received.body)
+        switch (received.method, parts.count) {
+        case ("GET", 2):
+            guard let collection = state.value[name] else {
+                return FakeService.answer(.notFound, #"{"status":{"error":"Not found: Collection `\#(name)` doesn't exist!"},"time":0.0001}"#)
+            }
+            return FakeService.answer(.ok, #"{"result":{"status":"green","config":{"params":{"vectors":{"size":\#(collection.size),"distance":"Cosine"}}}},"status":"ok","time":0.0001}"#)
+        case ("PUT", 2):
+            guard let vectors = body["vectors"] as? [String: Any], let size = vectors["size"] as? Int, vectors["distance"] as? String == "Cosine" else {
+                return FakeService.answer(.badRequest, #"{"status":{"error":"bad collection config"}}"#)
+            }
+            state.withLock { $0[name] = Collection(size: size, points: [:]) }
+            return FakeService.answer(.ok, #"{"result":true,"status":"ok","time":0.01}"#)
+        case ("PUT", 3) where parts[2] == "points":
+            guard received.query.contains("wait=true") else { return FakeService.answer(.badRequest, "test expects wait=true") }
+            for point in body["points"] as? [[String: Any]] ?? [] {
+                guard let id = point["id"] as? String, UUID(uuidString: id) != nil else {
+                    return FakeService.answer(.badRequest, #"{"status":{"error":"Format error in JSON body: value is not a valid point ID"}}"#)
+                }
+                let vector = (point["vector"] as? [NSNumber] ?? []).map { $0.floatValue }
+                guard vector.count == state.value[name]?.size else {
+                    return FakeService.answer(.badRequest, #"{"status":{"error":"Wrong input: Vector dimension error"}}"#)
+                }
+                let payload = String(decoding: (try? JSONSerialization.data(withJSONObject: point["payload"] ?? [:])) ?? Data("{}".utf8), as: UTF8.self)
+                state.withLock { $0[name]?.points[id] = (vector, payload) }
+            }
+            return FakeService.answer(.ok, #"{"result":{"operation_id":1,"status":"completed"},"status":"ok","time":0.002}"#)
+        case ("POST", 4) where parts[2] == "points" && parts[3] == "query":
+            let query = (body["query"] as? [NSNumber] ?? []).map { $0.floatValue }
+            let limit = body["limit"] as? Int ?? 10
+            let threshold = body["score_threshold"] as? Double ?? -1
+            let must = ((body["filter"] as? [String: Any])?["must"] as? [[String: Any]]) ?? []
+            func cosine(_ a: [Float], _ b: [Float]) -> Double {
+                let dot = zip(a, b).map { Double($0 * $1) }.reduce(0, +)
+                let norms = sqrt(a.map { Double($0 * $0) }.reduce(0, +)) * sqrt(b.map { Double($0 * $0) }.reduce(0, +))
+                return norms == 0 ? 0 : dot / norms
+            }
+            let hits = (state.value[name]?.points ?? [:]).filter { _, point in
+                let payload = jsonFields(Array(point.payload.utf8))
+                return must.allSatisfy { condition in
+                    let key = condition["key"] as? String ?? ""
+                    let wanted = (condition["match"] as? [String: Any])?["value"]
+                    return "\(payload[key] ?? "∅")" == "\(wanted ?? "∅∅")"
+                }
+            }.map { (id: $0.key, score: cosine($0.value.vector, query), payload: $0.value.payload) }
+                .filter { $0.score >= threshold }.sorted { $0.score > $1.score }.prefix(limit)
+            let points = hits.map { hit in #"{"id":"\#(hit.id)","version":1,"score":\#(hit.score),"payload":\#(hit.payload)}"# }
+            return FakeService.answer(.ok, #"{"result":{"points":[\#(points.joined(separator: ","))]},"status":"ok","time":0.001}"#)
+        default:
+            return FakeService.answer(.notFound)
+        }
+    }
+}
