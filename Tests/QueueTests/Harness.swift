@@ -26,10 +26,11 @@ struct Harness {
     }
 
     func consumer(_ registry: JobRegistry, queues: [String] = ["q"], concurrency: Int = 8, name: String = ConsumerName.make(),
-                  visibilityTimeout: Duration? = nil, poisonLimit: Int = 5, grace: Duration = .seconds(10)) -> StreamConsumer {
+                  visibilityTimeout: Duration? = nil, poisonLimit: Int = 5, grace: Duration = .seconds(10),
+                  promoteInterval: Duration = .milliseconds(50)) -> StreamConsumer {
         let configuration = ConsumerConfiguration(
             queues: queues, concurrency: concurrency, consumerName: name, visibilityTimeout: visibilityTimeout,
-            poisonLimit: poisonLimit, gracePeriod: grace, promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(200))
+            poisonLimit: poisonLimit, gracePeriod: grace, promoteInterval: promoteInterval, fetchBlock: .milliseconds(200))
         return StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: Self.logger)
     }
 

@@ -12,6 +12,14 @@ struct Promoter: Sendable {
     /// Called once per pass (the consumer samples its in-flight gauge here).
     let onTick: @Sendable () -> Void
 
+    /// Sleeps `duration` in short naps, so a stopping consumer never waits out a whole interval.
+    private func nap(_ duration: Duration, isStopping: @Sendable () -> Bool) async {
+        let end = ContinuousClock.now + duration
+        while !isStopping(), ContinuousClock.now < end {
+            try? await Task.sleep(for: min(end - ContinuousClock.now, .milliseconds(100)))
+        }
+    }
+
     /// Runs until `isStopping()` says so.
     func run(isStopping: @Sendable () -> Bool) async {
         var delay = Backoff()
@@ -25,7 +33,7 @@ struct Promoter: Sendable {
                     if moved > 0 { logger.debug("promoted due retries", metadata: ["queue": "\(queue)", "jobs": "\(moved)"]) }
                 }
                 delay.reset()
-                if !busy { try? await Task.sleep(for: interval) }
+                if !busy { await nap(interval, isStopping: isStopping) }
             } catch {
                 logger.warning("promoting due retries failed", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: delay.nextDelay())
