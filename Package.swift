@@ -117,6 +117,7 @@ let package = Package(
                 "Consumers",
                 "Producer",
                 "Scheduler",
+                "Services",
                 "Jobs",
                 "Queue",
                 "Redis",

@@ -4,7 +4,8 @@ import Queue
 /// Every job kind Switchboard knows, with its queue, retry policy and timeout. The consumer runs
 /// what this lists; `switchboard consumer` without `--queues` reads every queue named here.
 public enum Catalogue {
-    public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment) -> JobRegistry {
-        JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1"))
+    /// The kinds this process can run: the diagnostic ones, and each flow whose services are given.
+    public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil) -> JobRegistry {
+        JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(ChatFlow.definitions) ?? []))
     }
 }

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Consumers
+import Foundation
 import Jobs
 import Metrics
 import Prometheus
 import Queue
 import Redis
+import Services
 
 struct ConsumerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +16,10 @@ struct ConsumerCommand: AsyncParsableCommand {
             Any number of consumer processes, on any number of machines, share the work of a queue. \
             On SIGTERM the consumer stops reading, lets jobs in flight finish within --grace-period, and \
             leaves unfinished ones pending for another consumer. Serves /metrics, /healthz and /readyz \
-            on --metrics-port.
+            on --metrics-port. The chat flow (queues retrieve, generate, reply) runs when configured: \
+            EMBEDDINGS_URL, EMBEDDINGS_MODEL, [EMBEDDINGS_API_KEY], QDRANT_URL, QDRANT_COLLECTION, [QDRANT_API_KEY], \
+            GROQ_API_KEY, [GROQ_MODEL], [GROQ_BASE_URL], CHATWOOT_URL, CHATWOOT_API_TOKEN, SYSTEM_PROMPT (each also \
+            as NAME_FILE); naming one of its queues in --queues without them is an error naming the first missing.
             """
     )
 
@@ -48,8 +53,21 @@ struct ConsumerCommand: AsyncParsableCommand {
         let logger = Logs.bootstrap()
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
-        let registry = Catalogue.registry()
-        let names = queues?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? registry.queues
+        let environment = ProcessInfo.processInfo.environment
+        let asked = queues?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // The chat flow runs when its queues are asked for (then its settings must be complete) or,
+        // without --queues, when it is configured.
+        let wantsChat = asked.map { !FlowConfiguration.chatQueues.isDisjoint(with: $0) } ?? false
+        let flows: FlowServices?
+        do {
+            flows = try FlowConfiguration.chatServices(required: wantsChat, keys: Keys(prefix: redis.keyPrefix), http: HTTPClient(connections: concurrency)) {
+                try Environment.value($0, environment)
+            }
+        } catch let error as FlowConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let registry = Catalogue.registry(flows: flows)
+        let names = asked ?? registry.queues
         guard !names.isEmpty else { throw ValidationError("--queues names no queue") }
         let configuration = ConsumerConfiguration(
             queues: names, concurrency: concurrency,

@@ -123,6 +123,20 @@ import TestSupport
                 #expect(environment[variable] != nil || environment["\(variable)_FILE"] != nil, "\(file): \(name) does not set \(variable)")
             }
             #expect(environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == nil, "\(file): \(name) allows crash jobs")
+            // A consumer that takes the chat flow's queues has every setting of it, credentials as secrets.
+            if command[0] == "consumer" {
+                let queues = command.firstIndex(of: "--queues").map { Set(command[$0 + 1].split(separator: ",").map(String.init)) }
+                if let queues, !queues.isDisjoint(with: FlowConfiguration.chatQueues) {
+                    for (setting, required) in FlowConfiguration.chatSettings {
+                        let credential = setting.hasSuffix("_KEY") || setting.hasSuffix("_TOKEN")
+                        if credential {
+                            #expect(environment["\(setting)_FILE"] != nil, "\(file): \(name) must take \(setting) from a secret")
+                        } else if required {
+                            #expect(environment[setting] != nil || environment["\(setting)_FILE"] != nil, "\(file): \(name) does not set \(setting)")
+                        }
+                    }
+                }
+            }
             // The image's HEALTHCHECK probes HEALTHCHECK_PORT (default 9090): the producer's is its own port.
             if command[0] == "producer", let index = command.firstIndex(of: "--port") {
                 #expect("\(environment["HEALTHCHECK_PORT"] ?? "")" == command[index + 1], "\(file): \(name)'s health check probes the wrong port")
