@@ -142,7 +142,7 @@ import TestSupport
         #expect(try await world.dead("reply") == 0)
     }
 
-    @Test func aDecommissionedModelDeadLettersWithoutRetryingOrReplying() async throws {
+    @Test func aDecommissionedModelDeadLettersWithAPrivateNoteAndNoReply() async throws {
         let world = try await World { _, _ in
             FakeService.answer(.badRequest, #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned","type":"invalid_request_error","code":"model_decommissioned"}}"#)
         }
@@ -151,6 +151,11 @@ import TestSupport
             #expect(await eventually(timeout: .seconds(20)) { (try? await world.dead("generate")) == 1 })
         }
         #expect(world.model.requests.count == 1, "a permanent error is not retried")
-        #expect(world.replies.isEmpty)
+        // No answer reaches the guest; the agents get a private note saying why.
+        #expect(await eventually { world.replies.count == 1 })
+        let note = jsonFields(try #require(world.replies.first).body)
+        #expect(note["private"] as? Bool == true)
+        #expect((note["content"] as? String)?.contains("model_decommissioned") == true)
+        #expect((note["content"] as? String)?.contains("could not answer") == true)
     }
 }

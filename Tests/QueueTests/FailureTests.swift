@@ -118,6 +118,39 @@ import TestSupport
     }
 }
 
+/// What runs after a job is dead-lettered.
+@Suite struct DeadLetterHookTests {
+    @Test func theHookRunsOnceAfterTheLetterIsWrittenAndItsFailureStopsNothing() async throws {
+        let h = try Harness()
+        let notes = "{\(h.keys.prefix)}:notes"
+        let pool = h.pool
+        let noted = JobDefinition(kind: "noted", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self,
+                                  onDeadLetter: { _, error in
+                                      // The letter is already there when the hook runs.
+                                      let dead = try await pool.send("XLEN", h.keys.dead("q")).integer ?? 0
+                                      try await pool.send("RPUSH", notes, "\(dead):\(error)")
+                                  }) { _, _ in throw JobFailure.permanent("upstream said 422") }
+        let broken = JobDefinition(kind: "broken", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self,
+                                   onDeadLetter: { _, _ in throw JobFailure.retryable("the note could not be posted") }) { _, _ in
+            throw JobFailure.permanent("bad")
+        }
+        let consumer = h.consumer(JobRegistry([noted, broken, TestKinds.recorded(runsKey: h.runsKey)]))
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("broken", #"{"ms": 0}"#)
+            _ = try await h.enqueue("noted", #"{"ms": 0}"#)
+            let after = try await h.enqueue("recorded")
+            #expect(await eventually {
+                let dead = try? await h.deadCount()
+                let runs = try? await h.runs()
+                return dead == 2 && runs?[after.id] == 1
+            })
+            #expect(await eventually { (try? await pool.send("LLEN", notes).integer) == 1 })
+        }
+        let note = try await pool.send("LRANGE", notes, "0", "-1").array?.first?.string ?? ""
+        #expect(note.hasSuffix(":upstream said 422") && note.first != "0", "ran once, after the letter was written: \(note)")
+    }
+}
+
 /// A failed service call becomes the job failure the engine acts on.
 @Suite struct ServiceFailureMappingTests {
     @Test func retryableCallsKeepTheirAdvisedDelayAndOthersArePermanent() {

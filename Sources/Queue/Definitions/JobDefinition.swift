@@ -46,10 +46,16 @@ public struct JobDefinition: Sendable {
     /// How long one attempt may run before it is cancelled and counted as a retryable failure.
     public let timeout: Duration
     let execute: @Sendable (String, JobContext) async throws -> JobResult
+    /// Runs once a job of this kind has been dead-lettered, with its payload text and the error.
+    let deadLettered: (@Sendable (String, String, Logger) async -> Void)?
 
+    /// `onDeadLetter`, when given, runs after a job of this kind went to the dead letters (its
+    /// letter is written first, so nothing depends on it): to tell a person, say. Its failures are
+    /// logged and go no further; a payload that does not decode skips it.
     public init<Payload: Decodable & Sendable>(
         kind: String, queue: String, retry: RetryPolicy, timeout: Duration,
         payload: Payload.Type = Payload.self,
+        onDeadLetter: (@Sendable (Payload, String) async throws -> Void)? = nil,
         run: @escaping @Sendable (Payload, JobContext) async throws -> JobResult
     ) {
         self.kind = kind
@@ -57,6 +63,18 @@ public struct JobDefinition: Sendable {
         self.retry = retry
         self.timeout = timeout
         let decoder = JSONDecoder()
+        if let onDeadLetter {
+            self.deadLettered = { @Sendable (text: String, error: String, logger: Logger) async -> Void in
+                guard let payload = try? decoder.decode(Payload.self, from: Data(text.utf8)) else { return }
+                do {
+                    try await onDeadLetter(payload, error)
+                } catch {
+                    logger.warning("after-dead-letter step failed", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
+                }
+            }
+        } else {
+            self.deadLettered = nil
+        }
         self.execute = { text, context in
             let payload: Payload
             do {

@@ -12,6 +12,7 @@ struct OutcomeWriter: Sendable {
     let acks: AckBatcher
     let limit: ConcurrencyLimit
     let metrics: QueueMetrics
+    let registry: JobRegistry
     let logger: Logger
 
     func write(_ outcome: Outcome, entryID: String, queue: String, envelope: Envelope?) async {
@@ -27,7 +28,10 @@ struct OutcomeWriter: Sendable {
             await persist(queue, envelope) { try await broker.retry(queue, entryID: entryID, next: next, dueAt: due) }
         case .dead(let letter):
             logger.error("job dead-lettered", metadata: meta(queue, envelope, ["error": "\(letter.error)"]))
-            await persist(queue, envelope) { try await broker.bury(queue, entryID: entryID, letter: letter) }
+            let buried = await persist(queue, envelope) { try await broker.bury(queue, entryID: entryID, letter: letter) }
+            if buried, let envelope, let hook = registry[envelope.kind]?.deadLettered {
+                await hook(envelope.payload, letter.error, logger)
+            }
         case .next(let request):
             var following = request.envelope()
             following.trace = following.trace ?? envelope?.trace
@@ -37,20 +41,23 @@ struct OutcomeWriter: Sendable {
         limit.release(1)
     }
 
-    private func persist(_ queue: String, _ envelope: Envelope?, _ write: @Sendable () async throws -> Bool) async {
+    /// Writes an outcome; true when it took effect here (not settled elsewhere, not failed).
+    @discardableResult
+    private func persist(_ queue: String, _ envelope: Envelope?, _ write: @Sendable () async throws -> Bool) async -> Bool {
         var delay = Backoff()
         while true {
             do {
                 if try await write() == false {
                     logger.notice("outcome dropped: the entry was already settled by another consumer", metadata: meta(queue, envelope, [:]))
+                    return false
                 }
-                return
+                return true
             } catch let error as RedisError where error.isConnectionProblem && !Task.isCancelled {
                 logger.warning("writing outcome failed; will retry", metadata: meta(queue, envelope, ["error": "\(error)"]))
                 try? await Task.sleep(for: delay.nextDelay())
             } catch {
                 logger.error("writing outcome failed; the entry stays pending", metadata: meta(queue, envelope, ["error": "\(error)"]))
-                return
+                return false
             }
         }
     }

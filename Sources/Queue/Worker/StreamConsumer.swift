@@ -61,7 +61,7 @@ public final class StreamConsumer: Service, Sendable {
         let metrics = QueueMetrics(queues: configuration.queues)
         let watchdog = TimeoutWatchdog()
         let acks = AckBatcher(broker: broker, limit: limit, logger: logger)
-        let writer = OutcomeWriter(broker: broker, acks: acks, limit: limit, metrics: metrics, logger: logger)
+        let writer = OutcomeWriter(broker: broker, acks: acks, limit: limit, metrics: metrics, registry: registry, logger: logger)
         let runner = JobRunner(registry: registry, configuration: configuration, redis: broker.pool, watchdog: watchdog, logger: logger)
         let promoter = Promoter(
             broker: broker, queues: configuration.queues, interval: configuration.promoteInterval, logger: logger,

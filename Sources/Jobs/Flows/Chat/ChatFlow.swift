@@ -16,7 +16,8 @@ public enum ChatFlow {
     }
 
     static func retrieve(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self) { message, _ in
+        JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
+                      onDeadLetter: { message, error in try await tellAgents(services, message.accountID, message.conversationID, error) }) { message, _ in
             let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
             let hits = try await calling {
                 try await services.qdrant.query(vector, limit: services.contextLimit, must: ["account_id": .integer(message.accountID)],
@@ -28,7 +29,8 @@ public enum ChatFlow {
     }
 
     static func generate(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: "chat.generate", queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self) { draft, _ in
+        JobDefinition(kind: "chat.generate", queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
+                      onDeadLetter: { draft, error in try await tellAgents(services, draft.message.accountID, draft.message.conversationID, error) }) { draft, _ in
             var prompt = services.systemPrompt
             if !draft.context.isEmpty {
                 prompt += "\n\nWhat we know that may help (use only what is relevant):\n" + draft.context.map { "- \($0)" }.joined(separator: "\n")
@@ -48,7 +50,8 @@ public enum ChatFlow {
     /// mid-post leaves a claim that expires, so the reply is still posted. The one window for a
     /// double reply is a crash after Chatwoot answered and before the id was written.
     static func reply(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self) { answer, context in
+        JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
+                      onDeadLetter: { answer, error in try await tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, context in
             let marker = services.keys.done("reply:\(answer.accountID):\(answer.messageID)")
             let claim = "posting:\(context.id):\(context.attempt)"
             let claimed = try await context.redis.send("SET", marker, claim, "NX", "EX", "300").string == "OK"
@@ -72,6 +75,15 @@ public enum ChatFlow {
             try await context.redis.send("SET", marker, String(message.id), "EX", String(7 * 86_400))
             return .done
         }
+    }
+
+    /// A dead-lettered stage leaves a private note in the conversation, so a person picks it up;
+    /// the guest sees nothing of it.
+    static func tellAgents(_ services: FlowServices, _ account: Int, _ conversation: Int, _ error: String) async throws {
+        _ = try await services.chatwoot.postMessage(
+            account: account, conversation: conversation,
+            content: "Switchboard could not answer the guest's last message automatically; please reply yourself. Reason: \(error)",
+            isPrivate: true)
     }
 
     /// The next stage's job, deduplicated per (flow, stage, message).
