@@ -61,6 +61,56 @@ import TestSupport
         #expect(await producer.waitForExit() == 0)
     }
 
+    @Test func aConsumerKilledMidStageLeavesExactlyOneReply() async throws {
+        let server = try RedisServer(aof: true)
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let embeddings = try await FakeService { received in
+            let inputs = jsonFields(received.body)["input"] as? [String] ?? []
+            let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[0,1,0]}"# }
+            return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
+        }
+        let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
+        try await QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient()).ensureCollection(vectorSize: 3)
+        // The model takes a while, so the first consumer can be killed while it waits.
+        let model = try await FakeService { _ in
+            try? await Task.sleep(for: .seconds(2))
+            return FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Breakfast is served from 7 to 10."},"finish_reason":"stop"}]}"#)
+        }
+        let chatwoot = try await FakeService { _ in FakeService.answer(.ok, #"{"id": 78}"#) }
+        let environment = [
+            "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
+            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url, "CHATWOOT_URL": chatwoot.url,
+            "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "Front desk.",
+        ]
+        let options = ["--queues", "retrieve,generate,reply", "--concurrency", "4", "--visibility-timeout", "3"]
+        let victim = try h.consumer(options, environment: environment)
+        let message = ChatMessage(accountID: 1, conversationID: 12, inboxID: 1, messageID: 5150, content: "When is breakfast?", senderID: 3, senderName: "Ada")
+        let envelope = try Flows.chat.request(message, dedupe: "chatwoot:1:message:5150").envelope()
+        try await Broker(pool: RedisPool(endpoint: server.endpoint), keys: Keys(prefix: h.prefix)).add(envelope, to: Flows.chat.queue)
+        // Kill -9 while the generate stage waits on the model.
+        #expect(await eventually(timeout: .seconds(20)) { !model.requests.isEmpty }, "\(victim.log.suffix(1500))")
+        victim.signal(SIGKILL)
+        #expect(await victim.waitForExit() == -SIGKILL)
+        let survivor = try h.consumer(options, environment: environment)
+        #expect(await eventually(timeout: .seconds(30)) { chatwoot.requests.count == 1 }, "\(survivor.log.suffix(1500))")
+        // Once no stage holds any work (nothing in a stream, nothing waiting to retry), no further
+        // reply can come: count then.
+        #expect(await eventually(timeout: .seconds(30)) {
+            var idle = true
+            for queue in ["retrieve", "generate", "reply"] {
+                let length = try? await h.integer("XLEN", h.key("\(queue):stream"))
+                let delayed = try? await h.integer("ZCARD", h.key("\(queue):delayed"))
+                idle = idle && length == 0 && delayed == 0
+            }
+            return idle
+        })
+        #expect(chatwoot.requests.count == 1, "exactly one reply")
+        #expect(model.requests.count == 2, "the killed attempt ran again on the survivor")
+        survivor.signal(SIGTERM)
+        #expect(await survivor.waitForExit() == 0)
+    }
+
     @Test func askingForTheFlowsQueuesWithoutItsSettingsExits2NamingTheFirstMissing() async throws {
         let server = try RedisServer()
         let result = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "generate", "--metrics-port", "0"],
