@@ -14,11 +14,7 @@ import TestSupport
         let server = try RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let embeddings = try await FakeService { received in
-            let inputs = jsonFields(received.body)["input"] as? [String] ?? []
-            let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[0,1,0]}"# }
-            return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
-        }
+        let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
         let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
         let model = try await FakeService { _ in
             FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Late checkout is possible until 13:00."},"finish_reason":"stop"}]}"#)
@@ -65,11 +61,7 @@ import TestSupport
         let server = try RedisServer(aof: true)
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let embeddings = try await FakeService { received in
-            let inputs = jsonFields(received.body)["input"] as? [String] ?? []
-            let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[0,1,0]}"# }
-            return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
-        }
+        let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
         let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
         try await QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient()).ensureCollection(vectorSize: 3)
         // The model takes a while, so the first consumer can be killed while it waits.

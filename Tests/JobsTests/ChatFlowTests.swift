@@ -29,11 +29,7 @@ import TestSupport
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
             broker = Broker(pool: pool, keys: keys)
-            embeddings = try await FakeService { received in
-                let inputs = jsonFields(received.body)["input"] as? [String] ?? []
-                let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[1,0,0]}"# }
-                return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
-            }
+            embeddings = try await FakeService.embeddings(vector: [1, 0, 0])
             (qdrant, qdrantService) = try await FakeQdrant.create(apiKey: "qd")
             let calls = LockedValue(0)
             model = try await FakeService { received in
