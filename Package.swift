@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "Jobs",
-            dependencies: ["Queue", "Redis", "Services"]
+            dependencies: ["Blobs", "Queue", "Redis", "Services", "Digests"]
         ),
         .target(
             name: "Blobs"
@@ -157,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "Queue", "Redis", "Services", "TestSupport"]
+            dependencies: ["Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport"]
         ),
         .testTarget(
             name: "DigestsTests",

@@ -6,6 +6,6 @@ import Queue
 public enum Catalogue {
     /// The kinds this process can run: the diagnostic ones, and each flow whose services are given.
     public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil) -> JobRegistry {
-        JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(ChatFlow.definitions) ?? []))
+        JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map { ChatFlow.definitions($0) + VoiceFlow.definitions($0) } ?? []))
     }
 }

@@ -19,7 +19,10 @@ struct ConsumerCommand: AsyncParsableCommand {
             on --metrics-port. The chat flow (queues retrieve, generate, reply) runs when configured: \
             EMBEDDINGS_URL, EMBEDDINGS_MODEL, [EMBEDDINGS_API_KEY], QDRANT_URL, QDRANT_COLLECTION, [QDRANT_API_KEY], \
             GROQ_API_KEY, [GROQ_MODEL], [GROQ_BASE_URL], CHATWOOT_URL, CHATWOOT_API_TOKEN, SYSTEM_PROMPT (each also \
-            as NAME_FILE); naming one of its queues in --queues without them is an error naming the first missing.
+            as NAME_FILE); naming one of its queues in --queues without them is an error naming the first missing. \
+            The voice flow (queues transcribe, synthesize; replies on reply) also needs AZURE_SPEECH_KEY and \
+            AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT, [AZURE_SPEECH_LANGUAGE], [AZURE_SPEECH_VOICE], and \
+            BLOB_STORE (default ./blobs, shared with the producer).
             """
     )
 
@@ -58,9 +61,11 @@ struct ConsumerCommand: AsyncParsableCommand {
         // The chat flow runs when its queues are asked for (then its settings must be complete) or,
         // without --queues, when it is configured.
         let wantsChat = asked.map { !FlowConfiguration.chatQueues.isDisjoint(with: $0) } ?? false
+        let wantsVoice = asked.map { !FlowConfiguration.voiceQueues.isDisjoint(with: $0) } ?? false
         let flows: FlowServices?
         do {
-            flows = try FlowConfiguration.chatServices(required: wantsChat, keys: Keys(prefix: redis.keyPrefix), http: HTTPClient(connections: concurrency)) {
+            flows = try FlowConfiguration.services(chat: wantsChat, voice: wantsVoice, keys: Keys(prefix: redis.keyPrefix),
+                                                   http: HTTPClient(connections: concurrency)) {
                 try Environment.value($0, environment)
             }
         } catch let error as FlowConfigurationError {
@@ -68,6 +73,10 @@ struct ConsumerCommand: AsyncParsableCommand {
         }
         let registry = Catalogue.registry(flows: flows)
         let names = asked ?? registry.queues
+        // A queue no kind of this build serves would only see its jobs dead-lettered as unknown.
+        if let unserved = names.first(where: { !registry.queues.contains($0) }) {
+            throw ValidationError("no job kind of this build runs on queue '\(unserved)' (queues: \(registry.queues.joined(separator: ", ")))")
+        }
         guard !names.isEmpty else { throw ValidationError("--queues names no queue") }
         let configuration = ConsumerConfiguration(
             queues: names, concurrency: concurrency,

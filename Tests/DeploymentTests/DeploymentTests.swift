@@ -126,7 +126,16 @@ import TestSupport
             // A consumer that takes the chat flow's queues has every setting of it, credentials as secrets.
             if command[0] == "consumer" {
                 let queues = command.firstIndex(of: "--queues").map { Set(command[$0 + 1].split(separator: ",").map(String.init)) }
-                if let queues, !queues.isDisjoint(with: FlowConfiguration.chatQueues) {
+                // Every queue it names is served by this build (else its jobs would be dead-lettered).
+                let served = Set(registry.queues).union(FlowConfiguration.chatQueues).union(FlowConfiguration.voiceQueues)
+                for queue in queues ?? [] { #expect(served.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves") }
+                let voice = queues.map { !$0.isDisjoint(with: FlowConfiguration.voiceQueues) } ?? false
+                if voice {
+                    #expect(environment["AZURE_SPEECH_KEY_FILE"] != nil, "\(file): \(name) must take AZURE_SPEECH_KEY from a secret")
+                    #expect(environment["AZURE_SPEECH_REGION"] != nil || environment["AZURE_SPEECH_ENDPOINT"] != nil, "\(file): \(name) has no Azure region")
+                    #expect(environment["BLOB_STORE"] != nil, "\(file): \(name) does not say where the audio is")
+                }
+                if let queues, voice || !queues.isDisjoint(with: FlowConfiguration.chatQueues) {
                     for (setting, required) in FlowConfiguration.chatSettings {
                         let credential = setting.hasSuffix("_KEY") || setting.hasSuffix("_TOKEN")
                         if credential {

@@ -1,3 +1,4 @@
+import Blobs
 import Queue
 import Services
 
@@ -15,6 +16,43 @@ public enum FlowConfiguration {
         ("GROQ_API_KEY", true), ("GROQ_MODEL", false), ("GROQ_BASE_URL", false),
         ("CHATWOOT_URL", true), ("CHATWOOT_API_TOKEN", true), ("SYSTEM_PROMPT", true),
     ]
+
+    /// The queues only the voice flow adds (it also needs the chat flow's).
+    public static let voiceQueues: Set<String> = [Flows.voice.queue, VoiceFlow.synthesizeQueue]
+
+    /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
+    public static let voiceSettings: [(name: String, required: Bool)] = [
+        ("AZURE_SPEECH_KEY", true), ("AZURE_SPEECH_REGION", false), ("AZURE_SPEECH_ENDPOINT", false),
+        ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("BLOB_STORE", false),
+    ]
+
+    /// The flows' services: the chat flow's, plus the voice flow's when it is wanted (`voice`) or
+    /// configured (AZURE_SPEECH_KEY set). Throws, naming the setting, when a wanted flow lacks one.
+    public static func services(chat: Bool, voice: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
+                                setting: (String) throws -> String?) throws -> FlowServices? {
+        let http = makeHTTP()
+        guard var services = try chatServices(required: chat || voice, keys: keys, http: http, setting: setting) else { return nil }
+        let key = try setting("AZURE_SPEECH_KEY")
+        guard voice || key != nil else { return services }
+        guard let key else { throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_KEY (or AZURE_SPEECH_KEY_FILE)") }
+        let hosts: AzureSpeechClient.Hosts
+        if let endpoint = try setting("AZURE_SPEECH_ENDPOINT") {
+            hosts = .endpoint(endpoint)
+        } else if let region = try setting("AZURE_SPEECH_REGION") {
+            hosts = .region(region)
+        } else {
+            throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT")
+        }
+        services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
+                                            voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural")
+        do {
+            services.blobs = try BlobStore(location: try setting("BLOB_STORE") ?? "blobs")
+        } catch let error as BlobStoreError {
+            throw FlowConfigurationError(error.description)
+        }
+        services.http = http
+        return services
+    }
 
     /// The chat flow's services, or nil when none of its required settings is set and `required`
     /// is false. Throws, naming the setting, when the flow is wanted but a required setting is missing.

@@ -8,8 +8,12 @@ public struct ChatMessage: Codable, Sendable, Equatable {
     public var content: String
     public var senderID: Int?
     public var senderName: String?
+    /// The guest spoke: the answer goes back as audio too (the voice flow).
+    public var replyAsVoice: Bool?
 
-    public init(accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?) {
+    public init(accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?,
+                replyAsVoice: Bool? = nil) {
+        self.replyAsVoice = replyAsVoice
         self.accountID = accountID
         self.conversationID = conversationID
         self.inboxID = inboxID
@@ -21,7 +25,7 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id", conversationID = "conversation_id", inboxID = "inbox_id", messageID = "message_id"
-        case content, senderID = "sender_id", senderName = "sender_name"
+        case content, senderID = "sender_id", senderName = "sender_name", replyAsVoice = "reply_as_voice"
     }
 }
 

@@ -1,3 +1,4 @@
+import Blobs
 import Queue
 import Services
 
@@ -14,9 +15,18 @@ public struct FlowServices: Sendable {
     public var scoreThreshold: Double?
     /// The deployment's keys, for the markers that keep side effects from repeating.
     public var keys: Keys
+    /// For the voice flow: speech in and out, where audio is kept, and a client to fetch audio
+    /// attachments from Chatwoot. Without `speech` the voice flow does not run.
+    public var speech: AzureSpeechClient?
+    public var blobs: BlobStore?
+    public var http: HTTPClient?
 
     public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
-                systemPrompt: String, contextLimit: Int = 5, scoreThreshold: Double? = 0.3, keys: Keys) {
+                systemPrompt: String, contextLimit: Int = 5, scoreThreshold: Double? = 0.3, keys: Keys,
+                speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil) {
+        self.speech = speech
+        self.blobs = blobs
+        self.http = http
         self.embeddings = embeddings
         self.qdrant = qdrant
         self.completions = completions

@@ -40,39 +40,19 @@ public enum ChatFlow {
             }
             let answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
                                     messageID: draft.message.messageID, content: completion.text)
+            if draft.message.replyAsVoice == true, services.speech != nil {
+                return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message))
+            }
             return .next(try next("chat.reply", queue: replyQueue, answer, message: draft.message))
         }
     }
 
-    /// Posts the answer once per guest message. The marker is claimed before posting (`posting:<job>`,
-    /// expiring after a few minutes) and holds the Chatwoot message id after: a second run finds the
-    /// id and stops, a concurrent one finds the claim and comes back later, and a run that crashed
-    /// mid-post leaves a claim that expires, so the reply is still posted. The one window for a
-    /// double reply is a crash after Chatwoot answered and before the id was written.
     static func reply(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
                       onDeadLetter: { answer, error in try await tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, context in
-            let marker = services.keys.done("reply:\(answer.accountID):\(answer.messageID)")
-            let claim = "posting:\(context.id):\(context.attempt)"
-            let claimed = try await context.redis.send("SET", marker, claim, "NX", "EX", "300").string == "OK"
-            if !claimed {
-                let holder = try await context.redis.send("GET", marker).string ?? ""
-                if holder.hasPrefix("posting:") {
-                    throw JobFailure.retryable("the reply to message \(answer.messageID) is being posted by another attempt", retryAfter: .seconds(2))
-                }
-                context.logger.notice("reply already posted; not posting again", metadata: ["chatwoot.message": "\(holder)"])
-                return .done
+            try await ReplyOnce.post(services, context, account: answer.accountID, message: answer.messageID) {
+                try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content).id
             }
-            let message: ChatwootClient.Message
-            do {
-                message = try await calling {
-                    try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content)
-                }
-            } catch {
-                _ = try? await context.redis.send("DEL", marker)
-                throw error
-            }
-            try await context.redis.send("SET", marker, String(message.id), "EX", String(7 * 86_400))
             return .done
         }
     }

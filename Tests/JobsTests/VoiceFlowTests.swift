@@ -1,0 +1,90 @@
+import Blobs
+import Foundation
+import Hummingbird
+@testable import Jobs
+import Logging
+import Queue
+import Redis
+import Services
+import Testing
+import TestSupport
+
+/// The voice flow end to end against fakes (Azure Speech, embeddings, Qdrant, the chat model,
+/// Chatwoot) with a real Redis and the real consumer: a spoken question, as OGG/Opus uploaded to
+/// the blob store or as an MP3 attachment in Chatwoot, answered with audio and its text.
+@Suite struct VoiceFlowTests {
+    static let opus: [UInt8] = Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 22) + Array("OpusHead".utf8) + [UInt8](repeating: 7, count: 2000)
+    static let mp3: [UInt8] = Array("ID3".utf8) + [UInt8](repeating: 0x55, count: 3000)
+
+    @Test(arguments: ["ogg upload", "mp3 attachment"])
+    func aSpokenQuestionIsAnsweredWithAudioAndText(_ form: String) async throws {
+        let server = try RedisServer()
+        let pool = RedisPool(endpoint: server.endpoint, size: 2)
+        defer { pool.close() }
+        let keys = Keys(prefix: "voice\(form.filter(\.isLetter))")
+        let broker = Broker(pool: pool, keys: keys)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-voice-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let blobs = try BlobStore(location: folder.path)
+        let speech = try await FakeService { received in
+            switch received.path {
+            case "/speech/recognition/conversation/cognitiveservices/v1":
+                return FakeService.answer(.ok, #"{"RecognitionStatus":"Success","DisplayText":"Is breakfast included?"}"#)
+            case "/speechtotext/transcriptions:transcribe":
+                return FakeService.answer(.ok, #"{"durationMilliseconds":2000,"combinedPhrases":[{"text":"Is breakfast included?"}]}"#)
+            case "/cognitiveservices/v1":
+                return received.headers["user-agent"] == nil ? FakeService.answer(.badRequest) : FakeService.answer(.ok, "OggS-spoken-answer")
+            default:
+                return FakeService.answer(.notFound)
+            }
+        }
+        let attachment = try await FakeService { _ in FakeService.answer(.ok, String(decoding: Self.mp3, as: UTF8.self)) }
+        let embeddings = try await FakeService.embeddings(vector: [1, 0, 0])
+        let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
+        let model = try await FakeService { _ in
+            FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Yes, breakfast is included."},"finish_reason":"stop"}]}"#)
+        }
+        let chatwoot = try await FakeService { _ in FakeService.answer(.ok, #"{"id": 91}"#) }
+        let http = HTTPClient()
+        let services = FlowServices(
+            embeddings: EmbeddingsClient(baseURL: embeddings.url, apiKey: nil, model: "m", http: http),
+            qdrant: QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: http),
+            completions: ChatCompletionsClient(baseURL: model.url, apiKey: "k", model: "m", http: http),
+            chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "t", http: http),
+            systemPrompt: "Front desk.", keys: keys,
+            speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http), blobs: blobs, http: http)
+        try await services.qdrant.ensureCollection(vectorSize: 3)
+        let voice: VoiceMessage
+        if form == "ogg upload" {
+            let blob = try blobs.create(folder: "voice", fileExtension: "ogg")
+            try blob.append(Self.opus)
+            try blob.commit()
+            voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: nil, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg"), caption: nil)
+        } else {
+            voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: 700, audio: AudioSource(url: attachment.url + "/voice.mp3", contentType: "audio/mpeg"), caption: nil)
+        }
+        try await broker.add(try Flows.voice.request(voice, dedupe: nil).envelope(), to: Flows.voice.queue)
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let consumer = StreamConsumer(
+            configuration: ConsumerConfiguration(queues: ["transcribe", "retrieve", "generate", "synthesize", "reply"], concurrency: 8,
+                                                 promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(200)),
+            registry: Catalogue.registry(environment: [:], flows: services), broker: broker, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            let answered = await eventually(timeout: .seconds(20)) { !chatwoot.requests.isEmpty }
+            consumer.stop()
+            try await group.waitForAll()
+            #expect(answered)
+        }
+        let endpoint = form == "ogg upload" ? "/speech/recognition/conversation/cognitiveservices/v1" : "/speechtotext/transcriptions:transcribe"
+        #expect(speech.requests.first?.path == endpoint, "OGG/Opus takes the short-audio endpoint, MP3 fast transcription")
+        let question = (jsonFields(try #require(model.requests.first).body)["messages"] as? [[String: String]])?.last?["content"]
+        #expect(question == "Is breakfast included?")
+        let reply = try #require(chatwoot.requests.first)
+        #expect(reply.headers["content-type"]?.hasPrefix("multipart/form-data") == true)
+        let body = String(decoding: reply.body, as: UTF8.self)
+        #expect(body.contains("Yes, breakfast is included.") && body.contains("name=\"attachments[]\"") && body.contains("OggS-spoken-answer"))
+        #expect(chatwoot.requests.count == 1)
+    }
+}
