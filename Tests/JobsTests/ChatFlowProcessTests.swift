@@ -108,5 +108,8 @@ import TestSupport
         let result = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "generate", "--metrics-port", "0"],
                                                       environment: ["GROQ_API_KEY": "gsk"])
         #expect(result.status == 2 && result.output.contains("EMBEDDINGS_URL"), "\(result.output)")
+        // A queue no kind of this build serves is refused rather than having its jobs dead-lettered.
+        let unserved = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "vectorize", "--metrics-port", "0"])
+        #expect(unserved.status == 2 && unserved.output.contains("'vectorize'"), "\(unserved.output)")
     }
 }
