@@ -67,6 +67,7 @@ let package = Package(
                 "Jobs",
                 "Queue",
                 "Redis",
+                "Services",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

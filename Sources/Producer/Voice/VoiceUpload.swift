@@ -3,6 +3,7 @@ import HTTPTypes
 import Blobs
 import Hummingbird
 import Jobs
+import Services
 import NIOCore
 
 /// `POST /voice`: a voice message uploaded directly, for a Chatwoot account and conversation,

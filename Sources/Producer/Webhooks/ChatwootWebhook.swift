@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Services
 
 /// `POST /webhooks/chatwoot`: Chatwoot's agent-bot / account webhook (CONTRACTS.md §1a).
 ///

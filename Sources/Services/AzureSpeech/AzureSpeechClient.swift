@@ -88,7 +88,7 @@ public struct AzureSpeechClient: Sendable {
             var combinedPhrases: [Phrase]?
         }
         var form = MultipartFormBody()
-        form.file("audio", filename: "audio.\(AudioFormat.fileExtension(contentType))", contentType: contentType, data: audio)
+        form.file("audio", filename: "audio.\(AudioTypes.fileExtension(forContentType: contentType) ?? "bin")", contentType: contentType, data: audio)
         form.field("definition", #"{"locales":["\#(language)"]}"#)
         let url = hosts.transcription + "/speechtotext/transcriptions:transcribe?api-version=2024-11-15"
         let request = HTTPClient.Request("POST", url, headers: [
@@ -164,11 +164,5 @@ enum AudioFormat {
     static func contains(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
         guard haystack.count >= needle.count else { return false }
         return (0...(haystack.count - needle.count)).contains { haystack[$0..<$0 + needle.count].elementsEqual(needle) }
-    }
-
-    static func fileExtension(_ contentType: String) -> String {
-        let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return ["audio/ogg": "ogg", "audio/opus": "opus", "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/wav": "wav", "audio/x-wav": "wav",
-                "audio/webm": "webm", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "audio/aac": "aac", "audio/flac": "flac", "audio/amr": "amr"][type] ?? "bin"
     }
 }
