@@ -30,8 +30,8 @@ public enum FlowConfiguration {
     /// configured (AZURE_SPEECH_KEY set). Throws, naming the setting, when a wanted flow lacks one.
     public static func services(chat: Bool, voice: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
                                 setting: (String) throws -> String?) throws -> FlowServices? {
-        let http = makeHTTP()
-        guard var services = try chatServices(required: chat || voice, keys: keys, http: http, setting: setting) else { return nil }
+        // The HTTP client (and its worker threads) is made only once a flow is configured.
+        guard var services = try chatServices(required: chat || voice, keys: keys, http: makeHTTP(), setting: setting) else { return nil }
         let key = try setting("AZURE_SPEECH_KEY")
         guard voice || key != nil else { return services }
         guard let key else { throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_KEY (or AZURE_SPEECH_KEY_FILE)") }
@@ -43,6 +43,7 @@ public enum FlowConfiguration {
         } else {
             throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT")
         }
+        let http = services.http ?? makeHTTP()
         services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
                                             voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural")
         do {
@@ -50,7 +51,6 @@ public enum FlowConfiguration {
         } catch let error as BlobStoreError {
             throw FlowConfigurationError(error.description)
         }
-        services.http = http
         return services
     }
 
@@ -72,7 +72,7 @@ public enum FlowConfiguration {
             completions: ChatCompletionsClient(baseURL: values["GROQ_BASE_URL"] ?? "https://api.groq.com/openai/v1", apiKey: values["GROQ_API_KEY"]!,
                                                model: values["GROQ_MODEL"] ?? "qwen/qwen3-32b", http: http),
             chatwoot: ChatwootClient(baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, http: http),
-            systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys)
+            systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http)
     }
 }
 

@@ -33,8 +33,6 @@ public enum Flows {
     /// A Guesty reservation change → vectorize → triage (labels and team in Chatwoot).
     public static let booking = FlowEntry(queue: "vectorize", kind: "booking.vectorize",
                                           retry: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900)))
-
-    public static let all = [chat, voice, call, booking]
 }
 
 /// One JSON encoder and decoder for flow payloads: snake_case keys come from each type's own

@@ -35,13 +35,7 @@ enum RequestBody {
 
     /// A parameter of the Content-Type header (`boundary` of multipart bodies).
     static func contentTypeParameter(_ request: Request, _ name: String) -> String? {
-        guard let value = request.headers[.contentType] else { return nil }
-        for part in value.split(separator: ";").dropFirst() {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
-            return pair[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        }
-        return nil
+        request.headers[.contentType].flatMap { MultipartForm.parameter(name, in: $0) }
     }
 
     static func declaredLength(_ request: Request) -> Int? {

@@ -10,13 +10,15 @@ enum ServiceJSON {
         return encoder
     }()
 
+    static let decoder = JSONDecoder()
+
     static func body<T: Encodable>(_ value: T) throws -> [UInt8] {
         Array(try encoder.encode(value))
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from response: HTTPClient.Response, request: String) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(response.body))
+            return try decoder.decode(T.self, from: Data(response.body))
         } catch {
             throw HTTPFailure(kind: .unexpectedAnswer, request: request,
                               detail: "\(error): \(String(response.text.prefix(200)))")

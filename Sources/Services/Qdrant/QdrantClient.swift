@@ -55,7 +55,8 @@ public struct QdrantClient: Sendable {
     @discardableResult
     public func ensureCollection(vectorSize: Int) async throws -> Bool {
         let path = "/collections/\(collection)"
-        let existing = try await http.send(request("GET", path))
+        let lookup = request("GET", path)
+        let existing = try await http.send(lookup)
         if existing.status == 200 {
             struct Info: Decodable {
                 struct Result: Decodable {
@@ -70,21 +71,22 @@ public struct QdrantClient: Sendable {
                 }
                 var result: Result?
             }
-            let info = try ServiceJSON.decode(Info.self, from: existing, request: "GET \(baseURL)\(path)")
+            let info = try ServiceJSON.decode(Info.self, from: existing, request: Transfer.describe(lookup))
             if let size = info.result?.config?.params?.vectors?.size, size != vectorSize {
-                throw HTTPFailure(kind: .unexpectedAnswer, request: "GET \(baseURL)\(path)",
+                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(lookup),
                                   detail: "collection \(collection) holds vectors of size \(size), but the embeddings have \(vectorSize)")
             }
             return false
         }
-        guard existing.status == 404 else { throw HTTPFailure.from(existing, request: "GET \(baseURL)\(path)") }
+        guard existing.status == 404 else { throw HTTPFailure.from(existing, request: Transfer.describe(lookup)) }
         struct Create: Encodable {
             struct Vectors: Encodable { var size: Int; var distance = "Cosine" }
             var vectors: Vectors
         }
-        let created = try await http.send(try request("PUT", path, json: Create(vectors: .init(size: vectorSize))))
+        let create = try request("PUT", path, json: Create(vectors: .init(size: vectorSize)))
+        let created = try await http.send(create)
         // 409: another replica created it a moment ago.
-        guard (200..<300).contains(created.status) || created.status == 409 else { throw HTTPFailure.from(created, request: "PUT \(baseURL)\(path)") }
+        guard (200..<300).contains(created.status) || created.status == 409 else { throw HTTPFailure.from(created, request: Transfer.describe(create)) }
         return created.status != 409
     }
 

@@ -41,7 +41,7 @@ public enum ChatFlow {
             let answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
                                     messageID: draft.message.messageID, content: completion.text)
             if draft.message.replyAsVoice == true, services.speech != nil {
-                return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message))
+                return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, retry: Flows.voice.retry))
             }
             return .next(try next("chat.reply", queue: replyQueue, answer, message: draft.message))
         }
@@ -66,11 +66,10 @@ public enum ChatFlow {
             isPrivate: true)
     }
 
-    /// The next stage's job, deduplicated per (flow, stage, message).
-    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, message: ChatMessage) throws -> JobRequest {
-        let text = String(decoding: try FlowPayloadCoding.encoder.encode(payload), as: UTF8.self)
-        return JobRequest(queue: queue, kind: kind, payload: text, maxAttempts: Flows.chat.retry.maxAttempts,
-                          dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)")
+    /// The next stage's job, deduplicated per (flow, stage, message), with that stage's retry budget.
+    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, message: ChatMessage,
+                                         retry: RetryPolicy = Flows.chat.retry) throws -> JobRequest {
+        try FlowEntry(queue: queue, kind: kind, retry: retry).request(payload, dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)")
     }
 }
 

@@ -33,7 +33,7 @@ public enum VoiceFlow {
             let message = ChatMessage(accountID: voice.accountID, conversationID: voice.conversationID, inboxID: nil,
                                       messageID: voice.messageID ?? syntheticMessageID(voice.audio), content: question,
                                       senderID: nil, senderName: nil, replyAsVoice: true)
-            return .next(try ChatFlow.next(Flows.chat.kind, queue: Flows.chat.queue, message, message: message))
+            return .next(try ChatFlow.next(Flows.chat.kind, queue: Flows.chat.queue, message, message: message, retry: Flows.voice.retry))
         }
     }
 
@@ -47,7 +47,7 @@ public enum VoiceFlow {
             let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg", byteCount: audio.count))
             let message = ChatMessage(accountID: answer.accountID, conversationID: answer.conversationID, inboxID: nil,
                                       messageID: answer.messageID, content: "", senderID: nil, senderName: nil)
-            return .next(try ChatFlow.next(replyKind, queue: ChatFlow.replyQueue, spoken, message: message))
+            return .next(try ChatFlow.next(replyKind, queue: ChatFlow.replyQueue, spoken, message: message, retry: Flows.voice.retry))
         }
     }
 
