@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where large payloads (audio) live while jobs carry only a reference to them: Redis never holds
 /// audio. A blob is written completely under a temporary name and then renamed, so a reference
@@ -42,6 +45,15 @@ public struct BlobStore: Sendable {
         return try BlobWriter(final: directory.appendingPathComponent(name))
     }
 
+    /// Starts the blob `folder/name`, one name per source (a call's recording, an answer's audio): a
+    /// stage that runs again writes the same blob again instead of leaving an orphan beside it.
+    public func create(folder: String, name: String) throws -> BlobWriter {
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else { throw BlobStoreError("not a blob name: \(name)") }
+        let directory = root.appendingPathComponent(folder)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try BlobWriter(final: directory.appendingPathComponent(name))
+    }
+
     /// Reads a whole blob by its reference.
     public func read(_ reference: String) throws -> Data {
         try Data(contentsOf: try file(for: reference))
@@ -81,7 +93,7 @@ public final class BlobWriter {
 
     init(final: URL) throws {
         self.final = final
-        temporary = final.deletingLastPathComponent().appendingPathComponent("." + final.lastPathComponent + ".part")
+        temporary = final.deletingLastPathComponent().appendingPathComponent("." + final.lastPathComponent + "." + UUID().uuidString.prefix(8).lowercased() + ".part")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw BlobStoreError("cannot create \(temporary.path)")
         }
@@ -99,11 +111,13 @@ public final class BlobWriter {
         byteCount += data.count
     }
 
-    /// Makes the blob visible under its reference.
+    /// Makes the blob visible under its reference, replacing a blob of the same name in one step.
     public func commit() throws {
         try handle?.close()
         handle = nil
-        try FileManager.default.moveItem(at: temporary, to: final)
+        guard rename(temporary.path, final.path) == 0 else {
+            throw BlobStoreError("cannot move \(temporary.path) to \(final.path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Drops an unfinished blob (its temporary file).

@@ -109,7 +109,13 @@ import TestSupport
                                                       environment: ["GROQ_API_KEY": "gsk"])
         #expect(result.status == 2 && result.output.contains("EMBEDDINGS_URL"), "\(result.output)")
         // A queue no kind of this build serves is refused rather than having its jobs dead-lettered.
-        let unserved = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "vectorize", "--metrics-port", "0"])
-        #expect(unserved.status == 2 && unserved.output.contains("'vectorize'"), "\(unserved.output)")
+        let unserved = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "no-such-queue", "--metrics-port", "0"])
+        #expect(unserved.status == 2 && unserved.output.contains("'no-such-queue'"), "\(unserved.output)")
+        // The call and booking flows' queues name what those flows lack.
+        let index = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "triage", "--metrics-port", "0"],
+                                                     environment: ["EMBEDDINGS_URL": "http://127.0.0.1:9", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": "http://127.0.0.1:9",
+                                                                   "QDRANT_COLLECTION": "k", "GROQ_API_KEY": "g", "CHATWOOT_URL": "http://127.0.0.1:9",
+                                                                   "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "p"])
+        #expect(index.status == 2 && index.output.contains("CHATWOOT_ACCOUNT_ID"), "\(index.output)")
     }
 }

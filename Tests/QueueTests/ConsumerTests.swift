@@ -74,6 +74,33 @@ import TestSupport
         #expect(queues.contains("q2"))
     }
 
+    @Test func aStageRunTwiceHandsOnOneFollowUpPerIdempotencyKey() async throws {
+        let h = try Harness()
+        // Every run of `first` hands on under the same key, as one flow stage re-run would.
+        let first = JobDefinition(kind: "first", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, _ in
+            .next(JobRequest(queue: "q2", kind: "second", payload: #"{"ms": 1}"#, maxAttempts: 2, dedupe: "flow:42:second"))
+        }
+        let consumer = h.consumer(JobRegistry([first, TestKinds.recorded("second", runsKey: h.runsKey)]), queues: ["q", "q2"])
+        try await h.running([consumer]) {
+            _ = try await h.enqueue("first")
+            _ = try await h.enqueue("first")
+            #expect(await eventually {
+                let waiting = try? await h.length("q")
+                let pending = try? await h.info().pending
+                return waiting == 0 && pending == 0
+            })
+            #expect(await eventually {
+                let runs = try? await h.runs().count
+                let next = try? await h.length("q2")
+                return runs == 1 && next == 0
+            })
+        }
+        #expect(try await h.runs().count == 1, "the second hand-off settled its entry without a second follow-up")
+        #expect(try await h.info().pending == 0)
+        let remembered = try await h.pool.send("TTL", h.keys.dedupe("flow:42:second")).integer ?? 0
+        #expect(remembered > 86_400, "the key outlives any retry budget")
+    }
+
     @Test func thousandsOfAcknowledgementsAtOnceAreSplitIntoScriptSizedSteps() async throws {
         let h = try Harness()
         try await h.broker.add((0..<2500).map { _ in JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1).envelope() }, to: "q")

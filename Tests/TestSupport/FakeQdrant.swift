@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 
 /// A small Qdrant: collections with a vector size, points by id (an upsert overwrites), and a
-/// query that filters on payload equality and scores by cosine similarity. It answers 400 for an
-/// id that is neither an unsigned integer nor a UUID, and 401 without the api-key.
+/// query that filters on payload equality (`must`, `must_not`) and scores by cosine similarity.
+/// It answers 400 for an id that is neither an unsigned integer nor a UUID, and 401 without the
+/// api-key.
 public final class FakeQdrant: Sendable {
     public struct Collection: Sendable {
         public var size: Int
@@ -56,6 +57,7 @@ public final class FakeQdrant: Sendable {
             let limit = body["limit"] as? Int ?? 10
             let threshold = body["score_threshold"] as? Double ?? -1
             let must = ((body["filter"] as? [String: Any])?["must"] as? [[String: Any]]) ?? []
+            let mustNot = ((body["filter"] as? [String: Any])?["must_not"] as? [[String: Any]]) ?? []
             func cosine(_ a: [Float], _ b: [Float]) -> Double {
                 let dot = zip(a, b).map { Double($0 * $1) }.reduce(0, +)
                 let norms = sqrt(a.map { Double($0 * $0) }.reduce(0, +)) * sqrt(b.map { Double($0 * $0) }.reduce(0, +))
@@ -63,11 +65,12 @@ public final class FakeQdrant: Sendable {
             }
             let hits = (state.value[name]?.points ?? [:]).filter { _, point in
                 let payload = jsonFields(Array(point.payload.utf8))
-                return must.allSatisfy { condition in
+                func matches(_ condition: [String: Any]) -> Bool {
                     let key = condition["key"] as? String ?? ""
                     let wanted = (condition["match"] as? [String: Any])?["value"]
                     return "\(payload[key] ?? "∅")" == "\(wanted ?? "∅∅")"
                 }
+                return must.allSatisfy(matches) && !mustNot.contains(where: matches)
             }.map { (id: $0.key, score: cosine($0.value.vector, query), payload: $0.value.payload) }
                 .filter { $0.score >= threshold }.sorted { $0.score > $1.score }.prefix(limit)
             let points = hits.map { hit in #"{"id":"\#(hit.id)","version":1,"score":\#(hit.score),"payload":\#(hit.payload)}"# }

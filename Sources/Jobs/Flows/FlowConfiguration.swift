@@ -1,3 +1,4 @@
+import Foundation
 import Blobs
 import Queue
 import Services
@@ -26,12 +27,22 @@ public enum FlowConfiguration {
         ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("BLOB_STORE", false),
     ]
 
-    /// The flows' services: the chat flow's, plus the voice flow's when it is wanted (`voice`) or
-    /// configured (AZURE_SPEECH_KEY set). Throws, naming the setting, when a wanted flow lacks one.
-    public static func services(chat: Bool, voice: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
+    /// The queues of the call and booking flows (download also needs the voice flow's speech).
+    public static let indexQueues: Set<String> = [Flows.call.queue, CallFlow.vectorizeQueue, BookingFlow.triageQueue]
+
+    /// The call and booking flows' own settings (they also need the chat flow's): the Chatwoot
+    /// account their knowledge and notes belong to, and the team per stay phase
+    /// (`pre-stay=3,during-stay=4,post-stay=5,inquiry=2`; phases left out keep their team).
+    public static let indexSettings: [(name: String, required: Bool)] = [("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false)]
+
+    /// The flows' services: the chat flow's, plus the voice flow's and the call and booking flows'
+    /// when wanted (`voice`, `index`) or configured (AZURE_SPEECH_KEY, CHATWOOT_ACCOUNT_ID set).
+    /// Throws, naming the setting, when a wanted flow lacks one.
+    public static func services(chat: Bool, voice: Bool, index: Bool = false, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
                                 setting: (String) throws -> String?) throws -> FlowServices? {
         // The HTTP client (and its worker threads) is made only once a flow is configured.
-        guard var services = try chatServices(required: chat || voice, keys: keys, http: makeHTTP(), setting: setting) else { return nil }
+        guard var services = try chatServices(required: chat || voice || index, keys: keys, http: makeHTTP(), setting: setting) else { return nil }
+        try configureIndexing(&services, required: index, setting: setting)
         let key = try setting("AZURE_SPEECH_KEY")
         guard voice || key != nil else { return services }
         guard let key else { throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_KEY (or AZURE_SPEECH_KEY_FILE)") }
@@ -52,6 +63,31 @@ public enum FlowConfiguration {
             throw FlowConfigurationError(error.description)
         }
         return services
+    }
+
+    /// Adds the call and booking flows' account and teams when CHATWOOT_ACCOUNT_ID is set (or
+    /// fails naming it when they are `required`).
+    static func configureIndexing(_ services: inout FlowServices, required: Bool, setting: (String) throws -> String?) throws {
+        guard let text = try setting("CHATWOOT_ACCOUNT_ID") else {
+            if required { throw FlowConfigurationError("the call and booking flows need CHATWOOT_ACCOUNT_ID (or CHATWOOT_ACCOUNT_ID_FILE)") }
+            return
+        }
+        guard let account = Int(text), account > 0 else { throw FlowConfigurationError("CHATWOOT_ACCOUNT_ID is not an account id: \(text)") }
+        services.account = account
+        services.teams = try teams(try setting("TRIAGE_TEAMS") ?? "")
+    }
+
+    /// `pre-stay=3,during-stay=4` → the team of each named phase.
+    static func teams(_ text: String) throws -> [StayPhase: Int] {
+        var teams: [StayPhase: Int] = [:]
+        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let phase = StayPhase(rawValue: parts[0].lowercased()), let team = Int(parts[1]), team > 0 else {
+                throw FlowConfigurationError("TRIAGE_TEAMS entry '\(entry)' is not phase=team id (phases: \(StayPhase.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            teams[phase] = team
+        }
+        return teams
     }
 
     /// The chat flow's services, or nil when none of its required settings is set and `required`

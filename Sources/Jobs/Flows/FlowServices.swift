@@ -20,10 +20,18 @@ public struct FlowServices: Sendable {
     public var speech: AzureSpeechClient?
     public var blobs: BlobStore?
     public var http: HTTPClient?
+    /// For the call and booking flows: the Chatwoot account their knowledge and notes belong to
+    /// (Aircall and Guesty do not know it). Without it those flows do not run.
+    public var account: Int?
+    /// The team each stay phase's conversations are assigned to; a phase without one keeps its team.
+    public var teams: [StayPhase: Int]
 
     public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
                 systemPrompt: String, contextLimit: Int = 5, scoreThreshold: Double? = 0.3, keys: Keys,
-                speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil) {
+                speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil,
+                account: Int? = nil, teams: [StayPhase: Int] = [:]) {
+        self.account = account
+        self.teams = teams
         self.speech = speech
         self.blobs = blobs
         self.http = http
@@ -39,6 +47,7 @@ public struct FlowServices: Sendable {
 }
 
 /// Runs a service call; its `HTTPFailure` becomes the `JobFailure` the engine acts on.
+@discardableResult
 func calling<T: Sendable>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()

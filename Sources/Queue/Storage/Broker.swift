@@ -135,12 +135,18 @@ public struct Broker: Sendable {
     }
 
     /// Settles an entry by enqueuing its follow-up job; false when it had already been settled elsewhere.
-    public func handOff(_ queue: String, entryID: String, next: Envelope, nextQueue: String) async throws -> Bool {
+    public func handOff(_ queue: String, entryID: String, next: Envelope, nextQueue: String,
+                        dedupeTTL: Duration = .seconds(Broker.handOffDedupeSeconds)) async throws -> Bool {
+        let ttl = next.dedupe == nil ? 0 : max(1, dedupeTTL.components.seconds)
         let reply = try await Scripts.handOff.run(
-            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue)],
-            arguments: [Keys.group, entryID, nextQueue] + next.fields)
-        return !reply.isNull && reply.string != nil
+            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? "")],
+            arguments: [Keys.group, entryID, nextQueue, String(ttl), next.id] + next.fields)
+        return !reply.isNull && (reply.string != nil || reply.integer == 1)
     }
+
+    /// How long a hand-off's idempotency key is remembered: a week, longer than any sender retries
+    /// or any retry budget of a stage.
+    public static let handOffDedupeSeconds: Int64 = 7 * 86_400
 
     // MARK: Background duties
 

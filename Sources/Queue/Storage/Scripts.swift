@@ -44,18 +44,27 @@ enum Scripts {
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
         """)
 
-    /// Settles an entry by enqueuing the job that follows it (the next stage of a flow).
+    /// Settles an entry by enqueuing the job that follows it (the next stage of a flow). A next job
+    /// with an idempotency key is enqueued only if no job with that key was handed on within the
+    /// key's lifetime: the same stage of the same flow run twice (a redelivered webhook, a re-run
+    /// flow) settles its entry without a second follow-up.
     /// KEYS[1] stream, KEYS[2] the next queue's stream, KEYS[3] the queue registry set, KEYS[4] this
-    /// minute's statistics hash. ARGV[1] group, ARGV[2] entry id, ARGV[3] next queue name,
-    /// ARGV[4..] the next envelope's fields.
-    /// Returns the new entry's id, or false when the entry was no longer pending.
+    /// minute's statistics hash, KEYS[5] the next job's idempotency key (unused when ARGV[4] is 0).
+    /// ARGV[1] group, ARGV[2] entry id, ARGV[3] next queue name, ARGV[4] the key's lifetime in
+    /// seconds (0: no key), ARGV[5] the next job's id, ARGV[6..] the next envelope's fields.
+    /// Returns the new entry's id, true when a follow-up with the same key already exists, or
+    /// false when the entry was no longer pending.
     static let handOff = Script(name: "handoff", source: """
         if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
         redis.call('XDEL', KEYS[1], ARGV[2])
         redis.call('HINCRBY', KEYS[4], 'processed', 1)
         redis.call('EXPIRE', KEYS[4], 3600)
+        local ttl = tonumber(ARGV[4])
+        if ttl > 0 then
+            if not redis.call('SET', KEYS[5], ARGV[5], 'NX', 'EX', ttl) then return true end
+        end
         redis.call('SADD', KEYS[3], ARGV[3])
-        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))
         """)
 
     /// Moves due retries from the delayed set back onto the stream. Safe with any number of

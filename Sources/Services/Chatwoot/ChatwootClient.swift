@@ -2,7 +2,10 @@ import Foundation
 
 /// Chatwoot's application API, for what Switchboard writes back into a conversation
 /// (CONTRACTS.md §1b–1c): replies and private notes, audio as an `attachments[]` part, labels,
-/// and team assignment. Authenticated with `api_access_token` (a user's or an agent bot's token).
+/// and team assignment; and, to find the conversation a call or a booking belongs to, contact
+/// search and a contact's conversations (developers.chatwoot.com/api-reference/contacts:
+/// `GET …/contacts/search?q=` and `GET …/contacts/{id}/conversations`, both `{"payload": [...]}`).
+/// Authenticated with `api_access_token` (a user's or an agent bot's token).
 public struct ChatwootClient: Sendable {
     public let baseURL: String
     private let token: String
@@ -53,14 +56,14 @@ public struct ChatwootClient: Sendable {
 
     /// The conversation's labels.
     public func labels(account: Int, conversation: Int) async throws -> [String] {
-        try await decode(LabelList.self, request("GET", labelsPath(account, conversation))).payload
+        try await decode(Payload<String>.self, request("GET", labelsPath(account, conversation))).payload
     }
 
     /// Replaces the conversation's labels (Chatwoot's endpoint sets the whole list).
     @discardableResult
     public func setLabels(account: Int, conversation: Int, _ labels: [String]) async throws -> [String] {
         struct Body: Encodable { var labels: [String] }
-        return try await decode(LabelList.self, request("POST", labelsPath(account, conversation), json: Body(labels: labels))).payload
+        return try await decode(Payload<String>.self, request("POST", labelsPath(account, conversation), json: Body(labels: labels))).payload
     }
 
     /// Adds labels to those already there (read, merge, write): the endpoint replaces the list, so
@@ -80,9 +83,59 @@ public struct ChatwootClient: Sendable {
         _ = try await http.sendChecked(request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID)))
     }
 
+    /// A contact as the search returns it, as much of it as Switchboard uses.
+    public struct Contact: Decodable, Sendable {
+        public var id: Int
+        public var name: String?
+        public var email: String?
+        public var phoneNumber: String?
+
+        enum CodingKeys: String, CodingKey { case id, name, email, phoneNumber = "phone_number" }
+    }
+
+    /// A contact's conversation: its display id (what the API's paths take) and when it was last active.
+    public struct Conversation: Decodable, Sendable {
+        public var id: Int
+        public var status: String?
+        /// Unix seconds of the last activity, or of creation when Chatwoot sends no activity time.
+        public var lastActivity: Double
+
+        enum CodingKeys: String, CodingKey { case id, status, lastActivityAt = "last_activity_at", timestamp, createdAt = "created_at" }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(Int.self, forKey: .id)
+            status = try? container.decodeIfPresent(String.self, forKey: .status)
+            // The docs show `timestamp` as a string in one place and a number in another: take either.
+            func seconds(_ key: CodingKeys) -> Double? {
+                if let value = try? container.decodeIfPresent(Double.self, forKey: key) { return value }
+                return (try? container.decodeIfPresent(String.self, forKey: key)).flatMap { $0.flatMap(Double.init) }
+            }
+            lastActivity = seconds(.lastActivityAt) ?? seconds(.timestamp) ?? seconds(.createdAt) ?? 0
+        }
+    }
+
+    /// Contacts whose name, email, phone number or identifier contain `query` (one page).
+    public func searchContacts(account: Int, query: String) async throws -> [Contact] {
+        let path = "/api/v1/accounts/\(account)/contacts/search?q=" + Self.queryComponent(query)
+        return try await decode(Payload<Contact>.self, request("GET", path)).payload
+    }
+
+    /// The contact's conversations.
+    public func conversations(account: Int, contact: Int) async throws -> [Conversation] {
+        try await decode(Payload<Conversation>.self, request("GET", "/api/v1/accounts/\(account)/contacts/\(contact)/conversations")).payload
+    }
+
     // MARK: Plumbing
 
-    struct LabelList: Decodable { var payload: [String] }
+    struct Payload<Item: Decodable>: Decodable { var payload: [Item] }
+
+    /// RFC 3986's unreserved characters; everything else in a query value is percent-encoded.
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    static func queryComponent(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value
+    }
 
     private func messagesPath(_ account: Int, _ conversation: Int) -> String {
         "/api/v1/accounts/\(account)/conversations/\(conversation)/messages"

@@ -99,15 +99,19 @@ public struct QdrantClient: Sendable {
         }
     }
 
-    /// The `limit` nearest points to `vector` whose payload matches every `must` pair, scoring at
-    /// least `scoreThreshold`.
-    public func query(_ vector: [Float], limit: Int, must: [String: JSONValue] = [:], scoreThreshold: Double? = nil) async throws -> [ScoredPoint] {
+    /// The `limit` nearest points to `vector` whose payload matches every `must` pair and none of
+    /// the `mustNot` pairs, scoring at least `scoreThreshold`.
+    public func query(_ vector: [Float], limit: Int, must: [String: JSONValue] = [:], mustNot: [String: JSONValue] = [:],
+                      scoreThreshold: Double? = nil) async throws -> [ScoredPoint] {
         struct Condition: Encodable {
             struct Match: Encodable { var value: JSONValue }
             var key: String
             var match: Match
         }
-        struct Filter: Encodable { var must: [Condition] }
+        struct Filter: Encodable {
+            var must: [Condition]?
+            var must_not: [Condition]?
+        }
         struct Body: Encodable {
             var query: [Float]
             var limit: Int
@@ -119,8 +123,11 @@ public struct QdrantClient: Sendable {
             struct Result: Decodable { var points: [ScoredPoint] }
             var result: Result
         }
-        let conditions = must.sorted { $0.key < $1.key }.map { Condition(key: $0.key, match: .init(value: $0.value)) }
-        let body = Body(query: vector, limit: limit, filter: conditions.isEmpty ? nil : Filter(must: conditions), score_threshold: scoreThreshold)
+        func conditions(_ pairs: [String: JSONValue]) -> [Condition]? {
+            pairs.isEmpty ? nil : pairs.sorted { $0.key < $1.key }.map { Condition(key: $0.key, match: .init(value: $0.value)) }
+        }
+        let filter = must.isEmpty && mustNot.isEmpty ? nil : Filter(must: conditions(must), must_not: conditions(mustNot))
+        let body = Body(query: vector, limit: limit, filter: filter, score_threshold: scoreThreshold)
         let request = try request("POST", "/collections/\(collection)/points/query", json: body)
         let response = try await http.sendChecked(request)
         return try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request)).result.points

@@ -3,7 +3,7 @@ import Queue
 import Services
 
 /// A guest's text message answered in the conversation: `retrieve` (embed the question, search the
-/// account's knowledge) → `generate` (the chat model, with that context) → `reply` (post it to
+/// account's shared knowledge — never the private points of other guests' calls and bookings) → `generate` (the chat model, with that context) → `reply` (post it to
 /// Chatwoot). Each stage hands the next its job in the same atomic step as its own
 /// acknowledgement, so a crash between stages neither loses nor doubles the flow; the reply stage
 /// marks the message answered, so a repeated reply stage does not post twice.
@@ -21,7 +21,7 @@ public enum ChatFlow {
             let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
             let hits = try await calling {
                 try await services.qdrant.query(vector, limit: services.contextLimit, must: ["account_id": .integer(message.accountID)],
-                                                scoreThreshold: services.scoreThreshold)
+                                                mustNot: ["private": .bool(true)], scoreThreshold: services.scoreThreshold)
             }
             let draft = ChatDraft(message: message, context: hits.compactMap { $0.payload?["text"]?.string })
             return .next(try next("chat.generate", queue: generateQueue, draft, message: message))

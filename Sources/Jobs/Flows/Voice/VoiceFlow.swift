@@ -41,7 +41,8 @@ public enum VoiceFlow {
         JobDefinition(kind: synthesizeKind, queue: synthesizeQueue, retry: Flows.voice.retry, timeout: .seconds(60), payload: ChatAnswer.self,
                       onDeadLetter: { answer, error in try await ChatFlow.tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, _ in
             let audio = try await calling { try await speech.synthesize(answer.content) }
-            let blob = try blobs.create(folder: "answers", fileExtension: "ogg")
+            // One blob per answered message: a synthesize stage that runs again replaces it.
+            let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).ogg")
             try blob.append(audio)
             try blob.commit()
             let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg", byteCount: audio.count))

@@ -1,0 +1,136 @@
+import Blobs
+import Foundation
+import Queue
+import Services
+
+/// An Aircall call becomes knowledge: `download` (the recording or voicemail, into the blob store
+/// at once — its URL lives an hour) → `transcribe` (speech-to-text) → `vectorize` (the transcript in
+/// pieces, with the call's facts, into the account's knowledge as private points) → `note` (when
+/// the caller is a Chatwoot contact, the transcript as a private note on their latest
+/// conversation, posted once).
+///
+/// Stages hand off atomically with their acknowledgement, deduplicated per (call, audio, stage);
+/// the recording's blob is named after the call, so a download that runs again overwrites it.
+/// Long retry budgets: nothing here is interactive, and everything must eventually be indexed.
+public enum CallFlow {
+    public static let transcribeKind = "call.transcribe"
+    public static let vectorizeKind = "call.vectorize"
+    public static let vectorizeQueue = "vectorize"
+    public static let noteKind = "call.note"
+
+    /// The stages this process can run: indexing and the note need the account; downloading and
+    /// transcribing also need speech and the blob store.
+    public static func definitions(_ services: FlowServices) -> [JobDefinition] {
+        guard let account = services.account else { return [] }
+        var stages = [vectorize(services, account), note(services, account)]
+        if let speech = services.speech, let blobs = services.blobs, let http = services.http {
+            stages += [download(http, blobs), transcribe(speech, blobs)]
+        }
+        return stages
+    }
+
+    static func download(_ http: HTTPClient, _ blobs: BlobStore) -> JobDefinition {
+        JobDefinition(kind: Flows.call.kind, queue: Flows.call.queue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallRecording.self) { call, _ in
+            let response = try await calling {
+                try await http.sendChecked(HTTPClient.Request("GET", call.recordingURL, timeout: .seconds(240), maxResponseBytes: 200 << 20))
+            }
+            guard !response.body.isEmpty else { throw JobFailure.retryable("the \(call.source) of call \(call.callID) came back empty") }
+            // Aircall serves MP3; a CDN may label it application/octet-stream.
+            let served = response.header("Content-Type") ?? ""
+            let fileExtension = AudioTypes.fileExtension(forContentType: served) ?? "mp3"
+            let contentType = AudioTypes.contentType(forExtension: fileExtension) ?? "audio/mpeg"
+            let blob = try blobs.create(folder: "calls", name: "\(call.callID)-\(call.source).\(fileExtension)")
+            try blob.append(response.body)
+            try blob.commit()
+            let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: contentType, byteCount: response.body.count))
+            return .next(try next(transcribeKind, queue: Flows.voice.queue, audio, call: call))
+        }
+    }
+
+    static func transcribe(_ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
+        JobDefinition(kind: transcribeKind, queue: Flows.voice.queue, retry: Flows.call.retry, timeout: .seconds(600), payload: CallAudio.self) { item, context in
+            guard let reference = item.audio.blob else { throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store") }
+            let audio: [UInt8]
+            do {
+                audio = Array(try blobs.read(reference))
+            } catch {
+                throw JobFailure.permanent("the recording \(reference) cannot be read: \(error)")
+            }
+            let transcript = try await calling { try await speech.transcribe(audio, contentType: item.audio.contentType ?? "audio/mpeg") }
+            guard !transcript.text.isEmpty else {
+                context.logger.notice("nothing intelligible in the call; not indexed", metadata: ["aircall.call": "\(item.call.callID)"])
+                return .done
+            }
+            return .next(try next(vectorizeKind, queue: vectorizeQueue, CallTranscript(call: item.call, text: transcript.text), call: item.call))
+        }
+    }
+
+    static func vectorize(_ services: FlowServices, _ account: Int) -> JobDefinition {
+        JobDefinition(kind: vectorizeKind, queue: vectorizeQueue, retry: Flows.call.retry, timeout: .seconds(120), payload: CallTranscript.self) { item, _ in
+            let call = item.call
+            var facts: [String: JSONValue] = ["source": .string("call"), "call_id": .integer(call.callID), "audio": .string(call.source)]
+            facts["direction"] = call.direction.map(JSONValue.string)
+            facts["caller"] = call.rawDigits.map(JSONValue.string)
+            facts["started_at"] = call.startedAt.map(JSONValue.integer)
+            facts["duration"] = call.duration.map(JSONValue.integer)
+            facts["agent"] = call.agentName.map(JSONValue.string)
+            facts["line"] = call.lineName.map(JSONValue.string)
+            try await KnowledgeIndex.write(services, account: account, source: "aircall:call:\(call.callID):\(call.source)",
+                                           texts: TextChunks.split(item.text), payload: facts)
+            guard call.rawDigits != nil else { return .done }
+            return .next(try next(noteKind, queue: ChatFlow.replyQueue, item, call: call))
+        }
+    }
+
+    static func note(_ services: FlowServices, _ account: Int) -> JobDefinition {
+        JobDefinition(kind: noteKind, queue: ChatFlow.replyQueue, retry: Flows.call.retry, timeout: .seconds(60), payload: CallTranscript.self) { item, context in
+            let call = item.call
+            guard let conversation = try await GuestConversation.latest(services.chatwoot, account: account, phone: call.rawDigits, email: nil) else {
+                context.logger.info("the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])
+                return .done
+            }
+            try await ReplyOnce.once(services, context, marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)") {
+                try await services.chatwoot.postMessage(account: account, conversation: conversation, content: noteText(item), isPrivate: true).id
+            }
+            return .done
+        }
+    }
+
+    /// The note agents read: what kind of call, when, who took it, then the transcript (cut to a
+    /// length Chatwoot accepts).
+    static func noteText(_ item: CallTranscript) -> String {
+        let call = item.call
+        var heading = call.source == "voicemail" ? "Voicemail" : (call.direction == "outbound" ? "Outbound call" : "Inbound call")
+        if let started = call.startedAt { heading += " on " + utcMinute(started) + " UTC" }
+        if let duration = call.duration { heading += ", \(duration / 60) min \(duration % 60) s" }
+        if let agent = call.agentName { heading += ", taken by \(agent)" }
+        if let line = call.lineName { heading += " on \(line)" }
+        let limit = 20_000
+        let text = item.text.count > limit ? String(item.text.prefix(limit)) + " […]" : item.text
+        return "\(heading) (Aircall call \(call.callID)), transcribed:\n\n\(text)"
+    }
+
+    /// `2026-11-26 09:05` for a unix time.
+    static func utcMinute(_ seconds: Int) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        return String(format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+    }
+
+    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, call: CallRecording) throws -> JobRequest {
+        try FlowEntry(queue: queue, kind: kind, retry: Flows.call.retry).request(payload, dedupe: "call:\(call.callID):\(call.source):\(kind)")
+    }
+}
+
+/// A call's recording in the blob store: the transcribe stage's payload.
+public struct CallAudio: Codable, Sendable, Equatable {
+    public var call: CallRecording
+    public var audio: AudioSource
+}
+
+/// A call's transcript: the vectorize and note stages' payload.
+public struct CallTranscript: Codable, Sendable, Equatable {
+    public var call: CallRecording
+    public var text: String
+}

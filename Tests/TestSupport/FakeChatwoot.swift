@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+
+/// A small Chatwoot application API with state: contacts (searched by substring of name, email and
+/// phone number, as Chatwoot does), their conversations, each conversation's labels (the POST
+/// replaces the set) and team, and the messages posted. Every request must carry the
+/// `api_access_token`; anything else answers 401, an unknown conversation 404.
+public final class FakeChatwoot: Sendable {
+    public struct Contact: Sendable {
+        public var id: Int
+        public var name: String
+        public var email: String?
+        public var phone: String?
+        public init(id: Int, name: String, email: String? = nil, phone: String? = nil) {
+            self.id = id
+            self.name = name
+            self.email = email
+            self.phone = phone
+        }
+    }
+
+    public struct Conversation: Sendable {
+        public var id: Int
+        public var contact: Int
+        public var lastActivityAt: Int
+        public var labels: [String] = []
+        public var team: Int?
+        public init(id: Int, contact: Int, lastActivityAt: Int, labels: [String] = []) {
+            self.id = id
+            self.contact = contact
+            self.lastActivityAt = lastActivityAt
+            self.labels = labels
+        }
+    }
+
+    public struct Posted: Sendable {
+        public var conversation: Int
+        public var content: String
+        public var isPrivate: Bool
+        public var multipart: Bool
+    }
+
+    public let contacts: LockedValue<[Contact]>
+    public let conversations: LockedValue<[Int: Conversation]>
+    public let posted: LockedValue<[Posted]>
+    public let service: FakeService
+
+    public init(token: String, contacts: [Contact] = [], conversations: [Conversation] = []) async throws {
+        let contactState = LockedValue(contacts)
+        let conversationState = LockedValue(Dictionary(uniqueKeysWithValues: conversations.map { ($0.id, $0) }))
+        let posted = LockedValue<[Posted]>([])
+        self.contacts = contactState
+        self.conversations = conversationState
+        self.posted = posted
+        service = try await FakeService { received in
+            Self.handle(received, token: token, contacts: contactState, conversations: conversationState, posted: posted)
+        }
+    }
+
+    public var url: String { service.url }
+    public var requests: [FakeService.Received] { service.requests }
+    public var messages: [Posted] { posted.value }
+
+    static func handle(_ received: FakeService.Received, token: String, contacts: LockedValue<[Contact]>,
+                       conversations: LockedValue<[Int: Conversation]>, posted: LockedValue<[Posted]>) -> Response {
+        guard received.headers["api_access_token"] == token else {
+            return FakeService.answer(.unauthorized, #"{"errors":["You need to sign in or sign up before continuing."]}"#)
+        }
+        let parts = received.path.split(separator: "/").map(String.init)
+        // api v1 accounts {a} …
+        guard parts.count >= 5, parts[0] == "api", parts[1] == "v1", parts[2] == "accounts", Int(parts[3]) != nil else {
+            return FakeService.answer(.notFound)
+        }
+        let rest = Array(parts.dropFirst(4))
+        switch (received.method, rest.count, rest.first) {
+        case ("GET", 2, "contacts") where rest[1] == "search":
+            let query = received.query.split(separator: "&").first { $0.hasPrefix("q=") }
+                .map { String($0.dropFirst(2)).removingPercentEncoding ?? "" }?.lowercased() ?? ""
+            let found = contacts.value.filter { contact in
+                !query.isEmpty && [contact.name, contact.email ?? "", contact.phone ?? ""].contains { $0.lowercased().contains(query) }
+            }
+            let items = found.map { contact in
+                json(["id": contact.id, "name": contact.name, "email": contact.email as Any, "phone_number": contact.phone as Any, "identifier": NSNull()])
+            }
+            return FakeService.answer(.ok, #"{"meta":{"count":\#(items.count),"current_page":"1"},"payload":[\#(items.joined(separator: ","))]}"#)
+        case ("GET", 3, "contacts") where rest[2] == "conversations":
+            let contact = Int(rest[1]) ?? -1
+            let items = conversations.value.values.filter { $0.contact == contact }.sorted { $0.id < $1.id }.map { conversation in
+                json(["id": conversation.id, "status": "open", "labels": conversation.labels, "last_activity_at": conversation.lastActivityAt,
+                      "timestamp": conversation.lastActivityAt, "messages": [Any]()])
+            }
+            return FakeService.answer(.ok, #"{"payload":[\#(items.joined(separator: ","))]}"#)
+        case (_, 3, "conversations"):
+            guard let id = Int(rest[1]), conversations.value[id] != nil else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
+            return conversation(received, id: id, what: rest[2], conversations: conversations, posted: posted)
+        default:
+            return FakeService.answer(.notFound)
+        }
+    }
+
+    static func conversation(_ received: FakeService.Received, id: Int, what: String, conversations: LockedValue<[Int: Conversation]>,
+                             posted: LockedValue<[Posted]>) -> Response {
+        let body = jsonFields(received.body)
+        switch (received.method, what) {
+        case ("GET", "labels"):
+            return FakeService.answer(.ok, json(["payload": conversations.value[id]?.labels ?? []]))
+        case ("POST", "labels"):
+            guard let labels = body["labels"] as? [String] else { return FakeService.answer(.unprocessableContent, #"{"error":"labels missing"}"#) }
+            conversations.withLock { $0[id]?.labels = labels }
+            return FakeService.answer(.ok, json(["payload": labels]))
+        case ("POST", "assignments"):
+            guard let team = body["team_id"] as? Int else { return FakeService.answer(.unprocessableContent, #"{"error":"team_id missing"}"#) }
+            conversations.withLock { $0[id]?.team = team }
+            return FakeService.answer(.ok, json(["id": team, "name": "Team \(team)"]))
+        case ("POST", "messages"):
+            let multipart = received.headers["content-type"]?.hasPrefix("multipart/form-data") == true
+            guard multipart || received.headers["content-type"] == "application/json" else { return FakeService.answer(.unsupportedMediaType) }
+            let content = multipart ? "" : body["content"] as? String ?? ""
+            let isPrivate = multipart ? false : body["private"] as? Bool ?? false
+            guard multipart || body["message_type"] as? String == "outgoing" else { return FakeService.answer(.unprocessableContent, #"{"error":"message_type"}"#) }
+            let number = posted.withLock { list in
+                list.append(Posted(conversation: id, content: content, isPrivate: isPrivate, multipart: multipart))
+                return list.count
+            }
+            return FakeService.answer(.ok, json(["id": 9000 + number, "content": content, "private": isPrivate, "conversation_id": id, "message_type": 1]))
+        default:
+            return FakeService.answer(.notFound)
+        }
+    }
+
+    static func json(_ object: Any) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
