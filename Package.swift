@@ -129,7 +129,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Redis", .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Digests", "Redis", .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -174,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeploymentTests",
-            dependencies: ["Jobs", "Queue", "Scheduler", "TestSupport"]
+            dependencies: ["Blobs", "Jobs", "Queue", "Scheduler", "Services", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

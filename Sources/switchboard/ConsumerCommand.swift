@@ -20,10 +20,10 @@ struct ConsumerCommand: AsyncParsableCommand {
             EMBEDDINGS_URL, EMBEDDINGS_MODEL, [EMBEDDINGS_API_KEY], QDRANT_URL, QDRANT_COLLECTION, [QDRANT_API_KEY], \
             GROQ_API_KEY, [GROQ_MODEL], [GROQ_BASE_URL], CHATWOOT_URL, CHATWOOT_API_TOKEN, SYSTEM_PROMPT (each also \
             as NAME_FILE); naming one of its queues in --queues without them is an error naming the first missing. \
-            The voice flow (queues transcribe, synthesize; replies on reply) also needs AZURE_SPEECH_KEY and \
+            The voice flow (queues transcribe, synthesize, voice-reply) also needs AZURE_SPEECH_KEY and \
             AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT, [AZURE_SPEECH_LANGUAGE], [AZURE_SPEECH_VOICE], and \
-            BLOB_STORE (default ./blobs, shared with the producer). The call flow (queues download, transcribe, \
-            vectorize; notes on reply) and the booking flow (vectorize, triage) also need CHATWOOT_ACCOUNT_ID \
+            BLOB_STORE (default ./blobs, shared with the producer). The call flow (queues download, call-transcribe, \
+            vectorize, triage) and the booking flow (vectorize, triage) also need CHATWOOT_ACCOUNT_ID \
             ([TRIAGE_TEAMS] as pre-stay=3,during-stay=4,post-stay=5,inquiry=2); downloading calls needs the voice \
             flow's speech settings and blob store.
             """
@@ -61,14 +61,11 @@ struct ConsumerCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let environment = ProcessInfo.processInfo.environment
         let asked = queues?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        // The chat flow runs when its queues are asked for (then its settings must be complete) or,
+        // A flow runs when its queues are asked for (then its settings must be complete) or,
         // without --queues, when it is configured.
-        let wantsChat = asked.map { !FlowConfiguration.chatQueues.isDisjoint(with: $0) } ?? false
-        let wantsVoice = asked.map { !FlowConfiguration.voiceQueues.union([Flows.call.queue]).isDisjoint(with: $0) } ?? false
-        let wantsIndex = asked.map { !FlowConfiguration.indexQueues.isDisjoint(with: $0) } ?? false
         let flows: FlowServices?
         do {
-            flows = try FlowConfiguration.services(chat: wantsChat, voice: wantsVoice, index: wantsIndex, keys: Keys(prefix: redis.keyPrefix),
+            flows = try FlowConfiguration.services(forQueues: asked, keys: Keys(prefix: redis.keyPrefix),
                                                    http: HTTPClient(connections: concurrency)) {
                 try Environment.value($0, environment)
             }

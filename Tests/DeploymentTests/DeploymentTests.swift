@@ -1,7 +1,9 @@
+import Blobs
 import Foundation
 import Jobs
 import Queue
 import Scheduler
+import Services
 import Testing
 import TestSupport
 
@@ -123,27 +125,35 @@ import TestSupport
                 #expect(environment[variable] != nil || environment["\(variable)_FILE"] != nil, "\(file): \(name) does not set \(variable)")
             }
             #expect(environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == nil, "\(file): \(name) allows crash jobs")
-            // A consumer that takes the chat flow's queues has every setting of it, credentials as secrets.
-            if command[0] == "consumer" {
-                let queues = command.firstIndex(of: "--queues").map { Set(command[$0 + 1].split(separator: ",").map(String.init)) }
-                // Every queue it names is served by this build (else its jobs would be dead-lettered).
-                let served = Set(registry.queues).union(FlowConfiguration.chatQueues).union(FlowConfiguration.voiceQueues)
-                for queue in queues ?? [] { #expect(served.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves") }
-                let voice = queues.map { !$0.isDisjoint(with: FlowConfiguration.voiceQueues) } ?? false
-                if voice {
-                    #expect(environment["AZURE_SPEECH_KEY_FILE"] != nil, "\(file): \(name) must take AZURE_SPEECH_KEY from a secret")
-                    #expect(environment["AZURE_SPEECH_REGION"] != nil || environment["AZURE_SPEECH_ENDPOINT"] != nil, "\(file): \(name) has no Azure region")
-                    #expect(environment["BLOB_STORE"] != nil, "\(file): \(name) does not say where the audio is")
-                }
-                if let queues, voice || !queues.isDisjoint(with: FlowConfiguration.chatQueues) {
-                    for (setting, required) in FlowConfiguration.chatSettings {
-                        let credential = setting.hasSuffix("_KEY") || setting.hasSuffix("_TOKEN")
-                        if credential {
-                            #expect(environment["\(setting)_FILE"] != nil, "\(file): \(name) must take \(setting) from a secret")
-                        } else if required {
-                            #expect(environment[setting] != nil || environment["\(setting)_FILE"] != nil, "\(file): \(name) does not set \(setting)")
-                        }
+            // A consumer runs every kind that can arrive on the queues it reads, with the settings it
+            // is given (a kind it cannot run would see its jobs dead-lettered as unknown), and takes
+            // every credential of its flows from a secret.
+            // (Without --queues a consumer runs whichever flows turn out configured: nothing to hold it to.)
+            if command[0] == "consumer", let queues = command.firstIndex(of: "--queues").map({ command[$0 + 1].split(separator: ",").map(String.init) }) {
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-deploy-\(UUID().uuidString)")
+                defer { try? FileManager.default.removeItem(at: scratch) }
+                let configured: FlowServices?
+                do {
+                    configured = try FlowConfiguration.services(forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1)) { name in
+                        if name == "BLOB_STORE", environment[name] != nil { return scratch.path }
+                        if let value = environment[name].map({ "\($0)" }), !value.isEmpty { return value }
+                        return environment["\(name)_FILE"] != nil ? "from-a-secret" : nil
                     }
+                } catch {
+                    Issue.record("\(file): \(name) cannot run its queues: \(error)")
+                    continue
+                }
+                let own = Catalogue.registry(environment: [:], flows: configured)
+                let every = try Self.everyKind(scratch)
+                for queue in queues {
+                    #expect(every.queues.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves")
+                    for kind in every.definitions.values where kind.queue == queue {
+                        #expect(own.definitions[kind.kind] != nil, "\(file): \(name) reads \(queue) but cannot run its \(kind.kind) jobs with its settings")
+                    }
+                }
+                let flowSettings = FlowConfiguration.chatSettings + FlowConfiguration.voiceSettings + FlowConfiguration.indexSettings
+                for (setting, _) in flowSettings where setting.hasSuffix("_KEY") || setting.hasSuffix("_TOKEN") {
+                    #expect(environment[setting] == nil, "\(file): \(name) must take \(setting) from a secret (\(setting)_FILE)")
                 }
             }
             // The image's HEALTHCHECK probes HEALTHCHECK_PORT (default 9090): the producer's is its own port.
@@ -165,6 +175,18 @@ import TestSupport
                 #expect(Double(longest.components.seconds) < grace, "\(file): \(name) --grace-period \(grace)s is shorter than its longest job timeout")
             }
         }
+    }
+
+    /// Every job kind of this build, as a consumer with every flow configured has them.
+    static func everyKind(_ scratch: URL) throws -> JobRegistry {
+        let http = HTTPClient(connections: 1)
+        let services = FlowServices(
+            embeddings: EmbeddingsClient(baseURL: "http://e", apiKey: nil, model: "m", http: http),
+            qdrant: QdrantClient(baseURL: "http://q", apiKey: nil, collection: "c", http: http),
+            completions: ChatCompletionsClient(baseURL: "http://g", apiKey: "k", model: "m", http: http),
+            chatwoot: ChatwootClient(baseURL: "http://c", apiToken: "t", http: http), systemPrompt: "p", keys: Keys(prefix: "deploy"),
+            speech: AzureSpeechClient(key: "k", hosts: .region("r"), http: http), blobs: try BlobStore(location: scratch.path), http: http, account: 1)
+        return Catalogue.registry(environment: [:], flows: services)
     }
 
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))

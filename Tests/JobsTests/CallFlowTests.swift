@@ -73,7 +73,7 @@ import TestSupport
         }
 
         func runUntilIdle() async throws {
-            try await FlowRun.untilIdle(["download", "transcribe", "vectorize", "reply"], services: services, broker: broker, pool: pool)
+            try await FlowRun.untilIdle(["download", "call-transcribe", "vectorize", "triage"], services: services, broker: broker, pool: pool)
         }
 
         func dead(_ queue: String) async throws -> Int { try await pool.send("XLEN", broker.keys.dead(queue)).integer ?? -1 }

@@ -67,7 +67,7 @@ import TestSupport
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let consumer = StreamConsumer(
-            configuration: ConsumerConfiguration(queues: ["transcribe", "retrieve", "generate", "synthesize", "reply"], concurrency: 8,
+            configuration: ConsumerConfiguration(queues: ["transcribe", "retrieve", "generate", "synthesize", "voice-reply"], concurrency: 8,
                                                  promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(200)),
             registry: Catalogue.registry(environment: [:], flows: services), broker: broker, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

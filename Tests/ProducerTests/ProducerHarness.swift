@@ -71,9 +71,7 @@ final class ProducerHarness: Sendable {
     }
 
     static func svixHeaders(_ body: String, id: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = guestySecret) -> [(String, String)] {
-        let key = Array(Data(base64Encoded: String(secret.dropFirst("whsec_".count)))!)
-        let signature = HMAC.sha256(key: key, message: Array("\(id).\(timestamp).\(body)".utf8))
-        return [("svix-id", id), ("svix-timestamp", String(timestamp)), ("svix-signature", "v1,\(Data(signature).base64EncodedString())")]
+        SvixSigning.headers(body, id: id, timestamp: timestamp, secret: secret)
     }
 
     /// A Chatwoot delivery signed as Chatwoot v4.11.2+ signs it.

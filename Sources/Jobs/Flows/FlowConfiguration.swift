@@ -19,7 +19,7 @@ public enum FlowConfiguration {
     ]
 
     /// The queues only the voice flow adds (it also needs the chat flow's).
-    public static let voiceQueues: Set<String> = [Flows.voice.queue, VoiceFlow.synthesizeQueue]
+    public static let voiceQueues: Set<String> = [Flows.voice.queue, VoiceFlow.synthesizeQueue, VoiceFlow.replyQueue]
 
     /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
     public static let voiceSettings: [(name: String, required: Bool)] = [
@@ -27,13 +27,26 @@ public enum FlowConfiguration {
         ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("BLOB_STORE", false),
     ]
 
-    /// The queues of the call and booking flows (download also needs the voice flow's speech).
-    public static let indexQueues: Set<String> = [Flows.call.queue, CallFlow.vectorizeQueue, BookingFlow.triageQueue]
+    /// The queues of the call and booking flows.
+    public static let indexQueues: Set<String> = [Flows.call.queue, CallFlow.transcribeQueue, CallFlow.vectorizeQueue, BookingFlow.triageQueue]
+
+    /// The call flow's queues that also need the voice flow's speech and blob store.
+    public static let callAudioQueues: Set<String> = [Flows.call.queue, CallFlow.transcribeQueue]
 
     /// The call and booking flows' own settings (they also need the chat flow's): the Chatwoot
     /// account their knowledge and notes belong to, and the team per stay phase
     /// (`pre-stay=3,during-stay=4,post-stay=5,inquiry=2`; phases left out keep their team).
     public static let indexSettings: [(name: String, required: Bool)] = [("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false)]
+
+    /// The services for a consumer of `queues` (nil: every queue of the catalogue): each flow one
+    /// of those queues belongs to must be completely configured; without `queues`, every flow that
+    /// is configured runs.
+    public static func services(forQueues queues: [String]?, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
+                                setting: (String) throws -> String?) throws -> FlowServices? {
+        func wants(_ flowQueues: Set<String>) -> Bool { queues.map { !flowQueues.isDisjoint(with: $0) } ?? false }
+        return try services(chat: wants(chatQueues), voice: wants(voiceQueues.union(callAudioQueues)), index: wants(indexQueues),
+                            keys: keys, http: makeHTTP(), setting: setting)
+    }
 
     /// The flows' services: the chat flow's, plus the voice flow's and the call and booking flows'
     /// when wanted (`voice`, `index`) or configured (AZURE_SPEECH_KEY, CHATWOOT_ACCOUNT_ID set).

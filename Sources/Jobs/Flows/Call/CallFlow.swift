@@ -9,11 +9,16 @@ import Services
 /// the caller is a Chatwoot contact, the transcript as a private note on their latest
 /// conversation, posted once).
 ///
+/// The note runs on the `triage` queue with the booking flow's triage: both write what agents see
+/// about calls and bookings, and need the same settings.
+///
 /// Stages hand off atomically with their acknowledgement, deduplicated per (call, audio, stage);
 /// the recording's blob is named after the call, so a download that runs again overwrites it.
 /// Long retry budgets: nothing here is interactive, and everything must eventually be indexed.
 public enum CallFlow {
     public static let transcribeKind = "call.transcribe"
+    /// Not the voice flow's queue: an hour-long recording must not hold up a guest's voice message.
+    public static let transcribeQueue = "call-transcribe"
     public static let vectorizeKind = "call.vectorize"
     public static let vectorizeQueue = "vectorize"
     public static let noteKind = "call.note"
@@ -43,12 +48,12 @@ public enum CallFlow {
             try blob.append(response.body)
             try blob.commit()
             let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: contentType, byteCount: response.body.count))
-            return .next(try next(transcribeKind, queue: Flows.voice.queue, audio, call: call))
+            return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call))
         }
     }
 
     static func transcribe(_ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
-        JobDefinition(kind: transcribeKind, queue: Flows.voice.queue, retry: Flows.call.retry, timeout: .seconds(600), payload: CallAudio.self) { item, context in
+        JobDefinition(kind: transcribeKind, queue: transcribeQueue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallAudio.self) { item, context in
             guard let reference = item.audio.blob else { throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store") }
             let audio: [UInt8]
             do {
@@ -78,12 +83,12 @@ public enum CallFlow {
             try await KnowledgeIndex.write(services, account: account, source: "aircall:call:\(call.callID):\(call.source)",
                                            texts: TextChunks.split(item.text), payload: facts)
             guard call.rawDigits != nil else { return .done }
-            return .next(try next(noteKind, queue: ChatFlow.replyQueue, item, call: call))
+            return .next(try next(noteKind, queue: BookingFlow.triageQueue, item, call: call))
         }
     }
 
     static func note(_ services: FlowServices, _ account: Int) -> JobDefinition {
-        JobDefinition(kind: noteKind, queue: ChatFlow.replyQueue, retry: Flows.call.retry, timeout: .seconds(60), payload: CallTranscript.self) { item, context in
+        JobDefinition(kind: noteKind, queue: BookingFlow.triageQueue, retry: Flows.call.retry, timeout: .seconds(60), payload: CallTranscript.self) { item, context in
             let call = item.call
             guard let conversation = try await GuestConversation.latest(services.chatwoot, account: account, phone: call.rawDigits, email: nil) else {
                 context.logger.info("the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])

@@ -13,6 +13,8 @@ public enum VoiceFlow {
     public static let synthesizeKind = "voice.synthesize"
     public static let synthesizeQueue = "synthesize"
     public static let replyKind = "voice.reply"
+    /// Its own queue: the voice reply reads audio from the blob store, which a chat reply does not.
+    public static let replyQueue = "voice-reply"
 
     /// The voice flow's own stages; nil without speech and a blob store.
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
@@ -48,12 +50,12 @@ public enum VoiceFlow {
             let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg", byteCount: audio.count))
             let message = ChatMessage(accountID: answer.accountID, conversationID: answer.conversationID, inboxID: nil,
                                       messageID: answer.messageID, content: "", senderID: nil, senderName: nil)
-            return .next(try ChatFlow.next(replyKind, queue: ChatFlow.replyQueue, spoken, message: message, retry: Flows.voice.retry))
+            return .next(try ChatFlow.next(replyKind, queue: replyQueue, spoken, message: message, retry: Flows.voice.retry))
         }
     }
 
     static func reply(_ services: FlowServices, _ blobs: BlobStore) -> JobDefinition {
-        JobDefinition(kind: replyKind, queue: ChatFlow.replyQueue, retry: Flows.voice.retry, timeout: .seconds(60), payload: SpokenAnswer.self,
+        JobDefinition(kind: replyKind, queue: replyQueue, retry: Flows.voice.retry, timeout: .seconds(60), payload: SpokenAnswer.self,
                       onDeadLetter: { spoken, error in
                           try await ChatFlow.tellAgents(services, spoken.answer.accountID, spoken.answer.conversationID, error)
                       }) { spoken, context in
