@@ -57,7 +57,8 @@ let package = Package(
             dependencies: ["Blobs", "Queue", "Redis", "Services", "Digests"]
         ),
         .target(
-            name: "Blobs"
+            name: "Blobs",
+            dependencies: ["Services"]
         ),
         .target(
             name: "Producer",
@@ -115,6 +116,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
+                "Blobs",
                 "Consumers",
                 "Producer",
                 "Scheduler",
@@ -159,6 +161,10 @@ let package = Package(
         .testTarget(
             name: "JobsTests",
             dependencies: ["Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport"]
+        ),
+        .testTarget(
+            name: "BlobsTests",
+            dependencies: ["Blobs", "Services", "TestSupport"]
         ),
         .testTarget(
             name: "DigestsTests",

@@ -1,31 +1,43 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import Services
 
 /// Where large payloads (audio) live while jobs carry only a reference to them: Redis never holds
-/// audio. A blob is written completely under a temporary name and then renamed, so a reference
-/// handed to a job always names a whole file; a failed or refused upload leaves nothing behind.
+/// audio. A blob becomes visible whole or not at all — a local blob is written under a temporary
+/// name and renamed, an S3 blob is one PUT — so a reference handed to a job always names a whole
+/// blob, and a failed or refused upload leaves nothing behind.
 ///
-/// `BLOB_STORE` selects it: `file:///path` (or a plain absolute path) is a local folder, shared by
-/// the producer and the consumers through a volume.
+/// `BLOB_STORE` selects it: `file:///path` (or a plain path) is a local folder, shared by the
+/// producer and the consumers through a volume; `s3://bucket/prefix` is a bucket of any S3-API
+/// store (Cloudflare R2, SeaweedFS, MinIO) at `BLOB_S3_ENDPOINT`, which lifts the need to place
+/// every audio-handling service on the node with the folder.
 public struct BlobStore: Sendable {
-    public let root: URL
+    enum Backend: Sendable {
+        case folder(URL)
+        case bucket(S3Client, prefix: String)
+    }
 
-    /// Opens the store named by `location`; fails with a message naming `BLOB_STORE` when the
-    /// location is not a folder we can create and write.
-    public init(location: String) throws {
-        let path: String
-        if location.hasPrefix("file://") {
-            path = String(location.dropFirst("file://".count))
-        } else if location.contains("://") {
-            throw BlobStoreError("BLOB_STORE \(location): only file:// folders are supported by this build")
-        } else {
-            path = location
+    let backend: Backend
+
+    /// Opens the store named by `location`; fails with a message naming the setting when the folder
+    /// cannot be created and written, or a bucket is named without its endpoint and keys.
+    public init(location: String, s3: S3Settings? = nil, http: @autoclosure () -> HTTPClient = HTTPClient(connections: 4)) throws {
+        if location.hasPrefix("s3://") {
+            let rest = location.dropFirst("s3://".count)
+            let bucket = String(rest.prefix { $0 != "/" })
+            let prefix = rest.dropFirst(bucket.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            guard !bucket.isEmpty else { throw BlobStoreError("BLOB_STORE \(location) names no bucket") }
+            guard let s3 else { throw BlobStoreError("BLOB_STORE \(location) needs BLOB_S3_ENDPOINT, BLOB_S3_ACCESS_KEY_ID and BLOB_S3_SECRET_ACCESS_KEY") }
+            let signer = SignatureV4(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey, region: s3.region, sessionToken: s3.sessionToken)
+            backend = .bucket(S3Client(endpoint: s3.endpoint, bucket: bucket, signer: signer, http: http()), prefix: prefix)
+            return
         }
+        if location.contains("://") && !location.hasPrefix("file://") {
+            throw BlobStoreError("BLOB_STORE \(location): only file:// folders and s3:// buckets are supported")
+        }
+        let path = location.hasPrefix("file://") ? String(location.dropFirst("file://".count)) : location
         guard !path.isEmpty else { throw BlobStoreError("BLOB_STORE is empty") }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        root = URL(fileURLWithPath: absolute, isDirectory: true).standardizedFileURL
+        let root = URL(fileURLWithPath: absolute, isDirectory: true).standardizedFileURL
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         } catch {
@@ -34,103 +46,77 @@ public struct BlobStore: Sendable {
         guard FileManager.default.isWritableFile(atPath: root.path) else {
             throw BlobStoreError("BLOB_STORE \(root.path) is not writable by this user")
         }
+        backend = .folder(root)
     }
 
     /// Starts a new blob under `folder` (e.g. `voice`) with a fresh unique name and `fileExtension`.
     public func create(folder: String, fileExtension: String) throws -> BlobWriter {
-        let day = Self.dayFormatter.string(from: Date())
-        let directory = root.appendingPathComponent(folder).appendingPathComponent(day)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let day = Self.day(Date())
         let name = UUID().uuidString.lowercased() + (fileExtension.isEmpty ? "" : "." + fileExtension)
-        return try BlobWriter(final: directory.appendingPathComponent(name))
+        return try writer(folder + "/" + day, name)
     }
 
     /// Starts the blob `folder/name`, one name per source (a call's recording, an answer's audio): a
     /// stage that runs again writes the same blob again instead of leaving an orphan beside it.
     public func create(folder: String, name: String) throws -> BlobWriter {
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else { throw BlobStoreError("not a blob name: \(name)") }
-        let directory = root.appendingPathComponent(folder)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try BlobWriter(final: directory.appendingPathComponent(name))
+        return try writer(folder, name)
     }
 
     /// Reads a whole blob by its reference.
-    public func read(_ reference: String) throws -> Data {
-        try Data(contentsOf: try file(for: reference))
+    public func read(_ reference: String) async throws -> [UInt8] {
+        switch backend {
+        case .folder(let root):
+            return Array(try Data(contentsOf: try Self.file(for: reference, in: root)))
+        case .bucket(let client, let prefix):
+            return try await client.get(try Self.key(for: reference, client: client, prefix: prefix))
+        }
     }
 
     /// Removes a blob; a missing one is not an error.
-    public func delete(_ reference: String) throws {
-        let url = try file(for: reference)
-        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+    public func delete(_ reference: String) async throws {
+        switch backend {
+        case .folder(let root):
+            let url = try Self.file(for: reference, in: root)
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        case .bucket(let client, let prefix):
+            try await client.delete(try Self.key(for: reference, client: client, prefix: prefix))
+        }
     }
 
-    /// The file a reference names, refused unless it lies inside this store.
-    public func file(for reference: String) throws -> URL {
+    private func writer(_ folder: String, _ name: String) throws -> BlobWriter {
+        switch backend {
+        case .folder(let root):
+            let directory = root.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return try BlobWriter(file: directory.appendingPathComponent(name))
+        case .bucket(let client, let prefix):
+            let key = (prefix.isEmpty ? "" : prefix + "/") + folder + "/" + name
+            return BlobWriter(object: key, in: client)
+        }
+    }
+
+    /// The file a reference names, refused unless it lies inside the store's folder.
+    static func file(for reference: String, in root: URL) throws -> URL {
         guard reference.hasPrefix("file://") else { throw BlobStoreError("not a file:// blob reference: \(reference)") }
         let url = URL(fileURLWithPath: String(reference.dropFirst("file://".count))).standardizedFileURL
         guard url.path.hasPrefix(root.path + "/") else { throw BlobStoreError("blob reference outside the store: \(reference)") }
         return url
     }
 
-    private static let dayFormatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy/MM/dd"
-        return formatter
-    }()
-}
-
-/// One blob being written: bytes are appended to a temporary file, which `commit()` renames to the
-/// final name and `abort()` removes. Not shared between tasks: one upload owns one writer.
-public final class BlobWriter {
-    public let reference: String
-    public private(set) var byteCount = 0
-    private let final: URL
-    private let temporary: URL
-    private var handle: FileHandle?
-
-    init(final: URL) throws {
-        self.final = final
-        temporary = final.deletingLastPathComponent().appendingPathComponent("." + final.lastPathComponent + "." + UUID().uuidString.prefix(8).lowercased() + ".part")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw BlobStoreError("cannot create \(temporary.path)")
-        }
-        handle = try FileHandle(forWritingTo: temporary)
-        reference = "file://" + final.path
+    /// The object key a reference names, refused unless it is in the store's bucket and prefix.
+    static func key(for reference: String, client: S3Client, prefix: String) throws -> String {
+        let head = "s3://\(client.bucket)/" + (prefix.isEmpty ? "" : prefix + "/")
+        guard reference.hasPrefix(head), !reference.contains("/../") else { throw BlobStoreError("blob reference outside the store: \(reference)") }
+        return String(reference.dropFirst("s3://\(client.bucket)/".count))
     }
 
-    deinit {
-        abort()
-    }
-
-    public func append(_ bytes: some Sequence<UInt8>) throws {
-        let data = Data(bytes)
-        try handle?.write(contentsOf: data)
-        byteCount += data.count
-    }
-
-    /// Makes the blob visible under its reference, replacing a blob of the same name in one step.
-    public func commit() throws {
-        try handle?.close()
-        handle = nil
-        guard rename(temporary.path, final.path) == 0 else {
-            throw BlobStoreError("cannot move \(temporary.path) to \(final.path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Drops an unfinished blob (its temporary file).
-    public func abort() {
-        try? handle?.close()
-        handle = nil
-        try? FileManager.default.removeItem(at: temporary)
-    }
-
-    /// Removes a committed blob again (its job was not enqueued).
-    public func discard() {
-        abort()
-        try? FileManager.default.removeItem(at: final)
+    /// `2026/11/26`: blobs are foldered by day, so old ones are easy to find and remove.
+    static func day(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d/%02d/%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 }
 

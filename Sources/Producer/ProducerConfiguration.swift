@@ -1,3 +1,4 @@
+import Blobs
 import Redis
 
 /// Everything `switchboard producer` is configured with. Each webhook route is served only when
@@ -14,6 +15,8 @@ public struct ProducerConfiguration: Sendable {
     public var voiceUploadToken: String?
     /// `BLOB_STORE`: where uploaded audio is kept (`file:///path`).
     public var blobStore: String
+    /// The S3-API store behind an `s3://` `BLOB_STORE`.
+    public var blobS3: S3Settings?
     /// Largest JSON body accepted (413 above).
     public var jsonLimit: Int
     /// Largest audio upload accepted (413 above).
@@ -31,7 +34,7 @@ public struct ProducerConfiguration: Sendable {
 
     public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
                 aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
-                blobStore: String = "blobs", jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
+                blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
                 dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
                 unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false) {
         self.redis = redis
@@ -43,6 +46,7 @@ public struct ProducerConfiguration: Sendable {
         self.chatwootSecret = chatwootSecret
         self.voiceUploadToken = voiceUploadToken
         self.blobStore = blobStore
+        self.blobS3 = blobS3
         self.jsonLimit = jsonLimit
         self.audioLimit = audioLimit
         self.dedupeTTL = dedupeTTL

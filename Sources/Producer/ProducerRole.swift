@@ -17,7 +17,7 @@ public enum ProducerRole {
                                    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let blobs: BlobStore
         do {
-            blobs = try BlobStore(location: configuration.blobStore)
+            blobs = try BlobStore(location: configuration.blobStore, s3: configuration.blobS3)
         } catch let error as BlobStoreError {
             throw ConfigurationError(error.description)
         }

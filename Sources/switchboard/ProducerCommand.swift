@@ -1,3 +1,4 @@
+import Blobs
 import ArgumentParser
 import Foundation
 import Metrics
@@ -64,13 +65,19 @@ struct ProducerCommand: AsyncParsableCommand {
         } else {
             listenPort = 8080
         }
+        let blobS3: S3Settings?
+        do {
+            blobS3 = try S3Settings.from { try Environment.value($0, environment) }
+        } catch let error as BlobStoreError {
+            throw ValidationError(error.description)
+        }
         let configuration = ProducerConfiguration(
             redis: try redis.endpoint(), prefix: redis.keyPrefix, host: host, port: listenPort,
             aircallToken: try Environment.value("AIRCALL_WEBHOOK_TOKEN", environment),
             guestySecret: try Environment.value("GUESTY_WEBHOOK_SECRET", environment),
             chatwootSecret: try Environment.value("CHATWOOT_WEBHOOK_SECRET", environment),
             voiceUploadToken: try Environment.value("VOICE_UPLOAD_TOKEN", environment),
-            blobStore: environment["BLOB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "blobs",
+            blobStore: environment["BLOB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "blobs", blobS3: blobS3,
             jsonLimit: jsonLimit, audioLimit: audioLimit, dedupeTTL: .seconds(dedupeHours * 3600),
             highWater: highWater, logIgnored: logIgnored)
         do {

@@ -16,7 +16,7 @@ import TestSupport
     static let opus: [UInt8] = Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 22) + Array("OpusHead".utf8) + [UInt8](repeating: 7, count: 2000)
     static let mp3: [UInt8] = Array("ID3".utf8) + [UInt8](repeating: 0x55, count: 3000)
 
-    @Test(arguments: ["ogg upload", "mp3 attachment"])
+    @Test(arguments: ["ogg upload", "mp3 attachment", "ogg upload in a bucket"])
     func aSpokenQuestionIsAnsweredWithAudioAndText(_ form: String) async throws {
         let server = try RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
@@ -25,7 +25,10 @@ import TestSupport
         let broker = Broker(pool: pool, keys: keys)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-voice-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let blobs = try BlobStore(location: folder.path)
+        let bucket = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk")
+        let blobs = form.hasSuffix("bucket")
+            ? try BlobStore(location: "s3://media/sb", s3: S3Settings(endpoint: bucket.url, accessKeyID: "AK", secretAccessKey: "sk"))
+            : try BlobStore(location: folder.path)
         let speech = try await FakeService { received in
             switch received.path {
             case "/speech/recognition/conversation/cognitiveservices/v1":
@@ -55,10 +58,10 @@ import TestSupport
             speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http), blobs: blobs, http: http)
         try await services.qdrant.ensureCollection(vectorSize: 3)
         let voice: VoiceMessage
-        if form == "ogg upload" {
+        if form.hasPrefix("ogg upload") {
             let blob = try blobs.create(folder: "voice", fileExtension: "ogg")
             try blob.append(Self.opus)
-            try blob.commit()
+            try await blob.commit()
             voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: nil, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg"), caption: nil)
         } else {
             voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: 700, audio: AudioSource(url: attachment.url + "/voice.mp3", contentType: "audio/mpeg"), caption: nil)
@@ -77,7 +80,7 @@ import TestSupport
             try await group.waitForAll()
             #expect(answered)
         }
-        let endpoint = form == "ogg upload" ? "/speech/recognition/conversation/cognitiveservices/v1" : "/speechtotext/transcriptions:transcribe"
+        let endpoint = form.hasPrefix("ogg upload") ? "/speech/recognition/conversation/cognitiveservices/v1" : "/speechtotext/transcriptions:transcribe"
         #expect(speech.requests.first?.path == endpoint, "OGG/Opus takes the short-audio endpoint, MP3 fast transcription")
         let question = (jsonFields(try #require(model.requests.first).body)["messages"] as? [[String: String]])?.last?["content"]
         #expect(question == "Is breakfast included?")
@@ -86,5 +89,10 @@ import TestSupport
         let body = String(decoding: reply.body, as: UTF8.self)
         #expect(body.contains("Yes, breakfast is included.") && body.contains("name=\"attachments[]\"") && body.contains("OggS-spoken-answer"))
         #expect(chatwoot.requests.count == 1)
+        if form.hasSuffix("bucket") {
+            // The upload and the spoken answer both live in the bucket, the answer under one name per message.
+            #expect(bucket.objects.value.keys.contains { $0.hasPrefix("sb/voice/") && $0.hasSuffix(".ogg") })
+            #expect(bucket.objects.value.keys.contains { $0.hasPrefix("sb/answers/1-") })
+        }
     }
 }

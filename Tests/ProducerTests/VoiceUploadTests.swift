@@ -1,3 +1,4 @@
+import Blobs
 import Foundation
 import Testing
 import TestSupport
@@ -83,5 +84,28 @@ import TestSupport
         #expect(ProducerHarness.json(first)["job_id"] as? String == ProducerHarness.json(again)["job_id"] as? String)
         #expect(try await h.length("transcribe") == 1)
         #expect(blobFiles(h).count == 1)
+    }
+
+    @Test func anUploadGoesToAnS3BucketAndABucketThatCannotTakeItIsA503() async throws {
+        let down = LockedValue(false)
+        let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk") { _ in
+            down.value ? FakeService.answer(.serviceUnavailable, "<Error><Code>ServiceUnavailable</Code></Error>") : nil
+        }
+        let h = try await ProducerHarness { configuration in
+            configuration.blobStore = "s3://media/switchboard"
+            configuration.blobS3 = S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk")
+        }
+        let reply = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=3&conversation_id=44",
+                                              headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: Self.audio, chunked: true)
+        #expect(reply.status == 202, "\(reply.text)")
+        let payload = try ProducerHarness.payload(try #require(try await h.entries("transcribe").first))
+        let reference = try #require((payload["audio"] as? [String: Any])?["blob"] as? String)
+        #expect(reference.hasPrefix("s3://media/switchboard/voice/") && reference.hasSuffix(".ogg"))
+        #expect(s3.objects.value[String(reference.dropFirst("s3://media/".count))]?.body == Self.audio)
+        down.set(true)
+        let refused = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=3&conversation_id=44",
+                                                headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: Self.audio)
+        #expect(refused.status == 503 && refused.headers["retry-after"] != nil, "the sender keeps the audio and retries")
+        #expect(try await h.length("transcribe") == 1, "no job for audio that was not stored")
     }
 }

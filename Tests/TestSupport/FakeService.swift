@@ -10,7 +10,7 @@ public final class FakeService: Sendable {
         public var method: String
         public var path: String
         public var query: String
-        /// Names lowercased.
+        /// Names lowercased; `host` included.
         public var headers: [String: String]
         public var body: [UInt8]
         public var clientPort: Int
@@ -37,6 +37,8 @@ public final class FakeService: Sendable {
             var body = try await request.body.collect(upTo: 64 << 20)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
+            // HTTP/1's Host header arrives as the request's authority.
+            if let authority = request.head.authority { headers["host"] = authority }
             let received = Received(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
                                     headers: headers, body: body.readBytes(length: body.readableBytes) ?? [], clientPort: context.clientPort)
             service.log.withLock { $0.append(received) }

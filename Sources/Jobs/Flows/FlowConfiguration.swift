@@ -25,7 +25,7 @@ public enum FlowConfiguration {
     public static let voiceSettings: [(name: String, required: Bool)] = [
         ("AZURE_SPEECH_KEY", true), ("AZURE_SPEECH_REGION", false), ("AZURE_SPEECH_ENDPOINT", false),
         ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("BLOB_STORE", false),
-    ]
+    ] + S3Settings.names.map { ($0.name, false) }
 
     /// The queues of the call and booking flows.
     public static let indexQueues: Set<String> = [Flows.call.queue, CallFlow.transcribeQueue, CallFlow.vectorizeQueue, BookingFlow.triageQueue]
@@ -71,7 +71,7 @@ public enum FlowConfiguration {
         services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
                                             voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural")
         do {
-            services.blobs = try BlobStore(location: try setting("BLOB_STORE") ?? "blobs")
+            services.blobs = try BlobStore(location: try setting("BLOB_STORE") ?? "blobs", s3: try S3Settings.from(setting), http: http)
         } catch let error as BlobStoreError {
             throw FlowConfigurationError(error.description)
         }

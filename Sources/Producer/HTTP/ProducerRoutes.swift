@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Prometheus
 import Queue
+import Services
 
 /// The producer's HTTP surface: the webhook and upload routes, `/healthz`, `/readyz`, `/metrics`,
 /// and a 405 with `Allow` for a known path asked with the wrong method.
@@ -135,7 +136,7 @@ struct ProducerRoutes: Sendable {
             return refusal(error, source: "voice", logger: logger)
         }
         let response = await enqueue(job, dedupe: stored.dedupe, source: "voice", logger: logger)
-        if response.status != .accepted { stored.discard() }
+        if response.status != .accepted { await stored.discard() }
         return response
     }
 
@@ -175,9 +176,10 @@ struct ProducerRoutes: Sendable {
             count(source, "refused")
             logger.notice("delivery refused", metadata: ["source": "\(source)", "reason": "\(refusal.response.status)"])
             return refusal.response
-        case let blob as BlobStoreError:
+        case is BlobStoreError, is HTTPFailure:
+            // The folder or the S3 bucket could not take the audio: the sender keeps it and retries.
             count(source, "unavailable")
-            logger.error("blob store failed", metadata: ["source": "\(source)", "error": "\(blob)"])
+            logger.error("blob store failed", metadata: ["source": "\(source)", "error": "\(error)"])
             return APIResponse.retryLater("audio could not be stored, retry later", seconds: configuration.unavailableRetryAfter)
         default:
             count(source, "failed")

@@ -26,7 +26,7 @@ struct VoiceUpload: Sendable {
         var dedupe: String?
         let blob: BlobWriter
 
-        func discard() { blob.discard() }
+        func discard() async { await blob.discard() }
     }
 
     func authorized(_ request: Request) -> Bool {
@@ -61,7 +61,7 @@ struct VoiceUpload: Sendable {
             blob.abort()
             throw MalformedBody(message: "the audio body is empty", field: nil)
         }
-        try blob.commit()
+        try await blob.commit()
         let audio = AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
         let caption = query["caption"].map(String.init)
         return Stored(message: VoiceMessage(accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: caption),
@@ -90,7 +90,7 @@ struct VoiceUpload: Sendable {
         guard part.body.count <= limit else { throw BodyRefusal.tooLarge(limit: limit) }
         let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
         try blob.append(part.body)
-        try blob.commit()
+        try await blob.commit()
         let audio = AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
         let message = VoiceMessage(accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: form.field("caption"))
         return Stored(message: message, dedupe: dedupe, blob: blob)

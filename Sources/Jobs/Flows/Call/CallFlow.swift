@@ -46,7 +46,7 @@ public enum CallFlow {
             let contentType = AudioTypes.contentType(forExtension: fileExtension) ?? "audio/mpeg"
             let blob = try blobs.create(folder: "calls", name: "\(call.callID)-\(call.source).\(fileExtension)")
             try blob.append(response.body)
-            try blob.commit()
+            try await BlobAccess.commit(blob)
             let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: contentType, byteCount: response.body.count))
             return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call))
         }
@@ -55,12 +55,7 @@ public enum CallFlow {
     static func transcribe(_ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: transcribeKind, queue: transcribeQueue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallAudio.self) { item, context in
             guard let reference = item.audio.blob else { throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store") }
-            let audio: [UInt8]
-            do {
-                audio = Array(try blobs.read(reference))
-            } catch {
-                throw JobFailure.permanent("the recording \(reference) cannot be read: \(error)")
-            }
+            let audio = try await BlobAccess.read(blobs, reference)
             let transcript = try await calling { try await speech.transcribe(audio, contentType: item.audio.contentType ?? "audio/mpeg") }
             guard !transcript.text.isEmpty else {
                 context.logger.notice("nothing intelligible in the call; not indexed", metadata: ["aircall.call": "\(item.call.callID)"])

@@ -46,7 +46,7 @@ public enum VoiceFlow {
             // One blob per answered message: a synthesize stage that runs again replaces it.
             let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).ogg")
             try blob.append(audio)
-            try blob.commit()
+            try await BlobAccess.commit(blob)
             let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg", byteCount: audio.count))
             let message = ChatMessage(accountID: answer.accountID, conversationID: answer.conversationID, inboxID: nil,
                                       messageID: answer.messageID, content: "", senderID: nil, senderName: nil)
@@ -71,13 +71,7 @@ public enum VoiceFlow {
 
     /// The audio's bytes: from the blob store, or downloaded (a Chatwoot attachment's URL).
     static func fetch(_ source: AudioSource, services: FlowServices, blobs: BlobStore) async throws -> [UInt8] {
-        if let blob = source.blob {
-            do {
-                return Array(try blobs.read(blob))
-            } catch {
-                throw JobFailure.permanent("the audio \(blob) cannot be read: \(error)")
-            }
-        }
+        if let blob = source.blob { return try await BlobAccess.read(blobs, blob) }
         guard let url = source.url, let http = services.http else { throw JobFailure.permanent("the voice message carries no audio") }
         return try await calling {
             try await http.sendChecked(HTTPClient.Request("GET", url, timeout: .seconds(60), maxResponseBytes: 25 << 20)).body

@@ -1,0 +1,59 @@
+import Digests
+import Foundation
+
+/// The S3 API for objects in one bucket, path-style (`<endpoint>/<bucket>/<key>`), signed with
+/// SigV4: Cloudflare R2 (region `auto`), SeaweedFS, MinIO or AWS. Put, get and delete whole
+/// objects — the blob store's audio, a few MiB each, well under a single PUT's limit.
+///
+/// Failures follow the shared error model: 429 (R2 refuses a second write of a key within a second)
+/// and 5xx are retryable, a bad signature (403 `SignatureDoesNotMatch`) or a missing bucket permanent.
+public struct S3Client: Sendable {
+    public let endpoint: String
+    public let bucket: String
+    private let signer: SignatureV4
+    private let http: HTTPClient
+    private let timeout: Duration
+
+    public init(endpoint: String, bucket: String, signer: SignatureV4, http: HTTPClient, timeout: Duration = .seconds(120)) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.bucket = bucket
+        self.signer = signer
+        self.http = http
+        self.timeout = timeout
+    }
+
+    /// Stores `body` under `key`, replacing what was there.
+    public func put(_ key: String, body: [UInt8], contentType: String) async throws {
+        let hash = Hex.encode(SHA256.hash(body))
+        _ = try await http.sendChecked(request("PUT", key, headers: [("Content-Type", contentType)], body: body, payloadHash: hash))
+    }
+
+    /// The object's bytes; a missing object is a permanent failure (404 `NoSuchKey`).
+    public func get(_ key: String, maxBytes: Int = 256 << 20) async throws -> [UInt8] {
+        var request = request("GET", key, headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+        request.maxResponseBytes = maxBytes
+        return try await http.sendChecked(request).body
+    }
+
+    /// Removes the object; one that is not there is not an error (S3 answers 204 either way).
+    public func delete(_ key: String) async throws {
+        let request = request("DELETE", key, headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+        let response = try await http.send(request)
+        guard (200..<300).contains(response.status) || response.status == 404 else {
+            throw HTTPFailure.from(response, request: Transfer.describe(request))
+        }
+    }
+
+    private func request(_ method: String, _ key: String, headers: [(String, String)], body: [UInt8], payloadHash: String) -> HTTPClient.Request {
+        let path = "/" + SignatureV4.encode(bucket) + "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { SignatureV4.encode(String($0)) }.joined(separator: "/")
+        let own = [("Host", Self.host(of: endpoint))] + headers
+        let signed = signer.sign(method: method, path: path, headers: own, payloadHash: payloadHash)
+        return HTTPClient.Request(method, endpoint + path, headers: own + signed, body: body, timeout: timeout)
+    }
+
+    /// `host[:port]` of a URL, as the Host header carries it.
+    static func host(of url: String) -> String {
+        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? url[...]
+        return String(afterScheme.prefix { $0 != "/" })
+    }
+}

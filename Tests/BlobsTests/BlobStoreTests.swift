@@ -1,0 +1,78 @@
+@testable import Blobs
+import Foundation
+import Services
+import Testing
+import TestSupport
+
+/// The blob store in both its forms — a local folder and an S3 bucket (against a fake that checks
+/// every signature) — held to the same promises: a blob is visible whole or not at all, a blob
+/// named per source is replaced rather than duplicated, references outside the store are refused.
+@Suite struct BlobStoreTests {
+    static let audio: [UInt8] = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+
+    /// A store of each kind, with a way to list what it holds.
+    static func store(_ kind: String) async throws -> (BlobStore, @Sendable () -> [String], FakeS3?) {
+        if kind == "folder" {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-blobstore-\(UUID().uuidString)")
+            let store = try BlobStore(location: "file://" + folder.path)
+            return (store, {
+                let all = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
+                return all.filter { !$0.hasDirectoryPath }.map { String($0.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1)) }.sorted()
+            }, nil)
+        }
+        let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk")
+        let store = try BlobStore(location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"))
+        return (store, { s3.objects.value.keys.sorted() }, s3)
+    }
+
+    @Test(arguments: ["folder", "bucket"])
+    func aBlobIsVisibleOnlyOnceCommittedAndReadsBackWhole(_ kind: String) async throws {
+        let (store, contents, _) = try await Self.store(kind)
+        let blob = try store.create(folder: "voice", fileExtension: "ogg")
+        try blob.append(Self.audio.prefix(20_000))
+        try blob.append(Self.audio.dropFirst(20_000))
+        #expect(contents().filter { !$0.contains(".part") }.isEmpty, "nothing visible before the commit")
+        try await blob.commit()
+        #expect(blob.byteCount == Self.audio.count)
+        #expect(try await store.read(blob.reference) == Self.audio)
+        #expect(contents().count == 1 && contents()[0].hasSuffix(".ogg"))
+        try await store.delete(blob.reference)
+        try await store.delete(blob.reference)
+        #expect(contents().isEmpty)
+        let dropped = try store.create(folder: "voice", fileExtension: "ogg")
+        try dropped.append([1, 2, 3])
+        dropped.abort()
+        #expect(contents().isEmpty, "an aborted blob leaves nothing behind")
+    }
+
+    @Test(arguments: ["folder", "bucket"])
+    func aBlobNamedPerSourceIsReplacedNotDuplicated(_ kind: String) async throws {
+        let (store, contents, _) = try await Self.store(kind)
+        for round in 0..<2 {
+            let blob = try store.create(folder: "calls", name: "9001-recording.mp3")
+            try blob.append([UInt8(round)])
+            try await blob.commit()
+            #expect(try await store.read(blob.reference) == [UInt8(round)])
+        }
+        #expect(contents().count == 1)
+        #expect(throws: BlobStoreError.self) { try store.create(folder: "calls", name: "../escape.mp3") }
+    }
+
+    @Test(arguments: ["folder", "bucket"])
+    func referencesOutsideTheStoreAreRefused(_ kind: String) async throws {
+        let (store, _, _) = try await Self.store(kind)
+        for reference in ["file:///etc/passwd", "s3://other-bucket/switchboard/voice/a.ogg", "s3://media/elsewhere/a.ogg", "https://example.com/a.ogg"] {
+            await #expect(throws: BlobStoreError.self, "\(reference)") { _ = try await store.read(reference) }
+        }
+    }
+
+    @Test func aBucketWithoutItsSettingsIsRefusedNamingThem() throws {
+        #expect { try BlobStore(location: "s3://media") } throws: { "\($0)".contains("BLOB_S3_ENDPOINT") }
+        #expect { try BlobStore(location: "ftp://host/x") } throws: { "\($0)".contains("s3://") }
+        #expect { _ = try S3Settings.from { $0 == "BLOB_S3_ENDPOINT" ? "http://127.0.0.1:9" : nil } } throws: { "\($0)".contains("BLOB_S3_ACCESS_KEY_ID") }
+        #expect(try S3Settings.from { _ in nil } == nil)
+        let settings = try #require(try S3Settings.from { ["BLOB_S3_ENDPOINT": "https://acct.r2.cloudflarestorage.com", "BLOB_S3_ACCESS_KEY_ID": "a",
+                                                           "BLOB_S3_SECRET_ACCESS_KEY": "s"][$0] })
+        #expect(settings.region == "auto", "R2's region by default")
+    }
+}

@@ -1,0 +1,79 @@
+import Digests
+import Foundation
+import Hummingbird
+
+/// A small S3-API object store (path-style, one bucket) that checks every request's SigV4
+/// signature the way S3 and R2 do — the canonical request rebuilt from what arrived, the key
+/// derived from the secret — and the payload's `x-amz-content-sha256`. A wrong signature answers
+/// 403 `SignatureDoesNotMatch` with S3's XML error body, a missing object 404 `NoSuchKey`.
+/// `refuse` lets a test answer any request itself first (a 429, a 503).
+public final class FakeS3: Sendable {
+    public let objects = LockedValue<[String: (body: [UInt8], contentType: String)]>([:])
+    public let service: FakeService
+    public let bucket: String
+
+    public init(bucket: String, accessKeyID: String, secret: String, region: String = "auto",
+                refuse: @escaping @Sendable (FakeService.Received) -> Response? = { _ in nil }) async throws {
+        self.bucket = bucket
+        let objects = self.objects
+        service = try await FakeService { received in
+            if let answer = refuse(received) { return answer }
+            if let problem = FakeS3.check(received, accessKeyID: accessKeyID, secret: secret, region: region) {
+                // S3 shows the canonical request it computed, which is what a signer needs to see.
+                return FakeS3.error(.forbidden, problem.code, "The request signature we calculated does not match the signature you provided.",
+                                    canonical: problem.canonical)
+            }
+            let prefix = "/\(bucket)/"
+            guard received.path.hasPrefix(prefix) else { return FakeS3.error(.notFound, "NoSuchBucket", "The specified bucket does not exist.") }
+            let key = String(received.path.dropFirst(prefix.count))
+            switch received.method {
+            case "PUT":
+                objects.withLock { $0[key] = (received.body, received.headers["content-type"] ?? "binary/octet-stream") }
+                return FakeService.answer(.ok, headers: [.eTag: "\"\(Hex.encode(Array(SHA256.hash(received.body).prefix(16))))\""])
+            case "GET":
+                guard let object = objects.value[key] else { return FakeS3.error(.notFound, "NoSuchKey", "The specified key does not exist.") }
+                return Response(status: .ok, headers: [.contentType: object.contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: object.body)))
+            case "DELETE":
+                objects.withLock { $0[key] = nil }
+                return FakeService.answer(.noContent)
+            default:
+                return FakeService.answer(.methodNotAllowed)
+            }
+        }
+    }
+
+    public var url: String { service.url }
+    public var requests: [FakeService.Received] { service.requests }
+
+    /// Nil when the request is signed right, else the S3 error code (and the canonical request).
+    static func check(_ received: FakeService.Received, accessKeyID: String, secret: String, region: String) -> (code: String, canonical: String)? {
+        guard let authorization = received.headers["authorization"], authorization.hasPrefix("AWS4-HMAC-SHA256 ") else { return ("AccessDenied", "") }
+        var fields: [String: String] = [:]
+        for item in authorization.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
+            let pair = item.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 2 { fields[pair[0]] = pair[1] }
+        }
+        let credential = (fields["Credential"] ?? "").split(separator: "/").map(String.init)
+        guard credential.count == 5, credential[0] == accessKeyID, credential[2] == region, credential[3] == "s3" else { return ("InvalidAccessKeyId", "") }
+        guard let stamp = received.headers["x-amz-date"], stamp.hasPrefix(credential[1]) else { return ("AuthorizationHeaderMalformed", "") }
+        let payload = received.headers["x-amz-content-sha256"] ?? ""
+        guard payload == Hex.encode(SHA256.hash(received.body)) else { return ("XAmzContentSHA256Mismatch", "") }
+        let names = (fields["SignedHeaders"] ?? "").split(separator: ";").map(String.init)
+        guard names.contains("host"), names.contains("x-amz-date") else { return ("AccessDenied", "") }
+        var canonical = "\(received.method)\n\(received.path)\n\(received.query)\n"
+        for name in names { canonical += "\(name):\((received.headers[name] ?? "").trimmingCharacters(in: .whitespaces))\n" }
+        canonical += "\n" + names.joined(separator: ";") + "\n" + payload
+        let scope = credential[1...4].joined(separator: "/")
+        let text = ["AWS4-HMAC-SHA256", stamp, scope, Hex.encode(SHA256.hash(Array(canonical.utf8)))].joined(separator: "\n")
+        let key = ["aws4_request", "s3", region, credential[1]].reversed().reduce(Array("AWS4\(secret)".utf8)) { key, part in
+            HMAC.sha256(key: key, message: Array(part.utf8))
+        }
+        return Hex.encode(HMAC.sha256(key: key, message: Array(text.utf8))) == fields["Signature"] ? nil : ("SignatureDoesNotMatch", canonical)
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, canonical: String = "") -> Response {
+        let extra = canonical.isEmpty ? "" : "<CanonicalRequest>\(canonical)</CanonicalRequest>"
+        return FakeService.answer(status, #"<?xml version="1.0" encoding="UTF-8"?><Error><Code>\#(code)</Code><Message>\#(message)</Message>\#(extra)</Error>"#,
+                           headers: [.contentType: "application/xml"])
+    }
+}
