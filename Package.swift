@@ -129,6 +129,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Each flow end to end against the fakes: latency split into ours and the services'.
+        .executableTarget(
+            name: "flowbench",
+            dependencies: [
+                "Blobs", "Jobs", "Producer", "Queue", "Redis", "Services", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Benchmarks/FlowBench"
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Digests", "Redis", .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],

@@ -101,6 +101,28 @@ import TestSupport
         #expect(remembered > 86_400, "the key outlives any retry budget")
     }
 
+    @Test func aJobOnAnIdleQueueStartsWithoutWaitingForAnotherQueuesBlockedRead() async throws {
+        let h = try Harness()
+        // Blocked reads last 6 s here: a fetcher that waited for slots another queue's blocked read
+        // holds would start the job only then, far past the bound below.
+        let queues = ["q1", "q2", "q3", "q4"]
+        let kinds = queues.map { queue in
+            JobDefinition(kind: "on-\(queue)", queue: queue, retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
+                try await context.redis.send("HINCRBY", h.runsKey, queue, "1")
+                return .done
+            }
+        }
+        let consumer = h.consumer(JobRegistry(kinds), queues: queues, concurrency: 4, fetchBlock: .seconds(6))
+        try await h.running([consumer]) {
+            // Let every fetcher reach its blocked read.
+            #expect(await eventually { ((try? await h.pool.send("CLIENT", "LIST").string) ?? "").components(separatedBy: "cmd=xreadgroup").count - 1 == 4 })
+            for queue in queues {
+                _ = try await h.broker.add(JobRequest(queue: queue, kind: "on-\(queue)", payload: "{}", maxAttempts: 1).envelope(), to: queue)
+                #expect(await eventually(timeout: .seconds(3)) { (try? await h.runs()[queue]) == 1 }, "the job on \(queue) started promptly")
+            }
+        }
+    }
+
     @Test func thousandsOfAcknowledgementsAtOnceAreSplitIntoScriptSizedSteps() async throws {
         let h = try Harness()
         try await h.broker.add((0..<2500).map { _ in JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1).envelope() }, to: "q")

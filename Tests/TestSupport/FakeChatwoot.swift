@@ -45,14 +45,14 @@ public final class FakeChatwoot: Sendable {
     public let posted: LockedValue<[Posted]>
     public let service: FakeService
 
-    public init(token: String, contacts: [Contact] = [], conversations: [Conversation] = []) async throws {
+    public init(token: String, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero) async throws {
         let contactState = LockedValue(contacts)
         let conversationState = LockedValue(Dictionary(uniqueKeysWithValues: conversations.map { ($0.id, $0) }))
         let posted = LockedValue<[Posted]>([])
         self.contacts = contactState
         self.conversations = conversationState
         self.posted = posted
-        service = try await FakeService { received in
+        service = try await FakeService(delay: delay) { received in
             Self.handle(received, token: token, contacts: contactState, conversations: conversationState, posted: posted)
         }
     }

@@ -14,9 +14,9 @@ public final class FakeQdrant: Sendable {
 
     public let state = LockedValue<[String: Collection]>([:])
 
-    public static func create(apiKey: String) async throws -> (FakeQdrant, FakeService) {
+    public static func create(apiKey: String, delay: Duration = .zero) async throws -> (FakeQdrant, FakeService) {
         let qdrant = FakeQdrant()
-        let service = try await FakeService { received in await qdrant.handle(received, apiKey: apiKey) }
+        let service = try await FakeService(delay: delay) { received in await qdrant.handle(received, apiKey: apiKey) }
         return (qdrant, service)
     }
 

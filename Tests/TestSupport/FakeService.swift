@@ -14,6 +14,8 @@ public final class FakeService: Sendable {
         public var headers: [String: String]
         public var body: [UInt8]
         public var clientPort: Int
+        /// When the request arrived (its body read).
+        public var arrivedAt: ContinuousClock.Instant
 
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
@@ -31,6 +33,7 @@ public final class FakeService: Sendable {
     /// Records the request, then lets the handler answer; every path and method goes through it.
     struct Capture: RouterMiddleware {
         let service: FakeService
+        let delay: Duration
         let handler: @Sendable (Received) async -> Response
 
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -40,19 +43,26 @@ public final class FakeService: Sendable {
             // HTTP/1's Host header arrives as the request's authority.
             if let authority = request.head.authority { headers["host"] = authority }
             let received = Received(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                                    headers: headers, body: body.readBytes(length: body.readableBytes) ?? [], clientPort: context.clientPort)
+                                    headers: headers, body: body.readBytes(length: body.readableBytes) ?? [], clientPort: context.clientPort,
+                                    arrivedAt: .now)
             service.log.withLock { $0.append(received) }
-            return await handler(received)
+            if delay > .zero { try? await Task.sleep(for: delay) }
+            let response = await handler(received)
+            service.handling.withLock { $0.append((received.arrivedAt, .now)) }
+            return response
         }
     }
 
     let log = LockedValue<[Received]>([])
+    /// When each request arrived and when its answer was ready: the time spent "in the service".
+    let handling = LockedValue<[(arrived: ContinuousClock.Instant, answered: ContinuousClock.Instant)]>([])
     private let port = LockedValue<Int?>(nil)
     private let task = LockedValue<Task<Void, any Error>?>(nil)
 
-    public init(_ handler: @escaping @Sendable (Received) async -> Response) async throws {
+    /// `delay`: how long the service takes before it answers, as a real one would (benchmarks).
+    public init(delay: Duration = .zero, _ handler: @escaping @Sendable (Received) async -> Response) async throws {
         let router = Router(context: Context.self)
-        router.add(middleware: Capture(service: self, handler: handler))
+        router.add(middleware: Capture(service: self, delay: delay, handler: handler))
         let port = self.port
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.set(channel.localAddress?.port) })
@@ -66,6 +76,8 @@ public final class FakeService: Sendable {
 
     public var url: String { "http://127.0.0.1:\(port.value ?? 0)" }
     public var requests: [Received] { log.value }
+    /// For each answered request, when it arrived and when its answer was ready.
+    public var handlingTimes: [(arrived: ContinuousClock.Instant, answered: ContinuousClock.Instant)] { handling.value }
 
     public static func answer(_ status: HTTPResponse.Status, _ body: String = "", headers: HTTPFields = [:]) -> Response {
         Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))

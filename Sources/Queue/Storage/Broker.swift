@@ -93,11 +93,14 @@ public struct Broker: Sendable {
 
     /// Reads up to `count` new entries for `consumer`, waiting up to `block` for the first.
     /// Runs on the caller's own client: a blocking read must not hold a pooled connection.
-    public func read(_ queue: String, consumer: String, count: Int, block: Duration, on client: RedisClient) async throws -> [StreamEntry] {
+    /// Takes up to `count` new entries for `consumer`; with `block`, waits that long for some to
+    /// arrive, without it answers at once.
+    public func read(_ queue: String, consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [StreamEntry] {
+        let wait = block.map { ["BLOCK", String(max(1, $0.milliseconds))] } ?? []
         let reply = try await client.send(RedisCommand(
             "XREADGROUP",
-            ["GROUP", Keys.group, consumer, "COUNT", String(count), "BLOCK", String(block.milliseconds), "STREAMS", keys.stream(queue), ">"],
-            blocksFor: block))
+            ["GROUP", Keys.group, consumer, "COUNT", String(count)] + wait + ["STREAMS", keys.stream(queue), ">"],
+            blocksFor: block ?? .zero))
         guard let streams = reply.array, let first = streams.first?.array, first.count == 2 else { return [] }
         return StreamEntry.list(first[1])
     }

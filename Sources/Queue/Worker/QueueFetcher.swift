@@ -2,9 +2,13 @@ import Logging
 import Redis
 
 /// The worker loop of one queue: takes free slots, fills them with reclaimed stale entries or new
-/// ones (XREADGROUP BLOCK on a connection of its own), and starts a task per entry that runs the
-/// job and writes its outcome. Stops reading when the consumer stops; the caller's task group then
-/// waits for the jobs already started.
+/// ones, and starts a task per entry that runs the job and writes its outcome. Stops reading when
+/// the consumer stops; the caller's task group then waits for the jobs already started.
+///
+/// The queues of a process share its slots, so an idle queue waits for work (XREADGROUP BLOCK, on a
+/// connection of its own) holding one slot only: a burst on one queue can use all the others, and a
+/// job arriving on an idle queue starts at once instead of waiting for another queue's blocked read
+/// to time out. A process needs at least as many slots as it has queues.
 struct QueueFetcher: Sendable {
     let queue: String
     let broker: Broker
@@ -29,7 +33,7 @@ struct QueueFetcher: Sendable {
         let queueMetrics = metrics.queue(queue)
         await withDiscardingTaskGroup { jobs in
             while !isStopping() {
-                let slots = await limit.acquire(upTo: min(configuration.concurrency, 1000))
+                var slots = await limit.acquire(upTo: min(configuration.concurrency, 1000))
                 if slots == 0 { break }
                 var entries: [StreamEntry] = []
                 do {
@@ -46,7 +50,12 @@ struct QueueFetcher: Sendable {
                         entries = try await reclaimer.claim(count: slots)
                     }
                     if entries.isEmpty && !isStopping() {
-                        entries = try await broker.read(queue, consumer: configuration.consumerName, count: slots, block: configuration.fetchBlock, on: client)
+                        entries = try await broker.read(queue, consumer: configuration.consumerName, count: slots, block: nil, on: client)
+                    }
+                    if entries.isEmpty && !isStopping() {
+                        limit.release(slots - 1)
+                        slots = 1
+                        entries = try await broker.read(queue, consumer: configuration.consumerName, count: 1, block: configuration.fetchBlock, on: client)
                     }
                     delay.reset()
                 } catch {

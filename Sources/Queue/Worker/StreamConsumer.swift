@@ -57,6 +57,12 @@ public final class StreamConsumer: Service, Sendable {
         if let warning = try? await RedisHealth.evictionWarning(broker.pool.client) {
             logger.critical("\(warning)")
         }
+        if configuration.concurrency < configuration.queues.count {
+            // Each idle queue waits for work holding one slot; with fewer slots than queues, a queue
+            // without one notices its jobs only when another's wait ends (up to the fetch block).
+            logger.warning("fewer slots than queues: jobs may wait up to the fetch block to start",
+                           metadata: ["concurrency": "\(configuration.concurrency)", "queues": "\(configuration.queues.count)"])
+        }
         let limit = ConcurrencyLimit(capacity: configuration.concurrency)
         let metrics = QueueMetrics(queues: configuration.queues)
         let watchdog = TimeoutWatchdog()
