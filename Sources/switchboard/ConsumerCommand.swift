@@ -25,7 +25,8 @@ struct ConsumerCommand: AsyncParsableCommand {
             BLOB_STORE (default ./blobs, shared with the producer). The call flow (queues download, call-transcribe, \
             vectorize, triage) and the booking flow (vectorize, triage) also need CHATWOOT_ACCOUNT_ID \
             ([TRIAGE_TEAMS] as pre-stay=3,during-stay=4,post-stay=5,inquiry=2); downloading calls needs the voice \
-            flow's speech settings and blob store.
+            flow's speech settings and blob store. RETRY_CHAT, RETRY_VOICE, RETRY_CALL and RETRY_BOOKING \
+            (attempts/base/cap, e.g. 4/2s/20s) change the flows' retry budgets; give the producer the same.
             """
     )
 
@@ -65,6 +66,7 @@ struct ConsumerCommand: AsyncParsableCommand {
         // without --queues, when it is configured.
         let flows: FlowServices?
         do {
+            try RetryBudgets.check(environment)
             flows = try FlowConfiguration.services(forQueues: asked, keys: Keys(prefix: redis.keyPrefix),
                                                    http: HTTPClient(connections: concurrency)) {
                 try Environment.value($0, environment)

@@ -1,6 +1,7 @@
-import Blobs
 import ArgumentParser
+import Blobs
 import Foundation
+import Jobs
 import Metrics
 import Producer
 import Prometheus
@@ -14,7 +15,9 @@ struct ProducerCommand: AsyncParsableCommand {
             POST /webhooks/aircall (with AIRCALL_WEBHOOK_TOKEN), POST /webhooks/guesty (with \
             GUESTY_WEBHOOK_SECRET, whsec_…), POST /voice (with VOICE_UPLOAD_TOKEN), GET /healthz, \
             /readyz and /metrics. Each secret can also come from a file, NAME_FILE. Uploaded audio is \
-            kept in BLOB_STORE (file:///path, default ./blobs). A job is answered 202 only once Redis \
+            kept in BLOB_STORE (file:///path, default ./blobs; or s3://bucket/prefix with BLOB_S3_ENDPOINT, \
+            BLOB_S3_REGION, BLOB_S3_ACCESS_KEY_ID, BLOB_S3_SECRET_ACCESS_KEY). The flows' retry budgets \
+            (RETRY_CHAT, RETRY_VOICE, RETRY_CALL, RETRY_BOOKING as attempts/base/cap) fix each job's attempts. A job is answered 202 only once Redis \
             has it; a repeated delivery gets 200 and the first job's id; Redis down or a queue above \
             --high-water gets 503 with Retry-After.
             """
@@ -67,8 +70,12 @@ struct ProducerCommand: AsyncParsableCommand {
         }
         let blobS3: S3Settings?
         do {
+            // The flows' retry budgets fix each job's attempts when it is enqueued.
+            try RetryBudgets.check(environment)
             blobS3 = try S3Settings.from { try Environment.value($0, environment) }
         } catch let error as BlobStoreError {
+            throw ValidationError(error.description)
+        } catch let error as FlowConfigurationError {
             throw ValidationError(error.description)
         }
         let configuration = ProducerConfiguration(

@@ -103,6 +103,34 @@ import TestSupport
         #expect(await survivor.waitForExit() == 0)
     }
 
+    @Test func aConsumersRetryBudgetComesFromItsEnvironment() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
+        let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
+        try await QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient()).ensureCollection(vectorSize: 3)
+        let model = try await FakeService { _ in FakeService.answer(.serviceUnavailable, #"{"error":{"message":"over capacity"}}"#) }
+        let chatwoot = try await FakeService { _ in FakeService.answer(.ok, #"{"id": 79}"#) }
+        let environment = [
+            "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
+            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url, "CHATWOOT_URL": chatwoot.url,
+            "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "Front desk.", "RETRY_CHAT": "2/100ms/100ms",
+        ]
+        let consumer = try h.consumer(["--queues", "retrieve,generate,reply"], environment: environment)
+        // Enqueued without attempts of its own: the consumer's budget decides, for this stage and the ones it hands on to.
+        let message = ChatMessage(accountID: 1, conversationID: 12, inboxID: 1, messageID: 6001, content: "Hello?", senderID: 3, senderName: "Ada")
+        let request = JobRequest(queue: Flows.chat.queue, kind: Flows.chat.kind, payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self), maxAttempts: 0)
+        try await Broker(pool: RedisPool(endpoint: server.endpoint), keys: Keys(prefix: h.prefix)).add(request.envelope(), to: Flows.chat.queue)
+        #expect(await eventually(timeout: .seconds(20)) { (try? await h.integer("XLEN", h.key("generate:dead"))) == 1 }, "\(consumer.log.suffix(1500))")
+        #expect(model.requests.count == 2, "RETRY_CHAT=2/…: two attempts, not the default four")
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+        let malformed = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "diagnostics", "--metrics-port", "0"],
+                                                         environment: ["RETRY_CALL": "ten"])
+        #expect(malformed.status == 2 && malformed.output.contains("RETRY_CALL"), "\(malformed.output)")
+    }
+
     @Test func askingForTheFlowsQueuesWithoutItsSettingsExits2NamingTheFirstMissing() async throws {
         let server = try RedisServer()
         let result = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "generate", "--metrics-port", "0"],

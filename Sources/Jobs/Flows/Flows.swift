@@ -20,19 +20,60 @@ public struct FlowEntry: Sendable {
 /// The four flows that ingress starts. Interactive ones (chat, voice) have short retry budgets — an
 /// answer a minute late still helps, an hour late does not; indexing and calls have long ones (a
 /// call recording must be fetched within the hour its URL lives, a booking indexed eventually).
+///
+/// Each budget can be changed with `RETRY_CHAT`, `RETRY_VOICE`, `RETRY_CALL`, `RETRY_BOOKING` as
+/// `attempts/base/cap` (e.g. `6/2s/1m`), read once per process: give the producer and the
+/// consumers the same values (a job's attempts are fixed when it is enqueued, its waits by the
+/// consumer that runs it). `RetryBudgets.check()` refuses a malformed one at start-up.
 public enum Flows {
     /// A guest's text message in Chatwoot → retrieve → generate → reply.
     public static let chat = FlowEntry(queue: "retrieve", kind: "chat.retrieve",
-                                       retry: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
+                                       retry: RetryBudgets.configured("RETRY_CHAT", default: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20))))
     /// A guest's voice message (Chatwoot attachment or direct upload) → transcribe → … → reply.
     public static let voice = FlowEntry(queue: "transcribe", kind: "voice.transcribe",
-                                        retry: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
+                                        retry: RetryBudgets.configured("RETRY_VOICE", default: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20))))
     /// An Aircall recording or voicemail → download → transcribe → vectorize (+ a note in Chatwoot).
     public static let call = FlowEntry(queue: "download", kind: "call.download",
-                                       retry: .exponentialJitter(maxAttempts: 10, base: .seconds(5), cap: .seconds(300)))
+                                       retry: RetryBudgets.configured("RETRY_CALL", default: .exponentialJitter(maxAttempts: 10, base: .seconds(5), cap: .seconds(300))))
     /// A Guesty reservation change → vectorize → triage (labels and team in Chatwoot).
     public static let booking = FlowEntry(queue: "vectorize", kind: "booking.vectorize",
-                                          retry: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900)))
+                                          retry: RetryBudgets.configured("RETRY_BOOKING", default: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900))))
+}
+
+/// The flows' retry budgets as operators set them: `attempts/base/cap`, durations in `ms`, `s`,
+/// `m` or `h` (`4/2s/20s`).
+public enum RetryBudgets {
+    public static let names = ["RETRY_CHAT", "RETRY_VOICE", "RETRY_CALL", "RETRY_BOOKING"]
+
+    /// Throws, naming the variable, when one of them is set but malformed.
+    public static func check(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        for name in names {
+            if let text = environment[name], !text.isEmpty, parse(text) == nil {
+                throw FlowConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s")
+            }
+        }
+    }
+
+    static func configured(_ name: String, default policy: RetryPolicy,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) -> RetryPolicy {
+        environment[name].flatMap(parse) ?? policy
+    }
+
+    /// `4/2s/20s` → 4 attempts, waits from 2 s growing to at most 20 s.
+    public static func parse(_ text: String) -> RetryPolicy? {
+        let parts = text.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 3, let attempts = Int(parts[0]), attempts >= 1,
+              let base = duration(parts[1]), let cap = duration(parts[2]), base > .zero, cap >= base else { return nil }
+        return RetryPolicy(maxAttempts: attempts, base: base, cap: cap)
+    }
+
+    static func duration(_ text: String) -> Duration? {
+        for (suffix, milliseconds) in [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
+            return .milliseconds(Int64(value * Double(milliseconds)))
+        }
+        return nil
+    }
 }
 
 /// One JSON encoder and decoder for flow payloads: snake_case keys come from each type's own
