@@ -5,7 +5,8 @@
 # :9090, shows the queues every second until the work is done, shows the dead letter with the
 # operator's CLI; then runs the producer on :8080 and sends it webhooks and a voice upload as the
 # senders would (a replay and a forgery among them), shows its answers and the queues they filled,
-# and stops it all with SIGTERM.
+# and stops it all with SIGTERM; last, runs every flow (chat, voice, call, booking) end to end
+# against local stand-ins of the external services (flowbench) and prints their latencies.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
@@ -80,9 +81,15 @@ post "Guesty reservation.new, signed by Svix" -H 'Content-Type: application/json
 head -c 20000 /dev/urandom > "$data/voice.ogg"
 post "a voice upload (bearer token)" -H "Authorization: Bearer $VOICE_UPLOAD_TOKEN" -H 'Content-Type: audio/ogg' \
   --data-binary @"$data/voice.ogg" 'http://127.0.0.1:8080/voice?account_id=1&conversation_id=10'
-echo "== the queues the producer filled (their consumers come with the speech, LLM and index work)"
+echo "== the queues the producer filled (no consumer of the flows runs here: no providers are configured)"
 $bin queues
 echo "== producer log (request id, job id, why a delivery was refused; never a secret)"
 cat "$data/producer.log"
 echo "== producer metrics"
 curl -fsS http://127.0.0.1:8080/metrics | grep '^switchboard_ingress_total' || true
+kill -TERM "$producer_pid"; wait "$producer_pid" 2>/dev/null || true
+producer_pid=""
+
+echo "== every flow end to end against local stand-ins of the services (Chatwoot, the chat model,"
+echo "   embeddings, Qdrant, Azure Speech, Aircall's recordings): webhook -> producer -> Redis -> consumer -> Chatwoot"
+.build/release/flowbench --runs 20 2>/dev/null | grep -v '^20[0-9][0-9]-'
