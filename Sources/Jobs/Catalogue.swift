@@ -1,12 +1,23 @@
+import Blobs
 import Foundation
 import Queue
 
 /// Every job kind Switchboard knows, with its queue, retry policy and timeout. The consumer runs
 /// what this lists; `switchboard consumer` without `--queues` reads every queue named here.
 public enum Catalogue {
-    /// The kinds this process can run: the diagnostic ones, and each flow whose services are given.
-    public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil) -> JobRegistry {
-        JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? []))
+    /// The kinds this process can run: the diagnostic ones, each flow whose services are given, and
+    /// the blob store's sweep when there is a blob store (the flows' or `blobs`).
+    public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil,
+                                blobs: BlobStore? = nil) -> JobRegistry {
+        let store = blobs ?? flows?.blobs
+        return JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
+                           + (store.map { [BlobRetention.definition($0)] } ?? []))
+    }
+
+    /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
+    /// maintenance ones that consumers with the right settings run.
+    public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment) -> JobRegistry {
+        JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)])
     }
 
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {

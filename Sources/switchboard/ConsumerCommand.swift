@@ -1,4 +1,5 @@
 import ArgumentParser
+import Blobs
 import Consumers
 import Foundation
 import Jobs
@@ -26,7 +27,8 @@ struct ConsumerCommand: AsyncParsableCommand {
             vectorize, triage) and the booking flow (vectorize, triage) also need CHATWOOT_ACCOUNT_ID \
             ([TRIAGE_TEAMS] as pre-stay=3,during-stay=4,post-stay=5,inquiry=2); downloading calls needs the voice \
             flow's speech settings and blob store. RETRY_CHAT, RETRY_VOICE, RETRY_CALL and RETRY_BOOKING \
-            (attempts/base/cap, e.g. 4/2s/20s) change the flows' retry budgets; give the producer the same.
+            (attempts/base/cap, e.g. 4/2s/20s) change the flows' retry budgets; give the producer the same. \
+            The blobs queue (blobs.sweep, the blob store's retention, scheduled) runs where BLOB_STORE is set.
             """
     )
 
@@ -65,16 +67,20 @@ struct ConsumerCommand: AsyncParsableCommand {
         // A flow runs when its queues are asked for (then its settings must be complete) or,
         // without --queues, when it is configured.
         let flows: FlowServices?
+        let blobs: BlobStore?
         do {
             try RetryBudgets.check(environment)
             flows = try FlowConfiguration.services(forQueues: asked, keys: Keys(prefix: redis.keyPrefix),
                                                    http: HTTPClient(connections: concurrency)) {
                 try Environment.value($0, environment)
             }
+            blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {
+                try Environment.value($0, environment)
+            }
         } catch let error as FlowConfigurationError {
             throw ValidationError(error.description)
         }
-        let registry = Catalogue.registry(flows: flows)
+        let registry = Catalogue.registry(flows: flows, blobs: blobs)
         let names = asked ?? registry.queues
         // A queue no kind of this build serves would only see its jobs dead-lettered as unknown.
         if let unserved = names.first(where: { !registry.queues.contains($0) }) {
@@ -90,5 +96,3 @@ struct ConsumerCommand: AsyncParsableCommand {
             registry: registry, metrics: metrics, logger: logger)
     }
 }
-
-import Foundation

@@ -49,7 +49,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         let entries: [ScheduleEntry]
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            entries = try ScheduleEntry.load(data, registry: Catalogue.registry())
+            entries = try ScheduleEntry.load(data, registry: Catalogue.schedulable())
         } catch let error as CronError {
             throw ValidationError("\(path): \(error)")
         } catch {

@@ -75,4 +75,32 @@ import TestSupport
                                                            "BLOB_S3_SECRET_ACCESS_KEY": "s"][$0] })
         #expect(settings.region == "auto", "R2's region by default")
     }
+
+    @Test(arguments: ["folder", "bucket"])
+    func aSweepRemovesOnlyWhatIsOlderThanTheCutoff(_ kind: String) async throws {
+        let (store, contents, bucket) = try await Self.store(kind)
+        var references: [String] = []
+        for index in 0..<5 {
+            let blob = try store.create(folder: "voice", fileExtension: "ogg")
+            try blob.append([UInt8](repeating: UInt8(index), count: 100 * (index + 1)))
+            try await blob.commit()
+            references.append(blob.reference)
+        }
+        // Age the first three by ten days.
+        let old = Date().addingTimeInterval(-10 * 86_400)
+        for reference in references.prefix(3) {
+            if let bucket {
+                bucket.modified.withLock { $0[String(reference.dropFirst("s3://media/".count))] = old }
+            } else {
+                try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: String(reference.dropFirst("file://".count)))
+            }
+        }
+        let swept = try await store.sweep(olderThan: Date().addingTimeInterval(-86_400))
+        #expect(swept == BlobStore.Swept(blobs: 3, bytes: 100 + 200 + 300))
+        #expect(contents().count == 2)
+        for reference in references.suffix(2) { #expect(try await store.read(reference).count > 0, "young blobs stay") }
+        if let bucket {
+            #expect(bucket.requests.filter { $0.query.contains("list-type=2") }.count == 3, "five objects, two per page: three pages")
+        }
+    }
 }

@@ -133,17 +133,20 @@ import TestSupport
                 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-deploy-\(UUID().uuidString)")
                 defer { try? FileManager.default.removeItem(at: scratch) }
                 let configured: FlowServices?
+                let blobs: BlobStore?
                 do {
-                    configured = try FlowConfiguration.services(forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1)) { name in
+                    let setting = { (name: String) -> String? in
                         if name == "BLOB_STORE", environment[name] != nil { return scratch.path }
                         if let value = environment[name].map({ "\($0)" }), !value.isEmpty { return value }
                         return environment["\(name)_FILE"] != nil ? "from-a-secret" : nil
                     }
+                    configured = try FlowConfiguration.services(forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1), setting: setting)
+                    blobs = try FlowConfiguration.blobStore(forQueues: queues, flows: configured, http: HTTPClient(connections: 1), setting: setting)
                 } catch {
                     Issue.record("\(file): \(name) cannot run its queues: \(error)")
                     continue
                 }
-                let own = Catalogue.registry(environment: [:], flows: configured)
+                let own = Catalogue.registry(environment: [:], flows: configured, blobs: blobs)
                 let every = try Self.everyKind(scratch)
                 for queue in queues {
                     #expect(every.queues.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves")
@@ -208,7 +211,7 @@ import TestSupport
         let configs = (scheduler["configs"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
         #expect(configs.contains("\((scheduler["environment"] as? [String: Any])?["SCHEDULE_FILE"] ?? "")"), "SCHEDULE_FILE names the mounted config")
         let schedule = try Data(contentsOf: Self.root.appendingPathComponent("schedule.json"))
-        #expect(try !ScheduleEntry.load(schedule, registry: Catalogue.registry(environment: [:])).isEmpty)
+        #expect(try !ScheduleEntry.load(schedule, registry: Catalogue.schedulable(environment: [:])).isEmpty)
         // The producer: public through Traefik (TLS, a body-size limit, only the ingress paths),
         // its health checked on its own port.
         let producer = try #require(services["producer"])

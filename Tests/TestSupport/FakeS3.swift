@@ -9,6 +9,8 @@ import Hummingbird
 /// `refuse` lets a test answer any request itself first (a 429, a 503).
 public final class FakeS3: Sendable {
     public let objects = LockedValue<[String: (body: [UInt8], contentType: String)]>([:])
+    /// When each object was last written; tests may move it back to age an object.
+    public let modified = LockedValue<[String: Date]>([:])
     public let service: FakeService
     public let bucket: String
 
@@ -16,6 +18,7 @@ public final class FakeS3: Sendable {
                 refuse: @escaping @Sendable (FakeService.Received) -> Response? = { _ in nil }) async throws {
         self.bucket = bucket
         let objects = self.objects
+        let modified = self.modified
         service = try await FakeService { received in
             if let answer = refuse(received) { return answer }
             if let problem = FakeS3.check(received, accessKeyID: accessKeyID, secret: secret, region: region) {
@@ -23,18 +26,23 @@ public final class FakeS3: Sendable {
                 return FakeS3.error(.forbidden, problem.code, "The request signature we calculated does not match the signature you provided.",
                                     canonical: problem.canonical)
             }
+            if received.method == "GET", received.path == "/\(bucket)" || received.path == "/\(bucket)/" {
+                return FakeS3.list(received, bucket: bucket, objects: objects.value, modified: modified.value)
+            }
             let prefix = "/\(bucket)/"
             guard received.path.hasPrefix(prefix) else { return FakeS3.error(.notFound, "NoSuchBucket", "The specified bucket does not exist.") }
             let key = String(received.path.dropFirst(prefix.count))
             switch received.method {
             case "PUT":
                 objects.withLock { $0[key] = (received.body, received.headers["content-type"] ?? "binary/octet-stream") }
+                modified.withLock { $0[key] = Date() }
                 return FakeService.answer(.ok, headers: [.eTag: "\"\(Hex.encode(Array(SHA256.hash(received.body).prefix(16))))\""])
             case "GET":
                 guard let object = objects.value[key] else { return FakeS3.error(.notFound, "NoSuchKey", "The specified key does not exist.") }
                 return Response(status: .ok, headers: [.contentType: object.contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: object.body)))
             case "DELETE":
                 objects.withLock { $0[key] = nil }
+                modified.withLock { $0[key] = nil }
                 return FakeService.answer(.noContent)
             default:
                 return FakeService.answer(.methodNotAllowed)
@@ -60,7 +68,9 @@ public final class FakeS3: Sendable {
         guard payload == Hex.encode(SHA256.hash(received.body)) else { return ("XAmzContentSHA256Mismatch", "") }
         let names = (fields["SignedHeaders"] ?? "").split(separator: ";").map(String.init)
         guard names.contains("host"), names.contains("x-amz-date") else { return ("AccessDenied", "") }
-        var canonical = "\(received.method)\n\(received.path)\n\(received.query)\n"
+        // S3 sorts the query's parameters (already encoded) by name.
+        let query = received.query.split(separator: "&").map(String.init).sorted().joined(separator: "&")
+        var canonical = "\(received.method)\n\(received.path)\n\(query)\n"
         for name in names { canonical += "\(name):\((received.headers[name] ?? "").trimmingCharacters(in: .whitespaces))\n" }
         canonical += "\n" + names.joined(separator: ";") + "\n" + payload
         let scope = credential[1...4].joined(separator: "/")
@@ -69,6 +79,29 @@ public final class FakeS3: Sendable {
             HMAC.sha256(key: key, message: Array(part.utf8))
         }
         return Hex.encode(HMAC.sha256(key: key, message: Array(text.utf8))) == fields["Signature"] ? nil : ("SignatureDoesNotMatch", canonical)
+    }
+
+    /// ListObjectsV2, two keys per page so that paging is exercised.
+    static func list(_ received: FakeService.Received, bucket: String, objects: [String: (body: [UInt8], contentType: String)],
+                     modified: [String: Date]) -> Response {
+        var parameters: [String: String] = [:]
+        for pair in received.query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            parameters[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        guard parameters["list-type"] == "2" else { return FakeS3.error(.badRequest, "InvalidArgument", "list-type=2 expected") }
+        let keys = objects.keys.filter { $0.hasPrefix(parameters["prefix"] ?? "") }.sorted()
+        let start = parameters["continuation-token"].flatMap { token in keys.firstIndex { $0 > token } } ?? (parameters["continuation-token"] == nil ? 0 : keys.count)
+        let page = Array(keys[start..<min(start + 2, keys.count)])
+        let truncated = start + page.count < keys.count
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let contents = page.map { key in
+            "<Contents><Key>\(key)</Key><LastModified>\(formatter.string(from: modified[key] ?? Date()))</LastModified><ETag>&quot;x&quot;</ETag><Size>\(objects[key]?.body.count ?? 0)</Size><StorageClass>STANDARD</StorageClass></Contents>"
+        }.joined()
+        let next = truncated ? "<NextContinuationToken>\(page.last ?? "")</NextContinuationToken>" : ""
+        let xml = #"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>\#(bucket)</Name><KeyCount>\#(page.count)</KeyCount><IsTruncated>\#(truncated)</IsTruncated>\#(contents)\#(next)</ListBucketResult>"#
+        return FakeService.answer(.ok, xml, headers: [.contentType: "application/xml"])
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, canonical: String = "") -> Response {

@@ -78,6 +78,24 @@ public enum FlowConfiguration {
         return services
     }
 
+    /// The blob store a consumer's sweep works on: the flows' own, else the one `BLOB_STORE` names
+    /// (nil when unset). A consumer asked for the `blobs` queue must have one.
+    public static func blobStore(forQueues queues: [String]?, flows: FlowServices?, http makeHTTP: @autoclosure () -> HTTPClient,
+                                 setting: (String) throws -> String?) throws -> BlobStore? {
+        if let blobs = flows?.blobs { return blobs }
+        guard let location = try setting("BLOB_STORE") else {
+            if queues?.contains(BlobRetention.queue) == true {
+                throw FlowConfigurationError("the blobs queue (\(BlobRetention.kind)) needs BLOB_STORE")
+            }
+            return nil
+        }
+        do {
+            return try BlobStore(location: location, s3: try S3Settings.from(setting), http: makeHTTP())
+        } catch let error as BlobStoreError {
+            throw FlowConfigurationError(error.description)
+        }
+    }
+
     /// Adds the call and booking flows' account and teams when CHATWOOT_ACCOUNT_ID is set (or
     /// fails naming it when they are `required`).
     static func configureIndexing(_ services: inout FlowServices, required: Bool, setting: (String) throws -> String?) throws {

@@ -44,11 +44,39 @@ public struct S3Client: Sendable {
         }
     }
 
-    private func request(_ method: String, _ key: String, headers: [(String, String)], body: [UInt8], payloadHash: String) -> HTTPClient.Request {
-        let path = "/" + SignatureV4.encode(bucket) + "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { SignatureV4.encode(String($0)) }.joined(separator: "/")
+    /// An object as a listing shows it.
+    public struct Object: Sendable, Equatable {
+        public var key: String
+        public var lastModified: Date
+        public var size: Int
+    }
+
+    /// Every object under `prefix` (ListObjectsV2, a thousand per page, following continuation tokens).
+    public func list(prefix: String) async throws -> [Object] {
+        var objects: [Object] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", prefix)]
+            if let token { query.append(("continuation-token", token)) }
+            let request = request("GET", nil, query: query, headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+            let page = ListPage(try await http.sendChecked(request).text)
+            guard let found = page.objects else {
+                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "not a ListBucketResult")
+            }
+            objects += found
+            token = page.nextToken
+        } while token != nil
+        return objects
+    }
+
+    private func request(_ method: String, _ key: String?, query: [(String, String)] = [], headers: [(String, String)], body: [UInt8],
+                         payloadHash: String) -> HTTPClient.Request {
+        var path = "/" + SignatureV4.encode(bucket)
+        if let key { path += "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { SignatureV4.encode(String($0)) }.joined(separator: "/") }
         let own = [("Host", Self.host(of: endpoint))] + headers
-        let signed = signer.sign(method: method, path: path, headers: own, payloadHash: payloadHash)
-        return HTTPClient.Request(method, endpoint + path, headers: own + signed, body: body, timeout: timeout)
+        let signed = signer.sign(method: method, path: path, query: query, headers: own, payloadHash: payloadHash)
+        let queryText = query.map { "\(SignatureV4.encode($0.0))=\(SignatureV4.encode($0.1))" }.joined(separator: "&")
+        return HTTPClient.Request(method, endpoint + path + (queryText.isEmpty ? "" : "?" + queryText), headers: own + signed, body: body, timeout: timeout)
     }
 
     /// `host[:port]` of a URL, as the Host header carries it.
