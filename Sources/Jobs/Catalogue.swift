@@ -20,7 +20,9 @@ public enum Catalogue {
         JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)])
     }
 
+    /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
-        ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services)
+        (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))
+            .map { $0.retrying(RetryBudgets.policy(for: $0.kind, default: $0.retry)) }
     }
 }

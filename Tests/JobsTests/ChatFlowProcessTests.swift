@@ -115,7 +115,7 @@ import TestSupport
         let environment = [
             "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
             "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url, "CHATWOOT_URL": chatwoot.url,
-            "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "Front desk.", "RETRY_CHAT": "2/100ms/100ms",
+            "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "Front desk.", "RETRY_CHAT": "2/100ms/100ms", "RETRY_CHAT_GENERATE": "3/100ms/100ms",
         ]
         let consumer = try h.consumer(["--queues", "retrieve,generate,reply"], environment: environment)
         // Enqueued without attempts of its own: the consumer's budget decides, for this stage and the ones it hands on to.
@@ -123,7 +123,7 @@ import TestSupport
         let request = JobRequest(queue: Flows.chat.queue, kind: Flows.chat.kind, payload: String(decoding: try JSONEncoder().encode(message), as: UTF8.self), maxAttempts: 0)
         try await Broker(pool: RedisPool(endpoint: server.endpoint), keys: Keys(prefix: h.prefix)).add(request.envelope(), to: Flows.chat.queue)
         #expect(await eventually(timeout: .seconds(20)) { (try? await h.integer("XLEN", h.key("generate:dead"))) == 1 }, "\(consumer.log.suffix(1500))")
-        #expect(model.requests.count == 2, "RETRY_CHAT=2/…: two attempts, not the default four")
+        #expect(model.requests.count == 3, "RETRY_CHAT_GENERATE=3/… over RETRY_CHAT=2/…: three attempts, not the default four")
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
         let malformed = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "diagnostics", "--metrics-port", "0"],

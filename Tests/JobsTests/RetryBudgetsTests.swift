@@ -18,5 +18,13 @@ import Testing
         #expect { try RetryBudgets.check(["RETRY_VOICE": "three"]) } throws: { "\($0)".contains("RETRY_VOICE") }
         #expect(RetryBudgets.configured("RETRY_CHAT", default: .once, environment: ["RETRY_CHAT": "2/1s/1s"]).maxAttempts == 2)
         #expect(RetryBudgets.configured("RETRY_CHAT", default: .once, environment: [:]) == .once)
+        #expect { try RetryBudgets.check(["RETRY_CALL_DOWNLOAD": "1/1s"]) } throws: { "\($0)".contains("RETRY_CALL_DOWNLOAD") }
+    }
+
+    @Test func aStageMayHaveABudgetOfItsOwn() {
+        let settings = RetryBudgets.settings(["RETRY_CHAT_GENERATE": "3/1s/5s", "RETRY_CHAT": "2/1s/1s", "RETRY_CALL_DOWNLOAD": "20/5s/10m", "PATH": "/bin"])
+        #expect(settings == ["chat.generate": RetryPolicy(maxAttempts: 3, base: .seconds(1), cap: .seconds(5)),
+                             "call.download": RetryPolicy(maxAttempts: 20, base: .seconds(5), cap: .seconds(600))],
+                "per-kind names map to kinds; the flow-wide ones are not kinds")
     }
 }

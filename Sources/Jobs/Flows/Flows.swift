@@ -13,7 +13,7 @@ public struct FlowEntry: Sendable {
     /// A request for this entry with `payload` encoded as JSON.
     public func request<Payload: Encodable>(_ payload: Payload, dedupe: String?) throws -> JobRequest {
         let text = String(decoding: try FlowPayloadCoding.encoder.encode(payload), as: UTF8.self)
-        return JobRequest(queue: queue, kind: kind, payload: text, maxAttempts: retry.maxAttempts, dedupe: dedupe)
+        return JobRequest(queue: queue, kind: kind, payload: text, maxAttempts: RetryBudgets.policy(for: kind, default: retry).maxAttempts, dedupe: dedupe)
     }
 }
 
@@ -22,9 +22,10 @@ public struct FlowEntry: Sendable {
 /// call recording must be fetched within the hour its URL lives, a booking indexed eventually).
 ///
 /// Each budget can be changed with `RETRY_CHAT`, `RETRY_VOICE`, `RETRY_CALL`, `RETRY_BOOKING` as
-/// `attempts/base/cap` (e.g. `6/2s/1m`), read once per process: give the producer and the
-/// consumers the same values (a job's attempts are fixed when it is enqueued, its waits by the
-/// consumer that runs it). `RetryBudgets.check()` refuses a malformed one at start-up.
+/// `attempts/base/cap` (e.g. `6/2s/1m`), and one stage's with `RETRY_<KIND>` (`RETRY_CHAT_GENERATE`),
+/// read once per process: give the producer and the consumers the same values (a job's attempts
+/// are fixed when it is enqueued, its waits by the consumer that runs it). `RetryBudgets.check()`
+/// refuses a malformed one at start-up.
 public enum Flows {
     /// A guest's text message in Chatwoot → retrieve → generate → reply.
     public static let chat = FlowEntry(queue: "retrieve", kind: "chat.retrieve",
@@ -40,18 +41,35 @@ public enum Flows {
                                           retry: RetryBudgets.configured("RETRY_BOOKING", default: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900))))
 }
 
-/// The flows' retry budgets as operators set them: `attempts/base/cap`, durations in `ms`, `s`,
-/// `m` or `h` (`4/2s/20s`).
+/// The retry budgets as operators set them, per flow (`RETRY_CHAT`) or per kind
+/// (`RETRY_CHAT_GENERATE` for `chat.generate`): `attempts/base/cap`, durations in `ms`, `s`, `m`
+/// or `h` (`4/2s/20s`).
 public enum RetryBudgets {
     public static let names = ["RETRY_CHAT", "RETRY_VOICE", "RETRY_CALL", "RETRY_BOOKING"]
 
-    /// Throws, naming the variable, when one of them is set but malformed.
+    /// Throws, naming the variable, when a `RETRY_…` setting is malformed.
     public static func check(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        for name in names {
-            if let text = environment[name], !text.isEmpty, parse(text) == nil {
-                throw FlowConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s")
-            }
+        for (name, text) in environment where name.hasPrefix("RETRY_") && !text.isEmpty && parse(text) == nil {
+            throw FlowConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s")
         }
+    }
+
+    /// The policy for `kind`: its own setting (`RETRY_CHAT_GENERATE`) if there is one, else `flow`.
+    public static func policy(for kind: String, default flow: RetryPolicy) -> RetryPolicy {
+        perKind[kind] ?? flow
+    }
+
+    /// The per-kind settings of this process, read once.
+    static let perKind: [String: RetryPolicy] = settings(ProcessInfo.processInfo.environment)
+
+    /// `RETRY_CHAT_GENERATE=3/1s/5s` → `["chat.generate": …]` (flow-wide names are not kinds).
+    static func settings(_ environment: [String: String]) -> [String: RetryPolicy] {
+        var found: [String: RetryPolicy] = [:]
+        for (name, text) in environment where name.hasPrefix("RETRY_") && !names.contains(name) {
+            let kind = name.dropFirst("RETRY_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+            if let policy = parse(text) { found[kind] = policy }
+        }
+        return found
     }
 
     static func configured(_ name: String, default policy: RetryPolicy,

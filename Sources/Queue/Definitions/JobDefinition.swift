@@ -42,7 +42,7 @@ public struct JobContext: Sendable {
 public struct JobDefinition: Sendable {
     public let kind: String
     public let queue: String
-    public let retry: RetryPolicy
+    public private(set) var retry: RetryPolicy
     /// How long one attempt may run before it is cancelled and counted as a retryable failure.
     public let timeout: Duration
     let execute: @Sendable (String, JobContext) async throws -> JobResult
@@ -84,6 +84,13 @@ public struct JobDefinition: Sendable {
             }
             return try await run(payload, context)
         }
+    }
+
+    /// The same kind with another retry policy (an operator's setting).
+    public func retrying(_ policy: RetryPolicy) -> JobDefinition {
+        var copy = self
+        copy.retry = policy
+        return copy
     }
 
     /// The envelope's `max_attempts` for new jobs of this kind.
