@@ -38,7 +38,7 @@ public enum BookingFlow {
 
     static func triage(_ services: FlowServices, _ account: Int) -> JobDefinition {
         JobDefinition(kind: triageKind, queue: triageQueue, retry: Flows.booking.retry, timeout: .seconds(60), payload: BookingChange.self) { booking, context in
-            let decision = StayPhase.decide(status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, today: today())
+            let decision = StayPhase.decide(status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, today: UTCTime.day(Date()))
             let logger = context.logger
             guard decision != .unknown else {
                 logger.info("the reservation does not say its phase; conversation left as it is", metadata: ["guesty.reservation": "\(booking.reservationID)"])
@@ -77,9 +77,5 @@ public enum BookingFlow {
         if let status = booking.status { lines.append("Status: \(status)") }
         if let channel = booking.source { lines.append("Booked through: \(channel)") }
         return lines.joined(separator: "\n")
-    }
-
-    static func today() -> String {
-        CallFlow.utcMinute(Int(Date().timeIntervalSince1970)).prefix(10).description
     }
 }

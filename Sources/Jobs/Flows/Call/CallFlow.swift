@@ -101,21 +101,13 @@ public enum CallFlow {
     static func noteText(_ item: CallTranscript) -> String {
         let call = item.call
         var heading = call.source == "voicemail" ? "Voicemail" : (call.direction == "outbound" ? "Outbound call" : "Inbound call")
-        if let started = call.startedAt { heading += " on " + utcMinute(started) + " UTC" }
+        if let started = call.startedAt { heading += " on " + UTCTime.minute(Date(timeIntervalSince1970: TimeInterval(started))) + " UTC" }
         if let duration = call.duration { heading += ", \(duration / 60) min \(duration % 60) s" }
         if let agent = call.agentName { heading += ", taken by \(agent)" }
         if let line = call.lineName { heading += " on \(line)" }
         let limit = 20_000
         let text = item.text.count > limit ? String(item.text.prefix(limit)) + " […]" : item.text
         return "\(heading) (Aircall call \(call.callID)), transcribed:\n\n\(text)"
-    }
-
-    /// `2026-11-26 09:05` for a unix time.
-    static func utcMinute(_ seconds: Int) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        return String(format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
     }
 
     static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, call: CallRecording) throws -> JobRequest {
