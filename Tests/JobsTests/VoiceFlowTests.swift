@@ -16,7 +16,7 @@ import TestSupport
     static let opus: [UInt8] = Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 22) + Array("OpusHead".utf8) + [UInt8](repeating: 7, count: 2000)
     static let mp3: [UInt8] = Array("ID3".utf8) + [UInt8](repeating: 0x55, count: 3000)
 
-    @Test(arguments: ["ogg upload", "mp3 attachment", "ogg upload in a bucket"])
+    @Test(arguments: ["ogg upload", "mp3 attachment", "ogg upload in a bucket", "ogg upload answered in mp3"])
     func aSpokenQuestionIsAnsweredWithAudioAndText(_ form: String) async throws {
         let server = try RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
@@ -55,7 +55,9 @@ import TestSupport
             completions: ChatCompletionsClient(baseURL: model.url, apiKey: "k", model: "m", http: http),
             chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "t", http: http),
             systemPrompt: "Front desk.", keys: keys,
-            speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http), blobs: blobs, http: http)
+            speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http,
+                                      outputFormat: form.hasSuffix("in mp3") ? "audio-24khz-48kbitrate-mono-mp3" : "ogg-24khz-16bit-mono-opus"),
+            blobs: blobs, http: http)
         try await services.qdrant.ensureCollection(vectorSize: 3)
         let voice: VoiceMessage
         if form.hasPrefix("ogg upload") {
@@ -89,6 +91,12 @@ import TestSupport
         let body = String(decoding: reply.body, as: UTF8.self)
         #expect(body.contains("Yes, breakfast is included.") && body.contains("name=\"attachments[]\"") && body.contains("OggS-spoken-answer"))
         #expect(chatwoot.requests.count == 1)
+        if form.hasSuffix("in mp3") {
+            #expect(speech.requests.last?.headers["x-microsoft-outputformat"] == "audio-24khz-48kbitrate-mono-mp3")
+            #expect(body.contains("filename=\"answer.mp3\"") && body.contains("Content-Type: audio/mpeg"), "the attachment is what Azure spoke")
+        } else {
+            #expect(body.contains("filename=\"answer.ogg\"") && body.contains("Content-Type: audio/ogg"))
+        }
         if form.hasSuffix("bucket") {
             // The upload and the spoken answer both live in the bucket, the answer under one name per message.
             #expect(bucket.objects.value.keys.contains { $0.hasPrefix("sb/voice/") && $0.hasSuffix(".ogg") })

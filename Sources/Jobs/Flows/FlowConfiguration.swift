@@ -24,7 +24,7 @@ public enum FlowConfiguration {
     /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
     public static let voiceSettings: [(name: String, required: Bool)] = [
         ("AZURE_SPEECH_KEY", true), ("AZURE_SPEECH_REGION", false), ("AZURE_SPEECH_ENDPOINT", false),
-        ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("BLOB_STORE", false),
+        ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("AZURE_SPEECH_OUTPUT_FORMAT", false), ("BLOB_STORE", false),
     ] + S3Settings.names.map { ($0.name, false) }
 
     /// The queues of the call and booking flows.
@@ -68,8 +68,12 @@ public enum FlowConfiguration {
             throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT")
         }
         let http = services.http ?? makeHTTP()
+        let format = try setting("AZURE_SPEECH_OUTPUT_FORMAT") ?? "ogg-24khz-16bit-mono-opus"
+        guard AzureSpeechClient.fileExtension(ofOutputFormat: format) != nil else {
+            throw FlowConfigurationError("AZURE_SPEECH_OUTPUT_FORMAT \(format) is no format a Chatwoot attachment can carry (ogg-…-opus, webm-…-opus, audio-…-mp3, riff-…-pcm)")
+        }
         services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
-                                            voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural")
+                                            voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural", outputFormat: format)
         do {
             services.blobs = try BlobStore(location: try setting("BLOB_STORE") ?? "blobs", s3: try S3Settings.from(setting), http: http)
         } catch let error as BlobStoreError {

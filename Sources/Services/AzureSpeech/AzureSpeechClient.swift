@@ -41,6 +41,18 @@ public struct AzureSpeechClient: Sendable {
         self.userAgent = userAgent
     }
 
+    /// The file extension of what `synthesize` returns in `outputFormat` (`ogg-24khz-16bit-mono-opus`
+    /// → `ogg`, `audio-24khz-48kbitrate-mono-mp3` → `mp3`, `riff-…-pcm` → `wav`, `webm-…` → `webm`),
+    /// or nil for a format a chat attachment cannot carry (raw PCM, telephony codecs).
+    public static func fileExtension(ofOutputFormat format: String) -> String? {
+        let name = format.lowercased()
+        if name.hasPrefix("ogg-") { return "ogg" }
+        if name.hasPrefix("webm-") { return "webm" }
+        if name.hasPrefix("riff-") { return "wav" }
+        if name.hasPrefix("audio-") && name.hasSuffix("-mp3") { return "mp3" }
+        return nil
+    }
+
     public struct Transcript: Sendable, Equatable {
         /// What was said; empty when nothing was recognised (silence, noise).
         public var text: String

@@ -44,10 +44,12 @@ public enum VoiceFlow {
                       onDeadLetter: { answer, error in try await ChatFlow.tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, _ in
             let audio = try await calling { try await speech.synthesize(answer.content) }
             // One blob per answered message: a synthesize stage that runs again replaces it.
-            let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).ogg")
+            let fileExtension = AzureSpeechClient.fileExtension(ofOutputFormat: speech.outputFormat) ?? "ogg"
+            let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).\(fileExtension)")
             try blob.append(audio)
             try await BlobAccess.commit(blob)
-            let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg", byteCount: audio.count))
+            let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension),
+                                                                                byteCount: audio.count))
             let message = ChatMessage(accountID: answer.accountID, conversationID: answer.conversationID, inboxID: nil,
                                       messageID: answer.messageID, content: "", senderID: nil, senderName: nil)
             return .next(try ChatFlow.next(replyKind, queue: replyQueue, spoken, message: message, retry: Flows.voice.retry))
@@ -63,7 +65,8 @@ public enum VoiceFlow {
             let audio = try await fetch(spoken.audio, services: services, blobs: blobs)
             try await ReplyOnce.post(services, context, account: answer.accountID, message: answer.messageID) {
                 try await services.chatwoot.postAudio(account: answer.accountID, conversation: answer.conversationID, content: answer.content,
-                                                      audio: audio, filename: "answer.ogg", contentType: spoken.audio.contentType ?? "audio/ogg").id
+                                                      audio: audio, filename: "answer." + (spoken.audio.blob?.split(separator: ".").last.map(String.init) ?? "ogg"),
+                                                      contentType: spoken.audio.contentType ?? "audio/ogg").id
             }
             return .done
         }

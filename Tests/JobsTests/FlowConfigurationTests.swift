@@ -1,0 +1,38 @@
+import Foundation
+@testable import Jobs
+import Queue
+import Services
+import Testing
+
+/// How the flows' settings become services, and how a wrong one is refused naming it.
+@Suite struct FlowConfigurationTests {
+    static let chat = [
+        "EMBEDDINGS_URL": "http://127.0.0.1:9", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": "http://127.0.0.1:9", "QDRANT_COLLECTION": "k",
+        "GROQ_API_KEY": "g", "CHATWOOT_URL": "http://127.0.0.1:9", "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "p",
+    ]
+
+    static func services(_ extra: [String: String]) throws -> FlowServices? {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-config-\(UUID().uuidString)").path
+        let settings = chat.merging(["AZURE_SPEECH_KEY": "az", "AZURE_SPEECH_REGION": "westeurope", "BLOB_STORE": folder]) { $1 }.merging(extra) { $1 }
+        return try FlowConfiguration.services(forQueues: ["transcribe"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1)) { settings[$0] }
+    }
+
+    @Test func theSpokenAnswersFormatIsConfigurableAndMustSuitAnAttachment() throws {
+        #expect(try Self.services([:])?.speech?.outputFormat == "ogg-24khz-16bit-mono-opus")
+        #expect(try Self.services(["AZURE_SPEECH_OUTPUT_FORMAT": "audio-24khz-48kbitrate-mono-mp3"])?.speech?.outputFormat == "audio-24khz-48kbitrate-mono-mp3")
+        #expect { try Self.services(["AZURE_SPEECH_OUTPUT_FORMAT": "raw-16khz-16bit-mono-pcm"]) } throws: { "\($0)".contains("AZURE_SPEECH_OUTPUT_FORMAT") }
+        #expect(AzureSpeechClient.fileExtension(ofOutputFormat: "riff-24khz-16bit-mono-pcm") == "wav")
+        #expect(AzureSpeechClient.fileExtension(ofOutputFormat: "webm-24khz-16bit-mono-opus") == "webm")
+    }
+
+    @Test func theCallAndBookingFlowsNeedTheirAccountAndReadTheirTeams() throws {
+        let settings = Self.chat.merging(["CHATWOOT_ACCOUNT_ID": "3", "TRIAGE_TEAMS": "post-stay=9"]) { $1 }
+        let services = try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1)) { settings[$0] }
+        #expect(services?.account == 3 && services?.teams == [.postStay: 9])
+        #expect { try FlowConfiguration.services(forQueues: ["vectorize"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) { Self.chat[$0] } }
+            throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
+        let wrong = Self.chat.merging(["CHATWOOT_ACCOUNT_ID": "three"]) { $1 }
+        #expect { try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) { wrong[$0] } }
+            throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
+    }
+}
