@@ -19,9 +19,7 @@ import TestSupport
         let model = try await FakeService { _ in
             FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Late checkout is possible until 13:00."},"finish_reason":"stop"}]}"#)
         }
-        let chatwoot = try await FakeService { received in
-            received.headers["api_access_token"] == "cw-token" ? FakeService.answer(.ok, #"{"id": 77}"#) : FakeService.answer(.unauthorized)
-        }
+        let chatwoot = try await FakeChatwoot(token: "cw-token", conversations: [.init(id: 10)])
         let http = HTTPClient()
         let setup = QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: http)
         try await setup.ensureCollection(vectorSize: 3)
@@ -45,10 +43,10 @@ import TestSupport
         let message = #"{"event":"message_created","id":4242,"content":"Can I check out late?","message_type":"incoming","private":false,"sender":{"id":3,"type":"contact"},"account":{"id":1},"conversation":{"id":10}}"#
         let accepted = try await LoopbackHTTP.send(port: port, path: "/webhooks/chatwoot", headers: [("Content-Type", "application/json")], body: Array(message.utf8))
         #expect(accepted.status == 202, "\(accepted.text)")
-        #expect(await eventually(timeout: .seconds(30)) { chatwoot.requests.contains { $0.path == "/api/v1/accounts/1/conversations/10/messages" } },
+        #expect(await eventually(timeout: .seconds(30)) { chatwoot.messages.count == 1 },
                 "\(consumer.log.suffix(2000))")
-        let reply = try #require(chatwoot.requests.first)
-        #expect(jsonFields(reply.body)["content"] as? String == "Late checkout is possible until 13:00.")
+        let reply = try #require(chatwoot.messages.first)
+        #expect(reply.conversation == 10 && !reply.isPrivate && reply.content == "Late checkout is possible until 13:00.")
         let prompt = (jsonFields(try #require(model.requests.first).body)["messages"] as? [[String: String]])?.first?["content"] ?? ""
         #expect(prompt.contains("Late checkout until 13:00 for 20 EUR."))
         consumer.signal(SIGTERM)
@@ -69,7 +67,7 @@ import TestSupport
             try? await Task.sleep(for: .seconds(2))
             return FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Breakfast is served from 7 to 10."},"finish_reason":"stop"}]}"#)
         }
-        let chatwoot = try await FakeService { _ in FakeService.answer(.ok, #"{"id": 78}"#) }
+        let chatwoot = try await FakeChatwoot(token: "t", conversations: [.init(id: 12)])
         let environment = [
             "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
             "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url, "CHATWOOT_URL": chatwoot.url,
@@ -85,7 +83,7 @@ import TestSupport
         victim.signal(SIGKILL)
         #expect(await victim.waitForExit() == -SIGKILL)
         let survivor = try h.consumer(options, environment: environment)
-        #expect(await eventually(timeout: .seconds(30)) { chatwoot.requests.count == 1 }, "\(survivor.log.suffix(1500))")
+        #expect(await eventually(timeout: .seconds(30)) { chatwoot.messages.count == 1 }, "\(survivor.log.suffix(1500))")
         // Once no stage holds any work (nothing in a stream, nothing waiting to retry), no further
         // reply can come: count then.
         #expect(await eventually(timeout: .seconds(30)) {
@@ -97,7 +95,7 @@ import TestSupport
             }
             return idle
         })
-        #expect(chatwoot.requests.count == 1, "exactly one reply")
+        #expect(chatwoot.messages.count == 1, "exactly one reply")
         #expect(model.requests.count == 2, "the killed attempt ran again on the survivor")
         survivor.signal(SIGTERM)
         #expect(await survivor.waitForExit() == 0)
@@ -111,7 +109,7 @@ import TestSupport
         let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
         try await QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient()).ensureCollection(vectorSize: 3)
         let model = try await FakeService { _ in FakeService.answer(.serviceUnavailable, #"{"error":{"message":"over capacity"}}"#) }
-        let chatwoot = try await FakeService { _ in FakeService.answer(.ok, #"{"id": 79}"#) }
+        let chatwoot = try await FakeChatwoot(token: "t", conversations: [.init(id: 12)])
         let environment = [
             "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
             "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url, "CHATWOOT_URL": chatwoot.url,

@@ -20,7 +20,7 @@ import TestSupport
         let qdrant: FakeQdrant
         let qdrantService: FakeService
         let model: FakeService
-        let chatwoot: FakeService
+        let chatwoot: FakeChatwoot
         let services: FlowServices
 
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
@@ -35,10 +35,15 @@ import TestSupport
             model = try await FakeService { received in
                 answer(calls.withLock { value in value += 1; return value }, received)
             }
-            chatwoot = try await FakeService { received in
-                guard received.headers["api_access_token"] == "cw" else { return FakeService.answer(.unauthorized) }
-                return FakeService.answer(.ok, #"{"id": 5001, "content": "x", "private": false}"#)
-            }
+            // The conversation so far: the guest, an agent, an agent's private aside, an activity
+            // line, and a later message that must not count as history of message 118.
+            chatwoot = try await FakeChatwoot(token: "cw", conversations: [.init(id: 10, history: [
+                .init(id: 100, content: "We arrive on Friday with two kids.", messageType: 0),
+                .init(id: 101, content: "Welcome! Two cots will be ready.", messageType: 1),
+                .init(id: 102, content: "VIP, offer the upgrade", messageType: 1, isPrivate: true),
+                .init(id: 103, content: "Conversation was assigned to Maya", messageType: 2),
+                .init(id: 200, content: "later message", messageType: 0),
+            ])])
             let http = HTTPClient()
             services = FlowServices(
                 embeddings: EmbeddingsClient(baseURL: embeddings.url + "/v1", apiKey: "sk", model: "m", http: http),
@@ -99,6 +104,10 @@ import TestSupport
         let prompt = try #require((jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"])
         #expect(prompt.contains("front desk of Sea View Loft") && prompt.contains("28 °C"))
         #expect(!prompt.contains("Another account"), "retrieval is filtered to the guest's account")
+        let turns = (jsonFields(request.body)["messages"] as? [[String: String]] ?? []).dropFirst().map { "\($0["role"] ?? ""): \($0["content"] ?? "")" }
+        #expect(turns == ["user: We arrive on Friday with two kids.", "assistant: Welcome! Two cots will be ready.", "user: Is the pool heated?"],
+                "the conversation's earlier messages, without private notes, activity lines or anything after the question")
+        #expect(world.chatwoot.requests.first { $0.method == "GET" }?.query == "before=118")
         for queue in ["retrieve", "generate", "reply"] { #expect(try await world.length(queue) == 0) }
     }
 

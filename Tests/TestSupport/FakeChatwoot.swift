@@ -25,11 +25,28 @@ public final class FakeChatwoot: Sendable {
         public var lastActivityAt: Int
         public var labels: [String] = []
         public var team: Int?
-        public init(id: Int, contact: Int, lastActivityAt: Int, labels: [String] = []) {
+        /// Its messages, oldest first; what is posted joins them.
+        public var history: [HistoryMessage]
+        public init(id: Int, contact: Int = 7, lastActivityAt: Int = 1_700_000_000, labels: [String] = [], history: [HistoryMessage] = []) {
             self.id = id
             self.contact = contact
             self.lastActivityAt = lastActivityAt
             self.labels = labels
+            self.history = history
+        }
+    }
+
+    /// A message as the messages API lists it: type 0 incoming, 1 outgoing, 2 activity.
+    public struct HistoryMessage: Sendable {
+        public var id: Int
+        public var content: String
+        public var messageType: Int
+        public var isPrivate: Bool
+        public init(id: Int, content: String, messageType: Int, isPrivate: Bool = false) {
+            self.id = id
+            self.content = content
+            self.messageType = messageType
+            self.isPrivate = isPrivate
         }
     }
 
@@ -112,6 +129,15 @@ public final class FakeChatwoot: Sendable {
             guard let team = body["team_id"] as? Int else { return FakeService.answer(.unprocessableContent, #"{"error":"team_id missing"}"#) }
             conversations.withLock { $0[id]?.team = team }
             return FakeService.answer(.ok, json(["id": team, "name": "Team \(team)"]))
+        case ("GET", "messages"):
+            // The latest twenty, or the twenty before `before`, oldest first.
+            let before = received.query.split(separator: "&").first { $0.hasPrefix("before=") }.flatMap { Int($0.dropFirst("before=".count)) }
+            let page = (conversations.value[id]?.history ?? []).filter { before == nil || $0.id < before! }.suffix(20)
+            let items = page.map { message in
+                json(["id": message.id, "content": message.content, "message_type": message.messageType, "private": message.isPrivate,
+                      "conversation_id": id, "content_type": "text", "created_at": 1_700_000_000 + message.id])
+            }
+            return FakeService.answer(.ok, #"{"meta":{"labels":[],"contact":{}},"payload":[\#(items.joined(separator: ","))]}"#)
         case ("POST", "messages"):
             let multipart = received.headers["content-type"]?.hasPrefix("multipart/form-data") == true
             guard multipart || received.headers["content-type"] == "application/json" else { return FakeService.answer(.unsupportedMediaType) }
@@ -122,6 +148,7 @@ public final class FakeChatwoot: Sendable {
                 list.append(Posted(conversation: id, content: content, isPrivate: isPrivate, multipart: multipart))
                 return list.count
             }
+            conversations.withLock { $0[id]?.history.append(HistoryMessage(id: 9000 + number, content: content, messageType: 1, isPrivate: isPrivate)) }
             return FakeService.answer(.ok, json(["id": 9000 + number, "content": content, "private": isPrivate, "conversation_id": id, "message_type": 1]))
         default:
             return FakeService.answer(.notFound)

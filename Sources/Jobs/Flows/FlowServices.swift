@@ -12,6 +12,8 @@ public struct FlowServices: Sendable {
     public var systemPrompt: String
     /// How many knowledge snippets an answer may draw on, and how close they must be.
     public var contextLimit: Int
+    /// How many of the conversation's earlier messages an answer sees.
+    public var historyLimit: Int
     public var scoreThreshold: Double?
     /// The deployment's keys, for the markers that keep side effects from repeating.
     public var keys: Keys
@@ -27,7 +29,7 @@ public struct FlowServices: Sendable {
     public var teams: [StayPhase: Int]
 
     public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
-                systemPrompt: String, contextLimit: Int = 5, scoreThreshold: Double? = 0.3, keys: Keys,
+                systemPrompt: String, contextLimit: Int = 5, historyLimit: Int = 10, scoreThreshold: Double? = 0.3, keys: Keys,
                 speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil,
                 account: Int? = nil, teams: [StayPhase: Int] = [:]) {
         self.account = account
@@ -41,6 +43,7 @@ public struct FlowServices: Sendable {
         self.chatwoot = chatwoot
         self.systemPrompt = systemPrompt
         self.contextLimit = contextLimit
+        self.historyLimit = historyLimit
         self.scoreThreshold = scoreThreshold
         self.keys = keys
     }

@@ -83,6 +83,45 @@ public struct ChatwootClient: Sendable {
         _ = try await http.sendChecked(request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID)))
     }
 
+    /// A message of a conversation's history, as much of it as an answer draws on.
+    public struct HistoryMessage: Decodable, Sendable, Equatable {
+        public var id: Int
+        public var content: String?
+        /// Chatwoot's message type: 0 incoming (the guest), 1 outgoing (an agent or the bot),
+        /// 2 activity, 3 template. The API sends the number; the webhook's string form is read too.
+        public var messageType: Int
+        public var isPrivate: Bool
+
+        enum CodingKeys: String, CodingKey { case id, content, messageType = "message_type", isPrivate = "private" }
+
+        public init(id: Int, content: String?, messageType: Int, isPrivate: Bool) {
+            self.id = id
+            self.content = content
+            self.messageType = messageType
+            self.isPrivate = isPrivate
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(Int.self, forKey: .id)
+            content = try? container.decodeIfPresent(String.self, forKey: .content)
+            isPrivate = (try? container.decodeIfPresent(Bool.self, forKey: .isPrivate)) ?? false
+            if let number = try? container.decode(Int.self, forKey: .messageType) {
+                messageType = number
+            } else {
+                let name = (try? container.decode(String.self, forKey: .messageType)) ?? ""
+                messageType = ["incoming": 0, "outgoing": 1, "activity": 2, "template": 3][name] ?? 2
+            }
+        }
+    }
+
+    /// The conversation's latest messages (one page, oldest first), or those before message `before`
+    /// (`GET …/conversations/{c}/messages?before=`, developers.chatwoot.com/api-reference/messages/get-messages).
+    public func messages(account: Int, conversation: Int, before: Int? = nil) async throws -> [HistoryMessage] {
+        let query = before.map { "?before=\($0)" } ?? ""
+        return try await decode(Payload<HistoryMessage>.self, request("GET", messagesPath(account, conversation) + query)).payload
+    }
+
     /// A contact as the search returns it, as much of it as Switchboard uses.
     public struct Contact: Decodable, Sendable {
         public var id: Int

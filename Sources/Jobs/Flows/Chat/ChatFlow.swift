@@ -3,8 +3,9 @@ import Queue
 import Services
 
 /// A guest's text message answered in the conversation: `retrieve` (embed the question, search the
-/// account's shared knowledge — never the private points of other guests' calls and bookings) → `generate` (the chat model, with that context) → `reply` (post it to
-/// Chatwoot). Each stage hands the next its job in the same atomic step as its own
+/// account's shared knowledge — never the private points of other guests' calls and bookings) →
+/// `generate` (the chat model, with that context and the conversation's recent messages) → `reply`
+/// (post it to Chatwoot). Each stage hands the next its job in the same atomic step as its own
 /// acknowledgement, so a crash between stages neither loses nor doubles the flow; the reply stage
 /// marks the message answered, so a repeated reply stage does not post twice.
 public enum ChatFlow {
@@ -35,8 +36,14 @@ public enum ChatFlow {
             if !draft.context.isEmpty {
                 prompt += "\n\nWhat we know that may help (use only what is relevant):\n" + draft.context.map { "- \($0)" }.joined(separator: "\n")
             }
+            let message = draft.message
+            let history = try await calling {
+                try await services.chatwoot.messages(account: message.accountID, conversation: message.conversationID,
+                                                     before: message.messageID > 0 ? message.messageID : nil)
+            }
+            let turns = ConversationHistory.turns(history, before: message.messageID, limit: services.historyLimit)
             let completion = try await calling {
-                try await services.completions.complete([.system(prompt), .user(draft.message.content)])
+                try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             }
             let answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
                                     messageID: draft.message.messageID, content: completion.text)
