@@ -44,26 +44,11 @@ public struct ChatwootWebhook: Sendable {
         return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe)
     }
 
-    /// `message_type`: a string at the top level of the webhook, an integer enum inside
-    /// `conversation.messages`; both are read.
-    enum MessageType: Decodable, Equatable {
-        case incoming, other
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let text = try? container.decode(String.self) {
-                self = text == "incoming" ? .incoming : .other
-            } else {
-                self = try container.decode(Int.self) == 0 ? .incoming : .other
-            }
-        }
-    }
-
     struct Message: Decodable {
         var event: String?
         var id: Int?
         var content: String?
-        var messageType: MessageType?
+        var messageType: ChatwootMessageType?
         var isPrivate: Bool?
         var sender: Sender?
         var inbox: Identified?

@@ -87,31 +87,18 @@ public struct ChatwootClient: Sendable {
     public struct HistoryMessage: Decodable, Sendable, Equatable {
         public var id: Int
         public var content: String?
-        /// Chatwoot's message type: 0 incoming (the guest), 1 outgoing (an agent or the bot),
-        /// 2 activity, 3 template. The API sends the number; the webhook's string form is read too.
-        public var messageType: Int
+        /// Incoming is the guest; outgoing an agent or the bot. A message without one counts as activity.
+        public var messageType: ChatwootMessageType
         public var isPrivate: Bool
 
         enum CodingKeys: String, CodingKey { case id, content, messageType = "message_type", isPrivate = "private" }
-
-        public init(id: Int, content: String?, messageType: Int, isPrivate: Bool) {
-            self.id = id
-            self.content = content
-            self.messageType = messageType
-            self.isPrivate = isPrivate
-        }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             id = try container.decode(Int.self, forKey: .id)
             content = try? container.decodeIfPresent(String.self, forKey: .content)
             isPrivate = (try? container.decodeIfPresent(Bool.self, forKey: .isPrivate)) ?? false
-            if let number = try? container.decode(Int.self, forKey: .messageType) {
-                messageType = number
-            } else {
-                let name = (try? container.decode(String.self, forKey: .messageType)) ?? ""
-                messageType = ["incoming": 0, "outgoing": 1, "activity": 2, "template": 3][name] ?? 2
-            }
+            messageType = (try? container.decodeIfPresent(ChatwootMessageType.self, forKey: .messageType)) ?? .activity
         }
     }
 

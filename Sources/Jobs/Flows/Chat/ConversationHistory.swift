@@ -9,11 +9,11 @@ enum ConversationHistory {
     /// Chatwoot message, as for a direct voice upload).
     static func turns(_ messages: [ChatwootClient.HistoryMessage], before current: Int, limit: Int) -> [ChatCompletionsClient.Message] {
         let spoken = messages
-            .filter { !$0.isPrivate && ($0.messageType == 0 || $0.messageType == 1) && (current <= 0 || $0.id < current) }
+            .filter { !$0.isPrivate && ($0.messageType == .incoming || $0.messageType == .outgoing) && (current <= 0 || $0.id < current) }
             .sorted { $0.id < $1.id }
             .compactMap { message -> ChatCompletionsClient.Message? in
                 guard let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
-                return message.messageType == 0 ? .user(text) : .assistant(text)
+                return message.messageType == .incoming ? .user(text) : .assistant(text)
             }
         return Array(spoken.suffix(limit))
     }
