@@ -52,12 +52,14 @@ import TestSupport
     }
 
     @Test func unreachableRedisSaysWhere() async throws {
-        let port = try FreePort.find()
+        let closed = try ClosedPort()
+        let port = closed.port
         let result = try await SwitchboardProcess.run(["queues", "--redis", "redis://:secret@127.0.0.1:\(port)"])
         #expect(result.status == 3)
         #expect(result.output.contains("is Redis running"))
         #expect(result.output.contains("127.0.0.1:\(port)"))
         #expect(!result.output.contains("secret"))
+        withExtendedLifetime(closed) {}
     }
 
     @Test(arguments: [

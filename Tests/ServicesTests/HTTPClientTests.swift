@@ -125,8 +125,8 @@ import TestSupport
     }
 
     @Test func nothingListeningIsARetryableTransportFailure() async throws {
-        let port = try FreePort.find()
-        await #expect { try await HTTPClient().send(HTTPClient.Request("GET", "http://127.0.0.1:\(port)/")) } throws: { error in
+        let closed = try ClosedPort()
+        await #expect { try await HTTPClient().send(HTTPClient.Request("GET", "http://127.0.0.1:\(closed.port)/")) } throws: { error in
             (error as? HTTPFailure)?.kind == .transport && (error as? HTTPFailure)?.isRetryable == true
         }
     }

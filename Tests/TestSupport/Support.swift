@@ -32,9 +32,15 @@ public func eventually(timeout: Duration = .seconds(10), every: Duration = .mill
 public enum FreePort {
     /// A port that was free a moment ago (bound to port 0, read back, released).
     public static func find() throws -> Int {
+        let (fd, port) = try bindLoopback()
+        close(fd)
+        return port
+    }
+
+    /// A loopback socket bound to a port of its own choosing (not listening), and that port.
+    static func bindLoopback() throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket() failed") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -42,12 +48,15 @@ public enum FreePort {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw TestFailure("bind() failed") }
+        guard bound == 0 else {
+            close(fd)
+            throw TestFailure("bind() failed")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     public static func isListening(_ port: Int) -> Bool {
@@ -79,5 +88,20 @@ extension RedisValue {
     /// An HGETALL reply read as field → integer.
     public var integerHash: [String: Int] {
         Dictionary(pairs.compactMap { pair in pair.value.integer.map { (pair.key, $0) } }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+/// A loopback port on which nothing listens, held for as long as this lives: connecting is refused,
+/// and no server another test starts can take the port meanwhile (a port merely "found free" can be).
+public final class ClosedPort: Sendable {
+    public let port: Int
+    private let fd: Int32
+
+    public init() throws {
+        (fd, port) = try FreePort.bindLoopback()
+    }
+
+    deinit {
+        close(fd)
     }
 }
