@@ -143,7 +143,7 @@ public struct ChatwootClient: Sendable {
 
     /// Contacts whose name, email, phone number or identifier contain `query` (one page).
     public func searchContacts(account: Int, query: String) async throws -> [Contact] {
-        let path = "/api/v1/accounts/\(account)/contacts/search?q=" + Self.queryComponent(query)
+        let path = "/api/v1/accounts/\(account)/contacts/search?q=" + PercentEncoding.component(query)
         return try await decode(Payload<Contact>.self, request("GET", path)).payload
     }
 
@@ -155,13 +155,6 @@ public struct ChatwootClient: Sendable {
     // MARK: Plumbing
 
     struct Payload<Item: Decodable>: Decodable { var payload: [Item] }
-
-    /// RFC 3986's unreserved characters; everything else in a query value is percent-encoded.
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-    static func queryComponent(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value
-    }
 
     private func messagesPath(_ account: Int, _ conversation: Int) -> String {
         "/api/v1/accounts/\(account)/conversations/\(conversation)/messages"

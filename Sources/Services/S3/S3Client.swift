@@ -71,11 +71,11 @@ public struct S3Client: Sendable {
 
     private func request(_ method: String, _ key: String?, query: [(String, String)] = [], headers: [(String, String)], body: [UInt8],
                          payloadHash: String) -> HTTPClient.Request {
-        var path = "/" + SignatureV4.encode(bucket)
-        if let key { path += "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { SignatureV4.encode(String($0)) }.joined(separator: "/") }
+        var path = "/" + PercentEncoding.component(bucket)
+        if let key { path += "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { PercentEncoding.component(String($0)) }.joined(separator: "/") }
         let own = [("Host", Self.host(of: endpoint))] + headers
         let signed = signer.sign(method: method, path: path, query: query, headers: own, payloadHash: payloadHash)
-        let queryText = query.map { "\(SignatureV4.encode($0.0))=\(SignatureV4.encode($0.1))" }.joined(separator: "&")
+        let queryText = query.map { "\(PercentEncoding.component($0.0))=\(PercentEncoding.component($0.1))" }.joined(separator: "&")
         return HTTPClient.Request(method, endpoint + path + (queryText.isEmpty ? "" : "?" + queryText), headers: own + signed, body: body, timeout: timeout)
     }
 

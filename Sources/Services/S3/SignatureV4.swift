@@ -35,7 +35,7 @@ public struct SignatureV4: Sendable {
         let canonical = [
             method,
             Self.canonicalPath(path),
-            query.map { (Self.encode($0.0), Self.encode($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&"),
+            query.map { (PercentEncoding.component($0.0), PercentEncoding.component($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&"),
             signed.map { "\($0.0):\($0.1)\n" }.joined(),
             signedNames,
             payloadHash,
@@ -63,23 +63,8 @@ public struct SignatureV4: Sendable {
     /// The path with each segment percent-encoded once (S3 does not encode twice), slashes kept.
     static func canonicalPath(_ path: String) -> String {
         let decoded = path.split(separator: "/", omittingEmptySubsequences: false).map { String($0).removingPercentEncoding ?? String($0) }
-        let encoded = decoded.map(encode).joined(separator: "/")
+        let encoded = decoded.map(PercentEncoding.component).joined(separator: "/")
         return encoded.isEmpty ? "/" : encoded
-    }
-
-    /// RFC 3986 percent-encoding of everything but the unreserved characters.
-    public static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(UnicodeScalar(byte))
-            default:
-                out += String(format: "%%%02X", byte)
-            }
-        }
-        return out
     }
 
     static func trimmed(_ value: String) -> String {
