@@ -107,6 +107,7 @@ let package = Package(
                 "Queue",
                 "Jobs",
                 "Redis",
+                "Services",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -51,7 +51,8 @@ public struct BlobStore: Sendable {
 
     /// Starts a new blob under `folder` (e.g. `voice`) with a fresh unique name and `fileExtension`.
     public func create(folder: String, fileExtension: String) throws -> BlobWriter {
-        let day = Self.day(Date())
+        // Foldered by day (2026/11/26), so old blobs are easy to find.
+        let day = UTCTime.day(Date(), separator: "/")
         let name = UUID().uuidString.lowercased() + (fileExtension.isEmpty ? "" : "." + fileExtension)
         return try writer(folder + "/" + day, name)
     }
@@ -109,14 +110,6 @@ public struct BlobStore: Sendable {
         let head = "s3://\(client.bucket)/" + (prefix.isEmpty ? "" : prefix + "/")
         guard reference.hasPrefix(head), !reference.contains("/../") else { throw BlobStoreError("blob reference outside the store: \(reference)") }
         return String(reference.dropFirst("s3://\(client.bucket)/".count))
-    }
-
-    /// `2026/11/26`: blobs are foldered by day, so old ones are easy to find and remove.
-    static func day(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d/%02d/%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Services
 
 /// When a scheduled job is due: a five-field cron expression in UTC (`minute hour day-of-month
 /// month day-of-week`, with `*`, lists, ranges and `/` steps, month and day names, and
@@ -79,7 +80,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     private func matches(minute time: Int) -> Bool {
         guard case .fields(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday) = kind else { return false }
-        let parts = Self.calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(time)))
+        let parts = UTCTime.calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(time)))
         guard let minute = parts.minute, let hour = parts.hour, let day = parts.day, let month = parts.month, let weekday = parts.weekday else {
             return false
         }
@@ -94,12 +95,6 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         case (false, false): return dayMatches || weekdayMatches
         }
     }
-
-    private static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 
     private static func field(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int = 0,
                               text expression: String) throws -> Set<Int> {

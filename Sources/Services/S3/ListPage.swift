@@ -45,10 +45,8 @@ struct ListPage {
     static func date(_ text: String) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.count >= 20 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
         let digits = trimmed.prefix(19).split(whereSeparator: { "-T:".contains($0) }).compactMap { Int($0) }
         guard digits.count == 6 else { return nil }
-        return calendar.date(from: DateComponents(year: digits[0], month: digits[1], day: digits[2], hour: digits[3], minute: digits[4], second: digits[5]))
+        return UTCTime.calendar.date(from: DateComponents(year: digits[0], month: digits[1], day: digits[2], hour: digits[3], minute: digits[4], second: digits[5]))
     }
 }

@@ -26,7 +26,7 @@ public struct SignatureV4: Sendable {
     /// `Host` among them; `path` is the URI path as sent, `query` its decoded parameters.
     public func sign(method: String, path: String, query: [(String, String)] = [], headers: [(String, String)], payloadHash: String,
                      date: Date = Date()) -> [(String, String)] {
-        let stamp = Self.timestamp(date)
+        let stamp = UTCTime.basicTimestamp(date)
         let day = String(stamp.prefix(8))
         var added: [(String, String)] = [("x-amz-date", stamp), ("x-amz-content-sha256", payloadHash)]
         if let sessionToken { added.append(("x-amz-security-token", sessionToken)) }
@@ -51,14 +51,6 @@ public struct SignatureV4: Sendable {
 
     /// The SHA-256 of an empty payload, as S3 expects it for GET, HEAD and DELETE.
     public static let emptyPayloadHash = Hex.encode(SHA256.hash([]))
-
-    /// `20130524T000000Z`.
-    static func timestamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", p.year ?? 0, p.month ?? 0, p.day ?? 0, p.hour ?? 0, p.minute ?? 0, p.second ?? 0)
-    }
 
     /// The path with each segment percent-encoded once (S3 does not encode twice), slashes kept.
     static func canonicalPath(_ path: String) -> String {
