@@ -74,11 +74,7 @@ public enum FlowConfiguration {
         }
         services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
                                             voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural", outputFormat: format)
-        do {
-            services.blobs = try BlobStore(location: try setting("BLOB_STORE") ?? "blobs", s3: try S3Settings.from(setting), http: http)
-        } catch let error as BlobStoreError {
-            throw FlowConfigurationError(error.description)
-        }
+        services.blobs = try blobStore(at: try setting("BLOB_STORE") ?? "blobs", http: http, setting: setting)
         return services
     }
 
@@ -93,8 +89,13 @@ public enum FlowConfiguration {
             }
             return nil
         }
+        return try blobStore(at: location, http: makeHTTP(), setting: setting)
+    }
+
+    /// The store at `location`, with the S3 settings when it is a bucket; its problems named as settings.
+    static func blobStore(at location: String, http: HTTPClient, setting: (String) throws -> String?) throws -> BlobStore {
         do {
-            return try BlobStore(location: location, s3: try S3Settings.from(setting), http: makeHTTP())
+            return try BlobStore(location: location, s3: try S3Settings.from(setting), http: http)
         } catch let error as BlobStoreError {
             throw FlowConfigurationError(error.description)
         }
