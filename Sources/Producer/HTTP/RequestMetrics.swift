@@ -1,5 +1,6 @@
 import Hummingbird
 import Metrics
+import Redis
 
 /// Counts every request by route and status and times it (`switchboard_http_requests_total`,
 /// `switchboard_http_request_duration_seconds`). The route is the matched pattern, never the raw
@@ -31,9 +32,3 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -45,8 +45,7 @@ struct JobRunner: Sendable {
         let ran = await watchdog.run(timeout: definition.timeout) { () -> Result<JobResult, any Error> in
             do { return .success(try await definition.execute(payload, context)) } catch { return .failure(error) }
         }
-        let elapsed = ContinuousClock.now - started
-        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        let nanoseconds = (ContinuousClock.now - started).nanoseconds
 
         let outcome: Outcome
         switch ran {
