@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.30.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev. No `pkgConfig:` here: hiredis.pc carries
@@ -30,11 +33,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(
-            name: "Digests"
-        ),
-        .target(
             name: "Services",
-            dependencies: ["CCurl", "Digests"]
+            dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Redis",
@@ -47,6 +47,7 @@ let package = Package(
             name: "Queue",
             dependencies: [
                 "Redis",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -54,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "Jobs",
-            dependencies: ["Blobs", "Queue", "Redis", "Services", "Digests"]
+            dependencies: ["Blobs", "Queue", "Redis", "Services", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Blobs",
@@ -64,7 +65,6 @@ let package = Package(
             name: "Producer",
             dependencies: [
                 "Blobs",
-                "Digests",
                 "Jobs",
                 "Queue",
                 "Redis",
@@ -75,6 +75,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .target(
@@ -143,7 +146,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Digests", "Redis", .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -164,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProducerTests",
-            dependencies: ["Producer", "Blobs", "Digests", "Jobs", "Queue", "Redis", "TestSupport"]
+            dependencies: ["Producer", "Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "SchedulerTests",
@@ -177,10 +180,6 @@ let package = Package(
         .testTarget(
             name: "BlobsTests",
             dependencies: ["Blobs", "Services", "TestSupport"]
-        ),
-        .testTarget(
-            name: "DigestsTests",
-            dependencies: ["Digests"]
         ),
         .testTarget(
             name: "ServicesTests",

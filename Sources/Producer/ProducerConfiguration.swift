@@ -31,12 +31,24 @@ public struct ProducerConfiguration: Sendable {
     public var fullRetryAfter: Int
     /// Log every acknowledged-and-dropped delivery at info (otherwise debug).
     public var logIgnored: Bool
+    /// A connection with no request in progress (keep-alive, or opened and silent) is closed after
+    /// this long. Longer than Traefik's 90 s keep-alive with its backends, so the proxy is the one
+    /// that closes a connection it may reuse.
+    public var idleTimeout: Duration
+    /// A request must arrive whole (head and body) within this long, or its connection is closed.
+    public var requestTimeout: Duration
+    /// Connections served at once; above it, new ones wait in the listen backlog until one closes.
+    public var maxConnections: Int
+    /// After SIGTERM, how long requests in flight may take before they are cut off.
+    public var gracePeriod: Duration
 
     public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
                 aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
                 blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
                 dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
-                unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false) {
+                unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false,
+                idleTimeout: Duration = .seconds(120), requestTimeout: Duration = .seconds(60), maxConnections: Int = 4096,
+                gracePeriod: Duration = .seconds(10)) {
         self.redis = redis
         self.prefix = prefix
         self.host = host
@@ -54,5 +66,9 @@ public struct ProducerConfiguration: Sendable {
         self.unavailableRetryAfter = unavailableRetryAfter
         self.fullRetryAfter = fullRetryAfter
         self.logIgnored = logIgnored
+        self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
+        self.maxConnections = maxConnections
+        self.gracePeriod = gracePeriod
     }
 }

@@ -1,5 +1,7 @@
 import Blobs
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import Prometheus
 import Queue
@@ -8,7 +10,13 @@ import ServiceLifecycle
 
 /// `switchboard producer`: the HTTP ingress as a service. On SIGTERM or SIGINT it stops accepting
 /// connections and lets requests in flight finish (each answers only once Redis has its job or
-/// has refused it), then closes its Redis connections.
+/// has refused it), then closes its Redis connections. Whatever clients do — a body half sent, a
+/// connection held open — it exits within the grace period: past it, requests still in flight are
+/// cancelled, and their connections closed.
+///
+/// What one client can hold is bounded: connections idle past `idleTimeout` are closed, a request
+/// must arrive whole within `requestTimeout`, a refusal before the body was read closes the
+/// connection rather than draining it, and at most `maxConnections` are served at once.
 public enum ProducerRole {
     /// Builds the application: checks the configuration (a malformed secret, an unwritable blob
     /// store) and fails with a message naming the variable before anything listens.
@@ -28,9 +36,16 @@ public enum ProducerRole {
         if configuration.chatwootSecret?.isEmpty != false {
             logger.warning("CHATWOOT_WEBHOOK_SECRET is not set: /webhooks/chatwoot accepts unsigned deliveries")
         }
+        let readTimeout = TimeAmount.nanoseconds(configuration.requestTimeout.nanoseconds)
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestReadGuard(readTimeout: readTimeout)],
+            idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))
         return Application(
             router: routes.router(metrics: metrics),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
+            server: .http1(configuration: http),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
@@ -41,7 +56,9 @@ public enum ProducerRole {
         defer { pool.close() }
         let app = try application(configuration, pool: pool, metrics: metrics, logger: logger)
         if let warning = try? await RedisHealth.evictionWarning(pool.client) { logger.critical("\(warning)") }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.gracePeriod
+        group.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
     }
 }

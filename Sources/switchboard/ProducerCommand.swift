@@ -46,12 +46,28 @@ struct ProducerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("log-ignored"), help: "Log deliveries that start no work at info level (otherwise debug).")
     var logIgnored = false
 
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds a connection may sit idle (no request in progress) before it is closed.", valueName: "seconds"))
+    var idleTimeout: Double = 120
+
+    @Option(name: .customLong("request-timeout"), help: ArgumentHelp("Seconds a request (head and body) may take to arrive before its connection is closed.", valueName: "seconds"))
+    var requestTimeout: Double = 60
+
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Connections served at once; more wait in the listen backlog.", valueName: "count"))
+    var maxConnections: Int = 4096
+
+    @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds requests in flight may take after SIGTERM before they are cut off.", valueName: "seconds"))
+    var gracePeriod: Double = 10
+
     func validate() throws {
         if let port { guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") } }
         guard jsonLimit >= 1024 else { throw ValidationError("--json-limit must be at least 1024") }
         guard audioLimit >= 1024 else { throw ValidationError("--audio-limit must be at least 1024") }
         guard highWater >= 0 else { throw ValidationError("--high-water must be 0 or more") }
         guard dedupeHours >= 24 else { throw ValidationError("--dedupe-hours must be at least 24 (senders retry for a day and more)") }
+        guard (0.1...86_400).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 0.1-86400 seconds") }
+        guard (0.1...86_400).contains(requestTimeout) else { throw ValidationError("--request-timeout must be 0.1-86400 seconds") }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1-1000000") }
+        guard (0...3600).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0-3600 seconds") }
     }
 
     func run() async throws {
@@ -86,7 +102,10 @@ struct ProducerCommand: AsyncParsableCommand {
             voiceUploadToken: try Environment.value("VOICE_UPLOAD_TOKEN", environment),
             blobStore: environment["BLOB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "blobs", blobS3: blobS3,
             jsonLimit: jsonLimit, audioLimit: audioLimit, dedupeTTL: .seconds(dedupeHours * 3600),
-            highWater: highWater, logIgnored: logIgnored)
+            highWater: highWater, logIgnored: logIgnored,
+            idleTimeout: .seconds(idleTimeout), requestTimeout: .seconds(requestTimeout), maxConnections: maxConnections,
+            gracePeriod: .seconds(gracePeriod))
+        DescriptorLimit.check(needed: maxConnections, logger: logger)
         do {
             try await ProducerRole.run(configuration, metrics: metrics, logger: logger)
         } catch let error as ConfigurationError {

@@ -1,10 +1,11 @@
-import Digests
+import Crypto
 import Foundation
 import Logging
 @testable import Producer
 import Prometheus
 import Queue
 import Redis
+import Services
 import TestSupport
 
 /// A producer served in-process on a free loopback port, over a real Redis, with every route
@@ -23,9 +24,10 @@ final class ProducerHarness: Sendable {
     let log = LogCapture()
     private let task: Task<Void, any Error>
 
-    init(server: RedisServer? = nil, prefix: String = #function, configure: (inout ProducerConfiguration) -> Void = { _ in }) async throws {
+    init(server: RedisServer? = nil, prefix: String = #function, commandTimeout: Duration = .seconds(2),
+         configure: (inout ProducerConfiguration) -> Void = { _ in }) async throws {
         self.server = try server ?? RedisServer()
-        pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: .seconds(2))
+        pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: commandTimeout)
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
         blobs = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-blobs-\(UUID().uuidString)")
         var configuration = ProducerConfiguration(
@@ -76,7 +78,7 @@ final class ProducerHarness: Sendable {
 
     /// A Chatwoot delivery signed as Chatwoot v4.11.2+ signs it.
     func chatwoot(_ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret) async throws -> LoopbackHTTP.Reply {
-        let signature = HMAC.sha256(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8))
+        let signature = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
         return try await post("/webhooks/chatwoot", json: body, headers: [
             ("X-Chatwoot-Signature", "sha256=\(Hex.encode(signature))"), ("X-Chatwoot-Timestamp", String(timestamp)),
             ("X-Chatwoot-Delivery", UUID().uuidString),

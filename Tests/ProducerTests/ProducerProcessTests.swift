@@ -63,4 +63,28 @@ import TestSupport
                                                         environment: ["BLOB_STORE": "file:///proc/switchboard-blobs"])
         #expect(badBlobs.status == 2 && badBlobs.output.contains("BLOB_STORE"), "\(badBlobs.output)")
     }
+
+    /// A client holding a half-sent body (and another holding a silent connection) cannot keep the
+    /// producer from stopping: past --grace-period the request is cut off and the process exits 0.
+    @Test func sigtermEndsWithinTheGracePeriodWhateverClientsHold() async throws {
+        let server = try RedisServer()
+        let port = try FreePort.find()
+        let producer = try SwitchboardProcess(
+            ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port), "--grace-period", "2",
+             "--request-timeout", "600", "--idle-timeout", "600"])
+        defer { if producer.isRunning { producer.signal(SIGKILL) } }
+        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        let halfSent = try RawConnection(port: port)
+        halfSent.send("POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"event\":")
+        let silent = try RawConnection(port: port)
+        // Let the producer see the head (the handler is then waiting for the rest of the body).
+        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 })
+        let stopped = ContinuousClock.now
+        producer.signal(SIGTERM)
+        let status = await producer.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "\(producer.log)")
+        #expect(ContinuousClock.now - stopped < .seconds(9), "the grace period is 2 s, cancellation at most 5 s more")
+        #expect(await halfSent.closedByPeer(timeout: .seconds(2)))
+        #expect(await silent.closedByPeer(timeout: .seconds(2)))
+    }
 }

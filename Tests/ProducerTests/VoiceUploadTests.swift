@@ -1,5 +1,6 @@
 import Blobs
 import Foundation
+import Redis
 import Testing
 import TestSupport
 
@@ -107,5 +108,43 @@ import TestSupport
                                                 headers: [Self.bearer, ("Content-Type", "audio/ogg")], body: Self.audio)
         #expect(refused.status == 503 && refused.headers["retry-after"] != nil, "the sender keeps the audio and retries")
         #expect(try await h.length("transcribe") == 1, "no job for audio that was not stored")
+    }
+
+    /// Redis stalls past the command timeout, then runs the enqueue it was sent: the sender got a
+    /// 503, but the job exists — so its blob must too, and the sender's retry with the same
+    /// Idempotency-Key must be answered with that job, not lose the message.
+    @Test func anUploadWhoseEnqueueTimedOutKeepsItsBlobAndItsRetrySucceeds() async throws {
+        let h = try await ProducerHarness(commandTimeout: .milliseconds(300))
+        // One upload first, so Redis knows the enqueue script (a stalled EVALSHA of an unknown
+        // script would merely fail afterwards).
+        let warm = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
+                                             headers: [Self.bearer, ("Content-Type", "audio/ogg"), ("Idempotency-Key", "warm")], body: Self.audio)
+        #expect(warm.status == 202)
+        let staller = RedisClient(endpoint: h.server.endpoint, commandTimeout: .seconds(10))
+        defer { staller.close() }
+        // A script that keeps Redis busy for 2 s: every other client waits, nothing is refused.
+        let stall = Task {
+            try await staller.send("EVAL", """
+                local s = redis.call('TIME')
+                repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 2000000
+                return 1
+                """, "0")
+        }
+        let probe = RedisClient(endpoint: h.server.endpoint, commandTimeout: .milliseconds(100))
+        defer { probe.close() }
+        #expect(await eventually { (try? await probe.send("PING")) == nil }, "Redis never stalled")
+        let headers = [Self.bearer, ("Content-Type", "audio/ogg"), ("Idempotency-Key", "stalled-1")]
+        let first = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
+        #expect(first.status == 503, "\(first.status) \(first.text)")
+        _ = try await stall.value
+        #expect(try await eventually { try await h.length("transcribe") == 2 }, "Redis ran the enqueue after the stall")
+        let stalled = try #require(try await h.entries("transcribe").last)
+        let payload = try ProducerHarness.payload(stalled)
+        let reference = try #require((payload["audio"] as? [String: Any])?["blob"] as? String)
+        #expect(FileManager.default.fileExists(atPath: String(reference.dropFirst("file://".count))), "the job's blob was deleted")
+        let retry = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
+        #expect(retry.status == 200 && ProducerHarness.json(retry)["job_id"] as? String == stalled["id"])
+        #expect(blobFiles(h).count == 2, "the retry's own copy is not kept")
+        #expect(try await h.length("transcribe") == 2)
     }
 }

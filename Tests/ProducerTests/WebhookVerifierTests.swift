@@ -1,5 +1,4 @@
 import Foundation
-import Digests
 @testable import Producer
 import Testing
 
@@ -12,47 +11,78 @@ import Testing
     let signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
     @Test func acceptsTheDocumentedExample() throws {
-        try SvixVerifier(secret: secret).verify(id: id, timestamp: timestamp, signature: signature, body: body, now: 1_614_265_330)
+        try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330)
     }
 
     @Test func acceptsWhenAnyOfSeveralSignaturesMatches() throws {
         let header = "v1,bm9wZQ== v2,whatever \(signature) v1,AAAA"
-        try SvixVerifier(secret: secret).verify(id: id, timestamp: timestamp, signature: header, body: body, now: 1_614_265_330)
+        try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: header), body: body, now: 1_614_265_330)
     }
 
     @Test(arguments: [-300, 300])
     func toleranceEdgesAreAccepted(_ skew: Int) throws {
-        try SvixVerifier(secret: secret).verify(id: id, timestamp: timestamp, signature: signature, body: body, now: 1_614_265_330 + skew)
+        try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330 + skew)
     }
 
     @Test(arguments: [-301, 301, 86_400])
     func beyondTheToleranceIsStale(_ skew: Int) throws {
         #expect(throws: WebhookRejection.staleTimestamp(secondsOff: -skew)) {
-            try SvixVerifier(secret: secret).verify(id: id, timestamp: timestamp, signature: signature, body: body, now: 1_614_265_330 + skew)
+            try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330 + skew)
         }
     }
 
     @Test func tamperedBodyIdOrSecretFail() throws {
         let verifier = try SvixVerifier(secret: secret)
         #expect(throws: WebhookRejection.badSignature) {
-            try verifier.verify(id: id, timestamp: timestamp, signature: signature, body: Array(#"{"test": 2432232315}"#.utf8), now: 1_614_265_330)
+            try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: Array(#"{"test": 2432232315}"#.utf8), now: 1_614_265_330)
         }
         #expect(throws: WebhookRejection.badSignature) {
-            try verifier.verify(id: "msg_other", timestamp: timestamp, signature: signature, body: body, now: 1_614_265_330)
+            try verifier.verify(SvixHeaders(id: "msg_other", timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330)
         }
         #expect(throws: WebhookRejection.badSignature) {
             try SvixVerifier(secret: "whsec_" + Data("another key".utf8).base64EncodedString())
-                .verify(id: id, timestamp: timestamp, signature: signature, body: body, now: 1_614_265_330)
+                .verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330)
         }
     }
 
     @Test func missingOrMalformedHeaders() throws {
         let verifier = try SvixVerifier(secret: secret)
-        #expect(throws: WebhookRejection.missingHeader("svix-id")) { try verifier.verify(id: nil, timestamp: timestamp, signature: signature, body: body) }
-        #expect(throws: WebhookRejection.missingHeader("svix-signature")) { try verifier.verify(id: id, timestamp: timestamp, signature: nil, body: body) }
-        #expect(throws: WebhookRejection.malformedHeader("svix-timestamp")) { try verifier.verify(id: id, timestamp: "soon", signature: signature, body: body) }
+        #expect(throws: WebhookRejection.missingHeader("svix-id")) { try verifier.verify(SvixHeaders(id: nil, timestamp: timestamp, signature: signature), body: body) }
+        #expect(throws: WebhookRejection.missingHeader("svix-signature")) { try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: nil), body: body) }
+        #expect(throws: WebhookRejection.malformedHeader("svix-timestamp")) { try verifier.verify(SvixHeaders(id: id, timestamp: "soon", signature: signature), body: body) }
         #expect(throws: WebhookRejection.badSignature) {
-            try verifier.verify(id: id, timestamp: timestamp, signature: "v1,not base64!", body: body, now: 1_614_265_330)
+            try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: "v1,not base64!"), body: body, now: 1_614_265_330)
+        }
+    }
+
+    @Test func theStandardWebhooksNamesOfAWhiteLabelledSvixAreAccepted() throws {
+        let whiteLabelled = ["webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signature]
+        let headers = SvixHeaders { whiteLabelled[$0] }
+        #expect(headers == SvixHeaders(id: id, timestamp: timestamp, signature: signature, prefix: "webhook"))
+        try SvixVerifier(secret: secret).verify(headers, body: body, now: 1_614_265_330)
+        // Svix's own names win when both sets are there; a set that is incomplete is named as such.
+        let both = whiteLabelled.merging(["svix-id": "msg_other", "svix-timestamp": timestamp, "svix-signature": signature]) { $1 }
+        #expect(SvixHeaders { both[$0] }.id == "msg_other")
+        let partial = ["webhook-id": id, "webhook-timestamp": timestamp]
+        #expect(throws: WebhookRejection.missingHeader("webhook-signature")) {
+            try SvixVerifier(secret: secret).verify(SvixHeaders { partial[$0] }, body: body, now: 1_614_265_330)
+        }
+    }
+
+    /// Any number a header can carry is refused as stale or malformed, never a trap.
+    @Test(arguments: ["-9223372036854775808", "9223372036854775807", "-9223372036854775807", "9223372036854775808", "+1614265330", " 1614265330"])
+    func hostileTimestampsAreRefusedWithoutTrapping(_ hostile: String) throws {
+        let verifier = try SvixVerifier(secret: secret)
+        for now in [Int.min, -1, 0, 1_614_265_330, Int.max] {
+            do {
+                try verifier.verify(SvixHeaders(id: id, timestamp: hostile, signature: signature), body: body, now: now)
+                #expect(hostile == "+1614265330" && now == 1_614_265_330, "accepted \(hostile) at \(now)")
+            } catch {
+                #expect(error == .badSignature || error == .malformedHeader("svix-timestamp") || { if case .staleTimestamp = error { true } else { false } }())
+            }
+            #expect(throws: WebhookRejection.self) {
+                try ChatwootVerifier(secret: "s").verify(signature: "sha256=00", timestamp: hostile, body: body, now: now)
+            }
         }
     }
 

@@ -1,4 +1,5 @@
-import Digests
+import Crypto
+import Services
 import Foundation
 import Hummingbird
 
@@ -36,7 +37,7 @@ public final class FakeS3: Sendable {
             case "PUT":
                 objects.withLock { $0[key] = (received.body, received.headers["content-type"] ?? "binary/octet-stream") }
                 modified.withLock { $0[key] = Date() }
-                return FakeService.answer(.ok, headers: [.eTag: "\"\(Hex.encode(Array(SHA256.hash(received.body).prefix(16))))\""])
+                return FakeService.answer(.ok, headers: [.eTag: "\"\(Hex.encode(Array(SHA256.hash(data: received.body).prefix(16))))\""])
             case "GET":
                 guard let object = objects.value[key] else { return FakeS3.error(.notFound, "NoSuchKey", "The specified key does not exist.") }
                 return Response(status: .ok, headers: [.contentType: object.contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: object.body)))
@@ -65,7 +66,7 @@ public final class FakeS3: Sendable {
         guard credential.count == 5, credential[0] == accessKeyID, credential[2] == region, credential[3] == "s3" else { return ("InvalidAccessKeyId", "") }
         guard let stamp = received.headers["x-amz-date"], stamp.hasPrefix(credential[1]) else { return ("AuthorizationHeaderMalformed", "") }
         let payload = received.headers["x-amz-content-sha256"] ?? ""
-        guard payload == Hex.encode(SHA256.hash(received.body)) else { return ("XAmzContentSHA256Mismatch", "") }
+        guard payload == Hex.encode(SHA256.hash(data: received.body)) else { return ("XAmzContentSHA256Mismatch", "") }
         let names = (fields["SignedHeaders"] ?? "").split(separator: ";").map(String.init)
         guard names.contains("host"), names.contains("x-amz-date") else { return ("AccessDenied", "") }
         // S3 sorts the query's parameters (already encoded) by name.
@@ -74,11 +75,12 @@ public final class FakeS3: Sendable {
         for name in names { canonical += "\(name):\((received.headers[name] ?? "").trimmingCharacters(in: .whitespaces))\n" }
         canonical += "\n" + names.joined(separator: ";") + "\n" + payload
         let scope = credential[1...4].joined(separator: "/")
-        let text = ["AWS4-HMAC-SHA256", stamp, scope, Hex.encode(SHA256.hash(Array(canonical.utf8)))].joined(separator: "\n")
-        let key = ["aws4_request", "s3", region, credential[1]].reversed().reduce(Array("AWS4\(secret)".utf8)) { key, part in
-            HMAC.sha256(key: key, message: Array(part.utf8))
+        let text = ["AWS4-HMAC-SHA256", stamp, scope, Hex.encode(SHA256.hash(data: Array(canonical.utf8)))].joined(separator: "\n")
+        let key = ["aws4_request", "s3", region, credential[1]].reversed().reduce(SymmetricKey(data: Array("AWS4\(secret)".utf8))) { key, part in
+            SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
         }
-        return Hex.encode(HMAC.sha256(key: key, message: Array(text.utf8))) == fields["Signature"] ? nil : ("SignatureDoesNotMatch", canonical)
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key))
+        return signature == fields["Signature"] ? nil : ("SignatureDoesNotMatch", canonical)
     }
 
     /// ListObjectsV2, two keys per page so that paging is exercised.

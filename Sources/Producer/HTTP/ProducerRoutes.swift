@@ -31,7 +31,7 @@ struct ProducerRoutes: Sendable {
         aircall = set(configuration.aircallToken).map(AircallWebhook.init(token:))
         guesty = try set(configuration.guestySecret).map { try GuestyWebhook(secret: $0) }
         chatwoot = ChatwootWebhook(secret: set(configuration.chatwootSecret))
-        voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: Array($0.utf8), blobs: blobs, limit: configuration.audioLimit) }
+        voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: SecretToken($0), blobs: blobs, limit: configuration.audioLimit) }
     }
 
     /// The routes this configuration serves, for the start-up log line.
@@ -61,9 +61,7 @@ struct ProducerRoutes: Sendable {
             posts.append("/webhooks/guesty")
             router.post("/webhooks/guesty") { request, context in
                 await webhook(request, context, source: "guesty") { body in
-                    try guesty.delivery(
-                        id: request.headers[HTTPField.Name("svix-id")!], timestamp: request.headers[HTTPField.Name("svix-timestamp")!],
-                        signature: request.headers[HTTPField.Name("svix-signature")!], body: body)
+                    try guesty.delivery(headers: SvixHeaders { name in HTTPField.Name(name).flatMap { request.headers[$0] } }, body: body)
                 }
             }
         }
@@ -135,13 +133,27 @@ struct ProducerRoutes: Sendable {
         } catch {
             return refusal(error, source: "voice", logger: logger)
         }
-        let response = await enqueue(job, dedupe: stored.dedupe, source: "voice", logger: logger)
-        if response.status != .accepted { await stored.discard() }
-        return response
+        let outcome = await ingress.submit(job, dedupe: stored.dedupe)
+        switch outcome {
+        case .accepted:
+            break
+        case .unavailable(_, mayExist: true):
+            // Redis may still add the job: its blob stays (an orphan is swept by retention, a
+            // missing blob would lose the message), and a retry with the same Idempotency-Key is
+            // answered with this job once Redis has it.
+            logger.warning("upload kept: its job may have been enqueued", metadata: ["blob": "\(stored.message.audio.blob ?? "")"])
+        case .duplicate, .full, .unavailable:
+            await stored.discard()
+        }
+        return answer(outcome, job: job, source: "voice", logger: logger)
     }
 
     private func enqueue(_ job: JobRequest, dedupe: String?, source: String, logger: Logger) async -> Response {
-        switch await ingress.submit(job, dedupe: dedupe) {
+        answer(await ingress.submit(job, dedupe: dedupe), job: job, source: source, logger: logger)
+    }
+
+    private func answer(_ outcome: Ingress.Outcome, job: JobRequest, source: String, logger: Logger) -> Response {
+        switch outcome {
         case .accepted(let id):
             count(source, "accepted")
             logger.info("job enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
@@ -154,7 +166,7 @@ struct ProducerRoutes: Sendable {
             count(source, "full")
             logger.warning("queue at its high-water mark, delivery refused", metadata: ["source": "\(source)", "queue": "\(queue)", "length": "\(length)"])
             return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter)
-        case .unavailable(let reason):
+        case .unavailable(let reason, _):
             count(source, "unavailable")
             logger.error("enqueue failed, delivery refused", metadata: ["source": "\(source)", "error": "\(reason)"])
             return APIResponse.retryLater("queue unavailable, retry later", seconds: configuration.unavailableRetryAfter)
@@ -172,6 +184,11 @@ struct ProducerRoutes: Sendable {
             count(source, "malformed")
             logger.notice("delivery refused: malformed", metadata: ["source": "\(source)", "reason": "\(malformed.message)"])
             return APIResponse.error(.badRequest, malformed.message, field: malformed.field)
+        case BodyRefusal.unreadable(let reason):
+            // The client went away, broke the framing or was too slow: its problem, not ours.
+            count(source, "unreadable")
+            logger.notice("delivery refused: body not read to its end", metadata: ["source": "\(source)", "reason": "\(reason)"])
+            return BodyRefusal.unreadable(reason: reason).response
         case let refusal as BodyRefusal:
             count(source, "refused")
             logger.notice("delivery refused", metadata: ["source": "\(source)", "reason": "\(refusal.response.status)"])

@@ -2,10 +2,13 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Why a body was not read: too large for its route, or of a type the route does not take.
+/// Why a body was not read: too large for its route, of a type the route does not take, or not
+/// readable to its end (the client went away mid-body, broke the chunked framing, or took longer
+/// than the read timeout, after which the connection is closed under the handler).
 enum BodyRefusal: Error {
     case tooLarge(limit: Int)
     case unsupportedType(expected: String)
+    case unreadable(reason: String)
 
     var response: Response {
         switch self {
@@ -14,6 +17,8 @@ enum BodyRefusal: Error {
             APIResponse.error(.contentTooLarge, "body is over the limit of \(limit) bytes", headers: [.connection: "close"])
         case .unsupportedType(let expected):
             APIResponse.error(.unsupportedMediaType, "expected Content-Type \(expected)")
+        case .unreadable:
+            APIResponse.error(.badRequest, "the request body could not be read to its end")
         }
     }
 }
@@ -56,6 +61,27 @@ enum RequestBody {
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch is NIOTooManyBytesError {
             throw BodyRefusal.tooLarge(limit: limit)
+        } catch {
+            throw BodyRefusal.unreadable(reason: "\(error)")
+        }
+    }
+
+    /// Each piece of the body as it arrives, refused once the total passes `limit`; an error of the
+    /// connection becomes `BodyRefusal.unreadable`.
+    static func stream(_ request: Request, limit: Int, _ take: (ByteBuffer) throws -> Void) async throws {
+        var total = 0
+        var pieces = request.body.makeAsyncIterator()
+        while true {
+            let piece: ByteBuffer?
+            do {
+                piece = try await pieces.next()
+            } catch {
+                throw BodyRefusal.unreadable(reason: "\(error)")
+            }
+            guard let piece else { return }
+            total += piece.readableBytes
+            guard total <= limit else { throw BodyRefusal.tooLarge(limit: limit) }
+            try take(piece)
         }
     }
 }

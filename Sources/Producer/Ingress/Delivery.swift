@@ -52,7 +52,7 @@ enum WebhookJSON {
         codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
     }
 
-    private static let decoder = JSONDecoder()
+    static let decoder = JSONDecoder()
 }
 
 extension Optional {
@@ -60,5 +60,14 @@ extension Optional {
     func required(_ field: String) throws(MalformedBody) -> Wrapped {
         guard let self else { throw .missing(field) }
         return self
+    }
+}
+
+extension Optional where Wrapped == Int {
+    /// An identifier: present and positive, or a 400 naming `field`.
+    func positive(_ field: String) throws(MalformedBody) -> Int {
+        let value = try required(field)
+        guard value > 0 else { throw .invalid(field, "a positive integer") }
+        return value
     }
 }

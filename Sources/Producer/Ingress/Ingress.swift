@@ -25,7 +25,10 @@ public struct Ingress: Sendable {
         /// The queue is at its high-water mark: push back, the sender retries later.
         case full(queue: String, length: Int)
         /// Redis could not be reached or did not answer: push back, the sender retries later.
-        case unavailable(reason: String)
+        /// `mayExist` when the enqueue was sent but its answer lost (a timeout, a dropped
+        /// connection): Redis may still run it, so nothing the job would reference may be removed,
+        /// and the sender's retry finds it by its dedupe key.
+        case unavailable(reason: String, mayExist: Bool)
     }
 
     public func submit(_ request: JobRequest, dedupe: String?) async -> Outcome {
@@ -37,8 +40,11 @@ public struct Ingress: Sendable {
             case .duplicate(let id): return .duplicate(jobID: id)
             case .full(let length): return .full(queue: request.queue, length: length)
             }
+        } catch let error as RedisError {
+            if case .connectionLost = error { return .unavailable(reason: "\(error)", mayExist: true) }
+            return .unavailable(reason: "\(error)", mayExist: false)
         } catch {
-            return .unavailable(reason: "\(error)")
+            return .unavailable(reason: "\(error)", mayExist: true)
         }
     }
 

@@ -1,4 +1,3 @@
-import Digests
 import HTTPTypes
 import Blobs
 import Hummingbird
@@ -15,12 +14,12 @@ import NIOCore
 /// flat whatever its size — and the job carries only the reference. An `Idempotency-Key` header
 /// makes a repeated upload one job.
 struct VoiceUpload: Sendable {
-    let token: [UInt8]
+    let token: SecretToken
     let blobs: BlobStore
     let limit: Int
 
     /// The stored audio and where it goes, ready to become a job; `discard()` removes the blob
-    /// again when no job takes it.
+    /// again when no job can reference it.
     struct Stored {
         var message: VoiceMessage
         var dedupe: String?
@@ -31,7 +30,7 @@ struct VoiceUpload: Sendable {
 
     func authorized(_ request: Request) -> Bool {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return false }
-        return ConstantTime.equal(Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8), token)
+        return token.matches(header.dropFirst(7).trimmingCharacters(in: .whitespaces))
     }
 
     func store(_ request: Request) async throws -> Stored {
@@ -50,12 +49,11 @@ struct VoiceUpload: Sendable {
         let conversation = try Self.identifier(query["conversation_id"].map(String.init), "conversation_id")
         if let length = RequestBody.declaredLength(request), length > limit { throw BodyRefusal.tooLarge(limit: limit) }
         let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
-        for try await chunk in request.body {
-            guard blob.byteCount + chunk.readableBytes <= limit else {
-                blob.abort()
-                throw BodyRefusal.tooLarge(limit: limit)
-            }
-            try blob.append(chunk.readableBytesView)
+        do {
+            try await RequestBody.stream(request, limit: limit) { piece in try blob.append(piece.readableBytesView) }
+        } catch {
+            blob.abort()
+            throw error
         }
         guard blob.byteCount > 0 else {
             blob.abort()

@@ -1,3 +1,4 @@
+import Foundation
 import Jobs
 
 /// `POST /webhooks/aircall`: Aircall's call events (CONTRACTS.md §2).
@@ -17,12 +18,14 @@ public struct AircallWebhook: Sendable {
     public static let startingEvents: Set<String> = ["call.ended", "call.voicemail_left"]
 
     public func delivery(body: [UInt8]) throws -> Delivery {
+        // Authenticate before validating: whatever is wrong with the body, a sender without the
+        // token learns nothing of its schema but a bare 401.
+        try check.verify(bodyToken: (try? WebhookJSON.decoder.decode(TokenOnly.self, from: Data(body)))?.token)
         let event = try WebhookJSON.decode(Event.self, from: body)
-        try check.verify(bodyToken: event.token)
         let name = try event.event.required("event")
         guard Self.startingEvents.contains(name) else { return .ignore(reason: "event \(name) starts no work") }
         let call = try event.data.required("data")
-        let id = try call.id.required("data.id")
+        let id = try call.id.positive("data.id")
         let audio: (url: String, source: String)?
         if name == "call.voicemail_left" {
             audio = (call.voicemail ?? call.voicemailShortURL).map { ($0, "voicemail") }
@@ -37,6 +40,10 @@ public struct AircallWebhook: Sendable {
             agentName: call.user?.name, lineName: call.number?.name)
         let dedupe = "aircall:call:\(id):\(audio.source)"
         return .start(try Flows.call.request(recording, dedupe: dedupe), dedupe: dedupe)
+    }
+
+    struct TokenOnly: Decodable {
+        var token: String?
     }
 
     struct Event: Decodable {

@@ -24,9 +24,9 @@ public struct ChatwootWebhook: Sendable {
         guard message.messageType == .incoming else { return .ignore(reason: "not an incoming message") }
         guard message.isPrivate != true else { return .ignore(reason: "private note") }
         if let type = message.sender?.type, type != "contact" { return .ignore(reason: "sent by a \(type)") }
-        let messageID = try message.id.required("id")
-        let accountID = try (message.account?.id).required("account.id")
-        let conversationID = try (message.conversation?.id).required("conversation.id")
+        let messageID = try message.id.positive("id")
+        let accountID = try (message.account?.id).positive("account.id")
+        let conversationID = try (message.conversation?.id).positive("conversation.id")
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
         if let index = message.attachments?.firstIndex(where: { $0.fileType == "audio" }), let audio = message.attachments?[index] {

@@ -2,8 +2,9 @@ import Jobs
 
 /// `POST /webhooks/guesty`: Guesty's reservation events, signed with Svix (CONTRACTS.md §3).
 ///
-/// The signature is checked over the raw bytes before anything is parsed; the dedupe key is the
-/// `svix-id`, which stays the same on every resend. Legacy `reservation.new`/`reservation.updated`
+/// The signature is checked over the raw bytes before anything is parsed, under Svix's header names
+/// or the Standard Webhooks ones a white-labelled Svix uses; the dedupe key is the message id
+/// (`svix-id` or `webhook-id`), which stays the same on every resend. Legacy `reservation.new`/`reservation.updated`
 /// and their `.v2` replacements start the booking flow; other events are acknowledged and dropped.
 /// The reservation is read from `reservation` (or `data.reservation`/`data` in the lean v2 shape,
 /// whose exact layout is not pinned down in our sources), its id from `_id`, `id` or `reservationId`.
@@ -19,8 +20,8 @@ public struct GuestyWebhook: Sendable {
         "reservation.created.v2", "reservation.updated.v2",
     ]
 
-    public func delivery(id: String?, timestamp: String?, signature: String?, body: [UInt8]) throws -> Delivery {
-        try verifier.verify(id: id, timestamp: timestamp, signature: signature, body: body)
+    public func delivery(headers: SvixHeaders, body: [UInt8]) throws -> Delivery {
+        try verifier.verify(headers, body: body)
         let event = try WebhookJSON.decode(Event.self, from: body)
         let name = try event.event.required("event")
         guard Self.startingEvents.contains(name) else { return .ignore(reason: "event \(name) starts no work") }
@@ -41,7 +42,7 @@ public struct GuestyWebhook: Sendable {
         change.confirmationCode = reservation.confirmationCode
         change.source = reservation.source
         change.publishedAt = event.publishedAt
-        let dedupe = "guesty:\(id ?? "")"
+        let dedupe = "guesty:\(headers.id ?? "")"
         return .start(try Flows.booking.request(change, dedupe: dedupe), dedupe: dedupe)
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Redis
 
 /// A Lua script run by its SHA-1 (EVALSHA), falling back to EVAL when the server has not seen it
@@ -10,7 +11,10 @@ struct Script: Sendable {
     init(name: String, source: String) {
         self.name = name
         self.source = source
-        self.sha = SHA1.hex(Array(source.utf8))
+        // SHA-1 only because EVALSHA names scripts by it; nothing secret depends on it.
+        self.sha = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
     }
 
     func run(on client: RedisClient, keys: [String], arguments: [String]) async throws -> RedisValue {
@@ -23,48 +27,5 @@ struct Script: Sendable {
             if case .server(_, let message) = error { throw RedisError.server(command: "script \(name)", message: message) }
             throw error
         }
-    }
-}
-
-/// SHA-1, only to name Lua scripts the way Redis does (EVALSHA); not used for anything secret.
-enum SHA1 {
-    static func hex(_ message: [UInt8]) -> String {
-        var h: [UInt32] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0]
-        var data = message
-        let bitLength = UInt64(message.count) * 8
-        data.append(0x80)
-        while data.count % 64 != 56 { data.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 80)
-        for chunk in stride(from: 0, to: data.count, by: 64) {
-            for i in 0..<16 {
-                let b = chunk + i * 4
-                w[i] = UInt32(data[b]) << 24 | UInt32(data[b + 1]) << 16 | UInt32(data[b + 2]) << 8 | UInt32(data[b + 3])
-            }
-            for i in 16..<80 {
-                let x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
-                w[i] = (x << 1) | (x >> 31)
-            }
-            var (a, b, c, d, e) = (h[0], h[1], h[2], h[3], h[4])
-            for i in 0..<80 {
-                let (f, k): (UInt32, UInt32) = switch i {
-                case 0..<20: ((b & c) | (~b & d), 0x5A82_7999)
-                case 20..<40: (b ^ c ^ d, 0x6ED9_EBA1)
-                case 40..<60: ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC)
-                default: (b ^ c ^ d, 0xCA62_C1D6)
-                }
-                let temp = ((a << 5) | (a >> 27)) &+ f &+ e &+ k &+ w[i]
-                e = d
-                d = c
-                c = (b << 30) | (b >> 2)
-                b = a
-                a = temp
-            }
-            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e
-        }
-        return h.map { word in
-            let text = String(word, radix: 16)
-            return String(repeating: "0", count: 8 - text.count) + text
-        }.joined()
     }
 }

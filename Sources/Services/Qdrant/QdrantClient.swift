@@ -1,4 +1,4 @@
-import Digests
+import Crypto
 import Foundation
 
 /// Qdrant's REST API for one collection (CONTRACTS.md §6): make sure it exists with the embeddings'
@@ -42,7 +42,7 @@ public struct QdrantClient: Sendable {
 
     /// A UUID (RFC 9562 version 8, from SHA-256) that is the same for the same `source` everywhere.
     public static func pointID(for source: String) -> String {
-        var bytes = Array(SHA256.hash(Array(source.utf8)).prefix(16))
+        var bytes = Array(SHA256.hash(data: Array(source.utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0f) | 0x80
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         let hex = Hex.encode(bytes)

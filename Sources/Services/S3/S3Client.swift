@@ -1,4 +1,4 @@
-import Digests
+import Crypto
 import Foundation
 
 /// The S3 API for objects in one bucket, path-style (`<endpoint>/<bucket>/<key>`), signed with
@@ -24,7 +24,7 @@ public struct S3Client: Sendable {
 
     /// Stores `body` under `key`, replacing what was there.
     public func put(_ key: String, body: [UInt8], contentType: String) async throws {
-        let hash = Hex.encode(SHA256.hash(body))
+        let hash = Hex.encode(SHA256.hash(data: body))
         _ = try await http.sendChecked(request("PUT", key, headers: [("Content-Type", contentType)], body: body, payloadHash: hash))
     }
 

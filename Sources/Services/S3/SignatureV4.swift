@@ -1,4 +1,4 @@
-import Digests
+import Crypto
 import Foundation
 
 /// AWS Signature Version 4 for the S3 API (Cloudflare R2, SeaweedFS, MinIO, AWS; CONTRACTS.md §8):
@@ -41,16 +41,18 @@ public struct SignatureV4: Sendable {
             payloadHash,
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let toSign = "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n" + Hex.encode(SHA256.hash(Array(canonical.utf8)))
-        var key = HMAC.sha256(key: Array("AWS4\(secretAccessKey)".utf8), message: Array(day.utf8))
-        for part in [region, service, "aws4_request"] { key = HMAC.sha256(key: key, message: Array(part.utf8)) }
-        let signature = Hex.encode(HMAC.sha256(key: key, message: Array(toSign.utf8)))
+        let toSign = "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n" + Hex.encode(SHA256.hash(data: Array(canonical.utf8)))
+        var key = SymmetricKey(data: Array("AWS4\(secretAccessKey)".utf8))
+        for part in [day, region, service, "aws4_request"] {
+            key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
+        }
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
         added.append(("Authorization", "AWS4-HMAC-SHA256 Credential=\(accessKeyID)/\(scope),SignedHeaders=\(signedNames),Signature=\(signature)"))
         return added
     }
 
     /// The SHA-256 of an empty payload, as S3 expects it for GET, HEAD and DELETE.
-    public static let emptyPayloadHash = Hex.encode(SHA256.hash([]))
+    public static let emptyPayloadHash = Hex.encode(SHA256.hash(data: [UInt8]()))
 
     /// The path with each segment percent-encoded once (S3 does not encode twice), slashes kept.
     static func canonicalPath(_ path: String) -> String {

@@ -1,5 +1,5 @@
 import Blobs
-import Digests
+import Crypto
 import Foundation
 import Queue
 import Services
@@ -84,7 +84,7 @@ public enum VoiceFlow {
     /// A stable stand-in for the Chatwoot message id of a direct upload (it has none): the reply
     /// markers and dedupe keys need one per voice message.
     static func syntheticMessageID(_ source: AudioSource) -> Int {
-        let digest = SHA256.hash(Array((source.blob ?? source.url ?? "").utf8))
+        let digest = SHA256.hash(data: Array((source.blob ?? source.url ?? "").utf8))
         let value = digest.prefix(7).reduce(0) { $0 << 8 | Int($1) }
         return -max(value, 1)
     }

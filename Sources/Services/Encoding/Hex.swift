@@ -1,10 +1,9 @@
-/// Lowercase hexadecimal, as Chatwoot writes its signatures.
+/// Lowercase hexadecimal, as Chatwoot writes its signatures and SigV4 its hashes.
 public enum Hex {
+    /// The bytes of a hex string (either case); nil for an odd length or a non-hex digit.
     public static func decode(_ text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
         guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
         func value(_ c: UInt8) -> UInt8? {
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
@@ -13,6 +12,8 @@ public enum Hex {
             default: nil
             }
         }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
         var index = 0
         while index < digits.count {
             guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
@@ -22,11 +23,14 @@ public enum Hex {
         return bytes
     }
 
-    public static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         let alphabet = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes { out.append(alphabet[Int(byte >> 4)]); out.append(alphabet[Int(byte & 15)]) }
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(alphabet[Int(byte >> 4)])
+            out.append(alphabet[Int(byte & 15)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 }
