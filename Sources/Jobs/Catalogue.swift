@@ -20,6 +20,26 @@ public enum Catalogue {
         JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)])
     }
 
+    /// Every kind of this build and the queue it runs on, whatever this process is configured
+    /// for: what the command line checks an enqueue or an import against, so nothing is put on a
+    /// queue where no consumer could ever run it. (DeploymentTests holds it equal to the registry of
+    /// a consumer with every flow configured.)
+    public static let queueOfKind: [String: String] = {
+        var table = [
+            Flows.chat.kind: Flows.chat.queue, "chat.generate": ChatFlow.generateQueue, "chat.reply": ChatFlow.replyQueue,
+            Flows.voice.kind: Flows.voice.queue, VoiceFlow.synthesizeKind: VoiceFlow.synthesizeQueue, VoiceFlow.replyKind: VoiceFlow.replyQueue,
+            Flows.call.kind: Flows.call.queue, CallFlow.transcribeKind: CallFlow.transcribeQueue, CallFlow.vectorizeKind: CallFlow.vectorizeQueue,
+            CallFlow.noteKind: BookingFlow.triageQueue,
+            Flows.booking.kind: Flows.booking.queue, BookingFlow.triageKind: BookingFlow.triageQueue,
+            BlobRetention.kind: BlobRetention.queue,
+        ]
+        for definition in Diagnostics.all(allowCrash: true) { table[definition.kind] = definition.queue }
+        return table
+    }()
+
+    /// Every queue of this build, sorted.
+    public static var allQueues: [String] { Set(queueOfKind.values).sorted() }
+
     /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
         (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))

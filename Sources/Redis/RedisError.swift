@@ -37,6 +37,16 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// True when Redis refuses us as a client (no or a wrong password): nothing will work until the
+    /// configuration changes, so a command-line tool exits as for an unreachable Redis.
+    public var isAuthenticationProblem: Bool {
+        switch self {
+        case .server: serverCode == "NOAUTH" || serverCode == "WRONGPASS"
+        case .connectFailed(_, let reason): reason.contains("NOAUTH") || reason.contains("WRONGPASS") || reason.contains("AUTH failed")
+        default: false
+        }
+    }
+
     /// The error code of a server error reply (`NOGROUP`, `NOSCRIPT`, `BUSYGROUP`, …).
     public var serverCode: String? {
         guard case .server(_, let message) = self else { return nil }

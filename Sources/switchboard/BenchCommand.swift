@@ -41,6 +41,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard jobs >= 2, concurrency >= 1, runs >= 1, singleJobs >= 0, rate >= 0 else {
             throw ValidationError("--jobs must be at least 2; --concurrency and --runs at least 1; --single-jobs and --rate not negative")
         }
+        guard (0...3600).contains(latencySeconds) else { throw ValidationError("--latency-seconds must be 0-3600") }
     }
 
     func run() async throws {

@@ -56,6 +56,10 @@ struct ConsumerCommand: AsyncParsableCommand {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard poisonLimit >= 1 else { throw ValidationError("--poison-limit must be at least 1") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0-65535") }
+        if let visibilityTimeout {
+            guard (0.1...86_400).contains(visibilityTimeout) else { throw ValidationError("--visibility-timeout must be 0.1-86400 seconds") }
+        }
+        guard (0...86_400).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0-86400 seconds") }
     }
 
     func run() async throws {

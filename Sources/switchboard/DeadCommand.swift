@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Jobs
 import Queue
 import Redis
 
@@ -37,7 +38,10 @@ struct DeadFilterOptions: ParsableArguments {
 
     var filter: DeadLetters.Filter {
         DeadLetters.Filter(queue: queue, kind: kind, error: error,
-                           since: since.flatMap(Age.milliseconds).map { Clock.unixMilliseconds() - $0 })
+                           since: since.flatMap(Age.milliseconds).map { age in
+                               let now = Clock.unixMilliseconds()
+                               return now > age ? now - age : 0
+                           })
     }
 
     var isEmpty: Bool { queue == nil && kind == nil && error == nil && since == nil }
@@ -288,20 +292,18 @@ struct DeadImportCommand: AsyncParsableCommand {
         } else {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        var imported = 0
-        var rejected = 0
-        try await RedisFailure.exitOnFailure {
-            for (index, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                do {
-                    _ = try await dead.importLine(String(line), number: index + 1)
-                    imported += 1
-                } catch let error as DeadLetters.ImportError {
-                    Terminal.error(error.description)
-                    rejected += 1
-                }
-            }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
+            .map { (number: $0.offset + 1, text: String($0.element)) }
+        let report = try await RedisFailure.exitOnFailure {
+            try await dead.importLines(lines, queues: Set(Catalogue.allQueues))
         }
-        print("imported \(imported) dead letter\(imported == 1 ? "" : "s")\(rejected > 0 ? ", rejected \(rejected)" : "")")
-        if imported == 0 { throw ExitCode(1) }
+        for refusal in report.refused { Terminal.error(refusal.description) }
+        var summary = "imported \(report.imported) dead letter\(report.imported == 1 ? "" : "s")"
+        if report.alreadyThere > 0 { summary += ", \(report.alreadyThere) already there" }
+        if !report.refused.isEmpty { summary += ", refused \(report.refused.count)" }
+        print(summary)
+        if !report.refused.isEmpty { throw ExitCode(2) }
+        if report.imported == 0 && report.alreadyThere == 0 { throw ExitCode(1) }
     }
 }

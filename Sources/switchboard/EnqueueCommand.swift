@@ -33,6 +33,7 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        if let maxAttempts { guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") } }
         guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
             throw ValidationError("--payload must be a JSON object, got: \(payload.prefix(80))")
         }
@@ -41,10 +42,19 @@ struct EnqueueCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Catalogue.registry()
         let definition = registry[kind]
-        guard let queue = queue ?? definition?.queue else {
-            throw ValidationError("unknown kind '\(kind)' and no --queue given; known kinds: \(registry.definitions.keys.sorted().joined(separator: ", "))")
+        // A job on a queue where its kind does not run would sit there for ever: every consumer
+        // refuses a queue it cannot serve. The table knows every kind of the build, configured or not.
+        let home = Catalogue.queueOfKind[kind]
+        guard let queue = queue ?? home else {
+            throw ValidationError("unknown kind '\(kind)' and no --queue given; known kinds: \(Catalogue.queueOfKind.keys.sorted().joined(separator: ", "))")
         }
-        if definition == nil {
+        if let home, home != queue {
+            throw ValidationError("kind '\(kind)' runs on queue '\(home)', not '\(queue)'")
+        }
+        if home == nil {
+            guard Catalogue.allQueues.contains(queue) else {
+                throw ValidationError("no job kind of this build runs on queue '\(queue)' (queues: \(Catalogue.allQueues.joined(separator: ", ")))")
+            }
             FileHandle.standardError.write(Data("warning: '\(kind)' is not a kind of the catalogue; consumers will dead-letter it\n".utf8))
         }
         let attempts = maxAttempts ?? definition?.retry.maxAttempts ?? 1
@@ -73,9 +83,10 @@ enum RedisFailure {
         do {
             return try await body()
         } catch let error as RedisError {
-            let hint = error.isConnectionProblem ? " (is Redis running, and are --redis / REDIS_URL right?)" : ""
+            let hint = error.isAuthenticationProblem ? " (Redis wants a password or another one: put it in --redis / REDIS_URL as redis://[user:]password@host)"
+                : error.isConnectionProblem ? " (is Redis running, and are --redis / REDIS_URL right?)" : ""
             FileHandle.standardError.write(Data("error: \(error)\(hint)\n".utf8))
-            throw ExitCode(error.isConnectionProblem ? 3 : 1)
+            throw ExitCode(error.isConnectionProblem || error.isAuthenticationProblem ? 3 : 1)
         }
     }
 }

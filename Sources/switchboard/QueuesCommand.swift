@@ -37,7 +37,7 @@ struct QueuesShowCommand: AsyncParsableCommand {
     var interval: Double = 1
 
     func validate() throws {
-        guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1") }
+        guard (0.1...3600).contains(interval) else { throw ValidationError("--interval must be 0.1-3600 seconds") }
         guard !(json && watch) else { throw ValidationError("--json and --watch do not go together") }
     }
 

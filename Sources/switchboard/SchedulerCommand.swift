@@ -36,8 +36,8 @@ struct SchedulerCommand: AsyncParsableCommand {
     var metricsPort: Int = 9090
 
     func validate() throws {
-        guard catchUp >= 0 else { throw ValidationError("--catch-up must be 0 or more") }
-        guard lease >= 3 else { throw ValidationError("--lease must be at least 3 seconds") }
+        guard (0...30 * 86_400).contains(catchUp) else { throw ValidationError("--catch-up must be 0-2592000 seconds (30 days)") }
+        guard (3...3600).contains(lease) else { throw ValidationError("--lease must be 3-3600 seconds") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0-65535") }
     }
 

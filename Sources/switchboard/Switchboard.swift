@@ -56,7 +56,18 @@ struct RedisOptions: ParsableArguments {
     }
 
     var keyPrefix: String {
-        prefix ?? ProcessInfo.processInfo.environment["SWITCHBOARD_PREFIX"] ?? "switchboard"
+        prefix ?? ProcessInfo.processInfo.environment["SWITCHBOARD_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "switchboard"
+    }
+
+    /// The prefix becomes every key's hash tag `{prefix}` and part of the patterns that find a
+    /// deployment's streams: braces would break the tag (and Redis Cluster's slots), glob
+    /// characters the scans, an empty one would share keys with whatever else uses `{}`.
+    func validate() throws {
+        let text = keyPrefix
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+        guard !text.isEmpty, text.count <= 128, text.allSatisfy(allowed.contains) else {
+            throw ValidationError("the key prefix (--prefix or SWITCHBOARD_PREFIX) must be 1-128 letters, digits, '-', '_', '.' or ':', got '\(text.prefix(80))'")
+        }
     }
 }
 

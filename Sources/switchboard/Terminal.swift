@@ -68,12 +68,15 @@ enum Table {
 enum Age {
     static func milliseconds(_ text: String) -> UInt64? {
         guard let unit = text.last, let value = UInt64(text.dropLast()) else { return nil }
+        let scale: UInt64
         switch unit {
-        case "s": return value * 1000
-        case "m": return value * 60_000
-        case "h": return value * 3_600_000
-        case "d": return value * 86_400_000
+        case "s": scale = 1000
+        case "m": scale = 60_000
+        case "h": scale = 3_600_000
+        case "d": scale = 86_400_000
         default: return nil
         }
+        let (milliseconds, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : milliseconds
     }
 }

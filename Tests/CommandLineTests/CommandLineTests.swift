@@ -51,6 +51,42 @@ import TestSupport
         #expect(badURL.output.contains("redis://"))
     }
 
+    /// A job put where no consumer will ever run it, an attempt budget of nothing, a prefix that
+    /// breaks the hash tag or the scans: refused before anything is written, exit 2, saying why.
+    @Test func enqueueRefusesWhatNoConsumerCouldRun() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let wrongQueue = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "chat.retrieve", "--queue", "generate"])
+        #expect(wrongQueue.status == 2 && wrongQueue.output.contains("kind 'chat.retrieve' runs on queue 'retrieve'"), "\(wrongQueue.output)")
+        let nowhere = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "mystery", "--queue", "nowhere"])
+        #expect(nowhere.status == 2 && nowhere.output.contains("no job kind of this build runs on queue 'nowhere'"), "\(nowhere.output)")
+        #expect(nowhere.output.contains("retrieve") && nowhere.output.contains("diagnostics"), "names the queues there are")
+        let noAttempts = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "noop", "--max-attempts", "0"])
+        #expect(noAttempts.status == 2 && noAttempts.output.contains("--max-attempts must be at least 1"))
+        for prefix in ["", "a{b", "sw}", "sw*", "with space"] {
+            let result = try await SwitchboardProcess.run(["enqueue", "--redis", server.url, "--prefix", prefix, "--kind", "noop"])
+            #expect(result.status == 2 && result.output.contains("key prefix"), "'\(prefix)': \(result.output)")
+        }
+        let fromEnvironment = try await SwitchboardProcess.run(["queues", "--redis", server.url], environment: ["SWITCHBOARD_PREFIX": "{x}"])
+        #expect(fromEnvironment.status == 2 && fromEnvironment.output.contains("SWITCHBOARD_PREFIX"))
+        let stray = try await server.command("KEYS", "*")
+        #expect(stray.array?.isEmpty == true, "nothing was written: \(stray)")
+        // A kind that is not in the catalogue still goes on a real queue, with a warning (to test dead-lettering).
+        let unknown = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "mystery", "--queue", "diagnostics"])
+        #expect(unknown.status == 0 && unknown.output.contains("warning"))
+    }
+
+    @Test func aRedisThatWantsAPasswordIsExit3SayingSo() async throws {
+        let server = try RedisServer(extraArguments: ["--requirepass", "s3cret-pw"])
+        let none = try await SwitchboardProcess.run(["queues", "--redis", server.url])
+        #expect(none.status == 3 && none.output.contains("password"), "\(none.output)")
+        let wrong = try await SwitchboardProcess.run(["queues", "--redis", "redis://:wrong-pw@127.0.0.1:\(server.port)"])
+        #expect(wrong.status == 3 && !wrong.output.contains("wrong-pw"), "\(wrong.output)")
+        let right = try await SwitchboardProcess.run(["queues", "--redis", "redis://:s3cret-pw@127.0.0.1:\(server.port)"])
+        #expect(right.status == 0, "\(right.output)")
+    }
+
     @Test func unreachableRedisSaysWhere() async throws {
         let closed = try ClosedPort()
         let port = closed.port

@@ -77,6 +77,18 @@ import TestSupport
         }
         let ids: [String] = lines.compactMap { ($0["fields"] as? [String: String])?["id"] }
         #expect(Set(ids).count == 4)
+        // The same file twice is the same letters, not twice as many.
+        let twice = try await run(h, ["dead", "import", "--file", file.path])
+        #expect(twice.status == 0 && twice.output.contains("imported 0 dead letters, 4 already there"), "\(twice.output)")
+        #expect(try await h.integer("XLEN", h.key("diagnostics:dead")) == 4)
+        // A letter for a queue this build does not have is refused by line, exit 2.
+        let foreign = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: foreign) }
+        let line = String(export.output.split(separator: "\n")[0]).replacingOccurrences(of: #""queue":"diagnostics""#, with: #""queue":"made-up""#)
+        try Data(line.utf8).write(to: foreign)
+        let refused = try await run(h, ["dead", "import", "--file", foreign.path])
+        #expect(refused.status == 2 && refused.output.contains("line 1: queue 'made-up' is not a queue of this build"), "\(refused.output)")
+        #expect(try await h.integer("EXISTS", h.key("made-up:dead")) == 0)
     }
 
     @Test func twoTerminalsRetryingAtOnceRetryEachLetterOnce() async throws {
@@ -105,6 +117,8 @@ import TestSupport
         #expect(try await run(h, ["dead", "show", "nope"]).status == 1)
         #expect(try await run(h, ["dead", "retry"]).status == 2, "neither ids nor --all")
         #expect(try await run(h, ["dead", "list", "--since", "yesterday"]).status == 2)
+        #expect(try await run(h, ["dead", "list", "--since", "99999999999999999d"]).status == 2, "an age no clock reaches")
+        #expect(try await run(h, ["dead", "list", "--since", "20000d"]).status == 1, "older than the epoch: everything, nothing here")
         let closed = try ClosedPort()
         #expect(try await SwitchboardProcess.run(["dead", "list", "--redis", "redis://127.0.0.1:\(closed.port)"]).status == 3)
     }

@@ -180,6 +180,16 @@ import TestSupport
         }
     }
 
+    /// The command line checks enqueues and imports against the build's table of kinds and queues:
+    /// it must be exactly what a consumer with every flow configured (and crash jobs allowed) runs.
+    @Test func theTableOfKindsIsEveryKindOfTheBuild() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-kinds-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var every = try Self.everyKind(scratch).definitions.mapValues(\.queue)
+        every["crash"] = Catalogue.registry(environment: ["SWITCHBOARD_ALLOW_CRASH_JOBS": "1"])["crash"]?.queue
+        #expect(every == Catalogue.queueOfKind)
+    }
+
     /// Every job kind of this build, as a consumer with every flow configured has them.
     static func everyKind(_ scratch: URL) throws -> JobRegistry {
         let http = HTTPClient(connections: 1)

@@ -8,7 +8,7 @@ import Testing
         #expect(RetryBudgets.parse("4/2s/20s") == RetryPolicy(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
         #expect(RetryBudgets.parse(" 10 / 500ms / 5m ") == RetryPolicy(maxAttempts: 10, base: .milliseconds(500), cap: .seconds(300)))
         #expect(RetryBudgets.parse("12/5s/1.5h") == RetryPolicy(maxAttempts: 12, base: .seconds(5), cap: .seconds(5400)))
-        for wrong in ["", "4", "4/2s", "0/1s/2s", "4/2/20s", "4/20s/2s", "x/1s/2s", "4/-1s/2s"] {
+        for wrong in ["", "4", "4/2s", "0/1s/2s", "4/2/20s", "4/20s/2s", "x/1s/2s", "4/-1s/2s", "4/1s/1e300h", "4/1s/infh", "4/nans/1s"] {
             #expect(RetryBudgets.parse(wrong) == nil, "\(wrong)")
         }
     }

@@ -52,6 +52,18 @@ import TestSupport
         #expect(try await h.length("download") == 0)
     }
 
+    /// The stages fetch what a webhook names; only the web is taken in (and fetched: HTTPClientTests).
+    @Test func audioURLsMustBeHTTPOrHTTPS() async throws {
+        let h = try await ProducerHarness()
+        let call = try await h.aircall(Fixtures.aircall(recording: "file:///etc/passwd"))
+        #expect(call.status == 400 && ProducerHarness.json(call)["field"] as? String == "data.recording", "\(call.text)")
+        let attachment = Fixtures.audioAttachment.replacingOccurrences(of: "https://chat.example.com/rails/active_storage/blobs/voice.ogg", with: "file:///etc/shadow")
+        let chat = try await h.chatwoot(Fixtures.chatwootMessage(content: nil, attachments: attachment))
+        #expect(chat.status == 400 && ProducerHarness.json(chat)["field"] as? String == "attachments[0].data_url", "\(chat.text)")
+        #expect(try await h.length("download") == 0)
+        #expect(try await h.length("transcribe") == 0)
+    }
+
     @Test(arguments: [("account", 0), ("account", -3), ("conversation", 0), ("conversation", -10), ("message", 0), ("message", -118)])
     func chatwootIdentifiersMustBePositive(_ which: String, _ value: Int) async throws {
         let h = try await ProducerHarness()

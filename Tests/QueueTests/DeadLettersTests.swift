@@ -75,13 +75,22 @@ import TestSupport
         try await dead.forEachPage(.init()) { items in lines += items.map(DeadLetters.exportLine) }
         #expect(lines.count == 4)
         _ = try await dead.drop(try await dead.list(.init(), limit: 10))
-        for (index, line) in lines.enumerated() { _ = try await dead.importLine(line, number: index + 1) }
+        let numbered = lines.enumerated().map { (number: $0.offset + 1, text: $0.element) }
+        let first = try await dead.importLines(numbered, queues: ["q"])
+        #expect(first.imported == 4 && first.alreadyThere == 0 && first.refused.isEmpty)
         let back = try await dead.list(.init(), limit: 10)
         #expect(back.count == 4)
         #expect(Set(back.compactMap(\.letter?.envelope.id)).count == 4)
         #expect(back.allSatisfy { $0.letter?.error == "boom" && $0.letter?.envelope.history.count == 1 })
-        await #expect(throws: DeadLetters.ImportError.self) { try await dead.importLine(#"{"queue": "q", "fields": {"id": "x"}}"#, number: 7) }
-        await #expect(throws: DeadLetters.ImportError.self) { try await dead.importLine("not json", number: 8) }
+        // The same file again adds nothing; a foreign queue and broken lines are refused by number.
+        let again = try await dead.importLines(numbered + [
+            (number: 7, text: #"{"queue": "q", "fields": {"id": "x"}}"#), (number: 8, text: "not json"),
+            (number: 9, text: lines[0].replacingOccurrences(of: #""queue":"q""#, with: #""queue":"nowhere""#)),
+        ], queues: ["q"])
+        #expect(again.imported == 0 && again.alreadyThere == 4)
+        #expect(again.refused.map(\.line) == [7, 8, 9])
+        #expect(again.refused.last?.reason.contains("'nowhere' is not a queue of this build") == true)
+        #expect(try await h.deadCount() == 4)
     }
 
     @Test func pagesThroughAHundredThousandLetters() async throws {

@@ -156,6 +156,39 @@ import TestSupport
         #expect(response.text == "ID3…" && fake.requests.map(\.path) == ["/short", "/recording.mp3"])
     }
 
+    /// A webhook names the URL the download stage fetches: anything but http(s) — directly or by a
+    /// redirect — is refused, permanently, and nothing of the target is read.
+    @Test func onlyHTTPAndHTTPSAreFetchedEvenAfterARedirect() async throws {
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-secret-\(UUID().uuidString)")
+        try Data("root:x:0:0:the local secret".utf8).write(to: secret)
+        defer { try? FileManager.default.removeItem(at: secret) }
+        let fake = try await FakeService { _ in FakeService.answer(.found, "", headers: [.location: "file://" + secret.path]) }
+        let client = HTTPClient()
+        for url in ["file://" + secret.path, "FILE://" + secret.path, "gopher://127.0.0.1/", "dict://127.0.0.1:11211/", fake.url + "/to-file"] {
+            do {
+                let response = try await client.send(HTTPClient.Request("GET", url))
+                Issue.record("\(url) was fetched: \(response.status) \(response.text)")
+            } catch let failure as HTTPFailure {
+                #expect(failure.kind == .refusedURL && !failure.isRetryable, "\(url): \(failure)")
+                #expect(!failure.description.contains("the local secret"))
+            }
+        }
+    }
+
+    @Test func hostileRetryAdviceIsBoundedNeverATrap() {
+        func advice(_ name: String, _ value: String) -> Duration? {
+            RetryAdvice.delay(in: HTTPClient.Response(status: 429, headers: [(name, value)], body: []), now: Date(timeIntervalSince1970: 1_700_000_000))
+        }
+        for value in ["1e300", "inf", "-inf", "99999999999999999999", "-5"] {
+            let delay = advice("retry-after", value)
+            #expect(delay.map { $0 >= .zero && $0 <= RetryAdvice.longestAdvisedDelay } == true, "\(value) → \(String(describing: delay))")
+        }
+        #expect(advice("retry-after", "nan") == nil)
+        #expect(advice("ratelimit-reset", "nan") == nil)
+        #expect(advice("ratelimit-reset", "1e300") == RetryAdvice.longestAdvisedDelay)
+        #expect(advice("retry-after", "12") == .seconds(12))
+    }
+
     @Test func requestsAreDescribedWithoutQueryOrCredentials() {
         #expect(Transfer.describe(HTTPClient.Request("POST", "https://user:pw@api.example.com/v1/x?key=k")) == "POST https://api.example.com/v1/x")
     }

@@ -87,7 +87,8 @@ public enum RetryBudgets {
 
     static func duration(_ text: String) -> Duration? {
         for (suffix, milliseconds) in [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
+            // At most a year: a larger (or infinite) number is a typo, never a wait.
+            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value * Double(milliseconds) <= 365 * 86_400_000 else { return nil }
             return .milliseconds(Int64(value * Double(milliseconds)))
         }
         return nil

@@ -63,6 +63,16 @@ extension Optional {
     }
 }
 
+extension String {
+    /// The URL itself when it is an http or https one (what the stages will fetch), or a 400
+    /// naming `field`: no other scheme is ever taken in.
+    func webURL(_ field: String) throws(MalformedBody) -> String {
+        let scheme = prefix(8).lowercased()
+        guard scheme.hasPrefix("https://") || scheme.hasPrefix("http://") else { throw .invalid(field, "an http or https URL") }
+        return self
+    }
+}
+
 extension Optional where Wrapped == Int {
     /// An identifier: present and positive, or a 400 naming `field`.
     func positive(_ field: String) throws(MalformedBody) -> Int {

@@ -34,6 +34,7 @@ public struct AircallWebhook: Sendable {
                 ?? (call.voicemail ?? call.voicemailShortURL).map { ($0, "voicemail") }
         }
         guard let audio else { return .ignore(reason: "call \(id) has no recording or voicemail") }
+        _ = try audio.url.webURL("data.\(audio.source)")
         let recording = CallRecording(
             event: name, callID: id, recordingURL: audio.url, source: audio.source, direction: call.direction,
             rawDigits: call.rawDigits, startedAt: call.startedAt, endedAt: call.endedAt, duration: call.duration,

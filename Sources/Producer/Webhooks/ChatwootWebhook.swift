@@ -30,7 +30,7 @@ public struct ChatwootWebhook: Sendable {
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
         if let index = message.attachments?.firstIndex(where: { $0.fileType == "audio" }), let audio = message.attachments?[index] {
-            let url = try audio.dataURL.required("attachments[\(index)].data_url")
+            let url = try audio.dataURL.required("attachments[\(index)].data_url").webURL("attachments[\(index)].data_url")
             let voice = VoiceMessage(
                 accountID: accountID, conversationID: conversationID, messageID: messageID,
                 audio: AudioSource(url: url, contentType: audio.fileExtension.flatMap(AudioTypes.contentType(forExtension:)), byteCount: audio.fileSize),

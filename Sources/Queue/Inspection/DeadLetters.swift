@@ -205,8 +205,59 @@ public struct DeadLetters: Sendable {
         public var description: String { "line \(line): \(reason)" }
     }
 
-    /// Adds the letter of one exported line to its queue's dead letters; returns its new entry id.
-    public func importLine(_ text: String, number: Int) async throws -> String {
+    /// What an import did.
+    public struct ImportReport: Sendable {
+        public var imported = 0
+        /// Letters already among their queue's dead letters (the same job, failed at the same
+        /// time): importing a file twice adds nothing the second time.
+        public var alreadyThere = 0
+        public var refused: [ImportError] = []
+    }
+
+    /// Adds the letters of exported lines (numbered from 1) to their queues' dead letters, each
+    /// once: a letter whose job id and last failure time are already in its queue's dead letters is
+    /// skipped, and one whose queue is not in `queues` (the build's) is refused.
+    public func importLines(_ lines: [(number: Int, text: String)], queues: Set<String>) async throws -> ImportReport {
+        var report = ImportReport()
+        var present: [String: Set<String>] = [:]
+        for (number, text) in lines {
+            let parsed: (queue: String, fields: [String])
+            do {
+                parsed = try Self.parseLine(text, number: number)
+                guard queues.contains(parsed.queue) else {
+                    throw ImportError(line: number, reason: "queue '\(parsed.queue)' is not a queue of this build (queues: \(queues.sorted().joined(separator: ", ")))")
+                }
+            } catch let error as ImportError {
+                report.refused.append(error)
+                continue
+            }
+            if present[parsed.queue] == nil {
+                var identities: Set<String> = []
+                try await forEachPage(Filter(queue: parsed.queue)) { items in
+                    for item in items { identities.insert(Self.identity(item.fields)) }
+                }
+                present[parsed.queue] = identities
+            }
+            let pairs = stride(from: 0, to: parsed.fields.count - 1, by: 2).map { (parsed.fields[$0], parsed.fields[$0 + 1]) }
+            guard present[parsed.queue, default: []].insert(Self.identity(pairs)).inserted else {
+                report.alreadyThere += 1
+                continue
+            }
+            _ = try await broker.addDead(parsed.queue, fields: parsed.fields)
+            report.imported += 1
+        }
+        return report
+    }
+
+    /// Which failure of which job a letter records.
+    static func identity(_ fields: [(String, String)]) -> String {
+        let id = fields.last { $0.0 == "id" }?.1 ?? ""
+        let failed = fields.last { $0.0 == "last_failed_at" }?.1 ?? ""
+        return id + "\u{1}" + failed
+    }
+
+    /// The queue and the stored fields of one exported line.
+    static func parseLine(_ text: String, number: Int) throws(ImportError) -> (queue: String, fields: [String]) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw ImportError(line: number, reason: "not a JSON object")
         }
@@ -220,6 +271,6 @@ public struct DeadLetters: Sendable {
         var flat: [String] = []
         for name in order { if let value = fields[name] { flat += [name, value] } }
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !order.contains(name) { flat += [name, value] }
-        return try await broker.addDead(queue, fields: flat)
+        return (queue, flat)
     }
 }

@@ -89,7 +89,8 @@ public struct Inspector: Sendable {
             if let member = flat[index].string, let list = DelayedMember.decode(member) {
                 let fields = stride(from: 0, to: list.count - 1, by: 2).map { (list[$0], list[$0 + 1]) }
                 if let envelope = try? Envelope(fields: fields) {
-                    result.append((envelope, UInt64(flat[index + 1].string.flatMap(Double.init) ?? 0)))
+                    let score = flat[index + 1].string.flatMap(Double.init) ?? 0
+                    result.append((envelope, score.isFinite && score >= 0 ? UInt64(min(score, 1e18)) : 0))
                 }
             }
             index += 2

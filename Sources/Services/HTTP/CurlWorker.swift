@@ -25,6 +25,9 @@ struct CurlWorker {
         let request = transfer.request
         let described = Transfer.describe(request)
         guard !transfer.cancelled.isSet else { throw HTTPFailure(kind: .cancelled, request: described, detail: "") }
+        // Webhooks name URLs (a recording, an attachment): nothing but the web is ever fetched, so
+        // `file:///…` cannot read a local file into an error, a log or a dead letter.
+        guard Self.isWeb(request.url) else { throw HTTPFailure(kind: .refusedURL, request: described, detail: "") }
         curl_easy_reset(handle)
         let sink = ResponseSink(limit: request.maxResponseBytes, cancelled: transfer.cancelled)
         let context = Unmanaged.passUnretained(sink).toOpaque()
@@ -38,6 +41,8 @@ struct CurlWorker {
         let code: CURLcode = request.body.withUnsafeBytes { body in
             errorBuffer.withUnsafeMutableBufferPointer { errors in
                 sb_curl_setopt_pointer(handle, CURLOPT_URL, request.url)
+                sb_curl_setopt_pointer(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+                sb_curl_setopt_pointer(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
                 sb_curl_setopt_pointer(handle, CURLOPT_USERAGENT, userAgent)
                 sb_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers)
                 sb_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
@@ -74,12 +79,20 @@ struct CurlWorker {
         guard code == CURLE_OK else {
             if sink.tooLarge { throw HTTPFailure(kind: .responseTooLarge(limit: request.maxResponseBytes), request: described, detail: "") }
             if transfer.cancelled.isSet { throw HTTPFailure(kind: .cancelled, request: described, detail: "") }
+            if code == CURLE_UNSUPPORTED_PROTOCOL { throw HTTPFailure(kind: .refusedURL, request: described, detail: "a redirect to another scheme") }
             let message = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw HTTPFailure(kind: .transport, request: described, detail: message.isEmpty ? String(cString: curl_easy_strerror(code)) : message)
         }
         var status = 0
         sb_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPClient.Response(status: status, headers: sink.headers, body: sink.body)
+    }
+}
+
+extension CurlWorker {
+    static func isWeb(_ url: String) -> Bool {
+        let lowered = url.prefix(8).lowercased()
+        return lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
     }
 }
 

@@ -17,6 +17,8 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case cancelled
         /// A 2xx answer that does not match the service's contract.
         case unexpectedAnswer
+        /// A URL (or a redirect) to anything but http or https: never fetched, never retried.
+        case refusedURL
     }
 
     public let kind: Kind
@@ -37,7 +39,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .transport, .cancelled: true
         case .status(let status): status == 408 || status == 429 || status >= 500
-        case .responseTooLarge, .unexpectedAnswer: false
+        case .responseTooLarge, .unexpectedAnswer, .refusedURL: false
         }
     }
 
@@ -53,6 +55,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case .responseTooLarge(let limit): "\(request) answered with more than \(limit) bytes"
         case .cancelled: "\(request) was cancelled"
         case .unexpectedAnswer: "\(request) answered something unexpected: \(detail)"
+        case .refusedURL: "\(request) refused: only http and https URLs are fetched" + (detail.isEmpty ? "" : " (\(detail))")
         }
     }
 
@@ -65,17 +68,28 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
 
 /// Reading an upstream's advice on when to try again.
 public enum RetryAdvice {
+    /// The longest wait an upstream can ask for: a service that advises a day (or sends a number
+    /// no clock could reach) is tried again within the hour.
+    public static let longestAdvisedDelay = Duration.seconds(3600)
+
+    /// An advised wait in seconds as a delay: negative is now, not a number is nothing, anything
+    /// past `longestAdvisedDelay` is that — never a trap, whatever the header held.
+    static func advisedDelay(_ seconds: Double) -> Duration? {
+        guard !seconds.isNaN else { return nil }
+        let bounded = min(max(seconds, 0), Double(longestAdvisedDelay.components.seconds))
+        return .milliseconds(Int64(bounded * 1000))
+    }
+
     /// `Retry-After` (seconds, possibly fractional, or an HTTP date) or `RateLimit-Reset` (a Unix
     /// time in seconds); nil when the response gives neither.
     public static func delay(in response: HTTPClient.Response, now: Date = Date()) -> Duration? {
         if let value = response.header("retry-after")?.trimmingCharacters(in: .whitespaces) {
-            if let seconds = Double(value), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
-            if let date = httpDate(value) { return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000)) }
+            if let seconds = Double(value) { return advisedDelay(seconds) }
+            if let date = httpDate(value) { return advisedDelay(date.timeIntervalSince(now)) }
         }
         if let value = response.header("ratelimit-reset"), let reset = Double(value) {
             // A Unix time (Hetzner); a small number would be seconds from now (the IETF draft).
-            let seconds = reset > 1_000_000_000 ? reset - now.timeIntervalSince1970 : reset
-            return .milliseconds(Int64(max(0, seconds) * 1000))
+            return advisedDelay(reset > 1_000_000_000 ? reset - now.timeIntervalSince1970 : reset)
         }
         return nil
     }
