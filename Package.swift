@@ -65,6 +65,7 @@ let package = Package(
             name: "Producer",
             dependencies: [
                 "Blobs",
+                "Monitoring",
                 "Jobs",
                 "Queue",
                 "Redis",

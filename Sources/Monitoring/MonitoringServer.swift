@@ -26,6 +26,7 @@ public enum MonitoringServer {
                 return Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "redis unreachable\n")))
             }
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
+        return Listener(app, serving: "/metrics, /healthz and /readyz", on: host, port: port)
     }
 }

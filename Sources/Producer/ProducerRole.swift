@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import NIOCore
 import Logging
+import Monitoring
 import Prometheus
 import Queue
 import Redis
@@ -56,7 +57,8 @@ public enum ProducerRole {
         defer { pool.close() }
         let app = try application(configuration, pool: pool, metrics: metrics, logger: logger)
         if let warning = try? await RedisHealth.evictionWarning(pool.client) { logger.critical("\(warning)") }
-        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let listener = Listener(app, serving: "the webhook routes", on: configuration.host, port: configuration.port)
+        var group = ServiceGroupConfiguration(services: [listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.gracePeriod
         group.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: group).run()

@@ -39,7 +39,7 @@ public final class SchedulerService: Service, Sendable {
     let configuration: Configuration
     let broker: Broker
     let logger: Logger
-    private let stopping = Mutex(false)
+    private let stopping = StopSignal()
     private let leading = Mutex(false)
 
     public init(configuration: Configuration, broker: Broker, logger: Logger) {
@@ -51,8 +51,7 @@ public final class SchedulerService: Service, Sendable {
     /// Whether this replica held the lease at its last attempt.
     public var isLeader: Bool { leading.withLock { $0 } }
 
-    public func stop() { stopping.withLock { $0 = true } }
-    private var isStopping: Bool { stopping.withLock { $0 } }
+    public func stop() { stopping.raise() }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
@@ -74,7 +73,7 @@ public final class SchedulerService: Service, Sendable {
             "entries": "\(configuration.entries.map { "\($0.name) (\($0.schedule))" }.joined(separator: ", "))",
             "replica": "\(configuration.name)",
         ])
-        while !isStopping && !Task.isCancelled {
+        repeat {
             let holds: Bool
             do {
                 holds = try await broker.holdLease(leaseKey, owner: configuration.name, lease: configuration.lease)
@@ -92,8 +91,7 @@ public final class SchedulerService: Service, Sendable {
                     await fire(entry, settled: &settled)
                 }
             }
-            try? await Task.sleep(for: step)
-        }
+        } while await stopping.nap(step)
         if releaseOnStop && isLeader {
             try? await broker.releaseLease(leaseKey, owner: configuration.name)
             leaderGauge.record(0)

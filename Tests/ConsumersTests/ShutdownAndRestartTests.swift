@@ -44,5 +44,51 @@ import TestSupport
         #expect(try await h.integer("XLEN", h.key("diagnostics:dead")) == 0)
         #expect(consumers.contains { $0.log.contains("redis reconnected") })
     }
-}
 
+    /// A consumer that cannot do its job — here, its metrics port is taken — stops with a clear
+    /// error and a non-zero exit instead of spinning without joining the group.
+    @Test func aConsumerWhoseMetricsPortIsTakenExitsNonZeroSayingWhy() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let taken = try ListeningPort()
+        let consumer = try SwitchboardProcess(["consumer"] + h.common + ["--metrics-port", String(taken.port)])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        let status = await consumer.waitForExit(timeout: .seconds(15))
+        _ = await consumer.outputClosed()
+        #expect(status != nil && status != 0, "\(consumer.log)")
+        #expect(consumer.log.contains("\(taken.port)") && consumer.log.lowercased().contains("address already in use"), "\(consumer.log)")
+    }
+
+    /// Jobs still running at the end of the grace period are given back at once, without their
+    /// cut-off delivery counting towards poison: the next replica takes them on its first pass,
+    /// not a whole visibility timeout later (330 s on the call queues, after every deploy).
+    @Test func jobsAbandonedAtTheEndOfTheGraceArePickedUpAtOnce() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        try await h.enqueue(kind: "sleep", payload: "{\"ms\": 30000}", count: 2)
+        let first = try h.consumer(["--concurrency", "2", "--grace-period", "0.5", "--visibility-timeout", "120"])
+        #expect(await eventually { (try? await h.pendingCount()) == 2 })
+        let firstName = try #require(try await h.consumerNames().first)
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit(timeout: .seconds(20)) == 0, "\(first.log)")
+        func pending() async -> [(owner: String, deliveries: Int)] {
+            let reply = try? await h.client.send(RedisCommand("XPENDING", [h.key("diagnostics:stream"), "workers", "-", "+", "10"]))
+            return (reply?.array ?? []).compactMap { entry in
+                guard let fields = entry.array, fields.count == 4, let owner = fields[1].string, let count = fields[3].integer else { return nil }
+                return (owner, count)
+            }
+        }
+        #expect(await pending().map(\.deliveries) == [0, 0], "the cut-off deliveries are not counted")
+        let started = ContinuousClock.now
+        let second = try h.consumer(["--concurrency", "2", "--visibility-timeout", "120"])
+        defer { if second.isRunning { second.signal(SIGKILL) } }
+        #expect(await eventually(timeout: .seconds(10)) {
+            let now = await pending()
+            return now.count == 2 && now.allSatisfy { $0.owner != firstName && $0.deliveries == 1 }
+        }, "\(second.log)")
+        #expect(ContinuousClock.now - started < .seconds(10), "picked up long before the 120 s visibility timeout")
+        second.signal(SIGKILL)
+    }
+}

@@ -24,7 +24,8 @@ import TestSupport
         let services: FlowServices
 
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
-        init(prefix: String = #function, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+        init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
+             answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
             server = try RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -43,13 +44,13 @@ import TestSupport
                 .init(id: 102, content: "VIP, offer the upgrade", messageType: 1, isPrivate: true),
                 .init(id: 103, content: "Conversation was assigned to Maya", messageType: 2),
                 .init(id: 200, content: "later message", messageType: 0),
-            ])])
+            ])], history: history, slowPosts: slowPosts)
             let http = HTTPClient()
             services = FlowServices(
                 embeddings: EmbeddingsClient(baseURL: embeddings.url + "/v1", apiKey: "sk", model: "m", http: http),
                 qdrant: QdrantClient(baseURL: qdrantService.url, apiKey: "qd", collection: "knowledge", http: http),
                 completions: ChatCompletionsClient(baseURL: model.url + "/openai/v1", apiKey: "gsk", model: "qwen/qwen3-32b", http: http),
-                chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", http: http),
+                chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", http: http, timeout: chatwootTimeout),
                 systemPrompt: "You are the front desk of Sea View Loft.", keys: keys)
             try await services.qdrant.ensureCollection(vectorSize: 3)
             try await services.qdrant.upsert([
@@ -81,6 +82,13 @@ import TestSupport
         }
 
         var replies: [FakeService.Received] { chatwoot.requests.filter { $0.method == "POST" && $0.path.hasSuffix("/messages") } }
+        /// Nothing left on `queue`, waiting or to be retried.
+        func settled(_ queue: String) async -> Bool {
+            let length = try? await length(queue)
+            let delayed = try? await pool.send("ZCARD", broker.keys.delayed(queue)).integer
+            return length == 0 && delayed == 0
+        }
+
         func length(_ queue: String) async throws -> Int { try await pool.send("XLEN", broker.keys.stream(queue)).integer ?? -1 }
         func dead(_ queue: String) async throws -> Int { try await pool.send("XLEN", broker.keys.dead(queue)).integer ?? -1 }
     }
@@ -111,6 +119,22 @@ import TestSupport
         for queue in ["retrieve", "generate", "reply"] { #expect(try await world.length(queue) == 0) }
     }
 
+    /// The history is context, not a condition: a Chatwoot that will not show it (an agent bot's
+    /// token gets 401) or shows something else costs the guest nothing but that context.
+    @Test(arguments: [FakeService.answer(.unauthorized, #"{"errors":["You need to sign in or sign up before continuing."]}"#),
+                      FakeService.answer(.ok, "<html>maintenance</html>")])
+    func aQuestionIsAnsweredWithoutTheHistoryWhenItCannotBeRead(_ history: Response) async throws {
+        let world = try await World(history: history) { _, _ in Self.completion("Yes, it is heated.") }
+        try await world.running {
+            try await world.ask("Is the pool heated?")
+            #expect(await eventually(timeout: .seconds(20)) { world.replies.count == 1 })
+        }
+        #expect(jsonFields(try #require(world.replies.first).body)["content"] as? String == "Yes, it is heated.")
+        let turns = (jsonFields(try #require(world.model.requests.first).body)["messages"] as? [[String: String]] ?? []).dropFirst().map { $0["content"] ?? "" }
+        #expect(turns == ["Is the pool heated?"], "the question alone")
+        #expect(try await world.dead("generate") == 0)
+    }
+
     @Test func aRateLimitedModelIsRetriedAfterItsAdvisedDelayAndAnswersOnce() async throws {
         let world = try await World { call, _ in
             call <= 2
@@ -137,14 +161,47 @@ import TestSupport
         }
         try await world.running {
             // Both settle: one posts, the other finds the claim, comes back and finds the reply posted.
-            #expect(await eventually(timeout: .seconds(30)) {
-                let length = try? await world.length("reply")
-                let delayed = try? await world.pool.send("ZCARD", world.broker.keys.delayed("reply")).integer
-                return length == 0 && delayed == 0
-            })
+            #expect(await eventually(timeout: .seconds(30)) { await world.settled("reply") })
         }
         #expect(world.replies.count == 1)
         #expect(try await world.dead("reply") == 0)
+    }
+
+    /// The reply's post times out although Chatwoot created the message: the retry finds it in
+    /// the conversation and records it, instead of posting the answer a second time.
+    @Test func aReplyWhosePostTimedOutIsNotPostedTwice() async throws {
+        let world = try await World(slowPosts: .milliseconds(1500), chatwootTimeout: .milliseconds(500)) { _, _ in Self.completion("unused") }
+        let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 301, content: "Late checkout is fine.")
+        let job = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
+                             maxAttempts: 4)
+        try await world.broker.add(job.envelope(), to: ChatFlow.replyQueue)
+        try await world.running {
+            #expect(await eventually(timeout: .seconds(30)) { await world.settled("reply") })
+        }
+        #expect(world.chatwoot.messages.filter { $0.content == "Late checkout is fine." }.count == 1)
+        #expect(world.replies.count == 1, "posted once; the retry only looked")
+        #expect(try await world.pool.send("GET", world.broker.keys.done("reply:1:301")).string == "9001", "the marker holds the message's id")
+        #expect(try await world.dead("reply") == 0)
+    }
+
+    /// An attempt that crashed right after claiming the post left its claim behind: the next run —
+    /// the same job reclaimed, or another once the claim is older than any post can take — checks the
+    /// conversation, finds nothing, takes the claim over and posts, within the retry budget.
+    @Test(arguments: [true, false])
+    func aClaimLeftByACrashedAttemptDoesNotKeepTheReplyFromBeingPosted(sameJob: Bool) async throws {
+        let world = try await World { _, _ in Self.completion("unused") }
+        let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 302, content: "The sauna opens at 7.")
+        let envelope = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
+                                  maxAttempts: 4).envelope()
+        let claim = sameJob ? "posting:\(envelope.id):\(Clock.unixMilliseconds())" : "posting:01DEADJOB:\(Clock.unixMilliseconds() - 120_000)"
+        _ = try await world.pool.send("SET", world.broker.keys.done("reply:1:302"), claim)
+        try await world.broker.add(envelope, to: ChatFlow.replyQueue)
+        try await world.running {
+            #expect(await eventually(timeout: .seconds(20)) { world.replies.count == 1 })
+            #expect(await eventually { (try? await world.length("reply")) == 0 })
+        }
+        #expect(world.chatwoot.messages.map(\.content) == ["The sauna opens at 7."])
+        #expect(try await world.pool.send("GET", world.broker.keys.done("reply:1:302")).string == "9001")
     }
 
     @Test func aDecommissionedModelDeadLettersWithAPrivateNoteAndNoReply() async throws {

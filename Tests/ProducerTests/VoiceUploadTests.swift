@@ -120,16 +120,8 @@ import TestSupport
         let warm = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
                                              headers: [Self.bearer, ("Content-Type", "audio/ogg"), ("Idempotency-Key", "warm")], body: Self.audio)
         #expect(warm.status == 202)
-        let staller = RedisClient(endpoint: h.server.endpoint, commandTimeout: .seconds(10))
-        defer { staller.close() }
-        // A script that keeps Redis busy for 2 s: every other client waits, nothing is refused.
-        let stall = Task {
-            try await staller.send("EVAL", """
-                local s = redis.call('TIME')
-                repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 2000000
-                return 1
-                """, "0")
-        }
+        // Redis busy for 2 s: every other client waits, nothing is refused.
+        let stall = h.server.stall(for: .seconds(2))
         let probe = RedisClient(endpoint: h.server.endpoint, commandTimeout: .milliseconds(100))
         defer { probe.close() }
         #expect(await eventually { (try? await probe.send("PING")) == nil }, "Redis never stalled")

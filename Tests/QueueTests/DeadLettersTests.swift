@@ -20,7 +20,7 @@ import TestSupport
         let entries = try await h.broker.read(queue, consumer: "c", count: count, block: .milliseconds(10), on: client)
         for (entry, envelope) in zip(entries, envelopes) {
             let letter = DeadLetter(failing: envelope, queue: queue, error: error, now: Clock.unixMilliseconds())
-            #expect(try await h.broker.bury(queue, entryID: entry.id, letter: letter))
+            #expect(try await h.broker.bury(queue, consumer: "c", entryID: entry.id, letter: letter))
         }
         return envelopes
     }
@@ -127,7 +127,7 @@ import TestSupport
             // The documented bound on a pause taking effect: one flag refresh plus one fetch block
             // (200 ms in the harness), with a second of slack for a loaded machine. What is asserted
             // is that bound, so the wait is the test.
-            try await Task.sleep(for: PauseCheck.interval + .milliseconds(200) + .seconds(1))
+            try await Task.sleep(for: PausedQueues.interval + .milliseconds(200) + .seconds(1))
             let job = try await h.enqueue("recorded")
             let ranWhilePaused = await eventually(timeout: .seconds(2)) { (try? await h.runs()[job.id]) != nil }
             #expect(!ranWhilePaused)

@@ -27,11 +27,12 @@ struct Harness {
 
     func consumer(_ registry: JobRegistry, queues: [String] = ["q"], concurrency: Int = 8, name: String = ConsumerName.make(),
                   visibilityTimeout: Duration? = nil, poisonLimit: Int = 5, grace: Duration = .seconds(10),
-                  promoteInterval: Duration = .milliseconds(50), fetchBlock: Duration = .milliseconds(200)) -> StreamConsumer {
+                  promoteInterval: Duration = .milliseconds(50), fetchBlock: Duration = .milliseconds(200),
+                  logger: Logger = Harness.logger) -> StreamConsumer {
         let configuration = ConsumerConfiguration(
             queues: queues, concurrency: concurrency, consumerName: name, visibilityTimeout: visibilityTimeout,
             poisonLimit: poisonLimit, gracePeriod: grace, promoteInterval: promoteInterval, fetchBlock: fetchBlock)
-        return StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: Self.logger)
+        return StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: logger)
     }
 
     /// Runs the consumers while `body` runs, then stops them and waits until they have returned.

@@ -120,7 +120,7 @@ import TestSupport
                 group.addTask {
                     var total = 0
                     while true {
-                        let moved = try await broker.promote("q", now: Clock.unixMilliseconds(), limit: 50)
+                        let moved = try await broker.promote("q", now: Clock.unixMilliseconds(), limit: 50).taken
                         total += moved
                         if moved == 0 { return total }
                     }
@@ -141,13 +141,43 @@ import TestSupport
         let envelope = try await h.enqueue("recorded")
         try await strand(h, count: 1)
         let entryID = try #require(StreamEntry.list(try await h.pool.send("XRANGE", h.keys.stream("q"), "-", "+")).first?.id)
-        try await h.broker.ack("q", entryIDs: [entryID])
+        #expect(try await h.broker.ack("q", consumer: "ghost", entryIDs: [entryID]) == 1)
         var next = envelope
         next.attempt = 2
-        #expect(try await h.broker.retry("q", entryID: entryID, next: next, dueAt: 0) == false)
+        #expect(try await h.broker.retry("q", consumer: "ghost", entryID: entryID, next: next, dueAt: 0) == false)
         let letter = DeadLetter(failing: envelope, queue: "q", error: "late", now: 0)
-        #expect(try await h.broker.bury("q", entryID: entryID, letter: letter) == false)
+        #expect(try await h.broker.bury("q", consumer: "ghost", entryID: entryID, letter: letter) == false)
         #expect(try await h.delayedCount() == 0)
         #expect(try await h.deadCount() == 0)
+    }
+
+    /// A consumer cut off from Redis past the visibility timeout comes back with the outcome of a
+    /// job another consumer has meanwhile claimed (and is running): whatever that outcome, it must
+    /// not settle the other's entry — XACK alone would, as it ignores who owns the entry.
+    @Test func aLateOutcomeNeverSettlesAnEntryAnotherConsumerClaimed() async throws {
+        let h = try Harness()
+        let envelopes = [try await h.enqueue("recorded"), try await h.enqueue("recorded"), try await h.enqueue("recorded"),
+                         try await h.enqueue("recorded")]
+        try await strand(h, count: 4, consumer: "cut-off")
+        let claimed = try await h.broker.reclaim("q", consumer: "live", visibilityTimeout: .zero, count: 10, poisonLimit: 5, cursor: "0-0", now: 0)
+        #expect(claimed.entries.count == 4)
+        let ids = claimed.entries.map(\.id)
+        // The cut-off consumer's late outcomes, one of each kind.
+        #expect(try await h.broker.ack("q", consumer: "cut-off", entryIDs: [ids[0]]) == 0)
+        var next = envelopes[1]
+        next.attempt = 2
+        #expect(try await h.broker.retry("q", consumer: "cut-off", entryID: ids[1], next: next, dueAt: 0) == false)
+        let letter = DeadLetter(failing: envelopes[2], queue: "q", error: "late", now: 0)
+        #expect(try await h.broker.bury("q", consumer: "cut-off", entryID: ids[2], letter: letter) == false)
+        let follow = JobRequest(queue: "q2", kind: "recorded", payload: "{}", maxAttempts: 1).envelope()
+        #expect(try await h.broker.handOff("q", consumer: "cut-off", entryID: ids[3], next: follow, nextQueue: "q2") == false)
+        #expect(try await h.info().pending == 4, "every entry is still the live consumer's")
+        #expect(try await h.length() == 4)
+        #expect(try await h.delayedCount() == 0)
+        #expect(try await h.deadCount() == 0)
+        #expect(try await h.length("q2") == 0)
+        // The live consumer settles them all.
+        #expect(try await h.broker.ack("q", consumer: "live", entryIDs: ids) == 4)
+        #expect(try await h.length() == 0)
     }
 }

@@ -42,11 +42,14 @@ public final class FakeChatwoot: Sendable {
         public var content: String
         public var messageType: Int
         public var isPrivate: Bool
-        public init(id: Int, content: String, messageType: Int, isPrivate: Bool = false) {
+        /// Unix seconds; what is posted gets the time it was posted.
+        public var createdAt: Int
+        public init(id: Int, content: String, messageType: Int, isPrivate: Bool = false, createdAt: Int? = nil) {
             self.id = id
             self.content = content
             self.messageType = messageType
             self.isPrivate = isPrivate
+            self.createdAt = createdAt ?? 1_700_000_000 + id
         }
     }
 
@@ -62,7 +65,12 @@ public final class FakeChatwoot: Sendable {
     public let posted: LockedValue<[Posted]>
     public let service: FakeService
 
-    public init(token: String, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero) async throws {
+    /// `history`, when given, answers every read of a conversation's messages instead (a 401 as an
+    /// agent bot's token gets, something that is not the messages API's shape).
+    /// `slowPosts`: a posted message is created at once but answered only this much later (a
+    /// client that gives up first does not know it was created).
+    public init(token: String, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero,
+                history: Response? = nil, slowPosts: Duration = .zero) async throws {
         let contactState = LockedValue(contacts)
         let conversationState = LockedValue(Dictionary(uniqueKeysWithValues: conversations.map { ($0.id, $0) }))
         let posted = LockedValue<[Posted]>([])
@@ -70,7 +78,10 @@ public final class FakeChatwoot: Sendable {
         self.conversations = conversationState
         self.posted = posted
         service = try await FakeService(delay: delay) { received in
-            Self.handle(received, token: token, contacts: contactState, conversations: conversationState, posted: posted)
+            if let history, received.method == "GET", received.path.hasSuffix("/messages") { return history }
+            let response = Self.handle(received, token: token, contacts: contactState, conversations: conversationState, posted: posted)
+            if slowPosts > .zero, received.method == "POST", received.path.hasSuffix("/messages") { try? await Task.sleep(for: slowPosts) }
+            return response
         }
     }
 
@@ -135,24 +146,36 @@ public final class FakeChatwoot: Sendable {
             let page = (conversations.value[id]?.history ?? []).filter { before == nil || $0.id < before! }.suffix(20)
             let items = page.map { message in
                 json(["id": message.id, "content": message.content, "message_type": message.messageType, "private": message.isPrivate,
-                      "conversation_id": id, "content_type": "text", "created_at": 1_700_000_000 + message.id])
+                      "conversation_id": id, "content_type": "text", "created_at": message.createdAt])
             }
             return FakeService.answer(.ok, #"{"meta":{"labels":[],"contact":{}},"payload":[\#(items.joined(separator: ","))]}"#)
         case ("POST", "messages"):
             let multipart = received.headers["content-type"]?.hasPrefix("multipart/form-data") == true
             guard multipart || received.headers["content-type"] == "application/json" else { return FakeService.answer(.unsupportedMediaType) }
-            let content = multipart ? "" : body["content"] as? String ?? ""
+            let content = multipart ? multipartField(received.body, "content") ?? "" : body["content"] as? String ?? ""
             let isPrivate = multipart ? false : body["private"] as? Bool ?? false
             guard multipart || body["message_type"] as? String == "outgoing" else { return FakeService.answer(.unprocessableContent, #"{"error":"message_type"}"#) }
             let number = posted.withLock { list in
                 list.append(Posted(conversation: id, content: content, isPrivate: isPrivate, multipart: multipart))
                 return list.count
             }
-            conversations.withLock { $0[id]?.history.append(HistoryMessage(id: 9000 + number, content: content, messageType: 1, isPrivate: isPrivate)) }
+            conversations.withLock {
+                $0[id]?.history.append(HistoryMessage(id: 9000 + number, content: content, messageType: 1, isPrivate: isPrivate,
+                                                      createdAt: Int(Date().timeIntervalSince1970)))
+            }
             return FakeService.answer(.ok, json(["id": 9000 + number, "content": content, "private": isPrivate, "conversation_id": id, "message_type": 1]))
         default:
             return FakeService.answer(.notFound)
         }
+    }
+
+    /// A text field of a multipart form body.
+    static func multipartField(_ body: [UInt8], _ name: String) -> String? {
+        let text = String(decoding: body, as: UTF8.self)
+        guard let start = text.range(of: "name=\"\(name)\"\r\n\r\n") else { return nil }
+        let rest = text[start.upperBound...]
+        guard let end = rest.range(of: "\r\n--") else { return nil }
+        return String(rest[..<end.lowerBound])
     }
 
     static func json(_ object: Any) -> String {

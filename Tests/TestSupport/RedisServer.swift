@@ -55,6 +55,22 @@ public final class RedisServer: Sendable {
         try process.start(arguments: arguments, port: port)
     }
 
+    /// Keeps the server busy for `duration` with a script that loops: every other client waits
+    /// (or, past `busy-reply-threshold`, is answered BUSY), and then runs what it had sent. Returns
+    /// at once; the task ends when the server is free again.
+    public func stall(for duration: Duration) -> Task<Void, any Error> {
+        let client = RedisClient(endpoint: endpoint, commandTimeout: duration + .seconds(10))
+        let micros = String(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+        return Task {
+            defer { client.close() }
+            try await client.send("EVAL", """
+                local s = redis.call('TIME')
+                repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > tonumber(ARGV[1])
+                return 1
+                """, "0", micros)
+        }
+    }
+
     /// A `redis-cli`-like helper for assertions: runs one command on a fresh connection.
     public func command(_ arguments: String...) async throws -> RedisValue {
         let client = RedisClient(endpoint: endpoint)

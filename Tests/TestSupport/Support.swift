@@ -105,6 +105,25 @@ extension RedisValue {
     }
 }
 
+/// A loopback port something listens on (and never answers), held for as long as this lives: for
+/// testing a server that cannot have the port it was given.
+public final class ListeningPort: Sendable {
+    public let port: Int
+    private let fd: Int32
+
+    public init() throws {
+        (fd, port) = try FreePort.bindLoopback()
+        guard listen(fd, 1) == 0 else {
+            close(fd)
+            throw TestFailure("listen() failed")
+        }
+    }
+
+    deinit {
+        close(fd)
+    }
+}
+
 /// A loopback port on which nothing listens, held for as long as this lives: connecting is refused,
 /// and no server another test starts can take the port meanwhile (a port merely "found free" can be).
 public final class ClosedPort: Sendable {

@@ -91,18 +91,51 @@ public struct Broker: Sendable {
         for reply in try await pool.pipeline(commands) { _ = try Self.check(reply, "XGROUP") }
     }
 
-    /// Reads up to `count` new entries for `consumer`, waiting up to `block` for the first.
-    /// Runs on the caller's own client: a blocking read must not hold a pooled connection.
-    /// Takes up to `count` new entries for `consumer`; with `block`, waits that long for some to
-    /// arrive, without it answers at once.
+    /// Takes up to `count` new entries of one queue for `consumer`; with `block`, waits that long
+    /// for some to arrive, without it answers at once. Runs on the caller's own client: a blocking
+    /// read must not hold a pooled connection.
     public func read(_ queue: String, consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [StreamEntry] {
+        try await read([queue], consumer: consumer, count: count, block: block, on: client).map(\.entry)
+    }
+
+    /// Takes new entries of several queues at once for `consumer`: up to `count` from each queue
+    /// that has some, waiting up to `block` for the first to arrive on any of them. One blocking
+    /// read serves every queue of a process, so waiting never holds more than one connection.
+    public func read(_ queues: [String], consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [(queue: String, entry: StreamEntry)] {
+        guard !queues.isEmpty else { return [] }
         let wait = block.map { ["BLOCK", String(max(1, $0.milliseconds))] } ?? []
         let reply = try await client.send(RedisCommand(
             "XREADGROUP",
-            ["GROUP", Keys.group, consumer, "COUNT", String(count)] + wait + ["STREAMS", keys.stream(queue), ">"],
+            ["GROUP", Keys.group, consumer, "COUNT", String(count)] + wait + ["STREAMS"] + queues.map(keys.stream)
+                + Array(repeating: ">", count: queues.count),
             blocksFor: block ?? .zero))
-        guard let streams = reply.array, let first = streams.first?.array, first.count == 2 else { return [] }
-        return StreamEntry.list(first[1])
+        var read: [(queue: String, entry: StreamEntry)] = []
+        for stream in reply.array ?? [] {
+            guard let pair = stream.array, pair.count == 2, let key = pair[0].string, let queue = keys.queue(ofStream: key) else { continue }
+            for entry in StreamEntry.list(pair[1]) { read.append((queue, entry)) }
+        }
+        return read
+    }
+
+    /// Entries Redis delivered to `consumer` that are not running here (`running`): deliveries
+    /// whose reply was lost. Up to `count`, their delivery counts unchanged.
+    public func recover(_ queue: String, consumer: String, count: Int, running: [String]) async throws -> [StreamEntry] {
+        StreamEntry.list(try await Scripts.recover.run(
+            on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer, String(count)] + running))
+    }
+
+    /// Makes entries this consumer gives up on (abandoned at the end of its grace period)
+    /// claimable by any replica at once, without counting the cut-off delivery; returns how many.
+    @discardableResult
+    public func release(_ queue: String, consumer: String, entryIDs: [String], visibilityTimeout: Duration) async throws -> Int {
+        var released = 0
+        for chunk in Self.chunks(entryIDs) {
+            let reply = try await Scripts.release.run(
+                on: pool.client, keys: [keys.stream(queue)],
+                arguments: [Keys.group, consumer, String((visibilityTimeout + .seconds(1)).milliseconds)] + chunk)
+            released += reply.integer ?? 0
+        }
+        return released
     }
 
     // MARK: Outcomes
@@ -110,40 +143,48 @@ public struct Broker: Sendable {
     /// Most entry ids passed to one script call: Lua's `unpack` fails on a few thousand.
     static let idsPerScript = 1000
 
-    /// Acknowledges and deletes finished entries of one queue, up to a thousand per atomic step.
-    public func ack(_ queue: String, entryIDs: [String]) async throws {
+    /// Acknowledges and deletes finished entries of one queue that `consumer` still owns, up to a
+    /// thousand per atomic step; returns how many it acknowledged.
+    @discardableResult
+    public func ack(_ queue: String, consumer: String, entryIDs: [String]) async throws -> Int {
+        var acked = 0
         for chunk in Self.chunks(entryIDs) {
-            _ = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue), statsKey(queue)], arguments: [Keys.group] + chunk)
+            guard let (lowest, highest) = StreamID.bounds(chunk) else { continue }
+            let reply = try await Scripts.ack.run(
+                on: pool.client, keys: [keys.stream(queue), statsKey(queue)], arguments: [Keys.group, consumer, lowest, highest] + chunk)
+            acked += reply.integer ?? 0
         }
+        return acked
     }
 
     static func chunks(_ ids: [String]) -> [ArraySlice<String>] {
         stride(from: 0, to: ids.count, by: idsPerScript).map { ids[$0..<min($0 + idsPerScript, ids.count)] }
     }
 
-    /// Schedules the next attempt; false when the entry had already been settled elsewhere.
-    public func retry(_ queue: String, entryID: String, next: Envelope, dueAt: UInt64) async throws -> Bool {
+    /// Schedules the next attempt; false when the entry was no longer `consumer`'s (settled or
+    /// claimed elsewhere).
+    public func retry(_ queue: String, consumer: String, entryID: String, next: Envelope, dueAt: UInt64) async throws -> Bool {
         let reply = try await Scripts.retry.run(
             on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue)],
-            arguments: [Keys.group, entryID, String(dueAt), DelayedMember.encode(next)])
+            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)])
         return reply.integer == 1
     }
 
-    /// Moves an entry to the dead letters; false when it had already been settled elsewhere.
-    public func bury(_ queue: String, entryID: String, letter: DeadLetter) async throws -> Bool {
+    /// Moves an entry to the dead letters; false when it was no longer `consumer`'s.
+    public func bury(_ queue: String, consumer: String, entryID: String, letter: DeadLetter) async throws -> Bool {
         let reply = try await Scripts.bury.run(
             on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue)],
-            arguments: [Keys.group, entryID] + letter.fields)
+            arguments: [Keys.group, consumer, entryID] + letter.fields)
         return !reply.isNull && reply.string != nil
     }
 
-    /// Settles an entry by enqueuing its follow-up job; false when it had already been settled elsewhere.
-    public func handOff(_ queue: String, entryID: String, next: Envelope, nextQueue: String,
+    /// Settles an entry by enqueuing its follow-up job; false when it was no longer `consumer`'s.
+    public func handOff(_ queue: String, consumer: String, entryID: String, next: Envelope, nextQueue: String,
                         dedupeTTL: Duration = .seconds(Broker.handOffDedupeSeconds)) async throws -> Bool {
         let ttl = next.dedupe == nil ? 0 : max(1, dedupeTTL.components.seconds)
         let reply = try await Scripts.handOff.run(
             on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? "")],
-            arguments: [Keys.group, entryID, nextQueue, String(ttl), next.id] + next.fields)
+            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id] + next.fields)
         return !reply.isNull && (reply.string != nil || reply.integer == 1)
     }
 
@@ -153,11 +194,22 @@ public struct Broker: Sendable {
 
     // MARK: Background duties
 
-    /// Moves due retries back onto the stream; returns how many moved.
-    public func promote(_ queue: String, now: UInt64, limit: Int = 500) async throws -> Int {
+    /// What one promotion pass did.
+    public struct Promoted: Sendable, Equatable {
+        /// Members taken from the delayed set (moved back or quarantined).
+        public var taken: Int
+        /// Members that were no envelope, now in the dead letters with the reason.
+        public var quarantined: Int
+    }
+
+    /// Moves due retries back onto the stream, quarantining malformed members in the dead letters.
+    public func promote(_ queue: String, now: UInt64, limit: Int = 500) async throws -> Promoted {
         let reply = try await Scripts.promote.run(
-            on: pool.client, keys: [keys.delayed(queue), keys.stream(queue)], arguments: [String(now), String(limit)])
-        return reply.integer ?? 0
+            on: pool.client, keys: [keys.delayed(queue), keys.stream(queue), keys.dead(queue)], arguments: [String(now), String(limit), queue])
+        guard let parts = reply.array, parts.count == 2 else {
+            throw RedisError.unexpectedReply(command: "script promote", detail: "expected {taken, quarantined}")
+        }
+        return Promoted(taken: parts[0].integer ?? 0, quarantined: parts[1].integer ?? 0)
     }
 
     /// The result of one reclaim pass.
@@ -195,6 +247,28 @@ public struct Broker: Sendable {
         let reply = try await Scripts.removeIdleConsumers.run(
             on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, String(idle.milliseconds), keeping])
         return (reply.array ?? []).compactMap(\.string)
+    }
+
+    // MARK: Side-effect markers
+
+    /// Claims the marker of a side effect (`Keys.done`) with `claim` unless it is set; returns nil
+    /// when claimed, else what it holds (another attempt's claim, or the side effect's result).
+    public func claimMarker(_ name: String, claim: String, lifetime: Duration) async throws -> String? {
+        let key = keys.done(name)
+        let reply = try await pool.send(RedisCommand("SET", [key, claim, "NX", "EX", String(max(1, lifetime.components.seconds))]))
+        if reply.string == "OK" { return nil }
+        return try await pool.send(RedisCommand("GET", [key])).string ?? ""
+    }
+
+    /// Replaces the marker only if it still holds `expected`; true when replaced.
+    public func swapMarker(_ name: String, expected: String, with value: String, lifetime: Duration) async throws -> Bool {
+        try await Scripts.swap.run(
+            on: pool.client, keys: [keys.done(name)], arguments: [expected, value, String(max(1, lifetime.components.seconds))]).integer == 1
+    }
+
+    /// Removes the marker only if it still holds `claim`.
+    public func dropMarker(_ name: String, ifHolding claim: String) async throws {
+        _ = try await Scripts.releaseLease.run(on: pool.client, keys: [keys.done(name)], arguments: [claim])
     }
 
     // MARK: Dead letters and pausing (operator actions)

@@ -1,32 +1,46 @@
 /// Every Lua script of the engine. Each outcome that touches more than one key, or must not race
 /// another replica, runs as one script, so a crash never leaves half of it written.
 ///
-/// Outcome scripts (retry, bury, hand-off) act only when XACK removed the entry from the pending
-/// list: if another consumer already settled the entry (after reclaiming it from us), a late
-/// outcome from us is dropped instead of doubling the job.
+/// Outcome scripts (ack, retry, bury, hand-off) act only on entries still pending *for the consumer
+/// writing the outcome*: XACK alone ignores ownership, so a consumer cut off from Redis past the
+/// visibility timeout, whose entry another consumer has claimed (and may be running or have
+/// finished), would otherwise settle it under the other's feet — a success elsewhere could end in
+/// the dead letters, or a job run a third time. Its late outcome is dropped instead.
 enum Scripts {
-    /// Acknowledges and deletes finished entries, counting them in this minute's statistics.
-    /// KEYS[1] stream, KEYS[2] this minute's statistics hash. ARGV[1] group; ARGV[2..] entry ids.
-    /// Returns the number of entries that were still pending.
+    /// Acknowledges and deletes finished entries this consumer still owns, counting them in this
+    /// minute's statistics. Ownership is read for the whole batch at once: this consumer's pending
+    /// entries between the lowest and the highest id of the batch.
+    /// KEYS[1] stream, KEYS[2] this minute's statistics hash. ARGV[1] group, ARGV[2] this consumer,
+    /// ARGV[3] lowest entry id of the batch, ARGV[4] highest, ARGV[5..] entry ids.
+    /// Returns the number of entries acknowledged (the others had been settled or claimed elsewhere).
     static let ack = Script(name: "ack", source: """
-        local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
-        redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
-        if acked > 0 then
-            redis.call('HINCRBY', KEYS[2], 'processed', acked)
-            redis.call('EXPIRE', KEYS[2], 3600)
+        local owned = {}
+        for _, entry in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], 1000000, ARGV[2])) do
+            owned[entry[1]] = true
         end
+        local mine = {}
+        for i = 5, #ARGV do
+            if owned[ARGV[i]] then mine[#mine + 1] = ARGV[i] end
+        end
+        if #mine == 0 then return 0 end
+        local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(mine))
+        redis.call('XDEL', KEYS[1], unpack(mine))
+        redis.call('HINCRBY', KEYS[2], 'processed', acked)
+        redis.call('EXPIRE', KEYS[2], 3600)
         return acked
         """)
 
     /// Moves a failed entry into the delayed set for a later attempt.
     /// KEYS[1] stream, KEYS[2] delayed set, KEYS[3] this minute's statistics hash. ARGV[1] group,
-    /// ARGV[2] entry id, ARGV[3] due time (unix ms), ARGV[4] the next attempt's envelope as a JSON
-    /// array of field/value strings.
-    /// Returns 1 when scheduled, 0 when the entry was no longer pending.
+    /// ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] due time (unix ms), ARGV[5] the next
+    /// attempt's envelope as a JSON array of field/value strings.
+    /// Returns 1 when scheduled, 0 when the entry was no longer pending for this consumer.
     static let retry = Script(name: "retry", source: """
-        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-        redis.call('XDEL', KEYS[1], ARGV[2])
-        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+        if not pending[1] or pending[1][2] ~= ARGV[2] then return 0 end
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+        redis.call('XDEL', KEYS[1], ARGV[3])
+        redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
         redis.call('EXPIRE', KEYS[3], 3600)
         return 1
@@ -34,14 +48,17 @@ enum Scripts {
 
     /// Moves a failed entry to the dead letters.
     /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash.
-    /// ARGV[1] group, ARGV[2] entry id, ARGV[3..] the dead letter's field/value pairs.
-    /// Returns the dead letter's entry id, or false when the entry was no longer pending.
+    /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4..] the dead letter's
+    /// field/value pairs.
+    /// Returns the dead letter's entry id, or false when the entry was no longer pending for this consumer.
     static let bury = Script(name: "bury", source: """
-        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
-        redis.call('XDEL', KEYS[1], ARGV[2])
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+        if not pending[1] or pending[1][2] ~= ARGV[2] then return false end
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+        redis.call('XDEL', KEYS[1], ARGV[3])
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
         redis.call('EXPIRE', KEYS[3], 3600)
-        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
         """)
 
     /// Settles an entry by enqueuing the job that follows it (the next stage of a flow). A next job
@@ -49,38 +66,103 @@ enum Scripts {
     /// key's lifetime: the same stage of the same flow run twice (a redelivered webhook, a re-run
     /// flow) settles its entry without a second follow-up.
     /// KEYS[1] stream, KEYS[2] the next queue's stream, KEYS[3] the queue registry set, KEYS[4] this
-    /// minute's statistics hash, KEYS[5] the next job's idempotency key (unused when ARGV[4] is 0).
-    /// ARGV[1] group, ARGV[2] entry id, ARGV[3] next queue name, ARGV[4] the key's lifetime in
-    /// seconds (0: no key), ARGV[5] the next job's id, ARGV[6..] the next envelope's fields.
+    /// minute's statistics hash, KEYS[5] the next job's idempotency key (unused when ARGV[5] is 0).
+    /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] next queue name, ARGV[5] the
+    /// key's lifetime in seconds (0: no key), ARGV[6] the next job's id, ARGV[7..] the next
+    /// envelope's fields.
     /// Returns the new entry's id, true when a follow-up with the same key already exists, or
-    /// false when the entry was no longer pending.
+    /// false when the entry was no longer pending for this consumer.
     static let handOff = Script(name: "handoff", source: """
-        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return false end
-        redis.call('XDEL', KEYS[1], ARGV[2])
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+        if not pending[1] or pending[1][2] ~= ARGV[2] then return false end
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+        redis.call('XDEL', KEYS[1], ARGV[3])
         redis.call('HINCRBY', KEYS[4], 'processed', 1)
         redis.call('EXPIRE', KEYS[4], 3600)
-        local ttl = tonumber(ARGV[4])
+        local ttl = tonumber(ARGV[5])
         if ttl > 0 then
-            if not redis.call('SET', KEYS[5], ARGV[5], 'NX', 'EX', ttl) then return true end
+            if not redis.call('SET', KEYS[5], ARGV[6], 'NX', 'EX', ttl) then return true end
         end
-        redis.call('SADD', KEYS[3], ARGV[3])
-        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))
+        redis.call('SADD', KEYS[3], ARGV[4])
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7))
+        """)
+
+    /// Gives entries this consumer abandoned at the end of its grace period back at once: their
+    /// idle time is set past the visibility timeout, so the next reclaim pass of any replica takes
+    /// them instead of waiting a whole timeout after every deploy, and the delivery that was cut off
+    /// is not counted (it did not crash anything), so a redeploy never pushes a job towards poison.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3] idle time to set (ms),
+    /// ARGV[4..] entry ids. Returns the number given back.
+    static let release = Script(name: "release", source: """
+        local released = 0
+        for i = 4, #ARGV do
+            local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+            if pending[1] and pending[1][2] == ARGV[2] then
+                local deliveries = math.max(tonumber(pending[1][4]) - 1, 0)
+                redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'RETRYCOUNT', deliveries, 'JUSTID')
+                released = released + 1
+            end
+        end
+        return released
+        """)
+
+    /// Reads back entries Redis handed to this consumer whose delivery never reached it (the reply
+    /// to a read or a claim was lost to a timeout or a dropped connection), skipping those running
+    /// here. Their delivery count is left as it is: the delivery that was lost is the one that now
+    /// runs, so a job that never ran is not pushed towards poison. Entries deleted meanwhile leave
+    /// the pending list (XCLAIM drops them).
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3] most to return, ARGV[4..] entry
+    /// ids running here. Returns the entries, as XCLAIM gives them.
+    static let recover = Script(name: "recover", source: """
+        local running = {}
+        for i = 4, #ARGV do running[ARGV[i]] = true end
+        local want = tonumber(ARGV[3])
+        local found = {}
+        for _, pending in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', want + #ARGV - 3, ARGV[2])) do
+            if #found >= want then break end
+            if not running[pending[1]] then
+                local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, pending[1], 'RETRYCOUNT', pending[4])
+                if claimed[1] then found[#found + 1] = claimed[1] end
+            end
+        end
+        return found
         """)
 
     /// Moves due retries from the delayed set back onto the stream. Safe with any number of
-    /// replicas: each member is removed in the same step that re-adds it.
-    /// KEYS[1] delayed set, KEYS[2] stream. ARGV[1] now (unix ms), ARGV[2] most to move.
-    /// Returns the number moved.
+    /// replicas: each member is removed in the same step that re-adds it. A member that is not an
+    /// envelope (not a JSON array of an even number of strings, or one Redis refuses to add) is
+    /// not dropped and does not stop promotion: it is quarantined in the dead letters as it was,
+    /// with the reason.
+    /// KEYS[1] delayed set, KEYS[2] stream, KEYS[3] dead-letter stream. ARGV[1] now (unix ms),
+    /// ARGV[2] most to move, ARGV[3] the queue's name.
+    /// Returns { number moved or quarantined, number quarantined }.
     static let promote = Script(name: "promote", source: """
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        local quarantined = 0
         for _, member in ipairs(due) do
             local ok, fields = pcall(cjson.decode, member)
-            if ok and type(fields) == 'table' and #fields >= 2 then
-                redis.call('XADD', KEYS[2], '*', unpack(fields))
+            local problem = nil
+            if not ok or type(fields) ~= 'table' then
+                problem = 'not a JSON array'
+            elseif #fields < 2 or #fields % 2 ~= 0 or #fields > 200 then
+                problem = 'not field/value pairs'
+            else
+                for i = 1, #fields do
+                    if type(fields[i]) ~= 'string' then problem = 'a field that is not a string'; break end
+                end
+            end
+            if not problem then
+                local added = redis.pcall('XADD', KEYS[2], '*', unpack(fields))
+                if type(added) == 'table' and added.err then problem = 'refused by Redis: ' .. added.err end
+            end
+            if problem then
+                redis.call('XADD', KEYS[3], '*', 'queue', ARGV[3], 'error', 'malformed retry entry quarantined: ' .. problem,
+                    'raw', member, 'first_failed_at', ARGV[1], 'last_failed_at', ARGV[1])
+                quarantined = quarantined + 1
             end
             redis.call('ZREM', KEYS[1], member)
         end
-        return #due
+        return { #due, quarantined }
         """)
 
     /// Claims entries idle past the visibility timeout (their consumer died or hung) for this
@@ -221,5 +303,15 @@ enum Scripts {
         return 0
         """)
 
-    static let all = [ack, retry, bury, handOff, promote, reclaim, heartbeat, removeIdleConsumers, enqueueGuarded, revive, holdLease, releaseLease]
+    /// Replaces a value only if it is still the one the caller read (compare-and-set), so two
+    /// attempts that both found a dead claim cannot both take it over.
+    /// KEYS[1] the key. ARGV[1] the value expected, ARGV[2] the new value, ARGV[3] its lifetime in
+    /// seconds. Returns 1 when replaced, 0 when the key held something else.
+    static let swap = Script(name: "swap", source: """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+        return 1
+        """)
+
+    static let all = [swap, ack, retry, bury, handOff, release, recover, promote, reclaim, heartbeat, removeIdleConsumers, enqueueGuarded, revive, holdLease, releaseLease]
 }

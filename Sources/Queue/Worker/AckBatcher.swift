@@ -5,9 +5,12 @@ import Synchronization
 /// Acknowledges finished jobs in batches: one XACK + XDEL script per queue for everything that
 /// finished since the last write, so acknowledging costs a fraction of a round trip per job.
 ///
-/// A job's slot is given back only once its acknowledgement is written, so a Redis outage stalls
-/// intake instead of piling up unwritten acks. A failed write is kept and tried again with backoff;
-/// if the process dies first, the entries stay pending and run again elsewhere (at-least-once).
+/// A job's slot is given back (and its entry leaves `InFlightEntries`) only once its
+/// acknowledgement is written, so a Redis outage stalls intake instead of piling up unwritten acks.
+/// A failed write is kept and tried again with backoff; if the process dies first, or the consumer
+/// is cancelled, or stopping takes past `deadline`, the entries stay pending and run again
+/// elsewhere (at-least-once). Acknowledgements of entries another consumer has claimed meanwhile
+/// are dropped by the script, never applied.
 final class AckBatcher: Sendable {
     private struct State {
         var pending: [String: [String]] = [:]
@@ -18,12 +21,16 @@ final class AckBatcher: Sendable {
 
     private let state = Mutex(State())
     private let broker: Broker
+    private let consumer: String
     private let limit: ConcurrencyLimit
+    private let inFlight: InFlightEntries
     private let logger: Logger
 
-    init(broker: Broker, limit: ConcurrencyLimit, logger: Logger) {
+    init(broker: Broker, consumer: String, limit: ConcurrencyLimit, inFlight: InFlightEntries, logger: Logger) {
         self.broker = broker
+        self.consumer = consumer
         self.limit = limit
+        self.inFlight = inFlight
         self.logger = logger
     }
 
@@ -49,32 +56,37 @@ final class AckBatcher: Sendable {
     }
 
     /// Writes acknowledgements until `finish()` and the queue is empty. After `finish()`, gives up
-    /// on writes still failing at `deadline`, leaving those entries pending.
+    /// on writes still failing at `deadline`, leaving those entries pending; on cancellation, gives
+    /// up at once.
     func run(deadline: @Sendable () -> ContinuousClock.Instant?) async {
         var backoff = Backoff()
+        let retrying = StopSignal()
         while true {
             let (batch, count, finishing) = await next()
             if count == 0 && finishing { return }
-            var written = 0
             var failed: [String: [String]] = [:]
             for (queue, ids) in batch {
                 do {
-                    try await broker.ack(queue, entryIDs: ids)
-                    written += ids.count
+                    let acked = try await broker.ack(queue, consumer: consumer, entryIDs: ids)
+                    if acked < ids.count {
+                        logger.notice("acknowledgements dropped: the entries had been claimed or settled by another consumer",
+                                      metadata: ["queue": "\(queue)", "jobs": "\(ids.count - acked)"])
+                    }
+                    settle(queue, ids)
                 } catch {
                     failed[queue] = ids
                     logger.warning("acknowledgement failed; will retry", metadata: ["queue": "\(queue)", "jobs": "\(ids.count)", "error": "\(error)"])
                 }
             }
-            limit.release(written)
             if failed.isEmpty {
                 backoff.reset()
                 continue
             }
-            if finishing, let deadline = deadline(), ContinuousClock.now >= deadline {
+            let pastDeadline = finishing && deadline().map { ContinuousClock.now >= $0 } == true
+            if pastDeadline || Task.isCancelled {
                 let lost = failed.values.reduce(0) { $0 + $1.count }
                 logger.error("giving up on acknowledgements at shutdown; the jobs stay pending and will run again", metadata: ["jobs": "\(lost)"])
-                limit.release(lost)
+                for (queue, ids) in failed { settle(queue, ids) }
                 continue
             }
             state.withLock { state in
@@ -83,8 +95,13 @@ final class AckBatcher: Sendable {
                     state.count += ids.count
                 }
             }
-            try? await Task.sleep(for: backoff.nextDelay())
+            _ = await retrying.nap(backoff.nextDelay())
         }
+    }
+
+    private func settle(_ queue: String, _ ids: [String]) {
+        inFlight.settled(queue, ids)
+        limit.release(ids.count)
     }
 
     private func next() async -> ([String: [String]], Int, Bool) {

@@ -59,6 +59,20 @@ final class ConcurrencyLimit: Sendable {
         }
     }
 
+    /// Takes exactly `count` slots, waiting as long as it takes; false (holding none) if cancelled.
+    func acquire(exactly count: Int) async -> Bool {
+        var held = 0
+        while held < count {
+            let got = await acquire(upTo: count - held)
+            if got == 0 {
+                release(held)
+                return false
+            }
+            held += got
+        }
+        return true
+    }
+
     /// Returns slots and wakes waiters, each taking at most what it asked for.
     func release(_ count: Int) {
         guard count > 0 else { return }

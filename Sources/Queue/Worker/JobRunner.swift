@@ -17,6 +17,8 @@ struct JobRunner: Sendable {
         var envelope: Envelope?
         var kind: String
         var nanoseconds: Int64
+        /// The watchdog cancelled the job's task: what is written next must not run in it.
+        var timedOut = false
     }
 
     func run(_ entry: StreamEntry, queue: String) async -> Ran {
@@ -42,30 +44,31 @@ struct JobRunner: Sendable {
 
         let started = ContinuousClock.now
         let payload = envelope.payload
-        let ran = await watchdog.run(timeout: definition.timeout) { () -> Result<JobResult, any Error> in
+        let (ran, timedOut) = await watchdog.run(timeout: definition.timeout) { () -> Result<JobResult, any Error> in
             do { return .success(try await definition.execute(payload, context)) } catch { return .failure(error) }
         }
         let nanoseconds = (ContinuousClock.now - started).nanoseconds
 
         let outcome: Outcome
         switch ran {
-        case nil:
+        // A handler that returned a result finished, even if its deadline passed as it did.
+        case .success(.done):
+            outcome = .done
+        case .success(.next(let request)):
+            outcome = .next(request)
+        case .failure where timedOut:
             let failure = JobFailure.retryable("timed out after \(definition.timeout)")
             outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())
             context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
-        case .success(.done)?:
-            outcome = .done
-        case .success(.next(let request))?:
-            outcome = .next(request)
-        case .failure(let error)? where Task.isCancelled:
-            context.logger.notice("job abandoned at shutdown; it stays pending for another consumer", metadata: ["error": "\(error)"])
+        case .failure(let error) where Task.isCancelled:
+            context.logger.notice("job abandoned at shutdown; it is given back for another consumer", metadata: ["error": "\(error)"])
             outcome = .abandoned
-        case .failure(let error)?:
+        case .failure(let error):
             let failure = error as? JobFailure ?? .retryable(String(describing: error))
             outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())
             context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
         }
-        return Ran(outcome: outcome, envelope: envelope, kind: envelope.kind, nanoseconds: nanoseconds)
+        return Ran(outcome: outcome, envelope: envelope, kind: envelope.kind, nanoseconds: nanoseconds, timedOut: timedOut)
     }
 
     private func sizeProblem(_ fields: [(String, String)]) -> String? {

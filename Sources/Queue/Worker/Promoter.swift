@@ -3,40 +3,42 @@ import Redis
 
 /// Moves retries whose time has come from each queue's delayed set back onto its stream.
 /// Every replica runs one; the promote script removes each member in the step that re-adds it,
-/// so several promoters never double a job.
+/// so several promoters never double a job. A member that is no envelope is quarantined in the
+/// dead letters by the script; a queue whose promotion fails does not hold up the others.
 struct Promoter: Sendable {
     let broker: Broker
     let queues: [String]
     let interval: Duration
+    let metrics: QueueMetrics
     let logger: Logger
     /// Called once per pass (the consumer samples its in-flight gauge here).
     let onTick: @Sendable () -> Void
 
-    /// Sleeps `duration` in short naps, so a stopping consumer never waits out a whole interval.
-    private func nap(_ duration: Duration, isStopping: @Sendable () -> Bool) async {
-        let end = ContinuousClock.now + duration
-        while !isStopping(), ContinuousClock.now < end {
-            try? await Task.sleep(for: min(end - ContinuousClock.now, .milliseconds(100)))
-        }
-    }
-
-    /// Runs until `isStopping()` says so.
-    func run(isStopping: @Sendable () -> Bool) async {
-        var delay = Backoff()
-        while !isStopping() {
+    /// Runs until `stopping` is raised or the task is cancelled.
+    func run(stopping: StopSignal) async {
+        var backoff = Backoff()
+        while stopping.goOn {
             onTick()
             var busy = false
-            do {
-                for queue in queues {
-                    let moved = try await broker.promote(queue, now: Clock.unixMilliseconds())
-                    if moved >= 500 { busy = true }
-                    if moved > 0 { logger.debug("promoted due retries", metadata: ["queue": "\(queue)", "jobs": "\(moved)"]) }
+            var failed = false
+            for queue in queues {
+                do {
+                    let promoted = try await broker.promote(queue, now: Clock.unixMilliseconds())
+                    if promoted.taken >= 500 { busy = true }
+                    if promoted.quarantined > 0 {
+                        metrics.queue(queue).settled("dead", count: promoted.quarantined)
+                        logger.error("malformed retries quarantined in the dead letters", metadata: ["queue": "\(queue)", "jobs": "\(promoted.quarantined)"])
+                    }
+                } catch {
+                    failed = true
+                    logger.warning("promoting due retries failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 }
-                delay.reset()
-                if !busy { await nap(interval, isStopping: isStopping) }
-            } catch {
-                logger.warning("promoting due retries failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay.nextDelay())
+            }
+            if failed {
+                guard await stopping.nap(backoff.nextDelay()) else { return }
+            } else {
+                backoff.reset()
+                if !busy { guard await stopping.nap(interval) else { return } }
             }
         }
     }

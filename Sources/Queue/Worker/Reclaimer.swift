@@ -4,8 +4,9 @@ import Logging
 /// visibility timeout (XAUTOCLAIM), buries those delivered more than the poison limit, and removes
 /// consumers that have been silent for a long time and own nothing any more.
 ///
-/// One per queue fetcher, which calls `claim` between reads so claimed entries count against the
-/// same concurrency limit as fresh ones.
+/// One per queue; the fetcher calls `claim` between reads (never once the consumer is stopping)
+/// so claimed entries count against the same concurrency limit as fresh ones. The sweep of dead
+/// consumers runs after a claim and never costs it its entries: a failed sweep is only logged.
 struct Reclaimer: Sendable {
     let broker: Broker
     let queue: String
@@ -53,9 +54,13 @@ struct Reclaimer: Sendable {
         }
         if ContinuousClock.now >= nextConsumerSweep {
             nextConsumerSweep = ContinuousClock.now + idleConsumerLimit / 2
-            let removed = try await broker.removeIdleConsumers(queue, idle: idleConsumerLimit, keeping: consumer)
-            if !removed.isEmpty {
-                logger.notice("removed dead consumers", metadata: ["queue": "\(queue)", "consumers": "\(removed.joined(separator: ","))"])
+            do {
+                let removed = try await broker.removeIdleConsumers(queue, idle: idleConsumerLimit, keeping: consumer)
+                if !removed.isEmpty {
+                    logger.notice("removed dead consumers", metadata: ["queue": "\(queue)", "consumers": "\(removed.joined(separator: ","))"])
+                }
+            } catch {
+                logger.warning("sweeping dead consumers failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
             }
         }
         return result.entries

@@ -4,7 +4,8 @@ import Synchronization
 ///
 /// A running handler registers its task and deadline; every `tick` the watchdog cancels the tasks
 /// past their deadline and remembers that it did, so the runner can tell a time-out (a retryable
-/// failure) from a shutdown (the job is abandoned and left pending).
+/// failure) from a shutdown (the job is abandoned and left pending) — and a handler that finished
+/// right at its deadline from one that was cut off: a result that came back is a result.
 final class TimeoutWatchdog: Sendable {
     /// A handle on a running handler's task. `UnsafeCurrentTask` may only be used while its task
     /// runs; the watchdog calls `cancel()` only under its lock while the entry is registered, and a
@@ -19,7 +20,6 @@ final class TimeoutWatchdog: Sendable {
         var running: [Int: RunningTask] = [:]
         var expired: Set<Int> = []
         var nextToken = 0
-        var stopped = false
     }
 
     private let state = Mutex(State())
@@ -29,10 +29,10 @@ final class TimeoutWatchdog: Sendable {
         self.tick = tick
     }
 
-    /// Runs `body`, cancelling the current task once `timeout` has passed. Returns its result, or
-    /// `nil` when the task was cancelled for running out of time (it then stays cancelled: what
-    /// follows must not rely on waiting).
-    func run<T>(timeout: Duration, _ body: () async -> T) async -> T? {
+    /// Runs `body`, cancelling the current task once `timeout` has passed. Returns its result and
+    /// whether the watchdog cancelled it (the task then stays cancelled: what follows must not rely
+    /// on waiting in it).
+    func run<T>(timeout: Duration, _ body: () async -> T) async -> (value: T, timedOut: Bool) {
         let deadline = ContinuousClock.now + timeout
         let token = withUnsafeCurrentTask { task -> Int? in
             guard let task else { return nil }
@@ -43,33 +43,25 @@ final class TimeoutWatchdog: Sendable {
             }
         }
         let value = await body()
-        guard let token else { return value }
+        guard let token else { return (value, false) }
         let timedOut = state.withLock { state -> Bool in
             state.running.removeValue(forKey: token)
             return state.expired.remove(token) != nil
         }
-        return timedOut ? nil : value
+        return (value, timedOut)
     }
 
-    /// Cancels overdue handlers every `tick` until `stop()`.
-    func run() async {
-        while true {
+    /// Cancels overdue handlers every `tick` until `done` is raised or the task is cancelled.
+    func run(until done: StopSignal) async {
+        repeat {
             let now = ContinuousClock.now
-            let stopped = state.withLock { state -> Bool in
+            state.withLock { state in
                 for (token, running) in state.running where running.deadline <= now {
                     state.expired.insert(token)
                     state.running.removeValue(forKey: token)
                     running.task.cancel()
                 }
-                return state.stopped
             }
-            if stopped { return }
-            try? await Task.sleep(for: tick)
-        }
-    }
-
-    /// Ends `run()`; called once no job can be running any more.
-    func stop() {
-        state.withLock { $0.stopped = true }
+        } while await done.nap(tick)
     }
 }

@@ -90,8 +90,10 @@ public struct ChatwootClient: Sendable {
         /// Incoming is the guest; outgoing an agent or the bot. A message without one counts as activity.
         public var messageType: ChatwootMessageType
         public var isPrivate: Bool
+        /// Unix seconds, when the list gives it.
+        public var createdAt: Int?
 
-        enum CodingKeys: String, CodingKey { case id, content, messageType = "message_type", isPrivate = "private" }
+        enum CodingKeys: String, CodingKey { case id, content, messageType = "message_type", isPrivate = "private", createdAt = "created_at" }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -99,6 +101,7 @@ public struct ChatwootClient: Sendable {
             content = try? container.decodeIfPresent(String.self, forKey: .content)
             isPrivate = (try? container.decodeIfPresent(Bool.self, forKey: .isPrivate)) ?? false
             messageType = (try? container.decodeIfPresent(ChatwootMessageType.self, forKey: .messageType)) ?? .activity
+            createdAt = try? container.decodeIfPresent(Int.self, forKey: .createdAt)
         }
     }
 

@@ -89,8 +89,10 @@ public enum CallFlow {
                 context.logger.info("the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])
                 return .done
             }
-            try await ReplyOnce.once(services, context, marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)") {
-                try await services.chatwoot.postMessage(account: account, conversation: conversation, content: noteText(item), isPrivate: true).id
+            let note = ReplyOnce.Post(marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)",
+                                      account: account, conversation: conversation, content: noteText(item), isPrivate: true)
+            try await ReplyOnce.once(services, context, note) {
+                try await services.chatwoot.postMessage(account: account, conversation: conversation, content: note.content, isPrivate: true).id
             }
             return .done
         }

@@ -31,17 +31,23 @@ public enum ChatFlow {
 
     static func generate(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: "chat.generate", queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
-                      onDeadLetter: { draft, error in try await tellAgents(services, draft.message.accountID, draft.message.conversationID, error) }) { draft, _ in
+                      onDeadLetter: { draft, error in try await tellAgents(services, draft.message.accountID, draft.message.conversationID, error) }) { draft, context in
             var prompt = services.systemPrompt
             if !draft.context.isEmpty {
                 prompt += "\n\nWhat we know that may help (use only what is relevant):\n" + draft.context.map { "- \($0)" }.joined(separator: "\n")
             }
             let message = draft.message
-            let history = try await calling {
-                try await services.chatwoot.messages(account: message.accountID, conversation: message.conversationID,
-                                                     before: message.messageID > 0 ? message.messageID : nil)
+            // The conversation so far helps the answer but is not worth the guest's answer: if it
+            // cannot be read (a token that may not read it, an answer we do not understand, Chatwoot
+            // slow or down), the model answers the question alone.
+            var turns: [ChatCompletionsClient.Message] = []
+            do {
+                let history = try await services.chatwoot.messages(account: message.accountID, conversation: message.conversationID,
+                                                                   before: message.messageID > 0 ? message.messageID : nil)
+                turns = ConversationHistory.turns(history, before: message.messageID, limit: services.historyLimit)
+            } catch {
+                context.logger.warning("answering without the conversation's history: it could not be read", metadata: ["error": "\(error)"])
             }
-            let turns = ConversationHistory.turns(history, before: message.messageID, limit: services.historyLimit)
             let completion = try await calling {
                 try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             }
@@ -57,7 +63,8 @@ public enum ChatFlow {
     static func reply(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
                       onDeadLetter: { answer, error in try await tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, context in
-            try await ReplyOnce.post(services, context, account: answer.accountID, message: answer.messageID) {
+            try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
+                                      content: answer.content) {
                 try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content).id
             }
             return .done

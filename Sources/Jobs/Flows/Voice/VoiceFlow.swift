@@ -63,7 +63,8 @@ public enum VoiceFlow {
                       }) { spoken, context in
             let answer = spoken.answer
             let audio = try await fetch(spoken.audio, services: services, blobs: blobs)
-            try await ReplyOnce.post(services, context, account: answer.accountID, message: answer.messageID) {
+            try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
+                                      content: answer.content) {
                 try await services.chatwoot.postAudio(account: answer.accountID, conversation: answer.conversationID, content: answer.content,
                                                       audio: audio, filename: "answer." + (spoken.audio.blob?.split(separator: ".").last.map(String.init) ?? "ogg"),
                                                       contentType: spoken.audio.contentType ?? "audio/ogg").id

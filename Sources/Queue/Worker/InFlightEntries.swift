@@ -1,0 +1,29 @@
+import Synchronization
+
+/// The entries this process holds, per queue: delivered to it and not yet settled in Redis (a job
+/// running, or finished with its acknowledgement still to be written). The heartbeat renews their
+/// leases, and reading back lost deliveries (`Broker.recover`) skips them: only an entry Redis
+/// gave this consumer that is *not* here was lost on the way.
+final class InFlightEntries: Sendable {
+    private let entries = Mutex<[String: Set<String>]>([:])
+
+    func started(_ queue: String, _ entryIDs: some Sequence<String>) {
+        entries.withLock { entries in
+            for id in entryIDs { entries[queue, default: []].insert(id) }
+        }
+    }
+
+    func settled(_ queue: String, _ entryIDs: some Sequence<String>) {
+        entries.withLock { entries in
+            for id in entryIDs { entries[queue]?.remove(id) }
+        }
+    }
+
+    func running(in queue: String) -> [String] {
+        entries.withLock { Array($0[queue] ?? []) }
+    }
+
+    var snapshot: [String: [String]] {
+        entries.withLock { $0.mapValues(Array.init) }
+    }
+}
