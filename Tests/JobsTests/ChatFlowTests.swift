@@ -170,7 +170,7 @@ import TestSupport
     /// The reply's post times out although Chatwoot created the message: the retry finds it in
     /// the conversation and records it, instead of posting the answer a second time.
     @Test func aReplyWhosePostTimedOutIsNotPostedTwice() async throws {
-        let world = try await World(slowPosts: .milliseconds(1500), chatwootTimeout: .milliseconds(500)) { _, _ in Self.completion("unused") }
+        let world = try await World(slowPosts: .seconds(6), chatwootTimeout: .seconds(2)) { _, _ in Self.completion("unused") }
         let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 301, content: "Late checkout is fine.")
         let job = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
                              maxAttempts: 4)

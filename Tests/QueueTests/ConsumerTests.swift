@@ -106,8 +106,8 @@ import TestSupport
     /// any of them starts at once.
     @Test func aJobOnAnIdleQueueStartsWithoutWaitingForAnotherQueuesBlockedRead() async throws {
         let h = try Harness()
-        // Blocked reads last 6 s here: a fetcher that waited for slots another queue's blocked read
-        // holds would start the job only then, far past the bound below. Fewer slots than queues.
+        // Blocked reads last 8 s here: a fetcher that waited for slots another queue's blocked read
+        // holds would start the job only then, past the bound below. Fewer slots than queues.
         let queues = ["q1", "q2", "q3", "q4"]
         let kinds = queues.map { queue in
             JobDefinition(kind: "on-\(queue)", queue: queue, retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
@@ -115,14 +115,17 @@ import TestSupport
                 return .done
             }
         }
-        let consumer = h.consumer(JobRegistry(kinds), queues: queues, concurrency: 2, fetchBlock: .seconds(6))
+        let consumer = h.consumer(JobRegistry(kinds), queues: queues, concurrency: 2, fetchBlock: .seconds(8))
         try await h.running([consumer]) {
             // One read blocks, for all four queues.
-            let blocked = { ((try? await h.pool.send("CLIENT", "LIST").string) ?? "").components(separatedBy: "cmd=xreadgroup").count - 1 }
-            #expect(await eventually { await blocked() == 1 })
+            let blocked = {
+                ((try? await h.pool.send("CLIENT", "LIST").string) ?? "").split(separator: "\n")
+                    .filter { $0.contains("flags=b") && $0.contains("cmd=xreadgroup") }.count
+            }
+            #expect(await eventually(timeout: .seconds(20)) { await blocked() == 1 })
             for queue in queues {
                 _ = try await h.broker.add(JobRequest(queue: queue, kind: "on-\(queue)", payload: "{}", maxAttempts: 1).envelope(), to: queue)
-                #expect(await eventually(timeout: .seconds(3)) { (try? await h.runs()[queue]) == 1 }, "the job on \(queue) started promptly")
+                #expect(await eventually(timeout: .seconds(5)) { (try? await h.runs()[queue]) == 1 }, "the job on \(queue) started promptly")
             }
             #expect(await eventually { await blocked() == 1 }, "and waits again with one read, never one per queue")
         }

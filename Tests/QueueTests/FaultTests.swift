@@ -39,17 +39,19 @@ import TestSupport
         let gate = LockedValue(false)
         let started = LockedValue(0)
         let kind = Self.gated("flaky", gate: gate, started: started) { throw JobFailure.retryable("upstream down") }
-        let consumer = h.consumer(JobRegistry([kind]), visibilityTimeout: .seconds(120), promoteInterval: .seconds(3600))
+        let log = LogCapture()
+        let consumer = h.consumer(JobRegistry([kind]), visibilityTimeout: .seconds(120), promoteInterval: .seconds(3600), logger: log.logger)
         try await h.running([consumer]) {
             _ = try await h.enqueue("flaky")
             #expect(await eventually { started.value == 1 })
-            let stall = h.server.stall(for: .milliseconds(1500))
+            let stall = h.server.stall(for: .seconds(2), busy: true)
             let probe = RedisClient(endpoint: h.server.endpoint, commandTimeout: .seconds(5))
             defer { probe.close() }
             #expect(await eventually { await Self.refusal(of: RedisCommand("PING"), on: probe) == "BUSY" }, "Redis never answered BUSY")
             gate.set(true)
             _ = try await stall.value
             #expect(await eventually(timeout: .seconds(10)) { (try? await h.delayedCount()) == 1 }, "the retry was written after the stall")
+            #expect(log.lines.contains { $0.contains("writing outcome failed; will retry") && $0.contains("BUSY") }, "it met BUSY on the way")
             #expect(try await h.info().pending == 0)
         }
     }

@@ -18,8 +18,9 @@ public final class RedisServer: Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = try FreePort.find()
+            // DEBUG (for DEBUG SLEEP: a stalled server that burns no CPU) from loopback only.
             var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--daemonize", "no",
-                             "--logfile", directory.appendingPathComponent("redis.log").path]
+                             "--logfile", directory.appendingPathComponent("redis.log").path, "--enable-debug-command", "local"]
             arguments += aof ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
             arguments += extraArguments
             do {
@@ -55,19 +56,24 @@ public final class RedisServer: Sendable {
         try process.start(arguments: arguments, port: port)
     }
 
-    /// Keeps the server busy for `duration` with a script that loops: every other client waits
-    /// (or, past `busy-reply-threshold`, is answered BUSY), and then runs what it had sent. Returns
-    /// at once; the task ends when the server is free again.
-    public func stall(for duration: Duration) -> Task<Void, any Error> {
+    /// Stalls the server for `duration`: every other client waits, then gets what it had sent run.
+    /// `busy`: with a script that loops (so clients are answered BUSY past `busy-reply-threshold`,
+    /// and a core is burnt meanwhile); otherwise with DEBUG SLEEP, which burns nothing. Returns at
+    /// once; the task ends when the server is free again.
+    public func stall(for duration: Duration, busy: Bool = false) -> Task<Void, any Error> {
         let client = RedisClient(endpoint: endpoint, commandTimeout: duration + .seconds(10))
-        let micros = String(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         return Task {
             defer { client.close() }
-            try await client.send("EVAL", """
-                local s = redis.call('TIME')
-                repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > tonumber(ARGV[1])
-                return 1
-                """, "0", micros)
+            if busy {
+                try await client.send("EVAL", """
+                    local s = redis.call('TIME')
+                    repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > tonumber(ARGV[1])
+                    return 1
+                    """, "0", String(micros))
+            } else {
+                try await client.send("DEBUG", "SLEEP", String(Double(micros) / 1_000_000))
+            }
         }
     }
 
