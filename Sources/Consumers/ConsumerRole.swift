@@ -30,9 +30,12 @@ public enum ConsumerRole {
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
         let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix)), logger: logger)
+        let checks = RedisChecks()
+        await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = options.monitoringPort {
-            services.append(.init(service: MonitoringServer.make(host: options.monitoringHost, port: port, registry: metrics, redis: pool, logger: logger)))
+            services.append(.init(service: MonitoringServer.make(host: options.monitoringHost, port: port, registry: metrics, redis: pool,
+                                                                 checks: checks, logger: logger)))
         }
         // Started last, stopped first: the listener keeps answering /metrics while jobs drain.
         services.append(.init(service: consumer))

@@ -5,9 +5,11 @@ import Redis
 import ServiceLifecycle
 
 /// The small HTTP listener the consumer and the scheduler run for their operators: `/metrics` (Prometheus text),
-/// `/healthz` (the process is up) and `/readyz` (Redis answers a PING).
+/// `/healthz` (the process is up) and `/readyz` (Redis answers a PING; the body says what a crash of
+/// Redis would lose).
 public enum MonitoringServer {
-    public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, logger: Logger) -> some Service {
+    public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, checks: RedisChecks,
+                            logger: Logger) -> some Service {
         let router = Router()
         router.get("metrics") { _, _ -> Response in
             var bytes: [UInt8] = []
@@ -21,7 +23,8 @@ public enum MonitoringServer {
         router.get("readyz") { _, _ -> Response in
             do {
                 _ = try await redis.send("PING")
-                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
+                let durability = checks.durability.map { "durability \($0)\n" } ?? ""
+                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n" + durability)))
             } catch {
                 return Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "redis unreachable\n")))
             }

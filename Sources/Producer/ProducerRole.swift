@@ -23,6 +23,7 @@ public enum ProducerRole {
     /// store) and fails with a message naming the variable before anything listens.
     /// `onListening` receives the port once the server listens (the one it chose, for port 0).
     public static func application(_ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
+                                   checks: RedisChecks = RedisChecks(),
                                    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let blobs: BlobStore
         do {
@@ -32,7 +33,7 @@ public enum ProducerRole {
         }
         let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
                               dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater)
-        let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs)
+        let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks)
         logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
         if configuration.chatwootSecret?.isEmpty != false {
             logger.warning("CHATWOOT_WEBHOOK_SECRET is not set: /webhooks/chatwoot accepts unsigned deliveries")
@@ -55,8 +56,9 @@ public enum ProducerRole {
         // Short command timeouts: a sender waits on this answer (Aircall gives up after 5 s).
         let pool = RedisPool(endpoint: configuration.redis, size: 2, commandTimeout: .seconds(2), logger: logger)
         defer { pool.close() }
-        let app = try application(configuration, pool: pool, metrics: metrics, logger: logger)
-        if let warning = try? await RedisHealth.evictionWarning(pool.client) { logger.critical("\(warning)") }
+        let checks = RedisChecks()
+        let app = try application(configuration, pool: pool, metrics: metrics, checks: checks, logger: logger)
+        await checks.run(pool.client, logger: logger)
         let listener = Listener(app, serving: "the webhook routes", on: configuration.host, port: configuration.port)
         var group = ServiceGroupConfiguration(services: [listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.gracePeriod

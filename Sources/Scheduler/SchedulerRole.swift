@@ -13,9 +13,11 @@ public enum SchedulerRole {
         let pool = RedisPool(endpoint: redis, size: 1, logger: logger)
         defer { pool.close() }
         let scheduler = SchedulerService(configuration: configuration, broker: Broker(pool: pool, keys: Keys(prefix: prefix)), logger: logger)
+        let checks = RedisChecks()
+        await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = monitoringPort {
-            services.append(.init(service: MonitoringServer.make(host: "0.0.0.0", port: port, registry: metrics, redis: pool, logger: logger)))
+            services.append(.init(service: MonitoringServer.make(host: "0.0.0.0", port: port, registry: metrics, redis: pool, checks: checks, logger: logger)))
         }
         services.append(.init(service: scheduler))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

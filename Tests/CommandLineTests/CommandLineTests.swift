@@ -144,6 +144,26 @@ import TestSupport
         #expect(await consumer.waitForExit() == 0)
     }
 
+    /// What a crash of Redis would lose is said loudly at start, on /readyz and as a gauge, so an
+    /// operator running Chatwoot's Redis without AOF learns it before losing a queue.
+    @Test(arguments: [(["--appendonly", "no", "--save", ""], "none", true), (["--appendonly", "yes", "--appendfsync", "everysec"], "aof-everysec", true),
+                      (["--appendonly", "no", "--save", "900 1"], "rdb", true), (["--appendonly", "yes", "--appendfsync", "always"], "aof-always", false)])
+    func redisDurabilityIsToldAtStartOnReadyzAndAsAGauge(_ settings: [String], _ mode: String, _ loud: Bool) async throws {
+        let server = try RedisServer(extraArguments: settings)
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let port = try FreePort.find()
+        let consumer = try SwitchboardProcess(["consumer"] + h.common + ["--metrics-port", String(port)])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        #expect(await eventually { consumer.log.contains("Redis durability") })
+        let line = consumer.log.split(separator: "\n").first { $0.contains("Redis durability") }.map(String.init) ?? ""
+        #expect(line.contains("critical") == loud && line.contains("redis.persistence=\(mode)"), "\(line)")
+        #expect(await eventually { HTTPProbe.get(port: port, path: "/readyz")?.body.contains("durability \(mode)") == true })
+        #expect(HTTPProbe.get(port: port, path: "/metrics")?.body.contains(#"switchboard_redis_persistence{mode="\#(mode)"} 1"#) == true)
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
+
     @Test func evictingRedisIsWarnedAboutAtStartUp() async throws {
         let server = try RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
         let h = ProcessHarness(server: server)

@@ -25,6 +25,8 @@ import TestSupport
             "VOICE_UPLOAD_TOKEN_FILE": emptyFile.path,
         ])
         #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        let ready = try #require(HTTPProbe.get(port: port, path: "/readyz"))
+        #expect(ready.status == 200 && ready.body.contains(#""durability":"none: Redis persists nothing"#), "\(ready.body)")
         let body = Fixtures.guestyReservation()
         let headers = ProducerHarness.svixHeaders(body, id: "msg_file_secret")
         let accepted = try await LoopbackHTTP.send(port: port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))

@@ -4,6 +4,7 @@ import Hummingbird
 import Jobs
 import Logging
 import Metrics
+import Monitoring
 import Prometheus
 import Queue
 import Services
@@ -22,8 +23,10 @@ struct ProducerRoutes: Sendable {
     let guesty: GuestyWebhook?
     let chatwoot: ChatwootWebhook
     let voice: VoiceUpload?
+    let checks: RedisChecks
 
-    init(configuration: ProducerConfiguration, ingress: Ingress, blobs: BlobStore) throws {
+    init(configuration: ProducerConfiguration, ingress: Ingress, blobs: BlobStore, checks: RedisChecks) throws {
+        self.checks = checks
         self.configuration = configuration
         self.ingress = ingress
         // An empty credential is no credential: its route is not served (or, for Chatwoot, unsigned).
@@ -71,9 +74,11 @@ struct ProducerRoutes: Sendable {
         }
         router.get("/healthz") { _, _ in APIResponse.json(.ok, "{\"status\":\"ok\"}\n") }
         router.get("/readyz") { _, _ in
-            await ingress.ready()
-                ? APIResponse.json(.ok, "{\"status\":\"ready\"}\n")
-                : APIResponse.retryLater("redis unreachable or not accepting writes", seconds: configuration.unavailableRetryAfter)
+            guard await ingress.ready() else {
+                return APIResponse.retryLater("redis unreachable or not accepting writes", seconds: configuration.unavailableRetryAfter)
+            }
+            let durability = checks.durability.map { ",\"durability\":\(JSONString.quote($0))" } ?? ""
+            return APIResponse.json(.ok, "{\"status\":\"ready\"\(durability)}\n")
         }
         router.get("/metrics") { _, _ in
             var bytes: [UInt8] = []

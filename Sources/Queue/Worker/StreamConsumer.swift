@@ -45,9 +45,6 @@ public final class StreamConsumer: Service, Sendable {
     }
 
     private func work() async {
-        if let warning = try? await RedisHealth.evictionWarning(broker.pool.client) {
-            logger.critical("\(warning)")
-        }
         let configuration = configuration
         let registry = registry
         let visibility: [String: Duration] = Dictionary(uniqueKeysWithValues: configuration.queues.map {

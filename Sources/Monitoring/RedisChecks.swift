@@ -1,0 +1,37 @@
+import Logging
+import Metrics
+import Redis
+import Synchronization
+
+/// The start-up checks every role runs on its Redis: an evicting `maxmemory-policy` and a
+/// persistence that loses acknowledged jobs are logged loudly, the persistence is exported as
+/// `switchboard_redis_persistence{mode}` (1 for the mode in force, so an alert can watch for
+/// `none`), and kept for `/readyz`'s body. Checked again on each reconnection would be nicer; at
+/// start is what an operator reads when deploying.
+public final class RedisChecks: Sendable {
+    private let persistence = Mutex<RedisHealth.Persistence?>(nil)
+
+    public init() {}
+
+    /// What `/readyz` says of durability, once known.
+    public var durability: String? {
+        persistence.withLock { $0.map { "\($0.mode): \($0.loss)" } }
+    }
+
+    public var mode: String? { persistence.withLock { $0?.mode } }
+
+    /// Runs the checks; a Redis that cannot be reached yet is left to the role's reconnecting.
+    public func run(_ client: RedisClient, logger: Logger) async {
+        if let warning = try? await RedisHealth.evictionWarning(client) {
+            logger.critical("\(warning)")
+        }
+        guard let found = try? await RedisHealth.persistence(client) else { return }
+        persistence.withLock { $0 = found }
+        Gauge(label: "switchboard_redis_persistence", dimensions: [("mode", found.mode)]).record(1)
+        if found.isRisky {
+            logger.critical("Redis durability: \(found.loss)", metadata: ["redis.persistence": "\(found.mode)"])
+        } else {
+            logger.info("Redis durability: \(found.loss)", metadata: ["redis.persistence": "\(found.mode)"])
+        }
+    }
+}
