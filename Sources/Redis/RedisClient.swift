@@ -126,6 +126,9 @@ struct ConnectionLoop {
     private var retryAt: ContinuousClock.Instant?
     private var lastFailure = ""
     private var everConnected = false
+    /// For a Sentinel endpoint: the failover announcements, and the one the connection was made under.
+    private let watch: SentinelWatch?
+    private var connectedGeneration = 0
 
     init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, requests: RequestQueue, logger: Logger) {
         self.endpoint = endpoint
@@ -133,10 +136,15 @@ struct ConnectionLoop {
         self.commandTimeout = commandTimeout
         self.requests = requests
         self.logger = logger
+        watch = endpoint.sentinel.map { SentinelWatch.shared($0, logger: logger) }
     }
 
     mutating func run() {
         while let batch = requests.takeAll() {
+            if let watch, connection != nil, watch.generation != connectedGeneration {
+                logger.notice("redis master switched; reconnecting to the new one", metadata: ["redis.endpoint": "\(endpoint)"])
+                connection = nil
+            }
             guard let connection = connected() else {
                 let error = RedisError.unavailable(endpoint: endpoint.description, reason: lastFailure)
                 for request in batch { request.continuation.resume(throwing: error) }
@@ -145,6 +153,12 @@ struct ConnectionLoop {
             let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
             do {
                 let replies = try connection.run(commands)
+                if replies.contains(where: Self.saysTheMasterMoved) {
+                    // A demoted master (or one mid-failover): the next command connects anew,
+                    // through the sentinels for a Sentinel endpoint.
+                    logger.warning("redis is no longer the master; reconnecting", metadata: ["redis.endpoint": "\(endpoint)"])
+                    self.connection = nil
+                }
                 var offset = 0
                 for request in batch {
                     let count = request.commands.count
@@ -165,7 +179,9 @@ struct ConnectionLoop {
         if let connection { return connection }
         if let retryAt, ContinuousClock.now < retryAt { return nil }
         do {
+            let generation = watch?.generation ?? 0
             let connection = try RedisConnection(endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+            connectedGeneration = generation
             if everConnected {
                 logger.notice("redis reconnected", metadata: ["redis.endpoint": "\(endpoint)"])
             }
@@ -181,6 +197,15 @@ struct ConnectionLoop {
             logger.warning("redis connect failed", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(lastFailure)", "retry_in_ms": "\(delay.milliseconds)"])
             return nil
         }
+    }
+}
+
+extension ConnectionLoop {
+    /// `READONLY` (a replica now), `UNBLOCKED` (a blocked read ended by a change of role),
+    /// `MASTERDOWN`: the server this connection reaches is not the master to write to any more.
+    static func saysTheMasterMoved(_ reply: RedisValue) -> Bool {
+        guard case .error(let message) = reply else { return false }
+        return message.hasPrefix("READONLY") || message.hasPrefix("UNBLOCKED") || message.hasPrefix("MASTERDOWN")
     }
 }
 

@@ -9,12 +9,16 @@ final class RedisConnection {
     private let commandTimeout: Duration
     private var currentTimeout: Duration
 
-    /// Connects, then runs AUTH and SELECT as the endpoint asks; throws `connectFailed` on any failure.
+    /// Connects (to the master the sentinels name, for a Sentinel endpoint), then runs AUTH and
+    /// SELECT as the endpoint asks, and checks that a Sentinel master really is one (mid-failover
+    /// the sentinels may still name the old one); throws `connectFailed` on any failure.
     init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration) throws {
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
         self.currentTimeout = commandTimeout
-        guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), Self.timeval(connectTimeout)) else {
+        let address = try endpoint.sentinel?.master(connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+            ?? SentinelSettings.Address(host: endpoint.host, port: endpoint.port)
+        guard let context = redisConnectWithTimeout(address.host, Int32(address.port), Self.timeval(connectTimeout)) else {
             throw RedisError.connectFailed(endpoint: endpoint.description, reason: "out of memory")
         }
         if context.pointee.err != 0 {
@@ -32,6 +36,12 @@ final class RedisConnection {
             }
             if endpoint.database != 0 {
                 try Self.expectOK(try run([RedisCommand("SELECT", [String(endpoint.database)])])[0], step: "SELECT", endpoint: endpoint)
+            }
+            if endpoint.sentinel != nil {
+                let role = try run([RedisCommand("ROLE")])[0].array?.first?.string
+                guard role == "master" else {
+                    throw RedisError.connectFailed(endpoint: endpoint.description, reason: "\(address) is a \(role ?? "server of unknown role"), not the master (a failover is under way)")
+                }
             }
         } catch let error as RedisError {
             if case .connectFailed = error { throw error }
@@ -69,6 +79,16 @@ final class RedisConnection {
             freeReplyObject(raw)
         }
         return replies
+    }
+
+    /// Reads one more reply (a message of a subscription).
+    func next() throws -> RedisValue {
+        var raw: UnsafeMutableRawPointer?
+        if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
+            throw RedisError.connectionLost(endpoint: endpoint.description, command: "SUBSCRIBE", reason: Self.errorText(context))
+        }
+        defer { freeReplyObject(raw) }
+        return Self.copy(raw!.assumingMemoryBound(to: redisReply.self))
     }
 
     private func setTimeout(_ timeout: Duration) {

@@ -9,13 +9,18 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var username: String?
     public var password: String?
     public var database: Int
+    /// When set, `host` and `port` are not used: the master is found through these sentinels at
+    /// every connection, and followed through failovers.
+    public var sentinel: SentinelSettings?
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0,
+                sentinel: SentinelSettings? = nil) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.database = database
+        self.sentinel = sentinel
     }
 
     /// Parses a `redis://` URL; throws `RedisError.invalidURL` naming what is wrong (never the password).
@@ -74,6 +79,13 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
+        if let sentinel {
+            var text = "redis+sentinel://"
+            if let username { text += username }
+            if password != nil { text += ":***" }
+            if username != nil || password != nil { text += "@" }
+            return text + sentinel.masterName + (database != 0 ? "/\(database)" : "") + " (sentinels \(sentinel.sentinels.map(\.description).joined(separator: ",")))"
+        }
         var text = "redis://"
         if let username { text += username }
         if password != nil { text += ":***" }

@@ -40,14 +40,15 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// True when trying the same command again later may succeed: the connection failed, or the
     /// server answered that it cannot take it *now* — `LOADING` (reading its data after a restart),
     /// `BUSY` (a long script runs), `READONLY`/`MASTERDOWN` (around a failover), `TRYAGAIN`,
-    /// `CLUSTERDOWN`, `OOM` (out of memory until something frees it).
+    /// `CLUSTERDOWN`, `OOM` (out of memory until something frees it), `UNBLOCKED` (a blocked read
+    /// ended by a change of role).
     public var isTransient: Bool {
         if isConnectionProblem { return true }
         guard let code = serverCode else { return false }
         return Self.transientCodes.contains(code)
     }
 
-    static let transientCodes: Set<String> = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "OOM", "NOREPLICAS"]
+    static let transientCodes: Set<String> = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "UNBLOCKED", "TRYAGAIN", "CLUSTERDOWN", "OOM", "NOREPLICAS"]
 
     /// True when Redis refuses us as a client (no or a wrong password): nothing will work until the
     /// configuration changes, so a command-line tool exits as for an unreachable Redis.

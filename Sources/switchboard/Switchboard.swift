@@ -45,12 +45,25 @@ struct RedisOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Key prefix of this deployment (the hash tag of every key).", valueName: "prefix"))
     var prefix: String?
 
+    /// The Redis of `--redis`, else `REDIS_URL`; with `REDIS_SENTINELS` set, its master found
+    /// through the sentinels (Chatwoot's settings: `REDIS_SENTINEL_MASTER_NAME`, default `mymaster`,
+    /// and `REDIS_SENTINEL_PASSWORD`), the URL giving only the credentials and database. Chatwoot's
+    /// separate `REDIS_PASSWORD` is the password when the URL carries none.
     func endpoint() throws -> RedisEndpoint {
         let environment = ProcessInfo.processInfo.environment
         let url = try redis ?? Environment.value("REDIS_URL", environment) ?? "redis://127.0.0.1:6379"
         do {
-            return try RedisEndpoint(url: url)
-        } catch {
+            var endpoint = try RedisEndpoint(url: url)
+            if endpoint.password == nil, let password = try Environment.value("REDIS_PASSWORD", environment) {
+                endpoint.password = password
+            }
+            if let sentinels = try Environment.value("REDIS_SENTINELS", environment) {
+                endpoint.sentinel = try SentinelSettings(
+                    list: sentinels, masterName: try Environment.value("REDIS_SENTINEL_MASTER_NAME", environment) ?? "mymaster",
+                    password: try Environment.value("REDIS_SENTINEL_PASSWORD", environment))
+            }
+            return endpoint
+        } catch let error as RedisError {
             throw ValidationError("\(error)")
         }
     }

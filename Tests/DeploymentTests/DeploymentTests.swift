@@ -73,7 +73,10 @@ import TestSupport
     }
 
     /// Variables an operator never sets in a deployment: test-only switches and terminal settings.
-    static let notForDeployments: Set<String> = ["SWITCHBOARD_ALLOW_CRASH_JOBS", "NO_COLOR", "COLUMNS", "SWITCHBOARD_BIN"]
+    static let notForDeployments = Set(["SWITCHBOARD_ALLOW_CRASH_JOBS", "NO_COLOR", "COLUMNS", "SWITCHBOARD_BIN"])
+        // Alternatives an operator chooses instead of what the files set: Chatwoot's Redis under
+        // Sentinel, its password apart from the URL.
+        .union(["REDIS_SENTINELS", "REDIS_SENTINEL_MASTER_NAME", "REDIS_SENTINEL_PASSWORD", "REDIS_PASSWORD"])
 
     /// Seconds in a duration as compose files and the docker CLI write them: `150s`, `2m30s`, `1h`.
     static func seconds(_ text: String) -> Double? {
