@@ -123,9 +123,7 @@ import TestSupport
         let server = try RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let port = try FreePort.find()
-        let consumer = try SwitchboardProcess(["consumer"] + h.common + ["--metrics-port", String(port)])
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 })
+        let (consumer, port) = try await SwitchboardProcess.serving { ["consumer"] + h.common + ["--metrics-port", String($0)] }
         #expect(HTTPProbe.get(port: port, path: "/readyz")?.status == 200)
         try await h.enqueue(kind: "noop", payload: "{}", count: 3)
         try await h.enqueue(kind: "fail", payload: #"{"permanent": true}"#)
@@ -152,8 +150,7 @@ import TestSupport
         let server = try RedisServer(extraArguments: settings)
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let port = try FreePort.find()
-        let consumer = try SwitchboardProcess(["consumer"] + h.common + ["--metrics-port", String(port)])
+        let (consumer, port) = try await SwitchboardProcess.serving { ["consumer"] + h.common + ["--metrics-port", String($0)] }
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         #expect(await eventually { consumer.log.contains("Redis durability") })
         let line = consumer.log.split(separator: "\n").first { $0.contains("Redis durability") }.map(String.init) ?? ""

@@ -251,13 +251,13 @@ import TestSupport
     }
 
     @Test func healthSubcommandProbesTheMonitoringListener() async throws {
-        let port = try FreePort.find()
-        let down = try await SwitchboardProcess.run(["health", "--port", String(port)])
+        let closed = try ClosedPort()
+        let down = try await SwitchboardProcess.run(["health", "--port", String(closed.port)])
         #expect(down.status == 1)
         let server = try RedisServer()
-        let consumer = try SwitchboardProcess(["consumer", "--redis", server.url, "--metrics-port", String(port)])
-        #expect(await eventually { (try? await SwitchboardProcess.run(["health", "--port", String(port)]).status) == 0 })
-        #expect(try await SwitchboardProcess.run(["health", "--port", String(port), "--path", "/readyz"]).status == 0)
+        let (consumer, serving) = try await SwitchboardProcess.serving { ["consumer", "--redis", server.url, "--metrics-port", String($0)] }
+        #expect(try await SwitchboardProcess.run(["health", "--port", String(serving)]).status == 0)
+        #expect(try await SwitchboardProcess.run(["health", "--port", String(serving), "--path", "/readyz"]).status == 0)
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
     }

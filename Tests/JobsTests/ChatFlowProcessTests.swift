@@ -36,10 +36,9 @@ import TestSupport
             "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN_FILE": tokenFile.path, "SYSTEM_PROMPT": "You are the front desk.",
         ]
         let consumer = try h.consumer(["--queues", "retrieve,generate,reply", "--concurrency", "4"], environment: environment)
-        let port = try FreePort.find()
-        let producer = try SwitchboardProcess(["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)],
-                                              environment: ["BLOB_STORE": folder.appendingPathComponent("blobs").path])
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        let (producer, port) = try await SwitchboardProcess.serving(environment: ["BLOB_STORE": folder.appendingPathComponent("blobs").path]) { port in
+            ["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)]
+        }
         let message = #"{"event":"message_created","id":4242,"content":"Can I check out late?","message_type":"incoming","private":false,"sender":{"id":3,"type":"contact"},"account":{"id":1},"conversation":{"id":10}}"#
         let accepted = try await LoopbackHTTP.send(port: port, path: "/webhooks/chatwoot", headers: [("Content-Type", "application/json")], body: Array(message.utf8))
         #expect(accepted.status == 202, "\(accepted.text)")

@@ -38,10 +38,9 @@ import TestSupport
             "AZURE_SPEECH_KEY": "az", "AZURE_SPEECH_ENDPOINT": speech.url, "BLOB_STORE": blobs,
         ]
         let consumer = try h.consumer(["--queues", "download,call-transcribe,vectorize,triage", "--concurrency", "4"], environment: environment)
-        let port = try FreePort.find()
-        let producer = try SwitchboardProcess(["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)],
-                                              environment: ["BLOB_STORE": blobs, "AIRCALL_WEBHOOK_TOKEN": "air-token", "GUESTY_WEBHOOK_SECRET": Self.guestySecret])
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        let (producer, port) = try await SwitchboardProcess.serving(environment: ["BLOB_STORE": blobs, "AIRCALL_WEBHOOK_TOKEN": "air-token", "GUESTY_WEBHOOK_SECRET": Self.guestySecret]) { port in
+            ["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)]
+        }
 
         let call = """
             {"resource":"call","event":"call.ended","timestamp":1764140500,"token":"air-token","data":{"id":9001,"direction":"inbound",

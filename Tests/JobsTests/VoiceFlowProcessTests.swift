@@ -46,10 +46,9 @@ import TestSupport
             "CHATWOOT_API_TOKEN": "cw", "SYSTEM_PROMPT": "Front desk.", "AZURE_SPEECH_KEY": "az", "AZURE_SPEECH_ENDPOINT": speech.url,
         ]) { $1 }
         let consumer = try h.consumer(["--queues", "transcribe,retrieve,generate,synthesize,voice-reply", "--concurrency", "8"], environment: environment)
-        let port = try FreePort.find()
-        let producer = try SwitchboardProcess(["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)],
-                                              environment: store.merging(["VOICE_UPLOAD_TOKEN": "voice"]) { $1 })
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        let (producer, port) = try await SwitchboardProcess.serving(environment: store.merging(["VOICE_UPLOAD_TOKEN": "voice"]) { $1 }) { port in
+            ["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)]
+        }
         let audio = Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 22) + Array("OpusHead".utf8) + [UInt8](repeating: 5, count: 30_000)
         let uploaded = try await LoopbackHTTP.send(port: port, path: "/voice?account_id=1&conversation_id=44",
                                                    headers: [("Authorization", "Bearer voice"), ("Content-Type", "audio/ogg")], body: audio)

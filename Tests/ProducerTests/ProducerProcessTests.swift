@@ -5,10 +5,6 @@ import TestSupport
 /// `switchboard producer` as an operator runs it: configuration from the environment and files,
 /// metrics, logs without secrets, and a clean exit on SIGTERM.
 @Suite struct ProducerProcessTests {
-    func start(_ server: RedisServer, port: Int, environment: [String: String]) throws -> SwitchboardProcess {
-        try SwitchboardProcess(["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port)], environment: environment)
-    }
-
     @Test func servesWithSecretsFromFilesLogsNoSecretAndStopsOnSigterm() async throws {
         let server = try RedisServer()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-producer-\(UUID().uuidString)")
@@ -18,13 +14,11 @@ import TestSupport
         try (ProducerHarness.guestySecret + "\n").write(to: secretFile, atomically: true, encoding: .utf8)
         let emptyFile = folder.appendingPathComponent("voice_token")
         try "\n".write(to: emptyFile, atomically: true, encoding: .utf8)
-        let port = try FreePort.find()
-        let producer = try start(server, port: port, environment: [
+        let (producer, port) = try await SwitchboardProcess.serving(environment: [
             "GUESTY_WEBHOOK_SECRET_FILE": secretFile.path, "AIRCALL_WEBHOOK_TOKEN": ProducerHarness.aircallToken,
             "BLOB_STORE": "file://" + folder.appendingPathComponent("blobs").path, "LOG_LEVEL": "debug",
             "VOICE_UPLOAD_TOKEN_FILE": emptyFile.path,
-        ])
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
+        ]) { port in ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port)] }
         let ready = try #require(HTTPProbe.get(port: port, path: "/readyz"))
         #expect(ready.status == 200 && ready.body.contains(#""durability":"none: Redis persists nothing"#), "\(ready.body)")
         let body = Fixtures.guestyReservation()
@@ -70,12 +64,11 @@ import TestSupport
     /// producer from stopping: past --grace-period the request is cut off and the process exits 0.
     @Test func sigtermEndsWithinTheGracePeriodWhateverClientsHold() async throws {
         let server = try RedisServer()
-        let port = try FreePort.find()
-        let producer = try SwitchboardProcess(
+        let (producer, port) = try await SwitchboardProcess.serving { port in
             ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port), "--grace-period", "2",
-             "--request-timeout", "600", "--idle-timeout", "600"])
+             "--request-timeout", "600", "--idle-timeout", "600"]
+        }
         defer { if producer.isRunning { producer.signal(SIGKILL) } }
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }, "\(producer.log)")
         let halfSent = try RawConnection(port: port)
         halfSent.send("POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"event\":")
         let silent = try RawConnection(port: port)

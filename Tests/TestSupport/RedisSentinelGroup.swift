@@ -1,8 +1,9 @@
 import Foundation
 import Redis
 
-/// A master, a replica and a sentinel watching them, all real (`redis-server`, and `redis-server
-/// --sentinel`), on loopback ports of their own: for tests that fail the master over mid-run.
+/// A master, a replica and a sentinel watching them, all real (`redis-server`, and Debian's
+/// `redis-sentinel` — or `redis-server --sentinel`, the same program, where that package is not
+/// installed), on loopback ports of their own: for tests that fail the master over mid-run.
 public final class RedisSentinelGroup: Sendable {
     public let masterName: String
     public let first: RedisServer
@@ -32,7 +33,11 @@ public final class RedisSentinelGroup: Sendable {
 
                 """.write(to: config, atomically: true, encoding: .utf8)
             let box = ProcessBox()
-            if (try? box.start(arguments: [config.path, "--sentinel"], port: port)) != nil { started = (box, port) }
+            let sentinelBinary = "/usr/bin/redis-sentinel"
+            let launched: Void? = FileManager.default.isExecutableFile(atPath: sentinelBinary)
+                ? (try? box.start(arguments: [config.path], port: port, executable: sentinelBinary))
+                : (try? box.start(arguments: [config.path, "--sentinel"], port: port))
+            if launched != nil { started = (box, port) }
         }
         guard let (box, port) = started else { throw TestFailure("redis-server --sentinel did not start") }
         sentinel = box

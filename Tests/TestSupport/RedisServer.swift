@@ -89,8 +89,8 @@ public final class RedisServer: Sendable {
 final class ProcessBox: Sendable {
     private let state = LockedValue<ChildProcess?>(nil)
 
-    func start(arguments: [String], port: Int) throws {
-        let process = try ChildProcess(RedisServerBinary.path, arguments)
+    func start(arguments: [String], port: Int, executable: String = RedisServerBinary.path) throws {
+        let process = try ChildProcess(executable, arguments)
         state.set(process)
         // Ready when it answers a TCP connection; bounded wait.
         let deadline = Date().addingTimeInterval(10)
