@@ -85,7 +85,7 @@ struct DeadListCommand: AsyncParsableCommand {
         }
         let now = Int(Clock.unixMilliseconds())
         let rows = [["ID", "QUEUE", "KIND", "ATTEMPTS", "AGE", "ERROR"]] + items.map { item in
-            [item.jobID, item.queue, item.kind, String(item.attempts), Terminal.age(milliseconds: now - Int(item.buriedAt)),
+            [item.jobID, item.queue, item.kind, String(item.attempts), Terminal.age(milliseconds: now - Int(clamping: item.buriedAt)),
              item.error.replacingOccurrences(of: "\n", with: " ")]
         }
         let width = Terminal.width
@@ -121,8 +121,7 @@ struct DeadShowCommand: AsyncParsableCommand {
     static func describe(_ item: DeadLetters.Item) -> String {
         let known = Set(["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "history", "queue", "error", "first_failed_at", "last_failed_at"])
         func time(_ field: String) -> String {
-            guard let millis = item.field(field).flatMap(Double.init) else { return "-" }
-            return Date(timeIntervalSince1970: millis / 1000).formatted(.iso8601)
+            item.field(field).flatMap(Double.init).map(Terminal.timestamp) ?? "-"
         }
         var text = ""
         text += "id            \(item.jobID)\n"
@@ -138,7 +137,7 @@ struct DeadShowCommand: AsyncParsableCommand {
         if let history = item.letter?.envelope.history, !history.isEmpty {
             text += "history\n"
             for record in history {
-                let at = Date(timeIntervalSince1970: Double(record.at) / 1000).formatted(.iso8601)
+                let at = Terminal.timestamp(milliseconds: Double(record.at))
                 text += "  attempt \(record.attempt)  \(at)  \(record.error)\n"
             }
         }

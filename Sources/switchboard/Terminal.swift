@@ -42,6 +42,13 @@ enum Terminal {
         }
     }
 
+    /// Unix milliseconds as ISO 8601, or `-` for a number no calendar holds (a letter's fields
+    /// are whatever was written into Redis).
+    static func timestamp(milliseconds: Double) -> String {
+        guard milliseconds.isFinite, (0...253_402_300_799_999).contains(milliseconds) else { return "-" }
+        return Date(timeIntervalSince1970: milliseconds / 1000).formatted(.iso8601)
+    }
+
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }

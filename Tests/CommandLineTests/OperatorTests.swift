@@ -123,6 +123,26 @@ import TestSupport
         #expect(try await SwitchboardProcess.run(["dead", "list", "--redis", "redis://127.0.0.1:\(closed.port)"]).status == 3)
     }
 
+    /// Whatever sits in Redis — an entry id at the top of the range, times no calendar holds — is
+    /// shown, never a trap of the command line.
+    @Test func hostileNumbersInRedisAreShownNotTrappedOn() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        _ = try await h.client.send(RedisCommand("SADD", [h.key("queues"), "diagnostics"]))
+        _ = try await h.client.send(RedisCommand("XADD", [h.key("diagnostics:stream"), "18446744073709551615-0", "id", "x", "kind", "noop"]))
+        _ = try await h.client.send(RedisCommand("XADD", [h.key("diagnostics:dead"), "18446744073709551614-0",
+            "id", "01HOSTILE", "kind", "noop", "attempt", "9223372036854775807", "max_attempts", "1", "enqueued_at", "1e308",
+            "payload", "{}", "history", #"[{"attempt":1,"at":18446744073709551615,"error":"x"}]"#, "queue", "diagnostics",
+            "error", "boom", "first_failed_at", "-5", "last_failed_at", "99999999999999999999"]))
+        let queues = try await run(h, ["queues"])
+        #expect(queues.status == 0 && queues.output.contains("diagnostics"), "\(queues.output)")
+        let list = try await run(h, ["dead", "list"])
+        #expect(list.status == 0 && list.output.contains("01HOSTILE"), "\(list.output)")
+        let show = try await run(h, ["dead", "show", "01HOSTILE"])
+        #expect(show.status == 0 && show.output.contains("boom"), "\(show.output)")
+    }
+
     @Test func pauseAndResumeFromTheCommandLine() async throws {
         let server = try RedisServer()
         let h = ProcessHarness(server: server)

@@ -140,4 +140,15 @@ import TestSupport
         #expect(world.qdrant.state.value["knowledge"]?.points.count ?? 0 > 0, "the other call is indexed")
         #expect(world.chatwoot.messages.isEmpty, "no contact has the number: no note anywhere")
     }
+
+    /// Aircall's numbers go into the agents' note as they came: any Int is written without a trap
+    /// (a calendar cannot hold every one), and only a plausible time is shown as a date.
+    @Test(arguments: [Int.min, -1, 0, 1_732_622_800, 99_999_999_999, Int.max])
+    func hostileCallNumbersNeverTrapTheNote(_ number: Int) {
+        let call = CallRecording(event: "call.ended", callID: 812, recordingURL: "https://x/812.mp3", source: "recording", direction: "inbound",
+                                 rawDigits: "+33", startedAt: number, endedAt: number, duration: number, agentName: "Grace", lineName: nil)
+        let note = CallFlow.noteText(CallTranscript(call: call, text: "Hello"))
+        #expect(note.hasPrefix("Inbound call") && note.contains("Hello"))
+        #expect(note.contains(" UTC") == (0...4_102_444_800).contains(number))
+    }
 }

@@ -63,7 +63,7 @@ public struct Inspector: Sendable {
                              oldestAgeMilliseconds: nil, paused: replies[6].integer == 1,
                              processedPerMinute: minute.first?.integer ?? 0, failedPerMinute: minute.dropFirst().first?.integer ?? 0)
         if let oldest = StreamEntry.list(replies[5]).first, let millis = UInt64(oldest.id.split(separator: "-").first ?? "") {
-            info.oldestAgeMilliseconds = Int(Clock.unixMilliseconds()) - Int(millis)
+            info.oldestAgeMilliseconds = Int(Clock.unixMilliseconds()) - Int(clamping: millis)
         }
         for group in replies[1].array ?? [] {
             let fields = Self.pairs(group)

@@ -103,8 +103,11 @@ public enum CallFlow {
     static func noteText(_ item: CallTranscript) -> String {
         let call = item.call
         var heading = call.source == "voicemail" ? "Voicemail" : (call.direction == "outbound" ? "Outbound call" : "Inbound call")
-        if let started = call.startedAt { heading += " on " + UTCTime.minute(Date(timeIntervalSince1970: TimeInterval(started))) + " UTC" }
-        if let duration = call.duration { heading += ", \(duration / 60) min \(duration % 60) s" }
+        // Aircall's numbers as they came: only a time a calendar can hold is shown as a date.
+        if let started = call.startedAt, (0...4_102_444_800).contains(started) {
+            heading += " on " + UTCTime.minute(Date(timeIntervalSince1970: TimeInterval(started))) + " UTC"
+        }
+        if let duration = call.duration, duration >= 0 { heading += ", \(duration / 60) min \(duration % 60) s" }
         if let agent = call.agentName { heading += ", taken by \(agent)" }
         if let line = call.lineName { heading += " on \(line)" }
         let limit = 20_000
