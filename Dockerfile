@@ -1,19 +1,28 @@
-# One image, one binary, a subcommand per role (DESIGN.md). Build:  docker build -t switchboard .
-# Build stage: the official Swift image of the toolchain we use (6.3.1), with the C libraries' headers.
-FROM swift:6.3.1-bookworm AS build
+# One image, one binary, a subcommand per role (DESIGN.md).
+#   docker build -t registry.example.com/switchboard:1.0.0 .
+# Base images are pinned to a release each; change them here, on purpose, not by a pull.
+ARG SWIFT_IMAGE=swift:6.3.1-bookworm
+ARG RUN_IMAGE=debian:12.12-slim
+
+# Build stage: the official Swift image of the toolchain we use, with the C libraries' headers.
+FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libhiredis-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# The manifest names test targets too, so SwiftPM wants their folders present to load it.
-COPY Package.swift ./
-COPY Sources ./Sources
+# Dependencies first, in a layer of their own, at exactly the versions Package.resolved pins: a
+# change to our sources does not fetch them again, and two builds of one commit are alike. The
+# manifest names the test and benchmark targets too, so SwiftPM wants their folders present.
+COPY Package.swift Package.resolved ./
+COPY Benchmarks ./Benchmarks
 COPY Tests ./Tests
-RUN swift build -c release --product switchboard --static-swift-stdlib \
+COPY Sources ./Sources
+RUN swift package resolve --force-resolved-versions
+RUN swift build -c release --product switchboard --static-swift-stdlib --force-resolved-versions \
  && install -D .build/release/switchboard /out/switchboard
 
 # Run stage: slim Debian with only the run-time libraries, as a non-root user.
-FROM debian:bookworm-slim
+FROM ${RUN_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
@@ -23,13 +32,14 @@ COPY --from=build /out/switchboard /usr/local/bin/switchboard
 # The scheduler's default entries; deployments mount their own over it (a Docker config).
 COPY schedule.json /etc/switchboard/schedule.json
 USER 10001:10001
-# Uploaded audio (the producer writes, the speech consumers read): mount a volume here.
+# Uploaded audio, where a deployment keeps it in a folder (one node): mount a named volume at
+# /var/lib/switchboard/blobs on the services that use it. No VOLUME here: services that never
+# touch audio get no anonymous volume.
 ENV BLOB_STORE=file:///var/lib/switchboard/blobs
-VOLUME /var/lib/switchboard/blobs
-# Every role serves /healthz: the producer on its port (8080), a consumer on its monitoring port
-# (9090). HEALTHCHECK_PORT says which; set it to 8080 for the producer.
+# Every role serves /healthz and /readyz: the producer on its port (8080), a consumer and the
+# scheduler on their monitoring port (9090). HEALTHCHECK_PORT says which; 8080 for the producer.
 ENV HEALTHCHECK_PORT=9090
 EXPOSE 8080 9090
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["switchboard", "health"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["switchboard", "health", "--path", "/readyz"]
 ENTRYPOINT ["switchboard"]
 CMD ["consumer"]

@@ -13,12 +13,18 @@ port=${CHECK_REDIS_PORT:-6397}
 command -v debootstrap >/dev/null || apt-get install -y debootstrap
 
 # The run stage's packages, read from the Dockerfile itself.
-packages=$(awk '/^FROM debian:bookworm-slim/ { run = 1 } run && /apt-get install/ { for (i = 1; i <= NF; i++) if ($i ~ /^lib|^ca-|^tzdata/) print $i }' Dockerfile | tr '\n' ',' | sed 's/,$//')
+packages=$(awk '/^FROM / { stage++ } stage == 2 && /apt-get install/ { for (i = 1; i <= NF; i++) if ($i ~ /^lib|^ca-|^tzdata/) print $i }' Dockerfile | tr '\n' ',' | sed 's/,$//')
 echo "== run-stage packages: $packages"
 if [ ! -x "$root/bin/sh" ]; then
   debootstrap --variant=minbase --include="$packages" bookworm "$root" http://deb.debian.org/debian >/dev/null
 fi
-swift build -c release --product switchboard --static-swift-stdlib --scratch-path "$scratch"
+# Built from exactly what the build stage copies, at the pinned versions, as the image would be.
+context=$(mktemp -d)
+for source in $(awk '/^FROM / { stage++ } stage == 1 && /^COPY/ && !/--from/ { for (i = 2; i < NF; i++) print $i }' Dockerfile); do
+  cp -r "$source" "$context/"
+done
+(cd "$context" && swift build -c release --product switchboard --static-swift-stdlib --force-resolved-versions --scratch-path "$scratch")
+rm -rf "$context"
 install -D "$scratch/release/switchboard" "$root/usr/local/bin/switchboard"
 # A container has /proc; Swift reads its command line from there.
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
