@@ -30,6 +30,7 @@ public enum ConsumerRole {
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
         let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix)), logger: logger)
+        try await RedisChecks.credentials(pool.client)
         let checks = RedisChecks()
         await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

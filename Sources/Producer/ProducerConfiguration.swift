@@ -41,6 +41,9 @@ public struct ProducerConfiguration: Sendable {
     public var maxConnections: Int
     /// After SIGTERM, how long requests in flight may take before they are cut off.
     public var gracePeriod: Duration
+    /// After SIGTERM, how long the producer goes on accepting before it starts to stop (while the
+    /// load balancer notices the task is going away).
+    public var drainDelay: Duration
 
     public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
                 aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
@@ -48,7 +51,7 @@ public struct ProducerConfiguration: Sendable {
                 dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
                 unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false,
                 idleTimeout: Duration = .seconds(120), requestTimeout: Duration = .seconds(60), maxConnections: Int = 4096,
-                gracePeriod: Duration = .seconds(10)) {
+                gracePeriod: Duration = .seconds(10), drainDelay: Duration = .zero) {
         self.redis = redis
         self.prefix = prefix
         self.host = host
@@ -70,5 +73,6 @@ public struct ProducerConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
         self.gracePeriod = gracePeriod
+        self.drainDelay = drainDelay
     }
 }

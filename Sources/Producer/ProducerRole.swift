@@ -23,7 +23,7 @@ public enum ProducerRole {
     /// store) and fails with a message naming the variable before anything listens.
     /// `onListening` receives the port once the server listens (the one it chose, for port 0).
     public static func application(_ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
-                                   checks: RedisChecks = RedisChecks(),
+                                   checks: RedisChecks = RedisChecks(), drain: DrainState = DrainState(),
                                    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let blobs: BlobStore
         do {
@@ -33,7 +33,7 @@ public enum ProducerRole {
         }
         let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
                               dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater)
-        let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks)
+        let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks, drain: drain)
         logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
         if configuration.chatwootSecret?.isEmpty != false {
             logger.warning("CHATWOOT_WEBHOOK_SECRET is not set: /webhooks/chatwoot accepts unsigned deliveries")
@@ -57,11 +57,17 @@ public enum ProducerRole {
         let pool = RedisPool(endpoint: configuration.redis, size: 2, commandTimeout: .seconds(2), logger: logger)
         defer { pool.close() }
         let checks = RedisChecks()
-        let app = try application(configuration, pool: pool, metrics: metrics, checks: checks, logger: logger)
+        let drain = DrainState()
+        let app = try application(configuration, pool: pool, metrics: metrics, checks: checks, drain: drain, logger: logger)
+        try await RedisChecks.credentials(pool.client)
         await checks.run(pool.client, logger: logger)
         let listener = Listener(app, serving: "the webhook routes", on: configuration.host, port: configuration.port)
-        var group = ServiceGroupConfiguration(services: [listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        group.maximumGracefulShutdownDuration = configuration.gracePeriod
+        var serving = ServiceGroupConfiguration(services: [listener], logger: logger)
+        serving.maximumGracefulShutdownDuration = configuration.gracePeriod
+        serving.maximumCancellationDuration = .seconds(5)
+        let server = DrainingServer(server: ServiceGroup(configuration: serving), delay: configuration.drainDelay, state: drain, logger: logger)
+        var group = ServiceGroupConfiguration(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.gracePeriod + .seconds(1)
         group.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: group).run()
     }

@@ -55,7 +55,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isAuthenticationProblem: Bool {
         switch self {
         case .server: serverCode == "NOAUTH" || serverCode == "WRONGPASS"
-        case .connectFailed(_, let reason): reason.contains("NOAUTH") || reason.contains("WRONGPASS") || reason.contains("AUTH failed")
+        case .connectFailed(_, let reason), .unavailable(_, let reason):
+            reason.contains("NOAUTH") || reason.contains("WRONGPASS") || reason.contains("AUTH failed")
         default: false
         }
     }

@@ -58,6 +58,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds requests in flight may take after SIGTERM before they are cut off.", valueName: "seconds"))
     var gracePeriod: Double = 10
 
+    @Option(name: .customLong("drain-delay"), help: ArgumentHelp("Seconds the producer goes on accepting after SIGTERM (/readyz says draining) before it stops, while the load balancer notices.", valueName: "seconds"))
+    var drainDelay: Double = 0
+
     func validate() throws {
         if let port { guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") } }
         guard jsonLimit >= 1024 else { throw ValidationError("--json-limit must be at least 1024") }
@@ -68,6 +71,7 @@ struct ProducerCommand: AsyncParsableCommand {
         guard (0.1...86_400).contains(requestTimeout) else { throw ValidationError("--request-timeout must be 0.1-86400 seconds") }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1-1000000") }
         guard (0...3600).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0-3600 seconds") }
+        guard (0...600).contains(drainDelay) else { throw ValidationError("--drain-delay must be 0-600 seconds") }
     }
 
     func run() async throws {
@@ -98,13 +102,13 @@ struct ProducerCommand: AsyncParsableCommand {
             redis: try redis.endpoint(), prefix: redis.keyPrefix, host: host, port: listenPort,
             aircallToken: try Environment.value("AIRCALL_WEBHOOK_TOKEN", environment),
             guestySecret: try Environment.value("GUESTY_WEBHOOK_SECRET", environment),
-            chatwootSecret: try Environment.value("CHATWOOT_WEBHOOK_SECRET", environment),
+            chatwootSecret: try Environment.chatwootSecret(environment),
             voiceUploadToken: try Environment.value("VOICE_UPLOAD_TOKEN", environment),
             blobStore: environment["BLOB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "blobs", blobS3: blobS3,
             jsonLimit: jsonLimit, audioLimit: audioLimit, dedupeTTL: .seconds(dedupeHours * 3600),
             highWater: highWater, logIgnored: logIgnored,
             idleTimeout: .seconds(idleTimeout), requestTimeout: .seconds(requestTimeout), maxConnections: maxConnections,
-            gracePeriod: .seconds(gracePeriod))
+            gracePeriod: .seconds(gracePeriod), drainDelay: .seconds(drainDelay))
         DescriptorLimit.check(needed: maxConnections, logger: logger)
         do {
             try await ProducerRole.run(configuration, metrics: metrics, logger: logger)

@@ -14,6 +14,10 @@ struct Switchboard: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as RedisError where error.isAuthenticationProblem || error.isConnectionProblem {
+            // A role that cannot use its Redis at all (refused credentials): exit 3, as the CLI does.
+            FileHandle.standardError.write(Data("error: \(error) (check --redis / REDIS_URL and the password)\n".utf8))
+            Foundation.exit(3)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
@@ -96,6 +100,22 @@ enum Environment {
         } catch {
             throw ValidationError("\(name)_FILE names '\(path)', which cannot be read: \(error.localizedDescription)")
         }
+    }
+}
+
+extension Environment {
+    /// Chatwoot's webhook secret. Unlike the other routes' credentials, whose absence leaves their
+    /// route unserved, its absence leaves /webhooks/chatwoot taking unsigned deliveries (Chatwoot
+    /// before v4.11.2 signs nothing): so a secret that is named but empty (an empty Docker secret, a
+    /// variable set to nothing) is refused at start, never read as "unsigned".
+    static func chatwootSecret(_ environment: [String: String]) throws -> String? {
+        let name = "CHATWOOT_WEBHOOK_SECRET"
+        let value = try Environment.value(name, environment)
+        if value == nil, environment[name] != nil || environment["\(name)_FILE"].map({ !$0.isEmpty }) == true {
+            let which = environment[name] != nil ? name : "\(name)_FILE (\(environment["\(name)_FILE"] ?? ""))"
+            throw ValidationError("\(which) is set but empty: the Chatwoot route would take unsigned deliveries. Give it the webhook's secret, or unset it to take unsigned ones on purpose.")
+        }
+        return value
     }
 }
 

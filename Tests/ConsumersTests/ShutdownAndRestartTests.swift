@@ -60,6 +60,23 @@ import TestSupport
         #expect(consumer.log.contains("\(taken.port)") && consumer.log.lowercased().contains("address already in use"), "\(consumer.log)")
     }
 
+    /// A role that cannot authenticate to Redis stops at start with exit 3 saying so, so an update
+    /// that brought a wrong secret fails its health and rolls back instead of running on.
+    @Test func everyRoleRefusedByRedisExits3AtStart() async throws {
+        let server = try RedisServer(extraArguments: ["--requirepass", "right-password"])
+        let schedule = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("schedule.json").path
+        let closed = try ClosedPort()
+        for role in [["consumer", "--metrics-port", "0"], ["scheduler", "--metrics-port", "0", "--schedule", schedule],
+                     ["producer", "--port", String(closed.port)]] {
+            for url in [server.url, "redis://:wrong-password@127.0.0.1:\(server.port)"] {
+                let result = try await SwitchboardProcess.run([role[0], "--redis", url] + role.dropFirst(), timeout: .seconds(20))
+                #expect(result.status == 3, "\(role[0]) \(url): \(result.status) \(result.output.suffix(500))")
+                #expect(result.output.contains("127.0.0.1:\(server.port)") && !result.output.contains("wrong-password"), "\(result.output.suffix(500))")
+            }
+        }
+    }
+
     /// Jobs still running at the end of the grace period are given back at once, without their
     /// cut-off delivery counting towards poison: the next replica takes them on its first pass,
     /// not a whole visibility timeout later (330 s on the call queues, after every deploy).

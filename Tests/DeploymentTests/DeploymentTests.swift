@@ -18,10 +18,18 @@ import TestSupport
         var stderr: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Output {
+    /// What an operator must give `docker stack deploy` (the README's steps set each).
+    static let stackSettings = [
+        "SWITCHBOARD_IMAGE": "registry.example.com/switchboard:1.0.0", "SWITCHBOARD_HOST": "hooks.example.com",
+        "CHATWOOT_NETWORK": "chatwoot_default", "TRAEFIK_NETWORK": "traefik-public", "CHATWOOT_ACCOUNT_ID": "1", "SCHEDULE_VERSION": "3",
+        "BLOB_STORE": "s3://switchboard-audio/audio", "BLOB_S3_ENDPOINT": "https://account.r2.cloudflarestorage.com",
+        "BLOB_S3_ACCESS_KEY_ID": "key-id",
+    ]
+
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil, settings: [String: String] = [:]) throws -> Output {
         var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "CHATWOOT_NETWORK")
-        environment.removeValue(forKey: "SWITCHBOARD_IMAGE")
+        for name in stackSettings.keys { environment.removeValue(forKey: name) }
+        environment.merge(settings) { $1 }
         let result = try ChildProcess.runBlocking(executable, arguments, environment: environment, directory: root.path, input: input ?? "")
         return Output(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
@@ -43,7 +51,7 @@ import TestSupport
         let output: Output
         if file == "stack.yml" {
             let docker = try #require(which("docker"))
-            output = try run(docker, ["stack", "config", "-c", file])
+            output = try run(docker, ["stack", "config", "-c", file], settings: stackSettings)
         } else {
             let compose = try #require(which("docker-compose"))
             output = try run(compose, ["-f", file, "config"])
@@ -103,12 +111,17 @@ import TestSupport
         return flush() ? total : nil
     }
 
+    /// A service running our image (the stack's Redis or Qdrant are someone else's).
+    static func isSwitchboard(_ service: [String: Any]) -> Bool {
+        let image = "\(service["image"] ?? "")"
+        return image == stackSettings["SWITCHBOARD_IMAGE"] || image == "switchboard:local"
+    }
+
     func check(_ file: String) throws {
         let config = try Self.rendered(file)
         let services = try #require(config["services"] as? [String: [String: Any]])
         let declaredSecrets = Set((config["secrets"] as? [String: Any] ?? [:]).keys)
-        let registry = Catalogue.registry(environment: [:])
-        for (name, service) in services where name != "redis" {
+        for (name, service) in services where Self.isSwitchboard(service) {
             // Secrets: declared at the top, and every *_FILE names one of the service's own.
             let secrets = (service["secrets"] as? [Any] ?? []).compactMap { ($0 as? [String: Any])?["source"] as? String ?? $0 as? String }
             for secret in secrets { #expect(declaredSecrets.contains(secret), "\(file): \(name) uses undeclared secret \(secret)") }
@@ -171,14 +184,20 @@ import TestSupport
             for option in command where option.hasPrefix("--") {
                 #expect(help.stdout.contains(option), "\(file): \(name) passes \(option), which '\(command[0])' does not take")
             }
-            // Grace: the job timeouts < --grace-period < stop_grace_period.
+            // Grace: the timeout of every kind that can arrive on its queues (all of them: a consumer
+            // without --queues reads every queue) < --grace-period < stop_grace_period.
             if command[0] == "consumer" {
                 let grace = command.firstIndex(of: "--grace-period").flatMap { Double(command[$0 + 1]) } ?? 25
                 let stop = try #require((service["stop_grace_period"] as? String).flatMap(Self.seconds), "\(file): \(name) has no stop_grace_period")
                 #expect(stop > grace, "\(file): \(name) stop_grace_period \(stop)s is not longer than --grace-period \(grace)s")
-                let queues = command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? registry.queues
-                let longest = queues.map { queue in registry.definitions.values.filter { $0.queue == queue }.map(\.timeout).max() ?? .zero }.max() ?? .zero
-                #expect(Double(longest.components.seconds) < grace, "\(file): \(name) --grace-period \(grace)s is shorter than its longest job timeout")
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-grace-\(UUID().uuidString)")
+                defer { try? FileManager.default.removeItem(at: scratch) }
+                let every = try Self.everyKind(scratch)
+                let queues = command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? every.queues
+                for kind in every.definitions.values where queues.contains(kind.queue) {
+                    #expect(Double(kind.timeout.components.seconds) < grace,
+                            "\(file): \(name) --grace-period \(grace)s is shorter than \(kind.kind)'s timeout (\(kind.timeout))")
+                }
             }
         }
     }
@@ -238,6 +257,67 @@ import TestSupport
         let environment = producer["environment"] as? [String: Any] ?? [:]
         #expect("\(environment["PORT"] ?? "")" == port && "\(environment["HEALTHCHECK_PORT"] ?? "")" == port)
         #expect(((producer["healthcheck"] as? [String: Any])?["test"] as? [String])?.contains(port) == true)
+        // Traefik reaches the producer on its own network (v2 and v3 label names), and nothing else
+        // of the stack: Chatwoot's network, with Postgres and Redis, stays out of its sight.
+        #expect(labels["traefik.docker.network"] == "traefik-public" && labels["traefik.swarm.network"] == "traefik-public")
+        let networks = try #require(config["networks"] as? [String: [String: Any]])
+        #expect(networks["traefik"]?["external"] as? Bool == true && networks["traefik"]?["name"] as? String == "traefik-public")
+        for (name, service) in services {
+            let attached = service["networks"] as? [String: Any] ?? [:]
+            #expect(attached["traefik"] == nil || name == "producer", "\(name) is on Traefik's network")
+        }
+        #expect(labels.contains { $0.key.hasSuffix(".retry.attempts") }, "a retry middleware covers a replica going away")
+        #expect(labels.contains { $0.key.hasSuffix("loadbalancer.healthcheck.path") && $0.value == "/readyz" })
+        let command = producer["command"] as? [String] ?? []
+        let drain = command.firstIndex(of: "--drain-delay").flatMap { Double(command[$0 + 1]) } ?? 0
+        let grace = command.firstIndex(of: "--grace-period").flatMap { Double(command[$0 + 1]) } ?? 10
+        let stop = (producer["stop_grace_period"] as? String).flatMap(Self.seconds) ?? 0
+        #expect(drain >= 5 && stop > drain + grace, "the producer drains before it stops, within its stop_grace_period")
+        // Router and middleware names follow SWITCHBOARD_ROUTER, so a staging stack can share Traefik.
+        let staging = try Self.json(fromYAML: try Self.run(try #require(Self.which("docker")), ["stack", "config", "-c", "stack.yml"],
+                                                           settings: Self.stackSettings.merging(["SWITCHBOARD_ROUTER": "staging"]) { $1 }).stdout)
+        let stagingLabels = ((staging["services"] as? [String: [String: Any]])?["producer"]?["deploy"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
+        let routed = stagingLabels.keys.filter { $0.hasPrefix("traefik.http.") }
+        #expect(!routed.isEmpty && routed.allSatisfy { $0.contains(".staging.") || $0.contains(".staging-") }, "\(routed)")
+        // The schedule's config carries its version: a changed schedule is a new config.
+        let scheduleConfig = try #require((config["configs"] as? [String: [String: Any]])?["switchboard_schedule"])
+        #expect(scheduleConfig["name"] as? String == "switchboard_schedule_3")
+        // Every service of ours: no privileges, read-only, an init, rotated logs, readiness health.
+        for (name, service) in services where Self.isSwitchboard(service) {
+            #expect(service["read_only"] as? Bool == true, "\(name) is not read-only")
+            #expect(service["cap_drop"] as? [String] == ["ALL"], "\(name) keeps capabilities")
+            #expect(service["init"] as? Bool == true, "\(name) has no init")
+            let healthcheck = (service["healthcheck"] as? [String: Any])?["test"] as? [String] ?? []
+            #expect(healthcheck.contains("/readyz"), "\(name)'s health is not its readiness")
+        }
+        for (name, service) in services {
+            let logging = service["logging"] as? [String: Any]
+            #expect((logging?["options"] as? [String: Any])?["max-size"] != nil, "\(name)'s logs are not rotated")
+            #expect(!"\(service["image"] ?? "")".hasSuffix(":latest"), "\(name) runs a moving image")
+        }
+    }
+
+    /// A setting without a sensible default stops the deploy with its own message, one by one.
+    @Test(.enabled(if: which("docker") != nil))
+    func aMissingRequiredSettingStopsTheDeployNamingIt() throws {
+        let docker = try #require(Self.which("docker"))
+        for name in Self.stackSettings.keys.sorted() {
+            var settings = Self.stackSettings
+            settings.removeValue(forKey: name)
+            let output = try Self.run(docker, ["stack", "config", "-c", "stack.yml"], settings: settings)
+            #expect(output.status != 0 && output.stderr.contains("required variable \(name) is missing"), "without \(name): \(output.stderr.prefix(300))")
+        }
+    }
+
+    /// The README's deployment steps create every secret the stack names.
+    @Test(.enabled(if: which("docker") != nil))
+    func theReadmeCreatesEverySecretTheStackNames() throws {
+        let config = try Self.rendered("stack.yml")
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        for secret in (config["secrets"] as? [String: Any] ?? [:]).keys {
+            #expect(readme.contains("docker secret create \(secret)"), "the README never creates \(secret)")
+        }
+        for name in Self.stackSettings.keys { #expect(readme.contains(name), "the README never sets \(name)") }
     }
 
     @Test(.enabled(if: which("docker-compose") != nil && which("python3") != nil))
@@ -248,6 +328,9 @@ import TestSupport
         let command = (redis["command"] as? [String] ?? []).joined(separator: " ")
         #expect(command.contains("--appendonly yes"))
         #expect(command.contains("--maxmemory-policy noeviction"))
+        // `--scale consumer=3` works: no consumer publishes a host port three replicas would share.
+        let consumer = try #require((config["services"] as? [String: [String: Any]])?["consumer"])
+        #expect(consumer["ports"] == nil)
     }
 
     @Test func healthSubcommandProbesTheMonitoringListener() async throws {

@@ -58,6 +58,17 @@ import TestSupport
         let badBlobs = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
                                                         environment: ["BLOB_STORE": "file:///proc/switchboard-blobs"])
         #expect(badBlobs.status == 2 && badBlobs.output.contains("BLOB_STORE"), "\(badBlobs.output)")
+        // An empty Chatwoot secret would make the signed route take unsigned deliveries: refused.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-empty-\(UUID().uuidString)")
+        try "\n".write(to: empty, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let emptySecret = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
+                                                           environment: ["CHATWOOT_WEBHOOK_SECRET_FILE": empty.path])
+        #expect(emptySecret.status == 2 && emptySecret.output.contains("CHATWOOT_WEBHOOK_SECRET_FILE") && emptySecret.output.contains("unsigned"),
+                "\(emptySecret.output)")
+        let emptyVariable = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
+                                                             environment: ["CHATWOOT_WEBHOOK_SECRET": ""])
+        #expect(emptyVariable.status == 2 && emptyVariable.output.contains("CHATWOOT_WEBHOOK_SECRET"), "\(emptyVariable.output)")
     }
 
     /// A client holding a half-sent body (and another holding a silent connection) cannot keep the
@@ -81,5 +92,50 @@ import TestSupport
         #expect(ContinuousClock.now - stopped < .seconds(9), "the grace period is 2 s, cancellation at most 5 s more")
         #expect(await halfSent.closedByPeer(timeout: .seconds(2)))
         #expect(await silent.closedByPeer(timeout: .seconds(2)))
+    }
+
+    /// A rolling update under load: after SIGTERM the producer goes on answering for the drain
+    /// delay (its /readyz says draining, so the proxy stops sending), then stops. A client sending
+    /// all along gets every request it got through to answered — never a connection accepted and
+    /// then dropped — and the producer exits 0.
+    @Test func aProducerDrainsBeforeItStopsAndDropsNoRequest() async throws {
+        let server = try RedisServer()
+        let (producer, port) = try await SwitchboardProcess.serving { port in
+            ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port), "--drain-delay", "2", "--grace-period", "2"]
+        }
+        defer { if producer.isRunning { producer.signal(SIGKILL) } }
+        enum Result: Sendable { case answered(Int, after: Bool), refused, dropped(String) }
+        let results = LockedValue<[Result]>([])
+        let signalled = LockedValue(false)
+        let sender = Thread {
+            var id = 0
+            while producer.isRunning {
+                id += 1
+                let body = #"{"event":"message_created","id":\#(id),"content":"hi","message_type":"incoming","private":false,"sender":{"id":3,"type":"contact"},"account":{"id":1},"conversation":{"id":10}}"#
+                let after = signalled.value
+                do {
+                    let reply = try LoopbackHTTP.exchange(port: port, method: "POST", path: "/webhooks/chatwoot",
+                                                          headers: [("Content-Type", "application/json")], body: Array(body.utf8), timeout: 5)
+                    results.withLock { $0.append(.answered(reply.status, after: after)) }
+                } catch let failure as TestFailure where failure.description.hasPrefix("nothing listens") {
+                    results.withLock { $0.append(.refused) }
+                } catch {
+                    results.withLock { $0.append(.dropped("\(error)")) }
+                }
+            }
+        }
+        sender.start()
+        #expect(await eventually { results.value.count >= 20 })
+        signalled.set(true)
+        producer.signal(SIGTERM)
+        #expect(await eventually(timeout: .seconds(3)) { HTTPProbe.get(port: port, path: "/readyz")?.status == 503 }, "readyz says draining")
+        #expect(await producer.waitForExit(timeout: .seconds(15)) == 0, "\(producer.log)")
+        #expect(await eventually { sender.isFinished })
+        let all = results.value
+        let answeredAfter = all.filter { if case .answered(let status, true) = $0 { (200..<300).contains(status) } else { false } }.count
+        let dropped = all.compactMap { if case .dropped(let why) = $0 { why } else { nil } }
+        #expect(answeredAfter >= 5, "requests kept being answered during the drain: \(answeredAfter)")
+        #expect(dropped.isEmpty, "requests accepted and then dropped: \(dropped)")
+        #expect(all.allSatisfy { if case .answered(let status, _) = $0 { (200..<300).contains(status) } else { true } })
     }
 }

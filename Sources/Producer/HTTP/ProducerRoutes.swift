@@ -24,9 +24,11 @@ struct ProducerRoutes: Sendable {
     let chatwoot: ChatwootWebhook
     let voice: VoiceUpload?
     let checks: RedisChecks
+    let drain: DrainState
 
-    init(configuration: ProducerConfiguration, ingress: Ingress, blobs: BlobStore, checks: RedisChecks) throws {
+    init(configuration: ProducerConfiguration, ingress: Ingress, blobs: BlobStore, checks: RedisChecks, drain: DrainState) throws {
         self.checks = checks
+        self.drain = drain
         self.configuration = configuration
         self.ingress = ingress
         // An empty credential is no credential: its route is not served (or, for Chatwoot, unsigned).
@@ -74,6 +76,7 @@ struct ProducerRoutes: Sendable {
         }
         router.get("/healthz") { _, _ in APIResponse.json(.ok, "{\"status\":\"ok\"}\n") }
         router.get("/readyz") { _, _ in
+            if drain.isDraining { return APIResponse.retryLater("draining: this producer is stopping", seconds: 1) }
             guard await ingress.ready() else {
                 return APIResponse.retryLater("redis unreachable or not accepting writes", seconds: configuration.unavailableRetryAfter)
             }
