@@ -3,8 +3,8 @@ import Services
 
 /// Where large payloads (audio) live while jobs carry only a reference to them: Redis never holds
 /// audio. A blob becomes visible whole or not at all — a local blob is written under a temporary
-/// name and renamed, an S3 blob is one PUT — so a reference handed to a job always names a whole
-/// blob, and a failed or refused upload leaves nothing behind.
+/// name and renamed, an S3 blob is one PUT or one multipart upload completed — so a reference
+/// handed to a job always names a whole blob, and a failed or refused upload leaves nothing behind.
 ///
 /// `BLOB_STORE` selects it: `file:///path` (or a plain path) is a local folder, shared by the
 /// producer and the consumers through a volume; `s3://bucket/prefix` is a bucket of any S3-API
@@ -17,10 +17,14 @@ public struct BlobStore: Sendable {
     }
 
     let backend: Backend
+    /// A bucket's blob larger than this goes up in parts of this size (R2 wants 5 MiB at least).
+    let partSize: Int
 
     /// Opens the store named by `location`; fails with a message naming the setting when the folder
     /// cannot be created and written, or a bucket is named without its endpoint and keys.
-    public init(location: String, s3: S3Settings? = nil, http: @autoclosure () -> HTTPClient = HTTPClient(connections: 4)) throws {
+    public init(location: String, s3: S3Settings? = nil, http: @autoclosure () -> HTTPClient = HTTPClient(connections: 4),
+                partSize: Int = 8 << 20) throws {
+        self.partSize = max(partSize, 1)
         if location.hasPrefix("s3://") {
             let rest = location.dropFirst("s3://".count)
             let bucket = String(rest.prefix { $0 != "/" })
@@ -93,7 +97,7 @@ public struct BlobStore: Sendable {
             return try BlobWriter(file: directory.appendingPathComponent(name))
         case .bucket(let client, let prefix):
             let key = (prefix.isEmpty ? "" : prefix + "/") + folder + "/" + name
-            return BlobWriter(object: key, in: client)
+            return BlobWriter(object: key, in: client, partSize: partSize)
         }
     }
 

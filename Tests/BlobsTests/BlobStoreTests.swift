@@ -29,8 +29,8 @@ import TestSupport
     func aBlobIsVisibleOnlyOnceCommittedAndReadsBackWhole(_ kind: String) async throws {
         let (store, contents, _) = try await Self.store(kind)
         let blob = try store.create(folder: "voice", fileExtension: "ogg")
-        try blob.append(Self.audio.prefix(20_000))
-        try blob.append(Self.audio.dropFirst(20_000))
+        try await blob.append(Self.audio.prefix(20_000))
+        try await blob.append(Self.audio.dropFirst(20_000))
         #expect(contents().filter { !$0.contains(".part") }.isEmpty, "nothing visible before the commit")
         try await blob.commit()
         #expect(blob.byteCount == Self.audio.count)
@@ -40,7 +40,7 @@ import TestSupport
         try await store.delete(blob.reference)
         #expect(contents().isEmpty)
         let dropped = try store.create(folder: "voice", fileExtension: "ogg")
-        try dropped.append([1, 2, 3])
+        try await dropped.append([1, 2, 3])
         dropped.abort()
         #expect(contents().isEmpty, "an aborted blob leaves nothing behind")
     }
@@ -50,12 +50,39 @@ import TestSupport
         let (store, contents, _) = try await Self.store(kind)
         for round in 0..<2 {
             let blob = try store.create(folder: "calls", name: "9001-recording.mp3")
-            try blob.append([UInt8(round)])
+            try await blob.append([UInt8(round)])
             try await blob.commit()
             #expect(try await store.read(blob.reference) == [UInt8(round)])
         }
         #expect(contents().count == 1)
         #expect(throws: BlobStoreError.self) { try store.create(folder: "calls", name: "../escape.mp3") }
+    }
+
+    /// A bucket blob larger than a part goes up in parts as it is appended, so a writer holds one
+    /// part at most; it appears whole only on commit, and a cancelled one leaves no upload behind.
+    @Test func aLargeBucketBlobGoesUpInPartsAndAppearsOnlyOnCommit() async throws {
+        let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)
+        let store = try BlobStore(location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"),
+                                  partSize: s3.smallestPart)
+        let blob = try store.create(folder: "calls", name: "812-recording.mp3")
+        let total = 2 * s3.smallestPart + 12_345
+        var written: [UInt8] = []
+        while written.count < total {
+            let piece = [UInt8](repeating: UInt8(truncatingIfNeeded: written.count / 20_000), count: min(20_000, total - written.count))
+            try await blob.append(piece)
+            written += piece
+        }
+        #expect(s3.uploads.value.values.first?.parts.count == 2, "two full parts uploaded while appending")
+        #expect(s3.objects.value.isEmpty)
+        try await blob.commit()
+        let whole = try await store.read(blob.reference) == written
+        #expect(whole)
+        #expect(s3.uploads.value.isEmpty)
+        let cancelled = try store.create(folder: "calls", name: "813-recording.mp3")
+        try await cancelled.append([UInt8](repeating: 1, count: s3.smallestPart + 1))
+        #expect(s3.uploads.value.count == 1)
+        await cancelled.cancel()
+        #expect(s3.uploads.value.isEmpty && s3.objects.value.count == 1, "the cancelled upload is gone, nothing appeared")
     }
 
     @Test(arguments: ["folder", "bucket"])
@@ -82,7 +109,7 @@ import TestSupport
         var references: [String] = []
         for index in 0..<5 {
             let blob = try store.create(folder: "voice", fileExtension: "ogg")
-            try blob.append([UInt8](repeating: UInt8(index), count: 100 * (index + 1)))
+            try await blob.append([UInt8](repeating: UInt8(index), count: 100 * (index + 1)))
             try await blob.commit()
             references.append(blob.reference)
         }

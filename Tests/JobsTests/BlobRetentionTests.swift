@@ -18,11 +18,11 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let blobs = try BlobStore(location: folder.path)
         let old = try blobs.create(folder: "calls", name: "1-recording.mp3")
-        try old.append([1, 2, 3])
+        try await old.append([1, 2, 3])
         try await old.commit()
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-40 * 86_400)], ofItemAtPath: String(old.reference.dropFirst(7)))
         let fresh = try blobs.create(folder: "calls", name: "2-recording.mp3")
-        try fresh.append([4])
+        try await fresh.append([4])
         try await fresh.commit()
         let registry = Catalogue.registry(environment: [:], blobs: blobs)
         let sweep = try #require(registry[BlobRetention.kind])

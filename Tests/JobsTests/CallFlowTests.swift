@@ -26,7 +26,7 @@ import TestSupport
         let chatwoot: FakeChatwoot
         let services: FlowServices
 
-        init(prefix: String = #function, recording: @escaping @Sendable (FakeService.Received) -> Response) async throws {
+        init(prefix: String = #function, blobs store: BlobStore? = nil, recording: @escaping @Sendable (FakeService.Received) -> Response) async throws {
             server = try RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -58,7 +58,7 @@ import TestSupport
                 completions: ChatCompletionsClient(baseURL: "http://127.0.0.1:9", apiKey: "k", model: "m", http: http),
                 chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", http: http),
                 systemPrompt: "unused", keys: keys,
-                speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http), blobs: try BlobStore(location: folder.path),
+                speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http), blobs: try store ?? BlobStore(location: folder.path),
                 http: http, account: 1)
         }
 
@@ -85,6 +85,27 @@ import TestSupport
             return FakeService.answer(.found, headers: [.location: "/files/" + received.path.dropFirst("/short/".count) + ".mp3"])
         }
         return FakeService.answer(.ok, String(decoding: mp3, as: UTF8.self), headers: [.contentType: "audio/mpeg"])
+    }
+
+    /// A recording goes from Aircall into the bucket as it downloads, in parts, never whole in
+    /// memory; the stored object is exactly what was served, and the flow goes on from it.
+    @Test func aRecordingIsStreamedIntoABucketInParts() async throws {
+        let long = Array("ID3".utf8) + [UInt8]((0..<(300 << 10)).map { UInt8(truncatingIfNeeded: $0 / 1000) })
+        let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)
+        let store = try BlobStore(location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"),
+                                  partSize: 64 << 10)
+        let world = try await World(blobs: store) { received in
+            received.path.hasPrefix("/short/") ? CallFlowTests.recordingHost(received)
+                : Response(status: .ok, headers: [.contentType: "audio/mpeg"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: long)))
+        }
+        try await world.broker.add(try Flows.call.request(world.call(), dedupe: nil).envelope(), to: Flows.call.queue)
+        try await world.runUntilIdle()
+        let stored = try #require(s3.objects.value["switchboard/calls/5511-recording.mp3"])
+        let same = stored.body == long
+        #expect(same && stored.contentType == "audio/mpeg")
+        let parts = s3.requests.filter { $0.method == "PUT" && $0.query.contains("partNumber=") }
+        #expect(parts.count == long.count / (64 << 10) + 1, "uploaded part by part as it arrived")
+        #expect(world.chatwoot.messages.count == 1, "transcribed and noted from the stored recording")
     }
 
     @Test func aRecordedCallIsTranscribedIndexedAndNotedOnTheCallersLatestConversation() async throws {

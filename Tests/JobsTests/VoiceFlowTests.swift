@@ -62,7 +62,7 @@ import TestSupport
         let voice: VoiceMessage
         if form.hasPrefix("ogg upload") {
             let blob = try blobs.create(folder: "voice", fileExtension: "ogg")
-            try blob.append(Self.opus)
+            try await blob.append(Self.opus)
             try await blob.commit()
             voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: nil, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg"), caption: nil)
         } else {

@@ -189,6 +189,42 @@ import TestSupport
         #expect(advice("retry-after", "12") == .seconds(12))
     }
 
+    /// A download hands its body over as it arrives, with a bounded amount waiting: a receiver
+    /// slower than the network makes the transfer wait, not the memory grow, and what it receives
+    /// is the whole body, in order.
+    @Test func aDownloadStreamsItsBodyWithBoundedBuffering() async throws {
+        let body = Array((0..<(4 << 10)).map { [UInt8](repeating: UInt8(truncatingIfNeeded: $0 &* 7), count: 1024) }.joined())
+        let fake = try await FakeService { received in
+            received.path == "/missing" ? FakeService.answer(.notFound, "no such recording") : Response(status: .ok, headers: [.contentType: "audio/mpeg"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        let client = HTTPClient()
+        var received: [UInt8] = []
+        var pieces = 0
+        let response = try await client.download(HTTPClient.Request("GET", fake.url + "/recording.mp3"), buffer: 256 << 10) { piece in
+            pieces += 1
+            received += piece
+            if pieces % 50 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(response.status == 200 && response.header("Content-Type") == "audio/mpeg" && response.body.isEmpty)
+        let whole = received == body
+        #expect(whole)
+        #expect(pieces > 10, "handed over in pieces, not whole")
+        // An answer outside 2xx is read whole and thrown; a receiver that throws stops the transfer.
+        await #expect { _ = try await client.download(HTTPClient.Request("GET", fake.url + "/missing")) { _ in Issue.record("no body for a 404") } }
+            throws: { ($0 as? HTTPFailure)?.status == 404 && "\($0)".contains("no such recording") }
+        struct Enough: Error {}
+        var taken = 0
+        await #expect(throws: Enough.self) {
+            _ = try await client.download(HTTPClient.Request("GET", fake.url + "/recording.mp3"), buffer: 64 << 10) { piece in
+                taken += piece.count
+                if taken > 512 << 10 { throw Enough() }
+            }
+        }
+        #expect(taken < 2 << 20, "stopped soon after the receiver gave up")
+        // The client is still good for the next request.
+        #expect(try await client.sendChecked(HTTPClient.Request("GET", fake.url + "/recording.mp3", maxResponseBytes: 16 << 20)).body.count == body.count)
+    }
+
     @Test func requestsAreDescribedWithoutQueryOrCredentials() {
         #expect(Transfer.describe(HTTPClient.Request("POST", "https://user:pw@api.example.com/v1/x?key=k")) == "POST https://api.example.com/v1/x")
     }

@@ -37,6 +37,35 @@ import TestSupport
         await #expect { try await client.get("voice/none.ogg") } throws: { ($0 as? HTTPFailure)?.status == 404 && ($0 as? HTTPFailure)?.isRetryable == false }
     }
 
+    /// A large object goes up in parts, every request signed; it appears only on completion, and an
+    /// abandoned upload leaves nothing. R2's rule on part sizes is enforced by the fake.
+    @Test func largeObjectsGoUpInPartsAndAppearWholeOnlyWhenComplete() async throws {
+        // R2's rules at a smaller scale (its 5 MiB parts are slow to push through a debug build).
+        let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)
+        let client = S3Client(endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        let size = s3.smallestPart
+        let pieces: [[UInt8]] = [[UInt8](repeating: 1, count: size), [UInt8](repeating: 2, count: size), [UInt8](repeating: 3, count: 1000)]
+        let upload = try await client.startUpload("calls/812-recording.mp3", contentType: "audio/mpeg")
+        var parts: [S3Client.Part] = []
+        for (index, piece) in pieces.enumerated() { parts.append(try await client.uploadPart(upload, number: index + 1, body: piece)) }
+        #expect(s3.objects.value.isEmpty, "nothing visible before completion")
+        try await client.completeUpload(upload, parts: parts)
+        // Compared outside #expect: it would describe ten MiB of bytes.
+        let whole = s3.objects.value["calls/812-recording.mp3"]?.body == Array(pieces.joined())
+        #expect(whole)
+        #expect(s3.objects.value["calls/812-recording.mp3"]?.contentType == "audio/mpeg")
+        #expect(s3.uploads.value.isEmpty)
+        // Parts of unequal size (R2 refuses them) fail the completion; an abort removes the upload.
+        let uneven = try await client.startUpload("calls/813-recording.mp3", contentType: "audio/mpeg")
+        let small = try await client.uploadPart(uneven, number: 1, body: [UInt8](repeating: 1, count: 1000))
+        let large = try await client.uploadPart(uneven, number: 2, body: [UInt8](repeating: 2, count: 2000))
+        await #expect(throws: HTTPFailure.self) { try await client.completeUpload(uneven, parts: [small, large]) }
+        try await client.abortUpload(uneven)
+        try await client.abortUpload(uneven)
+        #expect(s3.uploads.value.isEmpty && s3.objects.value["calls/813-recording.mp3"] == nil)
+        #expect(s3.requests.allSatisfy { $0.headers["authorization"]?.hasPrefix("AWS4-HMAC-SHA256") == true })
+    }
+
     @Test func aWrongSecretIsPermanentAndThrottlingIsRetriedAfterItsDelay() async throws {
         let s3 = try await FakeS3(bucket: "b", accessKeyID: "AK", secret: "right") { received in
             received.path.hasSuffix("/busy.ogg")

@@ -7,19 +7,33 @@ import Hummingbird
 /// signature the way S3 and R2 do — the canonical request rebuilt from what arrived, the key
 /// derived from the secret — and the payload's `x-amz-content-sha256`. A wrong signature answers
 /// 403 `SignatureDoesNotMatch` with S3's XML error body, a missing object 404 `NoSuchKey`.
-/// `refuse` lets a test answer any request itself first (a 429, a 503).
+/// `refuse` lets a test answer any request itself first (a 429, a 503). Multipart uploads hold R2's
+/// rules: every part but the last of one size, at least 5 MiB, the last no larger; the object
+/// appears only when the upload completes.
 public final class FakeS3: Sendable {
+    public struct Upload: Sendable {
+        public var key: String
+        public var contentType: String
+        public var parts: [Int: [UInt8]] = [:]
+    }
+
     public let objects = LockedValue<[String: (body: [UInt8], contentType: String)]>([:])
+    /// Multipart uploads started and neither completed nor aborted, by upload id.
+    public let uploads = LockedValue<[String: Upload]>([:])
+    /// The smallest part but the last it takes: R2's 5 MiB unless a test asks for less.
+    public let smallestPart: Int
     /// When each object was last written; tests may move it back to age an object.
     public let modified = LockedValue<[String: Date]>([:])
     public let service: FakeService
     public let bucket: String
 
-    public init(bucket: String, accessKeyID: String, secret: String, region: String = "auto",
+    public init(bucket: String, accessKeyID: String, secret: String, region: String = "auto", smallestPart: Int = 5 << 20,
                 refuse: @escaping @Sendable (FakeService.Received) -> Response? = { _ in nil }) async throws {
         self.bucket = bucket
+        self.smallestPart = smallestPart
         let objects = self.objects
         let modified = self.modified
+        let uploads = self.uploads
         service = try await FakeService { received in
             if let answer = refuse(received) { return answer }
             if let problem = FakeS3.check(received, accessKeyID: accessKeyID, secret: secret, region: region) {
@@ -33,6 +47,10 @@ public final class FakeS3: Sendable {
             let prefix = "/\(bucket)/"
             guard received.path.hasPrefix(prefix) else { return FakeS3.error(.notFound, "NoSuchBucket", "The specified bucket does not exist.") }
             let key = String(received.path.dropFirst(prefix.count))
+            let query = FakeS3.parameters(received.query)
+            if query["uploads"] != nil || query["uploadId"] != nil {
+                return FakeS3.multipart(received, key: key, query: query, objects: objects, modified: modified, uploads: uploads, smallestPart: smallestPart)
+            }
             switch received.method {
             case "PUT":
                 objects.withLock { $0[key] = (received.body, received.headers["content-type"] ?? "binary/octet-stream") }
@@ -83,14 +101,74 @@ public final class FakeS3: Sendable {
         return signature == fields["Signature"] ? nil : ("SignatureDoesNotMatch", canonical)
     }
 
-    /// ListObjectsV2, two keys per page so that paging is exercised.
-    static func list(_ received: FakeService.Received, bucket: String, objects: [String: (body: [UInt8], contentType: String)],
-                     modified: [String: Date]) -> Response {
+    static func parameters(_ query: String) -> [String: String] {
         var parameters: [String: String] = [:]
-        for pair in received.query.split(separator: "&") {
+        for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
             parameters[parts[0]] = parts.count > 1 ? parts[1] : ""
         }
+        return parameters
+    }
+
+    static func etag(_ body: [UInt8]) -> String { "\"\(Hex.encode(Array(SHA256.hash(data: body).prefix(16))))\"" }
+
+    /// CreateMultipartUpload, UploadPart, CompleteMultipartUpload and AbortMultipartUpload.
+    static func multipart(_ received: FakeService.Received, key: String, query: [String: String], objects: LockedValue<[String: (body: [UInt8], contentType: String)]>,
+                          modified: LockedValue<[String: Date]>, uploads: LockedValue<[String: Upload]>, smallestPart: Int) -> Response {
+        switch (received.method, query["uploadId"]) {
+        case ("POST", nil):
+            let id = UUID().uuidString
+            uploads.withLock { $0[id] = Upload(key: key, contentType: received.headers["content-type"] ?? "binary/octet-stream") }
+            return FakeService.answer(.ok, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>\(key)</Key><UploadId>\(id)</UploadId></InitiateMultipartUploadResult>",
+                                      headers: [.contentType: "application/xml"])
+        case ("PUT", let id?):
+            guard let number = query["partNumber"].flatMap(Int.init), (1...10_000).contains(number) else {
+                return error(.badRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000")
+            }
+            let stored = uploads.withLock { uploads -> Bool in
+                guard uploads[id]?.key == key else { return false }
+                uploads[id]?.parts[number] = received.body
+                return true
+            }
+            return stored ? FakeService.answer(.ok, headers: [.eTag: etag(received.body)]) : error(.notFound, "NoSuchUpload", "The specified upload does not exist.")
+        case ("POST", let id?):
+            guard let upload = uploads.value[id], upload.key == key else { return error(.notFound, "NoSuchUpload", "The specified upload does not exist.") }
+            let text = received.text
+            var listed: [(Int, String)] = []
+            for piece in text.components(separatedBy: "<Part>").dropFirst() {
+                guard let number = S3Tags.value("PartNumber", piece).flatMap(Int.init), let tag = S3Tags.value("ETag", piece) else { continue }
+                listed.append((number, tag.replacingOccurrences(of: "&quot;", with: "\"")))
+            }
+            guard !listed.isEmpty, listed.map(\.0) == listed.map(\.0).sorted() else { return error(.badRequest, "InvalidPartOrder", "parts out of order") }
+            var bodies: [[UInt8]] = []
+            for (number, tag) in listed {
+                guard let body = upload.parts[number], etag(body) == tag else { return error(.badRequest, "InvalidPart", "part \(number) unknown or its ETag differs") }
+                bodies.append(body)
+            }
+            let sizes = bodies.map(\.count)
+            if sizes.count > 1 {
+                let size = sizes[0]
+                guard size >= smallestPart, sizes.dropLast().allSatisfy({ $0 == size }), sizes.last! <= size else {
+                    return error(.badRequest, "EntityTooSmall", "All non-trailing parts must have the same length, at least \(smallestPart) bytes: \(sizes)")
+                }
+            }
+            objects.withLock { $0[key] = (Array(bodies.joined()), upload.contentType) }
+            modified.withLock { $0[key] = Date() }
+            uploads.withLock { $0[id] = nil }
+            return FakeService.answer(.ok, "<CompleteMultipartUploadResult><Key>\(key)</Key><ETag>\"x-\(sizes.count)\"</ETag></CompleteMultipartUploadResult>",
+                                      headers: [.contentType: "application/xml"])
+        case ("DELETE", let id?):
+            uploads.withLock { $0[id] = nil }
+            return FakeService.answer(.noContent)
+        default:
+            return FakeService.answer(.methodNotAllowed)
+        }
+    }
+
+    /// ListObjectsV2, two keys per page so that paging is exercised.
+    static func list(_ received: FakeService.Received, bucket: String, objects: [String: (body: [UInt8], contentType: String)],
+                     modified: [String: Date]) -> Response {
+        let parameters = parameters(received.query)
         guard parameters["list-type"] == "2" else { return FakeS3.error(.badRequest, "InvalidArgument", "list-type=2 expected") }
         let keys = objects.keys.filter { $0.hasPrefix(parameters["prefix"] ?? "") }.sorted()
         let start = parameters["continuation-token"].flatMap { token in keys.firstIndex { $0 > token } } ?? (parameters["continuation-token"] == nil ? 0 : keys.count)
@@ -110,5 +188,13 @@ public final class FakeS3: Sendable {
         let extra = canonical.isEmpty ? "" : "<CanonicalRequest>\(canonical)</CanonicalRequest>"
         return FakeService.answer(status, #"<?xml version="1.0" encoding="UTF-8"?><Error><Code>\#(code)</Code><Message>\#(message)</Message>\#(extra)</Error>"#,
                            headers: [.contentType: "application/xml"])
+    }
+}
+
+/// Reading one tag's text out of S3's XML, enough for the fake.
+enum S3Tags {
+    static func value(_ name: String, _ xml: String) -> String? {
+        guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound])
     }
 }

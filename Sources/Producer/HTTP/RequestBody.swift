@@ -68,7 +68,7 @@ enum RequestBody {
 
     /// Each piece of the body as it arrives, refused once the total passes `limit`; an error of the
     /// connection becomes `BodyRefusal.unreadable`.
-    static func stream(_ request: Request, limit: Int, _ take: (ByteBuffer) throws -> Void) async throws {
+    static func stream(_ request: Request, limit: Int, _ take: (ByteBuffer) async throws -> Void) async throws {
         var total = 0
         var pieces = request.body.makeAsyncIterator()
         while true {
@@ -81,7 +81,7 @@ enum RequestBody {
             guard let piece else { return }
             total += piece.readableBytes
             guard total <= limit else { throw BodyRefusal.tooLarge(limit: limit) }
-            try take(piece)
+            try await take(piece)
         }
     }
 }

@@ -50,13 +50,13 @@ struct VoiceUpload: Sendable {
         if let length = RequestBody.declaredLength(request), length > limit { throw BodyRefusal.tooLarge(limit: limit) }
         let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
         do {
-            try await RequestBody.stream(request, limit: limit) { piece in try blob.append(piece.readableBytesView) }
+            try await RequestBody.stream(request, limit: limit) { piece in try await blob.append(piece.readableBytesView) }
         } catch {
-            blob.abort()
+            await blob.cancel()
             throw error
         }
         guard blob.byteCount > 0 else {
-            blob.abort()
+            await blob.cancel()
             throw MalformedBody(message: "the audio body is empty", field: nil)
         }
         try await blob.commit()
@@ -87,7 +87,7 @@ struct VoiceUpload: Sendable {
         guard !part.body.isEmpty else { throw MalformedBody(message: "the audio part is empty", field: "audio") }
         guard part.body.count <= limit else { throw BodyRefusal.tooLarge(limit: limit) }
         let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
-        try blob.append(part.body)
+        try await blob.append(part.body)
         try await blob.commit()
         let audio = AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
         let message = VoiceMessage(accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: form.field("caption"))

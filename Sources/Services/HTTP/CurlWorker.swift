@@ -17,7 +17,9 @@ struct CurlWorker {
         }
         defer { curl_easy_cleanup(handle) }
         while let transfer = transfers.take() {
-            transfer.continuation.resume(with: Result { try perform(transfer, on: handle) })
+            let result = Result { try perform(transfer, on: handle) }
+            transfer.stream?.finish()
+            transfer.continuation.resume(with: result)
         }
     }
 
@@ -29,7 +31,7 @@ struct CurlWorker {
         // `file:///…` cannot read a local file into an error, a log or a dead letter.
         guard Self.isWeb(request.url) else { throw HTTPFailure(kind: .refusedURL, request: described, detail: "") }
         curl_easy_reset(handle)
-        let sink = ResponseSink(limit: request.maxResponseBytes, cancelled: transfer.cancelled)
+        let sink = ResponseSink(limit: request.maxResponseBytes, cancelled: transfer.cancelled, stream: transfer.stream, handle: handle)
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         for (name, value) in request.headers { headers = curl_slist_append(headers, "\(name): \(value)") }
@@ -100,13 +102,26 @@ extension CurlWorker {
 final class ResponseSink {
     let limit: Int
     let cancelled: CancellationFlag
+    /// A download's stream, for a 2xx body; other answers are collected in `body`.
+    let stream: BodyStream?
+    let handle: UnsafeMutableRawPointer
     var body: [UInt8] = []
     var headers: [(String, String)] = []
     var tooLarge = false
 
-    init(limit: Int, cancelled: CancellationFlag) {
+    init(limit: Int, cancelled: CancellationFlag, stream: BodyStream?, handle: UnsafeMutableRawPointer) {
         self.limit = limit
         self.cancelled = cancelled
+        self.stream = stream
+        self.handle = handle
+    }
+
+    /// True once the status line of a 2xx answer has come (a redirect's is followed, not streamed).
+    var streaming: Bool {
+        guard stream != nil else { return false }
+        var status = 0
+        sb_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return (200..<300).contains(status)
     }
 }
 
@@ -118,6 +133,10 @@ private func sink(_ context: UnsafeMutableRawPointer?) -> ResponseSink {
 private let writeBody: sb_curl_data_callback = { data, size, count, context in
     let response = sink(context)
     let length = size * count
+    if response.streaming {
+        guard let data else { return length }
+        return response.stream!.write(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+    }
     guard response.body.count + length <= response.limit else {
         response.tooLarge = true
         return 0

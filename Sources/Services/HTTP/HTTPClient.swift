@@ -35,9 +35,42 @@ public final class HTTPClient: Sendable {
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                transfers.push(Transfer(request: request, cancelled: cancelled, continuation: continuation))
+                transfers.push(Transfer(request: request, cancelled: cancelled, stream: nil, continuation: continuation))
             }
         } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    /// Sends a request and hands a 2xx answer's body to `receive` piece by piece as it arrives, with
+    /// at most `buffer` bytes waiting in between: a download of any size holds bounded memory. The
+    /// returned response carries status and headers (its body empty); an answer outside 2xx is
+    /// read whole (up to the request's `maxResponseBytes`) and thrown as `HTTPFailure`. When
+    /// `receive` throws, the transfer is stopped and the error rethrown.
+    public func download(_ request: HTTPClient.Request, buffer: Int = 4 << 20, into receive: ([UInt8]) async throws -> Void) async throws -> HTTPClient.Response {
+        let stream = BodyStream(capacity: buffer)
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: HTTPClient.Response.self) { group in
+                group.addTask {
+                    try await withCheckedThrowingContinuation { continuation in
+                        self.transfers.push(Transfer(request: request, cancelled: cancelled, stream: stream, continuation: continuation))
+                    }
+                }
+                do {
+                    while let piece = await stream.next() { try await receive(piece) }
+                } catch {
+                    stream.cancel()
+                    cancelled.set()
+                    _ = try? await group.next()
+                    throw error
+                }
+                let response = try await group.next()!
+                guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
+                return response
+            }
+        } onCancel: {
+            stream.cancel()
             cancelled.set()
         }
     }
@@ -56,6 +89,8 @@ public final class HTTPClient: Sendable {
 struct Transfer: Sendable {
     let request: HTTPClient.Request
     let cancelled: CancellationFlag
+    /// Where a 2xx body goes as it arrives (`download`); nil: collected whole.
+    let stream: BodyStream?
     let continuation: CheckedContinuation<HTTPClient.Response, any Error>
 
     /// `POST https://host/path`: method and URL without query or credentials, for messages.

@@ -3,7 +3,8 @@ import Foundation
 
 /// The S3 API for objects in one bucket, path-style (`<endpoint>/<bucket>/<key>`), signed with
 /// SigV4: Cloudflare R2 (region `auto`), SeaweedFS, MinIO or AWS. Put, get and delete whole
-/// objects — the blob store's audio, a few MiB each, well under a single PUT's limit.
+/// objects, and write large ones in parts (multipart upload: the object appears whole when the
+/// upload completes, never in part), so a large object is never held in memory whole.
 ///
 /// Failures follow the shared error model: 429 (R2 refuses a second write of a key within a second)
 /// and 5xx are retryable, a bad signature (403 `SignatureDoesNotMatch`) or a missing bucket permanent.
@@ -42,6 +43,78 @@ public struct S3Client: Sendable {
         guard (200..<300).contains(response.status) || response.status == 404 else {
             throw HTTPFailure.from(response, request: Transfer.describe(request))
         }
+    }
+
+    // MARK: Multipart upload
+
+    /// A multipart upload in progress: its key and the id S3 gave it.
+    public struct Upload: Sendable, Equatable {
+        public var key: String
+        public var id: String
+    }
+
+    /// A part as uploaded: its number (from 1) and the ETag S3 answered.
+    public struct Part: Sendable, Equatable {
+        public var number: Int
+        public var etag: String
+    }
+
+    /// Starts a multipart upload of `key` (CreateMultipartUpload).
+    public func startUpload(_ key: String, contentType: String) async throws -> Upload {
+        let request = request("POST", key, query: [("uploads", "")], headers: [("Content-Type", contentType)], body: [],
+                              payloadHash: SignatureV4.emptyPayloadHash)
+        let answer = try await http.sendChecked(request).text
+        guard let id = Self.element("UploadId", in: answer), !id.isEmpty else {
+            throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no UploadId in \(answer.prefix(200))")
+        }
+        return Upload(key: key, id: id)
+    }
+
+    /// Uploads part `number` (from 1). R2 wants every part but the last of one size, 5 MiB at least.
+    public func uploadPart(_ upload: Upload, number: Int, body: [UInt8]) async throws -> Part {
+        let hash = Hex.encode(SHA256.hash(data: body))
+        let request = request("PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)], headers: [], body: body,
+                              payloadHash: hash)
+        let response = try await http.sendChecked(request)
+        guard let etag = response.header("ETag") else {
+            throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no ETag for part \(number)")
+        }
+        return Part(number: number, etag: etag)
+    }
+
+    /// Completes the upload: the object appears, made of `parts` in order. S3 may answer 200 with an
+    /// error in the body; that is a failure too.
+    public func completeUpload(_ upload: Upload, parts: [Part]) async throws {
+        let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.escaped($0.etag))</ETag></Part>" }.joined()
+        let body = Array("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(list)</CompleteMultipartUpload>".utf8)
+        let request = request("POST", upload.key, query: [("uploadId", upload.id)], headers: [("Content-Type", "application/xml")], body: body,
+                              payloadHash: Hex.encode(SHA256.hash(data: body)))
+        let answer = try await http.sendChecked(request).text
+        if answer.contains("<Error>") {
+            let code = Self.element("Code", in: answer) ?? "InternalError"
+            throw HTTPFailure(kind: code == "InternalError" || code == "SlowDown" ? .status(503) : .unexpectedAnswer,
+                              request: Transfer.describe(request), detail: "\(code): \(Self.element("Message", in: answer) ?? "")")
+        }
+    }
+
+    /// Abandons the upload and its parts (AbortMultipartUpload); one already gone is not an error.
+    public func abortUpload(_ upload: Upload) async throws {
+        let request = request("DELETE", upload.key, query: [("uploadId", upload.id)], headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+        let response = try await http.send(request)
+        guard (200..<300).contains(response.status) || response.status == 404 else {
+            throw HTTPFailure.from(response, request: Transfer.describe(request))
+        }
+    }
+
+    /// The text of the first `<name>` element of an XML answer.
+    static func element(_ name: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound])
+    }
+
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     /// An object as a listing shows it.

@@ -36,18 +36,34 @@ public enum CallFlow {
 
     static func download(_ http: HTTPClient, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: Flows.call.kind, queue: Flows.call.queue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallRecording.self) { call, _ in
-            let response = try await calling {
-                try await http.sendChecked(HTTPClient.Request("GET", call.recordingURL, timeout: .seconds(240), maxResponseBytes: 200 << 20))
+            // Aircall serves MP3 (a CDN may label it application/octet-stream); the name is fixed
+            // per call, so a rerun overwrites its own blob.
+            let blob = try blobs.create(folder: "calls", name: "\(call.callID)-\(call.source).mp3")
+            // Streamed from Aircall into the blob store as it arrives: a recording of any length
+            // holds a few MiB of memory, never the whole file.
+            let limit = 200 << 20
+            let response: HTTPClient.Response
+            do {
+                response = try await http.download(HTTPClient.Request("GET", call.recordingURL, timeout: .seconds(240), maxResponseBytes: 64 << 10)) { piece in
+                    guard blob.byteCount + piece.count <= limit else {
+                        throw JobFailure.permanent("the \(call.source) of call \(call.callID) is over \(limit >> 20) MiB")
+                    }
+                    try await blob.append(piece)
+                }
+            } catch let failure as HTTPFailure {
+                await blob.cancel()
+                throw JobFailure(failure)
+            } catch {
+                await blob.cancel()
+                throw error
             }
-            guard !response.body.isEmpty else { throw JobFailure.retryable("the \(call.source) of call \(call.callID) came back empty") }
-            // Aircall serves MP3; a CDN may label it application/octet-stream.
-            let served = response.header("Content-Type") ?? ""
-            let fileExtension = AudioTypes.fileExtension(forContentType: served) ?? "mp3"
-            let contentType = AudioTypes.contentType(forExtension: fileExtension) ?? "audio/mpeg"
-            let blob = try blobs.create(folder: "calls", name: "\(call.callID)-\(call.source).\(fileExtension)")
-            try blob.append(response.body)
+            guard blob.byteCount > 0 else {
+                await blob.cancel()
+                throw JobFailure.retryable("the \(call.source) of call \(call.callID) came back empty")
+            }
             try await BlobAccess.commit(blob)
-            let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: contentType, byteCount: response.body.count))
+            let served = response.header("Content-Type").flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(AudioTypes.contentType(forExtension:))
+            let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: served ?? "audio/mpeg", byteCount: blob.byteCount))
             return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call))
         }
     }

@@ -46,7 +46,7 @@ public enum VoiceFlow {
             // One blob per answered message: a synthesize stage that runs again replaces it.
             let fileExtension = AzureSpeechClient.fileExtension(ofOutputFormat: speech.outputFormat) ?? "ogg"
             let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).\(fileExtension)")
-            try blob.append(audio)
+            try await blob.append(audio)
             try await BlobAccess.commit(blob)
             let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension),
                                                                                 byteCount: audio.count))
