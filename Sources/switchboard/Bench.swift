@@ -324,7 +324,8 @@ final class RSSSampler: Sendable {
             if let kilobytes = Self.currentKilobytes() {
                 _ = peak.max(kilobytes, ordering: .relaxed)
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            // Cancelled, the sleep would return at once and the loop spin: end it instead.
+            do { try await Task.sleep(for: .milliseconds(50)) } catch { return }
         }
     }
 
