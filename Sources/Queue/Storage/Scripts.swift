@@ -7,6 +7,24 @@
 /// finished), would otherwise settle it under the other's feet — a success elsewhere could end in
 /// the dead letters, or a job run a third time. Its late outcome is dropped instead.
 enum Scripts {
+    /// Lua shared by every script that acts on single entries of one consumer, so what "this
+    /// consumer still owns the entry" means is written once: `owned(id)` is the entry's pending
+    /// record (KEYS[1] stream, ARGV[1] group) when this consumer (ARGV[2]) owns it, else nil;
+    /// `settle(id)` acknowledges and deletes the entry only then, and says whether it did.
+    private static let ownership = """
+        local function owned(id)
+            local record = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1]
+            if record and record[2] == ARGV[2] then return record end
+            return nil
+        end
+        local function settle(id)
+            if not owned(id) then return false end
+            redis.call('XACK', KEYS[1], ARGV[1], id)
+            redis.call('XDEL', KEYS[1], id)
+            return true
+        end
+        """
+
     /// Acknowledges and deletes finished entries this consumer still owns, counting them in this
     /// minute's statistics. Ownership is read for the whole batch at once: this consumer's pending
     /// entries between the lowest and the highest id of the batch.
@@ -36,10 +54,8 @@ enum Scripts {
     /// attempt's envelope as a JSON array of field/value strings.
     /// Returns 1 when scheduled, 0 when the entry was no longer pending for this consumer.
     static let retry = Script(name: "retry", source: """
-        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-        if not pending[1] or pending[1][2] ~= ARGV[2] then return 0 end
-        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-        redis.call('XDEL', KEYS[1], ARGV[3])
+        \(ownership)
+        if not settle(ARGV[3]) then return 0 end
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
         redis.call('EXPIRE', KEYS[3], 3600)
@@ -52,10 +68,8 @@ enum Scripts {
     /// field/value pairs.
     /// Returns the dead letter's entry id, or false when the entry was no longer pending for this consumer.
     static let bury = Script(name: "bury", source: """
-        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-        if not pending[1] or pending[1][2] ~= ARGV[2] then return false end
-        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-        redis.call('XDEL', KEYS[1], ARGV[3])
+        \(ownership)
+        if not settle(ARGV[3]) then return false end
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
         redis.call('EXPIRE', KEYS[3], 3600)
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
@@ -73,10 +87,8 @@ enum Scripts {
     /// Returns the new entry's id, true when a follow-up with the same key already exists, or
     /// false when the entry was no longer pending for this consumer.
     static let handOff = Script(name: "handoff", source: """
-        local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-        if not pending[1] or pending[1][2] ~= ARGV[2] then return false end
-        redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-        redis.call('XDEL', KEYS[1], ARGV[3])
+        \(ownership)
+        if not settle(ARGV[3]) then return false end
         redis.call('HINCRBY', KEYS[4], 'processed', 1)
         redis.call('EXPIRE', KEYS[4], 3600)
         local ttl = tonumber(ARGV[5])
@@ -94,11 +106,12 @@ enum Scripts {
     /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3] idle time to set (ms),
     /// ARGV[4..] entry ids. Returns the number given back.
     static let release = Script(name: "release", source: """
+        \(ownership)
         local released = 0
         for i = 4, #ARGV do
-            local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-            if pending[1] and pending[1][2] == ARGV[2] then
-                local deliveries = math.max(tonumber(pending[1][4]) - 1, 0)
+            local record = owned(ARGV[i])
+            if record then
+                local deliveries = math.max(tonumber(record[4]) - 1, 0)
                 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'RETRYCOUNT', deliveries, 'JUSTID')
                 released = released + 1
             end
@@ -214,10 +227,10 @@ enum Scripts {
     /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3..] entry ids.
     /// Returns the number renewed.
     static let heartbeat = Script(name: "heartbeat", source: """
+        \(ownership)
         local renewed = 0
         for i = 3, #ARGV do
-            local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-            if info[1] and info[1][2] == ARGV[2] then
+            if owned(ARGV[i]) then
                 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
                 renewed = renewed + 1
             end
