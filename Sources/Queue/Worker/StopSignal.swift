@@ -1,4 +1,5 @@
 import Dispatch
+import Redis
 import Synchronization
 
 /// The one way a background duty (of the consumer, of the scheduler) learns that it should end: a
@@ -64,8 +65,7 @@ public final class StopSignal: Sendable {
                     return
                 }
                 if let duration {
-                    let nanoseconds = max(0, duration.components.seconds) * 1_000_000_000 + max(0, duration.components.attoseconds) / 1_000_000_000
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: nanoseconds))) { [self] in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(duration, .zero).nanoseconds))) { [self] in
                         wake(id)
                     }
                 }
