@@ -79,19 +79,13 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        if let sentinel {
-            var text = "redis+sentinel://"
-            if let username { text += username }
-            if password != nil { text += ":***" }
-            if username != nil || password != nil { text += "@" }
-            return text + sentinel.masterName + (database != 0 ? "/\(database)" : "") + " (sentinels \(sentinel.sentinels.map(\.description).joined(separator: ",")))"
-        }
-        var text = "redis://"
+        var text = sentinel == nil ? "redis://" : "redis+sentinel://"
         if let username { text += username }
         if password != nil { text += ":***" }
         if username != nil || password != nil { text += "@" }
-        text += host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        text += sentinel?.masterName ?? SentinelSettings.Address(host: host, port: port).description
         if database != 0 { text += "/\(database)" }
+        if let sentinel { text += " (sentinels \(sentinel.sentinels.map(\.description).joined(separator: ",")))" }
         return text
     }
 
