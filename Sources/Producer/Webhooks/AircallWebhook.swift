@@ -43,13 +43,13 @@ public struct AircallWebhook: Sendable {
         return .start(try Flows.call.request(recording, dedupe: dedupe), dedupe: dedupe)
     }
 
+    /// The body's token, read apart from the rest so a malformed body still authenticates first.
     struct TokenOnly: Decodable {
         var token: String?
     }
 
     struct Event: Decodable {
         var event: String?
-        var token: String?
         var data: Call?
     }
 
