@@ -25,20 +25,19 @@ public struct S3Client: Sendable {
 
     /// Stores `body` under `key`, replacing what was there.
     public func put(_ key: String, body: [UInt8], contentType: String) async throws {
-        let hash = Hex.encode(SHA256.hash(data: body))
-        _ = try await http.sendChecked(request("PUT", key, headers: [("Content-Type", contentType)], body: body, payloadHash: hash))
+        _ = try await http.sendChecked(request("PUT", key, headers: [("Content-Type", contentType)], body: body))
     }
 
     /// The object's bytes; a missing object is a permanent failure (404 `NoSuchKey`).
     public func get(_ key: String, maxBytes: Int = 256 << 20) async throws -> [UInt8] {
-        var request = request("GET", key, headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+        var request = request("GET", key, headers: [], body: [])
         request.maxResponseBytes = maxBytes
         return try await http.sendChecked(request).body
     }
 
     /// Removes the object; one that is not there is not an error (S3 answers 204 either way).
     public func delete(_ key: String) async throws {
-        let request = request("DELETE", key, headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+        let request = request("DELETE", key, headers: [], body: [])
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) || response.status == 404 else {
             throw HTTPFailure.from(response, request: Transfer.describe(request))
@@ -61,8 +60,7 @@ public struct S3Client: Sendable {
 
     /// Starts a multipart upload of `key` (CreateMultipartUpload).
     public func startUpload(_ key: String, contentType: String) async throws -> Upload {
-        let request = request("POST", key, query: [("uploads", "")], headers: [("Content-Type", contentType)], body: [],
-                              payloadHash: SignatureV4.emptyPayloadHash)
+        let request = request("POST", key, query: [("uploads", "")], headers: [("Content-Type", contentType)], body: [])
         let answer = try await http.sendChecked(request).text
         guard let id = Self.element("UploadId", in: answer), !id.isEmpty else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no UploadId in \(answer.prefix(200))")
@@ -72,9 +70,7 @@ public struct S3Client: Sendable {
 
     /// Uploads part `number` (from 1). R2 wants every part but the last of one size, 5 MiB at least.
     public func uploadPart(_ upload: Upload, number: Int, body: [UInt8]) async throws -> Part {
-        let hash = Hex.encode(SHA256.hash(data: body))
-        let request = request("PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)], headers: [], body: body,
-                              payloadHash: hash)
+        let request = request("PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)], headers: [], body: body)
         let response = try await http.sendChecked(request)
         guard let etag = response.header("ETag") else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no ETag for part \(number)")
@@ -87,8 +83,7 @@ public struct S3Client: Sendable {
     public func completeUpload(_ upload: Upload, parts: [Part]) async throws {
         let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.escaped($0.etag))</ETag></Part>" }.joined()
         let body = Array("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(list)</CompleteMultipartUpload>".utf8)
-        let request = request("POST", upload.key, query: [("uploadId", upload.id)], headers: [("Content-Type", "application/xml")], body: body,
-                              payloadHash: Hex.encode(SHA256.hash(data: body)))
+        let request = request("POST", upload.key, query: [("uploadId", upload.id)], headers: [("Content-Type", "application/xml")], body: body)
         let answer = try await http.sendChecked(request).text
         if answer.contains("<Error>") {
             let code = Self.element("Code", in: answer) ?? "InternalError"
@@ -99,7 +94,7 @@ public struct S3Client: Sendable {
 
     /// Abandons the upload and its parts (AbortMultipartUpload); one already gone is not an error.
     public func abortUpload(_ upload: Upload) async throws {
-        let request = request("DELETE", upload.key, query: [("uploadId", upload.id)], headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+        let request = request("DELETE", upload.key, query: [("uploadId", upload.id)], headers: [], body: [])
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) || response.status == 404 else {
             throw HTTPFailure.from(response, request: Transfer.describe(request))
@@ -131,7 +126,7 @@ public struct S3Client: Sendable {
         repeat {
             var query = [("list-type", "2"), ("prefix", prefix)]
             if let token { query.append(("continuation-token", token)) }
-            let request = request("GET", nil, query: query, headers: [], body: [], payloadHash: SignatureV4.emptyPayloadHash)
+            let request = request("GET", nil, query: query, headers: [], body: [])
             let page = ListPage(try await http.sendChecked(request).text)
             guard let found = page.objects else {
                 throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "not a ListBucketResult")
@@ -142,8 +137,9 @@ public struct S3Client: Sendable {
         return objects
     }
 
-    private func request(_ method: String, _ key: String?, query: [(String, String)] = [], headers: [(String, String)], body: [UInt8],
-                         payloadHash: String) -> HTTPClient.Request {
+    /// A request signed over `body`'s SHA-256 (S3 checks it against what arrives).
+    private func request(_ method: String, _ key: String?, query: [(String, String)] = [], headers: [(String, String)], body: [UInt8]) -> HTTPClient.Request {
+        let payloadHash = body.isEmpty ? SignatureV4.emptyPayloadHash : Hex.encode(SHA256.hash(data: body))
         var path = "/" + PercentEncoding.component(bucket)
         if let key { path += "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { PercentEncoding.component(String($0)) }.joined(separator: "/") }
         let own = [("Host", Self.host(of: endpoint))] + headers
