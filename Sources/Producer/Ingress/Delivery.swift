@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Services
 
 /// What one webhook delivery asks for, once verified and parsed: start a flow with this job
 /// (deduplicated on `dedupe` when set), or nothing — acknowledged and ignored, with the reason.
@@ -67,8 +68,7 @@ extension String {
     /// The URL itself when it is an http or https one (what the stages will fetch), or a 400
     /// naming `field`: no other scheme is ever taken in.
     func webURL(_ field: String) throws(MalformedBody) -> String {
-        let scheme = prefix(8).lowercased()
-        guard scheme.hasPrefix("https://") || scheme.hasPrefix("http://") else { throw .invalid(field, "an http or https URL") }
+        guard HTTPClient.isWebURL(self) else { throw .invalid(field, "an http or https URL") }
         return self
     }
 }

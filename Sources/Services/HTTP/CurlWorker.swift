@@ -29,7 +29,7 @@ struct CurlWorker {
         guard !transfer.cancelled.isSet else { throw HTTPFailure(kind: .cancelled, request: described, detail: "") }
         // Webhooks name URLs (a recording, an attachment): nothing but the web is ever fetched, so
         // `file:///…` cannot read a local file into an error, a log or a dead letter.
-        guard Self.isWeb(request.url) else { throw HTTPFailure(kind: .refusedURL, request: described, detail: "") }
+        guard HTTPClient.isWebURL(request.url) else { throw HTTPFailure(kind: .refusedURL, request: described, detail: "") }
         curl_easy_reset(handle)
         let sink = ResponseSink(limit: request.maxResponseBytes, cancelled: transfer.cancelled, stream: transfer.stream, handle: handle)
         let context = Unmanaged.passUnretained(sink).toOpaque()
@@ -88,13 +88,6 @@ struct CurlWorker {
         var status = 0
         sb_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return HTTPClient.Response(status: status, headers: sink.headers, body: sink.body)
-    }
-}
-
-extension CurlWorker {
-    static func isWeb(_ url: String) -> Bool {
-        let lowered = url.prefix(8).lowercased()
-        return lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
     }
 }
 

@@ -75,6 +75,13 @@ public final class HTTPClient: Sendable {
         }
     }
 
+    /// Whether this client would fetch `url`: http and https only, so a URL a webhook names can
+    /// never make it read a local file (`file://`) or speak another protocol.
+    public static func isWebURL(_ url: String) -> Bool {
+        let scheme = url.prefix(8).lowercased()
+        return scheme.hasPrefix("http://") || scheme.hasPrefix("https://")
+    }
+
     /// Sends a request and throws `HTTPFailure` for any answer outside 2xx.
     public func sendChecked(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
         let response = try await send(request)
