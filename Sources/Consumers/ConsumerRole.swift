@@ -30,9 +30,8 @@ public enum ConsumerRole {
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
         let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix)), logger: logger)
-        try await RedisChecks.credentials(pool.client)
         let checks = RedisChecks()
-        await checks.run(pool.client, logger: logger)
+        try await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = options.monitoringPort {
             services.append(.init(service: MonitoringServer.make(host: options.monitoringHost, port: port, registry: metrics, redis: pool,

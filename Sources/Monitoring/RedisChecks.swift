@@ -20,21 +20,12 @@ public final class RedisChecks: Sendable {
 
     public var mode: String? { persistence.withLock { $0?.mode } }
 
-    /// Throws the Redis error when Redis refuses our credentials (no password, a wrong one): a role
-    /// that cannot authenticate stops at start, so an update that brought a wrong secret fails
-    /// its health and rolls back, instead of running on and logging. A Redis that cannot be
-    /// reached yet is left to the role's reconnecting.
-    public static func credentials(_ client: RedisClient) async throws {
-        do {
-            _ = try await client.send("PING")
-        } catch let error as RedisError where error.isAuthenticationProblem {
-            if case .server = error { throw RedisError.connectFailed(endpoint: client.endpoint.description, reason: error.description) }
-            throw error
-        } catch {}
-    }
-
-    /// Runs the checks; a Redis that cannot be reached yet is left to the role's reconnecting.
-    public func run(_ client: RedisClient, logger: Logger) async {
+    /// Runs the checks. Throws the Redis error when Redis refuses our credentials (no password, a
+    /// wrong one): a role that cannot authenticate stops at start, so an update that brought a
+    /// wrong secret fails its health and rolls back, instead of running on and logging. A Redis
+    /// that cannot be reached yet is left to the role's reconnecting.
+    public func run(_ client: RedisClient, logger: Logger) async throws {
+        try await Self.credentials(client)
         if let warning = try? await RedisHealth.evictionWarning(client) {
             logger.critical("\(warning)")
         }
@@ -46,5 +37,14 @@ public final class RedisChecks: Sendable {
         } else {
             logger.info("Redis durability: \(found.loss)", metadata: ["redis.persistence": "\(found.mode)"])
         }
+    }
+
+    private static func credentials(_ client: RedisClient) async throws {
+        do {
+            _ = try await client.send("PING")
+        } catch let error as RedisError where error.isAuthenticationProblem {
+            if case .server = error { throw RedisError.connectFailed(endpoint: client.endpoint.description, reason: error.description) }
+            throw error
+        } catch {}
     }
 }

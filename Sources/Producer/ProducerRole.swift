@@ -59,8 +59,7 @@ public enum ProducerRole {
         let checks = RedisChecks()
         let drain = DrainState()
         let app = try application(configuration, pool: pool, metrics: metrics, checks: checks, drain: drain, logger: logger)
-        try await RedisChecks.credentials(pool.client)
-        await checks.run(pool.client, logger: logger)
+        try await checks.run(pool.client, logger: logger)
         let listener = Listener(app, serving: "the webhook routes", on: configuration.host, port: configuration.port)
         var serving = ServiceGroupConfiguration(services: [listener], logger: logger)
         serving.maximumGracefulShutdownDuration = configuration.gracePeriod

@@ -13,9 +13,8 @@ public enum SchedulerRole {
         let pool = RedisPool(endpoint: redis, size: 1, logger: logger)
         defer { pool.close() }
         let scheduler = SchedulerService(configuration: configuration, broker: Broker(pool: pool, keys: Keys(prefix: prefix)), logger: logger)
-        try await RedisChecks.credentials(pool.client)
         let checks = RedisChecks()
-        await checks.run(pool.client, logger: logger)
+        try await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = monitoringPort {
             services.append(.init(service: MonitoringServer.make(host: "0.0.0.0", port: port, registry: metrics, redis: pool, checks: checks, logger: logger)))
