@@ -83,10 +83,15 @@ enum RedisFailure {
         do {
             return try await body()
         } catch let error as RedisError {
-            let hint = error.isAuthenticationProblem ? " (Redis wants a password or another one: put it in --redis / REDIS_URL as redis://[user:]password@host)"
-                : error.isConnectionProblem ? " (is Redis running, and are --redis / REDIS_URL right?)" : ""
-            FileHandle.standardError.write(Data("error: \(error)\(hint)\n".utf8))
-            throw ExitCode(error.isConnectionProblem || error.isAuthenticationProblem ? 3 : 1)
+            throw report(error)
         }
+    }
+
+    /// Writes the line for `error` and returns the exit code it calls for.
+    static func report(_ error: RedisError) -> ExitCode {
+        let hint = error.isAuthenticationProblem ? " (Redis wants a password or another one: put it in --redis / REDIS_URL as redis://[user:]password@host)"
+            : error.isConnectionProblem ? " (is Redis running, and are --redis / REDIS_URL right?)" : ""
+        FileHandle.standardError.write(Data("error: \(error)\(hint)\n".utf8))
+        return ExitCode(error.isConnectionProblem || error.isAuthenticationProblem ? 3 : 1)
     }
 }

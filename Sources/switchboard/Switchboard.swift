@@ -16,8 +16,7 @@ struct Switchboard: AsyncParsableCommand {
             }
         } catch let error as RedisError where error.isAuthenticationProblem || error.isConnectionProblem {
             // A role that cannot use its Redis at all (refused credentials): exit 3, as the CLI does.
-            FileHandle.standardError.write(Data("error: \(error) (check --redis / REDIS_URL and the password)\n".utf8))
-            Foundation.exit(3)
+            Foundation.exit(RedisFailure.report(error).rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
