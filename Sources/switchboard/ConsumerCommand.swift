@@ -37,7 +37,7 @@ struct ConsumerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated queues to read (default: every queue of the catalogue).", valueName: "a,b"))
     var queues: String?
 
-    @Option(help: "Jobs in flight at once in this process.")
+    @Option(help: "Jobs in flight at once in this process (1-1000).")
     var concurrency: Int = 10
 
     @Option(name: .customLong("metrics-port"), help: "Port of /metrics, /healthz and /readyz; 0 turns the listener off.")
@@ -53,7 +53,11 @@ struct ConsumerCommand: AsyncParsableCommand {
     var gracePeriod: Double = 25
 
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        // Each slot may hold an HTTP transfer on a thread of its own (one curl handle per thread):
+        // an unbounded number would start that many threads and exhaust the machine's.
+        guard (1...1000).contains(concurrency) else {
+            throw ValidationError("--concurrency must be 1-1000 (each slot can hold a thread of its own; run more replicas for more)")
+        }
         guard poisonLimit >= 1 else { throw ValidationError("--poison-limit must be at least 1") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0-65535") }
         if let visibilityTimeout {

@@ -77,6 +77,24 @@ import TestSupport
         #expect(unknown.status == 0 && unknown.output.contains("warning"))
     }
 
+    /// A clumsy operator's numbers on the roles' options: each is refused at start, exit 2, naming
+    /// the option, before anything is started (a concurrency of millions once started as many
+    /// threads and took the machine's last ones).
+    @Test(arguments: [
+        (["consumer", "--concurrency", "2000000"], "--concurrency must be 1-1000"),
+        (["consumer", "--concurrency", "0"], "--concurrency must be 1-1000"),
+        (["consumer", "--visibility-timeout", "1e300"], "--visibility-timeout must be"),
+        (["consumer", "--grace-period=-1"], "--grace-period must be"),
+        (["producer", "--max-connections", "0"], "--max-connections must be"),
+        (["producer", "--request-timeout", "nan"], "--request-timeout must be"),
+        (["scheduler", "--lease", "99999999"], "--lease must be"),
+    ])
+    func hostileOptionNumbersAreRefusedAtStart(_ arguments: [String], _ message: String) async throws {
+        let closed = try ClosedPort()
+        let result = try await SwitchboardProcess.run(arguments + ["--redis", "redis://127.0.0.1:\(closed.port)"], timeout: .seconds(20))
+        #expect(result.status == 2 && result.output.contains(message), "\(arguments): \(result.status) \(result.output.suffix(300))")
+    }
+
     @Test func aRedisThatWantsAPasswordIsExit3SayingSo() async throws {
         let server = try RedisServer(extraArguments: ["--requirepass", "s3cret-pw"])
         let none = try await SwitchboardProcess.run(["queues", "--redis", server.url])
