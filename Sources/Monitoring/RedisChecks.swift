@@ -23,9 +23,13 @@ public final class RedisChecks: Sendable {
     /// Runs the checks. Throws the Redis error when Redis refuses our credentials (no password, a
     /// wrong one): a role that cannot authenticate stops at start, so an update that brought a
     /// wrong secret fails its health and rolls back, instead of running on and logging. A Redis
-    /// that cannot be reached yet is left to the role's reconnecting.
+    /// that cannot be reached yet is left to the role's reconnecting, its settings unchecked: a
+    /// stalled one would make each further check wait out the command timeout before the role starts.
     public func run(_ client: RedisClient, logger: Logger) async throws {
-        try await Self.credentials(client)
+        guard try await Self.answers(client) else {
+            logger.warning("Redis does not answer at start; its eviction and durability settings go unchecked")
+            return
+        }
         if let warning = try? await RedisHealth.evictionWarning(client) {
             logger.critical("\(warning)")
         }
@@ -39,12 +43,19 @@ public final class RedisChecks: Sendable {
         }
     }
 
-    private static func credentials(_ client: RedisClient) async throws {
+    /// Whether Redis answers a PING at all; throws when it refuses our credentials.
+    private static func answers(_ client: RedisClient) async throws -> Bool {
         do {
             _ = try await client.send("PING")
+            return true
         } catch let error as RedisError where error.isAuthenticationProblem {
             if case .server = error { throw RedisError.connectFailed(endpoint: client.endpoint.description, reason: error.description) }
             throw error
-        } catch {}
+        } catch let error as RedisError where error.isConnectionProblem {
+            return false
+        } catch {
+            // Redis answered, if only with an error (LOADING after a restart): the checks can read it.
+            return true
+        }
     }
 }

@@ -179,6 +179,27 @@ import TestSupport
         #expect(await consumer.waitForExit() == 0)
     }
 
+    /// A Redis that does not answer at start (stalled) costs a role one command timeout, not one
+    /// per check: the checks that would each wait it out are skipped, saying so, and the role starts.
+    @Test func aStalledRedisAtStartSkipsTheChecksInsteadOfWaitingOutEach() async throws {
+        let server = try RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let stall = server.stall(for: .seconds(40))
+        defer { stall.cancel() }
+        let probe = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(100))
+        defer { probe.close() }
+        #expect(await eventually { (try? await probe.send("PING")) == nil }, "Redis never stalled")
+        let consumer = try h.consumer()
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        #expect(await eventually(timeout: .seconds(30)) { consumer.log.contains("consumer started") }, "\(consumer.log)")
+        let beforeStart = consumer.log.components(separatedBy: "consumer started")[0]
+        #expect(beforeStart.contains("settings go unchecked"), "\(beforeStart)")
+        #expect(beforeStart.components(separatedBy: "timed out").count - 1 == 1, "one command timeout before starting: \(beforeStart)")
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit(timeout: .seconds(30)) == 0, "\(consumer.log.suffix(1500))")
+    }
+
     @Test func evictingRedisIsWarnedAboutAtStartUp() async throws {
         let server = try RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
         let h = ProcessHarness(server: server)
