@@ -145,6 +145,22 @@ import TestSupport
         #expect(try await h.info().pending == 0)
     }
 
+    /// A clumsy `--queues q,q`: the queue is read once and its jobs run once each (it used to trap
+    /// the process on a duplicate dictionary key before anything ran).
+    @Test func aQueueNamedTwiceIsReadOnce() async throws {
+        let h = try Harness()
+        let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), queues: ["q", "q"])
+        #expect(consumer.configuration.queues == ["q"])
+        let ids = try await h.running([consumer]) {
+            var ids: [String] = []
+            for _ in 0..<20 { ids.append(try await h.enqueue("recorded").id) }
+            #expect(await eventually { (try? await h.runs().count) == 20 })
+            return ids
+        }
+        let runs = try await h.runs()
+        #expect(Set(runs.keys) == Set(ids) && runs.values.allSatisfy { $0 == 1 })
+    }
+
     @Test func consumersRecoverWhenRedisLosesTheirGroup() async throws {
         let h = try Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))

@@ -1,6 +1,6 @@
 /// Everything that shapes one consumer process.
 public struct ConsumerConfiguration: Sendable {
-    /// The queues to read; each gets its own fetcher.
+    /// The queues to read, all with one fetcher.
     public var queues: [String]
     /// Jobs in flight at once across all queues.
     public var concurrency: Int

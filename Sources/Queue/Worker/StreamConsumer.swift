@@ -22,7 +22,11 @@ public final class StreamConsumer: Service, Sendable {
     private let logger: Logger
     private let stopping = StopSignal()
 
+    /// A queue named more than once (`--queues a,a`) is read once.
     public init(configuration: ConsumerConfiguration, registry: JobRegistry, broker: Broker, logger: Logger) {
+        var configuration = configuration
+        var seen: Set<String> = []
+        configuration.queues = configuration.queues.filter { seen.insert($0).inserted }
         self.configuration = configuration
         self.registry = registry
         self.broker = broker
