@@ -17,6 +17,9 @@ public final class ChildProcess: Sendable {
 
     public let pid: pid_t
     private static let spawning = NSLock()
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
     private let exit = Mutex<Int32?>(nil)
     private let stdoutText: CapturedStream?
     private let stderrText: CapturedStream?
@@ -72,6 +75,15 @@ public final class ChildProcess: Sendable {
             } else {
                 posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
             }
+        }
+
+        // Nothing but the three standard streams is inherited: a listening socket or a connection
+        // of this process held open by a child would outlive this process's close of it (an idle
+        // connection the producer under test closed stayed open until a child consumer exited).
+        // (Glibc declares `posix_spawn_file_actions_addclosefrom_np` only under _GNU_SOURCE, so it
+        // is looked up by name.)
+        guard let closeFrom = ChildProcess.addCloseFrom, closeFrom(&actions, 3) == 0 else {
+            throw TestFailure("posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later is needed)")
         }
 
         // The child starts with no blocked signals and default handlers, whatever this process set.
