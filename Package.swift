@@ -40,6 +40,7 @@ let package = Package(
             name: "Redis",
             dependencies: [
                 "CHiredis",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -52,6 +53,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .target(
+            name: "Limits",
+            dependencies: ["Queue", "Redis", "Services", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
         ),
         .target(
             name: "Jobs",
@@ -127,6 +132,7 @@ let package = Package(
                 "Scheduler",
                 "Services",
                 "Jobs",
+                "Limits",
                 "Queue",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -157,6 +163,10 @@ let package = Package(
         .testTarget(
             name: "QueueTests",
             dependencies: ["Queue", "Jobs", "Redis", "Services", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LimitsTests",
+            dependencies: ["Limits", "Queue", "Redis", "Services", "TestSupport"]
         ),
         .testTarget(
             name: "ConsumersTests",

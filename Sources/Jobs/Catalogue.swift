@@ -1,6 +1,7 @@
 import Blobs
 import Foundation
 import Queue
+import Services
 
 /// Every job kind Switchboard knows, with its queue, retry policy and timeout. The consumer runs
 /// what this lists; `switchboard consumer` without `--queues` reads every queue named here.
@@ -41,8 +42,21 @@ public enum Catalogue {
     public static var allQueues: [String] { Set(queueOfKind.values).sorted() }
 
     /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
+    /// Each runs at its flow's priority, and a service's failure that escapes a stage is read by
+    /// the shared error model (a 429 is throttling, a 400 permanent) rather than as an unknown error.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
         (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))
-            .map { $0.retrying(RetryBudgets.policy(for: $0.kind, default: $0.retry)) }
+            .map { definition in
+                let priority = Flows.priority(ofKind: definition.kind)
+                return definition.retrying(RetryBudgets.policy(for: definition.kind, default: definition.retry)).running { _, run in
+                    try await CallPriority.$current.withValue(priority) {
+                        do {
+                            return try await run()
+                        } catch let failure as HTTPFailure {
+                            throw JobFailure(failure)
+                        }
+                    }
+                }
+            }
     }
 }

@@ -3,6 +3,7 @@ import Blobs
 import Consumers
 import Foundation
 import Jobs
+import Limits
 import Metrics
 import Prometheus
 import Queue
@@ -76,10 +77,21 @@ struct ConsumerCommand: AsyncParsableCommand {
         // without --queues, when it is configured.
         let flows: FlowServices?
         let blobs: BlobStore?
+        let limits: ServiceLimits
+        do {
+            limits = try ServiceLimits.configured(environment)
+        } catch let error as LimitConfigurationError {
+            throw ValidationError(error.description)
+        }
+        // Every call to an external service passes the deployment's shared limits, held in Redis
+        // on a connection of their own.
+        let limiterPool = RedisPool(endpoint: try redis.endpoint(), size: 1, commandTimeout: .seconds(2), logger: logger)
+        defer { limiterPool.close() }
+        let gate = SharedServiceGate(pool: limiterPool, keys: Keys(prefix: redis.keyPrefix), limits: limits, logger: logger)
         do {
             try RetryBudgets.check(environment)
             flows = try FlowConfiguration.services(forQueues: asked, keys: Keys(prefix: redis.keyPrefix),
-                                                   http: HTTPClient(connections: concurrency)) {
+                                                   http: HTTPClient(connections: concurrency, gate: gate)) {
                 try Environment.value($0, environment)
             }
             blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {

@@ -156,8 +156,15 @@ import TestSupport
 /// A failed service call becomes the job failure the engine acts on.
 @Suite struct ServiceFailureMappingTests {
     @Test func retryableCallsKeepTheirAdvisedDelayAndOthersArePermanent() {
+        // Being held back — by the service's 429 or by our own limit — is throttling, not a failure.
         let throttled = HTTPFailure(kind: .status(429), request: "POST https://api.groq.com/openai/v1/chat/completions", detail: "rate limited", retryAfter: .seconds(6))
-        #expect(JobFailure(throttled) == .retryable(throttled.description, retryAfter: .seconds(6)))
+        #expect(JobFailure(throttled) == .throttled(throttled.description, retryAfter: .seconds(6)))
+        let unadvised = HTTPFailure(kind: .status(429), request: "POST …", detail: "")
+        #expect(JobFailure(unadvised) == .throttled(unadvised.description, retryAfter: PauseAdvice.unadvised))
+        let held = HTTPFailure(kind: .throttled(.groq), request: "calls to groq", detail: "rate, limit 30/min", retryAfter: .milliseconds(1500))
+        #expect(JobFailure(held) == .throttled(held.description, retryAfter: .milliseconds(1500)))
+        let unavailable = HTTPFailure(kind: .status(503), request: "POST …", detail: "", retryAfter: .seconds(6))
+        #expect(JobFailure(unavailable) == .retryable(unavailable.description, retryAfter: .seconds(6)))
         let down = HTTPFailure(kind: .transport, request: "GET http://qdrant:6333/collections/k", detail: "Connection refused")
         #expect(JobFailure(down) == .retryable(down.description, retryAfter: nil))
         let gone = HTTPFailure(kind: .status(400), request: "POST …", detail: "model_decommissioned")

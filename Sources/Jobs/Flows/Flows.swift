@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Services
 
 /// Where a flow starts: the first stage's queue and kind, and that kind's retry budget.
 ///
@@ -39,6 +40,14 @@ public enum Flows {
     /// A Guesty reservation change → vectorize → triage (labels and team in Chatwoot).
     public static let booking = FlowEntry(queue: "vectorize", kind: "booking.vectorize",
                                           retry: RetryBudgets.configured("RETRY_BOOKING", default: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900))))
+}
+
+extension Flows {
+    /// Whose calls a stage makes: the chat and voice flows answer a guest who is waiting, so their
+    /// calls go first; indexing calls and bookings can wait for them.
+    public static func priority(ofKind kind: String) -> CallPriority {
+        kind.hasPrefix("chat.") || kind.hasPrefix("voice.") ? .interactive : .background
+    }
 }
 
 /// The retry budgets as operators set them, per flow (`RETRY_CHAT`) or per kind

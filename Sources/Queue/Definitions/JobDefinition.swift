@@ -45,7 +45,7 @@ public struct JobDefinition: Sendable {
     public private(set) var retry: RetryPolicy
     /// How long one attempt may run before it is cancelled and counted as a retryable failure.
     public let timeout: Duration
-    let execute: @Sendable (String, JobContext) async throws -> JobResult
+    private(set) var execute: @Sendable (String, JobContext) async throws -> JobResult
     /// Runs once a job of this kind has been dead-lettered, with its payload text and the error.
     let deadLettered: (@Sendable (String, String, Logger) async -> Void)?
 
@@ -90,6 +90,15 @@ public struct JobDefinition: Sendable {
     public func retrying(_ policy: RetryPolicy) -> JobDefinition {
         var copy = self
         copy.retry = policy
+        return copy
+    }
+
+    /// The same kind, its handler run inside `wrapper` (which calls `run` once): to set what the
+    /// handler's calls see (a task-local) or to translate another layer's errors into `JobFailure`s.
+    public func running(within wrapper: @escaping @Sendable (JobContext, _ run: @Sendable () async throws -> JobResult) async throws -> JobResult) -> JobDefinition {
+        var copy = self
+        let inner = execute
+        copy.execute = { text, context in try await wrapper(context) { try await inner(text, context) } }
         return copy
     }
 

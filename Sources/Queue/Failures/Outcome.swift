@@ -4,6 +4,8 @@ enum Outcome: Sendable, Equatable {
     case done
     case next(JobRequest)
     case retry(Envelope, after: Duration)
+    /// Put back unchanged (same attempt, same history) to run after the delay: a limit held it.
+    case throttled(Envelope, after: Duration)
     case dead(DeadLetter)
     case abandoned
 
@@ -12,6 +14,7 @@ enum Outcome: Sendable, Equatable {
         case .done: "done"
         case .next: "handed_off"
         case .retry: "retried"
+        case .throttled: "throttled"
         case .dead: "dead"
         case .abandoned: "abandoned"
         }
@@ -22,6 +25,9 @@ enum Outcome: Sendable, Equatable {
 enum OutcomePolicy {
     static func outcome(for failure: JobFailure, envelope: Envelope, queue: String, policy: RetryPolicy, now: UInt64,
                         random: Double = Double.random(in: 0...1)) -> Outcome {
+        if case .throttled(_, let retryAfter) = failure {
+            return .throttled(envelope, after: retryAfter)
+        }
         var failed = envelope
         failed.record(FailureRecord(attempt: envelope.attempt, at: now, error: failure.description))
         let maxAttempts = envelope.maxAttempts > 0 ? envelope.maxAttempts : policy.maxAttempts
@@ -34,6 +40,8 @@ enum OutcomePolicy {
             return .dead(DeadLetter(failing: failed, queue: queue, error: "\(message) (attempt \(envelope.attempt) of \(maxAttempts))", now: now))
         case .permanent(let message):
             return .dead(DeadLetter(failing: failed, queue: queue, error: message, now: now))
+        case .throttled:
+            preconditionFailure("handled above")
         }
     }
 }

@@ -91,7 +91,8 @@ public struct DeadLetters: Sendable {
                 cursor = last.id
             }
         }
-        found.sort { ($0.buriedAt, $0.entryID) > ($1.buriedAt, $1.entryID) }
+        // Entry ids compared as Redis does: as text, `…-9` would sort after `…-10` of the same ms.
+        found.sort { (StreamID.parse($0.entryID) ?? (0, 0)) > (StreamID.parse($1.entryID) ?? (0, 0)) }
         return Array(found.prefix(limit))
     }
 

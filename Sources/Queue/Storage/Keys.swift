@@ -35,6 +35,11 @@ public struct Keys: Sendable, Equatable {
     public var producerProbe: String { "\(tag):producer:ready" }
     /// Per-minute counts of a queue's processed and failed jobs (a hash per minute, kept an hour).
     public func stats(_ queue: String, minute: UInt64) -> String { "\(tag):\(queue):stats:\(minute)" }
+    /// A service's shared limit state (a hash: its token bucket's next free time, a pause from a
+    /// 429, the priority hold, counts of calls held back).
+    public func limit(_ service: String) -> String { "\(tag):limit:\(service)" }
+    /// A service's calls in flight across the deployment: holder → lease expiry (a sorted set).
+    public func limitInFlight(_ service: String) -> String { "\(tag):limit:\(service):inflight" }
     /// The pattern that matches every stream of this deployment.
     public var streamPattern: String { "\(tag):*:stream" }
 

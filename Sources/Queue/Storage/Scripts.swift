@@ -1,3 +1,4 @@
+import Redis
 /// Every Lua script of the engine. Each outcome that touches more than one key, or must not race
 /// another replica, runs as one script, so a crash never leaves half of it written.
 ///
@@ -31,7 +32,7 @@ enum Scripts {
     /// KEYS[1] stream, KEYS[2] this minute's statistics hash. ARGV[1] group, ARGV[2] this consumer,
     /// ARGV[3] lowest entry id of the batch, ARGV[4] highest, ARGV[5..] entry ids.
     /// Returns the number of entries acknowledged (the others had been settled or claimed elsewhere).
-    static let ack = Script(name: "ack", source: """
+    static let ack = RedisScript(name: "ack", source: """
         local owned = {}
         for _, entry in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], 1000000, ARGV[2])) do
             owned[entry[1]] = true
@@ -53,7 +54,7 @@ enum Scripts {
     /// ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] due time (unix ms), ARGV[5] the next
     /// attempt's envelope as a JSON array of field/value strings.
     /// Returns 1 when scheduled, 0 when the entry was no longer pending for this consumer.
-    static let retry = Script(name: "retry", source: """
+    static let retry = RedisScript(name: "retry", source: """
         \(ownership)
         if not settle(ARGV[3]) then return 0 end
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
@@ -67,7 +68,7 @@ enum Scripts {
     /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4..] the dead letter's
     /// field/value pairs.
     /// Returns the dead letter's entry id, or false when the entry was no longer pending for this consumer.
-    static let bury = Script(name: "bury", source: """
+    static let bury = RedisScript(name: "bury", source: """
         \(ownership)
         if not settle(ARGV[3]) then return false end
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
@@ -86,7 +87,7 @@ enum Scripts {
     /// envelope's fields.
     /// Returns the new entry's id, true when a follow-up with the same key already exists, or
     /// false when the entry was no longer pending for this consumer.
-    static let handOff = Script(name: "handoff", source: """
+    static let handOff = RedisScript(name: "handoff", source: """
         \(ownership)
         if not settle(ARGV[3]) then return false end
         redis.call('HINCRBY', KEYS[4], 'processed', 1)
@@ -105,7 +106,7 @@ enum Scripts {
     /// is not counted (it did not crash anything), so a redeploy never pushes a job towards poison.
     /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3] idle time to set (ms),
     /// ARGV[4..] entry ids. Returns the number given back.
-    static let release = Script(name: "release", source: """
+    static let release = RedisScript(name: "release", source: """
         \(ownership)
         local released = 0
         for i = 4, #ARGV do
@@ -126,7 +127,7 @@ enum Scripts {
     /// the pending list (XCLAIM drops them).
     /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3] most to return, ARGV[4..] entry
     /// ids running here. Returns the entries, as XCLAIM gives them.
-    static let recover = Script(name: "recover", source: """
+    static let recover = RedisScript(name: "recover", source: """
         local running = {}
         for i = 4, #ARGV do running[ARGV[i]] = true end
         local want = tonumber(ARGV[3])
@@ -149,7 +150,7 @@ enum Scripts {
     /// KEYS[1] delayed set, KEYS[2] stream, KEYS[3] dead-letter stream. ARGV[1] now (unix ms),
     /// ARGV[2] most to move, ARGV[3] the queue's name.
     /// Returns { number moved or quarantined, number quarantined }.
-    static let promote = Script(name: "promote", source: """
+    static let promote = RedisScript(name: "promote", source: """
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
         local quarantined = 0
         for _, member in ipairs(due) do
@@ -184,7 +185,7 @@ enum Scripts {
     /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] visibility timeout (ms), ARGV[4] most to claim, ARGV[5] poison limit (deliveries),
     /// ARGV[6] now (unix ms), ARGV[7] queue name, ARGV[8] scan cursor.
     /// Returns { next cursor, claimed entries (as XAUTOCLAIM gives them), number buried }.
-    static let reclaim = Script(name: "reclaim", source: """
+    static let reclaim = RedisScript(name: "reclaim", source: """
         local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[8], 'COUNT', ARGV[4])
         local keep = {}
         local buried = 0
@@ -226,7 +227,7 @@ enum Scripts {
     /// left to it.
     /// KEYS[1] stream. ARGV[1] group, ARGV[2] this consumer, ARGV[3..] entry ids.
     /// Returns the number renewed.
-    static let heartbeat = Script(name: "heartbeat", source: """
+    static let heartbeat = RedisScript(name: "heartbeat", source: """
         \(ownership)
         local renewed = 0
         for i = 3, #ARGV do
@@ -246,7 +247,7 @@ enum Scripts {
     /// registers itself again here so every live consumer stays visible to operators.
     /// KEYS[1] stream. ARGV[1] group, ARGV[2] idle limit (ms), ARGV[3] the caller, never removed and
     /// (re)registered. Returns the removed names.
-    static let removeIdleConsumers = Script(name: "remove-idle-consumers", source: """
+    static let removeIdleConsumers = RedisScript(name: "remove-idle-consumers", source: """
         local removed = {}
         local limit = tonumber(ARGV[2])
         for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
@@ -268,7 +269,7 @@ enum Scripts {
     /// ARGV[1] dedupe TTL in seconds (0: no dedupe), ARGV[2] job id, ARGV[3] queue name,
     /// ARGV[4] high-water mark (0: none), ARGV[5..] envelope fields.
     /// Returns { 1, job id } when enqueued, { 0, first job's id } for a duplicate, { -1, length } when full.
-    static let enqueueGuarded = Script(name: "enqueue-guarded", source: """
+    static let enqueueGuarded = RedisScript(name: "enqueue-guarded", source: """
         local ttl = tonumber(ARGV[1])
         if ttl > 0 then
             local existing = redis.call('GET', KEYS[1])
@@ -290,14 +291,14 @@ enum Scripts {
     /// terminal) is not enqueued again.
     /// KEYS[1] dead-letter stream, KEYS[2] the queue's stream. ARGV[1] dead letter entry id,
     /// ARGV[2..] the new envelope's fields. Returns the new entry id, or false when the letter was gone.
-    static let revive = Script(name: "revive", source: """
+    static let revive = RedisScript(name: "revive", source: """
         if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
         """)
 
     /// Takes or keeps a lease: renews it when `owner` holds it, takes it when nobody does.
     /// KEYS[1] lease key. ARGV[1] owner, ARGV[2] lease in milliseconds. Returns 1 if `owner` holds it now.
-    static let holdLease = Script(name: "hold-lease", source: """
+    static let holdLease = RedisScript(name: "hold-lease", source: """
         local holder = redis.call('GET', KEYS[1])
         if holder == ARGV[1] then
             redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -311,7 +312,7 @@ enum Scripts {
         """)
 
     /// Gives a lease up, only if `owner` still holds it. KEYS[1] lease key, ARGV[1] owner.
-    static let releaseLease = Script(name: "release-lease", source: """
+    static let releaseLease = RedisScript(name: "release-lease", source: """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
         """)
@@ -320,7 +321,7 @@ enum Scripts {
     /// attempts that both found a dead claim cannot both take it over.
     /// KEYS[1] the key. ARGV[1] the value expected, ARGV[2] the new value, ARGV[3] its lifetime in
     /// seconds. Returns 1 when replaced, 0 when the key held something else.
-    static let swap = Script(name: "swap", source: """
+    static let swap = RedisScript(name: "swap", source: """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
         return 1

@@ -66,7 +66,12 @@ struct JobRunner: Sendable {
         case .failure(let error):
             let failure = error as? JobFailure ?? .retryable(String(describing: error))
             outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())
-            context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
+            if case .throttled(_, let after) = outcome {
+                context.logger.info("job held back by a limit; it runs again later, no attempt counted",
+                                    metadata: ["reason": "\(failure.description)", "after": "\(after)"])
+            } else {
+                context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
+            }
         }
         return Ran(outcome: outcome, envelope: envelope, kind: envelope.kind, nanoseconds: nanoseconds, timedOut: timedOut)
     }

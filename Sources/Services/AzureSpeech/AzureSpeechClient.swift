@@ -83,7 +83,7 @@ public struct AzureSpeechClient: Sendable {
         let url = hosts.speechToText + "/speech/recognition/conversation/cognitiveservices/v1?language=\(language)&format=simple"
         let request = HTTPClient.Request("POST", url, headers: [
             ("Ocp-Apim-Subscription-Key", key), ("Content-Type", contentType), ("Accept", "application/json"),
-        ], body: audio, timeout: .seconds(60))
+        ], body: audio, timeout: .seconds(60), service: .azureSTT)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         switch answer.RecognitionStatus {
@@ -105,7 +105,7 @@ public struct AzureSpeechClient: Sendable {
         let url = hosts.transcription + "/speechtotext/transcriptions:transcribe?api-version=2024-11-15"
         let request = HTTPClient.Request("POST", url, headers: [
             ("Ocp-Apim-Subscription-Key", key), ("Content-Type", form.contentType), ("Accept", "application/json"),
-        ], body: form.body, timeout: .seconds(300))
+        ], body: form.body, timeout: .seconds(300), service: .azureSTT)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         let text = (answer.combinedPhrases ?? []).map(\.text).joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -118,7 +118,7 @@ public struct AzureSpeechClient: Sendable {
         let request = HTTPClient.Request("POST", hosts.textToSpeech + "/cognitiveservices/v1", headers: [
             ("Ocp-Apim-Subscription-Key", key), ("Content-Type", "application/ssml+xml"),
             ("X-Microsoft-OutputFormat", outputFormat), ("User-Agent", userAgent),
-        ], body: Array(ssml.utf8), timeout: .seconds(60), maxResponseBytes: 32 << 20)
+        ], body: Array(ssml.utf8), timeout: .seconds(60), maxResponseBytes: 32 << 20, service: .azureTTS)
         let response = try await http.sendChecked(request)
         guard !response.body.isEmpty else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no audio in the answer")

@@ -50,7 +50,7 @@ public struct ChatwootClient: Sendable {
         form.file("attachments[]", filename: filename, contentType: contentType, data: audio)
         let request = HTTPClient.Request("POST", baseURL + messagesPath(account, conversation),
                                          headers: [("api_access_token", token), ("Content-Type", form.contentType), ("Accept", "application/json")],
-                                         body: form.body, timeout: timeout)
+                                         body: form.body, timeout: timeout, service: .chatwoot)
         return try await decode(Message.self, request)
     }
 
@@ -168,13 +168,13 @@ public struct ChatwootClient: Sendable {
     }
 
     private func request(_ method: String, _ path: String) -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path, headers: [("api_access_token", token), ("Accept", "application/json")], timeout: timeout)
+        HTTPClient.Request(method, baseURL + path, headers: [("api_access_token", token), ("Accept", "application/json")], timeout: timeout, service: .chatwoot)
     }
 
     private func request<Body: Encodable>(_ method: String, _ path: String, json: Body) throws -> HTTPClient.Request {
         HTTPClient.Request(method, baseURL + path,
                            headers: [("api_access_token", token), ("Content-Type", "application/json"), ("Accept", "application/json")],
-                           body: try ServiceJSON.body(json), timeout: timeout)
+                           body: try ServiceJSON.body(json), timeout: timeout, service: .chatwoot)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPClient.Request) async throws -> T {

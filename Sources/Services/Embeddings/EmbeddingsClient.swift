@@ -33,7 +33,7 @@ public struct EmbeddingsClient: Sendable {
         if let apiKey, !apiKey.isEmpty { headers.append(("Authorization", "Bearer \(apiKey)")) }
         let request = HTTPClient.Request("POST", baseURL + "/embeddings", headers: headers,
                                          body: try ServiceJSON.body(Body(model: model, input: inputs, encoding_format: encoding.rawValue)),
-                                         timeout: timeout, maxResponseBytes: 64 << 20)
+                                         timeout: timeout, maxResponseBytes: 64 << 20, service: .embeddings)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         var vectors = [[Float]?](repeating: nil, count: inputs.count)

@@ -63,7 +63,7 @@ public struct ChatCompletionsClient: Sendable {
             "POST", baseURL + "/chat/completions",
             headers: [("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json")],
             body: try ServiceJSON.body(Body(model: model, messages: messages, temperature: temperature, max_tokens: maxTokens)),
-            timeout: timeout)
+            timeout: timeout, service: .groq)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         let text = Self.withoutReasoning(answer.choices.first?.message.content ?? "")

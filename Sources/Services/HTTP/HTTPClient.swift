@@ -9,12 +9,15 @@ import Synchronization
 /// request to the next, and no blocking call ever runs on Swift's cooperative pool. Each request
 /// has its own timeout and a bound on the response size; cancelling the calling task aborts the
 /// transfer. Answers of any status are returned (`send`) or turned into the shared error model
-/// (`sendChecked`, `HTTPFailure`).
+/// (`sendChecked`, `HTTPFailure`). A request that names its service passes the `gate` first, if
+/// there is one: the deployment's limits for that service hold whoever sends it.
 public final class HTTPClient: Sendable {
     private let transfers = TransferQueue()
+    private let gate: (any ServiceGate)?
 
     /// Starts `connections` workers (the most requests in flight at once).
-    public init(connections: Int = 4, connectTimeout: Duration = .seconds(5), userAgent: String = "switchboard") {
+    public init(connections: Int = 4, connectTimeout: Duration = .seconds(5), userAgent: String = "switchboard", gate: (any ServiceGate)? = nil) {
+        self.gate = gate
         CurlLibrary.initialize()
         for index in 0..<max(1, connections) {
             let worker = Thread { [transfers] in
@@ -32,6 +35,27 @@ public final class HTTPClient: Sendable {
     /// Sends a request; returns the response whatever its status. Throws `HTTPFailure` only when
     /// there is no usable response (transport error, timeout, oversized answer, cancellation).
     public func send(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
+        try await gated(request) { try await self.transfer(request) }
+    }
+
+    /// Runs `call` inside the gate when the request names a service and there is a gate.
+    private func gated(_ request: HTTPClient.Request, _ call: () async throws -> HTTPClient.Response) async throws -> HTTPClient.Response {
+        guard let gate, let service = request.service else { return try await call() }
+        let pass = try await gate.enter(service, priority: CallPriority.current, lease: request.timeout + .seconds(10))
+        do {
+            let response = try await call()
+            await gate.leave(pass, response: response)
+            return response
+        } catch let failure as HTTPFailure where failure.status != nil {
+            await gate.leave(pass, response: failure.response)
+            throw failure
+        } catch {
+            await gate.leave(pass, response: nil)
+            throw error
+        }
+    }
+
+    private func transfer(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -48,6 +72,10 @@ public final class HTTPClient: Sendable {
     /// read whole (up to the request's `maxResponseBytes`) and thrown as `HTTPFailure`. When
     /// `receive` throws, the transfer is stopped and the error rethrown.
     public func download(_ request: HTTPClient.Request, buffer: Int = 4 << 20, into receive: ([UInt8]) async throws -> Void) async throws -> HTTPClient.Response {
+        try await gated(request) { try await streamed(request, buffer: buffer, into: receive) }
+    }
+
+    private func streamed(_ request: HTTPClient.Request, buffer: Int, into receive: ([UInt8]) async throws -> Void) async throws -> HTTPClient.Response {
         let stream = BodyStream(capacity: buffer)
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {

@@ -19,6 +19,9 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case unexpectedAnswer
         /// A URL (or a redirect) to anything but http or https: never fetched, never retried.
         case refusedURL
+        /// Not sent: the deployment's limit for the service holds it back until `retryAfter`.
+        /// Not a failure of the call — nothing was asked of the service.
+        case throttled(ExternalService)
     }
 
     public let kind: Kind
@@ -27,8 +30,11 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
     public let detail: String
     /// The upstream's advised minimum wait, if it gave one.
     public let retryAfter: Duration?
+    /// The answer's status and headers (not its body), when there was an answer.
+    public let response: HTTPClient.Response?
 
-    public init(kind: Kind, request: String, detail: String, retryAfter: Duration? = nil) {
+    public init(kind: Kind, request: String, detail: String, retryAfter: Duration? = nil, response: HTTPClient.Response? = nil) {
+        self.response = response
         self.kind = kind
         self.request = request
         self.detail = detail
@@ -37,7 +43,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
 
     public var isRetryable: Bool {
         switch kind {
-        case .transport, .cancelled: true
+        case .transport, .cancelled, .throttled: true
         case .status(let status): status == 408 || status == 429 || status >= 500
         case .responseTooLarge, .unexpectedAnswer, .refusedURL: false
         }
@@ -56,13 +62,15 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case .cancelled: "\(request) was cancelled"
         case .unexpectedAnswer: "\(request) answered something unexpected: \(detail)"
         case .refusedURL: "\(request) refused: only http and https URLs are fetched" + (detail.isEmpty ? "" : " (\(detail))")
+        case .throttled(let service): "\(request) held back by the \(service.rawValue) limit" + (detail.isEmpty ? "" : " (\(detail))")
         }
     }
 
     /// The failure a non-2xx response means, with its advised delay and the start of its body.
     public static func from(_ response: HTTPClient.Response, request: String, now: Date = Date()) -> HTTPFailure {
         let snippet = String(response.text.prefix(300)).replacingOccurrences(of: "\n", with: " ")
-        return HTTPFailure(kind: .status(response.status), request: request, detail: snippet, retryAfter: RetryAdvice.delay(in: response, now: now))
+        return HTTPFailure(kind: .status(response.status), request: request, detail: snippet, retryAfter: RetryAdvice.delay(in: response, now: now),
+                           response: HTTPClient.Response(status: response.status, headers: response.headers, body: []))
     }
 }
 

@@ -10,9 +10,12 @@ public struct Request: Sendable {
     public var body: [UInt8]
     public var timeout: Duration
     public var maxResponseBytes: Int
+    /// The service this request goes to, whose limits it is held to; nil: not limited.
+    public var service: ExternalService?
 
     public init(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                timeout: Duration = .seconds(30), maxResponseBytes: Int = 8 << 20) {
+                timeout: Duration = .seconds(30), maxResponseBytes: Int = 8 << 20, service: ExternalService? = nil) {
+        self.service = service
         self.method = method
         self.url = url
         self.headers = headers

@@ -142,10 +142,10 @@ public struct QdrantClient: Sendable {
     }
 
     private func request(_ method: String, _ path: String) -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path, headers: headers(json: false), timeout: timeout)
+        HTTPClient.Request(method, baseURL + path, headers: headers(json: false), timeout: timeout, service: .qdrant)
     }
 
     private func request<Body: Encodable>(_ method: String, _ path: String, json: Body) throws -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path, headers: headers(json: true), body: try ServiceJSON.body(json), timeout: timeout)
+        HTTPClient.Request(method, baseURL + path, headers: headers(json: true), body: try ServiceJSON.body(json), timeout: timeout, service: .qdrant)
     }
 }

@@ -1,14 +1,14 @@
 import Crypto
-import Redis
 
 /// A Lua script run by its SHA-1 (EVALSHA), falling back to EVAL when the server has not seen it
-/// yet (a restarted Redis forgets loaded scripts), which also caches it there again.
-struct Script: Sendable {
-    let name: String
-    let source: String
-    let sha: String
+/// yet (a restarted Redis forgets loaded scripts), which also caches it there again. Errors the
+/// script raises name it (`script <name>`), not the EVALSHA that carried it.
+public struct RedisScript: Sendable {
+    public let name: String
+    public let source: String
+    public let sha: String
 
-    init(name: String, source: String) {
+    public init(name: String, source: String) {
         self.name = name
         self.source = source
         // SHA-1 only because EVALSHA names scripts by it; nothing secret depends on it.
@@ -17,7 +17,7 @@ struct Script: Sendable {
         }.joined()
     }
 
-    func run(on client: RedisClient, keys: [String], arguments: [String]) async throws -> RedisValue {
+    public func run(on client: RedisClient, keys: [String], arguments: [String]) async throws -> RedisValue {
         let tail = [String(keys.count)] + keys + arguments
         do {
             return try await client.send(RedisCommand("EVALSHA", [sha] + tail))

@@ -1,0 +1,151 @@
+import Foundation
+@testable import Limits
+import Logging
+import Queue
+import Redis
+import Services
+import Testing
+import TestSupport
+
+/// The shared limiter against a real Redis: several gates stand for several replicas, each with
+/// its own connection, all holding one limit.
+@Suite struct SharedServiceGateTests {
+    let server: RedisServer
+    let keys = Keys(prefix: "limits-test")
+
+    init() throws {
+        server = try RedisServer()
+    }
+
+    func gate(_ limit: ServiceLimit, service: ExternalService = .groq, maxWait: Duration = .zero) -> SharedServiceGate {
+        SharedServiceGate(pool: RedisPool(endpoint: server.endpoint, size: 1), keys: keys, limits: ServiceLimits([service: limit]),
+                          maxWait: { _ in maxWait }, logger: Logger(label: "test"))
+    }
+
+    /// The wait a refused call is told, or nil when it went through.
+    func refusal(_ gate: SharedServiceGate, _ service: ExternalService = .groq, priority: CallPriority = .interactive) async throws -> HTTPFailure? {
+        do {
+            let pass = try await gate.enter(service, priority: priority, lease: .seconds(30))
+            await gate.leave(pass, response: nil)
+            return nil
+        } catch let failure as HTTPFailure {
+            return failure
+        }
+    }
+
+    @Test func aFullBucketLetsItsBurstThroughThenTellsWhenTheNextTokenComes() async throws {
+        // Slow enough that no token comes back while the test runs, however loaded the machine.
+        let gate = gate(ServiceLimit(rate: RateLimit(5, per: .minute)))
+        for call in 1...5 { #expect(try await refusal(gate) == nil, "call \(call) of the burst") }
+        let held = try #require(try await refusal(gate))
+        guard case .throttled(.groq) = held.kind else { Issue.record("\(held)"); return }
+        let wait = try #require(held.retryAfter)
+        #expect(wait > .zero && wait <= .seconds(12), "one token comes back every 12 s: \(wait)")
+        #expect(held.description.contains("rate") && held.description.contains("5/min"), "\(held)")
+        // The next one held back is told a later time: a backlog comes back spread at the rate.
+        let next = try #require(try await refusal(gate)?.retryAfter)
+        #expect(next > wait + .seconds(9), "\(next) after \(wait)")
+    }
+
+    @Test func tenReplicasTogetherNeverExceedTheRate() async throws {
+        let limit = RateLimit(20, per: .second)
+        let gates = (0..<10).map { _ in gate(ServiceLimit(rate: limit), maxWait: .seconds(10)) }
+        let started = ContinuousClock.now
+        let granted = LockedValue<[Duration]>([])
+        // 100 calls from ten replicas at once: 20 at once, then one every 50 ms.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                let gate = gates[index % gates.count]
+                group.addTask {
+                    let pass = try await gate.enter(.groq, priority: .interactive, lease: .seconds(30))
+                    granted.withLock { $0.append(ContinuousClock.now - started) }
+                    await gate.leave(pass, response: nil)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let times = granted.value.sorted()
+        #expect(times.count == 100)
+        // Token bucket: between any two grants i < j, at most burst + elapsed/interval calls (one
+        // more for the time between Redis deciding and this process seeing it).
+        var worst = 0.0
+        for i in times.indices {
+            for j in times.indices where j > i {
+                let allowed = Double(limit.count) + (times[j] - times[i]) / .microseconds(limit.intervalMicroseconds) + 1
+                worst = max(worst, Double(j - i + 1) - allowed)
+            }
+        }
+        #expect(worst <= 0, "a window saw \(worst) calls over the limit")
+        // …and the rate is used: 80 calls after the burst take about 4 s, not much more.
+        let last = try #require(times.last)
+        #expect(last >= .milliseconds(3800) && last < .seconds(15), "\(last)")
+    }
+
+    @Test func concurrencyCountsCallsInFlightAcrossReplicasUntilTheyLeave() async throws {
+        let first = gate(ServiceLimit(concurrency: 2), service: .azureSTT)
+        let second = gate(ServiceLimit(concurrency: 2), service: .azureSTT)
+        let a = try await first.enter(.azureSTT, priority: .interactive, lease: .seconds(30))
+        let b = try await second.enter(.azureSTT, priority: .interactive, lease: .seconds(30))
+        let held = try #require(try await refusal(first, .azureSTT))
+        #expect(held.description.contains("concurrency"), "\(held)")
+        await first.leave(a, response: nil)
+        #expect(try await refusal(second, .azureSTT) == nil, "a slot freed by one replica is taken by another")
+        await second.leave(b, response: nil)
+        #expect(try await server.command("ZCARD", keys.limitInFlight("azure_stt")).integer == 0)
+    }
+
+    @Test func aCallerThatDiesFreesItsSlotWhenItsLeaseEnds() async throws {
+        let gate = gate(ServiceLimit(concurrency: 1), service: .azureSTT)
+        let entered = ContinuousClock.now
+        _ = try await gate.enter(.azureSTT, priority: .interactive, lease: .seconds(2))  // never leaves
+        let held = try await refusal(gate, .azureSTT)
+        #expect(held != nil || ContinuousClock.now - entered > .seconds(2), "a slot in use was given twice")
+        #expect(try await eventually(timeout: .seconds(10)) { try await refusal(gate, .azureSTT) == nil })
+    }
+
+    @Test func a429PausesTheServiceForEveryReplicaUntilTheAdvisedTime() async throws {
+        let first = gate(ServiceLimit(rate: RateLimit(1000, per: .second)))
+        let other = gate(ServiceLimit(rate: RateLimit(1000, per: .second)))
+        let pass = try await first.enter(.groq, priority: .interactive, lease: .seconds(30))
+        await first.leave(pass, response: HTTPClient.Response(status: 429, headers: [("retry-after", "2")], body: []))
+        let held = try #require(try await refusal(other))
+        #expect(held.description.contains("paused"), "\(held)")
+        let wait = try #require(held.retryAfter)
+        #expect(wait > .milliseconds(1500) && wait <= .seconds(2), "\(wait)")
+        #expect(try await refusal(first) != nil, "the replica that saw the 429 waits too")
+    }
+
+    @Test func groqSayingAQuotaIsUsedUpPausesBeforeAny429() async throws {
+        let gate = gate(ServiceLimit(rate: RateLimit(1000, per: .second)))
+        let pass = try await gate.enter(.groq, priority: .interactive, lease: .seconds(30))
+        await gate.leave(pass, response: HTTPClient.Response(status: 200, headers: [
+            ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "1.5s"),
+            ("x-ratelimit-remaining-tokens", "4000"), ("x-ratelimit-reset-tokens", "7.66s"),
+        ], body: []))
+        let held = try #require(try await refusal(gate))
+        let wait = try #require(held.retryAfter)
+        #expect(wait > .seconds(1) && wait <= .milliseconds(1500), "\(wait)")
+    }
+
+    @Test func backgroundCallsGiveWayWhileAGuestsCallIsHeldBack() async throws {
+        let gate = gate(ServiceLimit(rate: RateLimit(8, per: .minute)))
+        // Background work may not take the last quarter of the burst: 6 of 8.
+        for _ in 1...6 { #expect(try await refusal(gate, priority: .background) == nil) }
+        #expect(try await refusal(gate, priority: .background) != nil, "the reserve is kept for guests")
+        #expect(try await refusal(gate, priority: .interactive) == nil)
+        #expect(try await refusal(gate, priority: .interactive) == nil)
+        // A guest's call held back now: background calls get nothing until it went through.
+        let guest = try #require(try await refusal(gate, priority: .interactive))
+        let background = try #require(try await refusal(gate, priority: .background))
+        #expect(background.description.contains("priority"), "\(background)")
+        #expect(try #require(background.retryAfter) >= (guest.retryAfter ?? .zero), "background comes back after the guest")
+    }
+
+    @Test func withoutALimitNoRoundTripIsMade() async throws {
+        let gate = gate(ServiceLimit(), service: .qdrant)
+        let before = try await server.command("INFO", "commandstats").string ?? ""
+        for _ in 0..<20 { #expect(try await refusal(gate, .qdrant) == nil) }
+        let after = try await server.command("INFO", "commandstats").string ?? ""
+        #expect(!after.contains("evalsha") || before.contains("evalsha"), "an unlimited service called Redis")
+    }
+}
