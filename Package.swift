@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LimitsTests",
-            dependencies: ["Limits", "Queue", "Redis", "Services", "TestSupport"]
+            dependencies: ["Limits", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "ConsumersTests",

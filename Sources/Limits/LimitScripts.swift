@@ -7,12 +7,18 @@ import Redis
 /// The rate is a GCRA over `tat` (the theoretical arrival time of the next call): a call is let
 /// through while `tat - now` leaves room in the burst, and moves `tat` one interval on. A call
 /// held back gets a time of its own to come back (`tail_<priority>`, one interval after the last
-/// one handed out), so a backlog returns at the rate tokens are made, not all at once. Times are
+/// one handed out, never past the horizon), so a backlog returns at the rate tokens are made, not
+/// all at once. Times are
 /// written with `%.0f`: Lua would print a microsecond clock in 14 digits and lose the last two.
 enum LimitScripts {
     /// KEYS: limit hash, in-flight set. ARGV: interval µs (0: no rate), burst, concurrency (0: none),
-    /// lease µs, holder, priority (`interactive`/`background`).
+    /// lease µs, holder, priority (`interactive`/`background`), horizon µs (the latest time to
+    /// come back a refusal may name), the limit as text (kept for `switchboard queues`).
     /// Returns {1, 0, "ok"} or {0, wait µs, reason} with reason `paused`, `priority`, `concurrency`, `rate`.
+    ///
+    /// A limit redeployed with another value takes effect at once: when the interval differs from
+    /// the one the state was kept under, the bucket keeps how full it was (rescaled to the new
+    /// interval) and the times handed out under the old one are forgotten.
     static let acquire = RedisScript(name: "limit-acquire", source: """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -21,13 +27,21 @@ enum LimitScripts {
         local burst = tonumber(ARGV[2])
         local concurrency = tonumber(ARGV[3])
         local background = ARGV[6] == 'background'
-        local state = redis.call('HMGET', KEYS[1], 'tat', 'paused_until', 'urgent_until', 'tail_' .. ARGV[6])
+        local horizon = now + tonumber(ARGV[7])
+        local state = redis.call('HMGET', KEYS[1], 'tat', 'paused_until', 'urgent_until', 'tail_' .. ARGV[6], 'interval', 'limit')
         local tat = tonumber(state[1]) or 0
         local paused = tonumber(state[2]) or 0
         local urgent = tonumber(state[3]) or 0
         local tail = tonumber(state[4]) or 0
+        local kept = tonumber(state[5]) or 0
+        if state[6] ~= ARGV[8] then redis.call('HSET', KEYS[1], 'limit', ARGV[8]) end
+        if interval > 0 and kept ~= interval then
+            if kept > 0 and tat > now then tat = now + (tat - now) / kept * interval end
+            tail = 0
+            redis.call('HSET', KEYS[1], 'interval', text(interval), 'tat', text(tat), 'tail_interactive', '0', 'tail_background', '0')
+        end
         local function refuse(earliest, reason)
-            local ticket = math.max(earliest, tail)
+            local ticket = math.max(earliest, math.min(tail, horizon))
             if interval > 0 and reason ~= 'concurrency' then
                 redis.call('HSET', KEYS[1], 'tail_' .. ARGV[6], text(ticket + interval))
             end

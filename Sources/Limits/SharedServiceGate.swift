@@ -23,6 +23,9 @@ public final class SharedServiceGate: ServiceGate {
     private let keys: Keys
     public let limits: ServiceLimits
     private let maxWait: @Sendable (CallPriority) -> Duration
+    /// The longest a held-back job is put away for: it asks again at least this often, so a
+    /// limit raised by a redeploy, or a pause lifted, reaches the jobs already waiting.
+    public static let horizon = Duration.seconds(10)
     private let logger: Logger
 
     /// `maxWait`: the longest a call waits in its slot before its job is put back instead — a
@@ -63,7 +66,7 @@ public final class SharedServiceGate: ServiceGate {
                     dimensions: [("service", service.rawValue), ("priority", priority.rawValue), ("reason", decision.reason)]).increment()
             if waited + wait > maxWait(priority) {
                 throw HTTPFailure(kind: .throttled(service), request: "calls to \(service.rawValue)",
-                                  detail: "\(decision.reason), limit \(limit)", retryAfter: wait)
+                                  detail: "\(decision.reason), limit \(limit)", retryAfter: min(wait, Self.horizon))
             }
             try await Task.sleep(for: wait)
             waited += wait
@@ -88,7 +91,7 @@ public final class SharedServiceGate: ServiceGate {
         let reply = try await LimitScripts.acquire.run(
             on: pool.client, keys: [keys.limit(service.rawValue), keys.limitInFlight(service.rawValue)],
             arguments: [String(limit.rate?.intervalMicroseconds ?? 0), String(limit.rate?.count ?? 0), String(limit.concurrency ?? 0),
-                        String(lease.microseconds), holder ?? "", priority.rawValue])
+                        String(lease.microseconds), holder ?? "", priority.rawValue, String(Self.horizon.microseconds), limit.description])
         return LimitDecision(reply)
     }
 }

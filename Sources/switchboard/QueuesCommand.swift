@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Jobs
+import Limits
 import Queue
 import Redis
 
@@ -21,7 +22,10 @@ struct QueuesShowCommand: AsyncParsableCommand {
             depth counts the entries in the stream (waiting and in flight: acknowledged entries are deleted); \
             pending, those delivered and not yet settled; lag, those not yet delivered; oldest, the age of the \
             oldest unfinished entry; processed/min and failed/min, the last whole minute. Consumers are listed \
-            below the table with their pending entries and idle time.
+            below the table with their pending entries and idle time, and below them each external service \
+            called under a limit: the limit, whether it is paused by a 429 (and for how long) or holding \
+            background calls back for guests', its calls in flight, and the calls let through and held back \
+            (by why: rate, concurrency, paused, priority) since the deployment began.
             """
     )
 
@@ -45,16 +49,18 @@ struct QueuesShowCommand: AsyncParsableCommand {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
         let inspector = Inspector(broker: Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix)))
+        let limits = LimitInspector(pool: pool, keys: Keys(prefix: redis.keyPrefix))
         if json {
-            let infos = try await RedisFailure.exitOnFailure { try await Self.infos(inspector) }
+            let (infos, services) = try await RedisFailure.exitOnFailure { (try await Self.infos(inspector), try await limits.services()) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            struct Output: Encodable { var queues: [Inspector.QueueInfo] }
-            print(String(decoding: try encoder.encode(Output(queues: infos)), as: UTF8.self))
+            struct Output: Encodable { var queues: [Inspector.QueueInfo]; var services: [LimitInspector.ServiceState] }
+            print(String(decoding: try encoder.encode(Output(queues: infos, services: services)), as: UTF8.self))
             return
         }
         guard watch else {
-            print(Self.render(try await RedisFailure.exitOnFailure { try await Self.infos(inspector) }), terminator: "")
+            let (infos, services) = try await RedisFailure.exitOnFailure { (try await Self.infos(inspector), try await limits.services()) }
+            print(Self.render(infos, services), terminator: "")
             return
         }
         // Each frame overwrites the last from the top-left corner: every line is cleared to its end
@@ -62,7 +68,7 @@ struct QueuesShowCommand: AsyncParsableCommand {
         while !Task.isCancelled {
             let frame: String
             do {
-                frame = Self.render(try await Self.infos(inspector))
+                frame = Self.render(try await Self.infos(inspector), try await limits.services())
             } catch {
                 frame = "redis: \(error)\n"
             }
@@ -81,7 +87,7 @@ struct QueuesShowCommand: AsyncParsableCommand {
         return infos
     }
 
-    static func render(_ infos: [Inspector.QueueInfo]) -> String {
+    static func render(_ infos: [Inspector.QueueInfo], _ services: [LimitInspector.ServiceState] = []) -> String {
         var rows = [["QUEUE", "STATE", "DEPTH", "PENDING", "LAG", "OLDEST", "CONSUMERS", "PROCESSED/MIN", "FAILED/MIN", "DELAYED", "DEAD"]]
         for info in infos {
             rows.append([
@@ -102,6 +108,17 @@ struct QueuesShowCommand: AsyncParsableCommand {
             text += "\n" + Table.render([["QUEUE", "CONSUMER", "PENDING", "IDLE"]] + consumers.map { queue, consumer in
                 [queue, consumer.name, String(consumer.pending), Terminal.age(milliseconds: consumer.idleMilliseconds)]
             })
+        }
+        if !services.isEmpty {
+            text += "\n" + Table.render([["SERVICE", "LIMIT", "STATE", "IN FLIGHT", "LET THROUGH", "HELD BACK", "WHY", "429 PAUSES"]] + services.map { state in
+                let condition = state.pausedForMilliseconds > 0 ? "paused \(Terminal.age(milliseconds: Int(state.pausedForMilliseconds)))"
+                    : state.backgroundGivingWay ? "guests first" : "open"
+                let why = state.heldBecause.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                return [state.service, state.limit, condition, String(state.inFlight), String(state.letThrough), String(state.heldBack),
+                        why.isEmpty ? "-" : why, String(state.pauses)]
+            }) { _, column, cell in
+                column == 2 && cell.hasPrefix("paused") ? .yellow : nil
+            }
         }
         return text
     }
