@@ -14,7 +14,7 @@ enum LimitScripts {
     /// KEYS: limit hash, in-flight set. ARGV: interval µs (0: no rate), burst, concurrency (0: none),
     /// lease µs, holder, priority (`interactive`/`background`), horizon µs (the latest time to
     /// come back a refusal may name), the limit as text (kept for `switchboard queues`).
-    /// Returns {1, 0, "ok"} or {0, wait µs, reason} with reason `paused`, `priority`, `concurrency`, `rate`.
+    /// Returns {1, 0, "ok", now µs} or {0, wait µs, reason} with reason `paused`, `priority`, `concurrency`, `rate`.
     ///
     /// A limit redeployed with another value takes effect at once: when the interval differs from
     /// the one the state was kept under, the bucket keeps how full it was (rescaled to the new
@@ -70,7 +70,7 @@ enum LimitScripts {
             redis.call('ZADD', KEYS[2], text(now + tonumber(ARGV[4])), ARGV[5])
         end
         redis.call('HINCRBY', KEYS[1], 'granted', 1)
-        return {1, 0, 'ok'}
+        return {1, 0, 'ok', now}
         """)
 
     /// KEYS: in-flight set. ARGV: holder. Frees the holder's concurrency slot.

@@ -60,7 +60,7 @@ public final class SharedServiceGate: ServiceGate {
                     Timer(label: "switchboard_service_wait_seconds", dimensions: [("service", service.rawValue)], preferredDisplayUnit: .seconds)
                         .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
                 }
-                return GatePass(service: service, holder: holder)
+                return GatePass(service: service, holder: holder, grantedAt: decision.grantedAt)
             }
             Counter(label: "switchboard_service_calls_held_total",
                     dimensions: [("service", service.rawValue), ("priority", priority.rawValue), ("reason", decision.reason)]).increment()
@@ -96,10 +96,12 @@ public final class SharedServiceGate: ServiceGate {
     }
 }
 
-/// One answer of the acquire script: go now (`wait` nil), or wait this long, and why.
+/// One answer of the acquire script: go now (`wait` nil, `grantedAt` Redis's time), or wait this
+/// long, and why.
 struct LimitDecision: Sendable {
     var wait: Duration?
     var reason: String
+    var grantedAt: Int64?
 
     init(_ reply: RedisValue) {
         let parts = reply.array ?? []
@@ -107,6 +109,7 @@ struct LimitDecision: Sendable {
         reason = parts.count > 2 ? parts[2].string ?? "rate" : "rate"
         guard !granted else {
             wait = nil
+            grantedAt = parts.count > 3 ? parts[3].integer.map(Int64.init) : nil
             return
         }
         if reason == "concurrency" {

@@ -38,11 +38,12 @@ import TestSupport
         let h = try Harness()
         let registry = JobRegistry([TestKinds.recorded(runsKey: h.runsKey)])
         // Jobs run several times longer than the visibility timeout; the heartbeat (every third of
-        // it) keeps them leased. The timeout leaves room for a loaded one-core CI machine to stall
-        // a heartbeat for a few hundred milliseconds without the lease running out.
-        let consumers = (0..<2).map { _ in h.consumer(registry, concurrency: 4, visibilityTimeout: .milliseconds(1200)) }
+        // it) keeps them leased. The timeout leaves room for a loaded CI machine (the suite runs
+        // consumer processes beside it) to stall a heartbeat for over a second without the lease
+        // running out.
+        let consumers = (0..<2).map { _ in h.consumer(registry, concurrency: 4, visibilityTimeout: .milliseconds(2500)) }
         try await h.running(consumers) {
-            for _ in 0..<4 { _ = try await h.enqueue("recorded", #"{"ms": 4000}"#) }
+            for _ in 0..<4 { _ = try await h.enqueue("recorded", #"{"ms": 7500}"#) }
             #expect(await eventually(timeout: .seconds(20)) {
                 let runs = try? await h.runs().count
                 let length = try? await h.length()

@@ -16,10 +16,14 @@ public struct GatePass: Sendable {
     public let service: ExternalService
     /// The holder's name in the service's in-flight set, when its concurrency is limited.
     public let holder: String?
+    /// When the limit let the call through, in microseconds of the limit's own clock (Redis's);
+    /// nil when the service is not limited.
+    public let grantedAt: Int64?
 
-    public init(service: ExternalService, holder: String?) {
+    public init(service: ExternalService, holder: String?, grantedAt: Int64? = nil) {
         self.service = service
         self.holder = holder
+        self.grantedAt = grantedAt
     }
 }
 
