@@ -7,8 +7,9 @@ import Redis
 /// The rate is a GCRA over `tat` (the theoretical arrival time of the next call): a call is let
 /// through while `tat - now` leaves room in the burst, and moves `tat` one interval on. A call
 /// held back gets a time of its own to come back (`tail_<priority>`, one interval after the last
-/// one handed out, never past the horizon), so a backlog returns at the rate tokens are made, not
-/// all at once. Times are
+/// one handed out), so a backlog returns at the rate tokens are made, not all at once; a call whose
+/// time would lie past the horizon is told to ask again then, and takes no place in the line (a
+/// line longer than anyone waits would hand out times nobody keeps, and tokens would go unused). Times are
 /// written with `%.0f`: Lua would print a microsecond clock in 14 digits and lose the last two.
 enum LimitScripts {
     /// KEYS: limit hash, in-flight set. ARGV: interval µs (0: no rate), burst, concurrency (0: none),
@@ -41,9 +42,18 @@ enum LimitScripts {
             redis.call('HSET', KEYS[1], 'interval', text(interval), 'tat', text(tat), 'tail_interactive', '0', 'tail_background', '0')
         end
         local function refuse(earliest, reason)
-            local ticket = math.max(earliest, math.min(tail, horizon))
-            if interval > 0 and reason ~= 'concurrency' then
-                redis.call('HSET', KEYS[1], 'tail_' .. ARGV[6], text(ticket + interval))
+            local ticket = math.max(earliest, tail)
+            if reason == 'rate' and earliest - now < interval / 2 then
+                -- Nearly its turn (a caller back at its time, a little before the bucket, which
+                -- moved on by how late the calls before it came): wait the rest, keep the place.
+                ticket = earliest
+            elseif interval > 0 and reason ~= 'concurrency' then
+                if ticket <= horizon then
+                    redis.call('HSET', KEYS[1], 'tail_' .. ARGV[6], text(ticket + interval))
+                else
+                    -- Further off than anyone waits: ask again at the horizon, taking no place in line.
+                    ticket = math.max(earliest, horizon)
+                end
             end
             if not background and reason ~= 'concurrency' then
                 redis.call('HSET', KEYS[1], 'urgent_until', text(math.max(urgent, ticket + math.max(interval, 1000))))
