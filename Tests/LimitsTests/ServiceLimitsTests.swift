@@ -1,3 +1,4 @@
+import Foundation
 @testable import Services
 import Testing
 
@@ -44,5 +45,9 @@ import Testing
         #expect(PauseAdvice.pause(after: response(503, [("retry-after", "3")])) == nil)
         #expect(PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-requests", "12"), ("x-ratelimit-reset-requests", "5s")])) == nil)
         #expect(PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "5s")])) == .seconds(5))
+        // Hetzner: the last request of the hour, and when the bucket has one again (a Unix time).
+        let now = Date(timeIntervalSince1970: 1_764_400_000)
+        #expect(PauseAdvice.pause(after: response(201, [("ratelimit-remaining", "0"), ("ratelimit-reset", "1764400004")]), now: now) == .seconds(4))
+        #expect(PauseAdvice.pause(after: response(201, [("ratelimit-remaining", "3"), ("ratelimit-reset", "1764400004")]), now: now) == nil)
     }
 }

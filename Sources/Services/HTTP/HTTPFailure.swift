@@ -95,11 +95,14 @@ public enum RetryAdvice {
             if let seconds = Double(value) { return advisedDelay(seconds) }
             if let date = httpDate(value) { return advisedDelay(date.timeIntervalSince(now)) }
         }
-        if let value = response.header("ratelimit-reset"), let reset = Double(value) {
-            // A Unix time (Hetzner); a small number would be seconds from now (the IETF draft).
-            return advisedDelay(reset > 1_000_000_000 ? reset - now.timeIntervalSince1970 : reset)
-        }
-        return nil
+        return response.header("ratelimit-reset").flatMap { resetDelay($0, now: now) }
+    }
+
+    /// `RateLimit-Reset` as a wait: a Unix time (Hetzner), or a small number of seconds from now
+    /// (the IETF draft).
+    static func resetDelay(_ value: String, now: Date) -> Duration? {
+        guard let reset = Double(value.trimmingCharacters(in: .whitespaces)) else { return nil }
+        return advisedDelay(reset > 1_000_000_000 ? reset - now.timeIntervalSince1970 : reset)
     }
 
     static func httpDate(_ text: String) -> Date? {

@@ -4,14 +4,19 @@ import Foundation
 /// a 429 pauses the service until the advised time (`Retry-After`, Hetzner's `RateLimit-Reset`,
 /// or Groq's `x-ratelimit-reset-*` for the quota that ran out), one second when it advises none;
 /// any other answer that reports a quota used up (Groq's `x-ratelimit-remaining-requests: 0` or
-/// `x-ratelimit-remaining-tokens: 0`) pauses it until that quota's reset, before a 429 says so.
+/// `x-ratelimit-remaining-tokens: 0`, Hetzner's `RateLimit-Remaining: 0`) pauses it until that
+/// quota's reset, before a 429 says so.
 public enum PauseAdvice {
     /// The pause after a 429 that gives no advice.
     public static let unadvised = Duration.seconds(1)
 
     /// How long every caller should leave the service alone after `response`; nil: no need to.
     public static func pause(after response: HTTPClient.Response, now: Date = Date()) -> Duration? {
-        let exhausted = exhaustedQuotaReset(response)
+        var exhausted = exhaustedQuotaReset(response)
+        if response.header("ratelimit-remaining")?.trimmingCharacters(in: .whitespaces) == "0",
+           let reset = response.header("ratelimit-reset").flatMap({ RetryAdvice.resetDelay($0, now: now) }) {
+            exhausted = max(exhausted ?? reset, reset)
+        }
         if response.status == 429 {
             return RetryAdvice.delay(in: response, now: now) ?? exhausted ?? unadvised
         }
