@@ -153,7 +153,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/TestSupport"
         ),
         .testTarget(

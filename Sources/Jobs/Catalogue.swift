@@ -9,16 +9,18 @@ public enum Catalogue {
     /// The kinds this process can run: the diagnostic ones, each flow whose services are given, and
     /// the blob store's sweep when there is a blob store (the flows' or `blobs`).
     public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil,
-                                blobs: BlobStore? = nil) -> JobRegistry {
+                                blobs: BlobStore? = nil, backups: BackupServices? = nil) -> JobRegistry {
         let store = blobs ?? flows?.blobs
         return JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
-                           + (store.map { [BlobRetention.definition($0)] } ?? []))
+                           + (store.map { [BlobRetention.definition($0)] } ?? [])
+                           + (backups.map { SnapshotBackup.definitions($0).map { callingServices($0.retrying(RetryBudgets.policy(for: $0.kind, default: $0.retry))) } } ?? []))
     }
 
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
     /// maintenance ones that consumers with the right settings run.
     public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment) -> JobRegistry {
-        JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)])
+        JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)]
+                    + SnapshotBackup.definitions(nil).filter { $0.kind == SnapshotBackup.kind })
     }
 
     /// Every kind of this build and the queue it runs on, whatever this process is configured
@@ -33,6 +35,7 @@ public enum Catalogue {
             CallFlow.noteKind: BookingFlow.triageQueue,
             Flows.booking.kind: Flows.booking.queue, BookingFlow.triageKind: BookingFlow.triageQueue,
             BlobRetention.kind: BlobRetention.queue,
+            SnapshotBackup.kind: SnapshotBackup.queue, SnapshotBackup.followKind: SnapshotBackup.queue,
         ]
         for definition in Diagnostics.all(allowCrash: true) { table[definition.kind] = definition.queue }
         return table
@@ -42,21 +45,23 @@ public enum Catalogue {
     public static var allQueues: [String] { Set(queueOfKind.values).sorted() }
 
     /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
-    /// Each runs at its flow's priority, and a service's failure that escapes a stage is read by
-    /// the shared error model (a 429 is throttling, a 400 permanent) rather than as an unknown error.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
         (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))
-            .map { definition in
-                let priority = Flows.priority(ofKind: definition.kind)
-                return definition.retrying(RetryBudgets.policy(for: definition.kind, default: definition.retry)).running { _, run in
-                    try await CallPriority.$current.withValue(priority) {
-                        do {
-                            return try await run()
-                        } catch let failure as HTTPFailure {
-                            throw JobFailure(failure)
-                        }
-                    }
+            .map { callingServices($0.retrying(RetryBudgets.policy(for: $0.kind, default: $0.retry))) }
+    }
+
+    /// The kind run at its flow's priority, a service's failure that escapes it read by the shared
+    /// error model (a 429 is throttling, a 400 permanent) rather than as an unknown error.
+    static func callingServices(_ definition: JobDefinition) -> JobDefinition {
+        let priority = Flows.priority(ofKind: definition.kind)
+        return definition.running { _, run in
+            try await CallPriority.$current.withValue(priority) {
+                do {
+                    return try await run()
+                } catch let failure as HTTPFailure {
+                    throw JobFailure(failure)
                 }
             }
+        }
     }
 }

@@ -77,6 +77,7 @@ struct ConsumerCommand: AsyncParsableCommand {
         // without --queues, when it is configured.
         let flows: FlowServices?
         let blobs: BlobStore?
+        let backups: BackupServices?
         let limits: ServiceLimits
         do {
             limits = try ServiceLimits.configured(environment)
@@ -97,10 +98,13 @@ struct ConsumerCommand: AsyncParsableCommand {
             blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {
                 try Environment.value($0, environment)
             }
+            backups = try BackupServices.configured(required: asked?.contains(SnapshotBackup.queue) ?? false, http: HTTPClient(connections: 2, gate: gate)) {
+                try Environment.value($0, environment)
+            }
         } catch let error as FlowConfigurationError {
             throw ValidationError(error.description)
         }
-        let registry = Catalogue.registry(flows: flows, blobs: blobs)
+        let registry = Catalogue.registry(flows: flows, blobs: blobs, backups: backups)
         let names = asked ?? registry.queues
         // A queue no kind of this build serves would only see its jobs dead-lettered as unknown.
         if let unserved = names.first(where: { !registry.queues.contains($0) }) {

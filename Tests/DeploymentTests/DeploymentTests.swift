@@ -23,7 +23,7 @@ import TestSupport
         "SWITCHBOARD_IMAGE": "registry.example.com/switchboard:1.0.0", "SWITCHBOARD_HOST": "hooks.example.com",
         "CHATWOOT_NETWORK": "chatwoot_default", "TRAEFIK_NETWORK": "traefik-public", "CHATWOOT_ACCOUNT_ID": "1", "SCHEDULE_VERSION": "3",
         "BLOB_STORE": "s3://switchboard-audio/audio", "BLOB_S3_ENDPOINT": "https://account.r2.cloudflarestorage.com",
-        "BLOB_S3_ACCESS_KEY_ID": "key-id",
+        "BLOB_S3_ACCESS_KEY_ID": "key-id", "BACKUP_SERVER_SELECTOR": "role=chatwoot",
     ]
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil, settings: [String: String] = [:]) throws -> Output {
@@ -150,6 +150,7 @@ import TestSupport
                 defer { try? FileManager.default.removeItem(at: scratch) }
                 let configured: FlowServices?
                 let blobs: BlobStore?
+                let backups: BackupServices?
                 do {
                     let setting = { (name: String) -> String? in
                         if name == "BLOB_STORE", environment[name] != nil { return scratch.path }
@@ -158,11 +159,12 @@ import TestSupport
                     }
                     configured = try FlowConfiguration.services(forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1), setting: setting)
                     blobs = try FlowConfiguration.blobStore(forQueues: queues, flows: configured, http: HTTPClient(connections: 1), setting: setting)
+                    backups = try BackupServices.configured(required: queues.contains(SnapshotBackup.queue), http: HTTPClient(connections: 1), setting: setting)
                 } catch {
                     Issue.record("\(file): \(name) cannot run its queues: \(error)")
                     continue
                 }
-                let own = Catalogue.registry(environment: [:], flows: configured, blobs: blobs)
+                let own = Catalogue.registry(environment: [:], flows: configured, blobs: blobs, backups: backups)
                 let every = try Self.everyKind(scratch)
                 for queue in queues {
                     #expect(every.queues.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves")
@@ -212,7 +214,7 @@ import TestSupport
         #expect(every == Catalogue.queueOfKind)
     }
 
-    /// Every job kind of this build, as a consumer with every flow configured has them.
+    /// Every job kind of this build, as a consumer with every flow and the backups configured has them.
     static func everyKind(_ scratch: URL) throws -> JobRegistry {
         let http = HTTPClient(connections: 1)
         let services = FlowServices(
@@ -221,7 +223,7 @@ import TestSupport
             completions: ChatCompletionsClient(baseURL: "http://g", apiKey: "k", model: "m", http: http),
             chatwoot: ChatwootClient(baseURL: "http://c", apiToken: "t", http: http), systemPrompt: "p", keys: Keys(prefix: "deploy"),
             speech: AzureSpeechClient(key: "k", hosts: .region("r"), http: http), blobs: try BlobStore(location: scratch.path), http: http, account: 1)
-        return Catalogue.registry(environment: [:], flows: services)
+        return Catalogue.registry(environment: [:], flows: services, backups: BackupServices(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1]))
     }
 
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))

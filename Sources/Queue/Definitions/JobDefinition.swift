@@ -2,11 +2,15 @@ import Foundation
 import Logging
 import Redis
 
-/// What a handler returns: finished, or finished with a follow-up job (the next stage of a flow),
-/// which is enqueued atomically with this job's acknowledgement.
+/// What a handler returns: finished, finished with a follow-up job (the next stage of a flow),
+/// which is enqueued atomically with this job's acknowledgement, or not finished yet.
 public enum JobResult: Sendable {
     case done
     case next(JobRequest)
+    /// Not finished, and nothing to do until later (an action still running elsewhere): the job
+    /// is put back unchanged to run again after the delay, holding no slot meanwhile, with no
+    /// attempt counted. The handler bounds how long it keeps asking.
+    case later(Duration)
 }
 
 /// What a handler knows about the delivery it is running.

@@ -6,6 +6,8 @@ enum Outcome: Sendable, Equatable {
     case retry(Envelope, after: Duration)
     /// Put back unchanged (same attempt, same history) to run after the delay: a limit held it.
     case throttled(Envelope, after: Duration)
+    /// Put back unchanged to run after the delay: the handler has nothing to do until then.
+    case later(Envelope, after: Duration)
     case dead(DeadLetter)
     case abandoned
 
@@ -15,6 +17,7 @@ enum Outcome: Sendable, Equatable {
         case .next: "handed_off"
         case .retry: "retried"
         case .throttled: "throttled"
+        case .later: "later"
         case .dead: "dead"
         case .abandoned: "abandoned"
         }

@@ -56,6 +56,8 @@ struct JobRunner: Sendable {
             outcome = .done
         case .success(.next(let request)):
             outcome = .next(request)
+        case .success(.later(let delay)):
+            outcome = .later(envelope, after: delay)
         case .failure where timedOut:
             let failure = JobFailure.retryable("timed out after \(definition.timeout)")
             outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: Clock.unixMilliseconds())

@@ -35,7 +35,7 @@ struct OutcomeWriter: Sendable {
             } catch {
                 logger.warning("could not give an abandoned job back; it is reclaimed after the visibility timeout", metadata: meta(queue, envelope, ["error": "\(error)"]))
             }
-        case .retry(let next, let delay), .throttled(let next, let delay):
+        case .retry(let next, let delay), .throttled(let next, let delay), .later(let next, let delay):
             let due = Clock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
             await persist(queue, envelope) { try await broker.retry(queue, consumer: consumer, entryID: entryID, next: next, dueAt: due) }
         case .dead(let letter):

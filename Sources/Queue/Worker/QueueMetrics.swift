@@ -4,7 +4,7 @@ import Synchronization
 /// The engine's metrics, with fixed low-cardinality labels (queue, kind, outcome; never a job id).
 ///
 /// - `switchboard_jobs_total{queue,outcome}`: settled deliveries (done, handed_off, retried,
-///   throttled, dead, abandoned)
+///   throttled, later, dead, abandoned)
 /// - `switchboard_job_duration_seconds{queue,kind}`: handler run time
 /// - `switchboard_jobs_in_flight`: jobs holding a slot in this process (sampled)
 /// - `switchboard_retries_total{queue}`, `switchboard_dead_letters_total{queue}`
@@ -24,7 +24,7 @@ final class QueueMetrics: Sendable {
         init(queue: String) {
             self.queue = queue
             var outcomes: [String: Counter] = [:]
-            for outcome in ["done", "handed_off", "retried", "throttled", "dead", "abandoned"] {
+            for outcome in ["done", "handed_off", "retried", "throttled", "later", "dead", "abandoned"] {
                 outcomes[outcome] = Counter(label: "switchboard_jobs_total", dimensions: [("queue", queue), ("outcome", outcome)])
             }
             self.outcomes = outcomes

@@ -1,0 +1,123 @@
+import Foundation
+import Jobs
+import Queue
+import Redis
+import Testing
+import TestSupport
+
+/// `backup.snapshot` as the `backups` service runs it: a consumer process against a Hetzner fake
+/// whose actions take a while, fail, or meet the hour's rate limit.
+@Suite struct SnapshotBackupProcessTests {
+    static let managed = ["managed-by": "switchboard", "switchboard-backup": "snapshot"]
+
+    static func ours(_ server: Int, day: Int, id: Int, status: String = "available") -> FakeHetzner.Image {
+        var labels = managed
+        labels["switchboard-server"] = String(server)
+        labels["switchboard-run"] = "OLDRUN\(id)"
+        return FakeHetzner.Image(id: id, status: status, description: "switchboard-\(server)-old", created: String(format: "2026-11-%02dT02:30:00+00:00", day),
+                                 labels: labels, server: server)
+    }
+
+    struct Setup {
+        let server: RedisServer
+        let h: ProcessHarness
+
+        init() throws {
+            server = try RedisServer()
+            h = ProcessHarness(server: server)
+        }
+
+        func consumer(_ hetzner: FakeHetzner, _ settings: [String: String]) throws -> SwitchboardProcess {
+            try h.consumer(["--queues", "backups", "--concurrency", "2"],
+                           environment: ["HCLOUD_TOKEN": "hc-token", "HCLOUD_BASE_URL": hetzner.url + "/v1", "BACKUP_SNAPSHOT_POLL": "300ms"].merging(settings) { _, new in new })
+        }
+
+        func snapshot(attempts: Int = 6) async throws {
+            let pool = RedisPool(endpoint: server.endpoint)
+            defer { pool.close() }
+            let request = JobRequest(queue: SnapshotBackup.queue, kind: SnapshotBackup.kind, payload: "{}", maxAttempts: attempts)
+            try await Broker(pool: pool, keys: Keys(prefix: h.prefix)).add(request.envelope(), to: SnapshotBackup.queue)
+        }
+
+        func idle() async -> Bool {
+            let waiting = try? await h.integer("XLEN", h.key("backups:stream"))
+            let delayed = try? await h.integer("ZCARD", h.key("backups:delayed"))
+            return waiting == 0 && delayed == 0
+        }
+    }
+
+    @Test func snapshotsAreFollowedWithoutHoldingASlotThenRotatedTouchingNothingElse() async throws {
+        let s = try Setup()
+        var images = (1...8).map { Self.ours(11, day: $0, id: 100 + $0) }
+        images.append(FakeHetzner.Image(id: 200, created: "2026-10-01T00:00:00+00:00", labels: [:], server: 11))
+        images.append(FakeHetzner.Image(id: 201, created: "2026-10-01T00:00:00+00:00", labels: ["managed-by": "someone-else", "switchboard-server": "11"], server: 11))
+        images.append(Self.ours(11, day: 1, id: 202, status: "creating"))
+        let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: ["role": "chatwoot"], 12: ["role": "chatwoot"], 13: ["role": "other"]],
+                                            images: images, pollsToFinish: 4)
+        let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_SELECTOR": "role=chatwoot", "BACKUP_KEEP_SNAPSHOTS": "3"])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        try await s.snapshot()
+        // While Hetzner works, the follow-up waits in the delayed set: no slot is held.
+        #expect(await eventually(timeout: .seconds(20)) {
+            let delayed = try? await s.h.integer("ZCARD", s.h.key("backups:delayed"))
+            let pending = try? await s.h.client.send("XPENDING", s.h.key("backups:stream"), "workers").array?.first?.integer
+            return delayed == 1 && pending == 0
+        }, "\(consumer.log.suffix(1500))")
+        #expect(await eventually(timeout: .seconds(30)) {
+            let idle = await s.idle()
+            return idle && hetzner.state.value.actions.values.allSatisfy { $0.status == "success" }
+        }, "\(consumer.log.suffix(1500))")
+        let state = hetzner.state.value
+        #expect(state.created.map(\.server).sorted() == [11, 12], "one snapshot per selected server")
+        for made in state.created {
+            #expect(made.labels["managed-by"] == "switchboard" && made.labels["switchboard-server"] == String(made.server) && made.labels["switchboard-run"] != nil)
+            #expect(made.description.hasPrefix("switchboard-\(made.server)-"))
+        }
+        // Server 11: the new snapshot and the two newest old ones are kept; the six oldest went.
+        #expect(state.deleted.sorted() == [101, 102, 103, 104, 105, 106], "\(state.deleted)")
+        #expect(state.images[107] != nil && state.images[108] != nil)
+        #expect(state.images[200] != nil && state.images[201] != nil && state.images[202] != nil, "unlabelled, foreign and unfinished images untouched")
+        #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0)
+        let looks = hetzner.requests.filter { $0.path.contains("/actions/") && $0.method == "GET" }.count
+        #expect(looks >= 8 && looks < 40, "each action looked at every poll until done: \(looks)")
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
+
+    @Test func aFailedSnapshotIsDeadLetteredNamingItsServerAndNothingOfItsIsRotated() async throws {
+        let s = try Setup()
+        let images = (1...3).map { Self.ours(12, day: $0, id: 300 + $0) } + (1...2).map { Self.ours(11, day: $0, id: 400 + $0) }
+        let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: [:], 12: [:]], images: images, pollsToFinish: 2, failing: [12])
+        let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11,12", "BACKUP_KEEP_SNAPSHOTS": "1"])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        try await s.snapshot()
+        #expect(await eventually(timeout: .seconds(30)) { (try? await s.h.integer("XLEN", s.h.key("backups:dead"))) == 1 }, "\(consumer.log.suffix(1500))")
+        let letter = try await s.h.client.send("XRANGE", s.h.key("backups:dead"), "-", "+").array?.first?.array?.last?.pairs ?? []
+        let error = letter.first { $0.key == "error" }?.value.string ?? ""
+        #expect(error.contains("server 12") && error.contains("server_error"), "\(error)")
+        let state = hetzner.state.value
+        #expect(Set(state.deleted) == [401, 402], "server 11 rotated to its newest; nothing of server 12: \(state.deleted)")
+        #expect((301...303).allSatisfy { state.images[$0] != nil })
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
+
+    @Test func hetznersRateLimitHoldsTheJobWithoutUsingAnAttemptOrAskingTwice() async throws {
+        let s = try Setup()
+        // The first two requests meet the hour's limit (429, RateLimit-Reset two seconds on).
+        let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: [:]], pollsToFinish: 1, rateLimited: [1, 2])
+        let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11"])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        try await s.snapshot(attempts: 1)
+        #expect(await eventually(timeout: .seconds(30)) {
+            let idle = await s.idle()
+            return idle && hetzner.state.value.created.count == 1
+        }, "\(consumer.log.suffix(1500))")
+        #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0, "one attempt allowed, and the 429 did not use it")
+        #expect(hetzner.state.value.created.count == 1)
+        let limit = try await s.h.client.send("HGETALL", s.h.key("limit:hetzner")).integerHash
+        #expect(limit["pauses", default: 0] >= 1, "\(limit)")
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
+}
