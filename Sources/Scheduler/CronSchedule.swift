@@ -1,25 +1,36 @@
 import Foundation
 import Services
 
-/// When a scheduled job is due: a five-field cron expression in UTC (`minute hour day-of-month
-/// month day-of-week`, with `*`, lists, ranges and `/` steps, month and day names, and
-/// `@hourly`/`@daily`/`@weekly`/`@monthly`), or `@every <duration>` (`@every 30s`, `@every 5m`,
-/// `@every 1h`: ticks at whole multiples of the interval since the Unix epoch).
+/// When a scheduled job is due: a five-field cron expression (`minute hour day-of-month month
+/// day-of-week`, with `*`, lists, ranges and `/` steps, month and day names, and
+/// `@hourly`/`@daily`/`@weekly`/`@monthly`) read on the wall clock of a time zone (UTC unless
+/// given), or `@every <duration>` (`@every 30s`, `@every 5m`, `@every 1h`: ticks at whole multiples
+/// of the interval since the Unix epoch, whatever the zone).
+///
+/// Where the zone's clock jumps, a time of day the expression names happens once, as people expect:
+/// one that the spring-forward gap skips fires at the first minute after the gap; one that the
+/// fall-back hour repeats fires at its first occurrence only. (An expression for every hour — `*` in
+/// the hour field — keeps running through the repeated hour, as cron does.)
 ///
 /// Ticks are whole seconds since the epoch; the same expression gives every replica the same ticks,
 /// which is what lets the scheduler fire each tick once, whoever fires it.
 public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     public let description: String
+    public let timeZone: TimeZone
     private let kind: Kind
+    private let calendar: Calendar
 
     private enum Kind: Sendable, Equatable {
         case every(seconds: Int)
-        case fields(minutes: Set<Int>, hours: Set<Int>, days: Set<Int>, months: Set<Int>, weekdays: Set<Int>, anyDay: Bool, anyWeekday: Bool)
+        case fields(minutes: Set<Int>, hours: Set<Int>, days: Set<Int>, months: Set<Int>, weekdays: Set<Int>, anyDay: Bool, anyWeekday: Bool, anyHour: Bool)
     }
 
-    public init(_ text: String) throws {
+    public init(_ text: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) throws {
         let expression = text.trimmingCharacters(in: .whitespaces)
         description = expression
+        self.timeZone = timeZone
+        // Wall-clock times are read as UTC "naive" times: seconds since the epoch plus the zone's offset.
+        calendar = UTCTime.calendar
         let aliases = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
                        "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"]
         if expression.hasPrefix("@every ") {
@@ -43,7 +54,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         // 7 is Sunday too, as in most crons.
         let weekdays = Set(try Self.field(fields[4], "day of week", 0...7, names: days, text: text).map { $0 % 7 })
         kind = .fields(minutes: minutes, hours: hours, days: monthDays, months: monthSet, weekdays: weekdays,
-                       anyDay: fields[2] == "*", anyWeekday: fields[4] == "*")
+                       anyDay: fields[2] == "*", anyWeekday: fields[4] == "*", anyHour: hours.count == 24)
     }
 
     /// The latest tick at or before `time` (Unix seconds), looking back at most `limit` seconds.
@@ -78,9 +89,42 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The zone's offset from UTC at `time`, in seconds.
+    private func offset(_ time: Int) -> Int {
+        timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(time)))
+    }
+
+    /// Whether the absolute minute `time` is a tick: its wall-clock time matches (unless that time
+    /// of day already happened, the clock having fallen back), or it ends a spring-forward gap in
+    /// which a matching time of day was skipped.
     private func matches(minute time: Int) -> Bool {
-        guard case .fields(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday) = kind else { return false }
-        let parts = UTCTime.calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(time)))
+        guard case .fields(_, _, _, _, _, _, _, let anyHour) = kind else { return false }
+        let here = offset(time)
+        if matches(wall: time + here) {
+            if anyHour { return true }
+            // Fallen back within the last hours: the same wall time was already lived through.
+            let before = offset(time - 3 * 3600)
+            if before > here {
+                let earlier = time - (before - here)
+                if earlier + offset(earlier) == time + here { return false }
+            }
+            return true
+        }
+        let previous = offset(time - 60)
+        guard here > previous else { return false }
+        // The clock jumped forward at `time`: the wall minutes it skipped fire here.
+        var skipped = time - 60 + previous + 60
+        while skipped < time + here {
+            if matches(wall: skipped) { return true }
+            skipped += 60
+        }
+        return false
+    }
+
+    /// Whether the fields match a wall-clock minute given as naive seconds (read as UTC).
+    private func matches(wall: Int) -> Bool {
+        guard case .fields(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday, _) = kind else { return false }
+        let parts = calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(wall)))
         guard let minute = parts.minute, let hour = parts.hour, let day = parts.day, let month = parts.month, let weekday = parts.weekday else {
             return false
         }

@@ -14,7 +14,8 @@ public struct ScheduleEntry: Sendable, Equatable {
         self.job = job
     }
 
-    /// Reads a schedule file: a JSON array of `{"name", "cron", "kind", "payload"?, "queue"?}`.
+    /// Reads a schedule file: a JSON array of `{"name", "cron", "kind", "payload"?, "queue"?, "tz"?}`
+    /// (`tz`: an IANA zone whose wall clock the cron reads, `Europe/Paris`; default UTC).
     /// Every kind must be in `registry` (a kind no consumer runs would only fill the dead letters);
     /// the queue defaults to the kind's own. Errors name the entry and what is wrong with it.
     public static func load(_ data: Data, registry: JobRegistry) throws -> [ScheduleEntry] {
@@ -29,8 +30,15 @@ public struct ScheduleEntry: Sendable, Equatable {
             }
             guard !entries.contains(where: { $0.name == name }) else { throw CronError("schedule entry '\(name)' appears twice") }
             guard let cron = object["cron"] as? String else { throw CronError("schedule entry '\(name)': 'cron' is missing") }
+            var zone = TimeZone(identifier: "UTC")!
+            if let identifier = object["tz"] {
+                guard let text = identifier as? String, let found = TimeZone(identifier: text), TimeZone.knownTimeZoneIdentifiers.contains(text) || text == "UTC" else {
+                    throw CronError("schedule entry '\(name)': 'tz' \(identifier) is not an IANA time zone such as Europe/Paris or UTC")
+                }
+                zone = found
+            }
             let schedule: CronSchedule
-            do { schedule = try CronSchedule(cron) } catch { throw CronError("schedule entry '\(name)': \(error)") }
+            do { schedule = try CronSchedule(cron, timeZone: zone) } catch { throw CronError("schedule entry '\(name)': \(error)") }
             guard let kind = object["kind"] as? String else { throw CronError("schedule entry '\(name)': 'kind' is missing") }
             guard let definition = registry[kind] else {
                 throw CronError("schedule entry '\(name)': kind '\(kind)' is not in the catalogue (known: \(registry.definitions.keys.sorted().joined(separator: ", ")))")
