@@ -32,7 +32,7 @@ final class BenchWorld: Sendable {
     let tasks: LockedValue<[Task<Void, any Error>]>
 
     init(serviceDelay delay: Duration) async throws {
-        redis = try RedisServer()
+        redis = try await RedisServer()
         pool = RedisPool(endpoint: redis.endpoint, size: 4)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-flowbench-\(UUID().uuidString)")
         let keys = Keys(prefix: "flowbench")

@@ -137,6 +137,11 @@ public final class SchedulerService: Service, Sendable {
                 logger.info("scheduled job enqueued", metadata: [
                     "schedule": "\(entry.name)", "tick": "\(tick)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)",
                 ])
+                do {
+                    try await FiredTicks(pool: broker.pool, keys: broker.keys).record(entry.name, tick: tick, jobID: id)
+                } catch {
+                    logger.notice("could not record the fire for switchboard schedules", metadata: ["schedule": "\(entry.name)", "error": "\(error)"])
+                }
                 return true
             case .duplicate:
                 outcome = "already_enqueued"

@@ -12,9 +12,11 @@ struct SchedulerCommand: AsyncParsableCommand {
         abstract: "Enqueue periodic jobs at their ticks until SIGTERM or SIGINT; any number of replicas fire each tick once.",
         discussion: """
             The schedule is a JSON file (--schedule, else SCHEDULE_FILE): an array of \
-            {"name": "nightly", "cron": "0 3 * * *", "kind": "…", "payload": {…}, "queue": "…"}. \
-            cron is five fields in UTC (minute hour day-of-month month day-of-week; *, lists, ranges, \
-            steps, names), @hourly, @daily, @weekly, @monthly, or @every 30s / 5m / 1h. One replica holds \
+            {"name": "nightly", "cron": "0 3 * * *", "kind": "…", "payload": {…}, "queue": "…", "tz": "Europe/Paris"}. \
+            cron is five fields on the wall clock of tz, UTC by default (minute hour day-of-month month day-of-week; \
+            *, lists, ranges, steps, names), @hourly, @daily, @weekly, @monthly, or @every 30s / 5m / 1h; a time \
+            of day skipped by a daylight-saving jump fires at the first minute after it, one lived twice fires \
+            once. `switchboard schedules` shows what it will do and did. One replica holds \
             a leader lease and fires; each tick is enqueued with its own dedupe key, so no tick is ever \
             enqueued twice. A tick missed by less than --catch-up (a restart, a failover) is fired late, \
             once. Serves /metrics, /healthz and /readyz on --metrics-port.

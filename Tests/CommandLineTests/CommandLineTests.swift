@@ -5,7 +5,7 @@ import TestSupport
 
 @Suite struct CommandLineTests {
     @Test func enqueueThenQueuesJSONShowsTheQueue() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await h.enqueue(kind: "noop", payload: "{}", count: 5)
@@ -26,7 +26,7 @@ import TestSupport
     }
 
     @Test func queuesTableListsConsumersWithIdleTimes() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let consumer = try h.consumer()
@@ -54,7 +54,7 @@ import TestSupport
     /// A job put where no consumer will ever run it, an attempt budget of nothing, a prefix that
     /// breaks the hash tag or the scans: refused before anything is written, exit 2, saying why.
     @Test func enqueueRefusesWhatNoConsumerCouldRun() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let wrongQueue = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "chat.retrieve", "--queue", "generate"])
@@ -96,7 +96,7 @@ import TestSupport
     }
 
     @Test func aRedisThatWantsAPasswordIsExit3SayingSo() async throws {
-        let server = try RedisServer(extraArguments: ["--requirepass", "s3cret-pw"])
+        let server = try await RedisServer(extraArguments: ["--requirepass", "s3cret-pw"])
         let none = try await SwitchboardProcess.run(["queues", "--redis", server.url])
         #expect(none.status == 3 && none.output.contains("password"), "\(none.output)")
         let wrong = try await SwitchboardProcess.run(["queues", "--redis", "redis://:wrong-pw@127.0.0.1:\(server.port)"])
@@ -138,7 +138,7 @@ import TestSupport
 
 @Suite struct MonitoringTests {
     @Test func metricsHealthAndReadiness() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let (consumer, port) = try await SwitchboardProcess.serving { ["consumer"] + h.common + ["--metrics-port", String($0)] }
@@ -165,7 +165,7 @@ import TestSupport
     @Test(arguments: [(["--appendonly", "no", "--save", ""], "none", true), (["--appendonly", "yes", "--appendfsync", "everysec"], "aof-everysec", true),
                       (["--appendonly", "no", "--save", "900 1"], "rdb", true), (["--appendonly", "yes", "--appendfsync", "always"], "aof-always", false)])
     func redisDurabilityIsToldAtStartOnReadyzAndAsAGauge(_ settings: [String], _ mode: String, _ loud: Bool) async throws {
-        let server = try RedisServer(extraArguments: settings)
+        let server = try await RedisServer(extraArguments: settings)
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let (consumer, port) = try await SwitchboardProcess.serving { ["consumer"] + h.common + ["--metrics-port", String($0)] }
@@ -182,7 +182,7 @@ import TestSupport
     /// A Redis that does not answer at start (stalled) costs a role one command timeout, not one
     /// per check: the checks that would each wait it out are skipped, saying so, and the role starts.
     @Test func aStalledRedisAtStartSkipsTheChecksInsteadOfWaitingOutEach() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let stall = server.stall(for: .seconds(40))
@@ -201,7 +201,7 @@ import TestSupport
     }
 
     @Test func evictingRedisIsWarnedAboutAtStartUp() async throws {
-        let server = try RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
+        let server = try await RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let consumer = try h.consumer()

@@ -19,7 +19,7 @@ import TestSupport
     }
 
     @Test func listShowRetryDropRoundTrip() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await makeDeadLetters(h, count: 3)
@@ -57,7 +57,7 @@ import TestSupport
     }
 
     @Test func exportThenImport() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await makeDeadLetters(h, count: 4)
@@ -92,7 +92,7 @@ import TestSupport
     }
 
     @Test func twoTerminalsRetryingAtOnceRetryEachLetterOnce() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let total = 400
@@ -111,7 +111,7 @@ import TestSupport
     }
 
     @Test func exitCodes() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         #expect(try await run(h, ["dead", "show", "nope"]).status == 1)
@@ -126,7 +126,7 @@ import TestSupport
     /// Whatever sits in Redis — an entry id at the top of the range, times no calendar holds — is
     /// shown, never a trap of the command line.
     @Test func hostileNumbersInRedisAreShownNotTrappedOn() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         _ = try await h.client.send(RedisCommand("SADD", [h.key("queues"), "diagnostics"]))
@@ -144,7 +144,7 @@ import TestSupport
     }
 
     @Test func pauseAndResumeFromTheCommandLine() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let pause = try await run(h, ["queues", "pause", "diagnostics"])
@@ -165,7 +165,7 @@ import TestSupport
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux")))
     func watchRedrawsInPlace() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let session = "sbwatch\(getpid())\(Int.random(in: 0...99999))"

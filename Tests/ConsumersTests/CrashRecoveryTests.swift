@@ -5,7 +5,7 @@ import TestSupport
 
 @Suite(.serialized) struct CrashRecoveryTests {
     @Test func killedConsumersJobsAreClaimedByAnotherAndEveryJobCompletes() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let total = 60
@@ -48,7 +48,7 @@ import TestSupport
     }
 
     @Test func aJobThatCrashesEveryConsumerEndsInTheDeadLetters() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await h.enqueue(kind: "crash", payload: "{}")
@@ -80,7 +80,7 @@ import TestSupport
     }
 
     @Test func crashJobsAreRefusedUnlessAllowed() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await h.enqueue(kind: "crash", payload: "{}")

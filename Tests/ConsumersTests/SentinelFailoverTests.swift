@@ -7,7 +7,7 @@ import TestSupport
 /// find the master through the sentinel, and a failover in the middle of a run loses no job.
 @Suite struct SentinelFailoverTests {
     @Test func aFailoverMidRunLosesNoJob() async throws {
-        let group = try RedisSentinelGroup()
+        let group = try await RedisSentinelGroup()
         try await group.ready()
         let h = ProcessHarness(server: group.first)
         defer { h.client.close() }

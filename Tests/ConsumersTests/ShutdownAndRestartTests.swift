@@ -5,7 +5,7 @@ import TestSupport
 
 @Suite(.serialized) struct ShutdownAndRestartTests {
     @Test func sigtermLetsJobsInFlightFinishAndExitsZero() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await h.enqueue(kind: "sleep", payload: "{\"ms\": 1500, \"record\": \"\(h.runsKey)\"}", count: 4)
@@ -19,7 +19,7 @@ import TestSupport
     }
 
     @Test func consumersRideOutARedisRestartWithoutLosingJobs() async throws {
-        let server = try RedisServer(aof: true)
+        let server = try await RedisServer(aof: true)
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let total = 1500
@@ -48,7 +48,7 @@ import TestSupport
     /// A consumer that cannot do its job — here, its metrics port is taken — stops with a clear
     /// error and a non-zero exit instead of spinning without joining the group.
     @Test func aConsumerWhoseMetricsPortIsTakenExitsNonZeroSayingWhy() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let taken = try ListeningPort()
@@ -63,7 +63,7 @@ import TestSupport
     /// A role that cannot authenticate to Redis stops at start with exit 3 saying so, so an update
     /// that brought a wrong secret fails its health and rolls back instead of running on.
     @Test func everyRoleRefusedByRedisExits3AtStart() async throws {
-        let server = try RedisServer(extraArguments: ["--requirepass", "right-password"])
+        let server = try await RedisServer(extraArguments: ["--requirepass", "right-password"])
         let schedule = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("schedule.json").path
         let closed = try ClosedPort()
@@ -81,7 +81,7 @@ import TestSupport
     /// cut-off delivery counting towards poison: the next replica takes them on its first pass,
     /// not a whole visibility timeout later (330 s on the call queues, after every deploy).
     @Test func jobsAbandonedAtTheEndOfTheGraceArePickedUpAtOnce() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         try await h.enqueue(kind: "sleep", payload: "{\"ms\": 30000}", count: 2)

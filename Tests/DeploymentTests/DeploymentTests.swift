@@ -339,7 +339,7 @@ import TestSupport
         let closed = try ClosedPort()
         let down = try await SwitchboardProcess.run(["health", "--port", String(closed.port)])
         #expect(down.status == 1)
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let (consumer, serving) = try await SwitchboardProcess.serving { ["consumer", "--redis", server.url, "--metrics-port", String($0)] }
         #expect(try await SwitchboardProcess.run(["health", "--port", String(serving)]).status == 0)
         #expect(try await SwitchboardProcess.run(["health", "--port", String(serving), "--path", "/readyz"]).status == 0)

@@ -10,7 +10,7 @@ import TestSupport
 /// `blobs.sweep` as the scheduler enqueues it and a consumer with a blob store runs it.
 @Suite struct BlobRetentionTests {
     @Test func theSweepJobRemovesOldAudioAndRefusesAnAgeThatCouldTakeLiveAudio() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
         defer { pool.close() }
         let broker = Broker(pool: pool, keys: Keys(prefix: "sweep"))

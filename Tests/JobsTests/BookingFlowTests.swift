@@ -19,7 +19,7 @@ import TestSupport
         let services: FlowServices
 
         init(prefix: String = #function) async throws {
-            server = try RedisServer()
+            server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
             broker = Broker(pool: pool, keys: keys)

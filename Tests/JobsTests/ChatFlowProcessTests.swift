@@ -11,7 +11,7 @@ import TestSupport
 /// (secrets as files), fed by the real producer's Chatwoot route, answering into a fake Chatwoot.
 @Suite struct ChatFlowProcessTests {
     @Test func aChatwootMessageThroughTheProducerIsAnsweredByAConsumerProcess() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
@@ -55,7 +55,7 @@ import TestSupport
     }
 
     @Test func aConsumerKilledMidStageLeavesExactlyOneReply() async throws {
-        let server = try RedisServer(aof: true)
+        let server = try await RedisServer(aof: true)
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
@@ -101,7 +101,7 @@ import TestSupport
     }
 
     @Test func aConsumersRetryBudgetComesFromItsEnvironment() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
@@ -129,7 +129,7 @@ import TestSupport
     }
 
     @Test func askingForTheFlowsQueuesWithoutItsSettingsExits2NamingTheFirstMissing() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let result = try await SwitchboardProcess.run(["consumer", "--redis", server.url, "--queues", "generate", "--metrics-port", "0"],
                                                       environment: ["GROQ_API_KEY": "gsk"])
         #expect(result.status == 2 && result.output.contains("EMBEDDINGS_URL"), "\(result.output)")

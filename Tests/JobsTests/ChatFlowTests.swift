@@ -26,7 +26,7 @@ import TestSupport
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
         init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
              answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
-            server = try RedisServer()
+            server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
             broker = Broker(pool: pool, keys: keys)

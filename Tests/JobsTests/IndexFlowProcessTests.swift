@@ -14,7 +14,7 @@ import TestSupport
     static let guestySecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
     @Test func aCallAndABookingThroughTheProducerEndAsKnowledgeANoteAndTriage() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let recordings = try await FakeService { _ in FakeService.answer(.ok, "ID3-call-audio", headers: [.contentType: "audio/mpeg"]) }

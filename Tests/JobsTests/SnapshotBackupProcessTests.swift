@@ -22,8 +22,8 @@ import TestSupport
         let server: RedisServer
         let h: ProcessHarness
 
-        init() throws {
-            server = try RedisServer()
+        init() async throws {
+            server = try await RedisServer()
             h = ProcessHarness(server: server)
         }
 
@@ -47,7 +47,7 @@ import TestSupport
     }
 
     @Test func snapshotsAreFollowedWithoutHoldingASlotThenRotatedTouchingNothingElse() async throws {
-        let s = try Setup()
+        let s = try await Setup()
         var images = (1...8).map { Self.ours(11, day: $0, id: 100 + $0) }
         images.append(FakeHetzner.Image(id: 200, created: "2026-10-01T00:00:00+00:00", labels: [:], server: 11))
         images.append(FakeHetzner.Image(id: 201, created: "2026-10-01T00:00:00+00:00", labels: ["managed-by": "someone-else", "switchboard-server": "11"], server: 11))
@@ -85,7 +85,7 @@ import TestSupport
     }
 
     @Test func aFailedSnapshotIsDeadLetteredNamingItsServerAndNothingOfItsIsRotated() async throws {
-        let s = try Setup()
+        let s = try await Setup()
         let images = (1...3).map { Self.ours(12, day: $0, id: 300 + $0) } + (1...2).map { Self.ours(11, day: $0, id: 400 + $0) }
         let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: [:], 12: [:]], images: images, pollsToFinish: 2, failing: [12])
         let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11,12", "BACKUP_KEEP_SNAPSHOTS": "1"])
@@ -103,7 +103,7 @@ import TestSupport
     }
 
     @Test func hetznersRateLimitHoldsTheJobWithoutUsingAnAttemptOrAskingTwice() async throws {
-        let s = try Setup()
+        let s = try await Setup()
         // The first two requests meet the hour's limit (429, RateLimit-Reset two seconds on).
         let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: [:]], pollsToFinish: 1, rateLimited: [1, 2])
         let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11"])

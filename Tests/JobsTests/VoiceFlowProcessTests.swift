@@ -12,7 +12,7 @@ import TestSupport
 /// from the environment — the bucket's secret key from a file — answers it with audio in Chatwoot.
 @Suite struct VoiceFlowProcessTests {
     @Test func anUploadThroughTheProducerIsAnsweredWithAudioWhileTheAudioLivesInABucket() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let bucket = try await FakeS3(bucket: "media", accessKeyID: "AKR2", secret: "r2-secret")

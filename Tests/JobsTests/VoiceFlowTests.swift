@@ -18,7 +18,7 @@ import TestSupport
 
     @Test(arguments: ["ogg upload", "mp3 attachment", "ogg upload in a bucket", "ogg upload answered in mp3"])
     func aSpokenQuestionIsAnsweredWithAudioAndText(_ form: String) async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
         defer { pool.close() }
         let keys = Keys(prefix: "voice\(form.filter(\.isLetter))")

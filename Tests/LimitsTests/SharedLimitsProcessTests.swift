@@ -71,7 +71,7 @@ import TestSupport
         let environment: [String: String]
 
         init(model: LimitedModel, conversations: Int, settings: [String: String]) async throws {
-            server = try RedisServer()
+            server = try await RedisServer()
             h = ProcessHarness(server: server)
             let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
             let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
@@ -245,7 +245,7 @@ import TestSupport
 
     @Test(arguments: [["RATE_LIMIT_GROQ": "fast"], ["CONCURRENCY_AZURE_STT": "0"], ["RATE_LIMIT_OPENAI": "5/s"]])
     func aMalformedLimitStopsTheConsumerAtStartNamingIt(_ setting: [String: String]) async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let (status, output) = try await SwitchboardProcess.run(["consumer"] + h.common + ["--queues", "diagnostics"], environment: setting)

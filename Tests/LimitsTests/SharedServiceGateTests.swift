@@ -13,8 +13,8 @@ import TestSupport
     let server: RedisServer
     let keys = Keys(prefix: "limits-test")
 
-    init() throws {
-        server = try RedisServer()
+    init() async throws {
+        server = try await RedisServer()
     }
 
     func gate(_ limit: ServiceLimit, service: ExternalService = .groq, maxWait: Duration = .zero) -> SharedServiceGate {

@@ -88,7 +88,7 @@ import TestSupport
 
     @Test func redisKilledMidFloodMeans503sThenRecoveryWithNothingLost() async throws {
         // AOF with fsync on every write: whatever Redis acknowledged survives its kill -9.
-        let server = try RedisServer(aof: true)
+        let server = try await RedisServer(aof: true)
         let h = try await ProducerHarness(server: server)
         let deliveries = Self.deliveries(600)
         let distinct = Set(deliveries.map(\.svixID)).count

@@ -26,7 +26,7 @@ final class ProducerHarness: Sendable {
 
     init(server: RedisServer? = nil, prefix: String = #function, commandTimeout: Duration = .seconds(2),
          configure: (inout ProducerConfiguration) -> Void = { _ in }) async throws {
-        self.server = try server ?? RedisServer()
+        if let server { self.server = server } else { self.server = try await RedisServer() }
         pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: commandTimeout)
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
         blobs = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-blobs-\(UUID().uuidString)")

@@ -6,7 +6,7 @@ import TestSupport
 /// metrics, logs without secrets, and a clean exit on SIGTERM.
 @Suite struct ProducerProcessTests {
     @Test func servesWithSecretsFromFilesLogsNoSecretAndStopsOnSigterm() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-producer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -47,7 +47,7 @@ import TestSupport
     }
 
     @Test func aConfigurationErrorExits2NamingTheVariable() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let port = try FreePort.find()
         let badSecret = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)],
                                                          environment: ["GUESTY_WEBHOOK_SECRET": "not-a-svix-secret!"])
@@ -74,7 +74,7 @@ import TestSupport
     /// A client holding a half-sent body (and another holding a silent connection) cannot keep the
     /// producer from stopping: past --grace-period the request is cut off and the process exits 0.
     @Test func sigtermEndsWithinTheGracePeriodWhateverClientsHold() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let (producer, port) = try await SwitchboardProcess.serving { port in
             ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port), "--grace-period", "2",
              "--request-timeout", "600", "--idle-timeout", "600"]
@@ -99,7 +99,7 @@ import TestSupport
     /// all along gets every request it got through to answered — never a connection accepted and
     /// then dropped — and the producer exits 0.
     @Test func aProducerDrainsBeforeItStopsAndDropsNoRequest() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let (producer, port) = try await SwitchboardProcess.serving { port in
             ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port), "--drain-delay", "2", "--grace-period", "2"]
         }

@@ -7,8 +7,8 @@ import TestSupport
 @Suite struct BadInputTests {
     struct Strict: Decodable, Sendable { var ms: Int }
 
-    func harnessAndConsumer(maxPayload: Int = 1 << 20) throws -> (Harness, StreamConsumer) {
-        let h = try Harness(prefix: "bad\(UUID().uuidString.prefix(8))")
+    func harnessAndConsumer(maxPayload: Int = 1 << 20) async throws -> (Harness, StreamConsumer) {
+        let h = try await Harness(prefix: "bad\(UUID().uuidString.prefix(8))")
         let strict = JobDefinition(kind: "strict", queue: "q", retry: .exponentialJitter(maxAttempts: 5), timeout: .seconds(5), payload: Strict.self) { _, _ in .done }
         let registry = JobRegistry([strict, TestKinds.recorded(runsKey: h.runsKey)])
         let configuration = ConsumerConfiguration(queues: ["q"], concurrency: 4, maxPayloadBytes: maxPayload, maxFieldBytes: 1024)
@@ -27,7 +27,7 @@ import TestSupport
     }
 
     @Test func unknownKindDeadLettersNamingTheKind() async throws {
-        let (h, consumer) = try harnessAndConsumer()
+        let (h, consumer) = try await harnessAndConsumer()
         let envelope = Envelope(kind: "transcribe-v9", maxAttempts: 3, payload: "{}")
         let letters = try await feed(h, consumer, [envelope.fields])
         #expect(letters.first?.error == "unknown job kind 'transcribe-v9'")
@@ -35,7 +35,7 @@ import TestSupport
     }
 
     @Test func undecodablePayloadsDeadLetterAtOnce() async throws {
-        let (h, consumer) = try harnessAndConsumer()
+        let (h, consumer) = try await harnessAndConsumer()
         let letters = try await feed(h, consumer, [
             Envelope(kind: "strict", maxAttempts: 5, payload: "{not json").fields,
             Envelope(kind: "strict", maxAttempts: 5, payload: #"{"ms": "soon"}"#).fields,
@@ -50,7 +50,7 @@ import TestSupport
     }
 
     @Test func malformedEnvelopesDeadLetterWithWhatTheyCarried() async throws {
-        let (h, consumer) = try harnessAndConsumer()
+        let (h, consumer) = try await harnessAndConsumer()
         let letters = try await feed(h, consumer, [
             ["kind", "strict", "payload", "{}"],
             ["id", "J1", "kind", "strict", "attempt", "x", "max_attempts", "1", "enqueued_at", "1", "payload", "{}"],
@@ -62,7 +62,7 @@ import TestSupport
     }
 
     @Test func oversizedFieldsDeadLetterWithTheirSize() async throws {
-        let (h, consumer) = try harnessAndConsumer(maxPayload: 2048)
+        let (h, consumer) = try await harnessAndConsumer(maxPayload: 2048)
         let big = "{\"ms\": 1, \"pad\": \"" + String(repeating: "x", count: 5000) + "\"}"
         var longTrace = Envelope(kind: "strict", maxAttempts: 1, payload: #"{"ms": 1}"#)
         longTrace.trace = String(repeating: "t", count: 4096)

@@ -7,7 +7,7 @@ import TestSupport
 
 @Suite struct ConsumerTests {
     @Test func everyJobRunsOnceAndLeavesTheStream() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), concurrency: 16)
         let ids = try await h.running([consumer]) {
             var ids: [String] = []
@@ -25,7 +25,7 @@ import TestSupport
     }
 
     @Test func pendingEntriesStayInTheStreamUntilTheyFinish() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))
         try await h.running([consumer]) {
             _ = try await h.enqueue("recorded", #"{"ms": 800}"#)
@@ -38,7 +38,7 @@ import TestSupport
     }
 
     @Test func concurrencyIsBounded() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let gauge = Mutex((now: 0, peak: 0))
         let kind = JobDefinition(kind: "busy", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) { _, context in
             gauge.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
@@ -56,7 +56,7 @@ import TestSupport
     }
 
     @Test func handOffEnqueuesTheNextStageAtomicallyWithTheAck() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let first = JobDefinition(kind: "first", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, _ in
             .next(JobRequest(queue: "q2", kind: "second", payload: #"{"ms": 1}"#, maxAttempts: 2))
         }
@@ -75,7 +75,7 @@ import TestSupport
     }
 
     @Test func aStageRunTwiceHandsOnOneFollowUpPerIdempotencyKey() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         // Every run of `first` hands on under the same key, as one flow stage re-run would.
         let first = JobDefinition(kind: "first", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, _ in
             .next(JobRequest(queue: "q2", kind: "second", payload: #"{"ms": 1}"#, maxAttempts: 2, dedupe: "flow:42:second"))
@@ -105,7 +105,7 @@ import TestSupport
     /// queues with ten slots): no queue holds a slot or a connection while it waits, and a job on
     /// any of them starts at once.
     @Test func aJobOnAnIdleQueueStartsWithoutWaitingForAnotherQueuesBlockedRead() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         // Blocked reads last 8 s here: a fetcher that waited for slots another queue's blocked read
         // holds would start the job only then, past the bound below. Fewer slots than queues.
         let queues = ["q1", "q2", "q3", "q4"]
@@ -132,7 +132,7 @@ import TestSupport
     }
 
     @Test func thousandsOfAcknowledgementsAtOnceAreSplitIntoScriptSizedSteps() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         try await h.broker.add((0..<2500).map { _ in JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1).envelope() }, to: "q")
         try await h.broker.ensureGroup("q")
         let client = RedisClient(endpoint: h.server.endpoint)
@@ -148,7 +148,7 @@ import TestSupport
     /// A clumsy `--queues q,q`: the queue is read once and its jobs run once each (it used to trap
     /// the process on a duplicate dictionary key before anything ran).
     @Test func aQueueNamedTwiceIsReadOnce() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), queues: ["q", "q"])
         #expect(consumer.configuration.queues == ["q"])
         let ids = try await h.running([consumer]) {
@@ -162,7 +162,7 @@ import TestSupport
     }
 
     @Test func consumersRecoverWhenRedisLosesTheirGroup() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))
         try await h.running([consumer]) {
             let first = try await h.enqueue("recorded")
@@ -175,7 +175,7 @@ import TestSupport
     }
 
     @Test func dedupeKeyAndEnqueueAreOneStep() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)
         let first = request.envelope()
         let added = try await h.broker.addGuarded(first, to: "q", dedupeKey: "svix:msg_1", ttlSeconds: 86_400, highWater: 0)
@@ -188,7 +188,7 @@ import TestSupport
     }
 
     @Test func aQueueAtItsHighWaterMarkRefusesNewJobsButStillAnswersDuplicates() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)
         let first = request.envelope()
         #expect(try await h.broker.addGuarded(first, to: "q", dedupeKey: "k1", ttlSeconds: 60, highWater: 2) == .added(jobID: first.id))

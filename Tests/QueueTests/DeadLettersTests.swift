@@ -26,7 +26,7 @@ import TestSupport
     }
 
     @Test func listIsNewestFirstAndFilters() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let dead = DeadLetters(broker: h.broker)
         let older = try await bury(h, count: 3, kind: "transcribe", error: "Azure 400: unsupported audio")
         let newer = try await bury(h, count: 2, kind: "reply", queue: "replies", error: "Chatwoot 404 conversation")
@@ -39,7 +39,7 @@ import TestSupport
     }
 
     @Test func retryPutsTheJobBackWithAttemptsResetAndHistoryKept() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let dead = DeadLetters(broker: h.broker)
         let original = try #require(try await bury(h, count: 1).first)
         let item = try #require(try await dead.find(original.id))
@@ -55,7 +55,7 @@ import TestSupport
     }
 
     @Test func dropAndFindByEntryID() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let dead = DeadLetters(broker: h.broker)
         _ = try await bury(h, count: 3)
         let items = try await dead.list(.init(), limit: 10)
@@ -68,7 +68,7 @@ import TestSupport
     }
 
     @Test func exportThenImportRoundTrips() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let dead = DeadLetters(broker: h.broker)
         _ = try await bury(h, count: 4)
         var lines: [String] = []
@@ -94,7 +94,7 @@ import TestSupport
     }
 
     @Test func pagesThroughAHundredThousandLetters() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let dead = DeadLetters(broker: h.broker)
         let key = h.keys.dead("q")
         _ = try await h.pool.send("SADD", h.keys.queues, "q")
@@ -117,7 +117,7 @@ import TestSupport
     }
 
     @Test func pausedQueuesTakeNoNewJobsUntilResumed() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }

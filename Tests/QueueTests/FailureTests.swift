@@ -8,7 +8,7 @@ import TestSupport
 
 @Suite struct FailureTests {
     @Test func retriesThenSucceeds() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let flaky = JobDefinition(kind: "flaky", queue: "q", retry: .exponentialJitter(maxAttempts: 5, base: .milliseconds(50), cap: .milliseconds(200)),
                                   timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
             try await context.redis.send("HINCRBY", h.runsKey, context.id, "1")
@@ -31,7 +31,7 @@ import TestSupport
     }
 
     @Test func exhaustedRetriesDeadLetterWithHistoryAndTimes() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let kind = TestKinds.failing("down", runsKey: h.runsKey, failure: .retryable("upstream 503"),
                                      retry: .exponentialJitter(maxAttempts: 3, base: .milliseconds(40), cap: .milliseconds(100)))
         let consumer = h.consumer(JobRegistry([kind]))
@@ -56,7 +56,7 @@ import TestSupport
     }
 
     @Test func retryWaitsInTheDelayedSetWithinTheJitterWindow() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let retry = RetryPolicy.exponentialJitter(maxAttempts: 3, base: .seconds(20), cap: .seconds(60))
         // No promoter during the test: full jitter may draw a delay of a few milliseconds, and a
         // promoter would move the retry back to the stream before it is looked at.
@@ -75,7 +75,7 @@ import TestSupport
     }
 
     @Test func retryAfterFromUpstreamIsTheMinimumDelay() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.failing(
             "limited", runsKey: h.runsKey, failure: .retryable("429 Too Many Requests", retryAfter: .seconds(30)),
             retry: .exponentialJitter(maxAttempts: 3, base: .milliseconds(10), cap: .milliseconds(10)))]))
@@ -89,7 +89,7 @@ import TestSupport
     }
 
     @Test func permanentFailureSkipsRetries() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.failing("bad", runsKey: h.runsKey, failure: .permanent("422 invalid phone number"),
                                                                   retry: .exponentialJitter(maxAttempts: 5))]))
         let envelope = try await h.running([consumer]) {
@@ -105,7 +105,7 @@ import TestSupport
     }
 
     @Test func aHandlerPastItsTimeoutIsCancelledAndRetried() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         // Full jitter may make the retry due at once: no promotion while the test looks at it.
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(
             "hang", runsKey: h.runsKey, timeout: .milliseconds(200), retry: .exponentialJitter(maxAttempts: 2, base: .seconds(30)))]),
@@ -123,7 +123,7 @@ import TestSupport
 /// What runs after a job is dead-lettered.
 @Suite struct DeadLetterHookTests {
     @Test func theHookRunsOnceAfterTheLetterIsWrittenAndItsFailureStopsNothing() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let notes = "{\(h.keys.prefix)}:notes"
         let pool = h.pool
         let noted = JobDefinition(kind: "noted", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self,

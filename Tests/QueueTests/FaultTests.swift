@@ -34,7 +34,7 @@ import TestSupport
     /// Redis answers BUSY while a long script runs: the outcome of a job that finished meanwhile is
     /// written once Redis takes commands again, not dropped for a whole visibility timeout.
     @Test func anOutcomeMetByBUSYIsWrittenWhenRedisIsBack() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         _ = try await h.server.command("CONFIG", "SET", "busy-reply-threshold", "100")
         let gate = LockedValue(false)
         let started = LockedValue(0)
@@ -58,7 +58,7 @@ import TestSupport
 
     /// Around a failover the old master answers READONLY: a hand-off is retried until it lands.
     @Test func aHandOffMetByREADONLYLandsOnceTheServerTakesWritesAgain() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let gate = LockedValue(false)
         let started = LockedValue(0)
         let kind = Self.gated("first", gate: gate, started: started) { .next(JobRequest(queue: "q2", kind: "second", payload: "{}", maxAttempts: 1)) }
@@ -91,7 +91,7 @@ import TestSupport
     /// and runs them at once, their delivery count untouched — instead of leaving them a whole
     /// visibility timeout and one delivery closer to poison.
     @Test func deliveriesLostOnTheWayAreReadBackAfterAFailedRead() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let name = "consumer-under-test"
         let deliveries = LockedValue<[Int]>([])
         let kind = JobDefinition(kind: "counted", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) { _, context in
@@ -125,7 +125,7 @@ import TestSupport
     /// Once stopping, a consumer finishes what it has and takes nothing more — not even a stale
     /// entry of a dead consumer when one of its slots frees.
     @Test func aStoppingConsumerClaimsNothing() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let kind = TestKinds.recorded(runsKey: h.runsKey)
         let consumer = h.consumer(JobRegistry([kind]), concurrency: 1, visibilityTimeout: .milliseconds(300), grace: .seconds(10))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -150,7 +150,7 @@ import TestSupport
     /// stands (the job is done, not retried). A handler cut off by its timeout whose kind has a
     /// dead-letter step gets that step run in full, though the job's task was cancelled.
     @Test func aResultAtTheDeadlineStandsAndATimedOutJobsDeadLetterStepRuns() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let noted = LockedValue<[String]>([])
         // Ignores cancellation and answers 400 ms into a 100 ms timeout.
         let late = JobDefinition(kind: "late", queue: "q", retry: .exponentialJitter(maxAttempts: 3), timeout: .milliseconds(100),
@@ -189,7 +189,7 @@ import TestSupport
     /// One member of a retry set that is no envelope neither stops promotion (of its queue or of
     /// the queues after it) nor vanishes: it is quarantined in the dead letters with the reason.
     @Test func aMalformedRetryIsQuarantinedAndTheOthersArePromoted() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let now = Clock.unixMilliseconds()
         let good1 = JobRequest(queue: "q1", kind: "recorded-1", payload: "{}", maxAttempts: 2).envelope()
         let good2 = JobRequest(queue: "q2", kind: "recorded-2", payload: "{}", maxAttempts: 2).envelope()

@@ -12,8 +12,8 @@ struct Harness {
     let broker: Broker
     let keys: Keys
 
-    init(server: RedisServer? = nil, prefix: String = #function) throws {
-        self.server = try server ?? RedisServer()
+    init(server: RedisServer? = nil, prefix: String = #function) async throws {
+        if let server { self.server = server } else { self.server = try await RedisServer() }
         pool = RedisPool(endpoint: self.server.endpoint, size: 2)
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
         broker = Broker(pool: pool, keys: keys)

@@ -15,7 +15,7 @@ import TestSupport
     }
 
     @Test func staleEntriesAreClaimedAndRunOnceAcrossSeveralConsumers() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         var ids: [String] = []
         for _ in 0..<90 { ids.append(try await h.enqueue("recorded").id) }
         try await strand(h, count: 90)
@@ -35,7 +35,7 @@ import TestSupport
     }
 
     @Test func aLiveConsumersLongJobIsNeverReclaimed() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let registry = JobRegistry([TestKinds.recorded(runsKey: h.runsKey)])
         // Jobs run several times longer than the visibility timeout; the heartbeat (every third of
         // it) keeps them leased. The timeout leaves room for a loaded CI machine (the suite runs
@@ -54,7 +54,7 @@ import TestSupport
     }
 
     @Test func entriesStillWithinTheirVisibilityTimeoutAreLeftAlone() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         _ = try await h.enqueue("recorded")
         try await strand(h, count: 1)
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), visibilityTimeout: .seconds(30))
@@ -67,7 +67,7 @@ import TestSupport
     }
 
     @Test func aPoisonMessageIsBuriedAfterThePoisonLimit() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let envelope = try await h.enqueue("recorded")
         try await strand(h, count: 1)
         // Each claim that is not followed by an outcome is one more delivery, as if each consumer crashed.
@@ -92,7 +92,7 @@ import TestSupport
     }
 
     @Test func deadConsumersAreRemovedOnceTheirWorkIsClaimed() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         _ = try await h.enqueue("recorded")
         try await strand(h, count: 1, consumer: "dead-replica")
         #expect(try await h.broker.removeIdleConsumers("q", idle: .zero).isEmpty, "a consumer owning entries is never removed")
@@ -104,7 +104,7 @@ import TestSupport
     }
 
     @Test func concurrentPromotersMoveEachRetryOnce() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let due = Clock.unixMilliseconds() - 1
         var expected: Set<String> = []
         for index in 0..<1200 {
@@ -138,7 +138,7 @@ import TestSupport
     }
 
     @Test func aLateOutcomeForAnEntrySettledElsewhereIsDropped() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let envelope = try await h.enqueue("recorded")
         try await strand(h, count: 1)
         let entryID = try #require(StreamEntry.list(try await h.pool.send("XRANGE", h.keys.stream("q"), "-", "+")).first?.id)
@@ -156,7 +156,7 @@ import TestSupport
     /// job another consumer has meanwhile claimed (and is running): whatever that outcome, it must
     /// not settle the other's entry — XACK alone would, as it ignores who owns the entry.
     @Test func aLateOutcomeNeverSettlesAnEntryAnotherConsumerClaimed() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let envelopes = [try await h.enqueue("recorded"), try await h.enqueue("recorded"), try await h.enqueue("recorded"),
                          try await h.enqueue("recorded")]
         try await strand(h, count: 4, consumer: "cut-off")

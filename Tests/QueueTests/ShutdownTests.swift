@@ -6,7 +6,7 @@ import TestSupport
 
 @Suite struct ShutdownTests {
     @Test func stopLetsJobsInFlightFinishAndAcknowledgesThem() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), concurrency: 6, grace: .seconds(20))
         var ids: [String] = []
         for _ in 0..<6 { ids.append(try await h.enqueue("recorded", #"{"ms": 700}"#).id) }
@@ -23,7 +23,7 @@ import TestSupport
     }
 
     @Test func jobsOutlivingTheGracePeriodAreLeftPendingForOthers() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), concurrency: 2, grace: .milliseconds(300))
         for _ in 0..<2 { _ = try await h.enqueue("recorded", #"{"ms": 30000}"#) }
         let started = ContinuousClock.now
@@ -42,7 +42,7 @@ import TestSupport
     }
 
     @Test func noJobsAreTakenAfterStop() async throws {
-        let h = try Harness()
+        let h = try await Harness()
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
@@ -57,7 +57,7 @@ import TestSupport
 
 @Suite struct RedisHealthTests {
     @Test func evictingRedisProducesTheWarning() async throws {
-        let server = try RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
+        let server = try await RedisServer(extraArguments: ["--maxmemory-policy", "allkeys-lru"])
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         let warning = try #require(try await RedisHealth.evictionWarning(client))
@@ -66,7 +66,7 @@ import TestSupport
     }
 
     @Test func noevictionIsQuiet() async throws {
-        let server = try RedisServer(extraArguments: ["--maxmemory-policy", "noeviction"])
+        let server = try await RedisServer(extraArguments: ["--maxmemory-policy", "noeviction"])
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         #expect(try await RedisHealth.evictionWarning(client) == nil)

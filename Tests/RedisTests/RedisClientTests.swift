@@ -5,7 +5,7 @@ import TestSupport
 
 @Suite struct RedisClientTests {
     @Test func typedReplies() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         #expect(try await client.send("SET", "k", "héllo") == .status("OK"))
@@ -17,7 +17,7 @@ import TestSupport
     }
 
     @Test func argumentsAreBinarySafeBulkStrings() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         let tricky = "line one\r\nSET injected 1\r\n\"quoted\" $5 *3 🚀"
@@ -27,7 +27,7 @@ import TestSupport
     }
 
     @Test func serverErrorsNameTheCommand() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         try await client.send("SET", "s", "text")
@@ -45,7 +45,7 @@ import TestSupport
     }
 
     @Test func pipelineKeepsOrderAndErrorsInPlace() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         let replies = try await client.pipeline([
@@ -60,7 +60,7 @@ import TestSupport
     }
 
     @Test func concurrentCallersShareOneConnection() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -74,7 +74,7 @@ import TestSupport
     }
 
     @Test func authAndSelectFromTheURL() async throws {
-        let server = try RedisServer(extraArguments: ["--requirepass", "pa ss"])
+        let server = try await RedisServer(extraArguments: ["--requirepass", "pa ss"])
         let client = RedisClient(endpoint: try RedisEndpoint(url: "redis://default:pa%20ss@127.0.0.1:\(server.port)/3"))
         defer { client.close() }
         try await client.send("SET", "where", "db3")
@@ -87,7 +87,7 @@ import TestSupport
     }
 
     @Test func wrongPasswordFailsWithoutRevealingIt() async throws {
-        let server = try RedisServer(extraArguments: ["--requirepass", "right"])
+        let server = try await RedisServer(extraArguments: ["--requirepass", "right"])
         let client = RedisClient(endpoint: try RedisEndpoint(url: "redis://:wrong-secret@127.0.0.1:\(server.port)"))
         defer { client.close() }
         do {
@@ -124,7 +124,7 @@ import TestSupport
     }
 
     @Test func commandTimeoutDropsTheConnectionAndTheNextCallReconnects() async throws {
-        let server = try RedisServer(extraArguments: ["--enable-debug-command", "local"])
+        let server = try await RedisServer(extraArguments: ["--enable-debug-command", "local"])
         let client = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(200))
         defer { client.close() }
         do {
@@ -142,7 +142,7 @@ import TestSupport
     }
 
     @Test func blockingCommandsGetTheirBlockTimeOnTopOfTheTimeout() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(200))
         defer { client.close() }
         let reply = try await client.send(RedisCommand("BLPOP", ["nothing", "0.6"], blocksFor: .milliseconds(600)))
@@ -150,7 +150,7 @@ import TestSupport
     }
 
     @Test func reconnectsAfterTheServerRestarts() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         defer { client.close() }
         try await client.send("SET", "a", "1")
@@ -162,7 +162,7 @@ import TestSupport
     }
 
     @Test func poolSpreadsCallsOverItsConnections() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 3)
         defer { pool.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -175,7 +175,7 @@ import TestSupport
     }
 
     @Test func closedClientRefusesCalls() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint)
         try await client.send("PING")
         client.close()

@@ -21,7 +21,7 @@ import TestSupport
     /// master: the old one answers READONLY (or is announced by +switch-master), and the next
     /// command goes to the server the sentinel names now.
     @Test func aClientFollowsTheMasterThroughAFailover() async throws {
-        let group = try RedisSentinelGroup()
+        let group = try await RedisSentinelGroup()
         try await group.ready()
         let client = RedisClient(endpoint: RedisEndpoint(host: "192.0.2.1", port: 1, sentinel: group.settings))
         defer { client.close() }

@@ -5,7 +5,7 @@ import TestSupport
 /// `switchboard scheduler` as an operator runs it.
 @Suite struct SchedulerProcessTests {
     @Test func runsTheScheduleFileAndStopsOnSigterm() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-\(UUID().uuidString).json")
         try #"[{"name": "heartbeat", "cron": "@every 1s", "kind": "noop"}]"#.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -21,7 +21,7 @@ import TestSupport
     }
 
     @Test func aBadScheduleExits2NamingTheEntry() async throws {
-        let server = try RedisServer()
+        let server = try await RedisServer()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-\(UUID().uuidString).json")
         try #"[{"name": "nightly", "cron": "0 3 * *", "kind": "noop"}]"#.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }

@@ -15,8 +15,8 @@ import TestSupport
         let pool: RedisPool
         let broker: Broker
 
-        init(prefix: String = #function) throws {
-            server = try RedisServer()
+        init(prefix: String = #function) async throws {
+            server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             broker = Broker(pool: pool, keys: Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber }))
         }
@@ -45,7 +45,7 @@ import TestSupport
     }
 
     @Test func threeReplicasEnqueueEachTickOnce() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.pool.close() }
         let replicas = try ["a", "b", "c"].map { setup.scheduler($0, entries: [try Self.everySecond()]) }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -64,7 +64,7 @@ import TestSupport
     }
 
     @Test func aDeadLeaderIsReplacedAndItsMissedTickCaughtUpOnce() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.pool.close() }
         let minute = ScheduleEntry(name: "minute", schedule: try CronSchedule("@every 1m"), job: Diagnostics.noop.request(payload: "{}"))
         let first = setup.scheduler("first", entries: [try Self.everySecond(), minute], lease: .seconds(2))

@@ -12,10 +12,10 @@ public final class RedisSentinelGroup: Sendable {
     private let sentinel: ProcessBox
     private let directory: URL
 
-    public init(masterName: String = "mymaster") throws {
+    public init(masterName: String = "mymaster") async throws {
         self.masterName = masterName
-        first = try RedisServer(aof: true)
-        second = try RedisServer(aof: true, extraArguments: ["--replicaof", "127.0.0.1", String(first.port)])
+        first = try await RedisServer(aof: true)
+        second = try await RedisServer(aof: true, extraArguments: ["--replicaof", "127.0.0.1", String(first.port)])
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sentinel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var started: (ProcessBox, Int)?

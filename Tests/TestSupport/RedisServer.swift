@@ -10,8 +10,10 @@ public final class RedisServer: Sendable {
     private let arguments: [String]
     private let process: ProcessBox
 
-    /// Starts a server; `aof` turns on the append-only file with fsync on every write.
-    public init(aof: Bool = false, extraArguments: [String] = []) throws {
+    /// Starts a server; `aof` turns on the append-only file with fsync on every write. The wait
+    /// for it to listen runs on a thread of its own: dozens of tests start servers at once, and
+    /// blocking Swift's cooperative pool (one thread per core) for each would stall every test.
+    public init(aof: Bool = false, extraArguments: [String] = []) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.directory = directory
@@ -25,7 +27,7 @@ public final class RedisServer: Sendable {
             arguments += extraArguments
             do {
                 let process = ProcessBox()
-                try process.start(arguments: arguments, port: port)
+                try await process.startOffPool(arguments: arguments, port: port)
                 self.port = port
                 self.arguments = arguments
                 self.process = process
@@ -88,6 +90,20 @@ public final class RedisServer: Sendable {
 /// The server process, started and stopped under a lock.
 final class ProcessBox: Sendable {
     private let state = LockedValue<ChildProcess?>(nil)
+
+    /// `start`, waited for on a thread of its own.
+    func startOffPool(arguments: [String], port: Int) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                do {
+                    try self.start(arguments: arguments, port: port)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
 
     func start(arguments: [String], port: Int, executable: String = RedisServerBinary.path) throws {
         let process = try ChildProcess(executable, arguments)

@@ -31,6 +31,8 @@ public struct Keys: Sendable, Equatable {
     public var paused: String { "\(tag):paused" }
     /// The scheduler's leader lease: the name of the replica that fires ticks.
     public var schedulerLeader: String { "\(tag):scheduler:leader" }
+    /// Each schedule entry's last fire: entry name → `<tick> <job id>` (a hash).
+    public var schedulerFired: String { "\(tag):scheduler:fired" }
     /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).
     public var producerProbe: String { "\(tag):producer:ready" }
     /// Per-minute counts of a queue's processed and failed jobs (a hash per minute, kept an hour).
