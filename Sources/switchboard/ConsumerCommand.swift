@@ -98,7 +98,8 @@ struct ConsumerCommand: AsyncParsableCommand {
             blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {
                 try Environment.value($0, environment)
             }
-            backups = try BackupServices.configured(required: asked?.contains(SnapshotBackup.queue) ?? false, http: HTTPClient(connections: 2, gate: gate)) {
+            backups = try BackupServices.configured(required: asked?.contains(SnapshotBackup.queue) ?? false, keys: Keys(prefix: redis.keyPrefix),
+                                                    http: HTTPClient(connections: 2, gate: gate)) {
                 try Environment.value($0, environment)
             }
         } catch let error as FlowConfigurationError {

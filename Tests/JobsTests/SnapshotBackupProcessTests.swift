@@ -80,6 +80,13 @@ import TestSupport
         #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0)
         let looks = hetzner.requests.filter { $0.path.contains("/actions/") && $0.method == "GET" }.count
         #expect(looks >= 8 && looks < 40, "each action looked at every poll until done: \(looks)")
+        // What exists, as the operator lists it: the two new snapshots (the old ones were not ours to record).
+        let (listed, json) = try await SwitchboardProcess.run(["backups", "list", "--json"] + s.h.common)
+        let backups = jsonFields(Array(json.utf8))["backups"] as? [[String: Any]] ?? []
+        let made = state.images.values.filter { $0.labels["switchboard-run"]?.hasPrefix("OLDRUN") == false }.map { String($0.id) }
+        #expect(listed == 0 && Set(backups.compactMap { $0["name"] as? String }) == Set(made) && backups.allSatisfy { $0["kind"] as? String == "snapshot" },
+                "\(json)")
+        #expect(backups.allSatisfy { ($0["bytes"] as? Int ?? 0) > 0 && $0["server"] != nil })
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
     }
@@ -97,6 +104,8 @@ import TestSupport
         #expect(error.contains("server 12") && error.contains("server_error"), "\(error)")
         let state = hetzner.state.value
         #expect(Set(state.deleted) == [401, 402], "server 11 rotated to its newest; nothing of server 12: \(state.deleted)")
+        let (_, table) = try await SwitchboardProcess.run(["backups", "list"] + s.h.common)
+        #expect(table.contains("snapshot") && table.split(separator: "\n").count == 2, "only server 11's new snapshot exists: \(table)")
         #expect((301...303).allSatisfy { state.images[$0] != nil })
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)

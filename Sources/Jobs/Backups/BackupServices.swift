@@ -1,4 +1,5 @@
 import Foundation
+import Queue
 import Services
 
 /// What the backup jobs call out to and how they are told to behave, built once per consumer that
@@ -13,9 +14,12 @@ public struct BackupServices: Sendable {
     public var keepSnapshots: Int
     public var poll: Duration
     public var snapshotTimeout: Duration
+    /// The deployment's keys, where the backups made are recorded.
+    public var keys: Keys
 
     public init(hetzner: HetznerClient, serverIDs: [Int]? = nil, serverSelector: String? = nil, keepSnapshots: Int = 7,
-                poll: Duration = .seconds(15), snapshotTimeout: Duration = .seconds(7200)) {
+                poll: Duration = .seconds(15), snapshotTimeout: Duration = .seconds(7200), keys: Keys = Keys()) {
+        self.keys = keys
         self.hetzner = hetzner
         self.serverIDs = serverIDs
         self.serverSelector = serverSelector
@@ -26,7 +30,7 @@ public struct BackupServices: Sendable {
 
     /// The backups' services, or nil when HCLOUD_TOKEN is unset and they are not `required`.
     /// Throws, naming the setting, for a missing or malformed one.
-    public static func configured(required: Bool, http makeHTTP: @autoclosure () -> HTTPClient,
+    public static func configured(required: Bool, keys: Keys = Keys(), http makeHTTP: @autoclosure () -> HTTPClient,
                                   setting: (String) throws -> String?) throws -> BackupServices? {
         guard let token = try setting("HCLOUD_TOKEN") else {
             if required { throw FlowConfigurationError("the backups need HCLOUD_TOKEN (or HCLOUD_TOKEN_FILE)") }
@@ -57,6 +61,7 @@ public struct BackupServices: Sendable {
         return BackupServices(
             hetzner: HetznerClient(baseURL: try setting("HCLOUD_BASE_URL") ?? "https://api.hetzner.cloud/v1", token: token, http: makeHTTP()),
             serverIDs: ids, serverSelector: selector, keepSnapshots: try count("BACKUP_KEEP_SNAPSHOTS", default: 7),
-            poll: try duration("BACKUP_SNAPSHOT_POLL", default: .seconds(15)), snapshotTimeout: try duration("BACKUP_SNAPSHOT_TIMEOUT", default: .seconds(7200)))
+            poll: try duration("BACKUP_SNAPSHOT_POLL", default: .seconds(15)), snapshotTimeout: try duration("BACKUP_SNAPSHOT_TIMEOUT", default: .seconds(7200)),
+            keys: keys)
     }
 }

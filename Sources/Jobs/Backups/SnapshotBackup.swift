@@ -109,8 +109,17 @@ public enum SnapshotBackup {
             }
             return .later(backups.poll)
         }
+        let records = BackupRecords(pool: context.redis, keys: backups.keys)
+        let finished = Clock.unixMilliseconds()
         for server in succeeded {
-            let deleted = try await rotate(backups, server: server)
+            let (kept, deleted) = try await rotate(backups, server: server)
+            if let snapshot = follow.snapshots.first(where: { $0.server == server }) {
+                let made = kept.first { $0.id == snapshot.image }
+                try await records.record(.init(kind: "snapshot", name: String(snapshot.image), server: server, finishedAt: finished,
+                                               durationMilliseconds: finished &- follow.startedAt,
+                                               bytes: made?.image_size.map { Int64($0 * 1_073_741_824) }))
+            }
+            try await records.forget(kind: "snapshot", names: deleted.map(String.init))
             context.logger.info("snapshot done and rotated", metadata: ["server": "\(server)", "deleted": "\(deleted)", "kept": "\(backups.keepSnapshots)"])
         }
         if !failed.isEmpty {
@@ -138,8 +147,9 @@ public enum SnapshotBackup {
         return image.status == "available" ? .done : image.status == "creating" ? .running : .failed("image \(snapshot.image) is \(image.status)")
     }
 
-    /// Deletes the server's available snapshots of ours beyond the newest `keepSnapshots`; returns their ids.
-    static func rotate(_ backups: BackupServices, server: Int) async throws -> [Int] {
+    /// Deletes the server's available snapshots of ours beyond the newest `keepSnapshots`; returns
+    /// the ones kept and the ids deleted.
+    static func rotate(_ backups: BackupServices, server: Int) async throws -> (kept: [HetznerClient.Image], deleted: [Int]) {
         var labels = managed
         labels["switchboard-server"] = String(server)
         let ours = try await backups.hetzner.snapshots(labelSelector: selector(labels)).filter { image in
@@ -150,7 +160,7 @@ public enum SnapshotBackup {
         let newestFirst = ours.sorted { ($0.created ?? "", $0.id) > ($1.created ?? "", $1.id) }
         let old = newestFirst.dropFirst(backups.keepSnapshots).map(\.id)
         for id in old { try await backups.hetzner.deleteImage(id) }
-        return old
+        return (Array(newestFirst.prefix(backups.keepSnapshots)), old)
     }
 
     static func selector(_ labels: [String: String]) -> String {

@@ -31,6 +31,8 @@ public struct Keys: Sendable, Equatable {
     public var paused: String { "\(tag):paused" }
     /// The scheduler's leader lease: the name of the replica that fires ticks.
     public var schedulerLeader: String { "\(tag):scheduler:leader" }
+    /// The backups that exist, as their jobs recorded them: backup id → JSON record (a hash).
+    public var backups: String { "\(tag):backups" }
     /// Each schedule entry's last fire: entry name → `<tick> <job id>` (a hash).
     public var schedulerFired: String { "\(tag):scheduler:fired" }
     /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).
