@@ -27,7 +27,7 @@ public final class RedisServer: Sendable {
             arguments += extraArguments
             do {
                 let process = ProcessBox()
-                try await process.startOffPool(arguments: arguments, port: port)
+                try await process.startOffPool(arguments: arguments, port: port, log: directory.appendingPathComponent("redis.log"))
                 self.port = port
                 self.arguments = arguments
                 self.process = process
@@ -55,7 +55,7 @@ public final class RedisServer: Sendable {
     /// Starts it again on the same port and folder (reloading the AOF if there is one).
     public func restart() throws {
         process.stop()
-        try process.start(arguments: arguments, port: port)
+        try process.start(arguments: arguments, port: port, log: directory.appendingPathComponent("redis.log"))
     }
 
     /// Stalls the server for `duration`: every other client waits, then gets what it had sent run.
@@ -92,11 +92,11 @@ final class ProcessBox: Sendable {
     private let state = LockedValue<ChildProcess?>(nil)
 
     /// `start`, waited for on a thread of its own.
-    func startOffPool(arguments: [String], port: Int) async throws {
+    func startOffPool(arguments: [String], port: Int, log: URL?) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Thread.detachNewThread {
                 do {
-                    try self.start(arguments: arguments, port: port)
+                    try self.start(arguments: arguments, port: port, log: log)
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)
@@ -105,14 +105,25 @@ final class ProcessBox: Sendable {
         }
     }
 
-    func start(arguments: [String], port: Int, executable: String = RedisServerBinary.path) throws {
+    /// Starts the process and waits (bounded) until it is ready. With `log`, ready means this run
+    /// wrote "Ready to accept connections" there: a port that merely answers may be another test's
+    /// server, which took the port between our finding it free and this one binding it (this one
+    /// then exits, a moment too late for the check).
+    func start(arguments: [String], port: Int, executable: String = RedisServerBinary.path, log: URL? = nil) throws {
+        let logStart = log.flatMap { (try? FileManager.default.attributesOfItem(atPath: $0.path))?[.size] as? Int } ?? 0
         let process = try ChildProcess(executable, arguments)
         state.set(process)
-        // Ready when it answers a TCP connection; bounded wait.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if !process.isRunning { throw TestFailure("redis-server exited at start-up (port \(port) taken?)") }
-            if FreePort.isListening(port) { return }
+            if let log {
+                if let text = try? Data(contentsOf: log), text.count > logStart,
+                   String(decoding: text[logStart...], as: UTF8.self).contains("Ready to accept connections"), FreePort.isListening(port) {
+                    return
+                }
+            } else if FreePort.isListening(port) {
+                return
+            }
             usleep(10_000)
         }
         process.signal(SIGKILL)
