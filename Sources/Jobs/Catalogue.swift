@@ -13,7 +13,7 @@ public enum Catalogue {
         let store = blobs ?? flows?.blobs
         return JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
                            + (store.map { [BlobRetention.definition($0)] } ?? [])
-                           + (backups.map { SnapshotBackup.definitions($0).map { callingServices($0.retrying(RetryBudgets.policy(for: $0.kind, default: $0.retry))) } } ?? []))
+                           + (backups.map { SnapshotBackup.definitions($0).map(callingServices) } ?? []))
     }
 
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
@@ -47,14 +47,15 @@ public enum Catalogue {
     /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
         (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))
-            .map { callingServices($0.retrying(RetryBudgets.policy(for: $0.kind, default: $0.retry))) }
+            .map(callingServices)
     }
 
-    /// The kind run at its flow's priority, a service's failure that escapes it read by the shared
-    /// error model (a 429 is throttling, a 400 permanent) rather than as an unknown error.
+    /// The kind with the operator's retry setting for it (`RETRY_<KIND>`), run at its flow's
+    /// priority, a service's failure that escapes it read by the shared error model (a 429 is
+    /// throttling, a 400 permanent) rather than as an unknown error.
     static func callingServices(_ definition: JobDefinition) -> JobDefinition {
         let priority = Flows.priority(ofKind: definition.kind)
-        return definition.running { _, run in
+        return definition.retrying(RetryBudgets.policy(for: definition.kind, default: definition.retry)).running { _, run in
             try await CallPriority.$current.withValue(priority) {
                 do {
                     return try await run()

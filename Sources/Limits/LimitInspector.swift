@@ -31,13 +31,15 @@ public struct LimitInspector: Sendable {
     public func services() async throws -> [ServiceState] {
         let time = try await pool.send("TIME").array ?? []
         let now = Int64(time.first?.integer ?? 0) * 1_000_000 + Int64(time.count > 1 ? time[1].integer ?? 0 : 0)
+        let services = ExternalService.allCases
+        let replies = try await pool.pipeline(services.flatMap { service in [
+            RedisCommand("HGETALL", [keys.limit(service.rawValue)]),
+            RedisCommand("ZCOUNT", [keys.limitInFlight(service.rawValue), String(now), "+inf"]),
+        ] })
         var states: [ServiceState] = []
-        for service in ExternalService.allCases {
-            let replies = try await pool.pipeline([
-                RedisCommand("HGETALL", [keys.limit(service.rawValue)]),
-                RedisCommand("ZCOUNT", [keys.limitInFlight(service.rawValue), String(now), "+inf"]),
-            ])
-            let fields = Dictionary(replies[0].pairs.map { ($0.key, $0.value.string ?? "") }, uniquingKeysWith: { _, last in last })
+        for (index, service) in services.enumerated() {
+            let (state, inFlight) = (replies[2 * index], replies[2 * index + 1])
+            let fields = Dictionary(state.pairs.map { ($0.key, $0.value.string ?? "") }, uniquingKeysWith: { _, last in last })
             guard !fields.isEmpty else { continue }
             func number(_ name: String) -> Int64 { Int64(fields[name] ?? "") ?? 0 }
             let reasons = ["rate", "concurrency", "paused", "priority"]
@@ -45,7 +47,7 @@ public struct LimitInspector: Sendable {
                 service: service.rawValue, limit: fields["limit"] ?? "?",
                 pausedForMilliseconds: max(0, number("paused_until") - now) / 1000,
                 backgroundGivingWay: number("urgent_until") > now,
-                inFlight: replies[1].integer ?? 0,
+                inFlight: inFlight.integer ?? 0,
                 letThrough: Int(number("granted")),
                 heldBack: Int(number("held_interactive") + number("held_background")),
                 heldBecause: Dictionary(uniqueKeysWithValues: reasons.map { ($0, Int(number("held_\($0)"))) }.filter { $0.1 > 0 }),

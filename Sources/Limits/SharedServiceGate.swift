@@ -120,9 +120,3 @@ struct LimitDecision: Sendable {
         }
     }
 }
-
-extension Duration {
-    var microseconds: Int64 {
-        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
-    }
-}

@@ -216,6 +216,12 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// Whole microseconds, rounded down (Redis's `TIME` resolution, which the limits count in).
+    public var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+
     /// Whole nanoseconds, rounded down (for timers and histograms).
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components

@@ -18,7 +18,6 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     public let description: String
     public let timeZone: TimeZone
     private let kind: Kind
-    private let calendar: Calendar
 
     private enum Kind: Sendable, Equatable {
         case every(seconds: Int)
@@ -29,8 +28,6 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let expression = text.trimmingCharacters(in: .whitespaces)
         description = expression
         self.timeZone = timeZone
-        // Wall-clock times are read as UTC "naive" times: seconds since the epoch plus the zone's offset.
-        calendar = UTCTime.calendar
         let aliases = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
                        "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"]
         if expression.hasPrefix("@every ") {
@@ -121,10 +118,11 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
-    /// Whether the fields match a wall-clock minute given as naive seconds (read as UTC).
+    /// Whether the fields match a wall-clock minute given as naive seconds (the zone's offset
+    /// added, then read as UTC).
     private func matches(wall: Int) -> Bool {
         guard case .fields(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday, _) = kind else { return false }
-        let parts = calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(wall)))
+        let parts = UTCTime.calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(wall)))
         guard let minute = parts.minute, let hour = parts.hour, let day = parts.day, let month = parts.month, let weekday = parts.weekday else {
             return false
         }

@@ -88,17 +88,18 @@ struct ConsumerCommand: AsyncParsableCommand {
         // on a connection of their own.
         let limiterPool = RedisPool(endpoint: try redis.endpoint(), size: 1, commandTimeout: .seconds(2), logger: logger)
         defer { limiterPool.close() }
-        let gate = SharedServiceGate(pool: limiterPool, keys: Keys(prefix: redis.keyPrefix), limits: limits, logger: logger)
+        let keys = Keys(prefix: redis.keyPrefix)
+        let gate = SharedServiceGate(pool: limiterPool, keys: keys, limits: limits, logger: logger)
         do {
             try RetryBudgets.check(environment)
-            flows = try FlowConfiguration.services(forQueues: asked, keys: Keys(prefix: redis.keyPrefix),
+            flows = try FlowConfiguration.services(forQueues: asked, keys: keys,
                                                    http: HTTPClient(connections: concurrency, gate: gate)) {
                 try Environment.value($0, environment)
             }
             blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {
                 try Environment.value($0, environment)
             }
-            backups = try BackupServices.configured(required: asked?.contains(SnapshotBackup.queue) ?? false, keys: Keys(prefix: redis.keyPrefix),
+            backups = try BackupServices.configured(required: asked?.contains(SnapshotBackup.queue) ?? false, keys: keys,
                                                     http: HTTPClient(connections: 2, gate: gate)) {
                 try Environment.value($0, environment)
             }

@@ -48,19 +48,18 @@ struct QueuesShowCommand: AsyncParsableCommand {
     func run() async throws {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
-        let inspector = Inspector(broker: Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix)))
-        let limits = LimitInspector(pool: pool, keys: Keys(prefix: redis.keyPrefix))
+        let keys = Keys(prefix: redis.keyPrefix)
+        let inspector = Inspector(broker: Broker(pool: pool, keys: keys))
+        let limits = LimitInspector(pool: pool, keys: keys)
         if json {
-            let (infos, services) = try await RedisFailure.exitOnFailure { (try await Self.infos(inspector), try await limits.services()) }
+            let state = try await RedisFailure.exitOnFailure { try await Self.state(inspector, limits) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            struct Output: Encodable { var queues: [Inspector.QueueInfo]; var services: [LimitInspector.ServiceState] }
-            print(String(decoding: try encoder.encode(Output(queues: infos, services: services)), as: UTF8.self))
+            print(String(decoding: try encoder.encode(state), as: UTF8.self))
             return
         }
         guard watch else {
-            let (infos, services) = try await RedisFailure.exitOnFailure { (try await Self.infos(inspector), try await limits.services()) }
-            print(Self.render(infos, services), terminator: "")
+            print(Self.render(try await RedisFailure.exitOnFailure { try await Self.state(inspector, limits) }), terminator: "")
             return
         }
         // Each frame overwrites the last from the top-left corner: every line is cleared to its end
@@ -68,7 +67,7 @@ struct QueuesShowCommand: AsyncParsableCommand {
         while !Task.isCancelled {
             let frame: String
             do {
-                frame = Self.render(try await Self.infos(inspector), try await limits.services())
+                frame = Self.render(try await Self.state(inspector, limits))
             } catch {
                 frame = "redis: \(error)\n"
             }
@@ -79,15 +78,22 @@ struct QueuesShowCommand: AsyncParsableCommand {
         }
     }
 
-    static func infos(_ inspector: Inspector) async throws -> [Inspector.QueueInfo] {
+    /// Everything the command shows (and `--json` prints): the queues and the limited services.
+    struct State: Encodable {
+        var queues: [Inspector.QueueInfo]
+        var services: [LimitInspector.ServiceState]
+    }
+
+    static func state(_ inspector: Inspector, _ limits: LimitInspector) async throws -> State {
         var infos: [Inspector.QueueInfo] = []
         for name in try await inspector.queueNames(including: Catalogue.registry().queues) {
             infos.append(try await inspector.info(name))
         }
-        return infos
+        return State(queues: infos, services: try await limits.services())
     }
 
-    static func render(_ infos: [Inspector.QueueInfo], _ services: [LimitInspector.ServiceState] = []) -> String {
+    static func render(_ state: State) -> String {
+        let (infos, services) = (state.queues, state.services)
         var rows = [["QUEUE", "STATE", "DEPTH", "PENDING", "LAG", "OLDEST", "CONSUMERS", "PROCESSED/MIN", "FAILED/MIN", "DELAYED", "DEAD"]]
         for info in infos {
             rows.append([

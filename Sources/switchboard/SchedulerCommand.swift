@@ -25,8 +25,7 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var redis: RedisOptions
 
-    @Option(help: ArgumentHelp("The schedule file (default: SCHEDULE_FILE).", valueName: "path"))
-    var schedule: String?
+    @OptionGroup var schedule: ScheduleFileOptions
 
     @Option(name: .customLong("catch-up"), help: ArgumentHelp("Seconds within which a missed tick is still fired.", valueName: "seconds"))
     var catchUp: Int = 3600
@@ -44,19 +43,7 @@ struct SchedulerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let path = schedule ?? environment["SCHEDULE_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw ValidationError("no schedule: pass --schedule FILE or set SCHEDULE_FILE")
-        }
-        let entries: [ScheduleEntry]
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            entries = try ScheduleEntry.load(data, registry: Catalogue.schedulable())
-        } catch let error as CronError {
-            throw ValidationError("\(path): \(error)")
-        } catch {
-            throw ValidationError("cannot read the schedule \(path): \(error.localizedDescription)")
-        }
+        let (_, entries) = try schedule.load()
         let logger = Logs.bootstrap()
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
@@ -64,5 +51,30 @@ struct SchedulerCommand: AsyncParsableCommand {
             entries: entries, name: ConsumerName.make(), lease: .seconds(lease), catchUp: .seconds(catchUp))
         try await SchedulerRole.run(redis: try redis.endpoint(), prefix: redis.keyPrefix, configuration: configuration,
                                     monitoringPort: metricsPort == 0 ? nil : metricsPort, metrics: metrics, logger: logger)
+    }
+}
+
+/// The schedule file every command that reads one takes: `--schedule`, else SCHEDULE_FILE.
+struct ScheduleFileOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The schedule file (default: SCHEDULE_FILE).", valueName: "path"))
+    var schedule: String?
+
+    /// The file's entries, read as the scheduler reads them; a usage error naming the file (and
+    /// the entry at fault) when it is missing, unreadable or wrong.
+    func load() throws -> (path: String, entries: [ScheduleEntry]) {
+        guard let path = schedule ?? ProcessInfo.processInfo.environment["SCHEDULE_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw ValidationError("no schedule: pass --schedule FILE or set SCHEDULE_FILE")
+        }
+        return try Self.load(path)
+    }
+
+    static func load(_ path: String) throws -> (path: String, entries: [ScheduleEntry]) {
+        do {
+            return (path, try ScheduleEntry.load(try Data(contentsOf: URL(fileURLWithPath: path)), registry: Catalogue.schedulable()))
+        } catch let error as CronError {
+            throw ValidationError("\(path): \(error)")
+        } catch {
+            throw ValidationError("cannot read the schedule \(path): \(error.localizedDescription)")
+        }
     }
 }

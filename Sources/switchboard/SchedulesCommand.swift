@@ -12,20 +12,6 @@ struct SchedulesCommand: AsyncParsableCommand {
         subcommands: [SchedulesShowCommand.self, SchedulesRunCommand.self, SchedulesCheckCommand.self],
         defaultSubcommand: SchedulesShowCommand.self
     )
-
-    /// The schedule file the scheduler reads: `--schedule`, else SCHEDULE_FILE.
-    static func load(_ path: String?) throws -> (path: String, entries: [ScheduleEntry]) {
-        guard let path = path ?? ProcessInfo.processInfo.environment["SCHEDULE_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw ValidationError("no schedule: pass --schedule FILE or set SCHEDULE_FILE")
-        }
-        do {
-            return (path, try ScheduleEntry.load(try Data(contentsOf: URL(fileURLWithPath: path)), registry: Catalogue.schedulable()))
-        } catch let error as CronError {
-            throw ValidationError("\(path): \(error)")
-        } catch {
-            throw ValidationError("cannot read the schedule \(path): \(error.localizedDescription)")
-        }
-    }
 }
 
 struct SchedulesShowCommand: AsyncParsableCommand {
@@ -35,8 +21,7 @@ struct SchedulesShowCommand: AsyncParsableCommand {
 
     @OptionGroup var redis: RedisOptions
 
-    @Option(help: ArgumentHelp("The schedule file (default: SCHEDULE_FILE).", valueName: "path"))
-    var schedule: String?
+    @OptionGroup var schedule: ScheduleFileOptions
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -58,7 +43,7 @@ struct SchedulesShowCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (_, entries) = try SchedulesCommand.load(schedule)
+        let (_, entries) = try schedule.load()
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
         let keys = Keys(prefix: redis.keyPrefix)
@@ -108,14 +93,13 @@ struct SchedulesRunCommand: AsyncParsableCommand {
 
     @OptionGroup var redis: RedisOptions
 
-    @Option(help: ArgumentHelp("The schedule file (default: SCHEDULE_FILE).", valueName: "path"))
-    var schedule: String?
+    @OptionGroup var schedule: ScheduleFileOptions
 
     @Argument(help: "The entry's name.")
     var name: String
 
     func run() async throws {
-        let (path, entries) = try SchedulesCommand.load(schedule)
+        let (path, entries) = try schedule.load()
         guard let entry = entries.first(where: { $0.name == name }) else {
             throw ValidationError("\(path) has no entry '\(name)' (entries: \(entries.map(\.name).joined(separator: ", ")))")
         }
@@ -152,7 +136,7 @@ struct SchedulesCheckCommand: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let (path, entries) = try SchedulesCommand.load(file)
+        let (path, entries) = try ScheduleFileOptions.load(file)
         print("\(path): \(entries.count) entries, each understood (\(entries.map(\.name).joined(separator: ", ")))")
     }
 }

@@ -23,6 +23,11 @@ public enum SnapshotBackup {
     /// The labels every snapshot of ours carries; the selector finds exactly those.
     static let managed = ["managed-by": "switchboard", "switchboard-backup": "snapshot"]
 
+    /// The labels of our snapshots of `server`.
+    static func ours(_ server: Int) -> [String: String] {
+        managed.merging(["switchboard-server": String(server)]) { _, server in server }
+    }
+
     struct Request: Codable, Sendable {
         /// Servers to snapshot instead of the configured ones.
         var servers: [Int]?
@@ -77,8 +82,7 @@ public enum SnapshotBackup {
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate, .withTime])
         var snapshots: [Snapshot] = []
         for server in servers {
-            var labels = managed
-            labels["switchboard-server"] = String(server)
+            var labels = ours(server)
             labels["switchboard-run"] = run
             // A retry of this job: the snapshot it asked for already exists.
             if let made = try await backups.hetzner.snapshots(labelSelector: selector(labels)).first {
@@ -94,12 +98,12 @@ public enum SnapshotBackup {
     static func follow(_ backups: BackupServices, _ follow: Follow, context: JobContext) async throws -> JobResult {
         var running: [Int] = []
         var failed: [String] = []
-        var succeeded: [Int] = []
+        var succeeded: [Snapshot] = []
         for snapshot in follow.snapshots {
             switch try await state(of: snapshot, backups) {
             case .running: running.append(snapshot.server)
             case .failed(let why): failed.append("server \(snapshot.server): \(why)")
-            case .done: succeeded.append(snapshot.server)
+            case .done: succeeded.append(snapshot)
             }
         }
         if !running.isEmpty {
@@ -111,16 +115,14 @@ public enum SnapshotBackup {
         }
         let records = BackupRecords(pool: context.redis, keys: backups.keys)
         let finished = Clock.unixMilliseconds()
-        for server in succeeded {
-            let (kept, deleted) = try await rotate(backups, server: server)
-            if let snapshot = follow.snapshots.first(where: { $0.server == server }) {
-                let made = kept.first { $0.id == snapshot.image }
-                try await records.record(.init(kind: "snapshot", name: String(snapshot.image), server: server, finishedAt: finished,
-                                               durationMilliseconds: finished &- follow.startedAt,
-                                               bytes: made?.image_size.map { Int64($0 * 1_073_741_824) }))
-            }
+        for snapshot in succeeded {
+            let (kept, deleted) = try await rotate(backups, server: snapshot.server)
+            let made = kept.first { $0.id == snapshot.image }
+            try await records.record(.init(kind: "snapshot", name: String(snapshot.image), server: snapshot.server, finishedAt: finished,
+                                           durationMilliseconds: finished &- follow.startedAt,
+                                           bytes: made?.image_size.map { Int64($0 * 1_073_741_824) }))
             try await records.forget(kind: "snapshot", names: deleted.map(String.init))
-            context.logger.info("snapshot done and rotated", metadata: ["server": "\(server)", "deleted": "\(deleted)", "kept": "\(backups.keepSnapshots)"])
+            context.logger.info("snapshot done and rotated", metadata: ["server": "\(snapshot.server)", "deleted": "\(deleted)", "kept": "\(backups.keepSnapshots)"])
         }
         if !failed.isEmpty {
             throw JobFailure.permanent("snapshot failed: " + failed.joined(separator: "; "))
@@ -139,9 +141,7 @@ public enum SnapshotBackup {
             default: return .running
             }
         }
-        var labels = managed
-        labels["switchboard-server"] = String(snapshot.server)
-        guard let image = try await backups.hetzner.snapshots(labelSelector: selector(labels)).first(where: { $0.id == snapshot.image }) else {
+        guard let image = try await backups.hetzner.snapshots(labelSelector: selector(ours(snapshot.server))).first(where: { $0.id == snapshot.image }) else {
             return .failed("image \(snapshot.image) is gone")
         }
         return image.status == "available" ? .done : image.status == "creating" ? .running : .failed("image \(snapshot.image) is \(image.status)")
@@ -150,14 +150,12 @@ public enum SnapshotBackup {
     /// Deletes the server's available snapshots of ours beyond the newest `keepSnapshots`; returns
     /// the ones kept and the ids deleted.
     static func rotate(_ backups: BackupServices, server: Int) async throws -> (kept: [HetznerClient.Image], deleted: [Int]) {
-        var labels = managed
-        labels["switchboard-server"] = String(server)
-        let ours = try await backups.hetzner.snapshots(labelSelector: selector(labels)).filter { image in
+        let labels = ours(server)
+        let available = try await backups.hetzner.snapshots(labelSelector: selector(labels)).filter { image in
             // The selector already says so; an image is deleted only if it says so itself too.
-            managed.allSatisfy { image.labels?[$0.key] == $0.value } && image.labels?["switchboard-server"] == String(server)
-                && image.status == "available" && (image.type ?? "snapshot") == "snapshot"
+            labels.allSatisfy { image.labels?[$0.key] == $0.value } && image.status == "available" && (image.type ?? "snapshot") == "snapshot"
         }
-        let newestFirst = ours.sorted { ($0.created ?? "", $0.id) > ($1.created ?? "", $1.id) }
+        let newestFirst = available.sorted { ($0.created ?? "", $0.id) > ($1.created ?? "", $1.id) }
         let old = newestFirst.dropFirst(backups.keepSnapshots).map(\.id)
         for id in old { try await backups.hetzner.deleteImage(id) }
         return (Array(newestFirst.prefix(backups.keepSnapshots)), old)

@@ -24,17 +24,17 @@ enum Outcome: Sendable, Equatable {
     }
 }
 
-/// Turns a failure into an outcome: a retry while the policy allows, otherwise a dead letter.
+/// Turns a failure into an outcome: a retry while the policy allows, otherwise a dead letter; a
+/// job held back by a limit is put back as it was.
 enum OutcomePolicy {
     static func outcome(for failure: JobFailure, envelope: Envelope, queue: String, policy: RetryPolicy, now: UInt64,
                         random: Double = Double.random(in: 0...1)) -> Outcome {
-        if case .throttled(_, let retryAfter) = failure {
-            return .throttled(envelope, after: retryAfter)
-        }
         var failed = envelope
         failed.record(FailureRecord(attempt: envelope.attempt, at: now, error: failure.description))
         let maxAttempts = envelope.maxAttempts > 0 ? envelope.maxAttempts : policy.maxAttempts
         switch failure {
+        case .throttled(_, let retryAfter):
+            return .throttled(envelope, after: retryAfter)
         case .retryable(_, let retryAfter) where envelope.attempt < maxAttempts:
             var next = failed
             next.attempt += 1
@@ -43,8 +43,6 @@ enum OutcomePolicy {
             return .dead(DeadLetter(failing: failed, queue: queue, error: "\(message) (attempt \(envelope.attempt) of \(maxAttempts))", now: now))
         case .permanent(let message):
             return .dead(DeadLetter(failing: failed, queue: queue, error: message, now: now))
-        case .throttled:
-            preconditionFailure("handled above")
         }
     }
 }

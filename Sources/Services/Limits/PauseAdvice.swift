@@ -12,26 +12,25 @@ public enum PauseAdvice {
 
     /// How long every caller should leave the service alone after `response`; nil: no need to.
     public static func pause(after response: HTTPClient.Response, now: Date = Date()) -> Duration? {
-        var exhausted = exhaustedQuotaReset(response)
-        if response.header("ratelimit-remaining")?.trimmingCharacters(in: .whitespaces) == "0",
-           let reset = response.header("ratelimit-reset").flatMap({ RetryAdvice.resetDelay($0, now: now) }) {
-            exhausted = max(exhausted ?? reset, reset)
-        }
+        let exhausted = exhaustedQuotaReset(response, now: now)
         if response.status == 429 {
             return RetryAdvice.delay(in: response, now: now) ?? exhausted ?? unadvised
         }
         return exhausted
     }
 
-    /// The longest reset among Groq's quotas that report nothing remaining.
-    static func exhaustedQuotaReset(_ response: HTTPClient.Response) -> Duration? {
-        var longest: Duration?
-        for quota in ["requests", "tokens"] {
-            guard response.header("x-ratelimit-remaining-\(quota)")?.trimmingCharacters(in: .whitespaces) == "0",
-                  let reset = response.header("x-ratelimit-reset-\(quota)").flatMap(quotaDuration) else { continue }
-            longest = max(longest ?? reset, reset)
-        }
-        return longest
+    /// The longest reset among the quotas that report nothing remaining: Groq's requests and
+    /// tokens (resets as durations) and Hetzner's one (its reset a Unix time).
+    static func exhaustedQuotaReset(_ response: HTTPClient.Response, now: Date) -> Duration? {
+        let quotas: [(remaining: String, reset: String, read: (String) -> Duration?)] = [
+            ("x-ratelimit-remaining-requests", "x-ratelimit-reset-requests", quotaDuration),
+            ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens", quotaDuration),
+            ("ratelimit-remaining", "ratelimit-reset", { RetryAdvice.resetDelay($0, now: now) }),
+        ]
+        return quotas.compactMap { quota in
+            guard response.header(quota.remaining)?.trimmingCharacters(in: .whitespaces) == "0" else { return nil }
+            return response.header(quota.reset).flatMap(quota.read)
+        }.max()
     }
 
     /// Groq's reset values: `2m59.56s`, `7.66s`, `1h2m`, `120ms`; bounded like any advised delay.
