@@ -19,6 +19,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     public let timeZone: TimeZone
     private let kind: Kind
 
+    /// The zone's name as an operator writes it (Foundation calls UTC "GMT").
+    public var zoneName: String { timeZone.identifier == "GMT" ? "UTC" : timeZone.identifier }
+
     private enum Kind: Sendable, Equatable {
         case every(seconds: Int)
         case fields(minutes: Set<Int>, hours: Set<Int>, days: Set<Int>, months: Set<Int>, weekdays: Set<Int>, anyDay: Bool, anyWeekday: Bool, anyHour: Bool)
@@ -50,6 +53,12 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let monthSet = try Self.field(fields[3], "month", 1...12, names: months, nameBase: 1, text: text)
         // 7 is Sunday too, as in most crons.
         let weekdays = Set(try Self.field(fields[4], "day of week", 0...7, names: days, text: text).map { $0 % 7 })
+        // A day of the month that no month asked for has (`0 0 30 2 *`) would never fire: refused
+        // here rather than searched for, minute by minute, five years ahead on every look.
+        let longest = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        if fields[2] != "*" && fields[4] == "*", !monthSet.contains(where: { month in monthDays.contains { $0 <= longest[month - 1] } }) {
+            throw CronError("'\(text)': never fires: no month asked for has day \(monthDays.sorted().map(String.init).joined(separator: ","))")
+        }
         kind = .fields(minutes: minutes, hours: hours, days: monthDays, months: monthSet, weekdays: weekdays,
                        anyDay: fields[2] == "*", anyWeekday: fields[4] == "*", anyHour: hours.count == 24)
     }

@@ -58,7 +58,7 @@ struct SchedulesShowCommand: AsyncParsableCommand {
                 if let last {
                     outcome = try await DeadLetters(broker: broker).find(last.jobID) != nil ? "dead" : "not dead"
                 }
-                rows.append(Row(name: entry.name, cron: entry.schedule.description, zone: entry.schedule.timeZone.identifier, kind: entry.job.kind,
+                rows.append(Row(name: entry.name, cron: entry.schedule.description, zone: entry.schedule.zoneName, kind: entry.job.kind,
                                 queue: entry.job.queue, next: entry.schedule.nextTick(after: now), last: last, lastOutcome: outcome))
             }
             let holder = try await pool.send("GET", keys.schedulerLeader).string

@@ -111,6 +111,36 @@ import TestSupport
         #expect(await consumer.waitForExit() == 0)
     }
 
+    /// What Hetzner or another replica hands over cannot crash the consumer or cut the wait short:
+    /// an image size no disk has, and a follow-up started by a replica whose clock runs a minute ahead.
+    @Test func anAbsurdImageSizeAndAClockAheadAreTakenInStride() async throws {
+        let s = try await Setup()
+        let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: [:]], pollsToFinish: 3, imageSize: 1e300)
+        let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11"])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        // The follow-up of an image being made, as a replica a minute ahead wrote it.
+        var labels = Self.managed
+        labels["switchboard-server"] = "11"
+        labels["switchboard-run"] = "AHEAD"
+        hetzner.state.withLock { state in
+            state.images[500] = FakeHetzner.Image(id: 500, status: "creating", created: "2026-11-29T02:30:00+00:00", labels: labels, server: 11)
+            state.actions[501] = FakeHetzner.Action(id: 501, image: 500, server: 11)
+        }
+        let ahead = Clock.unixMilliseconds() + 60_000
+        let payload = #"{"run":"AHEAD","started_at":\#(ahead),"snapshots":[{"server":11,"image":500,"action":501}]}"#
+        let pool = RedisPool(endpoint: s.server.endpoint)
+        defer { pool.close() }
+        let follow = JobRequest(queue: SnapshotBackup.queue, kind: SnapshotBackup.followKind, payload: payload, maxAttempts: 1)
+        try await Broker(pool: pool, keys: Keys(prefix: s.h.prefix)).add(follow.envelope(), to: SnapshotBackup.queue)
+        #expect(await eventually(timeout: .seconds(30)) { hetzner.state.value.actions[501]?.status == "success" }, "\(consumer.log.suffix(1500))")
+        #expect(await eventually(timeout: .seconds(10)) { await s.idle() })
+        #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0, "followed to the end, not 'still running after 2h'")
+        #expect(consumer.isRunning, "the consumer is still there: \(consumer.log.suffix(1500))")
+        let (_, json) = try await SwitchboardProcess.run(["backups", "list", "--json"] + s.h.common)
+        let listed = jsonFields(Array(json.utf8))["backups"] as? [[String: Any]] ?? []
+        #expect(listed.count == 1 && listed.first?["name"] as? String == "500" && listed.first?["bytes"] == nil, "\(json)")
+    }
+
     @Test func hetznersRateLimitHoldsTheJobWithoutUsingAnAttemptOrAskingTwice() async throws {
         let s = try await Setup()
         // The first two requests meet the hour's limit (429, RateLimit-Reset two seconds on).

@@ -45,4 +45,15 @@ import Testing
     @Test func theErrorNamesTheFieldAndTheValue() {
         #expect(throws: CronError("'0 25 * * *': hour '25' is not in 0-23")) { try CronSchedule("0 25 * * *") }
     }
+
+    /// A day no month asked for has would never fire: refused at once, not searched for.
+    @Test func aScheduleThatCanNeverFireIsRefused() throws {
+        for never in ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 30-31 feb *"] {
+            #expect { try CronSchedule(never) } throws: { "\($0)".contains("never fires") }
+        }
+        for rare in ["0 0 29 2 *", "0 0 31 * *", "0 0 30 2 mon"] {
+            #expect(throws: Never.self, "\(rare)") { try CronSchedule(rare) }
+        }
+        #expect(try CronSchedule("0 0 29 2 *").nextTick(after: Self.utc("2026-11-25T00:00:00Z")) == Self.utc("2028-02-29T00:00:00Z"))
+    }
 }

@@ -30,6 +30,7 @@ import TestSupport
         let ids = jobs.compactMap { $0.array?.last?.pairs.first { $0.key == "id" }?.value.string }
         #expect(ids.contains(last["jobID"] as? String ?? "?"), "the last fire names a job the scheduler made: \(json)")
         #expect(heartbeat["lastOutcome"] as? String == "not dead")
+        #expect(heartbeat["zone"] as? String == "UTC", "the default zone is named as operators write it")
         #expect(paris["zone"] as? String == "Europe/Paris" && paris["last"] == nil && (paris["next"] as? Int ?? 0) > Int(Date().timeIntervalSince1970))
         #expect(((object["leader"] as? [String: Any])?["replica"] as? String)?.isEmpty == false, "\(json)")
         let (_, table) = try await SwitchboardProcess.run(["schedules", "--schedule", file.path] + h.common)

@@ -32,6 +32,12 @@ public final class FakeHetzner: Sendable {
         public var server: Int
         public var looks = 0
         public var status = "running"
+
+        public init(id: Int, image: Int, server: Int) {
+            self.id = id
+            self.image = image
+            self.server = server
+        }
     }
 
     public struct State: Sendable {
@@ -49,10 +55,12 @@ public final class FakeHetzner: Sendable {
     let pollsToFinish: Int
     let failing: Set<Int>
     let rateLimited: Set<Int>
+    let imageSize: Double
     public private(set) nonisolated(unsafe) var service: FakeService!
 
     public init(token: String, servers: [Int: [String: String]], images: [Image] = [], pollsToFinish: Int = 3, failing: Set<Int> = [],
-                rateLimited: Set<Int> = []) async throws {
+                rateLimited: Set<Int> = [], imageSize: Double = 1.5) async throws {
+        self.imageSize = imageSize
         self.token = token
         self.pollsToFinish = pollsToFinish
         self.failing = failing
@@ -86,7 +94,7 @@ public final class FakeHetzner: Sendable {
 
     func imageJSON(_ image: Image) -> [String: Any] {
         var object: [String: Any] = ["id": image.id, "type": "snapshot", "status": image.status, "description": image.description,
-                                     "created": image.created, "labels": image.labels, "image_size": 1.5]
+                                     "created": image.created, "labels": image.labels, "image_size": imageSize]
         if let server = image.server { object["created_from"] = ["id": server, "name": "server-\(server)"] }
         return object
     }

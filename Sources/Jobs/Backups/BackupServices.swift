@@ -6,7 +6,8 @@ import Services
 /// takes the `backups` queue, from `HCLOUD_TOKEN` (or `_FILE`), `HCLOUD_BASE_URL`,
 /// `BACKUP_SERVER_IDS` (`12,34`) or `BACKUP_SERVER_SELECTOR` (a Hetzner label selector),
 /// `BACKUP_KEEP_SNAPSHOTS` (default 7), `BACKUP_SNAPSHOT_POLL` (how often a running snapshot is
-/// looked at, default 15s) and `BACKUP_SNAPSHOT_TIMEOUT` (how long it may run, default 2h).
+/// looked at, default 15s, 100ms to 1h) and `BACKUP_SNAPSHOT_TIMEOUT` (how long it may run,
+/// default 2h, 1m to 7d).
 public struct BackupServices: Sendable {
     public var hetzner: HetznerClient
     public var serverIDs: [Int]?
@@ -53,15 +54,19 @@ public struct BackupServices: Sendable {
             guard let number = Int(text), (1...1000).contains(number) else { throw FlowConfigurationError("\(name) '\(text)' is not a number from 1 to 1000") }
             return number
         }
-        func duration(_ name: String, default value: Duration) throws -> Duration {
+        func duration(_ name: String, default value: Duration, within bounds: ClosedRange<Duration>) throws -> Duration {
             guard let text = try setting(name) else { return value }
-            guard let parsed = RetryBudgets.duration(text), parsed > .zero else { throw FlowConfigurationError("\(name) '\(text)' is not a duration such as 15s, 2m or 2h") }
+            guard let parsed = RetryBudgets.duration(text), bounds.contains(parsed) else {
+                throw FlowConfigurationError("\(name) '\(text)' is not a duration from \(bounds.lowerBound) to \(bounds.upperBound), such as 15s, 2m or 2h")
+            }
             return parsed
         }
         return BackupServices(
             hetzner: HetznerClient(baseURL: try setting("HCLOUD_BASE_URL") ?? "https://api.hetzner.cloud/v1", token: token, http: makeHTTP()),
             serverIDs: ids, serverSelector: selector, keepSnapshots: try count("BACKUP_KEEP_SNAPSHOTS", default: 7),
-            poll: try duration("BACKUP_SNAPSHOT_POLL", default: .seconds(15)), snapshotTimeout: try duration("BACKUP_SNAPSHOT_TIMEOUT", default: .seconds(7200)),
+            // A poll of a millisecond would put the follow-up back and run it again without pause.
+            poll: try duration("BACKUP_SNAPSHOT_POLL", default: .seconds(15), within: .milliseconds(100)...(.seconds(3600))),
+            snapshotTimeout: try duration("BACKUP_SNAPSHOT_TIMEOUT", default: .seconds(7200), within: .seconds(60)...(.seconds(7 * 86_400))),
             keys: keys)
     }
 }

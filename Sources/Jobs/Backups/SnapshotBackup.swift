@@ -107,7 +107,7 @@ public enum SnapshotBackup {
             }
         }
         if !running.isEmpty {
-            let elapsed = Duration.milliseconds(Int64(Clock.unixMilliseconds() &- follow.startedAt))
+            let elapsed = Duration.milliseconds(Int64(Clock.millisecondsSince(follow.startedAt)))
             guard elapsed < backups.snapshotTimeout else {
                 throw JobFailure.permanent("snapshot of server \(running.map(String.init).joined(separator: ", ")) still running after \(backups.snapshotTimeout); nothing was rotated for it")
             }
@@ -115,12 +115,12 @@ public enum SnapshotBackup {
         }
         let records = BackupRecords(pool: context.redis, keys: backups.keys)
         let finished = Clock.unixMilliseconds()
+        let took = Clock.millisecondsSince(follow.startedAt, now: finished)
         for snapshot in succeeded {
             let (kept, deleted) = try await rotate(backups, server: snapshot.server)
             let made = kept.first { $0.id == snapshot.image }
             try await records.record(.init(kind: "snapshot", name: String(snapshot.image), server: snapshot.server, finishedAt: finished,
-                                           durationMilliseconds: finished &- follow.startedAt,
-                                           bytes: made?.image_size.map { Int64($0 * 1_073_741_824) }))
+                                           durationMilliseconds: took, bytes: bytes(gigabytes: made?.image_size)))
             try await records.forget(kind: "snapshot", names: deleted.map(String.init))
             context.logger.info("snapshot done and rotated", metadata: ["server": "\(snapshot.server)", "deleted": "\(deleted)", "kept": "\(backups.keepSnapshots)"])
         }
@@ -159,6 +159,13 @@ public enum SnapshotBackup {
         let old = newestFirst.dropFirst(backups.keepSnapshots).map(\.id)
         for id in old { try await backups.hetzner.deleteImage(id) }
         return (Array(newestFirst.prefix(backups.keepSnapshots)), old)
+    }
+
+    /// Hetzner's image size (GB, a float) in bytes; nil for a size no disk has (negative, not
+    /// finite, or past what bytes can count), which a service must not be able to crash us with.
+    static func bytes(gigabytes: Double?) -> Int64? {
+        guard let gigabytes, gigabytes.isFinite, gigabytes >= 0, gigabytes < 8_000_000_000 else { return nil }
+        return Int64(gigabytes * 1_073_741_824)
     }
 
     static func selector(_ labels: [String: String]) -> String {

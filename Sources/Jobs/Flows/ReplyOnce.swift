@@ -55,7 +55,7 @@ enum ReplyOnce {
                 context.logger.notice("already posted; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(holder)"])
                 return
             }
-            let age = Duration.milliseconds(Int64(now > earlier.at ? now - earlier.at : 0))
+            let age = Duration.milliseconds(Int64(Clock.millisecondsSince(earlier.at, now: now)))
             if earlier.job != context.id && age < postWindow {
                 throw JobFailure.retryable("\(post.what) is being posted by another job", retryAfter: min(.seconds(2), postWindow - age))
             }
