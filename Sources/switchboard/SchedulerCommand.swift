@@ -68,9 +68,19 @@ struct ScheduleFileOptions: ParsableArguments {
         return try Self.load(path)
     }
 
+    /// The most a schedule file may hold: far more than any schedule, and a path to a device that
+    /// never ends (`/dev/zero`) or a mistaken multi-gigabyte file is refused, not read into memory.
+    static let largestFile = 1 << 20
+
     static func load(_ path: String) throws -> (path: String, entries: [ScheduleEntry]) {
         do {
-            return (path, try ScheduleEntry.load(try Data(contentsOf: URL(fileURLWithPath: path)), registry: Catalogue.schedulable()))
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? file.close() }
+            let data = try file.read(upToCount: largestFile + 1) ?? Data()
+            guard data.count <= largestFile else { throw ValidationError("the schedule \(path) is larger than \(largestFile) bytes; is it the right file?") }
+            return (path, try ScheduleEntry.load(data, registry: Catalogue.schedulable()))
+        } catch let error as ValidationError {
+            throw error
         } catch let error as CronError {
             throw ValidationError("\(path): \(error)")
         } catch {

@@ -66,5 +66,19 @@ import TestSupport
         #expect(ok.status == 0 && ok.output.contains("1 entries"), "\(ok.output)")
         let refused = try await SwitchboardProcess.run(["schedules", "check", bad.path])
         #expect(refused.status == 2 && refused.output.contains("moon") && refused.output.contains("Moon/Base"), "\(refused.output)")
+        // A path to something far too big (a mistaken 4 GiB file here, sparse) or that never ends is
+        // refused, not read into memory.
+        let huge = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-huge-\(UUID().uuidString).json")
+        #expect(FileManager.default.createFile(atPath: huge.path, contents: Data("[".utf8)))
+        defer { try? FileManager.default.removeItem(at: huge) }
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: 4 << 30)
+        try handle.close()
+        for path in [huge.path, "/dev/zero"] {
+            let refused = try await SwitchboardProcess.run(["schedules", "check", path], timeout: .seconds(20))
+            #expect(refused.status == 2 && refused.output.contains("larger than"), "\(path): \(refused.output)")
+        }
+        let missing = try await SwitchboardProcess.run(["schedules", "check", "/nonexistent/schedule.json"])
+        #expect(missing.status == 2 && missing.output.contains("cannot read the schedule"), "\(missing.output)")
     }
 }
