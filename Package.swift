@@ -186,7 +186,8 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport"]
+            dependencies: ["Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "BlobsTests",

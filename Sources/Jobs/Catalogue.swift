@@ -13,14 +13,14 @@ public enum Catalogue {
         let store = blobs ?? flows?.blobs
         return JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
                            + (store.map { [BlobRetention.definition($0)] } ?? [])
-                           + (backups.map { SnapshotBackup.definitions($0).map(callingServices) } ?? []))
+                           + (backups.map { Backups.definitions($0).map(callingServices) } ?? []))
     }
 
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
     /// maintenance ones that consumers with the right settings run.
     public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment) -> JobRegistry {
         JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)]
-                    + SnapshotBackup.definitions(nil).filter { $0.kind == SnapshotBackup.kind })
+                    + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) })
     }
 
     /// Every kind of this build and the queue it runs on, whatever this process is configured
@@ -35,9 +35,8 @@ public enum Catalogue {
             CallFlow.noteKind: BookingFlow.triageQueue,
             Flows.booking.kind: Flows.booking.queue, BookingFlow.triageKind: BookingFlow.triageQueue,
             BlobRetention.kind: BlobRetention.queue,
-            SnapshotBackup.kind: SnapshotBackup.queue, SnapshotBackup.followKind: SnapshotBackup.queue,
         ]
-        for definition in Diagnostics.all(allowCrash: true) { table[definition.kind] = definition.queue }
+        for definition in Diagnostics.all(allowCrash: true) + Backups.definitions(nil) { table[definition.kind] = definition.queue }
         return table
     }()
 

@@ -3,12 +3,13 @@ import Foundation
 import Jobs
 import Queue
 import Redis
+import Services
 
 struct BackupsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backups",
-        abstract: "List the backups that exist, as their jobs recorded them.",
-        subcommands: [BackupsListCommand.self],
+        abstract: "List the backups that exist, as their jobs recorded them, and fetch a dump back.",
+        subcommands: [BackupsListCommand.self, BackupsFetchCommand.self],
         defaultSubcommand: BackupsListCommand.self
     )
 }
@@ -46,5 +47,82 @@ struct BackupsListCommand: AsyncParsableCommand {
                     record.bytes.map { ByteCountFormatter.string(fromByteCount: $0, countStyle: .binary) } ?? "-",
                     Terminal.age(milliseconds: Int(record.durationMilliseconds))]
         }), terminator: "")
+    }
+}
+
+struct BackupsFetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Stream a database dump (or any backup object) from R2 to a file or to standard output, for pg_restore.",
+        discussion: """
+            NAME is the object's key as `backups list` shows it. Reads R2_ENDPOINT (or R2_ACCOUNT_ID), R2_BUCKET, \
+            R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (each also as NAME_FILE). The object is streamed, never held whole; \
+            with --output it is written to FILE.partial and renamed to FILE only once every byte arrived, so FILE is never \
+            half a dump. Exits 1 when there is no such object or the transfer fails.
+            """)
+
+    @Argument(help: "The backup's object key, e.g. switchboard/dumps/chatwoot/20261129T023000Z-01J….dump")
+    var name: String
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let r2: R2Settings
+        do {
+            r2 = try R2Settings.configured(http: HTTPClient(connections: 1)) { try Environment.value($0, environment) }
+        } catch let error as FlowConfigurationError {
+            throw ValidationError(error.description)
+        }
+        if output == nil, isatty(1) != 0 {
+            throw ValidationError("a dump is binary: give --output FILE, or pipe it (switchboard backups fetch NAME | pg_restore …)")
+        }
+        do {
+            guard let head = try await r2.client.head(name) else {
+                Terminal.error("no object '\(name)' in bucket '\(r2.client.bucket)' (see switchboard backups list)")
+                throw ExitCode(1)
+            }
+            let partial = output.map { $0 + ".partial" }
+            let fd = partial.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o600) } ?? 1
+            guard fd >= 0 else {
+                Terminal.error("cannot write \(partial ?? "-"): \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
+            var received: Int64 = 0
+            do {
+                try await r2.client.download(name) { piece in
+                    try Self.write(piece, to: fd)
+                    received += Int64(piece.count)
+                }
+                guard received == head.size else { throw UploadFailure("received \(received) bytes, the object has \(head.size)") }
+                if let partial, let output {
+                    guard fsync(fd) == 0, close(fd) == 0, rename(partial, output) == 0 else { throw UploadFailure("cannot finish \(output): \(String(cString: strerror(errno)))") }
+                }
+            } catch {
+                if let partial {
+                    close(fd)
+                    unlink(partial)
+                }
+                throw error
+            }
+            if let output { Terminal.error("\(name): \(received) bytes written to \(output)") }
+        } catch let error as HTTPFailure {
+            Terminal.error("cannot fetch \(name): \(error)")
+            throw ExitCode(1)
+        } catch let error as UploadFailure {
+            Terminal.error("cannot fetch \(name): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func write(_ bytes: [UInt8], to fd: Int32) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw UploadFailure("write failed: \(String(cString: strerror(errno)))") }
+            offset += written
+        }
     }
 }

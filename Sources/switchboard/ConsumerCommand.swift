@@ -99,7 +99,7 @@ struct ConsumerCommand: AsyncParsableCommand {
             blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {
                 try Environment.value($0, environment)
             }
-            backups = try BackupServices.configured(required: asked?.contains(SnapshotBackup.queue) ?? false, keys: keys,
+            backups = try BackupServices.configured(required: asked?.contains(Backups.queue) ?? false, keys: keys,
                                                     http: HTTPClient(connections: 2, gate: gate)) {
                 try Environment.value($0, environment)
             }

@@ -8,9 +8,10 @@ import TestSupport
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        try await h.enqueue(kind: "sleep", payload: "{\"ms\": 1500, \"record\": \"\(h.runsKey)\"}", count: 4)
+        // Jobs long enough that a loaded machine still sees all four in flight before they end.
+        try await h.enqueue(kind: "sleep", payload: "{\"ms\": 4000, \"record\": \"\(h.runsKey)\"}", count: 4)
         let consumer = try h.consumer(["--concurrency", "4", "--grace-period", "20"])
-        #expect(await eventually { (try? await h.pendingCount()) == 4 })
+        #expect(await eventually(timeout: .seconds(30)) { (try? await h.pendingCount()) == 4 }, "\(consumer.log.suffix(1500))")
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit(timeout: .seconds(20)) == 0, "\(consumer.log)")
         #expect(try await h.runs().count == 4)

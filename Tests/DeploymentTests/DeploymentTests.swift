@@ -24,6 +24,9 @@ import TestSupport
         "CHATWOOT_NETWORK": "chatwoot_default", "TRAEFIK_NETWORK": "traefik-public", "CHATWOOT_ACCOUNT_ID": "1", "SCHEDULE_VERSION": "3",
         "BLOB_STORE": "s3://switchboard-audio/audio", "BLOB_S3_ENDPOINT": "https://account.r2.cloudflarestorage.com",
         "BLOB_S3_ACCESS_KEY_ID": "key-id", "BACKUP_SERVER_SELECTOR": "role=chatwoot",
+        "R2_ENDPOINT": "https://account.r2.cloudflarestorage.com", "R2_BUCKET": "chatwoot-backups", "R2_ACCESS_KEY_ID": "backup-key-id",
+        "ATTACHMENTS_S3_ENDPOINT": "https://account.r2.cloudflarestorage.com", "ATTACHMENTS_S3_BUCKET": "chatwoot-storage",
+        "ATTACHMENTS_S3_ACCESS_KEY_ID": "storage-key-id",
     ]
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil, settings: [String: String] = [:]) throws -> Output {
@@ -155,16 +158,21 @@ import TestSupport
                     let setting = { (name: String) -> String? in
                         if name == "BLOB_STORE", environment[name] != nil { return scratch.path }
                         if let value = environment[name].map({ "\($0)" }), !value.isEmpty { return value }
-                        return environment["\(name)_FILE"] != nil ? "from-a-secret" : nil
+                        guard environment["\(name)_FILE"] != nil else { return nil }
+                        return name == "DATABASE_URL" ? "postgres://chatwoot:from-a-secret@postgres:5432/chatwoot_production" : "from-a-secret"
                     }
                     configured = try FlowConfiguration.services(forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1), setting: setting)
                     blobs = try FlowConfiguration.blobStore(forQueues: queues, flows: configured, http: HTTPClient(connections: 1), setting: setting)
-                    backups = try BackupServices.configured(required: queues.contains(SnapshotBackup.queue), http: HTTPClient(connections: 1), setting: setting)
+                    backups = try BackupServices.configured(required: queues.contains(Backups.queue), http: HTTPClient(connections: 1), setting: setting)
                 } catch {
                     Issue.record("\(file): \(name) cannot run its queues: \(error)")
                     continue
                 }
                 let own = Catalogue.registry(environment: [:], flows: configured, blobs: blobs, backups: backups)
+                if queues.contains(Backups.queue) {
+                    #expect(backups?.snapshots != nil && backups?.dumps != nil && backups?.attachments != nil,
+                            "\(file): \(name) runs the backups but not all three (snapshots, database dumps, attachments mirror)")
+                }
                 let every = try Self.everyKind(scratch)
                 for queue in queues {
                     #expect(every.queues.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves")
@@ -196,7 +204,8 @@ import TestSupport
                 defer { try? FileManager.default.removeItem(at: scratch) }
                 let every = try Self.everyKind(scratch)
                 let queues = command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? every.queues
-                for kind in every.definitions.values where queues.contains(kind.queue) {
+                // (A restartable kind — a backup — is given back when the grace is over and runs again.)
+                for kind in every.definitions.values where queues.contains(kind.queue) && !kind.restartable {
                     #expect(Double(kind.timeout.components.seconds) < grace,
                             "\(file): \(name) --grace-period \(grace)s is shorter than \(kind.kind)'s timeout (\(kind.timeout))")
                 }
@@ -223,7 +232,7 @@ import TestSupport
             completions: ChatCompletionsClient(baseURL: "http://g", apiKey: "k", model: "m", http: http),
             chatwoot: ChatwootClient(baseURL: "http://c", apiToken: "t", http: http), systemPrompt: "p", keys: Keys(prefix: "deploy"),
             speech: AzureSpeechClient(key: "k", hosts: .region("r"), http: http), blobs: try BlobStore(location: scratch.path), http: http, account: 1)
-        return Catalogue.registry(environment: [:], flows: services, backups: BackupServices(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1]))
+        return Catalogue.registry(environment: [:], flows: services, backups: BackupServices(snapshots: SnapshotSettings(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1])))
     }
 
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))

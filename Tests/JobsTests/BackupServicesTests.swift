@@ -22,8 +22,10 @@ import Testing
     @Test func sensibleSettingsAreTaken() throws {
         let backups = try #require(try Self.configured(["HCLOUD_TOKEN": "t", "BACKUP_SERVER_SELECTOR": "role=chatwoot", "BACKUP_SNAPSHOT_POLL": "100ms",
                                                         "BACKUP_SNAPSHOT_TIMEOUT": "3h", "BACKUP_KEEP_SNAPSHOTS": "30"]))
-        #expect(backups.poll == .milliseconds(100) && backups.snapshotTimeout == .seconds(10_800) && backups.keepSnapshots == 30)
-        #expect(backups.serverIDs == nil && backups.serverSelector == "role=chatwoot")
+        let snapshots = try #require(backups.snapshots)
+        #expect(snapshots.poll == .milliseconds(100) && snapshots.snapshotTimeout == .seconds(10_800) && snapshots.keepSnapshots == 30)
+        #expect(snapshots.serverIDs == nil && snapshots.serverSelector == "role=chatwoot")
+        #expect(backups.dumps == nil && backups.attachments == nil)
         #expect { try Self.configured(["HCLOUD_TOKEN": "t"]) } throws: { "\($0)".contains("BACKUP_SERVER_IDS or BACKUP_SERVER_SELECTOR") }
     }
 }

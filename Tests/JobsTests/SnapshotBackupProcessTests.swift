@@ -33,17 +33,10 @@ import TestSupport
         }
 
         func snapshot(attempts: Int = 6) async throws {
-            let pool = RedisPool(endpoint: server.endpoint)
-            defer { pool.close() }
-            let request = JobRequest(queue: SnapshotBackup.queue, kind: SnapshotBackup.kind, payload: "{}", maxAttempts: attempts)
-            try await Broker(pool: pool, keys: Keys(prefix: h.prefix)).add(request.envelope(), to: SnapshotBackup.queue)
+            try await h.addBackup(SnapshotBackup.kind, attempts: attempts)
         }
 
-        func idle() async -> Bool {
-            let waiting = try? await h.integer("XLEN", h.key("backups:stream"))
-            let delayed = try? await h.integer("ZCARD", h.key("backups:delayed"))
-            return waiting == 0 && delayed == 0
-        }
+        func idle() async -> Bool { await h.backupsDrained() }
     }
 
     @Test func snapshotsAreFollowedWithoutHoldingASlotThenRotatedTouchingNothingElse() async throws {

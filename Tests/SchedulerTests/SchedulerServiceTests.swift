@@ -67,7 +67,8 @@ import TestSupport
         let setup = try await Setup()
         defer { setup.pool.close() }
         let minute = ScheduleEntry(name: "minute", schedule: try CronSchedule("@every 1m"), job: Diagnostics.noop.request(payload: "{}"))
-        let first = setup.scheduler("first", entries: [try Self.everySecond(), minute], lease: .seconds(2))
+        // A lease long enough that a loaded machine still finds it held right after the crash.
+        let first = setup.scheduler("first", entries: [try Self.everySecond(), minute], lease: .seconds(6))
         let crashed = Task { await first.work(releaseOnStop: false) }
         #expect(await eventually(timeout: .seconds(10)) { ((try? await setup.ticks("tick")) ?? []).count >= 2 })
         // Dies holding the lease: nobody fires until it runs out.
@@ -77,7 +78,7 @@ import TestSupport
         let stoppedAt = Int(Date().timeIntervalSince1970)
         let second = setup.scheduler("second", entries: [try Self.everySecond(), minute], lease: .seconds(2))
         let running = Task { try await second.run() }
-        #expect(await eventually(timeout: .seconds(10)) { (try? await setup.leader()) == "second" })
+        #expect(await eventually(timeout: .seconds(20)) { (try? await setup.leader()) == "second" })
         #expect(await eventually(timeout: .seconds(10)) { ((try? await setup.ticks("tick")) ?? []).contains { $0 > stoppedAt + 1 } })
         second.stop()
         try await running.value

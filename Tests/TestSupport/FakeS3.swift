@@ -24,44 +24,54 @@ public final class FakeS3: Sendable {
     public let smallestPart: Int
     /// When each object was last written; tests may move it back to age an object.
     public let modified = LockedValue<[String: Date]>([:])
+    /// Each object's ETag as S3 makes it: the MD5 of its bytes, or for a multipart object the MD5
+    /// of its parts' MD5s and `-N`.
+    public let etags = LockedValue<[String: String]>([:])
     public let service: FakeService
     public let bucket: String
 
     public init(bucket: String, accessKeyID: String, secret: String, region: String = "auto", smallestPart: Int = 5 << 20,
-                refuse: @escaping @Sendable (FakeService.Received) -> Response? = { _ in nil }) async throws {
+                refuse: @escaping @Sendable (FakeService.Received) async -> Response? = { _ in nil }) async throws {
         self.bucket = bucket
         self.smallestPart = smallestPart
         let objects = self.objects
         let modified = self.modified
         let uploads = self.uploads
+        let etags = self.etags
         service = try await FakeService { received in
-            if let answer = refuse(received) { return answer }
+            if let answer = await refuse(received) { return answer }
             if let problem = FakeS3.check(received, accessKeyID: accessKeyID, secret: secret, region: region) {
                 // S3 shows the canonical request it computed, which is what a signer needs to see.
                 return FakeS3.error(.forbidden, problem.code, "The request signature we calculated does not match the signature you provided.",
                                     canonical: problem.canonical)
             }
             if received.method == "GET", received.path == "/\(bucket)" || received.path == "/\(bucket)/" {
-                return FakeS3.list(received, bucket: bucket, objects: objects.value, modified: modified.value)
+                return FakeS3.list(received, bucket: bucket, objects: objects.value, modified: modified.value, etags: etags.value)
             }
             let prefix = "/\(bucket)/"
             guard received.path.hasPrefix(prefix) else { return FakeS3.error(.notFound, "NoSuchBucket", "The specified bucket does not exist.") }
             let key = String(received.path.dropFirst(prefix.count))
             let query = FakeS3.parameters(received.query)
             if query["uploads"] != nil || query["uploadId"] != nil {
-                return FakeS3.multipart(received, key: key, query: query, objects: objects, modified: modified, uploads: uploads, smallestPart: smallestPart)
+                return FakeS3.multipart(received, key: key, query: query, objects: objects, modified: modified, etags: etags, uploads: uploads, smallestPart: smallestPart)
             }
             switch received.method {
             case "PUT":
                 objects.withLock { $0[key] = (received.body, received.headers["content-type"] ?? "binary/octet-stream") }
                 modified.withLock { $0[key] = Date() }
-                return FakeService.answer(.ok, headers: [.eTag: "\"\(Hex.encode(Array(SHA256.hash(data: received.body).prefix(16))))\""])
+                etags.withLock { $0[key] = FakeS3.etag(received.body) }
+                return FakeService.answer(.ok, headers: [.eTag: FakeS3.etag(received.body)])
             case "GET":
                 guard let object = objects.value[key] else { return FakeS3.error(.notFound, "NoSuchKey", "The specified key does not exist.") }
-                return Response(status: .ok, headers: [.contentType: object.contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: object.body)))
+                return Response(status: .ok, headers: [.contentType: object.contentType, .eTag: etags.value[key] ?? ""],
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: object.body)))
+            case "HEAD":
+                guard let object = objects.value[key] else { return Response(status: .notFound) }
+                return Response(status: .ok, headers: [.contentType: object.contentType, .contentLength: String(object.body.count), .eTag: etags.value[key] ?? ""])
             case "DELETE":
                 objects.withLock { $0[key] = nil }
                 modified.withLock { $0[key] = nil }
+                etags.withLock { $0[key] = nil }
                 return FakeService.answer(.noContent)
             default:
                 return FakeService.answer(.methodNotAllowed)
@@ -110,11 +120,12 @@ public final class FakeS3: Sendable {
         return parameters
     }
 
-    static func etag(_ body: [UInt8]) -> String { "\"\(Hex.encode(Array(SHA256.hash(data: body).prefix(16))))\"" }
+    public static func etag(_ body: [UInt8]) -> String { "\"\(Hex.encode(Insecure.MD5.hash(data: body)))\"" }
 
     /// CreateMultipartUpload, UploadPart, CompleteMultipartUpload and AbortMultipartUpload.
     static func multipart(_ received: FakeService.Received, key: String, query: [String: String], objects: LockedValue<[String: (body: [UInt8], contentType: String)]>,
-                          modified: LockedValue<[String: Date]>, uploads: LockedValue<[String: Upload]>, smallestPart: Int) -> Response {
+                          modified: LockedValue<[String: Date]>, etags: LockedValue<[String: String]>, uploads: LockedValue<[String: Upload]>,
+                          smallestPart: Int) -> Response {
         switch (received.method, query["uploadId"]) {
         case ("POST", nil):
             let id = UUID().uuidString
@@ -152,10 +163,12 @@ public final class FakeS3: Sendable {
                     return error(.badRequest, "EntityTooSmall", "All non-trailing parts must have the same length, at least \(smallestPart) bytes: \(sizes)")
                 }
             }
+            let tag = "\"\(Hex.encode(Insecure.MD5.hash(data: Array(bodies.map { Insecure.MD5.hash(data: $0) }.map(Array.init).joined()))))-\(sizes.count)\""
             objects.withLock { $0[key] = (Array(bodies.joined()), upload.contentType) }
             modified.withLock { $0[key] = Date() }
+            etags.withLock { $0[key] = tag }
             uploads.withLock { $0[id] = nil }
-            return FakeService.answer(.ok, "<CompleteMultipartUploadResult><Key>\(key)</Key><ETag>\"x-\(sizes.count)\"</ETag></CompleteMultipartUploadResult>",
+            return FakeService.answer(.ok, "<CompleteMultipartUploadResult><Key>\(key)</Key><ETag>\(tag.replacingOccurrences(of: "\"", with: "&quot;"))</ETag></CompleteMultipartUploadResult>",
                                       headers: [.contentType: "application/xml"])
         case ("DELETE", let id?):
             uploads.withLock { $0[id] = nil }
@@ -167,7 +180,7 @@ public final class FakeS3: Sendable {
 
     /// ListObjectsV2, two keys per page so that paging is exercised.
     static func list(_ received: FakeService.Received, bucket: String, objects: [String: (body: [UInt8], contentType: String)],
-                     modified: [String: Date]) -> Response {
+                     modified: [String: Date], etags: [String: String]) -> Response {
         let parameters = parameters(received.query)
         guard parameters["list-type"] == "2" else { return FakeS3.error(.badRequest, "InvalidArgument", "list-type=2 expected") }
         let keys = objects.keys.filter { $0.hasPrefix(parameters["prefix"] ?? "") }.sorted()
@@ -177,7 +190,7 @@ public final class FakeS3: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let contents = page.map { key in
-            "<Contents><Key>\(key)</Key><LastModified>\(formatter.string(from: modified[key] ?? Date()))</LastModified><ETag>&quot;x&quot;</ETag><Size>\(objects[key]?.body.count ?? 0)</Size><StorageClass>STANDARD</StorageClass></Contents>"
+            "<Contents><Key>\(key)</Key><LastModified>\(formatter.string(from: modified[key] ?? Date()))</LastModified><ETag>\((etags[key] ?? "").replacingOccurrences(of: "\"", with: "&quot;"))</ETag><Size>\(objects[key]?.body.count ?? 0)</Size><StorageClass>STANDARD</StorageClass></Contents>"
         }.joined()
         let next = truncated ? "<NextContinuationToken>\(page.last ?? "")</NextContinuationToken>" : ""
         let xml = #"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>\#(bucket)</Name><KeyCount>\#(page.count)</KeyCount><IsTruncated>\#(truncated)</IsTruncated>\#(contents)\#(next)</ListBucketResult>"#

@@ -15,7 +15,7 @@ import Services
 /// whose snapshot failed or is still running. A failed snapshot dead-letters the job, naming the
 /// server and Hetzner's error.
 public enum SnapshotBackup {
-    public static let queue = "backups"
+    public static let queue = Backups.queue
     public static let kind = "backup.snapshot"
     public static let followKind = "backup.snapshot.follow"
     static let retry = RetryPolicy.exponentialJitter(maxAttempts: 6, base: .seconds(10), cap: .seconds(300))
@@ -55,21 +55,21 @@ public enum SnapshotBackup {
     public static func definitions(_ backups: BackupServices?) -> [JobDefinition] {
         [
             JobDefinition(kind: kind, queue: queue, retry: retry, timeout: .seconds(300), payload: Request.self) { request, context in
-                guard let backups else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot take snapshots") }
-                let snapshots = try await start(backups, servers: request.servers, run: context.id)
+                guard let settings = backups?.snapshots else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot take snapshots") }
+                let snapshots = try await start(settings, servers: request.servers, run: context.id)
                 context.logger.info("snapshots asked for", metadata: ["servers": "\(snapshots.map(\.server))"])
                 let follow = Follow(run: context.id, startedAt: Clock.unixMilliseconds(), snapshots: snapshots)
                 let text = String(decoding: try FlowPayloadCoding.encoder.encode(follow), as: UTF8.self)
                 return .next(JobRequest(queue: queue, kind: followKind, payload: text, maxAttempts: retry.maxAttempts, dedupe: "backup:follow:\(context.id)"))
             },
             JobDefinition(kind: followKind, queue: queue, retry: retry, timeout: .seconds(300), payload: Follow.self) { follow, context in
-                guard let backups else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot follow snapshots") }
-                return try await self.follow(backups, follow, context: context)
+                guard let backups, let settings = backups.snapshots else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot follow snapshots") }
+                return try await self.follow(settings, follow, records: BackupRecords(pool: context.redis, keys: backups.keys), context: context)
             },
         ]
     }
 
-    static func start(_ backups: BackupServices, servers asked: [Int]?, run: String) async throws -> [Snapshot] {
+    static func start(_ backups: SnapshotSettings, servers asked: [Int]?, run: String) async throws -> [Snapshot] {
         let servers: [Int]
         if let asked {
             servers = asked
@@ -95,7 +95,7 @@ public enum SnapshotBackup {
         return snapshots
     }
 
-    static func follow(_ backups: BackupServices, _ follow: Follow, context: JobContext) async throws -> JobResult {
+    static func follow(_ backups: SnapshotSettings, _ follow: Follow, records: BackupRecords, context: JobContext) async throws -> JobResult {
         var running: [Int] = []
         var failed: [String] = []
         var succeeded: [Snapshot] = []
@@ -113,7 +113,6 @@ public enum SnapshotBackup {
             }
             return .later(backups.poll)
         }
-        let records = BackupRecords(pool: context.redis, keys: backups.keys)
         let finished = Clock.unixMilliseconds()
         let took = Clock.millisecondsSince(follow.startedAt, now: finished)
         for snapshot in succeeded {
@@ -132,7 +131,7 @@ public enum SnapshotBackup {
 
     enum State { case running, done, failed(String) }
 
-    static func state(of snapshot: Snapshot, _ backups: BackupServices) async throws -> State {
+    static func state(of snapshot: Snapshot, _ backups: SnapshotSettings) async throws -> State {
         if snapshot.action > 0 {
             let action = try await backups.hetzner.action(snapshot.action)
             switch action.status {
@@ -149,7 +148,7 @@ public enum SnapshotBackup {
 
     /// Deletes the server's available snapshots of ours beyond the newest `keepSnapshots`; returns
     /// the ones kept and the ids deleted.
-    static func rotate(_ backups: BackupServices, server: Int) async throws -> (kept: [HetznerClient.Image], deleted: [Int]) {
+    static func rotate(_ backups: SnapshotSettings, server: Int) async throws -> (kept: [HetznerClient.Image], deleted: [Int]) {
         let labels = ours(server)
         let available = try await backups.hetzner.snapshots(labelSelector: selector(labels)).filter { image in
             // The selector already says so; an image is deleted only if it says so itself too.

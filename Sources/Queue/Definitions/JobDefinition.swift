@@ -49,6 +49,10 @@ public struct JobDefinition: Sendable {
     public private(set) var retry: RetryPolicy
     /// How long one attempt may run before it is cancelled and counted as a retryable failure.
     public let timeout: Duration
+    /// A run cut short — a shutdown past the consumer's grace period gives it back to the queue —
+    /// leaves nothing half-done and simply runs again (a backup that aborts its upload). Only such
+    /// a kind may have a timeout longer than a consumer's grace period.
+    public let restartable: Bool
     private(set) var execute: @Sendable (String, JobContext) async throws -> JobResult
     /// Runs once a job of this kind has been dead-lettered, with its payload text and the error.
     let deadLettered: (@Sendable (String, String, Logger) async -> Void)?
@@ -57,7 +61,7 @@ public struct JobDefinition: Sendable {
     /// letter is written first, so nothing depends on it): to tell a person, say. Its failures are
     /// logged and go no further; a payload that does not decode skips it.
     public init<Payload: Decodable & Sendable>(
-        kind: String, queue: String, retry: RetryPolicy, timeout: Duration,
+        kind: String, queue: String, retry: RetryPolicy, timeout: Duration, restartable: Bool = false,
         payload: Payload.Type = Payload.self,
         onDeadLetter: (@Sendable (Payload, String) async throws -> Void)? = nil,
         run: @escaping @Sendable (Payload, JobContext) async throws -> JobResult
@@ -66,6 +70,7 @@ public struct JobDefinition: Sendable {
         self.queue = queue
         self.retry = retry
         self.timeout = timeout
+        self.restartable = restartable
         let decoder = JSONDecoder()
         if let onDeadLetter {
             self.deadLettered = { @Sendable (text: String, error: String, logger: Logger) async -> Void in

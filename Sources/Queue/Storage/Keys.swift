@@ -33,6 +33,10 @@ public struct Keys: Sendable, Equatable {
     public var schedulerLeader: String { "\(tag):scheduler:leader" }
     /// The backups that exist, as their jobs recorded them: backup id → JSON record (a hash).
     public var backups: String { "\(tag):backups" }
+    /// The attachments mirror: source key → `size etag` of the source object last copied (a hash).
+    public var mirrored: String { "\(tag):backups:mirrored" }
+    /// Mirrored objects whose source is gone: mirror key → Unix ms when first seen gone (a hash).
+    public var mirrorGone: String { "\(tag):backups:gone" }
     /// Each schedule entry's last fire: entry name → `<tick> <job id>` (a hash).
     public var schedulerFired: String { "\(tag):scheduler:fired" }
     /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).

@@ -18,7 +18,8 @@ struct ListPage {
         for contents in Self.elements("Contents", in: xml) {
             guard let key = Self.elements("Key", in: contents).first.map(Self.unescape),
                   let modified = Self.elements("LastModified", in: contents).first.flatMap(Self.date) else { continue }
-            found.append(S3Client.Object(key: key, lastModified: modified, size: Self.elements("Size", in: contents).first.flatMap { Int($0) } ?? 0))
+            found.append(S3Client.Object(key: key, lastModified: modified, size: Self.elements("Size", in: contents).first.flatMap { Int($0) } ?? 0,
+                                         etag: Self.elements("ETag", in: contents).first.map(Self.unescape) ?? ""))
         }
         objects = found
         let truncated = Self.elements("IsTruncated", in: xml).first == "true"

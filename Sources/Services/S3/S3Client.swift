@@ -35,6 +35,34 @@ public struct S3Client: Sendable {
         return try await http.sendChecked(request).body
     }
 
+    /// The object's bytes handed to `receive` piece by piece as they arrive, with at most `buffer`
+    /// bytes held in between: an object of any size costs bounded memory. A missing object is a
+    /// permanent failure (404 `NoSuchKey`).
+    public func download(_ key: String, buffer: Int = 4 << 20, into receive: ([UInt8]) async throws -> Void) async throws {
+        var request = request("GET", key, headers: [], body: [])
+        request.maxResponseBytes = 64 << 10
+        _ = try await http.download(request, buffer: buffer, into: receive)
+    }
+
+    /// What HEAD tells of an object: its size and ETag (quotes kept, as S3 sends it).
+    public struct Head: Sendable, Equatable {
+        public var size: Int64
+        public var etag: String
+    }
+
+    /// The object's size and ETag, or nil when there is no such object.
+    public func head(_ key: String) async throws -> Head? {
+        let request = request("HEAD", key, headers: [], body: [])
+        let response = try await http.send(request)
+        if response.status == 404 { return nil }
+        guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
+        guard let size = response.header("Content-Length").flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) }), size >= 0,
+              let etag = response.header("ETag") else {
+            throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no Content-Length or ETag")
+        }
+        return Head(size: size, etag: etag)
+    }
+
     /// Removes the object; one that is not there is not an error (S3 answers 204 either way).
     public func delete(_ key: String) async throws {
         let request = request("DELETE", key, headers: [], body: [])
@@ -117,6 +145,15 @@ public struct S3Client: Sendable {
         public var key: String
         public var lastModified: Date
         public var size: Int
+        /// Quotes kept, as S3 sends it; empty when the listing gave none.
+        public var etag: String
+
+        public init(key: String, lastModified: Date, size: Int, etag: String = "") {
+            self.key = key
+            self.lastModified = lastModified
+            self.size = size
+            self.etag = etag
+        }
     }
 
     /// Every object under `prefix` (ListObjectsV2, a thousand per page, following continuation tokens).
