@@ -151,6 +151,12 @@ let package = Package(
             ],
             path: "Benchmarks/FlowBench"
         ),
+        // backup.database against a generated PostgreSQL, beside pg_dump alone.
+        .executableTarget(
+            name: "dumpbench",
+            dependencies: ["Jobs", "Queue", "Redis", "TestSupport"],
+            path: "Benchmarks/DumpBench"
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],

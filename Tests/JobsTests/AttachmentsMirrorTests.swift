@@ -120,4 +120,28 @@ import TestSupport
         #expect(run.failed.count == 1 && run.copied == 0, "\(run)")
         #expect(r2.uploads.value.isEmpty && r2.objects.value.isEmpty && r2.requests.contains { $0.method == "DELETE" && $0.query.contains("uploadId=") })
     }
+
+    /// The nightly entry run by a consumer process with the settings the stack gives it.
+    @Test func theScheduledMirrorRunsInTheBackupsServiceAndIsListed() async throws {
+        let s = try await Setup()
+        defer { s.pool.close() }
+        s.put("rails/ab/photo.png", Self.bytes(1000, seed: 2))
+        s.put("rails/cd/voice.ogg", Self.bytes(3000, seed: 3))
+        let h = ProcessHarness(server: s.redis)
+        let consumer = try h.consumer(["--queues", "backups"], environment: [
+            "ATTACHMENTS_S3_ENDPOINT": s.source.url, "ATTACHMENTS_S3_BUCKET": "chatwoot", "ATTACHMENTS_S3_ACCESS_KEY_ID": "storage-key",
+            "ATTACHMENTS_S3_SECRET_ACCESS_KEY": "storage-secret", "R2_ENDPOINT": s.r2.url, "R2_BUCKET": "backups", "R2_ACCESS_KEY_ID": "r2-key",
+            "R2_SECRET_ACCESS_KEY": "r2-secret",
+        ])
+        defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
+        try await h.runScheduled("attachments-mirror")
+        #expect(await eventually(timeout: .seconds(30)) { await h.backupsDrained() && s.mirror.count == 2 }, "\(consumer.log.suffix(2000))")
+        #expect(s.mirror["switchboard/attachments/rails/cd/voice.ogg"] == Self.bytes(3000, seed: 3))
+        #expect(try await h.firstBackupDeadLetter().isEmpty)
+        let (_, json) = try await SwitchboardProcess.run(["backups", "list", "--json"] + h.common)
+        let listed = jsonFields(Array(json.utf8))["backups"] as? [[String: Any]] ?? []
+        #expect(listed.count == 1 && listed.first?["kind"] as? String == "attachments" && listed.first?["bytes"] as? Int == 4000, "\(json)")
+        consumer.signal(SIGTERM)
+        #expect(await consumer.waitForExit() == 0)
+    }
 }

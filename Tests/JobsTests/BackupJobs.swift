@@ -1,3 +1,4 @@
+import Foundation
 import Jobs
 import Queue
 import Redis
@@ -11,6 +12,15 @@ extension ProcessHarness {
         defer { pool.close() }
         let request = JobRequest(queue: Backups.queue, kind: kind, payload: payload, maxAttempts: attempts)
         try await Broker(pool: pool, keys: Keys(prefix: prefix)).add(request.envelope(), to: Backups.queue)
+    }
+
+    /// Runs an entry of the repository's `schedule.json` now, as `switchboard schedules run NAME`
+    /// does for an operator: what the scheduler enqueues each night.
+    func runScheduled(_ name: String) async throws {
+        let schedule = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("schedule.json")
+        let run = try await SwitchboardProcess.run(["schedules", "run", name, "--schedule", schedule.path] + common)
+        guard run.status == 0 else { throw TestFailure("schedules run \(name) failed (\(run.status)): \(run.output)") }
     }
 
     /// No backup job waiting or delayed.

@@ -181,7 +181,7 @@ import TestSupport
         #expect(world.chatwoot.messages.filter { $0.content == "Late checkout is fine." }.count == 1)
         #expect(world.replies.count == 1, "posted once; the retry only looked")
         let marker = try await world.pool.send("GET", world.broker.keys.done("reply:1:301")).string
-        #expect(marker == "9001", "the marker holds the message's id, not \(marker ?? "nothing"); messages: \(world.chatwoot.messages.map(\.content))")
+        #expect(marker == "9001", "the marker holds the message's id, not \(marker ?? "nothing"); messages: \(world.chatwoot.messages.map(\.content)); Chatwoot saw \(world.chatwoot.requests.map { "\($0.method) \($0.path) \($0.arrivedAt)" }) until \(ContinuousClock.now)")
         #expect(try await world.dead("reply") == 0)
     }
 

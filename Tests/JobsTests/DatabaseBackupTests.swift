@@ -81,7 +81,8 @@ import TestSupport
         let old = Self.seed(s3, ours: 1...5)
         let consumer = try s.consumer(s3, ["BACKUP_KEEP_DUMPS": "3"])
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
-        try await s.dump()
+        // The nightly entry of schedule.json, run now.
+        try await s.h.runScheduled("database-dump")
         #expect(await eventually(timeout: .seconds(120)) { await s.finished() }, "\(consumer.log.suffix(2000))")
         #expect(try await s.deadError() == nil, "\(consumer.log.suffix(2000))")
 
