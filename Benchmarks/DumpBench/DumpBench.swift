@@ -67,7 +67,7 @@ struct DumpBench {
         for run in 1...options.runs {
             // The limit: pg_dump writing the same dump to nowhere.
             let started = ContinuousClock.now
-            let baseline = try await ChildProcess.run("/usr/bin/pg_dump", ["--format=custom", "--no-password", "--file=/dev/null", "--dbname=chatwoot"],
+            let baseline = try await ChildProcess.run("/usr/bin/pg_dump", ["--format=custom", "--no-password", "--no-sync", "--file=/dev/null", "--dbname=chatwoot"],
                                                       environment: pg.clientEnvironment, timeout: .seconds(1800))
             guard baseline.status == 0 else { throw TestFailure("pg_dump failed: \(baseline.stderr)") }
             alone.append(Self.seconds(ContinuousClock.now - started))
