@@ -1,4 +1,5 @@
 import Blobs
+import Jobs
 import Redis
 
 /// Everything `switchboard producer` is configured with. Each webhook route is served only when
@@ -13,6 +14,9 @@ public struct ProducerConfiguration: Sendable {
     public var guestySecret: String?
     public var chatwootSecret: String?
     public var voiceUploadToken: String?
+    /// Which conversations' messages the assistant answers (`ASSISTANT_ANSWERS`): the others are
+    /// acknowledged and dropped at once.
+    public var assistantTurn: AssistantTurn
     /// `BLOB_STORE`: where uploaded audio is kept (`file:///path`).
     public var blobStore: String
     /// The S3-API store behind an `s3://` `BLOB_STORE`.
@@ -47,7 +51,7 @@ public struct ProducerConfiguration: Sendable {
 
     public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
                 aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
-                blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
+                assistantTurn: AssistantTurn = .unassigned, blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
                 dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
                 unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false,
                 idleTimeout: Duration = .seconds(120), requestTimeout: Duration = .seconds(60), maxConnections: Int = 4096,
@@ -60,6 +64,7 @@ public struct ProducerConfiguration: Sendable {
         self.guestySecret = guestySecret
         self.chatwootSecret = chatwootSecret
         self.voiceUploadToken = voiceUploadToken
+        self.assistantTurn = assistantTurn
         self.blobStore = blobStore
         self.blobS3 = blobS3
         self.jsonLimit = jsonLimit

@@ -89,10 +89,12 @@ struct ProducerCommand: AsyncParsableCommand {
             listenPort = 8080
         }
         let blobS3: S3Settings?
+        let assistantTurn: AssistantTurn
         do {
             // The flows' retry budgets fix each job's attempts when it is enqueued.
             try RetryBudgets.check(environment)
             blobS3 = try S3Settings.from { try Environment.value($0, environment) }
+            assistantTurn = try AssistantTurn.configured(try Environment.value("ASSISTANT_ANSWERS", environment))
         } catch let error as BlobStoreError {
             throw ValidationError(error.description)
         } catch let error as FlowConfigurationError {
@@ -103,7 +105,7 @@ struct ProducerCommand: AsyncParsableCommand {
             aircallToken: try Environment.value("AIRCALL_WEBHOOK_TOKEN", environment),
             guestySecret: try Environment.value("GUESTY_WEBHOOK_SECRET", environment),
             chatwootSecret: try Environment.chatwootSecret(environment),
-            voiceUploadToken: try Environment.value("VOICE_UPLOAD_TOKEN", environment),
+            voiceUploadToken: try Environment.value("VOICE_UPLOAD_TOKEN", environment), assistantTurn: assistantTurn,
             blobStore: environment["BLOB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "blobs", blobS3: blobS3,
             jsonLimit: jsonLimit, audioLimit: audioLimit, dedupeTTL: .seconds(dedupeHours * 3600),
             highWater: highWater, logIgnored: logIgnored,

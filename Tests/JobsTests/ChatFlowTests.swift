@@ -25,7 +25,7 @@ import TestSupport
 
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
         init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
-             answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+             botToken: String? = nil, turn: AssistantTurn = .unassigned, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
             server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -38,7 +38,7 @@ import TestSupport
             }
             // The conversation so far: the guest, an agent, an agent's private aside, an activity
             // line, and a later message that must not count as history of message 118.
-            chatwoot = try await FakeChatwoot(token: "cw", conversations: [.init(id: 10, history: [
+            chatwoot = try await FakeChatwoot(token: "cw", botToken: botToken, conversations: [.init(id: 10, history: [
                 .init(id: 100, content: "We arrive on Friday with two kids.", messageType: 0),
                 .init(id: 101, content: "Welcome! Two cots will be ready.", messageType: 1),
                 .init(id: 102, content: "VIP, offer the upgrade", messageType: 1, isPrivate: true),
@@ -50,8 +50,8 @@ import TestSupport
                 embeddings: EmbeddingsClient(baseURL: embeddings.url + "/v1", apiKey: "sk", model: "m", http: http),
                 qdrant: QdrantClient(baseURL: qdrantService.url, apiKey: "qd", collection: "knowledge", http: http),
                 completions: ChatCompletionsClient(baseURL: model.url + "/openai/v1", apiKey: "gsk", model: "qwen/qwen3-32b", http: http),
-                chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", http: http, timeout: chatwootTimeout),
-                systemPrompt: "You are the front desk of Sea View Loft.", keys: keys)
+                chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", botToken: botToken, http: http, timeout: chatwootTimeout),
+                systemPrompt: "You are the front desk of Sea View Loft.", keys: keys, turn: turn)
             try await services.qdrant.ensureCollection(vectorSize: 3)
             try await services.qdrant.upsert([
                 .init(id: QdrantClient.pointID(for: "kb:pool"), vector: [1, 0, 0], payload: ["account_id": .integer(1), "text": .string("The pool is heated to 28 °C from May to October.")]),

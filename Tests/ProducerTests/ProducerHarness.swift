@@ -118,7 +118,8 @@ final class ProducerHarness: Sendable {
 /// Bodies as the senders document them (CONTRACTS.md §1–3), trimmed to what matters.
 enum Fixtures {
     static func chatwootMessage(id: Int = 118, type: String = "incoming", isPrivate: Bool = false, content: String? = "Is the pool heated?",
-                                senderType: String = "contact", attachments: String? = nil, event: String = "message_created") -> String {
+                                senderType: String = "contact", attachments: String? = nil, event: String = "message_created",
+                                status: String = "open", assignee: String = "null") -> String {
         let contentJSON = content.map { "\"\($0)\"" } ?? "null"
         let attachmentsPart = attachments.map { ", \"attachments\": \($0)" } ?? ""
         return """
@@ -127,8 +128,8 @@ enum Fixtures {
          "private": \(isPrivate), "source_id": null,
          "sender": {"id": 14, "name": "Ada", "avatar": "", "type": "\(senderType)"},
          "inbox": {"id": 1, "name": "Acme Support"}, "account": {"id": 1, "name": "Acme Inc"},
-         "conversation": {"id": 10, "inbox_id": 1, "status": "open", "labels": ["vip"], "channel": "Channel::Api", "can_reply": true,
-           "meta": {"sender": {}, "assignee": null, "team": null, "hmac_verified": false},
+         "conversation": {"id": 10, "inbox_id": 1, "status": "\(status)", "labels": ["vip"], "channel": "Channel::Api", "can_reply": true,
+           "meta": {"sender": {}, "assignee": \(assignee), "team": null, "hmac_verified": false},
            "messages": [{"message_type": 0}], "custom_attributes": {}, "unread_count": 1, "timestamp": 1627063369, "created_at": 1627063369}\(attachmentsPart)}
         """
     }

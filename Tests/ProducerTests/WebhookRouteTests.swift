@@ -105,6 +105,20 @@ import TestSupport
         #expect(try await h.length("transcribe") == 0)
     }
 
+    /// Chatwoot keeps sending a conversation's messages to the bot after a person took it: the
+    /// payload's own status and assignee say so, and nothing is started.
+    @Test func aConversationAPersonHasStartsNothing() async throws {
+        let h = try await ProducerHarness()
+        let assigned = try await h.chatwoot(Fixtures.chatwootMessage(id: 400, assignee: #"{"id": 3, "name": "Maya", "type": "user"}"#))
+        let snoozed = try await h.chatwoot(Fixtures.chatwootMessage(id: 401, status: "snoozed"))
+        for reply in [assigned, snoozed] {
+            #expect(reply.status == 200 && (ProducerHarness.json(reply)["ignored"] as? String)?.contains("a person has the conversation") == true, "\(reply.text)")
+        }
+        let pending = try await h.chatwoot(Fixtures.chatwootMessage(id: 402, status: "pending"))
+        #expect(pending.status == 202)
+        #expect(try await h.length("retrieve") == 1)
+    }
+
     @Test func anAudioAttachmentStartsTheVoiceFlow() async throws {
         let h = try await ProducerHarness()
         let reply = try await h.chatwoot(Fixtures.chatwootMessage(id: 300, content: nil, attachments: Fixtures.audioAttachment))

@@ -127,13 +127,13 @@ import TestSupport
         let notes = "{\(h.keys.prefix)}:notes"
         let pool = h.pool
         let noted = JobDefinition(kind: "noted", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self,
-                                  onDeadLetter: { _, error in
+                                  onDeadLetter: { _, error, _ in
                                       // The letter is already there when the hook runs.
                                       let dead = try await pool.send("XLEN", h.keys.dead("q")).integer ?? 0
                                       try await pool.send("RPUSH", notes, "\(dead):\(error)")
                                   }) { _, _ in throw JobFailure.permanent("upstream said 422") }
         let broken = JobDefinition(kind: "broken", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self,
-                                   onDeadLetter: { _, _ in throw JobFailure.retryable("the note could not be posted") }) { _, _ in
+                                   onDeadLetter: { _, _, _ in throw JobFailure.retryable("the note could not be posted") }) { _, _ in
             throw JobFailure.permanent("bad")
         }
         let consumer = h.consumer(JobRegistry([noted, broken, TestKinds.recorded(runsKey: h.runsKey)]))

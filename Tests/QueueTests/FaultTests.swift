@@ -162,7 +162,7 @@ import TestSupport
             return .done
         }
         let hang = JobDefinition(kind: "hang", queue: "q", retry: .once, timeout: .milliseconds(100), payload: TestKinds.Sleep.self,
-                                 onDeadLetter: { _, error in
+                                 onDeadLetter: { _, error, _ in
                                      // Waits, as an HTTP call to Chatwoot would: a cancelled task could not.
                                      try await Task.sleep(for: .milliseconds(50))
                                      noted.withLock { $0.append(error) }

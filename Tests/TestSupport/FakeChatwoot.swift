@@ -3,8 +3,10 @@ import Hummingbird
 
 /// A small Chatwoot application API with state: contacts (searched by substring of name, email and
 /// phone number, as Chatwoot does), their conversations, each conversation's labels (the POST
-/// replaces the set) and team, and the messages posted. Every request must carry the
-/// `api_access_token`; anything else answers 401, an unknown conversation 404.
+/// replaces the set), team, status and assignee, and the messages posted. Every request must carry
+/// the `api_access_token`; anything else answers 401, an unknown conversation 404. An agent bot's
+/// token (`botToken`) is refused (401) wherever Chatwoot refuses it (CONTRACTS.md §1d): it may post
+/// messages, toggle the status and assign, nothing else — no history, no contacts, no labels.
 public final class FakeChatwoot: Sendable {
     public struct Contact: Sendable {
         public var id: Int
@@ -25,9 +27,16 @@ public final class FakeChatwoot: Sendable {
         public var lastActivityAt: Int
         public var labels: [String] = []
         public var team: Int?
+        /// `open`, `pending`, `resolved` or `snoozed`; `toggle_status` sets it.
+        public var status: String
+        /// The agent assigned, if any.
+        public var assignee: Int?
         /// Its messages, oldest first; what is posted joins them.
         public var history: [HistoryMessage]
-        public init(id: Int, contact: Int = 7, lastActivityAt: Int = 1_700_000_000, labels: [String] = [], history: [HistoryMessage] = []) {
+        public init(id: Int, contact: Int = 7, lastActivityAt: Int = 1_700_000_000, labels: [String] = [], history: [HistoryMessage] = [],
+                    status: String = "open", assignee: Int? = nil) {
+            self.status = status
+            self.assignee = assignee
             self.id = id
             self.contact = contact
             self.lastActivityAt = lastActivityAt
@@ -58,6 +67,8 @@ public final class FakeChatwoot: Sendable {
         public var content: String
         public var isPrivate: Bool
         public var multipart: Bool
+        /// Posted with the agent bot's token.
+        public var byBot: Bool = false
     }
 
     public let contacts: LockedValue<[Contact]>
@@ -69,7 +80,7 @@ public final class FakeChatwoot: Sendable {
     /// agent bot's token gets, something that is not the messages API's shape).
     /// `slowPosts`: a posted message is created at once but answered only this much later (a
     /// client that gives up first does not know it was created).
-    public init(token: String, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero,
+    public init(token: String, botToken: String? = nil, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero,
                 history: Response? = nil, slowPosts: Duration = .zero) async throws {
         let contactState = LockedValue(contacts)
         let conversationState = LockedValue(Dictionary(uniqueKeysWithValues: conversations.map { ($0.id, $0) }))
@@ -79,7 +90,7 @@ public final class FakeChatwoot: Sendable {
         self.posted = posted
         service = try await FakeService(delay: delay) { received in
             if let history, received.method == "GET", received.path.hasSuffix("/messages") { return history }
-            let response = Self.handle(received, token: token, contacts: contactState, conversations: conversationState, posted: posted)
+            let response = Self.handle(received, token: token, botToken: botToken, contacts: contactState, conversations: conversationState, posted: posted)
             if slowPosts > .zero, received.method == "POST", received.path.hasSuffix("/messages") { try? await Task.sleep(for: slowPosts) }
             return response
         }
@@ -89,10 +100,16 @@ public final class FakeChatwoot: Sendable {
     public var requests: [FakeService.Received] { service.requests }
     public var messages: [Posted] { posted.value }
 
-    static func handle(_ received: FakeService.Received, token: String, contacts: LockedValue<[Contact]>,
+    static func handle(_ received: FakeService.Received, token: String, botToken: String? = nil, contacts: LockedValue<[Contact]>,
                        conversations: LockedValue<[Int: Conversation]>, posted: LockedValue<[Posted]>) -> Response {
-        guard received.headers["api_access_token"] == token else {
+        let given = received.headers["api_access_token"]
+        let asBot = botToken != nil && given == botToken
+        guard given == token || asBot else {
             return FakeService.answer(.unauthorized, #"{"errors":["You need to sign in or sign up before continuing."]}"#)
+        }
+        // What an agent bot's token may do (access_token_auth_helper.rb): post, toggle status, assign.
+        if asBot, !(received.method == "POST" && ["/messages", "/toggle_status", "/assignments"].contains { received.path.hasSuffix($0) }) {
+            return FakeService.answer(.unauthorized, #"{"error":"Invalid Access Token"}"#)
         }
         let parts = received.path.split(separator: "/").map(String.init)
         // api v1 accounts {a} …
@@ -118,18 +135,29 @@ public final class FakeChatwoot: Sendable {
                       "timestamp": conversation.lastActivityAt, "messages": [Any]()])
             }
             return FakeService.answer(.ok, #"{"payload":[\#(items.joined(separator: ","))]}"#)
+        case ("GET", 2, "conversations"):
+            guard let id = Int(rest[1]), let conversation = conversations.value[id] else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
+            let assignee: Any = conversation.assignee.map { ["id": $0, "name": "Agent \($0)", "type": "user"] as [String: Any] } ?? NSNull()
+            return FakeService.answer(.ok, json(["id": id, "status": conversation.status, "labels": conversation.labels, "inbox_id": 1,
+                                                 "meta": ["assignee": assignee, "team": conversation.team.map { ["id": $0] as Any } ?? NSNull()]]))
         case (_, 3, "conversations"):
             guard let id = Int(rest[1]), conversations.value[id] != nil else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
-            return conversation(received, id: id, what: rest[2], conversations: conversations, posted: posted)
+            return conversation(received, id: id, what: rest[2], conversations: conversations, posted: posted, byBot: asBot)
         default:
             return FakeService.answer(.notFound)
         }
     }
 
     static func conversation(_ received: FakeService.Received, id: Int, what: String, conversations: LockedValue<[Int: Conversation]>,
-                             posted: LockedValue<[Posted]>) -> Response {
+                             posted: LockedValue<[Posted]>, byBot: Bool) -> Response {
         let body = jsonFields(received.body)
         switch (received.method, what) {
+        case ("POST", "toggle_status"):
+            guard let status = body["status"] as? String, ["open", "pending", "resolved", "snoozed"].contains(status) else {
+                return FakeService.answer(.unprocessableContent, #"{"error":"status"}"#)
+            }
+            conversations.withLock { $0[id]?.status = status }
+            return FakeService.answer(.ok, json(["meta": [:] as [String: Any], "payload": ["success": true, "conversation_id": id, "current_status": status]]))
         case ("GET", "labels"):
             return FakeService.answer(.ok, json(["payload": conversations.value[id]?.labels ?? []]))
         case ("POST", "labels"):
@@ -156,7 +184,7 @@ public final class FakeChatwoot: Sendable {
             let isPrivate = multipart ? false : body["private"] as? Bool ?? false
             guard multipart || body["message_type"] as? String == "outgoing" else { return FakeService.answer(.unprocessableContent, #"{"error":"message_type"}"#) }
             let number = posted.withLock { list in
-                list.append(Posted(conversation: id, content: content, isPrivate: isPrivate, multipart: multipart))
+                list.append(Posted(conversation: id, content: content, isPrivate: isPrivate, multipart: multipart, byBot: byBot))
                 return list.count
             }
             conversations.withLock {

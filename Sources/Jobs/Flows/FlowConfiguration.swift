@@ -16,6 +16,7 @@ public enum FlowConfiguration {
         ("QDRANT_URL", true), ("QDRANT_COLLECTION", true), ("QDRANT_API_KEY", false),
         ("GROQ_API_KEY", true), ("GROQ_MODEL", false), ("GROQ_BASE_URL", false),
         ("CHATWOOT_URL", true), ("CHATWOOT_API_TOKEN", true), ("SYSTEM_PROMPT", true),
+        ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false),
     ]
 
     /// The queues only the voice flow adds (it also needs the chat flow's).
@@ -143,8 +144,8 @@ public enum FlowConfiguration {
             qdrant: QdrantClient(baseURL: values["QDRANT_URL"]!, apiKey: values["QDRANT_API_KEY"], collection: values["QDRANT_COLLECTION"]!, http: http),
             completions: ChatCompletionsClient(baseURL: values["GROQ_BASE_URL"] ?? "https://api.groq.com/openai/v1", apiKey: values["GROQ_API_KEY"]!,
                                                model: values["GROQ_MODEL"] ?? "qwen/qwen3-32b", http: http),
-            chatwoot: ChatwootClient(baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, http: http),
-            systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http)
+            chatwoot: ChatwootClient(baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, botToken: values["CHATWOOT_BOT_TOKEN"], http: http),
+            systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http, turn: try AssistantTurn.configured(values["ASSISTANT_ANSWERS"]))
     }
 }
 

@@ -27,11 +27,14 @@ public struct FlowServices: Sendable {
     public var account: Int?
     /// The team each stay phase's conversations are assigned to; a phase without one keeps its team.
     public var teams: [StayPhase: Int]
+    /// Which conversations the assistant answers in (`ASSISTANT_ANSWERS`).
+    public var turn: AssistantTurn
 
     public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
                 systemPrompt: String, contextLimit: Int = 5, historyLimit: Int = 10, scoreThreshold: Double? = 0.3, keys: Keys,
                 speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil,
-                account: Int? = nil, teams: [StayPhase: Int] = [:]) {
+                account: Int? = nil, teams: [StayPhase: Int] = [:], turn: AssistantTurn = .unassigned) {
+        self.turn = turn
         self.account = account
         self.teams = teams
         self.speech = speech

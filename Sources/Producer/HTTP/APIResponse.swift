@@ -30,7 +30,8 @@ enum APIResponse {
     static let unauthorized = error(.unauthorized, "unauthorized")
 
     /// 503 with `Retry-After`: the sender keeps the delivery and tries again; nothing is lost.
-    static func retryLater(_ message: String, seconds: Int) -> Response {
-        error(.serviceUnavailable, message, headers: [.retryAfter: String(seconds)])
+    /// (`status` for a sender that retries on other codes only.)
+    static func retryLater(_ message: String, seconds: Int, status: HTTPResponse.Status = .serviceUnavailable) -> Response {
+        error(status, message, headers: [.retryAfter: String(seconds)])
     }
 }

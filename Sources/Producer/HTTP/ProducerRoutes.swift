@@ -35,7 +35,7 @@ struct ProducerRoutes: Sendable {
         func set(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
         aircall = set(configuration.aircallToken).map(AircallWebhook.init(token:))
         guesty = try set(configuration.guestySecret).map { try GuestyWebhook(secret: $0) }
-        chatwoot = ChatwootWebhook(secret: set(configuration.chatwootSecret))
+        chatwoot = ChatwootWebhook(secret: set(configuration.chatwootSecret), turn: configuration.assistantTurn)
         voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: SecretToken($0), blobs: blobs, limit: configuration.audioLimit) }
     }
 
@@ -173,11 +173,15 @@ struct ProducerRoutes: Sendable {
         case .full(let queue, let length):
             count(source, "full")
             logger.warning("queue at its high-water mark, delivery refused", metadata: ["source": "\(source)", "queue": "\(queue)", "length": "\(length)"])
-            return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter)
+            // Chatwoot retries an agent-bot delivery on 429 and 500 only; anything else hands the
+            // conversation to people (CONTRACTS.md §1e).
+            return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter,
+                                          status: source == "chatwoot" ? .tooManyRequests : .serviceUnavailable)
         case .unavailable(let reason, _):
             count(source, "unavailable")
             logger.error("enqueue failed, delivery refused", metadata: ["source": "\(source)", "error": "\(reason)"])
-            return APIResponse.retryLater("queue unavailable, retry later", seconds: configuration.unavailableRetryAfter)
+            return APIResponse.retryLater("queue unavailable, retry later", seconds: configuration.unavailableRetryAfter,
+                                          status: source == "chatwoot" ? .internalServerError : .serviceUnavailable)
         }
     }
 

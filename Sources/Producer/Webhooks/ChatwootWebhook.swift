@@ -7,13 +7,17 @@ import Services
 /// With a secret configured, `X-Chatwoot-Signature` is checked over the raw bytes and unsigned
 /// deliveries are refused; without one (Chatwoot before v4.11.2 signs nothing) deliveries are
 /// taken as they come. Only `message_created` for an incoming, public message starts work: our
-/// own replies are outgoing and private notes are private, so the bot never answers itself. An
+/// own replies are outgoing and private notes are private, so the bot never answers itself; nor in
+/// a conversation that is not the assistant's turn by the payload's own `conversation.status` and
+/// `conversation.meta.assignee` (`AssistantTurn`; the reply stage asks again before posting). An
 /// audio attachment starts the voice flow, text the chat flow. The dedupe key is the message id.
 public struct ChatwootWebhook: Sendable {
     let verifier: ChatwootVerifier?
+    let turn: AssistantTurn
 
-    public init(secret: String?) {
+    public init(secret: String?, turn: AssistantTurn = .unassigned) {
         verifier = secret.map(ChatwootVerifier.init(secret:))
+        self.turn = turn
     }
 
     public func delivery(signature: String?, timestamp: String?, body: [UInt8]) throws -> Delivery {
@@ -27,6 +31,10 @@ public struct ChatwootWebhook: Sendable {
         let messageID = try message.id.positive("id")
         let accountID = try (message.account?.id).positive("account.id")
         let conversationID = try (message.conversation?.id).positive("conversation.id")
+        let conversation = message.conversation
+        guard turn.answers(status: conversation?.status, assigned: conversation?.meta?.assignee?.id != nil, handedOff: false) else {
+            return .ignore(reason: "a person has the conversation (\(conversation?.status ?? "no status"), assignee \(conversation?.meta?.assignee?.id.map(String.init) ?? "none"))")
+        }
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
         if let index = message.attachments?.firstIndex(where: { $0.fileType == "audio" }), let audio = message.attachments?[index] {
@@ -74,8 +82,14 @@ public struct ChatwootWebhook: Sendable {
     struct Conversation: Decodable {
         var id: Int?
         var inboxID: Int?
+        var status: String?
+        var meta: Meta?
 
-        enum CodingKeys: String, CodingKey { case id, inboxID = "inbox_id" }
+        enum CodingKeys: String, CodingKey { case id, inboxID = "inbox_id", status, meta }
+    }
+
+    struct Meta: Decodable {
+        var assignee: Identified?
     }
 
     struct Attachment: Decodable {

@@ -55,15 +55,16 @@ public struct JobDefinition: Sendable {
     public let restartable: Bool
     private(set) var execute: @Sendable (String, JobContext) async throws -> JobResult
     /// Runs once a job of this kind has been dead-lettered, with its payload text and the error.
-    let deadLettered: (@Sendable (String, String, Logger) async -> Void)?
+    let deadLettered: (@Sendable (String, String, RedisPool, Logger) async -> Void)?
 
     /// `onDeadLetter`, when given, runs after a job of this kind went to the dead letters (its
-    /// letter is written first, so nothing depends on it): to tell a person, say. Its failures are
-    /// logged and go no further; a payload that does not decode skips it.
+    /// letter is written first, so nothing depends on it), with the error and the engine's Redis
+    /// connections: to tell a person, say, once. Its failures are logged and go no further; a
+    /// payload that does not decode skips it.
     public init<Payload: Decodable & Sendable>(
         kind: String, queue: String, retry: RetryPolicy, timeout: Duration, restartable: Bool = false,
         payload: Payload.Type = Payload.self,
-        onDeadLetter: (@Sendable (Payload, String) async throws -> Void)? = nil,
+        onDeadLetter: (@Sendable (Payload, String, RedisPool) async throws -> Void)? = nil,
         run: @escaping @Sendable (Payload, JobContext) async throws -> JobResult
     ) {
         self.kind = kind
@@ -73,10 +74,10 @@ public struct JobDefinition: Sendable {
         self.restartable = restartable
         let decoder = JSONDecoder()
         if let onDeadLetter {
-            self.deadLettered = { @Sendable (text: String, error: String, logger: Logger) async -> Void in
+            self.deadLettered = { @Sendable (text: String, error: String, redis: RedisPool, logger: Logger) async -> Void in
                 guard let payload = try? decoder.decode(Payload.self, from: Data(text.utf8)) else { return }
                 do {
-                    try await onDeadLetter(payload, error)
+                    try await onDeadLetter(payload, error, redis)
                 } catch {
                     logger.warning("after-dead-letter step failed", metadata: ["job.kind": "\(kind)", "error": "\(error)"])
                 }

@@ -42,7 +42,7 @@ struct OutcomeWriter: Sendable {
             logger.error("job dead-lettered", metadata: meta(queue, envelope, ["error": "\(letter.error)"]))
             let buried = await persist(queue, envelope) { try await broker.bury(queue, consumer: consumer, entryID: entryID, letter: letter) }
             if buried, let envelope, let hook = registry[envelope.kind]?.deadLettered {
-                await hook(envelope.payload, letter.error, logger)
+                await hook(envelope.payload, letter.error, broker.pool, logger)
             }
         case .next(let request):
             var following = request.envelope()

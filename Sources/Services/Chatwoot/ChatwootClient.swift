@@ -5,18 +5,58 @@ import Foundation
 /// and team assignment; and, to find the conversation a call or a booking belongs to, contact
 /// search and a contact's conversations (developers.chatwoot.com/api-reference/contacts:
 /// `GET …/contacts/search?q=` and `GET …/contacts/{id}/conversations`, both `{"payload": [...]}`).
-/// Authenticated with `api_access_token` (a user's or an agent bot's token).
+/// Authenticated with `api_access_token`, with two tokens (CONTRACTS.md §1d): what the assistant
+/// says and does — messages, attachments, team assignment, hand-off — with the agent bot's token
+/// when there is one, so it shows as the bot's and `toggle_status` runs Chatwoot's bot hand-off;
+/// everything read (history, contacts, their conversations, a conversation's state, labels) with
+/// the user's token, which an agent bot's cannot do.
 public struct ChatwootClient: Sendable {
     public let baseURL: String
     private let token: String
+    private let botToken: String?
     private let http: HTTPClient
     private let timeout: Duration
 
-    public init(baseURL: String, apiToken: String, http: HTTPClient, timeout: Duration = .seconds(15)) {
+    public init(baseURL: String, apiToken: String, botToken: String? = nil, http: HTTPClient, timeout: Duration = .seconds(15)) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         token = apiToken
+        self.botToken = botToken?.isEmpty == false ? botToken : nil
         self.http = http
         self.timeout = timeout
+    }
+
+    /// What decides whose turn it is in a conversation: its status and whether a person has it.
+    public struct ConversationState: Sendable, Equatable {
+        /// `open`, `pending`, `resolved` or `snoozed`.
+        public var status: String?
+        /// The assigned agent's id, if any.
+        public var assigneeID: Int?
+
+        public init(status: String?, assigneeID: Int?) {
+            self.status = status
+            self.assigneeID = assigneeID
+        }
+    }
+
+    /// The conversation's status and assignee (`GET …/conversations/{c}`: `status`, `meta.assignee`).
+    public func conversationState(account: Int, conversation: Int) async throws -> ConversationState {
+        struct Shown: Decodable {
+            struct Meta: Decodable {
+                struct Assignee: Decodable { var id: Int? }
+                var assignee: Assignee?
+            }
+            var status: String?
+            var meta: Meta?
+        }
+        let shown = try await decode(Shown.self, request("GET", "/api/v1/accounts/\(account)/conversations/\(conversation)"))
+        return ConversationState(status: shown.status, assigneeID: shown.meta?.assignee?.id)
+    }
+
+    /// Sets the conversation's status (`open` hands a bot's conversation to people).
+    public func toggleStatus(account: Int, conversation: Int, to status: String) async throws {
+        struct Body: Encodable { var status: String }
+        _ = try await http.sendChecked(request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/toggle_status",
+                                               json: Body(status: status), asBot: true))
     }
 
     /// A message Chatwoot created, as much of it as Switchboard uses.
@@ -36,7 +76,7 @@ public struct ChatwootClient: Sendable {
             var `private`: Bool
             var content_type = "text"
         }
-        let request = try self.request("POST", messagesPath(account, conversation), json: Body(content: content, private: isPrivate))
+        let request = try self.request("POST", messagesPath(account, conversation), json: Body(content: content, private: isPrivate), asBot: true)
         return try await decode(Message.self, request)
     }
 
@@ -49,7 +89,7 @@ public struct ChatwootClient: Sendable {
         form.field("private", "false")
         form.file("attachments[]", filename: filename, contentType: contentType, data: audio)
         let request = HTTPClient.Request("POST", baseURL + messagesPath(account, conversation),
-                                         headers: [("api_access_token", token), ("Content-Type", form.contentType), ("Accept", "application/json")],
+                                         headers: [("api_access_token", botToken ?? token), ("Content-Type", form.contentType), ("Accept", "application/json")],
                                          body: form.body, timeout: timeout, service: .chatwoot)
         return try await decode(Message.self, request)
     }
@@ -77,10 +117,15 @@ public struct ChatwootClient: Sendable {
         return try await setLabels(account: account, conversation: conversation, merged)
     }
 
-    /// Assigns the conversation to a team (no agent: the team's members pick it up).
+    /// Assigns the conversation to a team (no agent: the team's members pick it up). Chatwoot
+    /// answers `null` for a team it does not know, and clears the conversation's team: an error.
     public func assignTeam(account: Int, conversation: Int, teamID: Int) async throws {
         struct Body: Encodable { var team_id: Int }
-        _ = try await http.sendChecked(request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID)))
+        let request = try request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID), asBot: true)
+        let response = try await http.sendChecked(request)
+        if response.text.trimmingCharacters(in: .whitespacesAndNewlines) == "null" {
+            throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no team \(teamID) in account \(account) (TRIAGE_TEAMS): the conversation's team was cleared")
+        }
     }
 
     /// A message of a conversation's history, as much of it as an answer draws on.
@@ -171,9 +216,10 @@ public struct ChatwootClient: Sendable {
         HTTPClient.Request(method, baseURL + path, headers: [("api_access_token", token), ("Accept", "application/json")], timeout: timeout, service: .chatwoot)
     }
 
-    private func request<Body: Encodable>(_ method: String, _ path: String, json: Body) throws -> HTTPClient.Request {
+    /// `asBot`: with the agent bot's token when there is one.
+    private func request<Body: Encodable>(_ method: String, _ path: String, json: Body, asBot: Bool = false) throws -> HTTPClient.Request {
         HTTPClient.Request(method, baseURL + path,
-                           headers: [("api_access_token", token), ("Content-Type", "application/json"), ("Accept", "application/json")],
+                           headers: [("api_access_token", asBot ? botToken ?? token : token), ("Content-Type", "application/json"), ("Accept", "application/json")],
                            body: try ServiceJSON.body(json), timeout: timeout, service: .chatwoot)
     }
 

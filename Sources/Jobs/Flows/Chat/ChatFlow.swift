@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Redis
 import Services
 
 /// A guest's text message answered in the conversation: `retrieve` (embed the question, search the
@@ -18,7 +19,7 @@ public enum ChatFlow {
 
     static func retrieve(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
-                      onDeadLetter: { message, error in try await tellAgents(services, message.accountID, message.conversationID, error) }) { message, _ in
+                      onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error) }) { message, _ in
             let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
             let hits = try await calling {
                 try await services.qdrant.query(vector, limit: services.contextLimit, must: ["account_id": .integer(message.accountID)],
@@ -31,7 +32,9 @@ public enum ChatFlow {
 
     static func generate(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: "chat.generate", queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
-                      onDeadLetter: { draft, error in try await tellAgents(services, draft.message.accountID, draft.message.conversationID, error) }) { draft, context in
+                      onDeadLetter: { draft, error, redis in
+                          try await tellAgents(services, redis, draft.message.accountID, draft.message.conversationID, error)
+                      }) { draft, context in
             var prompt = services.systemPrompt
             if !draft.context.isEmpty {
                 prompt += "\n\nWhat we know that may help (use only what is relevant):\n" + draft.context.map { "- \($0)" }.joined(separator: "\n")
@@ -48,11 +51,18 @@ public enum ChatFlow {
             } catch {
                 context.logger.warning("answering without the conversation's history: it could not be read", metadata: ["error": "\(error)"])
             }
+            prompt += "\n\n" + HandoffRequest.instruction
             let completion = try await calling {
                 try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             }
-            let answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
-                                    messageID: draft.message.messageID, content: completion.text)
+            let said = HandoffRequest(completion.text)
+            var answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
+                                    messageID: draft.message.messageID, content: said.text)
+            if said.wantsPerson {
+                // Said in text whatever the guest sent: the hand-off follows the reply.
+                answer.handOff = true
+                return .next(try next("chat.reply", queue: replyQueue, answer, message: draft.message))
+            }
             if draft.message.replyAsVoice == true, services.speech != nil {
                 return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, retry: Flows.voice.retry))
             }
@@ -62,22 +72,52 @@ public enum ChatFlow {
 
     static func reply(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
-                      onDeadLetter: { answer, error in try await tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, context in
+                      onDeadLetter: { answer, error, redis in try await tellAgents(services, redis, answer.accountID, answer.conversationID, error) }) { answer, context in
+            guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
             try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
                                       content: answer.content) {
                 try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content).id
+            }
+            if answer.handOff == true {
+                try await calling {
+                    try await Handoff.handOver(services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
+                                               reason: "the guest asked for a person.")
+                }
             }
             return .done
         }
     }
 
-    /// A dead-lettered stage leaves a private note in the conversation, so a person picks it up;
-    /// the guest sees nothing of it.
-    static func tellAgents(_ services: FlowServices, _ account: Int, _ conversation: Int, _ error: String) async throws {
-        _ = try await services.chatwoot.postMessage(
-            account: account, conversation: conversation,
-            content: "Switchboard could not answer the guest's last message automatically; please reply yourself. Reason: \(error)",
-            isPrivate: true)
+    /// Whether the assistant may still answer here, asked of Chatwoot just before posting: an
+    /// agent may have taken the conversation while the answer was written. When Chatwoot cannot
+    /// say, the answer is posted (the guest is not left without one for a lookup).
+    static func assistantsTurn(_ services: FlowServices, _ context: JobContext, account: Int, conversation: Int) async throws -> Bool {
+        let handedOff = try await Handoff.isHandedOff(services, redis: context.redis, account: account, conversation: conversation)
+        let state: ChatwootClient.ConversationState
+        do {
+            state = try await services.chatwoot.conversationState(account: account, conversation: conversation)
+        } catch {
+            context.logger.warning("cannot tell whether a person has the conversation; answering", metadata: ["error": "\(error)"])
+            return !handedOff
+        }
+        if handedOff, state.status == "pending", state.assigneeID == nil {
+            // Chatwoot gave the conversation back to the assistant.
+            try await Handoff.forget(services, redis: context.redis, account: account, conversation: conversation)
+            return true
+        }
+        guard services.turn.answers(status: state.status, assigned: state.assigneeID != nil, handedOff: handedOff) else {
+            context.logger.info("a person has the conversation; the assistant stays silent",
+                                metadata: ["chatwoot.status": "\(state.status ?? "?")", "chatwoot.assignee": "\(state.assigneeID.map(String.init) ?? "none")"])
+            return false
+        }
+        return true
+    }
+
+    /// A dead-lettered stage hands the conversation to people, once, with a private note saying
+    /// why; the guest sees nothing of it.
+    static func tellAgents(_ services: FlowServices, _ redis: RedisPool, _ account: Int, _ conversation: Int, _ error: String) async throws {
+        try await Handoff.handOver(services, redis: redis, account: account, conversation: conversation,
+                                   reason: "it could not answer the guest's last message automatically; please reply yourself. Reason: \(error)")
     }
 
     /// The next stage's job, deduplicated per (flow, stage, message), with that stage's retry budget.
@@ -99,8 +139,10 @@ public struct ChatAnswer: Codable, Sendable, Equatable {
     public var conversationID: Int
     public var messageID: Int
     public var content: String
+    /// The guest asked for a person: after the reply, the conversation is handed over.
+    public var handOff: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", content
+        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", content, handOff = "hand_off"
     }
 }

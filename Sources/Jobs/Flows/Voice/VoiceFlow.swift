@@ -24,7 +24,7 @@ public enum VoiceFlow {
 
     static func transcribe(_ services: FlowServices, _ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: Flows.voice.kind, queue: Flows.voice.queue, retry: Flows.voice.retry, timeout: .seconds(120), payload: VoiceMessage.self,
-                      onDeadLetter: { voice, error in try await ChatFlow.tellAgents(services, voice.accountID, voice.conversationID, error) }) { voice, _ in
+                      onDeadLetter: { voice, error, redis in try await ChatFlow.tellAgents(services, redis, voice.accountID, voice.conversationID, error) }) { voice, _ in
             let audio = try await fetch(voice.audio, services: services, blobs: blobs)
             let contentType = voice.audio.contentType ?? "audio/ogg"
             let transcript = try await calling { try await speech.transcribe(audio, contentType: contentType) }
@@ -41,7 +41,7 @@ public enum VoiceFlow {
 
     static func synthesize(_ services: FlowServices, _ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: synthesizeKind, queue: synthesizeQueue, retry: Flows.voice.retry, timeout: .seconds(60), payload: ChatAnswer.self,
-                      onDeadLetter: { answer, error in try await ChatFlow.tellAgents(services, answer.accountID, answer.conversationID, error) }) { answer, _ in
+                      onDeadLetter: { answer, error, redis in try await ChatFlow.tellAgents(services, redis, answer.accountID, answer.conversationID, error) }) { answer, _ in
             let audio = try await calling { try await speech.synthesize(answer.content) }
             // One blob per answered message: a synthesize stage that runs again replaces it.
             let fileExtension = AzureSpeechClient.fileExtension(ofOutputFormat: speech.outputFormat) ?? "ogg"
@@ -58,10 +58,11 @@ public enum VoiceFlow {
 
     static func reply(_ services: FlowServices, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: replyKind, queue: replyQueue, retry: Flows.voice.retry, timeout: .seconds(60), payload: SpokenAnswer.self,
-                      onDeadLetter: { spoken, error in
-                          try await ChatFlow.tellAgents(services, spoken.answer.accountID, spoken.answer.conversationID, error)
+                      onDeadLetter: { spoken, error, redis in
+                          try await ChatFlow.tellAgents(services, redis, spoken.answer.accountID, spoken.answer.conversationID, error)
                       }) { spoken, context in
             let answer = spoken.answer
+            guard try await ChatFlow.assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
             let audio = try await fetch(spoken.audio, services: services, blobs: blobs)
             try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
                                       content: answer.content) {
