@@ -19,7 +19,7 @@ public enum Catalogue {
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
     /// maintenance ones that consumers with the right settings run.
     public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment) -> JobRegistry {
-        JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil)]
+        JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil), PhaseAdvance.definition(nil)]
                     + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) })
     }
 
@@ -33,7 +33,8 @@ public enum Catalogue {
             Flows.voice.kind: Flows.voice.queue, VoiceFlow.synthesizeKind: VoiceFlow.synthesizeQueue, VoiceFlow.replyKind: VoiceFlow.replyQueue,
             Flows.call.kind: Flows.call.queue, CallFlow.transcribeKind: CallFlow.transcribeQueue, CallFlow.vectorizeKind: CallFlow.vectorizeQueue,
             CallFlow.noteKind: BookingFlow.triageQueue,
-            Flows.booking.kind: Flows.booking.queue, BookingFlow.triageKind: BookingFlow.triageQueue,
+            Flows.booking.kind: Flows.booking.queue, BookingFlow.triageKind: BookingFlow.triageQueue, ConversationTriage.kind: ConversationTriage.queue,
+            PhaseAdvance.kind: PhaseAdvance.queue,
             BlobRetention.kind: BlobRetention.queue,
         ]
         for definition in Diagnostics.all(allowCrash: true) + Backups.definitions(nil) { table[definition.kind] = definition.queue }

@@ -119,18 +119,29 @@ final class ProducerHarness: Sendable {
 enum Fixtures {
     static func chatwootMessage(id: Int = 118, type: String = "incoming", isPrivate: Bool = false, content: String? = "Is the pool heated?",
                                 senderType: String = "contact", attachments: String? = nil, event: String = "message_created",
-                                status: String = "open", assignee: String = "null") -> String {
+                                status: String = "open", assignee: String = "null", conversation: Int = 10) -> String {
         let contentJSON = content.map { "\"\($0)\"" } ?? "null"
         let attachmentsPart = attachments.map { ", \"attachments\": \($0)" } ?? ""
         return """
         {"event": "\(event)", "id": \(id), "content": \(contentJSON), "created_at": "2021-07-23T18:02:48.000Z",
          "message_type": "\(type)", "content_type": "text", "content_attributes": {}, "additional_attributes": {},
          "private": \(isPrivate), "source_id": null,
-         "sender": {"id": 14, "name": "Ada", "avatar": "", "type": "\(senderType)"},
+         "sender": {"id": 14, "name": "Ada", "avatar": "", "type": "\(senderType)", "email": "ada@example.com", "phone_number": "+33612345678"},
          "inbox": {"id": 1, "name": "Acme Support"}, "account": {"id": 1, "name": "Acme Inc"},
-         "conversation": {"id": 10, "inbox_id": 1, "status": "\(status)", "labels": ["vip"], "channel": "Channel::Api", "can_reply": true,
+         "conversation": {"id": \(conversation), "inbox_id": 1, "status": "\(status)", "labels": ["vip"], "channel": "Channel::Api", "can_reply": true,
            "meta": {"sender": {}, "assignee": \(assignee), "team": null, "hmac_verified": false},
            "messages": [{"message_type": 0}], "custom_attributes": {}, "unread_count": 1, "timestamp": 1627063369, "created_at": 1627063369}\(attachmentsPart)}
+        """
+    }
+
+    /// `conversation_created` as an account webhook sends it: the conversation's push data.
+    static func conversationCreated(id: Int) -> String {
+        """
+        {"event": "conversation_created", "id": \(id), "account_id": 1, "inbox_id": 1, "status": "open", "labels": [],
+         "channel": "Channel::WebWidget", "can_reply": true, "messages": [], "custom_attributes": {}, "unread_count": 0,
+         "meta": {"sender": {"id": 14, "name": "Ada", "email": "ada@example.com", "phone_number": "+33612345678", "type": "contact"},
+                  "assignee": null, "team": null, "hmac_verified": false},
+         "timestamp": 1627063369, "created_at": 1627063369}
         """
     }
 

@@ -105,6 +105,27 @@ import TestSupport
         #expect(try await h.length("transcribe") == 0)
     }
 
+    /// Every new conversation is triaged once: from conversation_created (an account webhook), or
+    /// from its first message where only the agent bot's events arrive.
+    @Test func aNewConversationIsTriagedOnceWhicheverEventComesFirst() async throws {
+        let h = try await ProducerHarness()
+        let created = try await h.chatwoot(Fixtures.conversationCreated(id: 10))
+        #expect(created.status == 202, "\(created.text)")
+        let message = try await h.chatwoot(Fixtures.chatwootMessage(id: 118))
+        #expect(message.status == 202)
+        let triage = try await h.entries("triage")
+        #expect(triage.count == 1 && triage.first?["kind"] == "conversation.triage", "\(triage)")
+        let payload = try ProducerHarness.payload(try #require(triage.first))
+        #expect(payload["account_id"] as? Int == 1 && payload["conversation_id"] as? Int == 10)
+        #expect(payload["phone"] as? String == "+33612345678" && payload["email"] as? String == "ada@example.com")
+        #expect(try await h.length("retrieve") == 1)
+        // Another conversation whose first event is a message (an agent bot only).
+        #expect(try await h.chatwoot(Fixtures.chatwootMessage(id: 119, conversation: 11)).status == 202)
+        #expect(try await h.length("triage") == 2)
+        let hostile = try await h.chatwoot(#"{"event": "conversation_created", "id": -4, "account_id": 1}"#)
+        #expect(hostile.status == 400, "\(hostile.text)")
+    }
+
     /// Chatwoot keeps sending a conversation's messages to the bot after a person took it: the
     /// payload's own status and assignee say so, and nothing is started.
     @Test func aConversationAPersonHasStartsNothing() async throws {

@@ -131,7 +131,7 @@ public final class FakeChatwoot: Sendable {
         case ("GET", 3, "contacts") where rest[2] == "conversations":
             let contact = Int(rest[1]) ?? -1
             let items = conversations.value.values.filter { $0.contact == contact }.sorted { $0.id < $1.id }.map { conversation in
-                json(["id": conversation.id, "status": "open", "labels": conversation.labels, "last_activity_at": conversation.lastActivityAt,
+                json(["id": conversation.id, "status": conversation.status, "labels": conversation.labels, "last_activity_at": conversation.lastActivityAt,
                       "timestamp": conversation.lastActivityAt, "messages": [Any]()])
             }
             return FakeService.answer(.ok, #"{"payload":[\#(items.joined(separator: ","))]}"#)

@@ -37,7 +37,7 @@ public enum FlowConfiguration {
     /// The call and booking flows' own settings (they also need the chat flow's): the Chatwoot
     /// account their knowledge and notes belong to, and the team per stay phase
     /// (`pre-stay=3,during-stay=4,post-stay=5,inquiry=2`; phases left out keep their team).
-    public static let indexSettings: [(name: String, required: Bool)] = [("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false)]
+    public static let indexSettings: [(name: String, required: Bool)] = [("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false), ("TRIAGE_TIME_ZONE", false)]
 
     /// The services for a consumer of `queues` (nil: every queue of the catalogue): each flow one
     /// of those queues belongs to must be completely configured; without `queues`, every flow that
@@ -112,6 +112,13 @@ public enum FlowConfiguration {
         guard let account = Int(text), account > 0 else { throw FlowConfigurationError("CHATWOOT_ACCOUNT_ID is not an account id: \(text)") }
         services.account = account
         services.teams = try teams(try setting("TRIAGE_TEAMS") ?? "")
+        if let zone = try setting("TRIAGE_TIME_ZONE") {
+            // The property's day decides the phase: check-in day, the day after check-out.
+            guard let timeZone = TimeZone(identifier: zone) else {
+                throw FlowConfigurationError("TRIAGE_TIME_ZONE '\(zone)' is not an IANA time zone, such as Europe/Paris")
+            }
+            services.timeZone = timeZone
+        }
     }
 
     /// `pre-stay=3,during-stay=4` → the team of each named phase.

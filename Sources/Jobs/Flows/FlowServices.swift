@@ -1,4 +1,5 @@
 import Blobs
+import Foundation
 import Queue
 import Services
 
@@ -29,6 +30,17 @@ public struct FlowServices: Sendable {
     public var teams: [StayPhase: Int]
     /// Which conversations the assistant answers in (`ASSISTANT_ANSWERS`).
     public var turn: AssistantTurn
+    /// The property's time zone (`TRIAGE_TIME_ZONE`, default UTC): whose calendar day a stay's
+    /// phase is decided on.
+    public var timeZone: TimeZone = TimeZone(identifier: "UTC")!
+
+    /// `yyyy-MM-dd` of `now` in the property's time zone.
+    public func today(_ now: Date = Date()) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
 
     public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
                 systemPrompt: String, contextLimit: Int = 5, historyLimit: Int = 10, scoreThreshold: Double? = 0.3, keys: Keys,

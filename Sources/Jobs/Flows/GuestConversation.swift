@@ -11,17 +11,19 @@ enum GuestConversation {
     /// The latest conversation of the contact with this phone number or email (tried in that
     /// order), or nil when no contact matches exactly or the contact has no conversation.
     static func latest(_ chatwoot: ChatwootClient, account: Int, phone: String?, email: String?) async throws -> Int? {
+        guard let contact = try await contact(chatwoot, account: account, phone: phone, email: email) else { return nil }
+        return try await latest(chatwoot, account: account, contact: contact)
+    }
+
+    /// The contact whose phone number (by its digits) or email (tried in that order) is exactly this.
+    static func contact(_ chatwoot: ChatwootClient, account: Int, phone: String?, email: String?) async throws -> Int? {
         if let phone, let digits = digits(phone) {
             let contacts = try await calling { try await chatwoot.searchContacts(account: account, query: digits) }
-            if let contact = contacts.first(where: { $0.phoneNumber.flatMap(Self.digits) == digits }) {
-                return try await latest(chatwoot, account: account, contact: contact.id)
-            }
+            if let contact = contacts.first(where: { $0.phoneNumber.flatMap(Self.digits) == digits }) { return contact.id }
         }
         if let email = email?.trimmingCharacters(in: .whitespaces).lowercased(), email.contains("@") {
             let contacts = try await calling { try await chatwoot.searchContacts(account: account, query: email) }
-            if let contact = contacts.first(where: { $0.email?.lowercased() == email }) {
-                return try await latest(chatwoot, account: account, contact: contact.id)
-            }
+            if let contact = contacts.first(where: { $0.email?.lowercased() == email }) { return contact.id }
         }
         return nil
     }

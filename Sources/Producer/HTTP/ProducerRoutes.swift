@@ -123,7 +123,14 @@ struct ProducerRoutes: Sendable {
             logger.log(level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored",
                        metadata: ["source": "\(source)", "reason": "\(reason)"])
             return APIResponse.ignored(reason)
-        case .start(let job, let dedupe):
+        case .start(let job, let dedupe, let first):
+            for side in first {
+                // Not worth refusing the delivery for: the sender's retry (of a refused main job) brings it again.
+                let outcome = await ingress.submit(side.job, dedupe: side.dedupe)
+                if case .accepted(let id) = outcome {
+                    logger.info("job enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(side.job.kind)", "queue": "\(side.job.queue)"])
+                }
+            }
             return await enqueue(job, dedupe: dedupe, source: source, logger: logger)
         }
     }

@@ -4,9 +4,22 @@ import Services
 
 /// What one webhook delivery asks for, once verified and parsed: start a flow with this job
 /// (deduplicated on `dedupe` when set), or nothing — acknowledged and ignored, with the reason.
+/// `first` are jobs of their own the delivery also starts, each deduplicated on its own key (a
+/// conversation's triage, started by whichever of its events comes first); the answer is the main
+/// job's, so a sender's retry brings them again and their keys keep them once.
 public enum Delivery: Sendable, Equatable {
-    case start(JobRequest, dedupe: String?)
+    case start(JobRequest, dedupe: String?, first: [Side] = [])
     case ignore(reason: String)
+
+    public struct Side: Sendable, Equatable {
+        public var job: JobRequest
+        public var dedupe: String
+
+        public init(_ job: JobRequest, dedupe: String) {
+            self.job = job
+            self.dedupe = dedupe
+        }
+    }
 }
 
 /// Why a body was refused as malformed: the sender gets 400 with this message and field.

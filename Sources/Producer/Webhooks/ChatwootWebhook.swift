@@ -24,6 +24,13 @@ public struct ChatwootWebhook: Sendable {
         try verifier?.verify(signature: signature, timestamp: timestamp, body: body)
         let message = try WebhookJSON.decode(Message.self, from: body)
         let event = try message.event.required("event")
+        if event == "conversation_created" {
+            // The conversation's own data with `event` (no `account` object; its `account_id`).
+            let conversation = try WebhookJSON.decode(CreatedConversation.self, from: body)
+            let triage = try NewConversation(accountID: try (conversation.accountID ?? message.account?.id).positive("account_id"), conversationID: try conversation.id.positive("id"),
+                                             phone: conversation.meta?.sender?.phoneNumber, email: conversation.meta?.sender?.email).request()
+            return .start(triage.0, dedupe: triage.dedupe)
+        }
         guard event == "message_created" else { return .ignore(reason: "event \(event) starts no work") }
         guard message.messageType == .incoming else { return .ignore(reason: "not an incoming message") }
         guard message.isPrivate != true else { return .ignore(reason: "private note") }
@@ -36,6 +43,10 @@ public struct ChatwootWebhook: Sendable {
             return .ignore(reason: "a person has the conversation (\(conversation?.status ?? "no status"), assignee \(conversation?.meta?.assignee?.id.map(String.init) ?? "none"))")
         }
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
+        // Where only the agent bot's events arrive (no conversation_created), the first message triages.
+        let triage = try NewConversation(accountID: accountID, conversationID: conversationID, phone: message.sender?.phoneNumber,
+                                         email: message.sender?.email).request()
+        let first = [Delivery.Side(triage.0, dedupe: triage.dedupe)]
         let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
         if let index = message.attachments?.firstIndex(where: { $0.fileType == "audio" }), let audio = message.attachments?[index] {
             let url = try audio.dataURL.required("attachments[\(index)].data_url").webURL("attachments[\(index)].data_url")
@@ -43,13 +54,13 @@ public struct ChatwootWebhook: Sendable {
                 accountID: accountID, conversationID: conversationID, messageID: messageID,
                 audio: AudioSource(url: url, contentType: audio.fileExtension.flatMap(AudioTypes.contentType(forExtension:)), byteCount: audio.fileSize),
                 caption: text)
-            return .start(try Flows.voice.request(voice, dedupe: dedupe), dedupe: dedupe)
+            return .start(try Flows.voice.request(voice, dedupe: dedupe), dedupe: dedupe, first: first)
         }
         guard let text else { return .ignore(reason: "no text or audio") }
         let chat = ChatMessage(
             accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
             messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name)
-        return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe)
+        return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe, first: first)
     }
 
     struct Message: Decodable {
@@ -73,6 +84,23 @@ public struct ChatwootWebhook: Sendable {
         var id: Int?
         var name: String?
         var type: String?
+        var email: String?
+        var phoneNumber: String?
+
+        enum CodingKeys: String, CodingKey { case id, name, type, email, phoneNumber = "phone_number" }
+    }
+
+    /// `conversation_created`: the conversation's push data, its contact in `meta.sender`.
+    struct CreatedConversation: Decodable {
+        var id: Int?
+        var accountID: Int?
+        var meta: CreatedMeta?
+
+        enum CodingKeys: String, CodingKey { case id, accountID = "account_id", meta }
+    }
+
+    struct CreatedMeta: Decodable {
+        var sender: Sender?
     }
 
     struct Identified: Decodable {

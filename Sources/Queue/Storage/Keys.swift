@@ -33,6 +33,12 @@ public struct Keys: Sendable, Equatable {
     public var schedulerLeader: String { "\(tag):scheduler:leader" }
     /// The backups that exist, as their jobs recorded them: backup id → JSON record (a hash).
     public var backups: String { "\(tag):backups" }
+    /// The reservations triage finds guests' stays in: reservation id → its last known facts (a hash).
+    public var reservations: String { "\(tag):reservations" }
+    /// A guest's phone digits or lowercased email → their latest reservation's id (a hash).
+    public var reservationsByContact: String { "\(tag):reservations:contact" }
+    /// Reservation id → its check-out day as `yyyyMMdd` (a sorted set), to drop stays long over.
+    public var reservationEnds: String { "\(tag):reservations:ends" }
     /// The attachments mirror: source key → `size etag` of the source object last copied (a hash).
     public var mirrored: String { "\(tag):backups:mirrored" }
     /// Mirrored objects whose source is gone: mirror key → Unix ms when first seen gone (a hash).

@@ -31,10 +31,13 @@ public struct ChatwootClient: Sendable {
         public var status: String?
         /// The assigned agent's id, if any.
         public var assigneeID: Int?
+        /// The conversation's team, if any.
+        public var teamID: Int?
 
-        public init(status: String?, assigneeID: Int?) {
+        public init(status: String?, assigneeID: Int?, teamID: Int? = nil) {
             self.status = status
             self.assigneeID = assigneeID
+            self.teamID = teamID
         }
     }
 
@@ -42,14 +45,15 @@ public struct ChatwootClient: Sendable {
     public func conversationState(account: Int, conversation: Int) async throws -> ConversationState {
         struct Shown: Decodable {
             struct Meta: Decodable {
-                struct Assignee: Decodable { var id: Int? }
-                var assignee: Assignee?
+                struct Identified: Decodable { var id: Int? }
+                var assignee: Identified?
+                var team: Identified?
             }
             var status: String?
             var meta: Meta?
         }
         let shown = try await decode(Shown.self, request("GET", "/api/v1/accounts/\(account)/conversations/\(conversation)"))
-        return ConversationState(status: shown.status, assigneeID: shown.meta?.assignee?.id)
+        return ConversationState(status: shown.status, assigneeID: shown.meta?.assignee?.id, teamID: shown.meta?.team?.id)
     }
 
     /// Sets the conversation's status (`open` hands a bot's conversation to people).

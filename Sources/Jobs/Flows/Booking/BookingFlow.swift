@@ -15,7 +15,7 @@ public enum BookingFlow {
 
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
         guard let account = services.account else { return [] }
-        return [vectorize(services, account), triage(services, account)]
+        return [vectorize(services, account), triage(services, account), ConversationTriage.definition(services), PhaseAdvance.definition(services)]
     }
 
     static func vectorize(_ services: FlowServices, _ account: Int) -> JobDefinition {
@@ -37,8 +37,11 @@ public enum BookingFlow {
     }
 
     static func triage(_ services: FlowServices, _ account: Int) -> JobDefinition {
-        JobDefinition(kind: triageKind, queue: triageQueue, retry: Flows.booking.retry, timeout: .seconds(60), payload: BookingChange.self) { booking, context in
-            let decision = StayPhase.decide(status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, today: UTCTime.day(Date()))
+        JobDefinition(kind: triageKind, queue: triageQueue, retry: Flows.booking.retry, timeout: .seconds(60), payload: BookingChange.self) { change, context in
+            // Kept for the triage of the guest's later conversations; a lean event is decided on
+            // what is known of the reservation.
+            let booking = try await ReservationIndex(pool: context.redis, keys: services.keys).record(change)
+            let decision = StayPhase.decide(status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, today: services.today())
             let logger = context.logger
             guard decision != .unknown else {
                 logger.info("the reservation does not say its phase; conversation left as it is", metadata: ["guesty.reservation": "\(booking.reservationID)"])
@@ -49,20 +52,7 @@ public enum BookingFlow {
                 logger.info("the guest has no Chatwoot conversation; nothing to triage", metadata: ["guesty.reservation": "\(booking.reservationID)"])
                 return .done
             }
-            let phases = Set(StayPhase.allCases.map(\.rawValue))
-            switch decision {
-            case .label(let phase):
-                try await calling {
-                    try await services.chatwoot.addLabels(account: account, conversation: conversation, [phase.rawValue], removing: phases.subtracting([phase.rawValue]))
-                }
-                if let team = services.teams[phase] {
-                    try await calling { try await services.chatwoot.assignTeam(account: account, conversation: conversation, teamID: team) }
-                }
-            case .clear:
-                try await calling { try await services.chatwoot.addLabels(account: account, conversation: conversation, [], removing: phases) }
-            case .unknown:
-                break
-            }
+            try await Triage.apply(services, account: account, conversation: conversation, decision)
             return .done
         }
     }

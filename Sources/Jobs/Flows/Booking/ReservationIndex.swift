@@ -1,0 +1,92 @@
+import Foundation
+import Queue
+import Redis
+import Services
+
+/// The reservations triage looks a guest up in, by phone digits or email, without asking Guesty:
+/// every reservation change the booking flow receives is kept here (its latest known facts, a lean
+/// event merged into what was known), in Redis, so it survives restarts as the queues do. A stay
+/// whose check-out is more than `retention` days past is dropped by `sweep`.
+struct ReservationIndex {
+    let pool: RedisPool
+    let keys: Keys
+
+    /// How long after check-out a reservation is kept (post-stay conversations still find it).
+    static let retentionDays = 60
+
+    /// Keeps `change`, merged over what was known of the reservation; returns the merged facts.
+    @discardableResult
+    func record(_ change: BookingChange) async throws -> BookingChange {
+        var merged = try await reservation(change.reservationID) ?? BookingChange(event: change.event, reservationID: change.reservationID)
+        merged.event = change.event
+        for path in [\BookingChange.status, \.checkIn, \.checkOut, \.guestName, \.guestEmail, \.guestPhone, \.listingID, \.listingTitle,
+                     \.confirmationCode, \.source, \.publishedAt] {
+            if let value = change[keyPath: path] { merged[keyPath: path] = value }
+        }
+        let text = String(decoding: try FlowPayloadCoding.encoder.encode(merged), as: UTF8.self)
+        var commands = [RedisCommand("HSET", [keys.reservations, merged.reservationID, text])]
+        for contact in Self.contacts(phone: merged.guestPhone, email: merged.guestEmail) {
+            commands.append(RedisCommand("HSET", [keys.reservationsByContact, contact, merged.reservationID]))
+        }
+        if let end = StayPhase.day(merged.checkOut).map({ $0.replacingOccurrences(of: "-", with: "") }) {
+            commands.append(RedisCommand("ZADD", [keys.reservationEnds, end, merged.reservationID]))
+        }
+        _ = try await pool.pipeline(commands)
+        return merged
+    }
+
+    func reservation(_ id: String) async throws -> BookingChange? {
+        guard let text = try await pool.send("HGET", keys.reservations, id).string else { return nil }
+        return try? JSONDecoder().decode(BookingChange.self, from: Data(text.utf8))
+    }
+
+    /// The latest reservation of the guest with this phone number, else this email.
+    func find(phone: String?, email: String?) async throws -> BookingChange? {
+        for contact in Self.contacts(phone: phone, email: email) {
+            if let id = try await pool.send("HGET", keys.reservationsByContact, contact).string, let found = try await reservation(id) {
+                return found
+            }
+        }
+        return nil
+    }
+
+    /// Every reservation kept (for the daily phase change).
+    func all() async throws -> [BookingChange] {
+        let decoder = JSONDecoder()
+        return try await pool.send("HGETALL", keys.reservations).pairs.compactMap { pair in
+            pair.value.string.flatMap { try? decoder.decode(BookingChange.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// Drops the reservations whose check-out day is more than `retentionDays` before `today`
+    /// (`yyyy-MM-dd`); returns how many.
+    @discardableResult
+    func sweep(today: String) async throws -> Int {
+        guard let date = UTCTime.calendar.date(from: DateComponents(year: Int(today.prefix(4)), month: Int(today.dropFirst(5).prefix(2)), day: Int(today.suffix(2)))),
+              let limit = UTCTime.calendar.date(byAdding: .day, value: -Self.retentionDays, to: date) else { return 0 }
+        let bound = UTCTime.day(limit).replacingOccurrences(of: "-", with: "")
+        let old = try await pool.send("ZRANGEBYSCORE", keys.reservationEnds, "-inf", "(\(bound)").array?.compactMap(\.string) ?? []
+        guard !old.isEmpty else { return 0 }
+        var stale: [BookingChange] = []
+        for id in old { if let found = try await reservation(id) { stale.append(found) } }
+        var commands = [RedisCommand("HDEL", [keys.reservations] + old), RedisCommand("ZREM", [keys.reservationEnds] + old)]
+        for reservation in stale {
+            for contact in Self.contacts(phone: reservation.guestPhone, email: reservation.guestEmail) {
+                // Only if the contact still points at this one (a later stay may have taken it).
+                commands.append(RedisCommand("EVAL", [Self.deleteIfEqual, "1", keys.reservationsByContact, contact, reservation.reservationID]))
+            }
+        }
+        _ = try await pool.pipeline(commands)
+        return old.count
+    }
+
+    static let deleteIfEqual = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
+
+    /// The index's keys for a guest: `phone:<digits>` and `email:<lowercased>`.
+    static func contacts(phone: String?, email: String?) -> [String] {
+        var found: [String] = []
+        if let digits = phone.flatMap(GuestConversation.digits) { found.append("phone:\(digits)") }
+        if let email = email?.trimmingCharacters(in: .whitespaces).lowercased(), email.contains("@") { found.append("email:\(email)") }
+        return found
+    }
+}
