@@ -13,6 +13,8 @@ public struct ProducerConfiguration: Sendable {
     public var aircallToken: String?
     public var guestySecret: String?
     public var chatwootSecret: String?
+    /// The agent bot's own signing secret (`CHATWOOT_BOT_SECRET`): a delivery signed with either is taken.
+    public var chatwootBotSecret: String?
     public var voiceUploadToken: String?
     /// Which conversations' messages the assistant answers (`ASSISTANT_ANSWERS`): the others are
     /// acknowledged and dropped at once.
@@ -51,7 +53,7 @@ public struct ProducerConfiguration: Sendable {
 
     public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
                 aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
-                assistantTurn: AssistantTurn = .unassigned, blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
+                chatwootBotSecret: String? = nil, assistantTurn: AssistantTurn = .unassigned, blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
                 dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
                 unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false,
                 idleTimeout: Duration = .seconds(120), requestTimeout: Duration = .seconds(60), maxConnections: Int = 4096,
@@ -65,6 +67,7 @@ public struct ProducerConfiguration: Sendable {
         self.chatwootSecret = chatwootSecret
         self.voiceUploadToken = voiceUploadToken
         self.assistantTurn = assistantTurn
+        self.chatwootBotSecret = chatwootBotSecret
         self.blobStore = blobStore
         self.blobS3 = blobS3
         self.jsonLimit = jsonLimit

@@ -35,8 +35,8 @@ public enum ProducerRole {
                               dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater)
         let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks, drain: drain)
         logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
-        if configuration.chatwootSecret?.isEmpty != false {
-            logger.warning("CHATWOOT_WEBHOOK_SECRET is not set: /webhooks/chatwoot accepts unsigned deliveries")
+        if configuration.chatwootSecret?.isEmpty != false, configuration.chatwootBotSecret?.isEmpty != false {
+            logger.warning("neither CHATWOOT_WEBHOOK_SECRET nor CHATWOOT_BOT_SECRET is set: /webhooks/chatwoot accepts unsigned deliveries")
         }
         let readTimeout = TimeAmount.nanoseconds(configuration.requestTimeout.nanoseconds)
         let http = HTTP1Channel.Configuration(

@@ -107,8 +107,7 @@ extension Environment {
     /// route unserved, its absence leaves /webhooks/chatwoot taking unsigned deliveries (Chatwoot
     /// before v4.11.2 signs nothing): so a secret that is named but empty (an empty Docker secret, a
     /// variable set to nothing) is refused at start, never read as "unsigned".
-    static func chatwootSecret(_ environment: [String: String]) throws -> String? {
-        let name = "CHATWOOT_WEBHOOK_SECRET"
+    static func chatwootSecret(_ environment: [String: String], name: String = "CHATWOOT_WEBHOOK_SECRET") throws -> String? {
         let value = try Environment.value(name, environment)
         if value == nil, environment[name] != nil || environment["\(name)_FILE"].map({ !$0.isEmpty }) == true {
             let which = environment[name] != nil ? name : "\(name)_FILE (\(environment["\(name)_FILE"] ?? ""))"

@@ -25,7 +25,7 @@ import TestSupport
 
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
         init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
-             botToken: String? = nil, turn: AssistantTurn = .unassigned, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+             botToken: String? = nil, turn: AssistantTurn = .unassigned, handOffWithoutKnowledge: Bool = false, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
             server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -46,12 +46,14 @@ import TestSupport
                 .init(id: 200, content: "later message", messageType: 0),
             ])], history: history, slowPosts: slowPosts)
             let http = HTTPClient()
-            services = FlowServices(
+            var services = FlowServices(
                 embeddings: EmbeddingsClient(baseURL: embeddings.url + "/v1", apiKey: "sk", model: "m", http: http),
                 qdrant: QdrantClient(baseURL: qdrantService.url, apiKey: "qd", collection: "knowledge", http: http),
                 completions: ChatCompletionsClient(baseURL: model.url + "/openai/v1", apiKey: "gsk", model: "qwen/qwen3-32b", http: http),
                 chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", botToken: botToken, http: http, timeout: chatwootTimeout),
                 systemPrompt: "You are the front desk of Sea View Loft.", keys: keys, turn: turn)
+            services.handOffWithoutKnowledge = handOffWithoutKnowledge
+            self.services = services
             try await services.qdrant.ensureCollection(vectorSize: 3)
             try await services.qdrant.upsert([
                 .init(id: QdrantClient.pointID(for: "kb:pool"), vector: [1, 0, 0], payload: ["account_id": .integer(1), "text": .string("The pool is heated to 28 °C from May to October.")]),

@@ -95,6 +95,21 @@ import TestSupport
         #expect(world.chatwoot.conversations.value[10]?.status == "open")
     }
 
+    /// With HANDOFF_WITHOUT_KNOWLEDGE, a question nothing in the account's knowledge is close to
+    /// goes to people instead of the model.
+    @Test func aQuestionTheKnowledgeCannotAnswerGoesToPeopleWhenSoConfigured() async throws {
+        let world = try await World(handOffWithoutKnowledge: true) { _, _ in ChatFlowTests.completion("unused") }
+        try await world.running {
+            // Account 3 has no knowledge at all.
+            let message = ChatMessage(accountID: 3, conversationID: 10, inboxID: 1, messageID: 500, content: "Do you rent kayaks?", senderID: 14, senderName: "Ada")
+            try await world.broker.add(try Flows.chat.request(message, dedupe: nil).envelope(), to: Flows.chat.queue)
+            #expect(await eventually(timeout: .seconds(20)) { await Self.finished(world) && Self.toggles(world).count == 1 })
+        }
+        #expect(world.model.requests.isEmpty, "the model was not asked")
+        let notes = world.chatwoot.messages
+        #expect(notes.count == 1 && notes[0].isPrivate && notes[0].content.contains("nothing in the knowledge"), "\(notes.map(\.content))")
+    }
+
     @Test func theModelsHandOffMarkIsReadOnlyOnItsOwnFirstLine() {
         let asked = HandoffRequest("HANDOFF\nA colleague will be with you.")
         #expect(asked.wantsPerson && asked.text == "A colleague will be with you.")

@@ -154,6 +154,16 @@ import TestSupport
         #expect(try await h.length("retrieve") == 0)
     }
 
+    /// Chatwoot's message builder leaves `extension` null: the type comes from the URL's file name.
+    @Test func anAudioAttachmentWithoutItsExtensionIsTypedByItsFileName() async throws {
+        let h = try await ProducerHarness()
+        let attachment = #"[{"id": 6, "message_id": 301, "file_type": "audio", "account_id": 1, "extension": null, "data_url": "https://chat.example.com/rails/active_storage/blobs/redirect/eyJf/recording.MP3?disposition=attachment", "file_size": 2048}]"#
+        #expect(try await h.chatwoot(Fixtures.chatwootMessage(id: 301, content: nil, attachments: attachment)).status == 202)
+        let entry = try #require(try await h.entries("transcribe").first)
+        let audio = try #require(try ProducerHarness.payload(entry)["audio"] as? [String: Any])
+        #expect(audio["content_type"] as? String == "audio/mpeg", "\(audio)")
+    }
+
     @Test func withASecretConfiguredUnsignedAndForgedDeliveriesAreRefused() async throws {
         let h = try await ProducerHarness()
         let body = Fixtures.chatwootMessage()

@@ -125,6 +125,16 @@ import Testing
         }
     }
 
+    /// An account webhook and an agent bot sign with secrets of their own: either is taken, nothing else.
+    @Test func eitherOfChatwootsTwoSecretsSigns() throws {
+        let both = ChatwootVerifier(secrets: ["account-webhook-secret", "chatwoot-secret"])
+        try both.verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
+        try ChatwootVerifier(secrets: ["chatwoot-secret", "account-webhook-secret"]).verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
+        #expect(throws: WebhookRejection.badSignature) {
+            try ChatwootVerifier(secrets: ["account-webhook-secret", "bot-secret"]).verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
+        }
+    }
+
     @Test func aircallTokenIsComparedExactly() throws {
         let check = AircallTokenCheck(token: "45XXYYZZa08")
         try check.verify(bodyToken: "45XXYYZZa08")

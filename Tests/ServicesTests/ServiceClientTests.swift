@@ -90,6 +90,28 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         #expect(received.path == "/api/v1/accounts/2/conversations/33/assignments")
         #expect(jsonFields(received.body).count == 1 && jsonFields(received.body)["team_id"] as? Int == 5, "an assignee_id would override the team")
     }
+
+    /// Chatwoot answers `null` for a team it does not know, and clears the conversation's team.
+    @Test func aTeamChatwootDoesNotKnowIsAnError() async throws {
+        let fake = try await FakeService { _ in FakeService.answer(.ok, "null") }
+        await #expect { try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).assignTeam(account: 2, conversation: 33, teamID: 99) }
+            throws: { error in (error as? HTTPFailure)?.isRetryable == false && "\(error)".contains("TRIAGE_TEAMS") }
+    }
+
+    /// What the bot says and does goes with the bot's token; what is read, with the user's.
+    @Test func theBotsTokenForWritesTheUsersForReads() async throws {
+        let fake = try await FakeService { received in
+            received.method == "GET" ? FakeService.answer(.ok, #"{"id": 10, "status": "pending", "meta": {"assignee": null, "team": {"id": 4}}}"#)
+                : FakeService.answer(.ok, #"{"id": 9001, "content": "hi", "private": false}"#)
+        }
+        let client = ChatwootClient(baseURL: fake.url, apiToken: "user-token", botToken: "bot-token", http: HTTPClient())
+        let state = try await client.conversationState(account: 1, conversation: 10)
+        #expect(state == .init(status: "pending", assigneeID: nil, teamID: 4))
+        _ = try await client.postMessage(account: 1, conversation: 10, content: "hi")
+        try await client.toggleStatus(account: 1, conversation: 10, to: "open")
+        #expect(fake.requests.map { $0.headers["api_access_token"] ?? "" } == ["user-token", "bot-token", "bot-token"])
+        #expect(fake.requests.last?.path == "/api/v1/accounts/1/conversations/10/toggle_status" && jsonFields(fake.requests.last?.body ?? [])["status"] as? String == "open")
+    }
 }
 
 @Suite struct ChatCompletionsClientTests {

@@ -36,7 +36,14 @@ public final class FakeQdrant: Sendable {
             guard let vectors = body["vectors"] as? [String: Any], let size = vectors["size"] as? Int, vectors["distance"] as? String == "Cosine" else {
                 return FakeService.answer(.badRequest, #"{"status":{"error":"bad collection config"}}"#)
             }
-            state.withLock { $0[name] = Collection(size: size, points: [:]) }
+            // As Qdrant: creating a collection that exists is refused, never a reset of its points
+            // (two replicas that both found it missing race to create it).
+            let created = state.withLock { collections -> Bool in
+                guard collections[name] == nil else { return false }
+                collections[name] = Collection(size: size, points: [:])
+                return true
+            }
+            guard created else { return FakeService.answer(.conflict, #"{"status":{"error":"Wrong input: Collection `\#(name)` already exists!"},"time":0.0}"#) }
             return FakeService.answer(.ok, #"{"result":true,"status":"ok","time":0.01}"#)
         case ("PUT", 3) where parts[2] == "points":
             guard received.query.contains("wait=true") else { return FakeService.answer(.badRequest, "test expects wait=true") }

@@ -16,7 +16,7 @@ public enum FlowConfiguration {
         ("QDRANT_URL", true), ("QDRANT_COLLECTION", true), ("QDRANT_API_KEY", false),
         ("GROQ_API_KEY", true), ("GROQ_MODEL", false), ("GROQ_BASE_URL", false),
         ("CHATWOOT_URL", true), ("CHATWOOT_API_TOKEN", true), ("SYSTEM_PROMPT", true),
-        ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false),
+        ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false), ("HANDOFF_WITHOUT_KNOWLEDGE", false),
     ]
 
     /// The queues only the voice flow adds (it also needs the chat flow's).
@@ -145,14 +145,20 @@ public enum FlowConfiguration {
         if let first = missing.first {
             throw FlowConfigurationError("the chat flow needs \(first) (or \(first)_FILE)" + (missing.count > 1 ? "; also missing: \(missing.dropFirst().joined(separator: ", "))" : ""))
         }
+        let withoutKnowledge = values["HANDOFF_WITHOUT_KNOWLEDGE"]
+        guard withoutKnowledge == nil || ["0", "1"].contains(withoutKnowledge!) else {
+            throw FlowConfigurationError("HANDOFF_WITHOUT_KNOWLEDGE '\(withoutKnowledge!)' is neither 1 nor 0")
+        }
         let http = makeHTTP()
-        return FlowServices(
+        var services = FlowServices(
             embeddings: EmbeddingsClient(baseURL: values["EMBEDDINGS_URL"]!, apiKey: values["EMBEDDINGS_API_KEY"], model: values["EMBEDDINGS_MODEL"]!, http: http),
             qdrant: QdrantClient(baseURL: values["QDRANT_URL"]!, apiKey: values["QDRANT_API_KEY"], collection: values["QDRANT_COLLECTION"]!, http: http),
             completions: ChatCompletionsClient(baseURL: values["GROQ_BASE_URL"] ?? "https://api.groq.com/openai/v1", apiKey: values["GROQ_API_KEY"]!,
                                                model: values["GROQ_MODEL"] ?? "qwen/qwen3-32b", http: http),
             chatwoot: ChatwootClient(baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, botToken: values["CHATWOOT_BOT_TOKEN"], http: http),
             systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http, turn: try AssistantTurn.configured(values["ASSISTANT_ANSWERS"]))
+        services.handOffWithoutKnowledge = withoutKnowledge == "1"
+        return services
     }
 }
 

@@ -30,6 +30,9 @@ public struct FlowServices: Sendable {
     public var teams: [StayPhase: Int]
     /// Which conversations the assistant answers in (`ASSISTANT_ANSWERS`).
     public var turn: AssistantTurn
+    /// Hand the conversation to people instead of answering when the knowledge has nothing close
+    /// enough to the question (`HANDOFF_WITHOUT_KNOWLEDGE=1`).
+    public var handOffWithoutKnowledge = false
     /// The property's time zone (`TRIAGE_TIME_ZONE`, default UTC): whose calendar day a stay's
     /// phase is decided on.
     public var timeZone: TimeZone = TimeZone(identifier: "UTC")!

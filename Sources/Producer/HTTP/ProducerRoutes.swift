@@ -35,7 +35,8 @@ struct ProducerRoutes: Sendable {
         func set(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
         aircall = set(configuration.aircallToken).map(AircallWebhook.init(token:))
         guesty = try set(configuration.guestySecret).map { try GuestyWebhook(secret: $0) }
-        chatwoot = ChatwootWebhook(secret: set(configuration.chatwootSecret), turn: configuration.assistantTurn)
+        chatwoot = ChatwootWebhook(secrets: [set(configuration.chatwootSecret), set(configuration.chatwootBotSecret)].compactMap { $0 },
+                                   turn: configuration.assistantTurn)
         voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: SecretToken($0), blobs: blobs, limit: configuration.audioLimit) }
     }
 

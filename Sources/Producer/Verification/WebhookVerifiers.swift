@@ -94,13 +94,20 @@ public struct SvixVerifier: Sendable {
     }
 }
 
-/// Verifies Chatwoot's signed webhooks (v4.11.2+): `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256>`
-/// over `"{X-Chatwoot-Timestamp}.{raw body}"`, the timestamp within ±5 minutes.
+/// Chatwoot's signature (CONTRACTS.md §1a): `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256>` over
+/// `"{timestamp}.{raw body}"`, the timestamp within ±5 minutes. An account webhook and an agent bot
+/// sign with secrets of their own (§1e); a delivery signed with any of the configured secrets is
+/// taken. Every secret is checked, each in constant time, whichever matches, so the time taken
+/// tells a forger nothing about which came close.
 public struct ChatwootVerifier: Sendable {
-    private let key: SymmetricKey
+    private let keys: [SymmetricKey]
 
     public init(secret: String) {
-        key = SymmetricKey(data: Array(secret.utf8))
+        self.init(secrets: [secret])
+    }
+
+    public init(secrets: [String]) {
+        keys = secrets.map { SymmetricKey(data: Array($0.utf8)) }
     }
 
     public func verify(signature: String?, timestamp: String?, body: [UInt8], now: Int = Int(Date().timeIntervalSince1970)) throws(WebhookRejection) {
@@ -110,9 +117,9 @@ public struct ChatwootVerifier: Sendable {
             throw .malformedHeader("X-Chatwoot-Signature")
         }
         try SignedTimestamp.check(timestamp, header: "X-Chatwoot-Timestamp", now: now)
-        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(timestamp).".utf8) + body, using: key) else {
-            throw .badSignature
-        }
+        let signed = Array("\(timestamp).".utf8) + body
+        let matches = keys.map { HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: signed, using: $0) }
+        guard matches.contains(true) else { throw .badSignature }
     }
 }
 

@@ -4,8 +4,8 @@ import Services
 
 /// `POST /webhooks/chatwoot`: Chatwoot's agent-bot / account webhook (CONTRACTS.md §1a).
 ///
-/// With a secret configured, `X-Chatwoot-Signature` is checked over the raw bytes and unsigned
-/// deliveries are refused; without one (Chatwoot before v4.11.2 signs nothing) deliveries are
+/// With a secret configured (the account webhook's, the agent bot's, or both: either signs),
+/// `X-Chatwoot-Signature` is checked over the raw bytes and unsigned deliveries are refused; without one (Chatwoot before v4.11.2 signs nothing) deliveries are
 /// taken as they come. Only `message_created` for an incoming, public message starts work: our
 /// own replies are outgoing and private notes are private, so the bot never answers itself; nor in
 /// a conversation that is not the assistant's turn by the payload's own `conversation.status` and
@@ -15,8 +15,9 @@ public struct ChatwootWebhook: Sendable {
     let verifier: ChatwootVerifier?
     let turn: AssistantTurn
 
-    public init(secret: String?, turn: AssistantTurn = .unassigned) {
-        verifier = secret.map(ChatwootVerifier.init(secret:))
+    /// `secrets`: the account webhook's and the agent bot's (either signs); none takes unsigned deliveries.
+    public init(secrets: [String], turn: AssistantTurn = .unassigned) {
+        verifier = secrets.isEmpty ? nil : ChatwootVerifier(secrets: secrets)
         self.turn = turn
     }
 
@@ -52,7 +53,8 @@ public struct ChatwootWebhook: Sendable {
             let url = try audio.dataURL.required("attachments[\(index)].data_url").webURL("attachments[\(index)].data_url")
             let voice = VoiceMessage(
                 accountID: accountID, conversationID: conversationID, messageID: messageID,
-                audio: AudioSource(url: url, contentType: audio.fileExtension.flatMap(AudioTypes.contentType(forExtension:)), byteCount: audio.fileSize),
+                audio: AudioSource(url: url, contentType: (audio.fileExtension ?? Self.fileExtension(of: url)).flatMap(AudioTypes.contentType(forExtension:)),
+                                   byteCount: audio.fileSize),
                 caption: text)
             return .start(try Flows.voice.request(voice, dedupe: dedupe), dedupe: dedupe, first: first)
         }
@@ -61,6 +63,15 @@ public struct ChatwootWebhook: Sendable {
             accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
             messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name)
         return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe, first: first)
+    }
+
+    /// The extension of a URL's file name (`…/blobs/redirect/…/voice.ogg?x=1` → `ogg`): Chatwoot's
+    /// message builder leaves an attachment's `extension` null (CONTRACTS.md §1e).
+    static func fileExtension(of url: String) -> String? {
+        let path = url.prefix { $0 != "?" && $0 != "#" }
+        guard let name = path.split(separator: "/").last, let dot = name.lastIndex(of: ".") else { return nil }
+        let ext = name[name.index(after: dot)...]
+        return ext.isEmpty || ext.count > 8 ? nil : ext.lowercased()
     }
 
     struct Message: Decodable {

@@ -19,13 +19,20 @@ public enum ChatFlow {
 
     static func retrieve(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
-                      onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error) }) { message, _ in
+                      onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error) }) { message, context in
             let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
             let hits = try await calling {
                 try await services.qdrant.query(vector, limit: services.contextLimit, must: ["account_id": .integer(message.accountID)],
                                                 mustNot: ["private": .bool(true)], scoreThreshold: services.scoreThreshold)
             }
             let draft = ChatDraft(message: message, context: hits.compactMap { $0.payload?["text"]?.string })
+            if draft.context.isEmpty, services.handOffWithoutKnowledge {
+                try await calling {
+                    try await Handoff.handOver(services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
+                                               reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
+                }
+                return .done
+            }
             return .next(try next("chat.generate", queue: generateQueue, draft, message: message))
         }
     }
