@@ -19,6 +19,10 @@ public struct ProducerConfiguration: Sendable {
     /// Which conversations' messages the assistant answers (`ASSISTANT_ANSWERS`): the others are
     /// acknowledged and dropped at once.
     public var assistantTurn: AssistantTurn
+    /// Internal inboxes (`ASSISTANT_INBOX_IDS`): a message there is the team asking the assistant.
+    public var assistantInboxes: Set<Int> = []
+    /// What starts an agent's private note to the assistant (`ASSISTANT_HANDLE`).
+    public var assistantHandle = "@assistant"
     /// `BLOB_STORE`: where uploaded audio is kept (`file:///path`).
     public var blobStore: String
     /// The S3-API store behind an `s3://` `BLOB_STORE`.

@@ -90,17 +90,27 @@ struct ProducerCommand: AsyncParsableCommand {
         }
         let blobS3: S3Settings?
         let assistantTurn: AssistantTurn
+        let assistantInboxes: Set<Int>
+        let assistantHandle: String
         do {
             // The flows' retry budgets fix each job's attempts when it is enqueued.
             try RetryBudgets.check(environment)
             blobS3 = try S3Settings.from { try Environment.value($0, environment) }
             assistantTurn = try AssistantTurn.configured(try Environment.value("ASSISTANT_ANSWERS", environment))
+            let inboxes = try Environment.value("ASSISTANT_INBOX_IDS", environment) ?? ""
+            assistantInboxes = Set(try inboxes.split(separator: ",").map { text in
+                guard let id = Int(text.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                    throw ValidationError("ASSISTANT_INBOX_IDS '\(inboxes)' is not a list of inbox ids, e.g. 4,7")
+                }
+                return id
+            })
+            assistantHandle = try Environment.value("ASSISTANT_HANDLE", environment) ?? "@assistant"
         } catch let error as BlobStoreError {
             throw ValidationError(error.description)
         } catch let error as FlowConfigurationError {
             throw ValidationError(error.description)
         }
-        let configuration = ProducerConfiguration(
+        var configuration = ProducerConfiguration(
             redis: try redis.endpoint(), prefix: redis.keyPrefix, host: host, port: listenPort,
             aircallToken: try Environment.value("AIRCALL_WEBHOOK_TOKEN", environment),
             guestySecret: try Environment.value("GUESTY_WEBHOOK_SECRET", environment),
@@ -112,6 +122,8 @@ struct ProducerCommand: AsyncParsableCommand {
             highWater: highWater, logIgnored: logIgnored,
             idleTimeout: .seconds(idleTimeout), requestTimeout: .seconds(requestTimeout), maxConnections: maxConnections,
             gracePeriod: .seconds(gracePeriod), drainDelay: .seconds(drainDelay))
+        configuration.assistantInboxes = assistantInboxes
+        configuration.assistantHandle = assistantHandle
         DescriptorLimit.check(needed: maxConnections, logger: logger)
         do {
             try await ProducerRole.run(configuration, metrics: metrics, logger: logger)

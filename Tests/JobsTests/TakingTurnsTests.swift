@@ -110,6 +110,67 @@ import TestSupport
         #expect(notes.count == 1 && notes[0].isPrivate && notes[0].content.contains("nothing in the knowledge"), "\(notes.map(\.content))")
     }
 
+    /// Two guests' private points (a call of Ada's, a booking of Bob's) beside the shared knowledge.
+    static func privatePoints(_ world: World) async throws {
+        try await world.services.qdrant.upsert([
+            .init(id: QdrantClient.pointID(for: "aircall:call:9001#0"), vector: [1, 0, 0], payload: [
+                "account_id": .integer(1), "private": .bool(true), "source_id": .string("aircall:call:9001"),
+                "guest_keys": .array([.string("phone:33612345678")]), "text": .string("Caller asked whether she may bring her dog.")]),
+            .init(id: QdrantClient.pointID(for: "guesty:reservation:R-7#0"), vector: [1, 0, 0], payload: [
+                "account_id": .integer(1), "private": .bool(true), "source_id": .string("guesty:reservation:R-7"),
+                "guest_keys": .array([.string("email:bob@example.com")]), "text": .string("Bob Stone arrives on 2099-03-01.")]),
+        ])
+    }
+
+    static func prompt(_ world: World) throws -> String {
+        let request = try #require(world.model.requests.last)
+        return try #require((jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"])
+    }
+
+    static func queryFilter(_ world: World) throws -> [String: Any]? {
+        let query = try #require(world.qdrantService.requests.last { $0.path.hasSuffix("/points/query") })
+        return jsonFields(query.body)["filter"] as? [String: Any]
+    }
+
+    /// A member of the team asks (Maya, agent 3, who also has the conversation): answered whoever
+    /// is assigned, once.
+    static func teamAsks(_ question: ChatMessage, answer: String) async throws -> World {
+        let world = try await World { _, _ in ChatFlowTests.completion(answer) }
+        try await privatePoints(world)
+        world.chatwoot.conversations.withLock { $0[10]?.assignee = 3 }
+        try await world.running {
+            try await world.broker.add(try Flows.chat.request(question, dedupe: nil).envelope(), to: Flows.chat.queue)
+            #expect(await eventually(timeout: .seconds(20)) { await Self.finished(world) && world.replies.count == 1 })
+        }
+        return world
+    }
+
+    @Test func aQuestionInAnInternalInboxIsAnsweredFromAllTheKnowledgeWithItsSources() async throws {
+        let world = try await Self.teamAsks(ChatMessage(accountID: 1, conversationID: 10, inboxID: 7, messageID: 600, content: "Who asked about a dog?",
+                                                        senderID: 3, senderName: "Maya", audience: .team),
+                                            answer: "She asked about her dog [aircall:call:9001].")
+        let prompt = try Self.prompt(world)
+        #expect(prompt.contains("[aircall:call:9001] Caller asked whether she may bring her dog.") && prompt.contains("[guesty:reservation:R-7]"))
+        #expect(prompt.contains("name its source"))
+        #expect(world.chatwoot.messages.count == 1 && !world.chatwoot.messages[0].isPrivate)
+        let filter = try Self.queryFilter(world)
+        #expect(filter?["must_not"] == nil && filter?["should"] == nil, "the team sees every point of the account: \(filter ?? [:])")
+    }
+
+    @Test func anAgentsNoteIsAnsweredPrivatelyWithThisGuestsKnowledgeAndNoOtherGuests() async throws {
+        let world = try await Self.teamAsks(ChatMessage(accountID: 1, conversationID: 10, inboxID: 1, messageID: 601, content: "did she ask about a dog?",
+                                                        senderID: 3, senderName: "Maya", audience: .agent, guestKeys: ["phone:33612345678", "email:ada@example.com"]),
+                                            answer: "Yes: she asked to bring her dog [aircall:call:9001].")
+        let prompt = try Self.prompt(world)
+        #expect(prompt.contains("Caller asked whether she may bring her dog.") && prompt.contains("pool is heated"), "hers and the shared knowledge")
+        #expect(!prompt.contains("Bob Stone"), "never another guest's")
+        let reply = try #require(world.chatwoot.messages.first)
+        #expect(reply.isPrivate && reply.content.contains("dog"), "the guest sees nothing of it")
+        let filter = try #require(try Self.queryFilter(world))
+        let should = filter["should"] as? [[String: Any]] ?? []
+        #expect(should.count == 2 && ((should[1]["match"] as? [String: Any])?["any"] as? [String]) == ["phone:33612345678", "email:ada@example.com"], "\(filter)")
+    }
+
     @Test func theModelsHandOffMarkIsReadOnlyOnItsOwnFirstLine() {
         let asked = HandoffRequest("HANDOFF\nA colleague will be with you.")
         #expect(asked.wantsPerson && asked.text == "A colleague will be with you.")

@@ -126,6 +126,28 @@ import TestSupport
         #expect(hostile.status == 400, "\(hostile.text)")
     }
 
+    /// An agent's private note to the assistant, and a question in an internal inbox, start the
+    /// chat flow for the team; other private notes start nothing.
+    @Test func theTeamAsksTheAssistant() async throws {
+        let h = try await ProducerHarness { $0.assistantInboxes = [7] }
+        let note = Fixtures.chatwootMessage(id: 500, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user",
+                                            assignee: #"{"id": 3}"#)
+            .replacingOccurrences(of: #""meta": {"sender": {}"#, with: #""meta": {"sender": {"id": 14, "email": "Ada@Example.com", "phone_number": "+33 6 12 34 56 78", "type": "contact"}"#)
+        #expect(try await h.chatwoot(note).status == 202)
+        let plain = try await h.chatwoot(Fixtures.chatwootMessage(id: 501, type: "outgoing", isPrivate: true, content: "call her back", senderType: "user"))
+        #expect(plain.status == 200 && ProducerHarness.json(plain)["ignored"] != nil)
+        let team = Fixtures.chatwootMessage(id: 502, content: "What did the dog guest say?", senderType: "contact", assignee: #"{"id": 3}"#)
+            .replacingOccurrences(of: #""inbox": {"id": 1"#, with: #""inbox": {"id": 7"#)
+        #expect(try await h.chatwoot(team).status == 202, "an internal inbox is answered whoever is assigned")
+        let entries = try await h.entries("retrieve")
+        #expect(entries.count == 2)
+        let asked = try entries.map { try ProducerHarness.payload($0) }
+        #expect(asked[0]["audience"] as? String == "agent" && asked[0]["content"] as? String == "did she ask about a dog?")
+        #expect(asked[0]["guest_keys"] as? [String] == ["phone:33612345678", "email:ada@example.com"], "\(asked[0])")
+        #expect(asked[1]["audience"] as? String == "team" && asked[1]["guest_keys"] == nil)
+        #expect(try await h.length("triage") == 0, "no triage for the team's questions")
+    }
+
     /// Chatwoot keeps sending a conversation's messages to the bot after a person took it: the
     /// payload's own status and assignee say so, and nothing is started.
     @Test func aConversationAPersonHasStartsNothing() async throws {

@@ -63,21 +63,14 @@ public final class FakeQdrant: Sendable {
             let query = (body["query"] as? [NSNumber] ?? []).map { $0.floatValue }
             let limit = body["limit"] as? Int ?? 10
             let threshold = body["score_threshold"] as? Double ?? -1
-            let must = ((body["filter"] as? [String: Any])?["must"] as? [[String: Any]]) ?? []
-            let mustNot = ((body["filter"] as? [String: Any])?["must_not"] as? [[String: Any]]) ?? []
+            let filter = body["filter"] as? [String: Any] ?? [:]
             func cosine(_ a: [Float], _ b: [Float]) -> Double {
                 let dot = zip(a, b).map { Double($0 * $1) }.reduce(0, +)
                 let norms = sqrt(a.map { Double($0 * $0) }.reduce(0, +)) * sqrt(b.map { Double($0 * $0) }.reduce(0, +))
                 return norms == 0 ? 0 : dot / norms
             }
             let hits = (state.value[name]?.points ?? [:]).filter { _, point in
-                let payload = jsonFields(Array(point.payload.utf8))
-                func matches(_ condition: [String: Any]) -> Bool {
-                    let key = condition["key"] as? String ?? ""
-                    let wanted = (condition["match"] as? [String: Any])?["value"]
-                    return "\(payload[key] ?? "∅")" == "\(wanted ?? "∅∅")"
-                }
-                return must.allSatisfy(matches) && !mustNot.contains(where: matches)
+                FakeQdrant.passes(filter, jsonFields(Array(point.payload.utf8)))
             }.map { (id: $0.key, score: cosine($0.value.vector, query), payload: $0.value.payload) }
                 .filter { $0.score >= threshold }.sorted { $0.score > $1.score }.prefix(limit)
             let points = hits.map { hit in #"{"id":"\#(hit.id)","version":1,"score":\#(hit.score),"payload":\#(hit.payload)}"# }
@@ -85,5 +78,22 @@ public final class FakeQdrant: Sendable {
         default:
             return FakeService.answer(.notFound)
         }
+    }
+
+    /// Qdrant's filter: `must` all, `must_not` none, `should` at least one (when given); a
+    /// condition is a key with `match.value` (equality; an array field matches when any element
+    /// does) or `match.any`, or a nested filter.
+    static func passes(_ filter: [String: Any], _ payload: [String: Any]) -> Bool {
+        func matches(_ condition: [String: Any]) -> Bool {
+            guard let key = condition["key"] as? String else { return passes(condition, payload) }
+            let match = condition["match"] as? [String: Any] ?? [:]
+            let values = (payload[key] as? [Any]).map { $0.map { "\($0)" } } ?? payload[key].map { ["\($0)"] } ?? []
+            if let any = match["any"] as? [Any] { return any.contains { wanted in values.contains("\(wanted)") } }
+            return values.contains("\(match["value"] ?? "∅∅")")
+        }
+        let must = filter["must"] as? [[String: Any]] ?? []
+        let mustNot = filter["must_not"] as? [[String: Any]] ?? []
+        let should = filter["should"] as? [[String: Any]]
+        return must.allSatisfy(matches) && !mustNot.contains(where: matches) && (should.map { $0.contains(where: matches) } ?? true)
     }
 }

@@ -10,9 +10,31 @@ public struct ChatMessage: Codable, Sendable, Equatable {
     public var senderName: String?
     /// The guest spoke: the answer goes back as audio too (the voice flow).
     public var replyAsVoice: Bool?
+    /// Who asks: a guest (nil), the team in an internal inbox, or an agent's `@assistant` note.
+    public var audience: Audience?
+    /// For an agent's note: the conversation's guest, as knowledge keys (`phone:<digits>`,
+    /// `email:<lowercased>`) — whose private points the answer may draw on, and no one else's.
+    public var guestKeys: [String]?
+
+    /// A guest's knowledge keys (`phone:<digits>`, `email:<lowercased>`), as calls and bookings carry them.
+    public static func guestKeys(phone: String?, email: String?) -> [String] {
+        ReservationIndex.contacts(phone: phone, email: email)
+    }
+
+    /// Who a question comes from, which decides what knowledge answers it and where the answer goes.
+    public enum Audience: String, Codable, Sendable {
+        /// A guest: shared knowledge only, answered in the conversation.
+        case guest
+        /// The team, in an internal inbox: all of the account's knowledge, sources named.
+        case team
+        /// An agent's private note to the assistant: shared knowledge and this guest's own, answered as a private note.
+        case agent
+    }
 
     public init(accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?,
-                replyAsVoice: Bool? = nil) {
+                replyAsVoice: Bool? = nil, audience: Audience? = nil, guestKeys: [String]? = nil) {
+        self.audience = audience
+        self.guestKeys = guestKeys
         self.replyAsVoice = replyAsVoice
         self.accountID = accountID
         self.conversationID = conversationID
@@ -25,7 +47,7 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id", conversationID = "conversation_id", inboxID = "inbox_id", messageID = "message_id"
-        case content, senderID = "sender_id", senderName = "sender_name", replyAsVoice = "reply_as_voice"
+        case content, senderID = "sender_id", senderName = "sender_name", replyAsVoice = "reply_as_voice", audience, guestKeys = "guest_keys"
     }
 }
 

@@ -40,9 +40,9 @@ enum ReplyOnce {
 
     /// The answer to Chatwoot message `message`.
     static func reply(_ services: FlowServices, _ context: JobContext, account: Int, conversation: Int, message: Int, content: String,
-                      _ send: () async throws -> Int) async throws {
+                      isPrivate: Bool = false, _ send: () async throws -> Int) async throws {
         let post = Post(marker: "reply:\(account):\(message)", what: "the reply to message \(message)", account: account,
-                        conversation: conversation, content: content, isPrivate: false)
+                        conversation: conversation, content: content, isPrivate: isPrivate)
         try await once(services, context, post, send)
     }
 

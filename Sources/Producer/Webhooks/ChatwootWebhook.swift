@@ -14,11 +14,17 @@ import Services
 public struct ChatwootWebhook: Sendable {
     let verifier: ChatwootVerifier?
     let turn: AssistantTurn
+    let teamInboxes: Set<Int>
+    let handle: String
 
-    /// `secrets`: the account webhook's and the agent bot's (either signs); none takes unsigned deliveries.
-    public init(secrets: [String], turn: AssistantTurn = .unassigned) {
+    /// `secrets`: the account webhook's and the agent bot's (either signs); none takes unsigned
+    /// deliveries. `teamInboxes`: internal inboxes, where messages are the team's questions;
+    /// `handle`: what starts an agent's private note to the assistant.
+    public init(secrets: [String], turn: AssistantTurn = .unassigned, teamInboxes: Set<Int> = [], handle: String = "@assistant") {
         verifier = secrets.isEmpty ? nil : ChatwootVerifier(secrets: secrets)
         self.turn = turn
+        self.teamInboxes = teamInboxes
+        self.handle = handle
     }
 
     public func delivery(signature: String?, timestamp: String?, body: [UInt8]) throws -> Delivery {
@@ -33,8 +39,9 @@ public struct ChatwootWebhook: Sendable {
             return .start(triage.0, dedupe: triage.dedupe)
         }
         guard event == "message_created" else { return .ignore(reason: "event \(event) starts no work") }
+        if message.isPrivate == true { return try agentNote(message) }
         guard message.messageType == .incoming else { return .ignore(reason: "not an incoming message") }
-        guard message.isPrivate != true else { return .ignore(reason: "private note") }
+        if let inbox = message.inbox?.id ?? message.conversation?.inboxID, teamInboxes.contains(inbox) { return try teamQuestion(message) }
         if let type = message.sender?.type, type != "contact" { return .ignore(reason: "sent by a \(type)") }
         let messageID = try message.id.positive("id")
         let accountID = try (message.account?.id).positive("account.id")
@@ -63,6 +70,39 @@ public struct ChatwootWebhook: Sendable {
             accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
             messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name)
         return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe, first: first)
+    }
+
+    /// A private note that starts with the assistant's handle, written by an agent: answered as a
+    /// private note from the shared knowledge and what is known of this conversation's guest. Any
+    /// other private note (our own among them) starts nothing.
+    func agentNote(_ message: Message) throws -> Delivery {
+        let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard message.sender?.type == "user", !handle.isEmpty, text.lowercased().hasPrefix(handle.lowercased()) else {
+            return .ignore(reason: "private note")
+        }
+        let question = text.dropFirst(handle.count).trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ",:")))
+        guard !question.isEmpty else { return .ignore(reason: "a note to the assistant without a question") }
+        let messageID = try message.id.positive("id")
+        let accountID = try (message.account?.id).positive("account.id")
+        let conversationID = try (message.conversation?.id).positive("conversation.id")
+        let guest = message.conversation?.meta?.sender
+        let note = ChatMessage(accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
+                               messageID: messageID, content: question, senderID: message.sender?.id, senderName: message.sender?.name,
+                               audience: .agent, guestKeys: ChatMessage.guestKeys(phone: guest?.phoneNumber, email: guest?.email))
+        let dedupe = "chatwoot:\(accountID):message:\(messageID)"
+        return .start(try Flows.chat.request(note, dedupe: dedupe), dedupe: dedupe)
+    }
+
+    /// A message in an internal inbox: the team asks; answered there from all of the account's knowledge.
+    func teamQuestion(_ message: Message) throws -> Delivery {
+        guard let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return .ignore(reason: "no text") }
+        let messageID = try message.id.positive("id")
+        let accountID = try (message.account?.id).positive("account.id")
+        let conversationID = try (message.conversation?.id).positive("conversation.id")
+        let question = ChatMessage(accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
+                                   messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name, audience: .team)
+        let dedupe = "chatwoot:\(accountID):message:\(messageID)"
+        return .start(try Flows.chat.request(question, dedupe: dedupe), dedupe: dedupe)
     }
 
     /// The extension of a URL's file name (`…/blobs/redirect/…/voice.ogg?x=1` → `ogg`): Chatwoot's
@@ -129,6 +169,8 @@ public struct ChatwootWebhook: Sendable {
 
     struct Meta: Decodable {
         var assignee: Identified?
+        /// The conversation's contact: the guest.
+        var sender: Sender?
     }
 
     struct Attachment: Decodable {

@@ -101,16 +101,24 @@ public struct QdrantClient: Sendable {
 
     /// The `limit` nearest points to `vector` whose payload matches every `must` pair and none of
     /// the `mustNot` pairs, scoring at least `scoreThreshold`.
+    /// `sharedOr`, when given, admits besides the points that are not `private` those whose
+    /// `guest_keys` hold any of these keys (a `should` of the two): one guest's own knowledge.
     public func query(_ vector: [Float], limit: Int, must: [String: JSONValue] = [:], mustNot: [String: JSONValue] = [:],
-                      scoreThreshold: Double? = nil) async throws -> [ScoredPoint] {
+                      sharedOr guestKeys: [String]? = nil, scoreThreshold: Double? = nil) async throws -> [ScoredPoint] {
         struct Condition: Encodable {
-            struct Match: Encodable { var value: JSONValue }
-            var key: String
-            var match: Match
+            struct Match: Encodable {
+                var value: JSONValue?
+                var any: [String]?
+            }
+            var key: String?
+            var match: Match?
+            /// A nested filter in place of a key and match.
+            var must_not: [Condition]?
         }
         struct Filter: Encodable {
             var must: [Condition]?
             var must_not: [Condition]?
+            var should: [Condition]?
         }
         struct Body: Encodable {
             var query: [Float]
@@ -126,7 +134,11 @@ public struct QdrantClient: Sendable {
         func conditions(_ pairs: [String: JSONValue]) -> [Condition]? {
             pairs.isEmpty ? nil : pairs.sorted { $0.key < $1.key }.map { Condition(key: $0.key, match: .init(value: $0.value)) }
         }
-        let filter = must.isEmpty && mustNot.isEmpty ? nil : Filter(must: conditions(must), must_not: conditions(mustNot))
+        let should = guestKeys.map { keys in
+            [Condition(must_not: [Condition(key: "private", match: .init(value: .bool(true)))]),
+             Condition(key: "guest_keys", match: .init(any: keys.isEmpty ? ["none"] : keys))]
+        }
+        let filter = must.isEmpty && mustNot.isEmpty && should == nil ? nil : Filter(must: conditions(must), must_not: conditions(mustNot), should: should)
         let body = Body(query: vector, limit: limit, filter: filter, score_threshold: scoreThreshold)
         let request = try request("POST", "/collections/\(collection)/points/query", json: body)
         let response = try await http.sendChecked(request)

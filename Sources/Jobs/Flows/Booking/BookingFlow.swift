@@ -28,6 +28,7 @@ public enum BookingFlow {
                                  ("confirmation_code", booking.confirmationCode), ("channel", booking.source)] {
                 facts[key] = value.map(JSONValue.string)
             }
+            facts["guest_keys"] = .array(ReservationIndex.contacts(phone: booking.guestPhone, email: booking.guestEmail).map(JSONValue.string))
             try await KnowledgeIndex.write(services, account: account, source: "guesty:reservation:\(booking.reservationID)",
                                            texts: [summary(booking)], payload: facts)
             let request = try FlowEntry(queue: triageQueue, kind: triageKind, retry: Flows.booking.retry)

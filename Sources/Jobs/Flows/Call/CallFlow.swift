@@ -87,6 +87,8 @@ public enum CallFlow {
             var facts: [String: JSONValue] = ["source": .string("call"), "call_id": .integer(call.callID), "audio": .string(call.source)]
             facts["direction"] = call.direction.map(JSONValue.string)
             facts["caller"] = call.rawDigits.map(JSONValue.string)
+            // Whose call it is, as an agent's question about this guest finds it (and no one else's).
+            facts["guest_keys"] = .array(ReservationIndex.contacts(phone: call.rawDigits, email: nil).map(JSONValue.string))
             facts["started_at"] = call.startedAt.map(JSONValue.integer)
             facts["duration"] = call.duration.map(JSONValue.integer)
             facts["agent"] = call.agentName.map(JSONValue.string)

@@ -21,12 +21,27 @@ public enum ChatFlow {
         JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
                       onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error) }) { message, context in
             let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
+            let account: [String: JSONValue] = ["account_id": .integer(message.accountID)]
+            let audience = message.audience ?? .guest
             let hits = try await calling {
-                try await services.qdrant.query(vector, limit: services.contextLimit, must: ["account_id": .integer(message.accountID)],
-                                                mustNot: ["private": .bool(true)], scoreThreshold: services.scoreThreshold)
+                switch audience {
+                case .guest:
+                    // Never what is known privately about any guest.
+                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, mustNot: ["private": .bool(true)],
+                                                    scoreThreshold: services.scoreThreshold)
+                case .team:
+                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
+                case .agent:
+                    // The shared knowledge and this guest's own calls and bookings; never another guest's.
+                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, sharedOr: message.guestKeys ?? [],
+                                                    scoreThreshold: services.scoreThreshold)
+                }
             }
-            let draft = ChatDraft(message: message, context: hits.compactMap { $0.payload?["text"]?.string })
-            if draft.context.isEmpty, services.handOffWithoutKnowledge {
+            let draft = ChatDraft(message: message, context: hits.compactMap { hit in
+                // For the team, each fact says where it comes from, so staff can check it.
+                hit.payload?["text"]?.string.map { text in audience == .guest ? text : "[\(hit.payload?["source_id"]?.string ?? "knowledge")] \(text)" }
+            })
+            if draft.context.isEmpty, services.handOffWithoutKnowledge, audience == .guest {
                 try await calling {
                     try await Handoff.handOver(services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
                                                reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
@@ -58,13 +73,19 @@ public enum ChatFlow {
             } catch {
                 context.logger.warning("answering without the conversation's history: it could not be read", metadata: ["error": "\(error)"])
             }
-            prompt += "\n\n" + HandoffRequest.instruction
+            let audience = draft.message.audience ?? .guest
+            if audience == .guest {
+                prompt += "\n\n" + HandoffRequest.instruction
+            } else {
+                prompt += "\n\nYou are answering a member of the team, not a guest. After each fact you use, name its source as given in brackets."
+            }
             let completion = try await calling {
                 try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             }
-            let said = HandoffRequest(completion.text)
+            let said = audience == .guest ? HandoffRequest(completion.text) : HandoffRequest(text: completion.text)
             var answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
                                     messageID: draft.message.messageID, content: said.text)
+            answer.audience = draft.message.audience
             if said.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
                 answer.handOff = true
@@ -80,10 +101,16 @@ public enum ChatFlow {
     static func reply(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
                       onDeadLetter: { answer, error, redis in try await tellAgents(services, redis, answer.accountID, answer.conversationID, error) }) { answer, context in
-            guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
+            let audience = answer.audience ?? .guest
+            // Whose turn it is matters for guests; the team and an agent's note are always answered.
+            if audience == .guest {
+                guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
+            }
+            let isPrivate = audience == .agent
             try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
-                                      content: answer.content) {
-                try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content).id
+                                      content: answer.content, isPrivate: isPrivate) {
+                try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content,
+                                                        isPrivate: isPrivate).id
             }
             if answer.handOff == true {
                 try await calling {
@@ -148,8 +175,10 @@ public struct ChatAnswer: Codable, Sendable, Equatable {
     public var content: String
     /// The guest asked for a person: after the reply, the conversation is handed over.
     public var handOff: Bool?
+    /// Who asked (nil: a guest): an agent's note is answered as a private note.
+    public var audience: ChatMessage.Audience?
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", content, handOff = "hand_off"
+        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", content, handOff = "hand_off", audience
     }
 }

@@ -16,6 +16,12 @@ struct HandoffRequest: Equatable {
     let text: String
     let wantsPerson: Bool
 
+    /// An answer taken as it is (to the team, where no hand-off is asked for).
+    init(text: String) {
+        self.text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        wantsPerson = false
+    }
+
     init(_ answer: String) {
         let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         let firstLine = trimmed.prefix { $0 != "\n" }
