@@ -16,7 +16,7 @@ import TestSupport
     static let opus: [UInt8] = Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 22) + Array("OpusHead".utf8) + [UInt8](repeating: 7, count: 2000)
     static let mp3: [UInt8] = Array("ID3".utf8) + [UInt8](repeating: 0x55, count: 3000)
 
-    @Test(arguments: ["ogg upload", "mp3 attachment", "ogg upload in a bucket", "ogg upload answered in mp3"])
+    @Test(arguments: ["ogg upload", "mp3 attachment", "ogg upload in a bucket", "ogg upload answered in mp3", "mp3 attachment of no known type"])
     func aSpokenQuestionIsAnsweredWithAudioAndText(_ form: String) async throws {
         let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
@@ -41,7 +41,7 @@ import TestSupport
                 return FakeService.answer(.notFound)
             }
         }
-        let attachment = try await FakeService { _ in FakeService.answer(.ok, String(decoding: Self.mp3, as: UTF8.self)) }
+        let attachment = try await FakeService { _ in FakeService.answer(.ok, String(decoding: Self.mp3, as: UTF8.self), headers: [.contentType: "audio/mpeg"]) }
         let embeddings = try await FakeService.embeddings(vector: [1, 0, 0])
         let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
         let model = try await FakeService { _ in
@@ -65,6 +65,9 @@ import TestSupport
             try await blob.append(Self.opus)
             try await blob.commit()
             voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: nil, audio: AudioSource(blob: blob.reference, contentType: "audio/ogg"), caption: nil)
+        } else if form.hasSuffix("no known type") {
+            // Chatwoot left the extension null and the URL names no file type: the download's Content-Type says it.
+            voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: 701, audio: AudioSource(url: attachment.url + "/blobs/redirect/eyJf", contentType: nil), caption: nil)
         } else {
             voice = VoiceMessage(accountID: 1, conversationID: 10, messageID: 700, audio: AudioSource(url: attachment.url + "/voice.mp3", contentType: "audio/mpeg"), caption: nil)
         }

@@ -25,8 +25,10 @@ public enum VoiceFlow {
     static func transcribe(_ services: FlowServices, _ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: Flows.voice.kind, queue: Flows.voice.queue, retry: Flows.voice.retry, timeout: .seconds(120), payload: VoiceMessage.self,
                       onDeadLetter: { voice, error, redis in try await ChatFlow.tellAgents(services, redis, voice.accountID, voice.conversationID, error) }) { voice, _ in
-            let audio = try await fetch(voice.audio, services: services, blobs: blobs)
-            let contentType = voice.audio.contentType ?? "audio/ogg"
+            let (audio, served) = try await fetch(voice.audio, services: services, blobs: blobs)
+            // The attachment's own type, else what the download said it is (Chatwoot often leaves
+            // the extension null), else Ogg, what Chatwoot's recorder makes.
+            let contentType = voice.audio.contentType ?? served.flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(AudioTypes.contentType(forExtension:)) ?? "audio/ogg"
             let transcript = try await calling { try await speech.transcribe(audio, contentType: contentType) }
             guard !transcript.text.isEmpty else {
                 throw JobFailure.permanent("nothing intelligible in the voice message (\(audio.count) bytes, \(contentType))")
@@ -63,7 +65,7 @@ public enum VoiceFlow {
                       }) { spoken, context in
             let answer = spoken.answer
             guard try await ChatFlow.assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
-            let audio = try await fetch(spoken.audio, services: services, blobs: blobs)
+            let (audio, _) = try await fetch(spoken.audio, services: services, blobs: blobs)
             try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
                                       content: answer.content) {
                 try await services.chatwoot.postAudio(account: answer.accountID, conversation: answer.conversationID, content: answer.content,
@@ -75,12 +77,14 @@ public enum VoiceFlow {
     }
 
     /// The audio's bytes: from the blob store, or downloaded (a Chatwoot attachment's URL).
-    static func fetch(_ source: AudioSource, services: FlowServices, blobs: BlobStore) async throws -> [UInt8] {
-        if let blob = source.blob { return try await BlobAccess.read(blobs, blob) }
+    /// The audio's bytes and, for a download, the Content-Type it was served with.
+    static func fetch(_ source: AudioSource, services: FlowServices, blobs: BlobStore) async throws -> (bytes: [UInt8], contentType: String?) {
+        if let blob = source.blob { return (try await BlobAccess.read(blobs, blob), nil) }
         guard let url = source.url, let http = services.http else { throw JobFailure.permanent("the voice message carries no audio") }
-        return try await calling {
-            try await http.sendChecked(HTTPClient.Request("GET", url, timeout: .seconds(60), maxResponseBytes: 25 << 20)).body
+        let response = try await calling {
+            try await http.sendChecked(HTTPClient.Request("GET", url, timeout: .seconds(60), maxResponseBytes: 25 << 20))
         }
+        return (response.body, response.header("Content-Type"))
     }
 
     /// A stable stand-in for the Chatwoot message id of a direct upload (it has none): the reply
