@@ -10,48 +10,94 @@ import TestSupport
 /// The chat flow as an operator runs it: `switchboard consumer` configured from the environment
 /// (secrets as files), fed by the real producer's Chatwoot route, answering into a fake Chatwoot.
 @Suite struct ChatFlowProcessTests {
+    /// A consumer process on the chat flow's queues and the real producer, against fakes: the
+    /// model answers `answer`, the knowledge holds one shared point.
+    struct Deployment {
+        let h: ProcessHarness
+        let model: FakeService
+        let chatwoot: FakeChatwoot
+        let consumer: SwitchboardProcess
+        let producer: SwitchboardProcess
+        let port: Int
+        let folder: URL
+
+        init(answer: String, conversations: [FakeChatwoot.Conversation] = [.init(id: 10)], settings: [String: String] = [:],
+             botToken: String? = nil, prefix: String = #function) async throws {
+            h = ProcessHarness(server: try await RedisServer(), prefix: prefix)
+            let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
+            let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
+            let quoted = String(decoding: try JSONSerialization.data(withJSONObject: [answer]), as: UTF8.self).dropFirst().dropLast()
+            model = try await FakeService { _ in
+                FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted)},"finish_reason":"stop"}]}"#)
+            }
+            chatwoot = try await FakeChatwoot(token: "cw-token", botToken: botToken, conversations: conversations)
+            let setup = QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient())
+            try await setup.ensureCollection(vectorSize: 3)
+            try await setup.upsert([.init(id: QdrantClient.pointID(for: "kb:checkout"), vector: [0, 1, 0],
+                                          payload: ["account_id": .integer(1), "text": .string("Late checkout until 13:00 for 20 EUR.")])])
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-chat-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let tokenFile = folder.appendingPathComponent("chatwoot_token")
+            try "cw-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+            let environment = [
+                "EMBEDDINGS_URL": embeddings.url + "/v1", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
+                "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url + "/openai/v1",
+                "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN_FILE": tokenFile.path, "SYSTEM_PROMPT": "You are the front desk.",
+            ].merging(settings) { _, given in given }
+            consumer = try h.consumer(["--queues", "retrieve,generate,reply", "--concurrency", "4"], environment: environment)
+            let blobs = folder.appendingPathComponent("blobs").path
+            (producer, port) = try await SwitchboardProcess.serving(environment: ["BLOB_STORE": blobs].merging(settings) { _, given in given }) { [h] port in
+                ["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)]
+            }
+        }
+
+        func deliver(_ message: String) async throws -> LoopbackHTTP.Reply {
+            try await LoopbackHTTP.send(port: port, path: "/webhooks/chatwoot", headers: [("Content-Type", "application/json")], body: Array(message.utf8))
+        }
+
+        func stop() async {
+            consumer.signal(SIGTERM)
+            producer.signal(SIGTERM)
+            #expect(await consumer.waitForExit() == 0)
+            #expect(await producer.waitForExit() == 0)
+            h.client.close()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
     @Test func aChatwootMessageThroughTheProducerIsAnsweredByAConsumerProcess() async throws {
-        let server = try await RedisServer()
-        let h = ProcessHarness(server: server)
-        defer { h.client.close() }
-        let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
-        let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
-        let model = try await FakeService { _ in
-            FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Late checkout is possible until 13:00."},"finish_reason":"stop"}]}"#)
-        }
-        let chatwoot = try await FakeChatwoot(token: "cw-token", conversations: [.init(id: 10)])
-        let http = HTTPClient()
-        let setup = QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: http)
-        try await setup.ensureCollection(vectorSize: 3)
-        try await setup.upsert([.init(id: QdrantClient.pointID(for: "kb:checkout"), vector: [0, 1, 0],
-                                      payload: ["account_id": .integer(1), "text": .string("Late checkout until 13:00 for 20 EUR.")])])
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-chat-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let tokenFile = folder.appendingPathComponent("chatwoot_token")
-        try "cw-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
-        let environment = [
-            "EMBEDDINGS_URL": embeddings.url + "/v1", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
-            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url + "/openai/v1",
-            "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN_FILE": tokenFile.path, "SYSTEM_PROMPT": "You are the front desk.",
-        ]
-        let consumer = try h.consumer(["--queues", "retrieve,generate,reply", "--concurrency", "4"], environment: environment)
-        let (producer, port) = try await SwitchboardProcess.serving(environment: ["BLOB_STORE": folder.appendingPathComponent("blobs").path]) { port in
-            ["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)]
-        }
+        let d = try await Deployment(answer: "Late checkout is possible until 13:00.")
         let message = #"{"event":"message_created","id":4242,"content":"Can I check out late?","message_type":"incoming","private":false,"sender":{"id":3,"type":"contact"},"account":{"id":1},"conversation":{"id":10}}"#
-        let accepted = try await LoopbackHTTP.send(port: port, path: "/webhooks/chatwoot", headers: [("Content-Type", "application/json")], body: Array(message.utf8))
+        let accepted = try await d.deliver(message)
         #expect(accepted.status == 202, "\(accepted.text)")
-        #expect(await eventually(timeout: .seconds(30)) { chatwoot.messages.count == 1 },
-                "\(consumer.log.suffix(2000))")
-        let reply = try #require(chatwoot.messages.first)
+        #expect(await eventually(timeout: .seconds(30)) { d.chatwoot.messages.count == 1 }, "\(d.consumer.log.suffix(2000))")
+        let reply = try #require(d.chatwoot.messages.first)
         #expect(reply.conversation == 10 && !reply.isPrivate && reply.content == "Late checkout is possible until 13:00.")
-        let prompt = (jsonFields(try #require(model.requests.first).body)["messages"] as? [[String: String]])?.first?["content"] ?? ""
+        let request = try #require(d.model.requests.first)
+        let prompt = (jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"] ?? ""
         #expect(prompt.contains("Late checkout until 13:00 for 20 EUR."))
-        consumer.signal(SIGTERM)
-        producer.signal(SIGTERM)
-        #expect(await consumer.waitForExit() == 0)
-        #expect(await producer.waitForExit() == 0)
+        await d.stop()
+    }
+
+    /// An agent bot's pending conversation, as the processes run it: the guest asks for a person,
+    /// is told so by the bot, the conversation is opened once with a note, and the guest's next
+    /// message (the conversation now open) is left to the people.
+    @Test func aGuestAskingForAPersonIsHandedToPeopleByTheProcesses() async throws {
+        let d = try await Deployment(answer: "HANDOFF\nA colleague will take over here shortly.", conversations: [.init(id: 10, status: "pending")],
+                                     settings: ["ASSISTANT_ANSWERS": "pending", "CHATWOOT_BOT_TOKEN": "bot-token"], botToken: "bot-token")
+        func message(_ id: Int, status: String) -> String {
+            #"{"event":"message_created","id":\#(id),"content":"I want to talk to a human","message_type":"incoming","private":false,"sender":{"id":3,"type":"contact"},"account":{"id":1},"conversation":{"id":10,"status":"\#(status)","meta":{"assignee":null}}}"#
+        }
+        #expect(try await d.deliver(message(4300, status: "pending")).status == 202)
+        #expect(await eventually(timeout: .seconds(30)) { d.chatwoot.conversations.value[10]?.status == "open" && d.chatwoot.messages.count == 2 },
+                "\(d.consumer.log.suffix(2000))")
+        let messages = d.chatwoot.messages
+        #expect(messages.contains { !$0.isPrivate && $0.content == "A colleague will take over here shortly." && $0.byBot })
+        #expect(messages.contains { $0.isPrivate && $0.content.contains("asked for a person") })
+        let later = try await d.deliver(message(4301, status: "open"))
+        #expect(later.status == 200 && (jsonFields(later.body)["ignored"] as? String)?.contains("a person has the conversation") == true, "\(later.text)")
+        #expect(d.chatwoot.requests.filter { $0.path.hasSuffix("/toggle_status") }.count == 1)
+        await d.stop()
     }
 
     @Test func aConsumerKilledMidStageLeavesExactlyOneReply() async throws {
