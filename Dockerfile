@@ -1,4 +1,4 @@
-# One image, one binary, a subcommand per role (DESIGN.md).
+# One image, one binary, a subcommand per role (docs/design.md).
 #   docker build -t registry.example.com/switchboard:1.0.0 .
 # Base images are pinned to a release each; change them here, on purpose, not by a pull.
 ARG SWIFT_IMAGE=swift:6.3.1-bookworm

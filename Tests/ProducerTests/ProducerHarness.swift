@@ -115,7 +115,7 @@ final class ProducerHarness: Sendable {
     }
 }
 
-/// Bodies as the senders document them (CONTRACTS.md §1–3), trimmed to what matters.
+/// Bodies as the senders document them (docs/contracts.md §1–3), trimmed to what matters.
 enum Fixtures {
     static func chatwootMessage(id: Int = 118, type: String = "incoming", isPrivate: Bool = false, content: String? = "Is the pool heated?",
                                 senderType: String = "contact", attachments: String? = nil, event: String = "message_created",

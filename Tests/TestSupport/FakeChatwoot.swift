@@ -5,7 +5,7 @@ import Hummingbird
 /// phone number, as Chatwoot does), their conversations, each conversation's labels (the POST
 /// replaces the set), team, status and assignee, and the messages posted. Every request must carry
 /// the `api_access_token`; anything else answers 401, an unknown conversation 404. An agent bot's
-/// token (`botToken`) is refused (401) wherever Chatwoot refuses it (CONTRACTS.md §1d): it may post
+/// token (`botToken`) is refused (401) wherever Chatwoot refuses it (docs/contracts.md §1d): it may post
 /// messages, toggle the status and assign, nothing else — no history, no contacts, no labels.
 public final class FakeChatwoot: Sendable {
     public struct Contact: Sendable {

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// A small Hetzner Cloud API (CONTRACTS.md §7) for snapshots: servers with labels, images, and
+/// A small Hetzner Cloud API (docs/contracts.md §7) for snapshots: servers with labels, images, and
 /// `create_image` actions that run for `pollsToFinish` looks before they succeed (or fail, for the
 /// servers in `failing`). Lists filter by label selector (`k=v,…`) and page by `per_page`; every
 /// answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and the requests

@@ -182,7 +182,7 @@ struct ProducerRoutes: Sendable {
             count(source, "full")
             logger.warning("queue at its high-water mark, delivery refused", metadata: ["source": "\(source)", "queue": "\(queue)", "length": "\(length)"])
             // Chatwoot retries an agent-bot delivery on 429 and 500 only; anything else hands the
-            // conversation to people (CONTRACTS.md §1e).
+            // conversation to people (docs/contracts.md §1e).
             return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter,
                                           status: source == "chatwoot" ? .tooManyRequests : .serviceUnavailable)
         case .unavailable(let reason, _):

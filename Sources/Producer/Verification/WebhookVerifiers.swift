@@ -94,7 +94,7 @@ public struct SvixVerifier: Sendable {
     }
 }
 
-/// Chatwoot's signature (CONTRACTS.md §1a): `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256>` over
+/// Chatwoot's signature (docs/contracts.md §1a): `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256>` over
 /// `"{timestamp}.{raw body}"`, the timestamp within ±5 minutes. An account webhook and an agent bot
 /// sign with secrets of their own (§1e); a delivery signed with any of the configured secrets is
 /// taken. Every secret is checked, each in constant time, whichever matches, so the time taken

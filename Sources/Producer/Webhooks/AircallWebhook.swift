@@ -1,7 +1,7 @@
 import Foundation
 import Jobs
 
-/// `POST /webhooks/aircall`: Aircall's call events (CONTRACTS.md §2).
+/// `POST /webhooks/aircall`: Aircall's call events (docs/contracts.md §2).
 ///
 /// Aircall signs nothing: the body's `token` is compared in constant time with the webhook's token.
 /// `call.ended` and `call.voicemail_left` carrying a recording or voicemail URL start the call flow;

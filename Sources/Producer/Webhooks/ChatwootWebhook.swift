@@ -2,7 +2,7 @@ import Foundation
 import Jobs
 import Services
 
-/// `POST /webhooks/chatwoot`: Chatwoot's agent-bot / account webhook (CONTRACTS.md §1a).
+/// `POST /webhooks/chatwoot`: Chatwoot's agent-bot / account webhook (docs/contracts.md §1a).
 ///
 /// With a secret configured (the account webhook's, the agent bot's, or both: either signs),
 /// `X-Chatwoot-Signature` is checked over the raw bytes and unsigned deliveries are refused; without one (Chatwoot before v4.11.2 signs nothing) deliveries are
@@ -106,7 +106,7 @@ public struct ChatwootWebhook: Sendable {
     }
 
     /// The extension of a URL's file name (`…/blobs/redirect/…/voice.ogg?x=1` → `ogg`): Chatwoot's
-    /// message builder leaves an attachment's `extension` null (CONTRACTS.md §1e).
+    /// message builder leaves an attachment's `extension` null (docs/contracts.md §1e).
     static func fileExtension(of url: String) -> String? {
         let path = url.prefix { $0 != "?" && $0 != "#" }
         guard let name = path.split(separator: "/").last, let dot = name.lastIndex(of: ".") else { return nil }

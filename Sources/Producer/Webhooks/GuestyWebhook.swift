@@ -1,6 +1,6 @@
 import Jobs
 
-/// `POST /webhooks/guesty`: Guesty's reservation events, signed with Svix (CONTRACTS.md §3).
+/// `POST /webhooks/guesty`: Guesty's reservation events, signed with Svix (docs/contracts.md §3).
 ///
 /// The signature is checked over the raw bytes before anything is parsed, under Svix's header names
 /// or the Standard Webhooks ones a white-labelled Svix uses; the dedupe key is the message id

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The consumer role: reads the configured queues with a bounded number of jobs in flight, runs
-/// their handlers, and writes every outcome atomically (DESIGN.md, delivery guarantees).
+/// their handlers, and writes every outcome atomically (docs/design.md, delivery guarantees).
 ///
 /// As a `Service`, `run()` returns after a graceful shutdown: reading stops at once, in-flight jobs
 /// get `gracePeriod` to finish, their outcomes and acknowledgements are written, and jobs still

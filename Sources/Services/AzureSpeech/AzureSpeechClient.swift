@@ -1,6 +1,6 @@
 import Foundation
 
-/// Azure Speech over REST (CONTRACTS.md §4): speech-to-text for short audio, fast transcription for
+/// Azure Speech over REST (docs/contracts.md §4): speech-to-text for short audio, fast transcription for
 /// everything else (MP3 recordings, long voicemails, formats the short endpoint refuses), and
 /// text-to-speech from SSML built with the text escaped. Authenticated with the resource key.
 public struct AzureSpeechClient: Sendable {

@@ -1,11 +1,11 @@
 import Foundation
 
 /// Chatwoot's application API, for what Switchboard writes back into a conversation
-/// (CONTRACTS.md §1b–1c): replies and private notes, audio as an `attachments[]` part, labels,
+/// (docs/contracts.md §1b–1c): replies and private notes, audio as an `attachments[]` part, labels,
 /// and team assignment; and, to find the conversation a call or a booking belongs to, contact
 /// search and a contact's conversations (developers.chatwoot.com/api-reference/contacts:
 /// `GET …/contacts/search?q=` and `GET …/contacts/{id}/conversations`, both `{"payload": [...]}`).
-/// Authenticated with `api_access_token`, with two tokens (CONTRACTS.md §1d): what the assistant
+/// Authenticated with `api_access_token`, with two tokens (docs/contracts.md §1d): what the assistant
 /// says and does — messages, attachments, team assignment, hand-off — with the agent bot's token
 /// when there is one, so it shows as the bot's and `toggle_status` runs Chatwoot's bot hand-off;
 /// everything read (history, contacts, their conversations, a conversation's state, labels) with

@@ -1,6 +1,6 @@
 import Foundation
 
-/// OpenAI-compatible embeddings (`POST /v1/embeddings`, CONTRACTS.md §9). Vectors come back in the
+/// OpenAI-compatible embeddings (`POST /v1/embeddings`, docs/contracts.md §9). Vectors come back in the
 /// order of the inputs whatever order the service lists them in; both encodings are read (`float`
 /// arrays, and `base64` little-endian float32, which recent OpenAI clients ask for by default).
 public struct EmbeddingsClient: Sendable {

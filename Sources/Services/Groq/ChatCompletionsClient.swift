@@ -1,6 +1,6 @@
 import Foundation
 
-/// OpenAI-compatible chat completions (Groq, CONTRACTS.md §5): the model is configuration, and the
+/// OpenAI-compatible chat completions (Groq, docs/contracts.md §5): the model is configuration, and the
 /// answer handed back is only what a guest may read — a reasoning model's thinking (`<think>…</think>`
 /// in the content, or a separate `reasoning` field) is removed. A decommissioned model is a 400,
 /// hence permanent: a retry cannot bring it back.

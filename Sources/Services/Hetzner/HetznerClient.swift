@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Hetzner Cloud API for snapshots (CONTRACTS.md §7): create a server's image, follow the action
+/// The Hetzner Cloud API for snapshots (docs/contracts.md §7): create a server's image, follow the action
 /// that makes it, list images and servers by label selector (every page), delete an image. Every
 /// request is held to the `hetzner` limit; its `RateLimit-*` headers pause the service for every
 /// replica when the hour's budget runs out.

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// Qdrant's REST API for one collection (CONTRACTS.md §6): make sure it exists with the embeddings'
+/// Qdrant's REST API for one collection (docs/contracts.md §6): make sure it exists with the embeddings'
 /// size, upsert points in batches and wait until each batch is applied, and query by vector with
 /// payload filters and a score threshold.
 ///

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// AWS Signature Version 4 for the S3 API (Cloudflare R2, SeaweedFS, MinIO, AWS; CONTRACTS.md §8):
+/// AWS Signature Version 4 for the S3 API (Cloudflare R2, SeaweedFS, MinIO, AWS; docs/contracts.md §8):
 /// the `Authorization` header over a canonical form of the request, with a key derived from the
 /// secret, the day, the region and the service. The payload is signed by its SHA-256
 /// (`x-amz-content-sha256`), so a body changed in transit fails the check.
