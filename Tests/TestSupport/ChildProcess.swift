@@ -63,8 +63,7 @@ public final class ChildProcess: Sendable {
 
     /// Waits (bounded) for the child to exit; its status, or nil on time-out.
     public func wait(timeout: Duration = .seconds(30)) async -> Int32? {
-        guard await eventually(timeout: timeout, every: .milliseconds(10), { exitStatus != nil }) else { return nil }
-        return exitStatus
+        await process.wait(timeout: timeout)
     }
 
     /// The same wait for code that cannot suspend (deinitialisers, synchronous helpers).

@@ -56,9 +56,7 @@ public enum DatabaseDump {
 
     /// `20261129T023000Z-<job id>.dump`: sorts by time, and the job's id tells runs apart.
     static func objectName(at date: Date, job: String) -> String {
-        let parts = UTCTime.calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let stamp = String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
-        return "\(stamp)-\(job).dump"
+        "\(UTCTime.basicTimestamp(date))-\(job).dump"
     }
 
     /// Whether `name` (a key without the folder) is one this job made.

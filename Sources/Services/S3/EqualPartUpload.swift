@@ -58,9 +58,10 @@ public struct EqualPartUpload: Sendable {
                 }
                 if let previous = sending { parts.append(try await previous.value) }
                 let body = buffer
-                digests += Insecure.MD5.hash(data: body)
+                let digest = Insecure.MD5.hash(data: body)
+                digests += digest
                 total += Int64(body.count)
-                sending = Task { try await send(upload, number: number, body: body) }
+                sending = Task { try await send(upload, number: number, body: body, etag: "\"\(Hex.encode(digest))\"") }
                 buffer.removeAll(keepingCapacity: true)
             }
             try await source { piece in
@@ -94,13 +95,13 @@ public struct EqualPartUpload: Sendable {
         }
     }
 
-    /// One part, retried on its own while the failure is retryable and attempts remain.
-    private func send(_ upload: S3Client.Upload, number: Int, body: [UInt8]) async throws -> S3Client.Part {
+    /// One part, retried on its own while the failure is retryable and attempts remain; `etag` is
+    /// the quoted MD5 of `body`, which S3 must answer.
+    private func send(_ upload: S3Client.Upload, number: Int, body: [UInt8], etag sent: String) async throws -> S3Client.Part {
         var attempt = 1
         while true {
             do {
                 let part = try await client.uploadPart(upload, number: number, body: body)
-                let sent = "\"\(Hex.encode(Insecure.MD5.hash(data: body)))\""
                 guard part.etag == sent else { throw UploadFailure("part \(number) of \(upload.key) came back with ETag \(part.etag), sent \(sent)") }
                 return part
             } catch let failure as HTTPFailure where failure.isRetryable && attempt < attempts && !Task.isCancelled {

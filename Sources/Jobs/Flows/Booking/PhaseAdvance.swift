@@ -25,7 +25,7 @@ public enum PhaseAdvance {
                 throw JobFailure.permanent("this consumer has no CHATWOOT_ACCOUNT_ID: it cannot move conversations between phases")
             }
             let today = request.day.flatMap { StayPhase.day($0) } ?? services.today()
-            guard let yesterday = day(before: today) else { throw JobFailure.permanent("'\(today)' is not a day") }
+            guard let yesterday = StayPhase.day(today, plus: -1) else { throw JobFailure.permanent("'\(today)' is not a day") }
             let index = ReservationIndex(pool: context.redis, keys: services.keys)
             var moved = 0
             for reservation in try await index.all() {
@@ -50,12 +50,5 @@ public enum PhaseAdvance {
         }
         let all = try await calling { try await services.chatwoot.conversations(account: account, contact: contact) }
         return all.filter { $0.status != "resolved" }.map(\.id)
-    }
-
-    static func day(before day: String) -> String? {
-        let parts = day.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, let date = UTCTime.calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-              let previous = UTCTime.calendar.date(byAdding: .day, value: -1, to: date) else { return nil }
-        return UTCTime.day(previous)
     }
 }

@@ -62,9 +62,7 @@ struct ReservationIndex {
     /// (`yyyy-MM-dd`); returns how many.
     @discardableResult
     func sweep(today: String) async throws -> Int {
-        guard let date = UTCTime.calendar.date(from: DateComponents(year: Int(today.prefix(4)), month: Int(today.dropFirst(5).prefix(2)), day: Int(today.suffix(2)))),
-              let limit = UTCTime.calendar.date(byAdding: .day, value: -Self.retentionDays, to: date) else { return 0 }
-        let bound = UTCTime.day(limit).replacingOccurrences(of: "-", with: "")
+        guard let bound = StayPhase.day(today, plus: -Self.retentionDays)?.replacingOccurrences(of: "-", with: "") else { return 0 }
         let old = try await pool.send("ZRANGEBYSCORE", keys.reservationEnds, "-inf", "(\(bound)").array?.compactMap(\.string) ?? []
         guard !old.isEmpty else { return 0 }
         var stale: [BookingChange] = []

@@ -1,3 +1,6 @@
+import Foundation
+import Services
+
 /// Where a guest is in their stay, as a Chatwoot label: before arrival, in the house, after
 /// departure, or still asking. Chatwoot stores label titles in lower case, so these are the titles.
 public enum StayPhase: String, Sendable, CaseIterable, Hashable {
@@ -26,6 +29,14 @@ public enum StayPhase: String, Sendable, CaseIterable, Hashable {
         if today < arrival { return .label(.preStay) }
         if today <= departure { return .label(.duringStay) }
         return .label(.postStay)
+    }
+
+    /// `day` (`yyyy-MM-dd`) moved by `days` (UTC calendar arithmetic), or nil for no such day.
+    static func day(_ day: String, plus days: Int) -> String? {
+        let parts = day.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, let date = UTCTime.calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+              let moved = UTCTime.calendar.date(byAdding: .day, value: days, to: date) else { return nil }
+        return UTCTime.day(moved)
     }
 
     /// The `yyyy-MM-dd` day of an ISO 8601 date or date-time, or nil.
