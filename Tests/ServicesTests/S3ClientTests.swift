@@ -39,6 +39,19 @@ import TestSupport
 
     /// A large object goes up in parts, every request signed; it appears only on completion, and an
     /// abandoned upload leaves nothing. R2's rule on part sizes is enforced by the fake.
+    /// Any object name is allowed in S3, `..` segments included: a key is written as itself, never
+    /// squashed into another (an attachment named `a/../../dumps/db/x.dump` mirrored under a prefix
+    /// must not land on a dump).
+    @Test func aKeyWithDotSegmentsIsThatKeyAndNoOther() async throws {
+        let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk")
+        let client = S3Client(endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        let key = "mirror/a/../../dumps/./x.dump"
+        try await client.put(key, body: Array("attachment".utf8), contentType: "text/plain")
+        #expect(Array(s3.objects.value.keys) == [key], "\(s3.objects.value.keys)")
+        #expect(try await client.get(key) == Array("attachment".utf8))
+        #expect(try await client.head(key)?.size == 10)
+    }
+
     @Test func largeObjectsGoUpInPartsAndAppearWholeOnlyWhenComplete() async throws {
         // R2's rules at a smaller scale (its 5 MiB parts are slow to push through a debug build).
         let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)

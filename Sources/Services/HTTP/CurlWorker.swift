@@ -49,6 +49,9 @@ struct CurlWorker {
                 sb_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers)
                 sb_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
                 sb_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+                // The path goes as given: curl would otherwise squash `/../` and `/./`, and an S3
+                // key such as `a/../dumps/x` (any object name is allowed) would reach another key.
+                sb_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1)
                 sb_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, request.timeout.curlMilliseconds)
                 sb_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.curlMilliseconds)
                 // Aircall's short URLs and Chatwoot's attachment URLs redirect to the file.
