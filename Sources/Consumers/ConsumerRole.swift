@@ -16,20 +16,24 @@ public enum ConsumerRole {
         /// Where `/metrics`, `/healthz` and `/readyz` listen; nil disables the listener.
         public var monitoringPort: Int?
         public var monitoringHost: String
+        /// How much settled work each queue's history keeps.
+        public var history: HistoryRetention
 
-        public init(redis: RedisEndpoint, prefix: String, consumer: ConsumerConfiguration, monitoringPort: Int?, monitoringHost: String = "0.0.0.0") {
+        public init(redis: RedisEndpoint, prefix: String, consumer: ConsumerConfiguration, monitoringPort: Int?, monitoringHost: String = "0.0.0.0",
+                    history: HistoryRetention = .standard) {
             self.redis = redis
             self.prefix = prefix
             self.consumer = consumer
             self.monitoringPort = monitoringPort
             self.monitoringHost = monitoringHost
+            self.history = history
         }
     }
 
     public static func run(_ options: Options, registry: JobRegistry, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
-        let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix)), logger: logger)
+        let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix), history: options.history), logger: logger)
         let checks = RedisChecks()
         try await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

@@ -24,25 +24,13 @@ public enum Catalogue {
     }
 
     /// Every kind of this build and the queue it runs on, whatever this process is configured
-    /// for: what the command line checks an enqueue or an import against, so nothing is put on a
-    /// queue where no consumer could ever run it. (DeploymentTests holds it equal to the registry of
-    /// a consumer with every flow configured.)
-    public static let queueOfKind: [String: String] = {
-        var table = [
-            Flows.chat.kind: Flows.chat.queue, "chat.generate": ChatFlow.generateQueue, "chat.reply": ChatFlow.replyQueue,
-            Flows.voice.kind: Flows.voice.queue, VoiceFlow.synthesizeKind: VoiceFlow.synthesizeQueue, VoiceFlow.replyKind: VoiceFlow.replyQueue,
-            Flows.call.kind: Flows.call.queue, CallFlow.transcribeKind: CallFlow.transcribeQueue, CallFlow.vectorizeKind: CallFlow.vectorizeQueue,
-            CallFlow.noteKind: BookingFlow.triageQueue,
-            Flows.booking.kind: Flows.booking.queue, BookingFlow.triageKind: BookingFlow.triageQueue, ConversationTriage.kind: ConversationTriage.queue,
-            PhaseAdvance.kind: PhaseAdvance.queue,
-            BlobRetention.kind: BlobRetention.queue,
-        ]
-        for definition in Diagnostics.all(allowCrash: true) + Backups.definitions(nil) { table[definition.kind] = definition.queue }
-        return table
-    }()
+    /// for (`StageGraph`): what the command line checks an enqueue or an import against, so nothing
+    /// is put on a queue where no consumer could ever run it. (DeploymentTests holds it equal to the
+    /// registry of a consumer with every flow configured.)
+    public static let queueOfKind: [String: String] = Dictionary(uniqueKeysWithValues: StageGraph.stages.map { ($0.kind, $0.queue) })
 
     /// Every queue of this build, sorted.
-    public static var allQueues: [String] { Set(queueOfKind.values).sorted() }
+    public static var allQueues: [String] { StageGraph.queues }
 
     /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
@@ -52,17 +40,22 @@ public enum Catalogue {
 
     /// The kind with the operator's retry setting for it (`RETRY_<KIND>`), run at its flow's
     /// priority, a service's failure that escapes it read by the shared error model (a 429 is
-    /// throttling, a 400 permanent) rather than as an unknown error.
+    /// throttling, a 400 permanent) rather than as an unknown error, and its next job held to the
+    /// stage graph.
     static func callingServices(_ definition: JobDefinition) -> JobDefinition {
         let priority = Flows.priority(ofKind: definition.kind)
-        return definition.retrying(RetryBudgets.policy(for: definition.kind, default: definition.retry)).running { _, run in
-            try await CallPriority.$current.withValue(priority) {
+        return definition.retrying(RetryBudgets.policy(for: definition.kind, default: definition.retry)).running { context, run in
+            let result = try await CallPriority.$current.withValue(priority) {
                 do {
                     return try await run()
                 } catch let failure as HTTPFailure {
                     throw JobFailure(failure)
                 }
             }
+            if case .next(let request) = result, let problem = StageGraph.check(from: context.kind, to: request) {
+                throw JobFailure.permanent(problem)
+            }
+            return result
         }
     }
 }

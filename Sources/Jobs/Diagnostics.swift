@@ -56,6 +56,9 @@ public enum Diagnostics {
         }
     }
 
+    /// The kinds' names, whether or not `crash` is allowed in this process.
+    public static let kinds = all(allowCrash: true).map(\.kind)
+
     public static func all(allowCrash: Bool) -> [JobDefinition] {
         [noop, sleep, fail, incr, crash(allowed: allowCrash)]
     }

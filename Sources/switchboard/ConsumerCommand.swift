@@ -18,18 +18,15 @@ struct ConsumerCommand: AsyncParsableCommand {
             Any number of consumer processes, on any number of machines, share the work of a queue. \
             On SIGTERM the consumer stops reading, lets jobs in flight finish within --grace-period, and \
             leaves unfinished ones pending for another consumer. Serves /metrics, /healthz and /readyz \
-            on --metrics-port. The chat flow (queues retrieve, generate, reply) runs when configured: \
-            EMBEDDINGS_URL, EMBEDDINGS_MODEL, [EMBEDDINGS_API_KEY], QDRANT_URL, QDRANT_COLLECTION, [QDRANT_API_KEY], \
-            GROQ_API_KEY, [GROQ_MODEL], [GROQ_BASE_URL], CHATWOOT_URL, CHATWOOT_API_TOKEN, SYSTEM_PROMPT (each also \
-            as NAME_FILE); naming one of its queues in --queues without them is an error naming the first missing. \
-            The voice flow (queues transcribe, synthesize, voice-reply) also needs AZURE_SPEECH_KEY and \
-            AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT, [AZURE_SPEECH_LANGUAGE], [AZURE_SPEECH_VOICE], and \
-            BLOB_STORE (default ./blobs, shared with the producer). The call flow (queues download, call-transcribe, \
-            vectorize, triage) and the booking flow (vectorize, triage) also need CHATWOOT_ACCOUNT_ID \
-            ([TRIAGE_TEAMS] as pre-stay=3,during-stay=4,post-stay=5,inquiry=2); downloading calls needs the voice \
-            flow's speech settings and blob store. RETRY_CHAT, RETRY_VOICE, RETRY_CALL and RETRY_BOOKING \
-            (attempts/base/cap, e.g. 4/2s/20s) change the flows' retry budgets; give the producer the same. \
-            The blobs queue (blobs.sweep, the blob store's retention, scheduled) runs where BLOB_STORE is set.
+            on --metrics-port. Without --queues it reads the queues of every flow that is configured; \
+            naming a queue in --queues requires every setting its stages need, and start-up fails naming \
+            the first missing (each setting also as NAME_FILE; 'switchboard flows' lists them). Optional \
+            settings: EMBEDDINGS_API_KEY, QDRANT_API_KEY, GROQ_MODEL, GROQ_BASE_URL, CHATWOOT_BOT_TOKEN, \
+            AZURE_SPEECH_LANGUAGE, AZURE_SPEECH_VOICE, BLOB_STORE (default ./blobs, shared with the producer), \
+            TRIAGE_TEAMS (pre-stay=3,during-stay=4,post-stay=5,inquiry=2). RETRY_CHAT, RETRY_VOICE, RETRY_CALL \
+            and RETRY_BOOKING (attempts/base/cap, e.g. 4/2s/20s) change the flows' retry budgets; give the \
+            producer the same.
+            Stages — \(StageGraph.summary).
             """
     )
 
@@ -53,6 +50,12 @@ struct ConsumerCommand: AsyncParsableCommand {
     @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds jobs in flight may run after SIGTERM.", valueName: "seconds"))
     var gracePeriod: Double = 25
 
+    @Option(name: .customLong("history-entries"), help: ArgumentHelp("Settled attempts each queue remembers for 'switchboard trace' (0: none).", valueName: "n"))
+    var historyEntries: Int = HistoryRetention.standard.entries
+
+    @Option(name: .customLong("history-age"), help: ArgumentHelp("Hours a settled attempt is remembered.", valueName: "hours"))
+    var historyAge: Double = 24
+
     func validate() throws {
         // Each slot may hold an HTTP transfer on a thread of its own (one curl handle per thread):
         // an unbounded number would start that many threads and exhaust the machine's.
@@ -65,6 +68,8 @@ struct ConsumerCommand: AsyncParsableCommand {
             guard (0.1...86_400).contains(visibilityTimeout) else { throw ValidationError("--visibility-timeout must be 0.1-86400 seconds") }
         }
         guard (0...86_400).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0-86400 seconds") }
+        guard (0...1_000_000).contains(historyEntries) else { throw ValidationError("--history-entries must be 0-1000000") }
+        guard (0.01...8760).contains(historyAge) else { throw ValidationError("--history-age must be 0.01-8760 hours") }
     }
 
     func run() async throws {
@@ -125,7 +130,8 @@ struct ConsumerCommand: AsyncParsableCommand {
             visibilityTimeout: visibilityTimeout.map { .milliseconds(Int64($0 * 1000)) },
             poisonLimit: poisonLimit, gracePeriod: .milliseconds(Int64(gracePeriod * 1000)))
         try await ConsumerRole.run(
-            .init(redis: try redis.endpoint(), prefix: redis.keyPrefix, consumer: configuration, monitoringPort: metricsPort == 0 ? nil : metricsPort),
+            .init(redis: try redis.endpoint(), prefix: redis.keyPrefix, consumer: configuration, monitoringPort: metricsPort == 0 ? nil : metricsPort,
+                  history: HistoryRetention(entries: historyEntries, age: .milliseconds(Int64(historyAge * 3_600_000)))),
             registry: registry, metrics: metrics, logger: logger)
     }
 }

@@ -119,12 +119,13 @@ struct DeadShowCommand: AsyncParsableCommand {
     }
 
     static func describe(_ item: DeadLetters.Item) -> String {
-        let known = Set(["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "history", "queue", "error", "first_failed_at", "last_failed_at"])
+        let known = Set(["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "history", "queue", "error", "first_failed_at", "last_failed_at"])
         func time(_ field: String) -> String {
             item.field(field).flatMap(Double.init).map(Terminal.timestamp) ?? "-"
         }
         var text = ""
         text += "id            \(item.jobID)\n"
+        text += "flow          \(item.field("flow") ?? item.jobID)\n"
         text += "entry         \(item.entryID) in \(item.queue)\n"
         text += "kind          \(item.kind)\n"
         text += "attempts      \(item.field("attempt") ?? "?") of \(item.field("max_attempts") ?? "?")\n"

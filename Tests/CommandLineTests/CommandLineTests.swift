@@ -25,6 +25,25 @@ import TestSupport
         #expect(diagnostics.pending == 0)
     }
 
+    /// `flows` prints the stage graph the consumer runs, as a table and as JSON, with no Redis;
+    /// the consumer's --help is made from the same table.
+    @Test func flowsListsTheStageGraph() async throws {
+        let table = try await SwitchboardProcess.run(["flows"], environment: ["NO_COLOR": "1"])
+        #expect(table.status == 0, "\(table.output)")
+        let rows = table.output.split(separator: "\n")
+        #expect(rows.contains { $0.hasPrefix("chat ") && $0.contains("chat.retrieve (entry)") && $0.contains("retrieve") && $0.contains("chat.generate") })
+        #expect(rows.contains { $0.hasPrefix("backups ") && $0.contains("backup.database (entry)") && $0.contains("dumps") })
+        #expect(rows.contains { $0.hasPrefix("dumps ") && $0.contains("DATABASE_URL") })
+        let json = try await SwitchboardProcess.run(["flows", "--json"])
+        let stages = (try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])?["stages"] as? [[String: Any]] ?? []
+        let kinds = Set(stages.compactMap { $0["kind"] as? String })
+        #expect(kinds.isSuperset(of: ["chat.retrieve", "chat.generate", "chat.reply", "voice.transcribe", "call.download", "booking.vectorize", "noop", "blobs.sweep"]))
+        let reply = stages.first { $0["kind"] as? String == "chat.reply" }
+        #expect(reply?["queue"] as? String == "reply" && reply?["flow"] as? String == "chat" && (reply?["next"] as? [String]) == [])
+        let help = try await SwitchboardProcess.run(["consumer", "--help"])
+        #expect(help.output.contains("chat.retrieve (retrieve) → chat.generate"), "\(help.output)")
+    }
+
     @Test func queuesTableListsConsumersWithIdleTimes() async throws {
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)

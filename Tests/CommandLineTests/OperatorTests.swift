@@ -41,6 +41,7 @@ import TestSupport
         #expect(show.output.contains("\"permanent\" : true"), "payload pretty-printed")
         #expect(show.output.contains("history"))
         #expect(show.output.contains("attempt 1"))
+        #expect(show.output.contains("flow          \(id)\n"), "a job that started its flow is its own flow")
 
         let retry = try await run(h, ["dead", "retry", id])
         #expect(retry.status == 0)

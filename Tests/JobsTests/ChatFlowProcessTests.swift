@@ -76,6 +76,27 @@ import TestSupport
         let request = try #require(d.model.requests.first)
         let prompt = (jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"] ?? ""
         #expect(prompt.contains("Late checkout until 13:00 for 20 EUR."))
+        // One id from the webhook to the reply: the producer's answer, the stages' log lines, the trace.
+        let flow = try #require(jsonFields(accepted.body)["flow_id"] as? String)
+        #expect(await eventually { d.consumer.log.contains("flow.id=\(flow)") && d.consumer.log.contains("posted to Chatwoot") }, "\(d.consumer.log.suffix(2000))")
+        #expect(await eventually { (try? await d.h.client.send("XLEN", "{\(d.h.prefix)}:reply:history").integer) == 1 })
+        let traced = try await SwitchboardProcess.run(["trace", flow, "--json"] + d.h.common)
+        #expect(traced.status == 0, "\(traced.output)")
+        let all = (jsonFields(Array(traced.output.utf8))["steps"] as? [[String: Any]]) ?? []
+        // The conversation's triage, started by the same delivery, waits in its queue (no consumer reads it here).
+        #expect(all.filter { $0["kind"] as? String == "conversation.triage" }.map { $0["state"] as? String } == ["waiting"], "\(traced.output)")
+        let steps = all.filter { $0["kind"] as? String != "conversation.triage" }
+        #expect(steps.map { $0["kind"] as? String } == ["chat.retrieve", "chat.generate", "chat.reply"], "\(traced.output)")
+        #expect(steps.map { $0["state"] as? String } == ["next", "next", "done"])
+        #expect(steps.map { $0["queue"] as? String } == ["retrieve", "generate", "reply"])
+        #expect(steps[0]["jobID"] as? String == flow)
+        // Asked by the last stage's id, the same flow; printed for people, the three stages.
+        let last = try #require(steps.last?["jobID"] as? String)
+        let table = try await SwitchboardProcess.run(["trace", last] + d.h.common, environment: ["NO_COLOR": "1"])
+        #expect(table.status == 0 && table.output.hasPrefix("flow \(flow)\n"), "\(table.output)")
+        #expect(table.output.split(separator: "\n").filter { $0.contains(" chat.") }.count == 3, "\(table.output)")
+        let unknown = try await SwitchboardProcess.run(["trace", "01JNOTHINGKNOWNOFTHIS00000"] + d.h.common)
+        #expect(unknown.status == 1 && unknown.output.contains("nothing is known of 01JNOTHINGKNOWNOFTHIS00000"))
         await d.stop()
     }
 

@@ -77,12 +77,13 @@ final class ProducerHarness: Sendable {
     }
 
     /// A Chatwoot delivery signed as Chatwoot v4.11.2+ signs it.
-    func chatwoot(_ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret) async throws -> LoopbackHTTP.Reply {
+    func chatwoot(_ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret,
+                  headers: [(String, String)] = []) async throws -> LoopbackHTTP.Reply {
         let signature = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
         return try await post("/webhooks/chatwoot", json: body, headers: [
             ("X-Chatwoot-Signature", "sha256=\(Hex.encode(signature))"), ("X-Chatwoot-Timestamp", String(timestamp)),
             ("X-Chatwoot-Delivery", UUID().uuidString),
-        ])
+        ] + headers)
     }
 
     func aircall(_ body: String) async throws -> LoopbackHTTP.Reply {

@@ -126,6 +126,28 @@ import TestSupport
         #expect(hostile.status == 400, "\(hostile.text)")
     }
 
+    /// The answer names the flow; the message's job is the flow, the conversation's triage it
+    /// starts belongs to it, and a caller's well-formed traceparent goes with both.
+    @Test func aMessageStartsOneFlowThatCarriesTheCallersTrace() async throws {
+        let h = try await ProducerHarness()
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        let reply = try await h.chatwoot(Fixtures.chatwootMessage(id: 118), headers: [("traceparent", traceparent)])
+        #expect(reply.status == 202, "\(reply.text)")
+        let flow = try #require(ProducerHarness.json(reply)["flow_id"] as? String)
+        #expect(ProducerHarness.json(reply)["job_id"] as? String == flow)
+        let message = try #require(try await h.entries("retrieve").first)
+        #expect(message["id"] == flow && message["flow"] == nil && message["trace"] == traceparent)
+        let triage = try #require(try await h.entries("triage").first)
+        #expect(triage["id"] != flow && triage["flow"] == flow && triage["trace"] == traceparent)
+        // A header that is not a W3C traceparent is dropped, not carried into the stream.
+        let hostile = try await h.chatwoot(Fixtures.chatwootMessage(id: 119, conversation: 11), headers: [("traceparent", "00-\(String(repeating: "z", count: 32))-b7ad6b7169203331-01")])
+        #expect(hostile.status == 202)
+        let second = try #require(try await h.entries("retrieve").last)
+        #expect(second["id"] == ProducerHarness.json(hostile)["flow_id"] as? String && second["trace"] == nil)
+        let duplicate = try await h.chatwoot(Fixtures.chatwootMessage(id: 118))
+        #expect(duplicate.status == 200 && ProducerHarness.json(duplicate)["flow_id"] as? String == flow)
+    }
+
     /// An agent's private note to the assistant, and a question in an internal inbox, start the
     /// chat flow for the team; other private notes start nothing.
     @Test func theTeamAsksTheAssistant() async throws {

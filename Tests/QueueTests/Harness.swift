@@ -12,11 +12,16 @@ struct Harness {
     let broker: Broker
     let keys: Keys
 
-    init(server: RedisServer? = nil, prefix: String = #function) async throws {
+    init(server: RedisServer? = nil, prefix: String = #function, history: HistoryRetention = .standard) async throws {
         if let server { self.server = server } else { self.server = try await RedisServer() }
         pool = RedisPool(endpoint: self.server.endpoint, size: 2)
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
-        broker = Broker(pool: pool, keys: keys)
+        broker = Broker(pool: pool, keys: keys, history: history)
+    }
+
+    /// The queue's history records, oldest first.
+    func history(_ queue: String = "q") async throws -> [FinishedJob] {
+        StreamEntry.list(try await pool.send("XRANGE", keys.history(queue), "-", "+")).compactMap { FinishedJob(entry: $0, queue: queue) }
     }
 
     static var logger: Logger {

@@ -104,6 +104,11 @@ extension RedisValue {
     public var integerHash: [String: Int] {
         Dictionary(pairs.compactMap { pair in pair.value.integer.map { (pair.key, $0) } }, uniquingKeysWith: { _, last in last })
     }
+
+    /// An HGETALL reply read as field → text.
+    public var stringHash: [String: String] {
+        Dictionary(pairs.compactMap { pair in pair.value.string.map { (pair.key, $0) } }, uniquingKeysWith: { _, last in last })
+    }
 }
 
 /// A loopback port something listens on (and never answers), held for as long as this lives: for

@@ -6,9 +6,6 @@ import Services
 /// Which settings the flows need and how they become `FlowServices`. A consumer whose queues take
 /// no flow needs none of them; one that does fails at start-up naming the first missing setting.
 public enum FlowConfiguration {
-    /// The queues whose jobs need the flow's services.
-    public static let chatQueues: Set<String> = [Flows.chat.queue, ChatFlow.generateQueue, ChatFlow.replyQueue]
-
     /// Every setting of the chat flow, and whether it must be set (the others have defaults or are
     /// optional, like a key for a local embeddings server). Each may also come from `NAME_FILE`.
     public static let chatSettings: [(name: String, required: Bool)] = [
@@ -19,20 +16,11 @@ public enum FlowConfiguration {
         ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false), ("HANDOFF_WITHOUT_KNOWLEDGE", false),
     ]
 
-    /// The queues only the voice flow adds (it also needs the chat flow's).
-    public static let voiceQueues: Set<String> = [Flows.voice.queue, VoiceFlow.synthesizeQueue, VoiceFlow.replyQueue]
-
     /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
     public static let voiceSettings: [(name: String, required: Bool)] = [
         ("AZURE_SPEECH_KEY", true), ("AZURE_SPEECH_REGION", false), ("AZURE_SPEECH_ENDPOINT", false),
         ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("AZURE_SPEECH_OUTPUT_FORMAT", false), ("BLOB_STORE", false),
     ] + S3Settings.names.map { ($0.name, false) }
-
-    /// The queues of the call and booking flows.
-    public static let indexQueues: Set<String> = [Flows.call.queue, CallFlow.transcribeQueue, CallFlow.vectorizeQueue, BookingFlow.triageQueue]
-
-    /// The call flow's queues that also need the voice flow's speech and blob store.
-    public static let callAudioQueues: Set<String> = [Flows.call.queue, CallFlow.transcribeQueue]
 
     /// The call and booking flows' own settings (they also need the chat flow's): the Chatwoot
     /// account their knowledge and notes belong to, and the team per stay phase
@@ -44,8 +32,8 @@ public enum FlowConfiguration {
     /// is configured runs.
     public static func services(forQueues queues: [String]?, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
                                 setting: (String) throws -> String?) throws -> FlowServices? {
-        func wants(_ flowQueues: Set<String>) -> Bool { queues.map { !flowQueues.isDisjoint(with: $0) } ?? false }
-        return try services(chat: wants(chatQueues), voice: wants(voiceQueues.union(callAudioQueues)), index: wants(indexQueues),
+        func wants(_ group: StageNeeds) -> Bool { queues.map { StageGraph.needs(group, onAnyOf: $0) } ?? false }
+        return try services(chat: wants(.chat), voice: wants(.voice), index: wants(.index),
                             keys: keys, http: makeHTTP(), setting: setting)
     }
 

@@ -79,6 +79,7 @@ enum ReplyOnce {
             throw JobFailure(failure)
         }
         _ = try await broker.swapMarker(post.marker, expected: claim, with: String(id), lifetime: lifetime)
+        context.logger.info("posted to Chatwoot", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(id)"])
     }
 
     /// The id of the message an earlier attempt posted, if the conversation shows it; nil when it

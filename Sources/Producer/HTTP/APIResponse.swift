@@ -10,12 +10,13 @@ enum APIResponse {
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// The job that starts a flow is the flow's id too: `switchboard trace` takes either.
     static func accepted(jobID: String) -> Response {
-        json(.accepted, "{\"job_id\":\(JSONString.quote(jobID))}\n")
+        json(.accepted, "{\"job_id\":\(JSONString.quote(jobID)),\"flow_id\":\(JSONString.quote(jobID))}\n")
     }
 
     static func duplicate(jobID: String) -> Response {
-        json(.ok, "{\"job_id\":\(JSONString.quote(jobID)),\"duplicate\":true}\n")
+        json(.ok, "{\"job_id\":\(JSONString.quote(jobID)),\"flow_id\":\(JSONString.quote(jobID)),\"duplicate\":true}\n")
     }
 
     static func ignored(_ reason: String) -> Response {

@@ -124,15 +124,22 @@ struct ProducerRoutes: Sendable {
             logger.log(level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored",
                        metadata: ["source": "\(source)", "reason": "\(reason)"])
             return APIResponse.ignored(reason)
-        case .start(let job, let dedupe, let first):
-            for side in first {
+        case .start(var job, let dedupe, let first):
+            // The main job's id is the flow's: the side jobs it starts are enqueued first, in it.
+            let flow = JobID.make()
+            let trace = Self.traceParent(request)
+            job.trace = trace
+            for var side in first {
+                side.job.flow = flow
+                side.job.trace = trace
                 // Not worth refusing the delivery for: the sender's retry (of a refused main job) brings it again.
                 let outcome = await ingress.submit(side.job, dedupe: side.dedupe)
                 if case .accepted(let id) = outcome {
-                    logger.info("job enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(side.job.kind)", "queue": "\(side.job.queue)"])
+                    logger.info("job enqueued", metadata: ["source": "\(source)", "flow.id": "\(flow)", "job.id": "\(id)",
+                                                           "job.kind": "\(side.job.kind)", "queue": "\(side.job.queue)"])
                 }
             }
-            return await enqueue(job, dedupe: dedupe, source: source, logger: logger)
+            return answer(await ingress.submit(job, dedupe: dedupe, id: flow), job: job, source: source, logger: logger)
         }
     }
 
@@ -149,7 +156,9 @@ struct ProducerRoutes: Sendable {
         } catch {
             return refusal(error, source: "voice", logger: logger)
         }
-        let outcome = await ingress.submit(job, dedupe: stored.dedupe)
+        var traced = job
+        traced.trace = Self.traceParent(request)
+        let outcome = await ingress.submit(traced, dedupe: stored.dedupe)
         switch outcome {
         case .accepted:
             break
@@ -164,15 +173,16 @@ struct ProducerRoutes: Sendable {
         return answer(outcome, job: job, source: "voice", logger: logger)
     }
 
-    private func enqueue(_ job: JobRequest, dedupe: String?, source: String, logger: Logger) async -> Response {
-        answer(await ingress.submit(job, dedupe: dedupe), job: job, source: source, logger: logger)
+    /// The caller's W3C `traceparent`, when it sent a well-formed one.
+    private static func traceParent(_ request: Request) -> String? {
+        request.headers[HTTPField.Name("traceparent")!].flatMap(TraceParent.init)?.description
     }
 
     private func answer(_ outcome: Ingress.Outcome, job: JobRequest, source: String, logger: Logger) -> Response {
         switch outcome {
         case .accepted(let id):
             count(source, "accepted")
-            logger.info("job enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
+            logger.info("job enqueued", metadata: ["source": "\(source)", "flow.id": "\(id)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
             return APIResponse.accepted(jobID: id)
         case .duplicate(let id):
             count(source, "duplicate")

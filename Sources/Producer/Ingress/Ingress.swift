@@ -31,8 +31,9 @@ public struct Ingress: Sendable {
         case unavailable(reason: String, mayExist: Bool)
     }
 
-    public func submit(_ request: JobRequest, dedupe: String?) async -> Outcome {
-        let envelope = request.envelope()
+    /// Enqueues `request` as job `id` (a flow's first job is given the id its side jobs already carry).
+    public func submit(_ request: JobRequest, dedupe: String?, id: String = JobID.make()) async -> Outcome {
+        let envelope = request.envelope(id: id)
         do {
             let seconds = Int(dedupeTTL.components.seconds)
             switch try await broker.addGuarded(envelope, to: request.queue, dedupeKey: dedupe, ttlSeconds: seconds, highWater: highWater) {

@@ -22,15 +22,20 @@ public struct JobContext: Sendable {
     public var maxAttempts: Int
     /// Unix milliseconds of the first enqueue.
     public var enqueuedAt: UInt64
+    /// The flow this job belongs to (its own id when it started the flow).
+    public var flow: String
+    /// The W3C `traceparent` the job continues, if its flow came with one.
     public var trace: String?
     /// Redis connections shared with the engine, for handlers that keep state in Redis.
     public var redis: RedisPool
     let baseLogger: Logger
 
-    /// A logger whose lines carry `job.id`, `job.kind`, `queue` and `attempt`. Built on use, so
-    /// handlers that do not log pay nothing for it.
+    /// A logger whose lines carry `flow.id`, `job.id`, `job.kind`, `queue` and `attempt` (and
+    /// `trace.id` in a traced flow). Built on use, so handlers that do not log pay nothing for it.
     public var logger: Logger {
         var logger = baseLogger
+        logger[metadataKey: "flow.id"] = "\(flow)"
+        if let trace = trace.flatMap(TraceParent.init) { logger[metadataKey: "trace.id"] = "\(trace.traceID)" }
         logger[metadataKey: "job.id"] = "\(id)"
         logger[metadataKey: "job.kind"] = "\(kind)"
         logger[metadataKey: "queue"] = "\(queue)"

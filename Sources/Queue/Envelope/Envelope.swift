@@ -4,7 +4,7 @@ import Redis
 /// A job as it sits in a stream entry: flat string fields, so `redis-cli XRANGE` stays readable.
 ///
 /// The field names are fixed (`id`, `kind`, `attempt`, `max_attempts`, `enqueued_at`, `payload`,
-/// `trace`, `dedupe`, `history`); dead letters add `queue`, `error`, `first_failed_at` and
+/// `flow`, `trace`, `dedupe`, `history`); dead letters add `queue`, `error`, `first_failed_at` and
 /// `last_failed_at`. Decoding is strict about the fields the engine needs and says which one is
 /// missing or malformed.
 public struct Envelope: Sendable, Equatable {
@@ -16,6 +16,10 @@ public struct Envelope: Sendable, Equatable {
     public var enqueuedAt: UInt64
     /// The job's payload as JSON text.
     public var payload: String
+    /// The flow this job belongs to: the id of the job that started it, carried by every stage
+    /// after it, so one id finds a guest's message from its webhook to its reply. A job that
+    /// starts a flow is its own flow (and the field is then not written).
+    public var flow: String
     /// W3C traceparent, when the producer had one.
     public var trace: String?
     /// The idempotency key this job was enqueued under, if any.
@@ -26,8 +30,9 @@ public struct Envelope: Sendable, Equatable {
     public static let historyLimit = 10
 
     public init(id: String = JobID.make(), kind: String, attempt: Int = 1, maxAttempts: Int, enqueuedAt: UInt64 = Clock.unixMilliseconds(),
-                payload: String, trace: String? = nil, dedupe: String? = nil, history: [FailureRecord] = []) {
+                payload: String, flow: String? = nil, trace: String? = nil, dedupe: String? = nil, history: [FailureRecord] = []) {
         self.id = id
+        self.flow = flow ?? id
         self.kind = kind
         self.attempt = attempt
         self.maxAttempts = maxAttempts
@@ -52,6 +57,7 @@ public struct Envelope: Sendable, Equatable {
             "id", id, "kind", kind, "attempt", String(attempt), "max_attempts", String(maxAttempts),
             "enqueued_at", String(enqueuedAt), "payload", payload,
         ])
+        if flow != id { arguments.append("flow"); arguments.append(flow) }
         if let trace { arguments.append("trace"); arguments.append(trace) }
         if let dedupe { arguments.append("dedupe"); arguments.append(dedupe) }
         if !history.isEmpty { arguments.append("history"); arguments.append(FailureRecord.encode(history)) }
@@ -68,7 +74,7 @@ public struct Envelope: Sendable, Equatable {
     /// hot path); unknown fields are ignored, a repeated field keeps its last value.
     public init(fields: [(String, String)]) throws(EnvelopeError) {
         var id: String?, kind: String?, attempt: String?, maxAttempts: String?, enqueuedAt: String?, payload: String?
-        var trace: String?, dedupe: String?, history: String?
+        var flow: String?, trace: String?, dedupe: String?, history: String?
         for (name, value) in fields {
             switch name {
             case "id": id = value
@@ -77,6 +83,7 @@ public struct Envelope: Sendable, Equatable {
             case "max_attempts": maxAttempts = value
             case "enqueued_at": enqueuedAt = value
             case "payload": payload = value
+            case "flow": flow = value
             case "trace": trace = value
             case "dedupe": dedupe = value
             case "history": history = value
@@ -104,7 +111,7 @@ public struct Envelope: Sendable, Equatable {
             records = decoded
         }
         self.init(id: decodedID, kind: decodedKind, attempt: max(decodedAttempt, 1), maxAttempts: decodedMax,
-                  enqueuedAt: UInt64(decodedEnqueuedAt), payload: decodedPayload, trace: trace, dedupe: dedupe, history: records)
+                  enqueuedAt: UInt64(decodedEnqueuedAt), payload: decodedPayload, flow: flow, trace: trace, dedupe: dedupe, history: records)
     }
 
     /// Decodes the fields of a stream entry given as a dictionary.

@@ -20,6 +20,19 @@ public enum JobID {
             return 26
         }
     }
+
+    /// The creation time (unix ms) of a job id made here, or nil for text that is not one.
+    public static func milliseconds(of id: String) -> UInt64? {
+        let digits = Array(id.utf8)
+        guard digits.count == 26 else { return nil }
+        guard digits.allSatisfy(alphabet.contains) else { return nil }
+        var value: UInt64 = 0
+        for digit in digits.prefix(10) {
+            guard let index = alphabet.firstIndex(of: digit) else { return nil }
+            value = value << 5 | UInt64(index)
+        }
+        return value
+    }
 }
 
 /// Random bits from the kernel, read 4 KiB at a time from /dev/urandom: a job id needs 80 of them,

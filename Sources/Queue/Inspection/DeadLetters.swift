@@ -267,7 +267,7 @@ public struct DeadLetters: Sendable {
         guard fields["id"] != nil, fields["kind"] != nil, fields["payload"] != nil else {
             throw ImportError(line: number, reason: "'fields' lacks id, kind or payload")
         }
-        let order = ["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "trace", "dedupe", "history",
+        let order = ["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "trace", "dedupe", "history",
                      "queue", "error", "first_failed_at", "last_failed_at"]
         var flat: [String] = []
         for name in order { if let value = fields[name] { flat += [name, value] } }

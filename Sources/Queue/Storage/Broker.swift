@@ -5,10 +5,19 @@ import Redis
 public struct Broker: Sendable {
     public let keys: Keys
     public let pool: RedisPool
+    /// How much settled work the outcome scripts keep in each queue's history.
+    public var history: HistoryRetention
 
-    public init(pool: RedisPool, keys: Keys) {
+    public init(pool: RedisPool, keys: Keys, history: HistoryRetention = .standard) {
         self.pool = pool
         self.keys = keys
+        self.history = history
+    }
+
+    /// A finished attempt's history record, as the outcome scripts take it: none when the
+    /// history is off.
+    private func record(_ record: @autoclosure () -> [String]) -> [String] {
+        history.entries > 0 ? record() : []
     }
 
     // MARK: Enqueue
@@ -147,44 +156,86 @@ public struct Broker: Sendable {
     /// thousand per atomic step; returns how many it acknowledged.
     @discardableResult
     public func ack(_ queue: String, consumer: String, entryIDs: [String]) async throws -> Int {
+        try await ack(queue, consumer: consumer, finished: entryIDs.map { Finished(entryID: $0, record: []) })
+    }
+
+    /// An entry to acknowledge and the history record of its attempt (`FinishedJob.fields`).
+    public struct Finished: Sendable {
+        public var entryID: String
+        public var record: [String]
+
+        public init(entryID: String, record: [String]) {
+            self.entryID = entryID
+            self.record = record
+        }
+    }
+
+    /// Acknowledges finished entries and writes each one's history record.
+    @discardableResult
+    public func ack(_ queue: String, consumer: String, finished: [Finished]) async throws -> Int {
         var acked = 0
-        for chunk in Self.chunks(entryIDs) {
-            guard let (lowest, highest) = StreamID.bounds(chunk) else { continue }
-            let reply = try await Scripts.ack.run(
-                on: pool.client, keys: [keys.stream(queue), statsKey(queue)], arguments: [Keys.group, consumer, lowest, highest] + chunk)
+        for chunk in Self.chunks(finished) {
+            guard let (lowest, highest) = StreamID.bounds(chunk.lazy.map(\.entryID)) else { continue }
+            var arguments = [Keys.group, consumer, lowest, highest] + history.arguments(now: Clock.unixMilliseconds()) + [String(chunk.count)]
+            arguments.reserveCapacity(arguments.count + chunk.count * 16)
+            for item in chunk { arguments.append(item.entryID) }
+            for item in chunk {
+                let record = history.entries > 0 ? item.record : []
+                arguments.append(String(record.count))
+                arguments.append(contentsOf: record)
+            }
+            let reply = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue), statsKey(queue), keys.history(queue)], arguments: arguments)
             acked += reply.integer ?? 0
         }
         return acked
     }
 
-    static func chunks(_ ids: [String]) -> [ArraySlice<String>] {
-        stride(from: 0, to: ids.count, by: idsPerScript).map { ids[$0..<min($0 + idsPerScript, ids.count)] }
+    static func chunks<Element>(_ items: [Element]) -> [ArraySlice<Element>] {
+        stride(from: 0, to: items.count, by: idsPerScript).map { items[$0..<min($0 + idsPerScript, items.count)] }
     }
 
     /// Schedules the next attempt; false when the entry was no longer `consumer`'s (settled or
     /// claimed elsewhere).
-    public func retry(_ queue: String, consumer: String, entryID: String, next: Envelope, dueAt: UInt64) async throws -> Bool {
+    /// `milliseconds` is how long the failed attempt ran (for its history record).
+    public func retry(_ queue: String, consumer: String, entryID: String, next: Envelope, dueAt: UInt64, milliseconds: UInt64 = 0) async throws -> Bool {
+        var failed = next
+        failed.attempt = max(next.attempt - 1, 1)
         let reply = try await Scripts.retry.run(
-            on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue)],
-            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)])
+            on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue), keys.history(queue)],
+            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)] + history.arguments(now: Clock.unixMilliseconds())
+                + record(FinishedJob.fields(failed, outcome: .retry, milliseconds: milliseconds, error: next.history.last?.error)))
         return reply.integer == 1
     }
 
     /// Moves an entry to the dead letters; false when it was no longer `consumer`'s.
-    public func bury(_ queue: String, consumer: String, entryID: String, letter: DeadLetter) async throws -> Bool {
+    /// Puts an entry back unchanged to run at `dueAt` (a limit held it, or its handler has nothing
+    /// to do yet): written like a retry, without a history record, since no attempt ended.
+    public func putBack(_ queue: String, consumer: String, entryID: String, next: Envelope, dueAt: UInt64) async throws -> Bool {
+        let reply = try await Scripts.retry.run(
+            on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue), keys.history(queue)],
+            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)] + HistoryRetention.none.arguments(now: 0))
+        return reply.integer == 1
+    }
+
+    public func bury(_ queue: String, consumer: String, entryID: String, letter: DeadLetter, milliseconds: UInt64 = 0) async throws -> Bool {
+        let finished = record(FinishedJob.fields(letter.envelope, outcome: .dead, milliseconds: milliseconds, error: letter.error))
         let reply = try await Scripts.bury.run(
-            on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue)],
-            arguments: [Keys.group, consumer, entryID] + letter.fields)
+            on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue), keys.history(queue)],
+            arguments: [Keys.group, consumer, entryID] + history.arguments(now: Clock.unixMilliseconds()) + [String(finished.count)] + finished + letter.fields)
         return !reply.isNull && reply.string != nil
     }
 
     /// Settles an entry by enqueuing its follow-up job; false when it was no longer `consumer`'s.
+    /// `finished` is the envelope of the job handing on and `milliseconds` how long it ran (for
+    /// its history record).
     public func handOff(_ queue: String, consumer: String, entryID: String, next: Envelope, nextQueue: String,
-                        dedupeTTL: Duration = .seconds(Broker.handOffDedupeSeconds)) async throws -> Bool {
+                        dedupeTTL: Duration = .seconds(Broker.handOffDedupeSeconds), finished: Envelope? = nil, milliseconds: UInt64 = 0) async throws -> Bool {
         let ttl = next.dedupe == nil ? 0 : max(1, dedupeTTL.components.seconds)
+        let done = finished.map { record(FinishedJob.fields($0, outcome: .handedOn, milliseconds: milliseconds, next: next.id)) } ?? []
         let reply = try await Scripts.handOff.run(
-            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? "")],
-            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id] + next.fields)
+            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? ""), keys.history(queue)],
+            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id] + history.arguments(now: Clock.unixMilliseconds())
+                + [String(done.count)] + done + next.fields)
         return !reply.isNull && (reply.string != nil || reply.integer == 1)
     }
 
@@ -223,9 +274,9 @@ public struct Broker: Sendable {
     public func reclaim(_ queue: String, consumer: String, visibilityTimeout: Duration, count: Int, poisonLimit: Int,
                         cursor: String, now: UInt64) async throws -> Reclaimed {
         let reply = try await Scripts.reclaim.run(
-            on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue)],
+            on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue), keys.history(queue)],
             arguments: [Keys.group, consumer, String(visibilityTimeout.milliseconds), String(count), String(poisonLimit),
-                        String(now), queue, cursor])
+                        String(now), queue, cursor] + history.arguments(now: now))
         guard let parts = reply.array, parts.count == 3 else {
             throw RedisError.unexpectedReply(command: "script reclaim", detail: "expected {cursor, entries, buried}")
         }

@@ -21,6 +21,9 @@ public struct Keys: Sendable, Equatable {
     public func delayed(_ queue: String) -> String { "\(tag):\(queue):delayed" }
     /// The queue's dead letters, a stream never trimmed by the engine.
     public func dead(_ queue: String) -> String { "\(tag):\(queue):dead" }
+    /// The queue's settled attempts, newest last (`FinishedJob`), capped by `HistoryRetention`:
+    /// a stream of its own, so remembering work never trims a work stream.
+    public func history(_ queue: String) -> String { "\(tag):\(queue):history" }
     /// An idempotency key.
     public func dedupe(_ key: String) -> String { "\(tag):dedupe:\(key)" }
     /// A side effect already done (a reply posted), so a repeated stage does not do it twice.

@@ -26,78 +26,132 @@ enum Scripts {
         end
         """
 
+    /// Lua shared by every script that writes a queue's history (`FinishedJob`): `remember(key,
+    /// maxlen, record)` adds one record, keeping the last `maxlen` (none when 0); `forget(key,
+    /// maxlen, minid)` drops those older than `minid`, once per script. Trimming is exact: one
+    /// entry at a time as records arrive, cheap, and "the last N" means N.
+    private static let history = """
+        local function remember(key, maxlen, record)
+            if tonumber(maxlen) <= 0 or #record == 0 then return end
+            redis.call('XADD', key, 'MAXLEN', maxlen, '*', unpack(record))
+        end
+        local function forget(key, maxlen, minid)
+            if tonumber(maxlen) > 0 then redis.call('XTRIM', key, 'MINID', minid) end
+        end
+        """
+
     /// Acknowledges and deletes finished entries this consumer still owns, counting them in this
     /// minute's statistics. Ownership is read for the whole batch at once: this consumer's pending
     /// entries between the lowest and the highest id of the batch.
-    /// KEYS[1] stream, KEYS[2] this minute's statistics hash. ARGV[1] group, ARGV[2] this consumer,
-    /// ARGV[3] lowest entry id of the batch, ARGV[4] highest, ARGV[5..] entry ids.
+    /// Each acknowledged entry's history record is written; those of entries dropped are not.
+    /// KEYS[1] stream, KEYS[2] this minute's statistics hash, KEYS[3] history. ARGV[1] group,
+    /// ARGV[2] this consumer, ARGV[3] lowest entry id of the batch, ARGV[4] highest, ARGV[5] history
+    /// cap, ARGV[6] oldest history id kept, ARGV[7] number of entries n, ARGV[8..7+n] entry ids,
+    /// then per entry the number of its record's values and the values.
     /// Returns the number of entries acknowledged (the others had been settled or claimed elsewhere).
     static let ack = RedisScript(name: "ack", source: """
+        \(history)
         local owned = {}
         for _, entry in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], 1000000, ARGV[2])) do
             owned[entry[1]] = true
         end
+        local n = tonumber(ARGV[7])
         local mine = {}
-        for i = 5, #ARGV do
-            if owned[ARGV[i]] then mine[#mine + 1] = ARGV[i] end
+        local records = {}
+        local at = 8 + n
+        for i = 1, n do
+            local count = tonumber(ARGV[at])
+            if owned[ARGV[7 + i]] then
+                mine[#mine + 1] = ARGV[7 + i]
+                if count > 0 then records[#records + 1] = { unpack(ARGV, at + 1, at + count) } end
+            end
+            at = at + count + 1
         end
         if #mine == 0 then return 0 end
         local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(mine))
         redis.call('XDEL', KEYS[1], unpack(mine))
         redis.call('HINCRBY', KEYS[2], 'processed', acked)
         redis.call('EXPIRE', KEYS[2], 3600)
+        for _, record in ipairs(records) do remember(KEYS[3], ARGV[5], record) end
+        forget(KEYS[3], ARGV[5], ARGV[6])
         return acked
         """)
 
     /// Moves a failed entry into the delayed set for a later attempt.
-    /// KEYS[1] stream, KEYS[2] delayed set, KEYS[3] this minute's statistics hash. ARGV[1] group,
-    /// ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] due time (unix ms), ARGV[5] the next
-    /// attempt's envelope as a JSON array of field/value strings.
+    /// KEYS[1] stream, KEYS[2] delayed set, KEYS[3] this minute's statistics hash, KEYS[4] history.
+    /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] due time (unix ms), ARGV[5]
+    /// the next attempt's envelope as a JSON array of field/value strings, ARGV[6] history cap,
+    /// ARGV[7] oldest history id kept, ARGV[8..] the failed attempt's history record.
     /// Returns 1 when scheduled, 0 when the entry was no longer pending for this consumer.
     static let retry = RedisScript(name: "retry", source: """
         \(ownership)
+        \(history)
         if not settle(ARGV[3]) then return 0 end
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
         redis.call('EXPIRE', KEYS[3], 3600)
+        remember(KEYS[4], ARGV[6], { unpack(ARGV, 8) })
+        forget(KEYS[4], ARGV[6], ARGV[7])
         return 1
         """)
 
     /// Moves a failed entry to the dead letters.
-    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash.
-    /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4..] the dead letter's
-    /// field/value pairs.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash, KEYS[4]
+    /// history. ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] history cap, ARGV[5]
+    /// oldest history id kept, ARGV[6] the number of the history record's values k, ARGV[7..6+k]
+    /// the record, ARGV[7+k..] the dead letter's field/value pairs.
     /// Returns the dead letter's entry id, or false when the entry was no longer pending for this consumer.
     static let bury = RedisScript(name: "bury", source: """
         \(ownership)
+        \(history)
         if not settle(ARGV[3]) then return false end
         redis.call('HINCRBY', KEYS[3], 'failed', 1)
         redis.call('EXPIRE', KEYS[3], 3600)
-        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+        local k = tonumber(ARGV[6])
+        if k > 0 then remember(KEYS[4], ARGV[4], { unpack(ARGV, 7, 6 + k) }) end
+        forget(KEYS[4], ARGV[4], ARGV[5])
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7 + k))
         """)
 
     /// Settles an entry by enqueuing the job that follows it (the next stage of a flow). A next job
     /// with an idempotency key is enqueued only if no job with that key was handed on within the
     /// key's lifetime: the same stage of the same flow run twice (a redelivered webhook, a re-run
     /// flow) settles its entry without a second follow-up.
+    /// The history record names the next job: the one enqueued, or the one enqueued before.
     /// KEYS[1] stream, KEYS[2] the next queue's stream, KEYS[3] the queue registry set, KEYS[4] this
-    /// minute's statistics hash, KEYS[5] the next job's idempotency key (unused when ARGV[5] is 0).
+    /// minute's statistics hash, KEYS[5] the next job's idempotency key (unused when ARGV[5] is 0),
+    /// KEYS[6] history.
     /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] entry id, ARGV[4] next queue name, ARGV[5] the
-    /// key's lifetime in seconds (0: no key), ARGV[6] the next job's id, ARGV[7..] the next
+    /// key's lifetime in seconds (0: no key), ARGV[6] the next job's id, ARGV[7] history cap,
+    /// ARGV[8] oldest history id kept, ARGV[9] the number of the history record's values k (its
+    /// last value is the next job's id), ARGV[10..9+k] the record, ARGV[10+k..] the next
     /// envelope's fields.
     /// Returns the new entry's id, true when a follow-up with the same key already exists, or
     /// false when the entry was no longer pending for this consumer.
     static let handOff = RedisScript(name: "handoff", source: """
         \(ownership)
+        \(history)
         if not settle(ARGV[3]) then return false end
         redis.call('HINCRBY', KEYS[4], 'processed', 1)
         redis.call('EXPIRE', KEYS[4], 3600)
+        local k = tonumber(ARGV[9])
+        local record = {}
+        if k > 0 then record = { unpack(ARGV, 10, 9 + k) } end
         local ttl = tonumber(ARGV[5])
         if ttl > 0 then
-            if not redis.call('SET', KEYS[5], ARGV[6], 'NX', 'EX', ttl) then return true end
+            local earlier = redis.call('GET', KEYS[5])
+            if earlier then
+                if k > 0 then record[k] = earlier end
+                remember(KEYS[6], ARGV[7], record)
+                forget(KEYS[6], ARGV[7], ARGV[8])
+                return true
+            end
+            redis.call('SET', KEYS[5], ARGV[6], 'EX', ttl)
         end
+        remember(KEYS[6], ARGV[7], record)
+        forget(KEYS[6], ARGV[7], ARGV[8])
         redis.call('SADD', KEYS[3], ARGV[4])
-        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7))
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 10 + k))
         """)
 
     /// Gives entries this consumer abandoned at the end of its grace period back at once: their
@@ -181,11 +235,12 @@ enum Scripts {
 
     /// Claims entries idle past the visibility timeout (their consumer died or hung) for this
     /// consumer, burying those delivered more often than the poison limit.
-    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] this minute's statistics hash, KEYS[4] history.
     /// ARGV[1] group, ARGV[2] this consumer, ARGV[3] visibility timeout (ms), ARGV[4] most to claim, ARGV[5] poison limit (deliveries),
-    /// ARGV[6] now (unix ms), ARGV[7] queue name, ARGV[8] scan cursor.
+    /// ARGV[6] now (unix ms), ARGV[7] queue name, ARGV[8] scan cursor, ARGV[9] history cap, ARGV[10] oldest history id kept.
     /// Returns { next cursor, claimed entries (as XAUTOCLAIM gives them), number buried }.
     static let reclaim = RedisScript(name: "reclaim", source: """
+        \(history)
         local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[8], 'COUNT', ARGV[4])
         local keep = {}
         local buried = 0
@@ -207,6 +262,13 @@ enum Scripts {
                 letter[n + 7] = 'last_failed_at'; letter[n + 8] = ARGV[6]
                 letter[n + 9] = 'deliveries'; letter[n + 10] = tostring(deliveries - 1)
                 redis.call('XADD', KEYS[2], '*', unpack(letter))
+                local found = {}
+                for i = 1, #fields, 2 do found[fields[i]] = fields[i + 1] end
+                if found['id'] and found['kind'] then
+                    remember(KEYS[4], ARGV[9], { 'id', found['id'], 'flow', found['flow'] or found['id'], 'kind', found['kind'],
+                        'outcome', 'dead', 'attempt', found['attempt'] or '1', 'enqueued_at', found['enqueued_at'] or '0', 'ms', '0',
+                        'error', letter[n + 4] })
+                end
                 redis.call('XACK', KEYS[1], ARGV[1], id)
                 redis.call('XDEL', KEYS[1], id)
                 buried = buried + 1
@@ -217,6 +279,7 @@ enum Scripts {
         if buried > 0 then
             redis.call('HINCRBY', KEYS[3], 'failed', buried)
             redis.call('EXPIRE', KEYS[3], 3600)
+            forget(KEYS[4], ARGV[9], ARGV[10])
         end
         return { claimed[1], keep, buried }
         """)

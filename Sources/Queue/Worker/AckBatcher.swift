@@ -13,7 +13,7 @@ import Synchronization
 /// are dropped by the script, never applied.
 final class AckBatcher: Sendable {
     private struct State {
-        var pending: [String: [String]] = [:]
+        var pending: [String: [Broker.Finished]] = [:]
         var count = 0
         var waiter: CheckedContinuation<Void, Never>?
         var finishing = false
@@ -34,10 +34,11 @@ final class AckBatcher: Sendable {
         self.logger = logger
     }
 
-    /// Queues an acknowledgement; the job's slot is released once it is written.
-    func ack(queue: String, entryID: String) {
+    /// Queues an acknowledgement with the attempt's history record; the job's slot is released
+    /// once it is written.
+    func ack(queue: String, entryID: String, record: [String] = []) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.pending[queue, default: []].append(entryID)
+            state.pending[queue, default: []].append(Broker.Finished(entryID: entryID, record: record))
             state.count += 1
             defer { state.waiter = nil }
             return state.waiter
@@ -64,10 +65,10 @@ final class AckBatcher: Sendable {
         while true {
             let (batch, count, finishing) = await next()
             if count == 0 && finishing { return }
-            var failed: [String: [String]] = [:]
+            var failed: [String: [Broker.Finished]] = [:]
             for (queue, ids) in batch {
                 do {
-                    let acked = try await broker.ack(queue, consumer: consumer, entryIDs: ids)
+                    let acked = try await broker.ack(queue, consumer: consumer, finished: ids)
                     if acked < ids.count {
                         logger.notice("acknowledgements dropped: the entries had been claimed or settled by another consumer",
                                       metadata: ["queue": "\(queue)", "jobs": "\(ids.count - acked)"])
@@ -99,14 +100,14 @@ final class AckBatcher: Sendable {
         }
     }
 
-    private func settle(_ queue: String, _ ids: [String]) {
-        inFlight.settled(queue, ids)
-        limit.release(ids.count)
+    private func settle(_ queue: String, _ finished: [Broker.Finished]) {
+        inFlight.settled(queue, finished.map(\.entryID))
+        limit.release(finished.count)
     }
 
-    private func next() async -> ([String: [String]], Int, Bool) {
+    private func next() async -> ([String: [Broker.Finished]], Int, Bool) {
         while true {
-            let taken = state.withLock { state -> ([String: [String]], Int, Bool)? in
+            let taken = state.withLock { state -> ([String: [Broker.Finished]], Int, Bool)? in
                 if state.count > 0 || state.finishing {
                     let batch = state.pending
                     let count = state.count

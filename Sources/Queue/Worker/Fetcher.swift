@@ -127,12 +127,13 @@ struct Fetcher: Sendable {
             jobs.addTask {
                 let ran = await runner.run(entry, queue: queue)
                 queueMetrics.duration(kind: ran.kind, nanoseconds: ran.nanoseconds)
+                let milliseconds = UInt64(max(ran.nanoseconds, 0) / 1_000_000)
                 if ran.timedOut {
                     // The watchdog cancelled this task; the outcome (and a dead letter's note to
                     // the agents) must not be cut short with it.
-                    await Task { await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope) }.value
+                    await Task { await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope, milliseconds: milliseconds) }.value
                 } else {
-                    await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope)
+                    await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope, milliseconds: milliseconds)
                 }
             }
         }

@@ -40,7 +40,7 @@ struct JobRunner: Sendable {
         }
         let context = JobContext(
             id: envelope.id, kind: envelope.kind, queue: queue, attempt: envelope.attempt, maxAttempts: envelope.maxAttempts,
-            enqueuedAt: envelope.enqueuedAt, trace: envelope.trace, redis: redis, baseLogger: logger)
+            enqueuedAt: envelope.enqueuedAt, flow: envelope.flow, trace: envelope.trace, redis: redis, baseLogger: logger)
 
         let started = ContinuousClock.now
         let payload = envelope.payload
@@ -95,7 +95,7 @@ extension Envelope {
         var envelope = Envelope(
             id: fields["id"] ?? "entry-\(entryID)", kind: fields["kind"] ?? "", attempt: Int(fields["attempt"] ?? "") ?? 1,
             maxAttempts: Int(fields["max_attempts"] ?? "") ?? 1, enqueuedAt: UInt64(fields["enqueued_at"] ?? "") ?? 0,
-            payload: fields["payload"] ?? "", trace: fields["trace"], dedupe: fields["dedupe"])
+            payload: fields["payload"] ?? "", flow: fields["flow"], trace: fields["trace"], dedupe: fields["dedupe"])
         envelope.history = fields["history"].flatMap(FailureRecord.decode) ?? []
         return envelope
     }

@@ -23,11 +23,13 @@ struct OutcomeWriter: Sendable {
     let graceOver: StopSignal
     let logger: Logger
 
-    func write(_ outcome: Outcome, entryID: String, queue: String, envelope: Envelope?) async {
+    /// `milliseconds` is how long the attempt ran, for the queue's history.
+    func write(_ outcome: Outcome, entryID: String, queue: String, envelope: Envelope?, milliseconds: UInt64 = 0) async {
         metrics.queue(queue).settled(outcome.label)
         switch outcome {
         case .done:
-            acks.ack(queue: queue, entryID: entryID)
+            acks.ack(queue: queue, entryID: entryID,
+                     record: broker.history.entries > 0 ? envelope.map { FinishedJob.fields($0, outcome: .done, milliseconds: milliseconds) } ?? [] : [])
             return
         case .abandoned:
             do {
@@ -35,21 +37,28 @@ struct OutcomeWriter: Sendable {
             } catch {
                 logger.warning("could not give an abandoned job back; it is reclaimed after the visibility timeout", metadata: meta(queue, envelope, ["error": "\(error)"]))
             }
-        case .retry(let next, let delay), .throttled(let next, let delay), .later(let next, let delay):
+        case .retry(let next, let delay):
             let due = Clock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
-            await persist(queue, envelope) { try await broker.retry(queue, consumer: consumer, entryID: entryID, next: next, dueAt: due) }
+            await persist(queue, envelope) {
+                try await broker.retry(queue, consumer: consumer, entryID: entryID, next: next, dueAt: due, milliseconds: milliseconds)
+            }
+        case .throttled(let next, let delay), .later(let next, let delay):
+            // Put back as it was: no attempt ended, so the history records nothing.
+            let due = Clock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
+            await persist(queue, envelope) { try await broker.putBack(queue, consumer: consumer, entryID: entryID, next: next, dueAt: due) }
         case .dead(let letter):
             logger.error("job dead-lettered", metadata: meta(queue, envelope, ["error": "\(letter.error)"]))
-            let buried = await persist(queue, envelope) { try await broker.bury(queue, consumer: consumer, entryID: entryID, letter: letter) }
+            let buried = await persist(queue, envelope) {
+                try await broker.bury(queue, consumer: consumer, entryID: entryID, letter: letter, milliseconds: milliseconds)
+            }
             if buried, let envelope, let hook = registry[envelope.kind]?.deadLettered {
                 await hook(envelope.payload, letter.error, broker.pool, logger)
             }
         case .next(let request):
-            var following = request.envelope()
-            following.trace = following.trace ?? envelope?.trace
-            let next = following
+            let next = Self.following(request, after: envelope)
             await persist(queue, envelope) {
-                try await broker.handOff(queue, consumer: consumer, entryID: entryID, next: next, nextQueue: request.queue)
+                try await broker.handOff(queue, consumer: consumer, entryID: entryID, next: next, nextQueue: request.queue,
+                                         finished: envelope, milliseconds: milliseconds)
             }
         }
         inFlight.settled(queue, [entryID])
@@ -80,10 +89,22 @@ struct OutcomeWriter: Sendable {
         }
     }
 
+    /// The next stage's envelope: in the flow of the job that hands on, continuing its trace as a
+    /// child of its span, unless the handler chose otherwise.
+    static func following(_ request: JobRequest, after envelope: Envelope?) -> Envelope {
+        var request = request
+        if let envelope {
+            request.flow = request.flow ?? envelope.flow
+            request.trace = request.trace ?? envelope.trace.flatMap(TraceParent.init).map { $0.child(of: envelope.id).description }
+        }
+        return request.envelope()
+    }
+
     private func meta(_ queue: String, _ envelope: Envelope?, _ extra: Logger.Metadata) -> Logger.Metadata {
         var metadata = extra
         metadata["queue"] = "\(queue)"
         if let envelope {
+            metadata["flow.id"] = "\(envelope.flow)"
             metadata["job.id"] = "\(envelope.id)"
             metadata["job.kind"] = "\(envelope.kind)"
             metadata["attempt"] = "\(envelope.attempt)"

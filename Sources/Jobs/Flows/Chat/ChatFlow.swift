@@ -10,7 +10,9 @@ import Services
 /// acknowledgement, so a crash between stages neither loses nor doubles the flow; the reply stage
 /// marks the message answered, so a repeated reply stage does not post twice.
 public enum ChatFlow {
+    public static let generateKind = "chat.generate"
     public static let generateQueue = "generate"
+    public static let replyKind = "chat.reply"
     public static let replyQueue = "reply"
 
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
@@ -48,12 +50,12 @@ public enum ChatFlow {
                 }
                 return .done
             }
-            return .next(try next("chat.generate", queue: generateQueue, draft, message: message))
+            return .next(try next(generateKind, queue: generateQueue, draft, message: message))
         }
     }
 
     static func generate(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: "chat.generate", queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
+        JobDefinition(kind: generateKind, queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
                       onDeadLetter: { draft, error, redis in
                           try await tellAgents(services, redis, draft.message.accountID, draft.message.conversationID, error)
                       }) { draft, context in
@@ -89,17 +91,17 @@ public enum ChatFlow {
             if said.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
                 answer.handOff = true
-                return .next(try next("chat.reply", queue: replyQueue, answer, message: draft.message))
+                return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message))
             }
             if draft.message.replyAsVoice == true, services.speech != nil {
                 return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, retry: Flows.voice.retry))
             }
-            return .next(try next("chat.reply", queue: replyQueue, answer, message: draft.message))
+            return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message))
         }
     }
 
     static func reply(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: "chat.reply", queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
+        JobDefinition(kind: replyKind, queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
                       onDeadLetter: { answer, error, redis in try await tellAgents(services, redis, answer.accountID, answer.conversationID, error) }) { answer, context in
             let audience = answer.audience ?? .guest
             // Whose turn it is matters for guests; the team and an agent's note are always answered.
