@@ -89,8 +89,10 @@ let package = Package(
         .target(
             name: "Monitoring",
             dependencies: [
+                "Queue",
                 "Redis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -37,9 +37,13 @@ public enum ConsumerRole {
         let checks = RedisChecks()
         try await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // The queue gauges read on each scrape go on a connection of their own, with a short timeout.
+        let gaugePool = RedisPool(endpoint: options.redis, size: 1, commandTimeout: .seconds(2), logger: logger)
+        defer { gaugePool.close() }
         if let port = options.monitoringPort {
+            let gauges = QueueGaugeExporter(broker: Broker(pool: gaugePool, keys: Keys(prefix: options.prefix)), known: Catalogue.allQueues)
             services.append(.init(service: MonitoringServer.make(host: options.monitoringHost, port: port, registry: metrics, redis: pool,
-                                                                 checks: checks, logger: logger)))
+                                                                 checks: checks, refresh: { await gauges.refresh() }, logger: logger)))
         }
         // Started last, stopped first: the listener keeps answering /metrics while jobs drain.
         services.append(.init(service: consumer))

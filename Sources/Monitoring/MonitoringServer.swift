@@ -6,12 +6,13 @@ import ServiceLifecycle
 
 /// The small HTTP listener the consumer and the scheduler run for their operators: `/metrics` (Prometheus text),
 /// `/healthz` (the process is up) and `/readyz` (Redis answers a PING; the body says what a crash of
-/// Redis would lose).
+/// Redis would lose). `refresh` runs before each scrape is answered: the gauges read from Redis.
 public enum MonitoringServer {
     public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, checks: RedisChecks,
-                            logger: Logger) -> some Service {
+                            refresh: @escaping @Sendable () async -> Void = {}, logger: Logger) -> some Service {
         let router = Router()
         router.get("metrics") { _, _ -> Response in
+            await refresh()
             var bytes: [UInt8] = []
             bytes.reserveCapacity(16 << 10)
             registry.emit(into: &bytes)

@@ -1,3 +1,4 @@
+import Jobs
 import Logging
 import Monitoring
 import Prometheus
@@ -15,9 +16,16 @@ public enum SchedulerRole {
         let scheduler = SchedulerService(configuration: configuration, broker: Broker(pool: pool, keys: Keys(prefix: prefix)), logger: logger)
         let checks = RedisChecks()
         try await checks.run(pool.client, logger: logger)
+        // The gauges read on each scrape go on a connection of their own, with a short timeout.
+        let gaugePool = RedisPool(endpoint: redis, size: 1, commandTimeout: .seconds(2), logger: logger)
+        defer { gaugePool.close() }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = monitoringPort {
-            services.append(.init(service: MonitoringServer.make(host: "0.0.0.0", port: port, registry: metrics, redis: pool, checks: checks, logger: logger)))
+            let keys = Keys(prefix: prefix)
+            let queues = QueueGaugeExporter(broker: Broker(pool: gaugePool, keys: keys), known: Catalogue.allQueues)
+            let schedules = ScheduleGauges(entries: configuration.entries, pool: gaugePool, keys: keys, catchUp: configuration.catchUp, now: configuration.now)
+            services.append(.init(service: MonitoringServer.make(host: "0.0.0.0", port: port, registry: metrics, redis: pool, checks: checks,
+                                                                 refresh: { await queues.refresh(); await schedules.refresh() }, logger: logger)))
         }
         services.append(.init(service: scheduler))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

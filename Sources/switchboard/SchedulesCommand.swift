@@ -26,22 +26,6 @@ struct SchedulesShowCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    struct Row: Encodable {
-        var name: String
-        var cron: String
-        var zone: String
-        var kind: String
-        var queue: String
-        var next: Int?
-        var last: FiredTicks.Fire?
-        var lastOutcome: String?
-    }
-
-    struct Leader: Encodable {
-        var replica: String
-        var leaseLeftMilliseconds: Int
-    }
-
     func run() async throws {
         let (_, entries) = try schedule.load()
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
@@ -49,24 +33,10 @@ struct SchedulesShowCommand: AsyncParsableCommand {
         let keys = Keys(prefix: redis.keyPrefix)
         let broker = Broker(pool: pool, keys: keys)
         let now = Int(Date().timeIntervalSince1970)
-        let (rows, leader) = try await RedisFailure.exitOnFailure { () -> ([Row], Leader?) in
-            let fired = try await FiredTicks(pool: pool, keys: keys).all()
-            var rows: [Row] = []
-            for entry in entries {
-                let last = fired[entry.name]
-                var outcome: String?
-                if let last {
-                    outcome = try await DeadLetters(broker: broker).find(last.jobID) != nil ? "dead" : "not dead"
-                }
-                rows.append(Row(name: entry.name, cron: entry.schedule.description, zone: entry.schedule.zoneName, kind: entry.job.kind,
-                                queue: entry.job.queue, next: entry.schedule.nextTick(after: now), last: last, lastOutcome: outcome))
-            }
-            let holder = try await pool.send("GET", keys.schedulerLeader).string
-            let left = try await pool.send("PTTL", keys.schedulerLeader).integer ?? -2
-            return (rows, holder.map { Leader(replica: $0, leaseLeftMilliseconds: max(left, 0)) })
-        }
+        let board = ScheduleBoard(broker: broker)
+        let (rows, leader) = try await RedisFailure.exitOnFailure { (try await board.rows(entries, now: now), try await board.leader()) }
         if json {
-            struct Output: Encodable { var schedules: [Row]; var leader: Leader? }
+            struct Output: Encodable { var schedules: [ScheduleBoard.Row]; var leader: ScheduleBoard.Leader? }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(Output(schedules: rows, leader: leader)), as: UTF8.self))
@@ -105,18 +75,11 @@ struct SchedulesRunCommand: AsyncParsableCommand {
         }
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
-        let keys = Keys(prefix: redis.keyPrefix)
-        let now = Int(Date().timeIntervalSince1970)
-        let dedupe = "scheduler:\(entry.name):manual:\(now)"
-        var job = entry.job
-        job.dedupe = dedupe
-        let envelope = job.envelope()
-        let result = try await RedisFailure.exitOnFailure {
-            try await Broker(pool: pool, keys: keys).addGuarded(envelope, to: job.queue, dedupeKey: dedupe, ttlSeconds: 86_400, highWater: 0)
-        }
+        let board = ScheduleBoard(broker: Broker(pool: pool, keys: Keys(prefix: redis.keyPrefix)))
+        let job = entry.job
+        let result = try await RedisFailure.exitOnFailure { try await board.runNow(entry) }
         switch result {
         case .added(let id):
-            try? await FiredTicks(pool: pool, keys: keys).record(entry.name, tick: now, jobID: id)
             print("enqueued \(job.kind) job \(id) on \(job.queue)")
         case .duplicate(let id):
             print("already enqueued this second: \(job.kind) job \(id) on \(job.queue)")

@@ -48,6 +48,8 @@ public struct Keys: Sendable, Equatable {
     public var mirrorGone: String { "\(tag):backups:gone" }
     /// Each schedule entry's last fire: entry name → `<tick> <job id>` (a hash).
     public var schedulerFired: String { "\(tag):scheduler:fired" }
+    /// What operators did from the console: who, what, on what, how many (a stream, capped).
+    public var audit: String { "\(tag):audit" }
     /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).
     public var producerProbe: String { "\(tag):producer:ready" }
     /// Per-minute counts of a queue's processed and failed jobs (a hash per minute, kept an hour).
