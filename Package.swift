@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.30.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
     ],
     targets: [
         // hiredis from Debian's libhiredis-dev. No `pkgConfig:` here: hiredis.pc carries
@@ -99,6 +101,25 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Console",
+            dependencies: [
+                "Jobs",
+                "Monitoring",
+                "Queue",
+                "Redis",
+                "Scheduler",
+                "Services",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Consumers",
             dependencies: [
                 "Monitoring",
@@ -129,6 +150,7 @@ let package = Package(
             name: "switchboard",
             dependencies: [
                 "Blobs",
+                "Console",
                 "Consumers",
                 "Producer",
                 "Scheduler",
@@ -161,7 +183,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -179,6 +201,12 @@ let package = Package(
         .testTarget(
             name: "ConsumersTests",
             dependencies: ["Consumers", "Queue", "Jobs", "Redis", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ConsoleTests",
+            dependencies: ["Console", "Queue", "Redis", "TestSupport"],
+            // The browser walkthrough is Python (selenium), run by ConsoleBrowserTests.
+            exclude: ["Browser"]
         ),
         .testTarget(
             name: "CommandLineTests",

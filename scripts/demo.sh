@@ -68,7 +68,8 @@ post "the same delivery again (Aircall retries)" -H 'Content-Type: application/j
 post "a forged one (wrong token)" -H 'Content-Type: application/json' -d "${call/demo-aircall-token/guess}" http://127.0.0.1:8080/webhooks/aircall
 message='{"event":"message_created","id":118,"content":"Is the pool heated?","message_type":"incoming","private":false,
   "sender":{"id":14,"type":"contact"},"account":{"id":1},"conversation":{"id":10}}'
-post "Chatwoot: a guest's message" -H 'Content-Type: application/json' -d "$message" http://127.0.0.1:8080/webhooks/chatwoot
+post "Chatwoot: a guest's message" -H 'Content-Type: application/json' -d "$message" http://127.0.0.1:8080/webhooks/chatwoot \
+  | tee "$data/message.json"
 post "Chatwoot: our own bot's reply" -H 'Content-Type: application/json' \
   -d "${message/\"incoming\"/\"outgoing\"}" http://127.0.0.1:8080/webhooks/chatwoot
 booking='{"event":"reservation.new","reservation":{"_id":"62a08097b8a1ab0037fd3feb","status":"confirmed","checkIn":"2026-12-01"}}'
@@ -83,6 +84,14 @@ post "a voice upload (bearer token)" -H "Authorization: Bearer $VOICE_UPLOAD_TOK
   --data-binary @"$data/voice.ogg" 'http://127.0.0.1:8080/voice?account_id=1&conversation_id=10'
 echo "== the queues the producer filled (no consumer of the flows runs here: no providers are configured)"
 $bin queues
+echo "== the guest's message by its flow id (the producer's answer): switchboard trace"
+$bin trace "$(sed -E 's/.*"flow_id":"([^"]+)".*/\1/' "$data/message.json" | head -1)"
+echo "== the console, on loopback without sign-in (set CONSOLE_TOKEN or Keycloak's CONSOLE_OIDC_* to serve it further)"
+$bin console --port 8081 2> "$data/console.log" &
+console_pid=$!
+for _ in $(seq 50); do curl -fs http://127.0.0.1:8081/healthz >/dev/null && break; sleep 0.1; done
+curl -fsS http://127.0.0.1:8081/ | grep -oE 'data-queue="[^"]+"' | sed 's/^/  console overview row: /' || true
+kill -TERM "$console_pid"; wait "$console_pid" 2>/dev/null || true
 echo "== producer log (request id, job id, why a delivery was refused; never a secret)"
 cat "$data/producer.log"
 echo "== producer metrics"

@@ -2,10 +2,11 @@
 # Installs what building and testing Switchboard needs on Debian, when it is missing:
 # hiredis and libcurl headers, redis-server, redis-sentinel (the Sentinel failover tests) and
 # redis-tools, postgresql (the database backup tests run a real server, pg_dump and pg_restore),
-# prometheus (promtool checks the alert rules; a real Prometheus scrapes a consumer). The Swift toolchain is expected on PATH.
+# prometheus (promtool checks the alert rules; a real Prometheus scrapes a consumer), chromium,
+# chromium-driver and python3-selenium (the console in a real browser). The Swift toolchain is expected on PATH.
 set -euo pipefail
 need=()
-for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-sentinel redis-tools postgresql prometheus curl tmux docker-compose python3-yaml; do
+for package in libhiredis-dev libcurl4-openssl-dev redis-server redis-sentinel redis-tools postgresql prometheus chromium chromium-driver python3-selenium curl tmux docker-compose python3-yaml; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 if ((${#need[@]})); then

@@ -27,6 +27,7 @@ import TestSupport
         "R2_ENDPOINT": "https://account.r2.cloudflarestorage.com", "R2_BUCKET": "chatwoot-backups", "R2_ACCESS_KEY_ID": "backup-key-id",
         "ATTACHMENTS_S3_ENDPOINT": "https://account.r2.cloudflarestorage.com", "ATTACHMENTS_S3_BUCKET": "chatwoot-storage",
         "ATTACHMENTS_S3_ACCESS_KEY_ID": "storage-key-id",
+        "SWITCHBOARD_CONSOLE_HOST": "switchboard.example.com", "CONSOLE_OIDC_ISSUER": "https://sso.example.com/realms/hosting",
     ]
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil, settings: [String: String] = [:]) throws -> Output {
@@ -268,14 +269,14 @@ import TestSupport
         let environment = producer["environment"] as? [String: Any] ?? [:]
         #expect("\(environment["PORT"] ?? "")" == port && "\(environment["HEALTHCHECK_PORT"] ?? "")" == port)
         #expect(((producer["healthcheck"] as? [String: Any])?["test"] as? [String])?.contains(port) == true)
-        // Traefik reaches the producer on its own network (v2 and v3 label names), and nothing else
-        // of the stack: Chatwoot's network, with Postgres and Redis, stays out of its sight.
+        // Traefik reaches the producer and the console on its own network (v2 and v3 label names),
+        // and nothing else of the stack: Chatwoot's network, with Postgres and Redis, stays out of its sight.
         #expect(labels["traefik.docker.network"] == "traefik-public" && labels["traefik.swarm.network"] == "traefik-public")
         let networks = try #require(config["networks"] as? [String: [String: Any]])
         #expect(networks["traefik"]?["external"] as? Bool == true && networks["traefik"]?["name"] as? String == "traefik-public")
         for (name, service) in services {
             let attached = service["networks"] as? [String: Any] ?? [:]
-            #expect(attached["traefik"] == nil || name == "producer", "\(name) is on Traefik's network")
+            #expect(attached["traefik"] == nil || name == "producer" || name == "console", "\(name) is on Traefik's network")
         }
         #expect(labels.contains { $0.key.hasSuffix(".retry.attempts") }, "a retry middleware covers a replica going away")
         #expect(labels.contains { $0.key.hasSuffix("loadbalancer.healthcheck.path") && $0.value == "/readyz" })

@@ -9,7 +9,18 @@ public enum LoopbackHTTP {
         /// Header names lowercased.
         public var headers: [String: String]
         public var body: [UInt8]
+        /// Every `Set-Cookie` value, in order (the headers keep only the last).
+        public var cookies: [String] = []
         public var text: String { String(decoding: body, as: UTF8.self) }
+
+        /// The value a `Set-Cookie` of this reply gives `name`, if any.
+        public func cookie(_ name: String) -> String? {
+            cookies.lazy.compactMap { line -> String? in
+                let pair = line.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+                guard pair.hasPrefix(name + "=") else { return nil }
+                return String(pair.dropFirst(name.count + 1))
+            }.last
+        }
     }
 
     /// Sends a request; `chunked` streams the body with chunked transfer coding instead of a
@@ -81,13 +92,16 @@ public enum LoopbackHTTP {
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw TestFailure("bad status line: \(lines[0])") }
         var headers: [String: String] = [:]
+        var cookies: [String] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].lowercased(), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[name] = value
+            if name == "set-cookie" { cookies.append(value) }
         }
         var body = Array(response[(end + 4)...])
         if headers["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }
-        return Reply(status: status, headers: headers, body: body)
+        return Reply(status: status, headers: headers, body: body, cookies: cookies)
     }
 
     static func dechunk(_ data: [UInt8]) -> [UInt8] {

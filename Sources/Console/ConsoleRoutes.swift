@@ -1,0 +1,350 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Jobs
+import Logging
+import Queue
+import Redis
+import Scheduler
+import Services
+
+/// The console's pages and actions. Pages answer viewers and operators; actions (POST) answer
+/// operators only, each checked against CSRF, written to the audit stream with what it did, and
+/// answered with a redirect back to the page (POST-redirect-GET), the outcome in its notice.
+struct ConsoleRoutes: Sendable {
+    let pages: Pages
+    let access: ConsoleAccess
+    let renderer = PageRenderer()
+    let audit: AuditLog
+    let publicOrigin: String?
+    /// Seconds between a live page's refreshes.
+    let refresh: Int
+    let logger: Logger
+
+    var broker: Broker { pages.broker }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/assets/console.css") { _, _ in Self.asset(Assets.css, type: "text/css; charset=utf-8") }
+        router.get("/assets/console.js") { _, _ in Self.asset(Assets.script, type: "text/javascript; charset=utf-8") }
+        router.get("/healthz") { _, _ in "ok\n" }
+
+        router.get("/login") { request, _ in loginPage(request) }
+        router.post("/login") { request, _ in try await tokenSignIn(request) }
+        router.get("/auth/start") { request, _ in await openIDStart(request) }
+        router.get("/auth/callback") { request, _ in await openIDCallback(request) }
+        router.post("/logout") { request, _ in try await signOut(request) }
+
+        router.get("/") { request, _ in await page(request, nav: "overview") { _ in
+            ("overview", try await pages.overview(), "Queues", refresh)
+        } }
+        router.get("/queues/:queue") { request, context in await page(request, nav: "overview") { _ in
+            let name = context.parameters.get("queue") ?? ""
+            guard let queue = try await pages.queue(name) else { throw ConsoleNotFound("no queue named \(name)") }
+            return ("queue", queue, "Queue \(name)", refresh)
+        } }
+        router.get("/dead") { request, _ in await page(request, nav: "dead") { _ in
+            let filter = try Self.deadFilter(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+            var context = try await pages.dead(filter.filter)
+            context["filter"] = filter.echo
+            context["filterFields"] = filter.echo.map { ["name": $0.key, "value": $0.value] }
+            return ("dead", context, "Dead letters", refresh)
+        } }
+        router.get("/dead/:queue/:entry") { request, context in await page(request, nav: "dead") { _ in
+            let queue = context.parameters.get("queue") ?? "", entry = context.parameters.get("entry") ?? ""
+            guard Self.isEntryID(entry), try await pages.queues().contains(queue), let letter = try await pages.letter(queue: queue, entry: entry) else {
+                throw ConsoleNotFound("no dead letter \(entry) in \(queue): it may have been retried or dropped")
+            }
+            return ("letter", letter, "Dead letter", nil)
+        } }
+        router.get("/schedules") { request, _ in await page(request, nav: "schedules") { _ in ("schedules", try await pages.schedules(), "Schedules", refresh) } }
+        router.get("/trace") { request, _ in await page(request, nav: "trace") { _ in
+            let id = (request.uri.queryParameters.get("id") ?? "").trimmingCharacters(in: .whitespaces)
+            return ("trace", try await pages.trace(id), "Trace", id.isEmpty ? nil : refresh)
+        } }
+        router.get("/consumers") { request, _ in await page(request, nav: "consumers") { _ in ("consumers", try await pages.consumers(), "Consumers", refresh) } }
+        router.get("/flows") { request, _ in await page(request, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) } }
+        router.get("/audit") { request, _ in await page(request, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) } }
+
+        router.post("/queues/:queue/pause") { request, context in try await action(request) { visitor, _ in
+            try await setPaused(context.parameters.get("queue") ?? "", true, visitor)
+        } }
+        router.post("/queues/:queue/resume") { request, context in try await action(request) { visitor, _ in
+            try await setPaused(context.parameters.get("queue") ?? "", false, visitor)
+        } }
+        router.post("/dead/retry") { request, _ in try await action(request) { visitor, form in try await dead(form, retry: true, visitor) } }
+        router.post("/dead/drop") { request, _ in try await action(request) { visitor, form in try await dead(form, retry: false, visitor) } }
+        router.post("/schedules/:name/run") { request, context in try await action(request) { visitor, _ in
+            try await runSchedule(context.parameters.get("name") ?? "", visitor)
+        } }
+        return router
+    }
+
+    // MARK: Pages
+
+    /// A page for any signed-in visitor; the sign-in page for anyone else (401 to the script's refresh).
+    private func page(_ request: Request, nav: String,
+                      _ build: (ConsoleAccess.Visitor) async throws -> (template: String, context: [String: Any], title: String, live: Int?)) async -> Response {
+        let fragment = request.headers[HTTPField.Name("X-Console-Fragment")!] == "1"
+        let visitor: ConsoleAccess.Visitor
+        switch access.identify(request) {
+        case .visitor(let found): visitor = found
+        case .refused: return renderer.html("unauthorized\n", status: .unauthorized)
+        case .anonymous:
+            if fragment { return renderer.html("sign in again\n", status: .unauthorized) }
+            return Response(status: .seeOther, headers: [.location: "/login?next=\(PercentEncoding.component(request.uri.description))"])
+        }
+        do {
+            let built = try await build(visitor)
+            return renderer.render(built.template, built.context, title: built.title, nav: nav, visitor: visitor, live: built.live,
+                                   flash: Self.notice(request), fragment: fragment)
+        } catch let missing as ConsoleNotFound {
+            return renderer.render("problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nav, visitor: visitor,
+                                   fragment: fragment, status: .notFound)
+        } catch let bad as ConsoleBadRequest {
+            return renderer.render("problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nav, visitor: visitor,
+                                   fragment: fragment, status: .badRequest)
+        } catch {
+            logger.error("console page failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            return renderer.render("problem", ["title": "Redis did not answer", "message": "\(error)"], title: "Unavailable", nav: nav, visitor: visitor,
+                                   fragment: fragment, status: .serviceUnavailable)
+        }
+    }
+
+    static func notice(_ request: Request) -> (kind: String, text: String)? {
+        guard let text = request.uri.queryParameters.get("notice"), !text.isEmpty else { return nil }
+        return (request.uri.queryParameters.get("notice_kind") == "bad" ? "bad" : "ok", String(text.prefix(300)))
+    }
+
+    // MARK: Actions
+
+    /// An operator's action: identified, checked (role, CSRF, origin), run; answered with a
+    /// redirect (303) to where it leads, with the outcome as a notice.
+    private func action(_ request: Request, _ run: (ConsoleAccess.Visitor, [String: [String]]) async throws -> (path: String, notice: String)) async throws -> Response {
+        let form = try await Self.form(request)
+        let visitor: ConsoleAccess.Visitor
+        switch access.identify(request) {
+        case .visitor(let found): visitor = found
+        case .refused: return renderer.html("unauthorized\n", status: .unauthorized)
+        case .anonymous: return renderer.html("sign in first: nothing was changed\n", status: .unauthorized)
+        }
+        if let (status, message) = access.refusal(visitor, form: form, request: request, publicOrigin: publicOrigin) {
+            logger.warning("console action refused", metadata: ["who": "\(visitor.name)", "path": "\(request.uri.path)", "reason": "\(message)"])
+            return renderer.render("problem", ["title": "Not allowed", "message": message], title: "Not allowed", nav: nil, visitor: visitor, status: status)
+        }
+        do {
+            let (path, notice) = try await run(visitor, form)
+            let separator = path.contains("?") ? "&" : "?"
+            return Response(status: .seeOther, headers: [.location: path + separator + "notice=" + PercentEncoding.component(notice)])
+        } catch let missing as ConsoleNotFound {
+            return renderer.render("problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nil, visitor: visitor, status: .notFound)
+        } catch let bad as ConsoleBadRequest {
+            return renderer.render("problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nil, visitor: visitor, status: .badRequest)
+        }
+    }
+
+    private func setPaused(_ queue: String, _ paused: Bool, _ visitor: ConsoleAccess.Visitor) async throws -> (path: String, notice: String) {
+        guard try await pages.queues().contains(queue) else { throw ConsoleNotFound("no queue named \(queue)") }
+        let changed = try await broker.setPaused(queue, paused)
+        try await audit.record(who: visitor.name, role: visitor.role, action: paused ? "pause" : "resume", target: queue, count: changed ? 1 : 0)
+        let notice = changed ? "\(queue) \(paused ? "paused" : "resumed")" : "\(queue) was already \(paused ? "paused" : "active")"
+        return ("/queues/\(queue)", notice)
+    }
+
+    private func dead(_ form: [String: [String]], retry: Bool, _ visitor: ConsoleAccess.Visitor) async throws -> (path: String, notice: String) {
+        let letters = DeadLetters(broker: broker)
+        let known = Set(try await pages.queues())
+        let verb = retry ? "retried" : "dropped"
+        let filter = try Self.deadFilter(form.flatMap { key, values in values.map { (key, $0) } })
+        var items: [DeadLetters.Item] = []
+        let target: String
+        switch form["scope"]?.first {
+        case "all":
+            try await letters.forEachPage(filter.filter) { items += $0 }
+            target = filter.echo.isEmpty ? "every dead letter" : filter.echo.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        case "selected":
+            let selected = form["selected"] ?? []
+            guard !selected.isEmpty else { throw ConsoleBadRequest("tick at least one letter") }
+            guard selected.count <= 10_000 else { throw ConsoleBadRequest("at most 10,000 letters at once") }
+            for value in selected {
+                let parts = value.split(separator: "/", maxSplits: 1).map(String.init)
+                guard parts.count == 2, known.contains(parts[0]), Self.isEntryID(parts[1]) else { throw ConsoleBadRequest("'\(value.prefix(80))' names no dead letter") }
+                if let entry = try await broker.deadEntry(parts[0], entryID: parts[1]) {
+                    items.append(DeadLetters.Item(queue: parts[0], entryID: entry.id, fields: entry.fields))
+                }
+            }
+            target = items.map(\.jobID).prefix(20).joined(separator: " ") + (items.count > 20 ? " …" : "")
+        default:
+            throw ConsoleBadRequest("say which letters: scope=selected or scope=all")
+        }
+        let done: Int
+        var refused = 0
+        if retry {
+            let outcome = try await letters.retry(items)
+            done = outcome.retried
+            refused = outcome.refused.count
+        } else {
+            done = try await letters.drop(items)
+        }
+        try await audit.record(who: visitor.name, role: visitor.role, action: retry ? "dead.retry" : "dead.drop", target: target, count: done)
+        let back = "/dead" + (filter.echo.isEmpty ? "" : "?" + filter.echo.sorted { $0.key < $1.key }.map { "\($0.key)=\(PercentEncoding.component($0.value))" }.joined(separator: "&"))
+        var notice = "\(verb) \(done) of \(items.count)"
+        if refused > 0 { notice += "; \(refused) have no valid envelope (drop them)" }
+        return (back, notice)
+    }
+
+    private func runSchedule(_ name: String, _ visitor: ConsoleAccess.Visitor) async throws -> (path: String, notice: String) {
+        guard let entry = pages.schedule.first(where: { $0.name == name }) else { throw ConsoleNotFound("no schedule entry named \(name)") }
+        let notice: String
+        switch try await ScheduleBoard(broker: broker).runNow(entry) {
+        case .added(let id):
+            try await audit.record(who: visitor.name, role: visitor.role, action: "schedule.run", target: name, count: 1)
+            notice = "enqueued \(entry.job.kind) job \(id) on \(entry.job.queue)"
+        case .duplicate(let id):
+            notice = "already enqueued this second: job \(id)"
+        case .full(let length):
+            notice = "not enqueued: \(entry.job.queue) is full (\(length) entries)"
+        }
+        return ("/schedules", notice)
+    }
+
+    // MARK: Signing in
+
+    private func loginPage(_ request: Request) -> Response {
+        let next = ConsoleAccess.localPath(request.uri.queryParameters.get("next"))
+        if case .visitor = access.identify(request), !access.local {
+            return Response(status: .seeOther, headers: [.location: next])
+        }
+        return renderer.login(message: nil, next: next, openID: access.openID.map { _ in "Keycloak" }, token: access.token != nil)
+    }
+
+    private func tokenSignIn(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
+        let next = ConsoleAccess.localPath(form["next"]?.first)
+        guard access.token != nil else { return renderer.login(message: "Sign-in by token is not enabled.", next: next, openID: access.openID.map { _ in "Keycloak" }, token: false, status: .notFound) }
+        guard let session = access.signIn(token: form["token"]?.first ?? "") else {
+            logger.notice("console sign-in refused: wrong token")
+            return renderer.login(message: "That is not the console's token.", next: next, openID: access.openID.map { _ in "Keycloak" }, token: true, status: .unauthorized)
+        }
+        var response = Response(status: .seeOther, headers: [.location: next])
+        response.setCookie(access.cookie(session))
+        return response
+    }
+
+    private func openIDStart(_ request: Request) async -> Response {
+        let next = ConsoleAccess.localPath(request.uri.queryParameters.get("next"))
+        guard let openID = access.openID else { return renderer.login(message: "Sign-in with Keycloak is not enabled.", next: next, openID: nil, token: access.token != nil, status: .notFound) }
+        do {
+            let (url, pending) = try await openID.start(next: next)
+            var response = Response(status: .found, headers: [.location: url])
+            response.setCookie(Cookie(name: ConsoleAccess.pendingCookie, value: access.seal.seal(pending), maxAge: 600, path: "/auth",
+                                      secure: access.secureCookies, httpOnly: true, sameSite: .lax))
+            return response
+        } catch {
+            logger.error("console sign-in cannot start", metadata: ["error": "\(error)"])
+            return renderer.login(message: "The identity provider cannot be reached: \(error)", next: next, openID: "Keycloak", token: access.token != nil, status: .badGateway)
+        }
+    }
+
+    private func openIDCallback(_ request: Request) async -> Response {
+        let query = request.uri.queryParameters
+        guard let openID = access.openID else { return renderer.html("not enabled\n", status: .notFound) }
+        let token = access.token != nil
+        guard let sealed = request.cookies[ConsoleAccess.pendingCookie]?.value, let pending = access.seal.open(sealed, as: OpenIDLogin.Pending.self) else {
+            return renderer.login(message: "This sign-in was not started here, or took too long. Start again.", next: "/", openID: "Keycloak", token: token, status: .badRequest)
+        }
+        if let error = query.get("error") {
+            return renderer.login(message: "Keycloak refused the sign-in: \(error) \(query.get("error_description") ?? "")", next: pending.next, openID: "Keycloak", token: token, status: .unauthorized)
+        }
+        do {
+            let identity = try await openID.finish(code: query.get("code") ?? "", state: query.get("state") ?? "", pending: pending)
+            let session = ConsoleSession.make(subject: identity.subject, name: identity.name, role: identity.role, lifetime: access.sessionLifetime)
+            var response = Response(status: .seeOther, headers: [.location: pending.next])
+            response.setCookie(access.cookie(session))
+            response.setCookie(access.clearing(ConsoleAccess.pendingCookie).with(path: "/auth"))
+            logger.info("console sign-in", metadata: ["who": "\(identity.name)", "role": "\(identity.role.rawValue)"])
+            return response
+        } catch let error as ConsoleAuthError {
+            logger.notice("console sign-in refused", metadata: ["reason": "\(error)"])
+            let status: HTTPResponse.Status = if case .forbidden = error { .forbidden } else if case .provider = error { .badGateway } else { .unauthorized }
+            return renderer.login(message: error.description, next: pending.next, openID: "Keycloak", token: token, status: status)
+        } catch {
+            logger.error("console sign-in failed", metadata: ["error": "\(error)"])
+            return renderer.login(message: "The sign-in failed: \(error)", next: pending.next, openID: "Keycloak", token: token, status: .badGateway)
+        }
+    }
+
+    private func signOut(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
+        guard case .visitor(let visitor) = access.identify(request), let csrf = visitor.csrf, let sent = form["csrf"]?.first, ConsoleAccess.same(sent, csrf) else {
+            return renderer.html("nothing to sign out of\n", status: .forbidden)
+        }
+        var response = Response(status: .seeOther, headers: [.location: "/login"])
+        response.setCookie(access.clearing(ConsoleAccess.sessionCookie))
+        return response
+    }
+
+    // MARK: Reading requests
+
+    /// A url-encoded form body (at most 1 MiB), each name with its values in order.
+    static func form(_ request: Request) async throws -> [String: [String]] {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let text = String(buffer: buffer)
+        var form: [String: [String]] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String { (String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? "" }
+            guard let name = parts.first.map(decode), !name.isEmpty else { continue }
+            form[name, default: []].append(parts.count == 2 ? decode(parts[1]) : "")
+        }
+        return form
+    }
+
+    /// The dead-letter filter of a query or a form, and its fields as given (to show and pass on).
+    static func deadFilter(_ pairs: [(String, String)]) throws -> (filter: DeadLetters.Filter, echo: [String: String]) {
+        var filter = DeadLetters.Filter()
+        var echo: [String: String] = [:]
+        for (name, raw) in pairs {
+            let value = raw.trimmingCharacters(in: .whitespaces)
+            guard !value.isEmpty else { continue }
+            switch name {
+            case "queue": filter.queue = value; echo[name] = value
+            case "kind": filter.kind = value; echo[name] = value
+            case "error": filter.error = String(value.prefix(200)); echo[name] = filter.error
+            case "since":
+                guard let age = Age.milliseconds(value) else { throw ConsoleBadRequest("since '\(value.prefix(20))' is not an age such as 90s, 30m, 2h or 7d") }
+                let now = Clock.unixMilliseconds()
+                filter.since = now > age ? now - age : 0
+                echo[name] = value
+            default: continue
+            }
+        }
+        return (filter, echo)
+    }
+
+    static func isEntryID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=300", .xContentTypeOptions: "nosniff"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+struct ConsoleNotFound: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+struct ConsoleBadRequest: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+extension Cookie {
+    func with(path: String) -> Cookie {
+        Cookie(name: name, value: value, maxAge: 0, path: path, secure: secure, httpOnly: httpOnly, sameSite: sameSite ?? .lax)
+    }
+}

@@ -1,0 +1,214 @@
+/// The console's pages as Mustache templates, compiled into the binary so that nothing is read
+/// from disk or fetched from elsewhere. `{{x}}` is HTML-escaped; the only unescaped values
+/// (`{{{…}}}`) are the page bodies and charts the console renders itself.
+enum Templates {
+    static let layout = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Switchboard</title>
+        <link rel="stylesheet" href="/assets/console.css">
+        <script src="/assets/console.js" defer></script>
+        </head>
+        <body>
+        <header>
+          <a class="brand" href="/">Switchboard</a>
+          <nav>
+            <a href="/" {{#nav.overview}}aria-current="page"{{/nav.overview}}>Queues</a>
+            <a href="/dead" {{#nav.dead}}aria-current="page"{{/nav.dead}}>Dead letters</a>
+            <a href="/schedules" {{#nav.schedules}}aria-current="page"{{/nav.schedules}}>Schedules</a>
+            <a href="/trace" {{#nav.trace}}aria-current="page"{{/nav.trace}}>Trace</a>
+            <a href="/consumers" {{#nav.consumers}}aria-current="page"{{/nav.consumers}}>Consumers</a>
+            <a href="/flows" {{#nav.flows}}aria-current="page"{{/nav.flows}}>Stages</a>
+            <a href="/audit" {{#nav.audit}}aria-current="page"{{/nav.audit}}>Audit</a>
+          </nav>
+          <div class="who">{{visitor.name}} <span class="role">{{visitor.role}}</span>
+            {{#visitor.canSignOut}}<form method="post" action="/logout"><input type="hidden" name="csrf" value="{{visitor.csrf}}"><button class="link">Sign out</button></form>{{/visitor.canSignOut}}
+          </div>
+        </header>
+        {{#flash}}<p class="flash {{kind}}" role="status">{{text}}</p>{{/flash}}
+        <main {{#live}}data-live="{{live}}"{{/live}}>{{{body}}}</main>
+        </body>
+        </html>
+        """
+
+    static let overview = """
+        <h1>Queues</h1>
+        <p class="meta">Redis {{#redisUp}}<span class="ok">reachable</span>{{/redisUp}}{{^redisUp}}<span class="bad">unreachable</span>{{/redisUp}} · updated {{updated}}</p>
+        <div class="scroll"><table id="queues">
+        <thead><tr><th>Queue</th><th>State</th><th class="n">Waiting</th><th class="n">Running</th><th class="n">Oldest waiting</th><th class="n">Retries</th><th class="n">Dead</th><th class="n">Consumers</th><th>Done / min (1 h)</th><th>Failed / min (1 h)</th></tr></thead>
+        <tbody>
+        {{#queues}}
+        <tr data-queue="{{name}}">
+          <td><a href="/queues/{{name}}">{{name}}</a></td>
+          <td>{{#paused}}<span class="warn">paused</span>{{/paused}}{{^paused}}active{{/paused}}</td>
+          <td class="n">{{lag}}</td><td class="n">{{pending}}</td><td class="n">{{oldest}}</td><td class="n">{{delayed}}</td>
+          <td class="n">{{#hasDead}}<a class="bad" href="/dead?queue={{name}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
+          <td class="n {{#noConsumer}}bad{{/noConsumer}}">{{consumers}}</td>
+          <td class="chart" title="{{processedTotal}} in the last hour">{{{processedChart}}}</td>
+          <td class="chart" title="{{failedTotal}} in the last hour">{{{failedChart}}}</td>
+        </tr>
+        {{/queues}}
+        </tbody></table></div>
+        """
+
+    static let queue = """
+        <h1>Queue {{name}}</h1>
+        <p class="meta">{{#paused}}<span class="warn">paused</span>: consumers take no new jobs from it{{/paused}}{{^paused}}active{{/paused}}
+          · {{lag}} waiting · {{pending}} running · {{retries}} retries · {{dead}} dead · {{consumers}} consumers · oldest waiting {{oldest}}</p>
+        {{#canAct}}
+        <form method="post" action="/queues/{{name}}/{{#paused}}resume{{/paused}}{{^paused}}pause{{/paused}}">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <button id="toggle-pause">{{#paused}}Resume{{/paused}}{{^paused}}Pause{{/paused}}</button>
+        </form>
+        {{/canAct}}
+        <h2>Running</h2>
+        {{^running}}<p class="empty">Nothing running.</p>{{/running}}
+        {{#hasRunning}}<div class="scroll"><table><thead><tr><th>Job</th><th>Kind</th><th>Flow</th><th>Consumer</th><th class="n">Idle</th><th class="n">Deliveries</th></tr></thead><tbody>{{/hasRunning}}
+        {{#running}}<tr><td><a href="/trace?id={{id}}">{{id}}</a></td><td>{{kind}}</td><td><a href="/trace?id={{flow}}">{{flow}}</a></td><td>{{consumer}}</td><td class="n">{{idle}}</td><td class="n">{{deliveries}}</td></tr>{{/running}}
+        {{#hasRunning}}</tbody></table></div>{{/hasRunning}}
+        <h2>Waiting</h2>
+        {{^waiting}}<p class="empty">Nothing waiting.</p>{{/waiting}}
+        {{#hasWaiting}}<div class="scroll"><table><thead><tr><th>Job</th><th>Kind</th><th>Flow</th><th>Attempt</th><th>Enqueued</th></tr></thead><tbody>{{/hasWaiting}}
+        {{#waiting}}<tr><td><a href="/trace?id={{id}}">{{id}}</a></td><td>{{kind}}</td><td><a href="/trace?id={{flow}}">{{flow}}</a></td><td>{{attempt}}</td><td>{{enqueued}}</td></tr>{{/waiting}}
+        {{#hasWaiting}}</tbody></table></div>{{/hasWaiting}}
+        <h2>Retries waiting for their time</h2>
+        {{^delayed}}<p class="empty">No retry waiting.</p>{{/delayed}}
+        {{#hasDelayed}}<div class="scroll"><table><thead><tr><th>Job</th><th>Kind</th><th>Attempt</th><th>Due</th><th>Last error</th></tr></thead><tbody>{{/hasDelayed}}
+        {{#delayed}}<tr><td><a href="/trace?id={{id}}">{{id}}</a></td><td>{{kind}}</td><td>{{attempt}}</td><td>{{due}}</td><td class="error">{{error}}</td></tr>{{/delayed}}
+        {{#hasDelayed}}</tbody></table></div>{{/hasDelayed}}
+        """
+
+    static let dead = """
+        <h1>Dead letters</h1>
+        <form class="filters" method="get" action="/dead">
+          <label>Queue <select name="queue"><option value="">every queue</option>{{#queues}}<option value="{{name}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/queues}}</select></label>
+          <label>Kind <input name="kind" value="{{filter.kind}}" size="14"></label>
+          <label>Error contains <input name="error" value="{{filter.error}}" size="18"></label>
+          <label>Since <input name="since" value="{{filter.since}}" size="5" placeholder="2h"></label>
+          <button>Filter</button>
+        </form>
+        <p class="meta"><span id="dead-count">{{total}}</span> matching{{#shownFewer}}, the newest {{shown}} shown{{/shownFewer}}.</p>
+        {{#hasLetters}}
+        <form method="post" id="dead-actions">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          {{#filterFields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/filterFields}}
+          <div class="scroll"><table><thead><tr>{{#canAct}}<th><input type="checkbox" data-select-all aria-label="select all"></th>{{/canAct}}<th>Job</th><th>Queue</th><th>Kind</th><th class="n">Attempts</th><th>Failed</th><th>Error</th></tr></thead><tbody>
+          {{#letters}}<tr data-job="{{id}}">{{#canAct}}<td><input type="checkbox" name="selected" value="{{queue}}/{{entry}}" aria-label="select {{id}}"></td>{{/canAct}}
+            <td><a href="/dead/{{queue}}/{{entry}}">{{id}}</a></td><td>{{queue}}</td><td>{{kind}}</td><td class="n">{{attempts}}</td><td>{{failed}}</td><td class="error">{{error}}</td></tr>{{/letters}}
+          </tbody></table></div>
+          {{#canAct}}
+          <div class="actions">
+            <button formaction="/dead/retry" name="scope" value="selected" id="retry-selected">Retry selected</button>
+            <button formaction="/dead/drop" name="scope" value="selected" data-confirm="Drop the selected letters for good?" class="danger">Drop selected</button>
+            <button formaction="/dead/retry" name="scope" value="all" data-confirm="Retry all {{total}} matching letters?">Retry all {{total}} matching</button>
+            <button formaction="/dead/drop" name="scope" value="all" data-confirm="Drop all {{total}} matching letters for good?" class="danger">Drop all {{total}} matching</button>
+          </div>
+          {{/canAct}}
+        </form>
+        {{/hasLetters}}
+        {{^letters}}<p class="empty">No dead letter matches.</p>{{/letters}}
+        """
+
+    static let letter = """
+        <h1>Dead letter {{id}}</h1>
+        <dl class="facts">
+          <dt>Queue</dt><dd>{{queue}}</dd><dt>Kind</dt><dd>{{kind}}</dd>
+          <dt>Flow</dt><dd><a href="/trace?id={{flow}}">{{flow}}</a></dd>
+          <dt>Attempts</dt><dd>{{attempts}} of {{maxAttempts}}</dd>
+          <dt>Enqueued</dt><dd>{{enqueued}}</dd><dt>First failed</dt><dd>{{firstFailed}}</dd><dt>Last failed</dt><dd>{{lastFailed}}</dd>
+          <dt>Error</dt><dd class="error" id="letter-error">{{error}}</dd>
+        </dl>
+        {{#canAct}}
+        <div class="actions">
+          <form method="post" action="/dead/retry"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="scope" value="selected"><input type="hidden" name="selected" value="{{queue}}/{{entry}}"><button id="retry-one">Retry</button></form>
+          <form method="post" action="/dead/drop" data-confirm="Drop this letter for good?"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="scope" value="selected"><input type="hidden" name="selected" value="{{queue}}/{{entry}}"><button id="drop-one" class="danger">Drop</button></form>
+        </div>
+        {{/canAct}}
+        <h2>Payload</h2>
+        <pre>{{payload}}</pre>
+        <h2>Earlier failures</h2>
+        {{^history}}<p class="empty">None recorded.</p>{{/history}}
+        <ol class="history">{{#history}}<li>attempt {{attempt}} · {{at}} · <span class="error">{{error}}</span></li>{{/history}}</ol>
+        """
+
+    static let schedules = """
+        <h1>Schedules</h1>
+        <p class="meta">{{#leader}}Leader: {{replica}}, lease left {{left}}{{/leader}}{{^leader}}<span class="bad">No scheduler leads</span>: nothing fires.{{/leader}}</p>
+        {{^rows}}<p class="empty">No schedule file given to the console (--schedule).</p>{{/rows}}
+        {{#hasRows}}<div class="scroll"><table><thead><tr><th>Entry</th><th>When</th><th>Kind</th><th>Next fire</th><th>Last fire</th><th>Last job</th>{{#canAct}}<th></th>{{/canAct}}</tr></thead><tbody>{{/hasRows}}
+        {{#rows}}<tr data-schedule="{{name}}"><td>{{name}}</td><td><code>{{cron}}</code> {{zone}}</td><td>{{kind}} on {{queue}}</td><td>{{next}}</td><td>{{last}}</td>
+          <td>{{#job}}<a href="/trace?id={{job}}">{{job}}</a> {{#dead}}<span class="bad">dead</span>{{/dead}}{{/job}}</td>
+          {{#canAct}}<td><form method="post" action="/schedules/{{name}}/run"><input type="hidden" name="csrf" value="{{csrf}}"><button>Run now</button></form></td>{{/canAct}}</tr>{{/rows}}
+        {{#hasRows}}</tbody></table></div>{{/hasRows}}
+        """
+
+    static let trace = """
+        <h1>Trace</h1>
+        <form class="filters" method="get" action="/trace"><label>Flow or job id <input name="id" value="{{id}}" size="30" autofocus></label><button>Trace</button></form>
+        {{#missing}}<p class="empty">Nothing is known of {{id}}: no flow or job with that id in any queue, history or dead letters.</p>{{/missing}}
+        {{#flow}}
+        <p class="meta">Flow {{flow}}{{#truncated}} · some queues were longer than the scan allows: jobs further back may be missing{{/truncated}}</p>
+        <div class="scroll"><table id="trace"><thead><tr><th>At</th><th>Queue</th><th>Kind</th><th>Job</th><th class="n">Attempt</th><th>State</th><th class="n">Took</th><th>Detail</th></tr></thead><tbody>
+        {{#steps}}<tr><td>{{at}}</td><td><a href="/queues/{{queue}}">{{queue}}</a></td><td>{{kind}}</td><td>{{job}}</td><td class="n">{{attempt}}</td><td class="state {{state}}">{{state}}</td><td class="n">{{took}}</td>
+          <td>{{#letter}}<a href="/dead/{{queue}}/{{letter}}">dead letter</a> {{/letter}}<span class="error">{{detail}}</span></td></tr>{{/steps}}
+        </tbody></table></div>
+        {{/flow}}
+        """
+
+    static let consumers = """
+        <h1>Consumers</h1>
+        {{^consumers}}<p class="empty">No consumer is registered.</p>{{/consumers}}
+        {{#hasConsumers}}<div class="scroll"><table><thead><tr><th>Consumer</th><th>Host</th><th>Queues</th><th class="n">In flight</th><th>Last seen</th></tr></thead><tbody>{{/hasConsumers}}
+        {{#consumers}}<tr><td>{{name}}</td><td>{{host}}</td><td>{{queues}}</td><td class="n">{{pending}}</td><td>{{seen}} ago</td></tr>{{/consumers}}
+        {{#hasConsumers}}</tbody></table></div>{{/hasConsumers}}
+        <p class="meta">A consumer blocked on an empty queue is not seen by Redis until work arrives: its last-seen time grows while it waits.</p>
+        """
+
+    static let flows = """
+        <h1>Stages</h1>
+        <p class="meta">Every job kind of this build: the flow it belongs to, its queue, the stages it hands on to and the settings it needs.</p>
+        {{#flows}}<h2>{{name}}</h2>
+        <div class="scroll"><table><thead><tr><th>Kind</th><th>Queue</th><th>Next</th><th>Needs</th></tr></thead><tbody>
+        {{#stages}}<tr><td>{{kind}}{{#entry}} <span class="tag">entry</span>{{/entry}}</td><td><a href="/queues/{{queue}}">{{queue}}</a></td><td>{{next}}</td><td>{{needs}}</td></tr>{{/stages}}
+        </tbody></table></div>{{/flows}}
+        """
+
+    static let audit = """
+        <h1>Audit</h1>
+        {{^entries}}<p class="empty">No action has been taken from the console.</p>{{/entries}}
+        {{#hasEntries}}<div class="scroll"><table id="audit"><thead><tr><th>When</th><th>Who</th><th>Role</th><th>Action</th><th>On</th><th class="n">How many</th></tr></thead><tbody>{{/hasEntries}}
+        {{#entries}}<tr><td>{{at}}</td><td>{{who}}</td><td>{{role}}</td><td>{{action}}</td><td>{{target}}</td><td class="n">{{count}}</td></tr>{{/entries}}
+        {{#hasEntries}}</tbody></table></div>{{/hasEntries}}
+        """
+
+    static let login = """
+        <!doctype html>
+        <html lang="en">
+        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Switchboard</title>
+        <link rel="stylesheet" href="/assets/console.css"></head>
+        <body class="login">
+        <main>
+          <h1>Switchboard</h1>
+          {{#message}}<p class="flash bad" role="alert">{{message}}</p>{{/message}}
+          {{#openID}}<p><a class="button" id="sign-in" href="/auth/start?next={{next}}">Sign in with {{provider}}</a></p>{{/openID}}
+          {{#token}}
+          <form method="post" action="/login">
+            <input type="hidden" name="next" value="{{next}}">
+            <label>Console token <input type="password" name="token" id="token" autocomplete="current-password" required></label>
+            <button id="token-sign-in">Sign in</button>
+          </form>
+          {{/token}}
+        </main>
+        </body>
+        </html>
+        """
+
+    static let problem = """
+        <h1>{{title}}</h1>
+        <p class="flash bad">{{message}}</p>
+        <p><a href="/">Back to the queues</a></p>
+        """
+}
