@@ -36,7 +36,7 @@ struct Switchboard: AsyncParsableCommand {
             else 'switchboard'. Log level: LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
             Exit codes: 0 ok, 1 not found or nothing matched, 2 usage, 3 Redis unreachable.
             """,
-        subcommands: [ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self, TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, BenchCommand.self, BenchLimitsCommand.self, HealthCommand.self, BenchBaselineCommand.self]
+        subcommands: [ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self, TraceCommand.self, ConsoleCommand.self, BenchGaugesCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, BenchCommand.self, BenchLimitsCommand.self, HealthCommand.self, BenchBaselineCommand.self]
     )
 }
 

@@ -1,3 +1,4 @@
+@testable import Console
 import Foundation
 import Redis
 import Testing
@@ -112,6 +113,11 @@ import TestSupport
             #expect(reply.status == 403, "\(reply.text)")
             #expect(reply.text.contains("Nothing was changed"))
         }
+        // An expired session (sealed with the deployment's secret, its time over) is no session.
+        let expired = ConsoleSession(subject: "token", name: "admin", role: .operator, expires: Int(Date().timeIntervalSince1970) - 1, csrf: csrf)
+        let stale = SessionSeal(secret: ConsoleHarness.secret).seal(expired)
+        #expect(try await c.get("/", cookie: stale).status == 303)
+        #expect(try await c.post("/dead/drop", form: [("csrf", csrf), ("scope", "all")], cookie: stale).status == 401)
         // A tampered session is no session; a wrong bearer token is refused.
         let tampered = String(session.dropLast(2)) + (session.hasSuffix("AA") ? "BB" : "AA")
         #expect(try await c.get("/", cookie: tampered).status == 303)

@@ -95,6 +95,13 @@ import TestSupport
         let table = try await SwitchboardProcess.run(["trace", last] + d.h.common, environment: ["NO_COLOR": "1"])
         #expect(table.status == 0 && table.output.hasPrefix("flow \(flow)\n"), "\(table.output)")
         #expect(table.output.split(separator: "\n").filter { $0.contains(" chat.") }.count == 3, "\(table.output)")
+        // The console shows the same flow by the same id.
+        let (console, consolePort) = try await SwitchboardProcess.serving { [h = d.h] port in ["console"] + h.common + ["--port", String(port)] }
+        let page = try await LoopbackHTTP.send(port: consolePort, method: "GET", path: "/trace?id=\(flow)")
+        #expect(page.status == 200 && page.text.contains("Flow \(flow)"), "\(page.text.prefix(2000))")
+        for kind in ["chat.retrieve", "chat.generate", "chat.reply"] { #expect(page.text.contains("<td>\(kind)</td>"), "\(kind)") }
+        console.signal(SIGTERM)
+        #expect(await console.waitForExit() == 0)
         let unknown = try await SwitchboardProcess.run(["trace", "01JNOTHINGKNOWNOFTHIS00000"] + d.h.common)
         #expect(unknown.status == 1 && unknown.output.contains("nothing is known of 01JNOTHINGKNOWNOFTHIS00000"))
         await d.stop()

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Jobs
+import Queue
+import Redis
+
+/// `switchboard bench-gauges`: what one read of the queue gauges costs (the read every scrape of
+/// `/metrics` makes), with no backlog and with `--jobs` waiting, on the Redis given: wall time per
+/// read (median, p99) and Redis CPU per read. Uses keys under a prefix of its own and deletes them.
+struct BenchGaugesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-gauges",
+        abstract: "Measure one read of every queue's Prometheus gauges, without and with a large backlog.",
+        shouldDisplay: false
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Redis URL.", valueName: "url"))
+    var redis: String = "redis://127.0.0.1:6379"
+
+    @Option(help: "Jobs waiting on one queue in the second round.")
+    var jobs: Int = 200_000
+
+    @Option(help: "Reads per round.")
+    var reads: Int = 200
+
+    func validate() throws {
+        guard (1...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be 1-10000000") }
+        guard (10...100_000).contains(reads) else { throw ValidationError("--reads must be 10-100000") }
+    }
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try RedisEndpoint(url: redis), size: 1)
+        defer { pool.close() }
+        let keys = Keys(prefix: "bench-gauges-\(UInt32.random(in: 0...UInt32.max))")
+        let broker = Broker(pool: pool, keys: keys)
+        let queues = Catalogue.allQueues
+        for queue in queues { try await broker.ensureGroup(queue) }
+        let inspector = Inspector(broker: broker)
+        print("queue gauges: \(queues.count) queues, \(reads) reads per round")
+        try await round("no backlog", inspector, queues, pool)
+        var added = 0
+        while added < jobs {
+            let batch = min(50_000, jobs - added)
+            try await pool.send("EVAL", """
+                for i = 1, tonumber(ARGV[1]) do
+                    redis.call('XADD', KEYS[1], '*', 'id', 'bench' .. i, 'kind', 'chat.retrieve', 'attempt', '1', 'max_attempts', '4', 'enqueued_at', '0', 'payload', '{}')
+                end
+                return 1
+                """, "1", keys.stream(queues[0]), String(batch))
+            added += batch
+        }
+        try await round("\(jobs) waiting on \(queues[0])", inspector, queues, pool)
+        var cursor = "0"
+        repeat {
+            let reply = try await pool.send("SCAN", cursor, "MATCH", "{\(keys.prefix)}:*", "COUNT", "1000").array ?? []
+            cursor = reply.first?.string ?? "0"
+            let found = (reply.dropFirst().first?.array ?? []).compactMap(\.string)
+            if !found.isEmpty { try await pool.send(RedisCommand("UNLINK", found)) }
+        } while cursor != "0"
+    }
+
+    private func round(_ title: String, _ inspector: Inspector, _ queues: [String], _ pool: RedisPool) async throws {
+        let before = try await Self.redisCPU(pool)
+        var times: [Double] = []
+        for _ in 0..<reads {
+            let start = ContinuousClock.now
+            _ = try await inspector.gauges(queues)
+            let took = ContinuousClock.now - start
+            times.append(Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
+        }
+        let cpu = try await Self.redisCPU(pool) - before
+        times.sort()
+        print(String(format: "  %@: median %.3f ms, p99 %.3f ms per read; Redis CPU %.0f µs per read", title,
+                     times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], cpu * 1e6 / Double(reads)))
+    }
+
+    /// Seconds of CPU the Redis server has used (user + system).
+    static func redisCPU(_ pool: RedisPool) async throws -> Double {
+        let info = try await pool.send("INFO", "cpu").string ?? ""
+        var total = 0.0
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("used_cpu_sys:") || line.hasPrefix("used_cpu_user:") {
+            total += Double(line.split(separator: ":").last ?? "") ?? 0
+        }
+        return total
+    }
+}
