@@ -9,6 +9,8 @@ import Synchronization
 struct Bench {
     let endpoint: RedisEndpoint
     let concurrency: Int
+    /// What the consumer's outcome scripts keep of each settled job.
+    let history: HistoryRetention
     let logger: Logger
 
     struct Figures {
@@ -70,7 +72,7 @@ struct Bench {
         let keys = Keys(prefix: prefix)
         let pool = RedisPool(endpoint: endpoint, size: 2, logger: logger)
         defer { pool.close() }
-        let broker = Broker(pool: pool, keys: keys)
+        let broker = Broker(pool: pool, keys: keys, history: history)
         let queue = "bench"
         let counter = "{\(prefix)}:done"
 

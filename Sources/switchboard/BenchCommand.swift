@@ -37,19 +37,24 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("latency-seconds"), help: "Duration of the latency measurement.")
     var latencySeconds: Double = 3
 
+    @Option(name: .customLong("history-entries"), help: "Settled attempts the queue's history keeps, as the consumer's option (0: none).")
+    var historyEntries: Int = HistoryRetention.standard.entries
+
     func validate() throws {
         guard jobs >= 2, concurrency >= 1, runs >= 1, singleJobs >= 0, rate >= 0 else {
             throw ValidationError("--jobs must be at least 2; --concurrency and --runs at least 1; --single-jobs and --rate not negative")
         }
         guard (0...3600).contains(latencySeconds) else { throw ValidationError("--latency-seconds must be 0-3600") }
+        guard (0...1_000_000).contains(historyEntries) else { throw ValidationError("--history-entries must be 0-1000000") }
     }
 
     func run() async throws {
         var logger = Logger(label: "switchboard.bench")
         logger.logLevel = .warning
         let endpoint = try redis.endpoint()
-        let bench = Bench(endpoint: endpoint, concurrency: concurrency, logger: logger)
-        print("switchboard bench: \(jobs) jobs, concurrency \(concurrency), redis \(endpoint), \(runs) run(s)")
+        let bench = Bench(endpoint: endpoint, concurrency: concurrency, history: HistoryRetention(entries: historyEntries, age: HistoryRetention.standard.age),
+                          logger: logger)
+        print("switchboard bench: \(jobs) jobs, concurrency \(concurrency), history \(historyEntries), redis \(endpoint), \(runs) run(s)")
         var results: [Bench.Figures] = []
         for run in 1...runs {
             let figures = try await bench.measure(jobs: jobs, singleJobs: singleJobs, rate: rate, latencySeconds: latencySeconds)
