@@ -60,7 +60,7 @@ final class RedisConnection {
         let blocking = commands.map(\.blocksFor).max() ?? .zero
         setTimeout(commandTimeout + blocking)
         for command in commands {
-            let status = Self.withArgv(command.arguments) { argc, argv, lengths in
+            let status = HiredisReply.withArgv(command.arguments) { argc, argv, lengths in
                 redisAppendCommandArgv(context, argc, argv, lengths)
             }
             if status != REDIS_OK {
@@ -75,7 +75,7 @@ final class RedisConnection {
                 throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
             }
             let reply = raw!.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.copy(reply))
+            replies.append(HiredisReply.copy(reply))
             freeReplyObject(raw)
         }
         return replies
@@ -88,70 +88,13 @@ final class RedisConnection {
             throw RedisError.connectionLost(endpoint: endpoint.description, command: "SUBSCRIBE", reason: Self.errorText(context))
         }
         defer { freeReplyObject(raw) }
-        return Self.copy(raw!.assumingMemoryBound(to: redisReply.self))
+        return HiredisReply.copy(raw!.assumingMemoryBound(to: redisReply.self))
     }
 
     private func setTimeout(_ timeout: Duration) {
         guard timeout != currentTimeout else { return }
         _ = redisSetTimeout(context, Self.timeval(timeout))
         currentTimeout = timeout
-    }
-
-    private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
-        let r = reply.pointee
-        switch r.type {
-        case REDIS_REPLY_STRING:
-            return .string(text(r.str, r.len))
-        case REDIS_REPLY_STATUS:
-            return .status(text(r.str, r.len))
-        case REDIS_REPLY_ERROR:
-            return .error(text(r.str, r.len))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int(r.integer))
-        case REDIS_REPLY_ARRAY:
-            var values: [RedisValue] = []
-            values.reserveCapacity(r.elements)
-            for index in 0..<r.elements {
-                if let element = r.element[index] { values.append(copy(element)) } else { values.append(.null) }
-            }
-            return .array(values)
-        default:
-            return .null
-        }
-    }
-
-    private static func text(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
-        guard let pointer, length > 0 else { return "" }
-        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }
-    }
-
-    /// Lays all arguments out in one buffer and hands hiredis pointers and lengths into it.
-    private static func withArgv<R>(_ arguments: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
-        var total = 0
-        for argument in arguments { total += argument.utf8.count }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: arguments.count) { argv in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { lengths in
-                    var offset = 0
-                    for (index, argument) in arguments.enumerated() {
-                        var utf8 = argument
-                        let count = utf8.withUTF8 { source in
-                            if source.count > 0 {
-                                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(bytes)[offset..<(offset + source.count)])
-                                    .copyMemory(from: UnsafeRawBufferPointer(source))
-                            }
-                            return source.count
-                        }
-                        argv[index] = UnsafeRawPointer(bytes.baseAddress! + offset).assumingMemoryBound(to: CChar.self)
-                        lengths[index] = count
-                        offset += count
-                    }
-                    return body(Int32(arguments.count), argv.baseAddress!, UnsafePointer(lengths.baseAddress!))
-                }
-            }
-        }
     }
 
     private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {

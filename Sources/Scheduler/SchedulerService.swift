@@ -13,8 +13,8 @@ import Synchronization
 /// its dedupe key (`scheduler:<name>:<tick>`), so a second replica firing the same tick — after a
 /// failover, a pause, a clock a little off — enqueues nothing. A leader lease keeps the others idle:
 /// only the holder fires, renewing the lease every third of its length; when it stops (SIGTERM
-/// gives the lease up at once) or dies (the lease runs out), another replica takes over and fires the
-/// most recent tick it finds missed within the catch-up window.
+/// gives the lease up at once) or dies (the lease runs out), another replica takes over and fires
+/// every tick missed since the last one recorded as fired, within the catch-up window.
 public final class SchedulerService: Service, Sendable {
     public struct Configuration: Sendable {
         public var entries: [ScheduleEntry]
@@ -69,6 +69,9 @@ public final class SchedulerService: Service, Sendable {
         let step = min(configuration.lease / 3, .milliseconds(250))
         // The tick each entry last saw settled in Redis (enqueued or found already enqueued).
         var settled: [String: Int] = [:]
+        // On taking over, the ticks the replicas before this one recorded as fired: every tick
+        // after those (within the catch-up window) is still due, so a change of leader skips none.
+        var recorded: [String: Int] = [:]
         logger.info("scheduler started", metadata: [
             "entries": "\(configuration.entries.map { "\($0.name) (\($0.schedule))" }.joined(separator: ", "))",
             "replica": "\(configuration.name)",
@@ -85,10 +88,12 @@ public final class SchedulerService: Service, Sendable {
             if holds != was {
                 logger.notice(holds ? "leading: this replica fires the schedule" : "no longer leading", metadata: ["replica": "\(configuration.name)"])
                 leaderGauge.record(holds ? 1 : 0)
+                settled = [:]
+                recorded = holds ? ((try? await FiredTicks(pool: broker.pool, keys: broker.keys).all())?.mapValues(\.tick) ?? [:]) : [:]
             }
             if holds {
                 for entry in configuration.entries {
-                    await fire(entry, settled: &settled)
+                    await fire(entry, settled: &settled, recorded: recorded[entry.name])
                 }
             }
         } while await stopping.nap(step)
@@ -100,12 +105,15 @@ public final class SchedulerService: Service, Sendable {
     }
 
     /// Fires what is due for `entry`: while leading, every tick since the last one settled (so a
-    /// late wake-up never skips one); on taking over, only the latest tick within the catch-up window.
-    private func fire(_ entry: ScheduleEntry, settled: inout [String: Int]) async {
+    /// late wake-up never skips one); on taking over, every tick since the last one a replica
+    /// recorded as fired (`recorded`), within the catch-up window — or, with none recorded there,
+    /// only the latest tick within it. A tick enqueued twice by two leaders is enqueued once (its
+    /// dedupe key).
+    private func fire(_ entry: ScheduleEntry, settled: inout [String: Int], recorded: Int?) async {
         let window = Int(configuration.catchUp.components.seconds)
         guard let latest = entry.schedule.latestTick(atOrBefore: configuration.now(), lookingBack: window) else { return }
         var due: [Int] = []
-        if let last = settled[entry.name] {
+        if let last = settled[entry.name] ?? recorded.flatMap({ $0 >= latest - window && $0 <= latest ? $0 : nil }) {
             var tick = last
             while due.count < 1000, let next = entry.schedule.nextTick(after: tick), next <= latest {
                 due.append(next)

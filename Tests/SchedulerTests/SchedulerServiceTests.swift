@@ -90,6 +90,25 @@ import TestSupport
         #expect(!minutes.isEmpty && Set(minutes).count == minutes.count, "\(minutes)")
     }
 
+    /// A replica taking over fires every tick after the last one its predecessors recorded (within
+    /// the catch-up window), not only the latest: a change of leader skips no tick.
+    @Test func aNewLeaderFiresEveryTickSinceTheLastOneFired() async throws {
+        let setup = try await Setup()
+        defer { setup.pool.close() }
+        let now = Int(Date().timeIntervalSince1970)
+        try await FiredTicks(pool: setup.pool, keys: setup.broker.keys).record("tick", tick: now - 5, jobID: "earlier")
+        let replica = setup.scheduler("late", entries: [try Self.everySecond()])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await replica.run() }
+            #expect(await eventually(timeout: .seconds(20)) { ((try? await setup.ticks("tick")) ?? []).count >= 5 })
+            replica.stop()
+            try await group.waitForAll()
+        }
+        let ticks = try await setup.ticks("tick").sorted()
+        #expect(ticks.first == now - 4, "from the tick after the recorded one: \(ticks)")
+        #expect(ticks == Array(ticks.min()!...ticks.max()!), "none skipped: \(ticks)")
+    }
+
     @Test func scheduleFilesAreCheckedEntryByEntry() throws {
         let registry = Catalogue.registry(environment: [:])
         let good = #"[{"name": "nightly-noop", "cron": "0 3 * * *", "kind": "noop"}, {"name": "pause", "cron": "@every 30s", "kind": "sleep", "payload": {"ms": 5}}]"#
