@@ -136,7 +136,8 @@ public enum ChatFlow {
             context.logger.warning("cannot tell whether a person has the conversation; answering", metadata: ["error": "\(error)"])
             return !handedOff
         }
-        if handedOff, state.status == "pending", state.assigneeID == nil {
+        if handedOff, state.status == "pending", state.assigneeID == nil,
+           try await Handoff.isComplete(services, redis: context.redis, account: account, conversation: conversation) {
             // Chatwoot gave the conversation back to the assistant.
             try await Handoff.forget(services, redis: context.redis, account: account, conversation: conversation)
             return true

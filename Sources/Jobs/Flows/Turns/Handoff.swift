@@ -23,6 +23,14 @@ public enum Handoff {
         try await redis.send("EXISTS", marker(services.keys, account: account, conversation: conversation)).integer == 1
     }
 
+    /// Whether a hand-off here is complete (its note posted and the conversation opened), not
+    /// one under way: only after it may a pending conversation mean Chatwoot gave it back. (A mark
+    /// of an older version, a bare time, counts as complete.)
+    static func isComplete(_ services: FlowServices, redis: RedisPool, account: Int, conversation: Int) async throws -> Bool {
+        guard let mark = try await redis.send("GET", marker(services.keys, account: account, conversation: conversation)).string else { return false }
+        return !mark.hasPrefix("handing ")
+    }
+
     /// Forgets the hand-off: Chatwoot gave the conversation back to the assistant.
     static func forget(_ services: FlowServices, redis: RedisPool, account: Int, conversation: Int) async throws {
         try await redis.send("DEL", marker(services.keys, account: account, conversation: conversation))
@@ -33,12 +41,16 @@ public enum Handoff {
     @discardableResult
     public static func handOver(_ services: FlowServices, redis: RedisPool, account: Int, conversation: Int, reason: String) async throws -> Bool {
         let key = marker(services.keys, account: account, conversation: conversation)
-        let claimed = try await redis.send("SET", key, String(Clock.unixMilliseconds()), "NX", "PX", String(lifetime.milliseconds))
+        // "handing" while the note and the toggle are under way, "done" once both are: another
+        // stage that meanwhile finds the conversation still pending must not take that for Chatwoot
+        // giving it back (and hand it over a second time).
+        let claimed = try await redis.send("SET", key, "handing \(Clock.unixMilliseconds())", "NX", "PX", String(lifetime.milliseconds))
         guard claimed.string == "OK" else { return false }
         do {
             _ = try await services.chatwoot.postMessage(account: account, conversation: conversation,
                                                         content: "Handed to the team by the assistant: \(reason)", isPrivate: true)
             try await services.chatwoot.toggleStatus(account: account, conversation: conversation, to: "open")
+            _ = try? await redis.send("SET", key, "done \(Clock.unixMilliseconds())", "XX", "PX", String(lifetime.milliseconds))
             return true
         } catch {
             _ = try? await redis.send("DEL", key)
