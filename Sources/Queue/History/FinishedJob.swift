@@ -60,8 +60,9 @@ public struct FinishedJob: Sendable, Equatable {
     }
 }
 
-/// How much settled work each queue remembers: the last `entries` records, none older than
-/// `age`. Zero entries keeps none.
+/// How much settled work each queue remembers: the last `entries` records and none older than
+/// `age`, give or take a block of entries (Redis trims streams a block at a time: up to
+/// `stream-node-max-entries`, 100, more stay). Zero entries keeps none.
 public struct HistoryRetention: Sendable, Equatable {
     public var entries: Int
     public var age: Duration

@@ -27,16 +27,17 @@ enum Scripts {
         """
 
     /// Lua shared by every script that writes a queue's history (`FinishedJob`): `remember(key,
-    /// maxlen, record)` adds one record, keeping the last `maxlen` (none when 0); `forget(key,
-    /// maxlen, minid)` drops those older than `minid`, once per script. Trimming is exact: one
-    /// entry at a time as records arrive, cheap, and "the last N" means N.
+    /// maxlen, record)` adds one record, keeping about the last `maxlen` (none when 0); `forget(key,
+    /// maxlen, minid)` drops those older than `minid`, once per script. Trimming is approximate
+    /// (`~`): Redis drops whole blocks of entries (`stream-node-max-entries`, 100), never fewer
+    /// than asked are kept; exact trimming would move entries within a block on every add.
     private static let history = """
         local function remember(key, maxlen, record)
             if tonumber(maxlen) <= 0 or #record == 0 then return end
-            redis.call('XADD', key, 'MAXLEN', maxlen, '*', unpack(record))
+            redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', unpack(record))
         end
         local function forget(key, maxlen, minid)
-            if tonumber(maxlen) > 0 then redis.call('XTRIM', key, 'MINID', minid) end
+            if tonumber(maxlen) > 0 then redis.call('XTRIM', key, 'MINID', '~', minid) end
         end
         """
 
