@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "Jobs",
-            dependencies: ["Blobs", "Queue", "Redis", "Services", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Blobs", "Queue", "Redis", "Services", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Blobs",

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 @testable import Jobs
 import Queue
 import Redis
@@ -75,6 +76,26 @@ import TestSupport
         #expect(messages.allSatisfy { $0.byBot } && Self.toggles(world).allSatisfy { $0.headers["api_access_token"] == "bot" })
         #expect(world.chatwoot.requests.filter { $0.method == "GET" }.allSatisfy { $0.headers["api_access_token"] == "cw" })
         #expect(try await world.dead("reply") == 0)
+    }
+
+    /// Another stage is handing the conversation over (its mark set, the note and the toggle not
+    /// yet done, so Chatwoot still says pending): that is no give-back. The mark stays and no second
+    /// note or toggle is made (the guest may be told again that a colleague comes).
+    @Test func aHandOffUnderWayIsNotTakenForAGiveBack() async throws {
+        let world = try await World(botToken: "bot") { _, _ in ChatFlowTests.completion("HANDOFF\nA colleague will take over here shortly.") }
+        world.chatwoot.conversations.withLock { $0[10]?.status = "pending" }
+        let mark = Handoff.marker(world.services.keys, account: 1, conversation: 10)
+        try await world.pool.send("SET", mark, "handing \(Clock.unixMilliseconds())", "PX", "60000")
+        try await world.running {
+            try await world.ask("I want to talk to a human", messageID: 118)
+            #expect(await eventually(timeout: .seconds(20)) { await Self.finished(world) && world.model.requests.count <= 1 })
+        }
+        #expect(try await world.pool.send("GET", mark).string?.hasPrefix("handing ") == true, "the mark of the hand-off under way stays")
+        #expect(world.chatwoot.messages.filter(\.isPrivate).isEmpty && Self.toggles(world).isEmpty, "\(world.chatwoot.messages.map(\.content))")
+        // Once that hand-off is complete and Chatwoot gives the conversation back, it is the assistant's again.
+        try await world.pool.send("SET", mark, "done \(Clock.unixMilliseconds())", "PX", "60000")
+        #expect(try await ChatFlow.assistantsTurn(world.services, redis: world.pool, logger: Logger(label: "test"), account: 1, conversation: 10))
+        #expect(try await world.pool.send("EXISTS", mark).integer == 0)
     }
 
     /// Answers that fail for good (the model refuses the request) hand the conversation over once,

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Queue
 import Redis
 import Services
@@ -128,22 +129,26 @@ public enum ChatFlow {
     /// agent may have taken the conversation while the answer was written. When Chatwoot cannot
     /// say, the answer is posted (the guest is not left without one for a lookup).
     static func assistantsTurn(_ services: FlowServices, _ context: JobContext, account: Int, conversation: Int) async throws -> Bool {
-        let handedOff = try await Handoff.isHandedOff(services, redis: context.redis, account: account, conversation: conversation)
+        try await assistantsTurn(services, redis: context.redis, logger: context.logger, account: account, conversation: conversation)
+    }
+
+    static func assistantsTurn(_ services: FlowServices, redis: RedisPool, logger: Logger, account: Int, conversation: Int) async throws -> Bool {
+        let handedOff = try await Handoff.isHandedOff(services, redis: redis, account: account, conversation: conversation)
         let state: ChatwootClient.ConversationState
         do {
             state = try await services.chatwoot.conversationState(account: account, conversation: conversation)
         } catch {
-            context.logger.warning("cannot tell whether a person has the conversation; answering", metadata: ["error": "\(error)"])
+            logger.warning("cannot tell whether a person has the conversation; answering", metadata: ["error": "\(error)"])
             return !handedOff
         }
         if handedOff, state.status == "pending", state.assigneeID == nil,
-           try await Handoff.isComplete(services, redis: context.redis, account: account, conversation: conversation) {
+           try await Handoff.isComplete(services, redis: redis, account: account, conversation: conversation) {
             // Chatwoot gave the conversation back to the assistant.
-            try await Handoff.forget(services, redis: context.redis, account: account, conversation: conversation)
+            try await Handoff.forget(services, redis: redis, account: account, conversation: conversation)
             return true
         }
         guard services.turn.answers(status: state.status, assigned: state.assigneeID != nil, handedOff: handedOff) else {
-            context.logger.info("a person has the conversation; the assistant stays silent",
+            logger.info("a person has the conversation; the assistant stays silent",
                                 metadata: ["chatwoot.status": "\(state.status ?? "?")", "chatwoot.assignee": "\(state.assigneeID.map(String.init) ?? "none")"])
             return false
         }
