@@ -47,10 +47,7 @@ struct TraceCommand: AsyncParsableCommand {
     static func describe(_ trace: FlowTrace) -> String {
         var rows = [["AT", "QUEUE", "KIND", "JOB", "ATTEMPT", "STATE", "TOOK", "DETAIL"]]
         for step in trace.steps {
-            var detail = step.error ?? ""
-            if let next = step.next { detail = "→ \(next)" }
-            if let consumer = step.consumer { detail = "running on \(consumer), idle \(Terminal.age(milliseconds: Int(clamping: step.idleMilliseconds ?? 0)))" }
-            if step.state == .delayed { detail = "due \(Terminal.timestamp(milliseconds: Double(step.at)))" + (detail.isEmpty ? "" : "; \(detail)") }
+            var detail = step.detail(age: { Terminal.age(milliseconds: $0) }, time: { Terminal.timestamp(milliseconds: Double($0)) })
             if let entry = step.entryID { detail += " (dead letter \(entry))" }
             rows.append([Terminal.timestamp(milliseconds: Double(step.at)), step.queue, step.kind, step.jobID, String(step.attempt), step.state.rawValue,
                          step.milliseconds.map { Terminal.age(milliseconds: Int(clamping: $0)) } ?? "-", detail])

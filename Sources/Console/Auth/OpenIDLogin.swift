@@ -105,7 +105,7 @@ final class OpenIDLogin: Sendable {
     /// token verified, the role read.
     func finish(code: String, state: String, pending: Pending, now: Int = Int(Date().timeIntervalSince1970)) async throws -> Identity {
         guard pending.expires > now else { throw ConsoleAuthError.refused("the sign-in took too long; start again") }
-        guard Self.same(state, pending.state) else { throw ConsoleAuthError.refused("the sign-in's state does not match; start again") }
+        guard ConsoleAccess.same(state, pending.state) else { throw ConsoleAuthError.refused("the sign-in's state does not match; start again") }
         let endpoints = try await endpoints()
         var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", settings.redirectURI),
                     ("client_id", settings.clientID), ("code_verifier", pending.verifier)]
@@ -138,7 +138,7 @@ final class OpenIDLogin: Sendable {
         guard claims.iss == issuer else { throw ConsoleAuthError.refused("the ID token is from \(claims.iss), not \(issuer)") }
         guard claims.aud.contains(settings.clientID) else { throw ConsoleAuthError.refused("the ID token is for \(claims.aud.joined(separator: ", ")), not \(settings.clientID)") }
         guard Double(now) < claims.exp else { throw ConsoleAuthError.refused("the ID token has expired") }
-        guard let found = claims.nonce, Self.same(found, nonce) else { throw ConsoleAuthError.refused("the ID token's nonce does not match") }
+        guard let found = claims.nonce, ConsoleAccess.same(found, nonce) else { throw ConsoleAuthError.refused("the ID token's nonce does not match") }
         let payload = try Self.payload(of: token)
         let roles = Self.strings(at: settings.rolesClaim, in: payload)
         let role: VisitorRole
@@ -193,12 +193,6 @@ final class OpenIDLogin: Sendable {
         for key in path.split(separator: ".") { current = (current as? [String: Any])?[String(key)] }
         if let list = current as? [Any] { return list.compactMap { $0 as? String } }
         return (current as? String).map { [$0] } ?? []
-    }
-
-    static func same(_ a: String, _ b: String) -> Bool {
-        let left = Array(a.utf8), right = Array(b.utf8)
-        guard left.count == right.count else { return false }
-        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

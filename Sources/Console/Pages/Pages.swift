@@ -19,9 +19,10 @@ struct Pages: Sendable {
     func overview() async throws -> [String: Any] {
         let names = try await queues()
         let gauges = try await inspector.gauges(names)
+        let counts = try await inspector.perMinute(names, minutes: 60)
         var rows: [[String: Any]] = []
         for queue in gauges {
-            let minutes = try await inspector.perMinute(queue.queue, minutes: 60)
+            let minutes = counts[queue.queue] ?? []
             let processed = minutes.map(\.processed), failed = minutes.map(\.failed)
             rows.append([
                 "name": queue.queue, "paused": queue.paused, "lag": queue.lag, "pending": queue.pending,
@@ -113,10 +114,7 @@ struct Pages: Sendable {
             return ["id": id, "missing": true]
         }
         let steps = trace.steps.map { step -> [String: Any] in
-            var detail = step.error ?? ""
-            if let next = step.next { detail = "→ \(next)" }
-            if let consumer = step.consumer { detail = "running on \(consumer), idle \(Format.age(Int(clamping: step.idleMilliseconds ?? 0)))" }
-            if step.state == .delayed { detail = "due \(Format.time(step.at))" + (detail.isEmpty ? "" : "; \(detail)") }
+            let detail = step.detail(age: Format.age, time: Format.time)
             var fields: [String: Any] = [
                 "at": Format.time(step.at), "queue": step.queue, "kind": step.kind, "job": step.jobID, "attempt": step.attempt,
                 "state": step.state.rawValue, "took": step.milliseconds.map { Format.age(Int(clamping: $0)) } ?? "-", "detail": detail,

@@ -40,6 +40,16 @@ public struct FlowTrace: Sendable, Equatable, Codable {
         public var idleMilliseconds: UInt64?
         /// A dead letter's entry id (what `dead retry` takes).
         public var entryID: String?
+
+        /// What a reader needs beside the columns: the next job, the consumer running it, when a
+        /// retry is due, or the error; times and ages written as the caller writes them.
+        public func detail(age: (Int) -> String, time: (UInt64) -> String) -> String {
+            var detail = error ?? ""
+            if let next { detail = "→ \(next)" }
+            if let consumer { detail = "running on \(consumer), idle \(age(Int(clamping: idleMilliseconds ?? 0)))" }
+            if state == .delayed { detail = "due \(time(at))" + (detail.isEmpty ? "" : "; \(detail)") }
+            return detail
+        }
     }
 
     /// The flow's id: the job that started it.
@@ -70,15 +80,21 @@ public struct FlowTracer: Sendable {
             finished += StreamEntry.list(reply).compactMap { FinishedJob(entry: $0, queue: queue) }
         }
         // The flow started before any of its jobs was made; a minute's leeway for clocks apart.
-        let since = JobID.milliseconds(of: id).map { $0 > 60_000 ? $0 - 60_000 : 0 } ?? 0
-        var (live, truncated) = try await liveJobs(queues, matching: id, since: since)
-        // The flow: the one job `id` names belongs to, else `id` itself.
-        let flow = finished.first { $0.jobID == id }?.flow
-            ?? live.lazy.compactMap { item in item.entry.fieldMap["id"] == id ? item.entry.fieldMap["flow"] ?? id : nil }.first
-            ?? id
-        if flow != id {
-            let flowStart = JobID.milliseconds(of: flow).map { $0 > 60_000 ? $0 - 60_000 : 0 } ?? 0
-            (live, truncated) = try await liveJobs(queues, matching: flow, since: min(flowStart, since))
+        func start(_ id: String) -> UInt64 { JobID.milliseconds(of: id).map { $0 > 60_000 ? $0 - 60_000 : 0 } ?? 0 }
+        // The flow: the one job `id` names belongs to (its history says, else its live entry),
+        // else `id` itself. The live jobs are scanned for it once, or twice when only a live entry
+        // of a later stage could tell the flow.
+        var live: [LiveJob] = [], truncated = false
+        var scanned: String?
+        var belongs = finished.first { $0.jobID == id }?.flow
+        if belongs == nil {
+            (live, truncated) = try await liveJobs(queues, matching: id, since: start(id))
+            scanned = id
+            belongs = live.lazy.compactMap { item in item.entry.fieldMap["id"] == id ? item.entry.fieldMap["flow"] ?? id : nil }.first
+        }
+        let flow = belongs ?? id
+        if scanned != flow {
+            (live, truncated) = try await liveJobs(queues, matching: flow, since: min(start(flow), start(id)))
         }
         var steps: [FlowTrace.Step] = finished.filter { $0.flow == flow }.map { record in
             FlowTrace.Step(jobID: record.jobID, kind: record.kind, queue: record.queue, state: FlowTrace.State(rawValue: record.outcome.rawValue) ?? .done,

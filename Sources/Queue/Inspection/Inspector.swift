@@ -65,9 +65,7 @@ public struct Inspector: Sendable {
         if let oldest = StreamEntry.list(replies[5]).first, let millis = UInt64(oldest.id.split(separator: "-").first ?? "") {
             info.oldestAgeMilliseconds = Int(Clock.unixMilliseconds()) - Int(clamping: millis)
         }
-        for group in replies[1].array ?? [] {
-            let fields = Self.pairs(group)
-            guard fields["name"]?.string == Keys.group else { continue }
+        if let fields = Self.workers(replies[1]) {
             info.pending = fields["pending"]?.integer ?? 0
             info.lag = fields["lag"]?.integer
         }
@@ -96,6 +94,11 @@ public struct Inspector: Sendable {
             index += 2
         }
         return result
+    }
+
+    /// The `workers` group's fields in an XINFO GROUPS reply (nil before anyone read the queue).
+    private static func workers(_ reply: RedisValue) -> [String: RedisValue]? {
+        (reply.array ?? []).lazy.map(pairs).first { $0["name"]?.string == Keys.group }
     }
 
     private static func pairs(_ value: RedisValue) -> [String: RedisValue] {
@@ -143,14 +146,10 @@ extension Inspector {
             let reply = Array(replies[(index * 5)..<(index * 5 + 5)])
             var gauges = Gauges(queue: queue, depth: reply[0].integer ?? 0, pending: 0, lag: 0, oldestWaitingMilliseconds: 0,
                                 delayed: reply[2].integer ?? 0, dead: reply[3].integer ?? 0, consumers: 0, paused: reply[4].integer == 1)
-            var lastDelivered = "0-0"
-            for group in reply[1].array ?? [] {
-                let fields = Self.pairs(group)
-                guard fields["name"]?.string == Keys.group else { continue }
-                gauges.pending = fields["pending"]?.integer ?? 0
-                gauges.consumers = fields["consumers"]?.integer ?? 0
-                lastDelivered = fields["last-delivered-id"]?.string ?? "0-0"
-            }
+            let group = Self.workers(reply[1])
+            gauges.pending = group?["pending"]?.integer ?? 0
+            gauges.consumers = group?["consumers"]?.integer ?? 0
+            let lastDelivered = group?["last-delivered-id"]?.string ?? "0-0"
             gauges.lag = max(gauges.depth - gauges.pending, 0)
             found.append(gauges)
             waitingSince.append(RedisCommand("XRANGE", [keys.stream(queue), "(" + lastDelivered, "+", "COUNT", "1"]))
@@ -177,11 +176,8 @@ extension Inspector {
 
     /// The first `count` jobs waiting (not yet delivered), oldest first.
     public func waiting(_ queue: String, count: Int) async throws -> [Listed] {
-        var lastDelivered = "0-0"
         let groups = try await broker.pool.pipeline([RedisCommand("XINFO", ["GROUPS", broker.keys.stream(queue)])])[0]
-        for group in groups.array ?? [] where Self.pairs(group)["name"]?.string == Keys.group {
-            lastDelivered = Self.pairs(group)["last-delivered-id"]?.string ?? "0-0"
-        }
+        let lastDelivered = Self.workers(groups)?["last-delivered-id"]?.string ?? "0-0"
         let reply = try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.stream(queue), "(" + lastDelivered, "+", "COUNT", String(count)]))
         return StreamEntry.list(reply).map { Listed(entryID: $0.id, envelope: try? Envelope(fields: $0.fields)) }
     }
@@ -201,17 +197,22 @@ extension Inspector {
         }
     }
 
-    /// Processed and failed counts of each of the last `minutes` whole minutes, oldest first.
-    public func perMinute(_ queue: String, minutes: Int, now: UInt64 = Clock.unixMilliseconds()) async throws -> [(processed: Int, failed: Int)] {
+    /// Processed and failed counts of each of the last `minutes` whole minutes, oldest first, for
+    /// each of `queues` (one pipeline for all of them).
+    public func perMinute(_ queues: [String], minutes: Int, now: UInt64 = Clock.unixMilliseconds()) async throws -> [String: [(processed: Int, failed: Int)]] {
         let current = now / 60_000
-        let first = current - UInt64(minutes)
-        let replies = try await broker.pool.pipeline((first..<current).map {
-            RedisCommand("HMGET", [broker.keys.stats(queue, minute: $0), "processed", "failed"])
+        let range = (current - UInt64(minutes))..<current
+        let replies = try await broker.pool.pipeline(queues.flatMap { queue in
+            range.map { RedisCommand("HMGET", [broker.keys.stats(queue, minute: $0), "processed", "failed"]) }
         })
-        return replies.map { reply in
-            let values = reply.array ?? []
-            return (values.first?.integer ?? 0, values.dropFirst().first?.integer ?? 0)
+        var counts: [String: [(processed: Int, failed: Int)]] = [:]
+        for (index, queue) in queues.enumerated() {
+            counts[queue] = replies[(index * minutes)..<((index + 1) * minutes)].map { reply in
+                let values = reply.array ?? []
+                return (values.first?.integer ?? 0, values.dropFirst().first?.integer ?? 0)
+            }
         }
+        return counts
     }
 
     /// A consumer of the deployment: the queues it reads, its jobs in flight, when it was last heard of.

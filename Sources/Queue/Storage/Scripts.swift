@@ -139,15 +139,11 @@ enum Scripts {
         local record = {}
         if k > 0 then record = { unpack(ARGV, 10, 9 + k) } end
         local ttl = tonumber(ARGV[5])
-        if ttl > 0 then
-            local earlier = redis.call('GET', KEYS[5])
-            if earlier then
-                if k > 0 then record[k] = earlier end
-                remember(KEYS[6], ARGV[7], record)
-                forget(KEYS[6], ARGV[7], ARGV[8])
-                return true
-            end
-            redis.call('SET', KEYS[5], ARGV[6], 'EX', ttl)
+        if ttl > 0 and not redis.call('SET', KEYS[5], ARGV[6], 'NX', 'EX', ttl) then
+            if k > 0 then record[k] = redis.call('GET', KEYS[5]) end
+            remember(KEYS[6], ARGV[7], record)
+            forget(KEYS[6], ARGV[7], ARGV[8])
+            return true
         end
         remember(KEYS[6], ARGV[7], record)
         forget(KEYS[6], ARGV[7], ARGV[8])
