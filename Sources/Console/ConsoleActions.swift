@@ -26,7 +26,8 @@ extension ConsoleRoutes {
         do {
             let (path, notice) = try await run(visitor, form)
             let separator = path.contains("?") ? "&" : "?"
-            return Response(status: .seeOther, headers: [.location: path + separator + "notice=" + PercentEncoding.component(notice)])
+            return Response(status: .seeOther, headers: [.location: path + separator + "notice=" + PercentEncoding.component(notice)
+                                                             + "&mark=" + access.seal.mark(notice)])
         } catch let missing as ConsoleNotFound {
             return renderer.render("problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nil, visitor: visitor, status: .notFound)
         } catch let bad as ConsoleBadRequest {

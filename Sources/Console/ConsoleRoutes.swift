@@ -97,7 +97,7 @@ struct ConsoleRoutes: Sendable {
         do {
             let built = try await build(visitor)
             return renderer.render(built.template, built.context, title: built.title, nav: nav, visitor: visitor, live: built.live,
-                                   flash: Self.notice(request), fragment: fragment)
+                                   flash: notice(request), fragment: fragment)
         } catch let missing as ConsoleNotFound {
             return renderer.render("problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nav, visitor: visitor,
                                    fragment: fragment, status: .notFound)
@@ -111,9 +111,13 @@ struct ConsoleRoutes: Sendable {
         }
     }
 
-    static func notice(_ request: Request) -> (kind: String, text: String)? {
-        guard let text = request.uri.queryParameters.get("notice"), !text.isEmpty else { return nil }
-        return (request.uri.queryParameters.get("notice_kind") == "bad" ? "bad" : "ok", String(text.prefix(300)))
+    /// The outcome of the action that led here — only one the console itself wrote (its mark
+    /// checks): a link of someone else's cannot put words in the console's mouth.
+    func notice(_ request: Request) -> (kind: String, text: String)? {
+        let query = request.uri.queryParameters
+        guard let text = query.get("notice"), !text.isEmpty, text.count <= 300, let mark = query.get("mark"),
+              access.seal.isMarked(text, mark) else { return nil }
+        return ("ok", text)
     }
 
     // MARK: Reading requests

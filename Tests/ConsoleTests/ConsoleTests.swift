@@ -36,6 +36,11 @@ import TestSupport
         #expect(retried.status == 303 && retried.headers["location"]?.hasPrefix("/dead?notice=retried%201%20of%201") == true, "\(retried.headers)")
         #expect(try await c.h.integer("XLEN", c.h.key("diagnostics:dead")) == 2)
         #expect(try await c.h.integer("XLEN", c.h.key("diagnostics:stream")) == 1)
+        // The page it leads back to says what was done; a link of anyone else's cannot say anything.
+        let back = try await c.get(try #require(retried.headers["location"]), cookie: session)
+        #expect(back.text.contains("<p class=\"flash ok\" role=\"status\">retried 1 of 1</p>"), "\(back.text.prefix(2000))")
+        let forged = try await c.get("/dead?notice=Your%20session%20expired%3A%20sign%20in%20at%20evil.example&mark=AAAA", cookie: session)
+        #expect(forged.status == 200 && !forged.text.contains("evil.example"))
         // Drop all that match; a script with the bearer token pauses a queue.
         let dropped = try await c.post("/dead/drop", form: [("csrf", csrf), ("scope", "all"), ("queue", "diagnostics")], cookie: session)
         #expect(dropped.status == 303 && dropped.headers["location"]?.contains("dropped%202%20of%202") == true, "\(dropped.headers)")
@@ -221,6 +226,10 @@ import TestSupport
         #expect(short.status == 2 && short.output.contains("at least 16 characters"))
         let half = try await SwitchboardProcess.run(["console"] + h.common, environment: ["CONSOLE_OIDC_ISSUER": "https://sso.example.com/realms/x"])
         #expect(half.status == 2 && half.output.contains("CONSOLE_OIDC_CLIENT_ID"))
+        // A port already taken: exit non-zero saying which, never a console half up.
+        let taken = try ListeningPort()
+        let busy = try await SwitchboardProcess.run(["console"] + h.common + ["--port", String(taken.port)])
+        #expect(busy.status != 0 && busy.output.contains("cannot listen on 127.0.0.1:\(taken.port) for the console"), "\(busy.output)")
         // On loopback with no sign-in, the local operator.
         let (local, port) = try await SwitchboardProcess.serving { port in ["console"] + h.common + ["--port", String(port)] }
         let page = try await LoopbackHTTP.send(port: port, method: "GET", path: "/flows")

@@ -47,6 +47,17 @@ struct SessionSeal: Sendable {
         return try? JSONDecoder().decode(Value.self, from: body)
     }
 
+    /// A MAC of `text` under the console's key, for a text the console hands the browser and
+    /// shows again (a notice in a redirect): only what the console wrote is shown.
+    func mark(_ text: String) -> String {
+        Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Array("notice\u{0}\(text)".utf8), using: key)))
+    }
+
+    func isMarked(_ text: String, _ mark: String) -> Bool {
+        guard let mac = Base64URL.decode(mark) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array("notice\u{0}\(text)".utf8), using: key)
+    }
+
     func open(session text: String, now: Int = Int(Date().timeIntervalSince1970)) -> ConsoleSession? {
         guard let session = open(text, as: ConsoleSession.self), session.expires > now else { return nil }
         return session
