@@ -181,4 +181,69 @@ import TestSupport
         client.close()
         await #expect(throws: RedisError.closed) { try await client.send("PING") }
     }
+
+    /// Every connection of the client is cut again and again while 2,000 writes are under way:
+    /// each call either succeeds or fails as a connection problem, a failed one succeeds when tried
+    /// again, and every write is there at the end — none lost, none refused for another reason.
+    @Test func reconnectUnderLoadLosesNothing() async throws {
+        let server = try await RedisServer()
+        let log = LogCapture()
+        let client = RedisClient(endpoint: server.endpoint, logger: log.logger)
+        defer { client.close() }
+        let otherErrors = LockedValue<[String]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for _ in 0..<10 {
+                    try await Task.sleep(for: .milliseconds(40))
+                    _ = try await server.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+                }
+            }
+            for writer in 0..<20 {
+                group.addTask {
+                    for item in 0..<100 {
+                        while true {
+                            do {
+                                try await client.send("SADD", "written", "\(writer)-\(item)")
+                                break
+                            } catch let error as RedisError where error.isConnectionProblem {
+                                try await Task.sleep(for: .milliseconds(5))
+                            } catch {
+                                otherErrors.withLock { $0.append("\(error)") }
+                                return
+                            }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(otherErrors.value.isEmpty, "\(otherErrors.value)")
+        #expect(try await client.send("SCARD", "written") == .integer(2000))
+        #expect(log.count(containing: "redis reconnected") >= 1, "the connection was cut at least once under load")
+    }
+
+    /// A server that became a replica answers a write with READONLY: the client stops using that
+    /// connection, yet the replies already owed on it (other callers' reads) still arrive, and the
+    /// next command runs on a new connection.
+    @Test func aReadOnlyReplyRetiresTheConnectionAfterTheRepliesItOwes() async throws {
+        let primary = try await RedisServer()
+        let replica = try await RedisServer()
+        _ = try await replica.command("REPLICAOF", "127.0.0.1", String(primary.port))
+        let log = LogCapture()
+        let client = RedisClient(endpoint: replica.endpoint, logger: log.logger)
+        defer { client.close() }
+        let before = try await client.send("CLIENT", "ID")
+        let results = try await withThrowingTaskGroup(of: RedisValue?.self) { group in
+            group.addTask {
+                do { return try await client.send("SET", "k", "v") } catch let error as RedisError { return .error(error.description) }
+            }
+            for _ in 0..<50 { group.addTask { try await client.send("GET", "k") } }
+            return try await group.reduce(into: [RedisValue?]()) { $0.append($1) }
+        }
+        #expect(results.contains { $0?.errorMessage?.contains("READONLY") == true }, "the write was refused as a replica would")
+        #expect(results.filter { $0 == .null }.count == 50, "every read on the retired connection got its reply")
+        let after = try await client.send("CLIENT", "ID")
+        #expect(after != before, "the next command ran on a new connection")
+        #expect(log.count(containing: "no longer the master") == 1)
+    }
 }

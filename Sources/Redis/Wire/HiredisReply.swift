@@ -1,8 +1,7 @@
 import CHiredis
 
 /// hiredis' reply objects copied into Swift values, and command arguments laid out for hiredis'
-/// argv functions: what the blocking connection and the event-loop reader share, so a reply means
-/// the same whichever path read it.
+/// argv functions (`RESPEncoding`, `RESPReader`): the protocol work stays hiredis'.
 enum HiredisReply {
     static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
         let r = reply.pointee

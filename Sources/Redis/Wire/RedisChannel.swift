@@ -22,21 +22,28 @@ final class RedisChannel: Sendable {
 
     /// Connects to `host:port` (the endpoint's, or a master a sentinel named) on a loop of `group`.
     static func connect(to endpoint: RedisEndpoint, host: String? = nil, port: Int? = nil, on group: any EventLoopGroup,
-                        connectTimeout: Duration, commandTimeout: Duration) async throws -> RedisChannel {
+                        connectTimeout: Duration, commandTimeout: Duration,
+                        pushes: (@Sendable (RedisValue) -> Void)? = nil) async throws -> RedisChannel {
         let name = endpoint.description
         let channel: any Channel
+        let host = host ?? endpoint.host, port = port ?? endpoint.port
         do {
-            channel = try await ClientBootstrap(group: group)
+            let bootstrap = ClientBootstrap(group: group)
                 .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(endpoint: name))
+                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(endpoint: name, pushes: pushes))
                     }
                 }
-                .connect(host: host ?? endpoint.host, port: port ?? endpoint.port)
-                .get()
+            // An address needs no resolver (whose getaddrinfo runs on a dispatch queue, which a
+            // busy process can starve past the connect timeout); only a name is looked up.
+            if let address = try? SocketAddress(ipAddress: host, port: port) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: host, port: port).get()
+            }
         } catch {
             throw RedisError.connectFailed(endpoint: name, reason: Self.reason(error))
         }
@@ -82,6 +89,11 @@ final class RedisChannel: Sendable {
 
     func close() {
         channel.close(promise: nil)
+    }
+
+    /// Takes no more requests; closes once the replies already owed have arrived.
+    func retire() {
+        channel.pipeline.fireUserInboundEventTriggered(RedisRetire())
     }
 
     private static func reason(_ error: any Error) -> String {

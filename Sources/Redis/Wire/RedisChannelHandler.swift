@@ -11,26 +11,35 @@ struct RedisRequest: Sendable {
 /// written — so any number of callers pipeline on one connection. When the connection ends (the
 /// server closed it, the protocol broke, a timeout closed it), every request still waiting fails
 /// with `connectionLost` naming its first command: it may or may not have run.
+///
+/// On a subscribed connection, the messages the server pushes (`message`, `pmessage`) go to
+/// `pushes` instead of completing a request. A connection being retired (`RedisRetire`) takes no
+/// new request and closes once the replies it still owes have arrived.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
     private struct Waiting {
-        var remaining: Int
-        var replies: [RedisValue]
+        let count: Int
         let promise: EventLoopPromise<[RedisValue]>
         let command: String
     }
 
     private let reader = RESPReader()
     private var waiting = CircularBuffer<Waiting>(initialCapacity: 16)
+    /// The replies of the first waiting request read so far (kept apart from `waiting`, so that
+    /// appending to them never copies them).
+    private var replies: [RedisValue] = []
     private let endpoint: String
+    private let pushes: (@Sendable (RedisValue) -> Void)?
     /// Why the connection ended, once it has.
     private var ended: String?
+    private var retiring = false
 
-    init(endpoint: String) {
+    init(endpoint: String, pushes: (@Sendable (RedisValue) -> Void)? = nil) {
         self.endpoint = endpoint
+        self.pushes = pushes
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -50,9 +59,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         for command in request.commands { for argument in command.arguments { size += argument.utf8.count + 16 } }
         var buffer = context.channel.allocator.buffer(capacity: size + 16)
         for command in request.commands { RESPEncoding.append(command, to: &buffer) }
-        var replies: [RedisValue] = []
-        replies.reserveCapacity(request.commands.count)
-        waiting.append(Waiting(remaining: request.commands.count, replies: replies, promise: request.promise, command: command))
+        waiting.append(Waiting(count: request.commands.count, promise: request.promise, command: command))
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
@@ -60,13 +67,28 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         do {
             try reader.feed(unwrapInboundIn(data))
             while let reply = try reader.next() {
-                guard !waiting.isEmpty else { throw RESPError(message: "a reply nobody asked for") }
-                waiting[waiting.startIndex].replies.append(reply)
-                waiting[waiting.startIndex].remaining -= 1
-                if waiting[waiting.startIndex].remaining == 0 {
-                    let done = waiting.removeFirst()
-                    done.promise.succeed(done.replies)
+                if let pushes, Self.isPush(reply) {
+                    pushes(reply)
+                    continue
                 }
+                guard let head = waiting.first else { throw RESPError(message: "a reply nobody asked for") }
+                if head.count == 1 {
+                    waiting.removeFirst()
+                    head.promise.succeed([reply])
+                    continue
+                }
+                if replies.isEmpty { replies.reserveCapacity(head.count) }
+                replies.append(reply)
+                if replies.count == head.count {
+                    waiting.removeFirst()
+                    let done = replies
+                    replies = []
+                    head.promise.succeed(done)
+                }
+            }
+            if retiring && waiting.isEmpty {
+                end("retired")
+                context.close(promise: nil)
             }
         } catch {
             end("protocol error: \((error as? RESPError)?.message ?? "\(error)")")
@@ -96,11 +118,25 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
+        if event is RedisRetire {
+            retiring = true
+            if waiting.isEmpty {
+                end("retired")
+                context.close(promise: nil)
+            }
+            return
+        }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private static func isPush(_ reply: RedisValue) -> Bool {
+        guard case .array(let parts) = reply, let kind = parts.first?.string else { return false }
+        return kind == "message" || kind == "pmessage"
     }
 
     private func end(_ reason: String) {
         if ended == nil { ended = reason }
+        replies = []
         while let request = waiting.popFirst() {
             request.promise.fail(RedisError.connectionLost(endpoint: endpoint, command: request.command, reason: ended ?? reason))
         }
@@ -110,3 +146,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 /// Sent down a channel's pipeline when a command's reply is late: the connection is closed (its
 /// replies could no longer be matched to their commands), failing every request on it.
 struct RedisTimedOut: Sendable {}
+
+/// Sent down a channel's pipeline to retire it (its server is no longer the master): the replies
+/// already owed are delivered, then the connection closes.
+struct RedisRetire: Sendable {}
