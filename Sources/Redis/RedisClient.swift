@@ -48,6 +48,9 @@ public final class RedisClient: Sendable {
         close()
     }
 
+    /// Whether the caller runs on the event loop of this client's connection.
+    var isOnCurrentEventLoop: Bool { loop.inEventLoop }
+
     /// Runs one command; a server error reply is thrown as `RedisError.server`.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {

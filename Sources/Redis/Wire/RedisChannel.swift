@@ -13,11 +13,13 @@ final class RedisChannel: Sendable {
     let channel: any Channel
     let endpoint: RedisEndpoint
     let commandTimeout: Duration
+    private let endpointName: String
 
     private init(channel: any Channel, endpoint: RedisEndpoint, commandTimeout: Duration) {
         self.channel = channel
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
+        endpointName = endpoint.description
     }
 
     /// Connects to `host:port` (the endpoint's, or a master a sentinel named) on a loop of `group`.
@@ -70,18 +72,12 @@ final class RedisChannel: Sendable {
 
     /// Runs the commands in one write; their replies in order, server errors in place as `.error`.
     func send(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        let loop = channel.eventLoop
-        let promise = loop.makePromise(of: [RedisValue].self)
+        let promise = channel.eventLoop.makePromise(of: [RedisValue].self)
         let limit = commandTimeout + (commands.map(\.blocksFor).max() ?? .zero)
-        let pipeline = channel.pipeline
-        let timer = loop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
-            pipeline.fireUserInboundEventTriggered(RedisTimedOut())
-        }
-        promise.futureResult.whenComplete { _ in timer.cancel() }
         // A channel already closed never hands the request to the handler: its write fails
         // instead, and so does the request (a promise completed twice keeps its first outcome).
-        let endpoint = endpoint.description, command = commands.first?.name ?? "?"
-        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise)).whenFailure { _ in
+        let endpoint = endpointName, command = commands.first?.name ?? "?"
+        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise, limit: .nanoseconds(limit.nanoseconds))).whenFailure { _ in
             promise.fail(RedisError.connectionLost(endpoint: endpoint, command: command, reason: "the connection is closed"))
         }
         return try await promise.futureResult.get()

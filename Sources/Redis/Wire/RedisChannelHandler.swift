@@ -4,12 +4,15 @@ import NIOCore
 struct RedisRequest: Sendable {
     var commands: [RedisCommand]
     var promise: EventLoopPromise<[RedisValue]>
+    /// How long its replies may take from the moment it is written.
+    var limit: TimeAmount
 }
 
 /// Speaks Redis on one channel: each request's commands are written in one buffer, and the
 /// replies, parsed by hiredis as the bytes arrive, complete the requests in the order they were
 /// written — so any number of callers pipeline on one connection. When the connection ends (the
-/// server closed it, the protocol broke, a timeout closed it), every request still waiting fails
+/// server closed it, the protocol broke, a reply was later than its request's limit — the replies
+/// could no longer be matched to their commands), every request still waiting fails
 /// with `connectionLost` naming its first command: it may or may not have run.
 ///
 /// On a subscribed connection, the messages the server pushes (`message`, `pmessage`) go to
@@ -24,6 +27,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         let count: Int
         let promise: EventLoopPromise<[RedisValue]>
         let command: String
+        let deadline: NIODeadline
     }
 
     private let reader = RESPReader()
@@ -36,6 +40,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// Why the connection ended, once it has.
     private var ended: String?
     private var retiring = false
+    /// A flush is scheduled for the end of this turn of the loop: the requests written until then
+    /// go out in one system call.
+    private var flushPending = false
+    /// One timer for the whole connection, due when the oldest waiting request's replies are; a
+    /// request's replies come after those of every request written before it, so the oldest is
+    /// the one to watch (a timer per request would cost more than the request).
+    private var timer: Scheduled<Void>?
 
     init(endpoint: String, pushes: (@Sendable (RedisValue) -> Void)? = nil) {
         self.endpoint = endpoint
@@ -59,8 +70,37 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         for command in request.commands { for argument in command.arguments { size += argument.utf8.count + 16 } }
         var buffer = context.channel.allocator.buffer(capacity: size + 16)
         for command in request.commands { RESPEncoding.append(command, to: &buffer) }
-        waiting.append(Waiting(count: request.commands.count, promise: request.promise, command: command))
+        let deadline = NIODeadline.now() + request.limit
+        waiting.append(Waiting(count: request.commands.count, promise: request.promise, command: command, deadline: deadline))
+        if timer == nil { watch(until: deadline, context: context) }
         context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    private func watch(until deadline: NIODeadline, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.timer = nil
+            guard let head = handler.waiting.first else { return }
+            if head.deadline <= .now() {
+                handler.end("timed out")
+                context.close(promise: nil)
+            } else {
+                handler.watch(until: head.deadline, context: context)
+            }
+        }
+    }
+
+    /// Coalesces the flushes of every request written during this turn of the loop into one.
+    func flush(context: ChannelHandlerContext) {
+        guard !flushPending else { return }
+        flushPending = true
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            handler.flushPending = false
+            context.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -113,11 +153,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is RedisTimedOut {
-            end("timed out")
-            context.close(promise: nil)
-            return
-        }
         if event is RedisRetire {
             retiring = true
             if waiting.isEmpty {
@@ -136,6 +171,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private func end(_ reason: String) {
         if ended == nil { ended = reason }
+        timer?.cancel()
+        timer = nil
         replies = []
         while let request = waiting.popFirst() {
             request.promise.fail(RedisError.connectionLost(endpoint: endpoint, command: request.command, reason: ended ?? reason))
@@ -143,9 +180,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 }
 
-/// Sent down a channel's pipeline when a command's reply is late: the connection is closed (its
-/// replies could no longer be matched to their commands), failing every request on it.
-struct RedisTimedOut: Sendable {}
 
 /// Sent down a channel's pipeline to retire it (its server is no longer the master): the replies
 /// already owed are delivered, then the connection closes.
