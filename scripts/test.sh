@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
-# Optimised, as it ships: the engine's Redis I/O runs in SwiftNIO, which unoptimised costs about
-# three times the CPU, and a suite that measures leases, timeouts and grace periods on a loaded
-# 2-core machine must not be measuring -Onone. `SWITCHBOARD_TEST_CONFIG=debug` for a quicker build.
+# Optimised, as it ships: a suite that measures leases, timeouts and grace periods on a loaded
+# 2-core machine must not be measuring -Onone.
+# `SWITCHBOARD_TEST_CONFIG=debug` for a quicker build.
 if [ "${SWITCHBOARD_TEST_CONFIG:-release}" = "debug" ]; then
     config=()
 else

@@ -19,15 +19,9 @@ public final class RedisPool: Sendable {
         }
     }
 
-    /// The next client in turn, preferring one whose connection lives on the caller's event loop
-    /// (Swift tasks run on the loops when `ConcurrencyOnEventLoops` is installed): its command is
-    /// then written and its reply resumes the caller without a thread switch.
+    /// The next client in turn.
     public var client: RedisClient {
         let index = next.add(1, ordering: .relaxed).oldValue
-        for offset in 0..<clients.count {
-            let candidate = clients[(index &+ offset) % clients.count]
-            if candidate.isOnCurrentEventLoop { return candidate }
-        }
         return clients[index % clients.count]
     }
 

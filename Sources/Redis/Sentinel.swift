@@ -1,7 +1,5 @@
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import Synchronization
 
 /// Where to find the master through Redis Sentinel, as Chatwoot is configured for it:
@@ -56,14 +54,13 @@ public struct SentinelSettings: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "master '\(masterName)' via sentinels \(sentinels.map(\.description).joined(separator: ","))" }
 
     /// Asks the sentinels in turn where the master is; the first that knows answers.
-    func master(on loop: any EventLoopGroup, connectTimeout: Duration, commandTimeout: Duration) async throws -> Address {
+    func master(connectTimeout: Duration, commandTimeout: Duration) throws -> Address {
         var reasons: [String] = []
         for sentinel in sentinels {
             let endpoint = RedisEndpoint(host: sentinel.host, port: sentinel.port, password: password)
             do {
-                let connection = try await RedisChannel.connect(to: endpoint, on: loop, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
-                defer { connection.close() }
-                let reply = try await connection.send([RedisCommand("SENTINEL", ["get-master-addr-by-name", masterName])])[0]
+                let connection = try RedisConnection(endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+                let reply = try connection.run([RedisCommand("SENTINEL", ["get-master-addr-by-name", masterName])])[0]
                 guard let pair = reply.array, pair.count == 2, let host = pair[0].string, let port = pair[1].string.flatMap(Int.init) else {
                     reasons.append("\(sentinel) does not know '\(masterName)'" + (reply.isNull ? "" : " (\(reply))"))
                     continue
@@ -107,41 +104,35 @@ final class SentinelWatch: Sendable {
         self.settings = settings
         self.logger = logger
         // Lives as long as the process: a watch is shared by every client of these sentinels.
-        Task.detached { [self] in await listen() }
+        let thread = Thread { [self] in listen() }
+        thread.name = "switchboard-sentinel-watch"
+        thread.stackSize = 1 << 20
+        thread.start()
     }
 
-    private func listen() async {
+    private func listen() {
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         var next = 0
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        while !Task.isCancelled {
+        while true {
             let sentinel = settings.sentinels[next % settings.sentinels.count]
             next += 1
             do {
-                let connection = try await RedisChannel.connect(
-                    to: RedisEndpoint(host: sentinel.host, port: sentinel.port, password: settings.password), on: loop,
-                    connectTimeout: .seconds(2), commandTimeout: .seconds(5),
-                    pushes: { [self] message in announced(message, by: sentinel) })
-                defer { connection.close() }
-                _ = try await connection.send([RedisCommand("SUBSCRIBE", ["+switch-master"])])
+                let connection = try RedisConnection(
+                    endpoint: RedisEndpoint(host: sentinel.host, port: sentinel.port, password: settings.password),
+                    connectTimeout: .seconds(2), commandTimeout: .seconds(60))
+                _ = try connection.run([RedisCommand("SUBSCRIBE", ["+switch-master"])])
                 backoff.reset()
-                // A sentinel that stops answering is left for the next within a PING's timeout.
-                while connection.isActive {
-                    try await Task.sleep(for: .seconds(10))
-                    _ = try await connection.send([RedisCommand("PING")])
+                while true {
+                    // A read that times out (a quiet minute) ends this connection; the next is made at once.
+                    let message = try connection.next()
+                    guard let parts = message.array, parts.count == 3, parts[0].string == "message",
+                          let text = parts[2].string, text.split(separator: " ").first.map(String.init) == settings.masterName else { continue }
+                    generationValue.add(1, ordering: .releasing)
+                    logger.notice("redis master switched", metadata: ["redis.sentinel": "\(sentinel)", "switch": "\(text)"])
                 }
-            } catch is CancellationError {
-                return
             } catch {
-                try? await Task.sleep(for: backoff.nextDelay())
+                Thread.sleep(forTimeInterval: Double(backoff.nextDelay().milliseconds) / 1000)
             }
         }
-    }
-
-    private func announced(_ message: RedisValue, by sentinel: SentinelSettings.Address) {
-        guard let parts = message.array, parts.count == 3, parts[1].string == "+switch-master",
-              let text = parts[2].string, text.split(separator: " ").first.map(String.init) == settings.masterName else { return }
-        generationValue.add(1, ordering: .releasing)
-        logger.notice("redis master switched", metadata: ["redis.sentinel": "\(sentinel)", "switch": "\(text)"])
     }
 }

@@ -7,7 +7,6 @@ struct Switchboard: AsyncParsableCommand {
     /// Runs the command line with exit codes scripts can rely on: 0 ok, 1 not found or nothing
     /// matched, 2 usage, 3 Redis unreachable.
     static func main() async {
-        ConcurrencyOnEventLoops.install(environment: ProcessInfo.processInfo.environment)
         do {
             var command = try parseAsRoot()
             if var command = command as? AsyncParsableCommand {

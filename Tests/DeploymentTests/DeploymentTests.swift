@@ -89,8 +89,6 @@ import TestSupport
         // Alternatives an operator chooses instead of what the files set: Chatwoot's Redis under
         // Sentinel, its password apart from the URL.
         .union(["REDIS_SENTINELS", "REDIS_SENTINEL_MASTER_NAME", "REDIS_SENTINEL_PASSWORD", "REDIS_PASSWORD"])
-        // A measured tuning experiment, off unless asked for (README, Performance).
-        .union(["SWITCHBOARD_TASKS_ON_EVENT_LOOPS"])
 
     /// Seconds in a duration as compose files and the docker CLI write them: `150s`, `2m30s`, `1h`.
     static func seconds(_ text: String) -> Double? {

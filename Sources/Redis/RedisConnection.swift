@@ -1,0 +1,119 @@
+import CHiredis
+import Foundation
+
+/// A blocking hiredis connection. Not `Sendable`: it is created, used and freed on the one thread
+/// that owns it (a `RedisClient`'s), so the C handle never crosses threads.
+final class RedisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+    private let endpoint: RedisEndpoint
+    private let commandTimeout: Duration
+    private var currentTimeout: Duration
+
+    /// Connects (to the master the sentinels name, for a Sentinel endpoint), then runs AUTH and
+    /// SELECT as the endpoint asks, and checks that a Sentinel master really is one (mid-failover
+    /// the sentinels may still name the old one); throws `connectFailed` on any failure.
+    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration) throws {
+        self.endpoint = endpoint
+        self.commandTimeout = commandTimeout
+        self.currentTimeout = commandTimeout
+        let address = try endpoint.sentinel?.master(connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+            ?? SentinelSettings.Address(host: endpoint.host, port: endpoint.port)
+        guard let context = redisConnectWithTimeout(address.host, Int32(address.port), Self.timeval(connectTimeout)) else {
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: "out of memory")
+        }
+        if context.pointee.err != 0 {
+            let reason = Self.errorText(context)
+            redisFree(context)
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: reason)
+        }
+        self.context = context
+        _ = redisSetTimeout(context, Self.timeval(commandTimeout))
+        _ = redisEnableKeepAlive(context)
+        do {
+            if let password = endpoint.password {
+                let auth = endpoint.username.map { RedisCommand("AUTH", [$0, password]) } ?? RedisCommand("AUTH", [password])
+                try Self.expectOK(try run([auth])[0], step: "AUTH", endpoint: endpoint)
+            }
+            if endpoint.database != 0 {
+                try Self.expectOK(try run([RedisCommand("SELECT", [String(endpoint.database)])])[0], step: "SELECT", endpoint: endpoint)
+            }
+            if endpoint.sentinel != nil {
+                let role = try run([RedisCommand("ROLE")])[0].array?.first?.string
+                guard role == "master" else {
+                    throw RedisError.connectFailed(endpoint: endpoint.description, reason: "\(address) is a \(role ?? "server of unknown role"), not the master (a failover is under way)")
+                }
+            }
+        } catch let error as RedisError {
+            if case .connectFailed = error { throw error }
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: error.description)
+        }
+    }
+
+    deinit {
+        redisFree(context)
+    }
+
+    /// Writes every command, then reads every reply: one round trip for the whole batch. A server
+    /// error reply comes back as `.error`; an I/O failure throws `connectionLost` and leaves the
+    /// connection unusable.
+    func run(_ commands: [RedisCommand]) throws -> [RedisValue] {
+        let blocking = commands.map(\.blocksFor).max() ?? .zero
+        setTimeout(commandTimeout + blocking)
+        for command in commands {
+            let status = HiredisReply.withArgv(command.arguments) { argc, argv, lengths in
+                redisAppendCommandArgv(context, argc, argv, lengths)
+            }
+            if status != REDIS_OK {
+                throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
+            }
+        }
+        var replies: [RedisValue] = []
+        replies.reserveCapacity(commands.count)
+        for command in commands {
+            var raw: UnsafeMutableRawPointer?
+            if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
+                throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
+            }
+            let reply = raw!.assumingMemoryBound(to: redisReply.self)
+            replies.append(HiredisReply.copy(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    /// Reads one more reply (a message of a subscription).
+    func next() throws -> RedisValue {
+        var raw: UnsafeMutableRawPointer?
+        if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
+            throw RedisError.connectionLost(endpoint: endpoint.description, command: "SUBSCRIBE", reason: Self.errorText(context))
+        }
+        defer { freeReplyObject(raw) }
+        return HiredisReply.copy(raw!.assumingMemoryBound(to: redisReply.self))
+    }
+
+    private func setTimeout(_ timeout: Duration) {
+        guard timeout != currentTimeout else { return }
+        _ = redisSetTimeout(context, Self.timeval(timeout))
+        currentTimeout = timeout
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        let message = withUnsafeBytes(of: context.pointee.errstr) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if message.isEmpty { return "I/O error" }
+        if message.contains("Resource temporarily unavailable") { return "timed out" }
+        return message
+    }
+
+    private static func expectOK(_ reply: RedisValue, step: String, endpoint: RedisEndpoint) throws {
+        if case .error(let message) = reply {
+            throw RedisError.connectFailed(endpoint: endpoint.description, reason: "\(step) failed: \(message)")
+        }
+    }
+
+    private static func timeval(_ duration: Duration) -> timeval {
+        let (seconds, attoseconds) = duration.components
+        return Foundation.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+}
