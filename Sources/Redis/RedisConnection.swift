@@ -98,9 +98,7 @@ final class RedisConnection {
     }
 
     private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        let message = withUnsafeBytes(of: context.pointee.errstr) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
+        let message = HiredisReply.errorText(context.pointee.errstr)
         if message.isEmpty { return "I/O error" }
         if message.contains("Resource temporarily unavailable") { return "timed out" }
         return message

@@ -26,6 +26,13 @@ enum HiredisReply {
         }
     }
 
+    /// The text of a hiredis `errstr` field (a NUL-terminated fixed-size array), empty when unset.
+    static func errorText<Field>(_ errstr: Field) -> String {
+        withUnsafeBytes(of: errstr) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
     static func text(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
         guard let pointer, length > 0 else { return "" }
         return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {

@@ -50,9 +50,7 @@ final class RESPReader {
     }
 
     private var errorText: String {
-        let message = withUnsafeBytes(of: reader.pointee.errstr) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
+        let message = HiredisReply.errorText(reader.pointee.errstr)
         return message.isEmpty ? "protocol error" : message
     }
 }

@@ -24,8 +24,7 @@ final class RedisChannel: Sendable {
 
     /// Connects to `host:port` (the endpoint's, or a master a sentinel named) on a loop of `group`.
     static func connect(to endpoint: RedisEndpoint, host: String? = nil, port: Int? = nil, on group: any EventLoopGroup,
-                        connectTimeout: Duration, commandTimeout: Duration,
-                        pushes: (@Sendable (RedisValue) -> Void)? = nil) async throws -> RedisChannel {
+                        connectTimeout: Duration, commandTimeout: Duration) async throws -> RedisChannel {
         let name = endpoint.description
         let channel: any Channel
         let host = host ?? endpoint.host, port = port ?? endpoint.port
@@ -36,7 +35,7 @@ final class RedisChannel: Sendable {
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(endpoint: name, pushes: pushes))
+                        try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(endpoint: name))
                     }
                 }
             // An address needs no resolver (whose getaddrinfo runs on a dispatch queue, which a
@@ -85,11 +84,6 @@ final class RedisChannel: Sendable {
 
     func close() {
         channel.close(promise: nil)
-    }
-
-    /// Takes no more requests; closes once the replies already owed have arrived.
-    func retire() {
-        channel.pipeline.fireUserInboundEventTriggered(RedisRetire())
     }
 
     private static func reason(_ error: any Error) -> String {

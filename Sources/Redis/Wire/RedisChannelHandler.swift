@@ -14,10 +14,6 @@ struct RedisRequest: Sendable {
 /// server closed it, the protocol broke, a reply was later than its request's limit — the replies
 /// could no longer be matched to their commands), every request still waiting fails
 /// with `connectionLost` naming its first command: it may or may not have run.
-///
-/// On a subscribed connection, the messages the server pushes (`message`, `pmessage`) go to
-/// `pushes` instead of completing a request. A connection being retired (`RedisRetire`) takes no
-/// new request and closes once the replies it still owes have arrived.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
@@ -36,10 +32,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// appending to them never copies them).
     private var replies: [RedisValue] = []
     private let endpoint: String
-    private let pushes: (@Sendable (RedisValue) -> Void)?
     /// Why the connection ended, once it has.
     private var ended: String?
-    private var retiring = false
     /// A flush is scheduled for the end of this turn of the loop: the requests written until then
     /// go out in one system call.
     private var flushPending = false
@@ -48,9 +42,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// the one to watch (a timer per request would cost more than the request).
     private var timer: Scheduled<Void>?
 
-    init(endpoint: String, pushes: (@Sendable (RedisValue) -> Void)? = nil) {
+    init(endpoint: String) {
         self.endpoint = endpoint
-        self.pushes = pushes
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -107,10 +100,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         do {
             try reader.feed(unwrapInboundIn(data))
             while let reply = try reader.next() {
-                if let pushes, Self.isPush(reply) {
-                    pushes(reply)
-                    continue
-                }
                 guard let head = waiting.first else { throw RESPError(message: "a reply nobody asked for") }
                 if head.count == 1 {
                     waiting.removeFirst()
@@ -125,10 +114,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                     replies = []
                     head.promise.succeed(done)
                 }
-            }
-            if retiring && waiting.isEmpty {
-                end("retired")
-                context.close(promise: nil)
             }
         } catch {
             end("protocol error: \((error as? RESPError)?.message ?? "\(error)")")
@@ -146,27 +131,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Closes the connection on the caller's behalf (a timeout), failing what waits with `reason`.
+    /// Closes the connection on the caller's behalf, failing what still waits.
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         end(ended ?? "closed")
         context.close(mode: mode, promise: promise)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is RedisRetire {
-            retiring = true
-            if waiting.isEmpty {
-                end("retired")
-                context.close(promise: nil)
-            }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    private static func isPush(_ reply: RedisValue) -> Bool {
-        guard case .array(let parts) = reply, let kind = parts.first?.string else { return false }
-        return kind == "message" || kind == "pmessage"
     }
 
     private func end(_ reason: String) {
@@ -179,8 +147,3 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         }
     }
 }
-
-
-/// Sent down a channel's pipeline to retire it (its server is no longer the master): the replies
-/// already owed are delivered, then the connection closes.
-struct RedisRetire: Sendable {}
