@@ -96,6 +96,28 @@ import TestSupport
         #expect(protocolError?.description.contains("protocol error") == true, "\(String(describing: protocolError))")
     }
 
+    /// Numbers no Redis sends — an integer past 64 bits, negative lengths other than -1, a length
+    /// that is no number — never trap the process: each reply is either read as some value or the
+    /// request fails as a protocol error, and the connection is not left hanging.
+    @Test(arguments: [":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n", "*1\r\n:-9223372036854775808\r\n", ":\r\n"])
+    func hostileNumbersInAReplyNeverTrapTheProcess(_ reply: String) async throws {
+        let server = try ScriptedServer { connection in
+            guard ScriptedServer.read(connection) != nil else { return }
+            ScriptedServer.write(connection, Array(reply.utf8))
+            while ScriptedServer.read(connection) != nil {}
+        }
+        let channel = try await Self.connect(RedisEndpoint(host: "127.0.0.1", port: server.port), timeout: .milliseconds(500))
+        defer { channel.close() }
+        do {
+            let values = try await channel.send([RedisCommand("GET", ["k"])])
+            #expect(values.count == 1)
+        } catch let error as RedisError {
+            guard case .connectionLost(_, let command, let reason) = error else { Issue.record("got \(error)"); return }
+            #expect(command == "GET")
+            #expect(reason.hasPrefix("protocol error") || reason == "timed out", "\(error)")
+        }
+    }
+
     /// A blocked XREAD holds its own connection only: on the same event loop, another connection's
     /// commands all complete while it waits (it waits until they are done and add what it reads).
     @Test func aBlockedReadDoesNotStallOtherCommandsOnTheSameLoop() async throws {
