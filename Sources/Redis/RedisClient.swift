@@ -145,6 +145,12 @@ struct ConnectionLoop {
                 logger.notice("redis master switched; reconnecting to the new one", metadata: ["redis.endpoint": "\(endpoint)"])
                 connection = nil
             }
+            if let idle = connection, ContinuousClock.now - idle.lastUsed >= Self.idleCheckAfter, idle.peerHasClosed() {
+                // Closed by the server while idle (its `timeout`, a restart, a proxy): replaced
+                // before anything is written, so the batch goes out once, on a live connection.
+                logger.notice("redis closed the idle connection; reconnecting", metadata: ["redis.endpoint": "\(endpoint)"])
+                connection = nil
+            }
             guard let connection = connected() else {
                 let error = RedisError.unavailable(endpoint: endpoint.description, reason: lastFailure)
                 for request in batch { request.continuation.resume(throwing: error) }
@@ -201,6 +207,10 @@ struct ConnectionLoop {
 }
 
 extension ConnectionLoop {
+    /// A connection idle this long is checked for a close by the server before it is used; one
+    /// busy with round trips is not (it would have failed one already).
+    static let idleCheckAfter: Duration = .milliseconds(10)
+
     /// `READONLY` (a replica now), `UNBLOCKED` (a blocked read ended by a change of role),
     /// `MASTERDOWN`: the server this connection reaches is not the master to write to any more.
     static func saysTheMasterMoved(_ reply: RedisValue) -> Bool {

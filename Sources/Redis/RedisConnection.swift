@@ -8,6 +8,8 @@ final class RedisConnection {
     private let endpoint: RedisEndpoint
     private let commandTimeout: Duration
     private var currentTimeout: Duration
+    /// When the connection last carried a round trip.
+    private(set) var lastUsed = ContinuousClock.now
 
     /// Connects (to the master the sentinels name, for a Sentinel endpoint), then runs AUTH and
     /// SELECT as the endpoint asks, and checks that a Sentinel master really is one (mid-failover
@@ -78,6 +80,7 @@ final class RedisConnection {
             replies.append(HiredisReply.copy(reply))
             freeReplyObject(raw)
         }
+        lastUsed = ContinuousClock.now
         return replies
     }
 
@@ -89,6 +92,21 @@ final class RedisConnection {
         }
         defer { freeReplyObject(raw) }
         return HiredisReply.copy(raw!.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Whether the server has closed the connection (or reset it) while it sat idle: an end of
+    /// stream, an error or stray bytes wait on the socket. Costs one `poll`, no blocking; a
+    /// connection found so is replaced before anything is written on it, so a command never goes
+    /// out on a socket already known dead.
+    func peerHasClosed() -> Bool {
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return false }
+        if descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return true }
+        // Readable while no reply is owed: the end of the stream, or bytes nothing asked for
+        // (either way the connection cannot be trusted with a request).
+        var byte: UInt8 = 0
+        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     private func setTimeout(_ timeout: Duration) {

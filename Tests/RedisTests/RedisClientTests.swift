@@ -159,6 +159,30 @@ import TestSupport
         try server.restart()
         let back = await eventually(timeout: .seconds(10)) { (try? await client.send("PING")) == .status("PONG") }
         #expect(back)
+        // Killed and back while the client sat idle: its first command is answered at once.
+        server.stop(graceful: false)
+        try server.restart()
+        #expect(try await client.send("PING") == .status("PONG"), "the connection the restart closed is replaced before the command goes out")
+    }
+
+    /// A connection the server closed while it sat idle (Redis's `timeout`, a proxy) is replaced
+    /// before the next command is written on it, so that command succeeds the first time instead
+    /// of failing as a lost connection.
+    @Test func aConnectionClosedWhileIdleIsReplacedBeforeTheNextCommand() async throws {
+        let server = try await RedisServer()
+        let log = LogCapture()
+        let client = RedisClient(endpoint: server.endpoint, logger: log.logger)
+        defer { client.close() }
+        let first = try #require(try await client.send("CLIENT", "ID").integer)
+        _ = try await server.command("CONFIG", "SET", "timeout", "1")
+        // Redis closes a connection idle past its timeout at its next check, a second or so later.
+        let closed = await eventually(timeout: .seconds(10)) {
+            !((try? await server.command("CLIENT", "LIST").string) ?? "id=\(first) ").contains("id=\(first) ")
+        }
+        #expect(closed)
+        #expect(try await client.send("PING") == .status("PONG"))
+        #expect(log.count(containing: "redis closed the idle connection") == 1)
+        #expect(log.count(containing: "redis connection lost") == 0)
     }
 
     @Test func poolSpreadsCallsOverItsConnections() async throws {
