@@ -185,6 +185,30 @@ import TestSupport
         #expect(log.count(containing: "redis connection lost") == 0)
     }
 
+    /// A server (or something that is not Redis at all) answering with hostile numbers — an integer
+    /// past 64 bits, negative lengths, a length that is no number, an array of three billion
+    /// elements — never traps the process: the reply is read as some value, or the command fails as
+    /// a lost connection within its timeout and the next one connects anew.
+    @Test(arguments: [":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n",
+                      "*1\r\n:-9223372036854775808\r\n", ":\r\n", "*3000000000\r\n", "$3000000000\r\n"])
+    func hostileNumbersInAReplyNeverTrapTheProcess(_ reply: String) async throws {
+        let server = try ScriptedServer { connection in
+            guard ScriptedServer.read(connection) != nil else { return }
+            ScriptedServer.write(connection, Array(reply.utf8))
+            while ScriptedServer.read(connection) != nil {}
+        }
+        let client = RedisClient(endpoint: RedisEndpoint(host: "127.0.0.1", port: server.port), commandTimeout: .milliseconds(300))
+        defer { client.close() }
+        let started = ContinuousClock.now
+        do {
+            _ = try await client.pipeline([RedisCommand("GET", ["k"])])
+        } catch let error as RedisError {
+            guard case .connectionLost(_, let command, _) = error else { Issue.record("got \(error)"); return }
+            #expect(command == "GET")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "the call ended within its timeout and the reply's cleanup")
+    }
+
     @Test func poolSpreadsCallsOverItsConnections() async throws {
         let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 3)
