@@ -122,7 +122,8 @@ import TestSupport
         #expect(warm.status == 202)
         // Redis busy for 2 s: every other client waits, nothing is refused.
         let stall = h.server.stall(for: .seconds(2))
-        let probe = RedisClient(endpoint: h.server.endpoint, commandTimeout: .milliseconds(100))
+        // A PING unanswered for half a second is the stall, not a busy machine's slow answer.
+        let probe = RedisClient(endpoint: h.server.endpoint, commandTimeout: .milliseconds(500))
         defer { probe.close() }
         #expect(await eventually { (try? await probe.send("PING")) == nil }, "Redis never stalled")
         let headers = [Self.bearer, ("Content-Type", "audio/ogg"), ("Idempotency-Key", "stalled-1")]
