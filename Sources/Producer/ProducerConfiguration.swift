@@ -37,6 +37,10 @@ public struct ProducerConfiguration: Sendable {
     public var highWater: Int
     /// `Retry-After` when Redis is unreachable.
     public var unavailableRetryAfter: Int
+    /// How long a delivery waits for an unreachable Redis (a restart, a failover), its enqueue
+    /// tried again, before it is answered `unavailableRetryAfter`: some senders (Chatwoot's
+    /// account webhooks) never send a delivery twice. Zero answers at once.
+    public var redisWait: Duration = .seconds(3)
     /// `Retry-After` when a queue is at its high-water mark.
     public var fullRetryAfter: Int
     /// Log every acknowledged-and-dropped delivery at info (otherwise debug).

@@ -32,7 +32,7 @@ public enum ProducerRole {
             throw ConfigurationError(error.description)
         }
         let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
-                              dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater)
+                              dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater, redisWait: configuration.redisWait)
         let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks, drain: drain)
         logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
         if configuration.chatwootSecret?.isEmpty != false, configuration.chatwootBotSecret?.isEmpty != false {

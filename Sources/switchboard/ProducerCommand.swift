@@ -58,6 +58,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds requests in flight may take after SIGTERM before they are cut off.", valueName: "seconds"))
     var gracePeriod: Double = 10
 
+    @Option(name: .customLong("redis-wait"), help: ArgumentHelp("Seconds a delivery waits for an unreachable Redis (a restart, a failover), its enqueue tried again, before it is answered 503 (0: at once). Only deliveries safe to repeat are tried again.", valueName: "seconds"))
+    var redisWait: Double = 3
+
     @Option(name: .customLong("drain-delay"), help: ArgumentHelp("Seconds the producer goes on accepting after SIGTERM (/readyz says draining) before it stops, while the load balancer notices.", valueName: "seconds"))
     var drainDelay: Double = 0
 
@@ -72,6 +75,7 @@ struct ProducerCommand: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1-1000000") }
         guard (0...3600).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0-3600 seconds") }
         guard (0...600).contains(drainDelay) else { throw ValidationError("--drain-delay must be 0-600 seconds") }
+        guard (0...60).contains(redisWait) else { throw ValidationError("--redis-wait must be 0-60 seconds") }
     }
 
     func run() async throws {
@@ -122,6 +126,7 @@ struct ProducerCommand: AsyncParsableCommand {
             highWater: highWater, logIgnored: logIgnored,
             idleTimeout: .seconds(idleTimeout), requestTimeout: .seconds(requestTimeout), maxConnections: maxConnections,
             gracePeriod: .seconds(gracePeriod), drainDelay: .seconds(drainDelay))
+        configuration.redisWait = .seconds(redisWait)
         configuration.assistantInboxes = assistantInboxes
         configuration.assistantHandle = assistantHandle
         DescriptorLimit.check(needed: maxConnections, logger: logger)

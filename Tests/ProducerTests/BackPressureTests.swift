@@ -115,6 +115,21 @@ import TestSupport
         #expect(h.log.count(containing: "enqueue failed, delivery refused") > 0)
     }
 
+    /// Chatwoot never sends an account webhook twice: a delivery that meets Redis restarting waits
+    /// for it, its enqueue tried again, instead of being refused — and is enqueued once.
+    @Test func aDeliveryThatMeetsARestartingRedisWaitsForIt() async throws {
+        let server = try await RedisServer()
+        let h = try await ProducerHarness(server: server) { $0.redisWait = .seconds(20) }
+        server.stop(graceful: false)
+        let delivery = Task { try await h.chatwoot(Fixtures.chatwootMessage(id: 4242)) }
+        #expect(await eventually { h.log.count(containing: "redis connect failed") >= 1 }, "the delivery met Redis down")
+        try server.restart()
+        let reply = try await delivery.value
+        #expect(reply.status == 202, "\(reply.status) \(reply.text)")
+        #expect(try await h.length("retrieve") == 1)
+        #expect(h.log.count(containing: "enqueue failed, delivery refused") == 0)
+    }
+
     @Test func aQueueAtItsHighWaterMarkPushesBackWith503() async throws {
         let h = try await ProducerHarness { $0.highWater = 3; $0.fullRetryAfter = 17 }
         for index in 0..<3 {

@@ -27,13 +27,15 @@ final class ProducerHarness: Sendable {
     init(server: RedisServer? = nil, prefix: String = #function, commandTimeout: Duration = .seconds(2),
          configure: (inout ProducerConfiguration) -> Void = { _ in }) async throws {
         if let server { self.server = server } else { self.server = try await RedisServer() }
-        pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: commandTimeout)
+        pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: commandTimeout, logger: log.logger)
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
         blobs = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-blobs-\(UUID().uuidString)")
         var configuration = ProducerConfiguration(
             redis: self.server.endpoint, prefix: keys.prefix, host: "127.0.0.1", port: 0,
             aircallToken: Self.aircallToken, guestySecret: Self.guestySecret, chatwootSecret: Self.chatwootSecret,
             voiceUploadToken: Self.voiceToken, blobStore: blobs.path, jsonLimit: 64 * 1024, audioLimit: 256 * 1024)
+        // Refusals at once, as most tests here expect; the wait for Redis is tested on its own.
+        configuration.redisWait = .zero
         configure(&configuration)
         var logger = log.logger
         logger.logLevel = .debug

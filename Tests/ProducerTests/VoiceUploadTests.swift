@@ -110,11 +110,13 @@ import TestSupport
         #expect(try await h.length("transcribe") == 1, "no job for audio that was not stored")
     }
 
-    /// Redis stalls past the command timeout, then runs the enqueue it was sent: the sender got a
-    /// 503, but the job exists — so its blob must too, and the sender's retry with the same
-    /// Idempotency-Key must be answered with that job, not lose the message.
-    @Test func anUploadWhoseEnqueueTimedOutKeepsItsBlobAndItsRetrySucceeds() async throws {
-        let h = try await ProducerHarness(commandTimeout: .milliseconds(300))
+    /// Redis stalls past the command timeout, then runs the enqueue it was sent. Refused at once,
+    /// the sender got a 503, but the job exists — so its blob must too, and the sender's retry with
+    /// the same Idempotency-Key must be answered with that job, not lose the message. Waiting for
+    /// Redis, the producer's own next try finds the job its first one made and answers 202 with it.
+    @Test(arguments: [false, true])
+    func anUploadWhoseEnqueueTimedOutKeepsItsBlobAndItsRetrySucceeds(waitingForRedis: Bool) async throws {
+        let h = try await ProducerHarness(commandTimeout: .milliseconds(300)) { $0.redisWait = waitingForRedis ? .seconds(10) : .zero }
         // One upload first, so Redis knows the enqueue script (a stalled EVALSHA of an unknown
         // script would merely fail afterwards).
         let warm = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2",
@@ -128,13 +130,14 @@ import TestSupport
         #expect(await eventually { (try? await probe.send("PING")) == nil }, "Redis never stalled")
         let headers = [Self.bearer, ("Content-Type", "audio/ogg"), ("Idempotency-Key", "stalled-1")]
         let first = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
-        #expect(first.status == 503, "\(first.status) \(first.text)")
+        #expect(first.status == (waitingForRedis ? 202 : 503), "\(first.status) \(first.text)")
         _ = try await stall.value
         #expect(try await eventually { try await h.length("transcribe") == 2 }, "Redis ran the enqueue after the stall")
         let stalled = try #require(try await h.entries("transcribe").last)
         let payload = try ProducerHarness.payload(stalled)
         let reference = try #require((payload["audio"] as? [String: Any])?["blob"] as? String)
         #expect(FileManager.default.fileExists(atPath: String(reference.dropFirst("file://".count))), "the job's blob was deleted")
+        if waitingForRedis { #expect(ProducerHarness.json(first)["job_id"] as? String == stalled["id"]) }
         let retry = try await LoopbackHTTP.send(port: h.port, path: "/voice?account_id=1&conversation_id=2", headers: headers, body: Self.audio)
         #expect(retry.status == 200 && ProducerHarness.json(retry)["job_id"] as? String == stalled["id"])
         #expect(blobFiles(h).count == 2, "the retry's own copy is not kept")

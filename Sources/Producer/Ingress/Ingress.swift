@@ -8,16 +8,25 @@ import Redis
 /// It answers only after Redis did: `accepted` means the job is in the stream. Concurrent
 /// requests share the pool's clients, whose commands are pipelined, rather than each holding a
 /// connection for a round trip.
+///
+/// While Redis cannot be reached, a delivery is tried again for up to `redisWait` before it is
+/// answered `unavailable` — when that is safe: it has a dedupe key (the step is idempotent under
+/// it, and a duplicate of its own earlier attempt is the job it made), or no attempt reached Redis.
 public struct Ingress: Sendable {
     let broker: Broker
     let dedupeTTL: Duration
     let highWater: Int
+    let redisWait: Duration
 
-    public init(broker: Broker, dedupeTTL: Duration, highWater: Int) {
+    public init(broker: Broker, dedupeTTL: Duration, highWater: Int, redisWait: Duration = .zero) {
         self.broker = broker
         self.dedupeTTL = dedupeTTL
         self.highWater = highWater
+        self.redisWait = redisWait
     }
+
+    /// The pause between two tries while Redis is away.
+    static let retryPause: Duration = .milliseconds(100)
 
     public enum Outcome: Sendable, Equatable {
         case accepted(jobID: String)
@@ -34,12 +43,31 @@ public struct Ingress: Sendable {
     /// Enqueues `request` as job `id` (a flow's first job is given the id its side jobs already carry).
     public func submit(_ request: JobRequest, dedupe: String?, id: String = JobID.make()) async -> Outcome {
         let envelope = request.envelope(id: id)
+        let deadline = ContinuousClock.now + redisWait
+        // Whether a try may have reached Redis: then only a dedupe key makes another one safe, and
+        // a refusal at the end must still say that the job may exist.
+        var mayExist = false
+        while true {
+            let outcome = await attempt(envelope, queue: request.queue, dedupe: dedupe)
+            if case .duplicate(let jobID) = outcome, jobID == envelope.id {
+                // An earlier try of this very delivery reached Redis after all.
+                return .accepted(jobID: jobID)
+            }
+            guard case .unavailable(let reason, let thisMayExist) = outcome else { return outcome }
+            mayExist = mayExist || thisMayExist
+            let refusal = Outcome.unavailable(reason: reason, mayExist: mayExist)
+            guard dedupe != nil || !mayExist, ContinuousClock.now + Self.retryPause < deadline else { return refusal }
+            do { try await Task.sleep(for: Self.retryPause) } catch { return refusal }
+        }
+    }
+
+    private func attempt(_ envelope: Envelope, queue: String, dedupe: String?) async -> Outcome {
         do {
             let seconds = Int(dedupeTTL.components.seconds)
-            switch try await broker.addGuarded(envelope, to: request.queue, dedupeKey: dedupe, ttlSeconds: seconds, highWater: highWater) {
+            switch try await broker.addGuarded(envelope, to: queue, dedupeKey: dedupe, ttlSeconds: seconds, highWater: highWater) {
             case .added(let id): return .accepted(jobID: id)
             case .duplicate(let id): return .duplicate(jobID: id)
-            case .full(let length): return .full(queue: request.queue, length: length)
+            case .full(let length): return .full(queue: queue, length: length)
             }
         } catch let error as RedisError {
             if case .connectionLost = error { return .unavailable(reason: "\(error)", mayExist: true) }
