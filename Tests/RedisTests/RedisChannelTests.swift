@@ -96,10 +96,16 @@ import TestSupport
         #expect(protocolError?.description.contains("protocol error") == true, "\(String(describing: protocolError))")
     }
 
-    /// Numbers no Redis sends — an integer past 64 bits, negative lengths other than -1, a length
-    /// that is no number — never trap the process: each reply is either read as some value or the
-    /// request fails as a protocol error, and the connection is not left hanging.
-    @Test(arguments: [":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n", "*1\r\n:-9223372036854775808\r\n", ":\r\n"])
+    /// Replies with numbers no Redis sends — an integer past 64 bits, negative lengths other than
+    /// -1, a length that is no number, an array of three billion elements, a bulk of three billion
+    /// bytes — for this path and the blocking client's.
+    static let hostileReplies = [":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n",
+                                 "*1\r\n:-9223372036854775808\r\n", ":\r\n", "*3000000000\r\n", "$3000000000\r\n"]
+
+    /// Hostile numbers never trap the process: each reply is either read as some value or the
+    /// request fails as a protocol error (or, left incomplete, times out), and the connection is
+    /// not left hanging.
+    @Test(arguments: RedisChannelTests.hostileReplies)
     func hostileNumbersInAReplyNeverTrapTheProcess(_ reply: String) async throws {
         let server = try ScriptedServer { connection in
             guard ScriptedServer.read(connection) != nil else { return }

@@ -185,12 +185,10 @@ import TestSupport
         #expect(log.count(containing: "redis connection lost") == 0)
     }
 
-    /// A server (or something that is not Redis at all) answering with hostile numbers — an integer
-    /// past 64 bits, negative lengths, a length that is no number, an array of three billion
-    /// elements — never traps the process: the reply is read as some value, or the command fails as
-    /// a lost connection within its timeout and the next one connects anew.
-    @Test(arguments: [":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n",
-                      "*1\r\n:-9223372036854775808\r\n", ":\r\n", "*3000000000\r\n", "$3000000000\r\n"])
+    /// A server (or something that is not Redis at all) answering with hostile numbers never traps
+    /// the process: the reply is read as some value, or the command fails as a lost connection
+    /// within its timeout.
+    @Test(arguments: RedisChannelTests.hostileReplies)
     func hostileNumbersInAReplyNeverTrapTheProcess(_ reply: String) async throws {
         let server = try ScriptedServer { connection in
             guard ScriptedServer.read(connection) != nil else { return }
