@@ -106,6 +106,8 @@ import TestSupport
         (["consumer", "--grace-period=-1"], "--grace-period must be"),
         (["producer", "--max-connections", "0"], "--max-connections must be"),
         (["producer", "--request-timeout", "nan"], "--request-timeout must be"),
+        (["producer", "--redis-wait", "nan"], "--redis-wait must be 0-60 seconds"),
+        (["producer", "--redis-wait", "1e309"], "--redis-wait must be 0-60 seconds"),
         (["scheduler", "--lease", "99999999"], "--lease must be"),
     ])
     func hostileOptionNumbersAreRefusedAtStart(_ arguments: [String], _ message: String) async throws {
