@@ -4,9 +4,11 @@
 ARG SWIFT_IMAGE=swift:6.3.1-bookworm
 ARG RUN_IMAGE=debian:12.12-slim
 # The pg_dump the database backups run: its major version must be the server's or newer.
-# Chatwoot's compose file runs PostgreSQL 16 (pgvector/pgvector:pg16); Debian 12 ships 15, so the
-# client comes from the PostgreSQL project's apt repository (apt.postgresql.org, its signing key
-# checked). A dump made by pg_dump N restores with pg_restore N or newer: this image has both.
+# Chatwoot's compose file runs PostgreSQL 16 (pgvector/pgvector:pg16); Debian 12 ships 15. A major
+# Debian has is installed from Debian; any other from the PostgreSQL project's apt repository
+# (apt.postgresql.org, its signing key checked), which the build must then reach. A database on
+# PostgreSQL 15 or older: --build-arg PG_CLIENT_MAJOR=15, no repository but Debian's. A dump made by
+# pg_dump N restores with pg_restore N or newer: this image has both.
 ARG PG_CLIENT_MAJOR=16
 
 # Build stage: the official Swift image of the toolchain we use, with the C libraries' headers.
@@ -30,12 +32,14 @@ RUN swift build -c release --product switchboard --static-swift-stdlib --force-r
 FROM ${RUN_IMAGE}
 ARG PG_CLIENT_MAJOR
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata curl gnupg \
- && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc | gpg --dearmor -o /usr/share/keyrings/postgresql.gpg \
- && echo "deb [signed-by=/usr/share/keyrings/postgresql.gpg] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" > /etc/apt/sources.list.d/pgdg.list \
- && apt-get update \
+ && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata \
+ && if ! apt-cache show "postgresql-client-${PG_CLIENT_MAJOR}" >/dev/null 2>&1; then \
+      apt-get install -y --no-install-recommends curl gnupg \
+      && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc | gpg --dearmor -o /usr/share/keyrings/postgresql.gpg \
+      && echo "deb [signed-by=/usr/share/keyrings/postgresql.gpg] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" > /etc/apt/sources.list.d/pgdg.list \
+      && apt-get purge -y curl gnupg && apt-get autoremove -y && apt-get update; \
+    fi \
  && apt-get install -y --no-install-recommends postgresql-client-${PG_CLIENT_MAJOR} \
- && apt-get purge -y curl gnupg && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin switchboard \
  && install -d -o 10001 -g 10001 /var/lib/switchboard/blobs
@@ -44,10 +48,10 @@ COPY --from=build /out/switchboard /usr/local/bin/switchboard
 COPY schedule.json /etc/switchboard/schedule.json
 USER 10001:10001
 ENV PG_DUMP=/usr/lib/postgresql/${PG_CLIENT_MAJOR}/bin/pg_dump
-# Uploaded audio, where a deployment keeps it in a folder (one node): mount a named volume at
-# /var/lib/switchboard/blobs on the services that use it. No VOLUME here: services that never
-# touch audio get no anonymous volume.
-ENV BLOB_STORE=file:///var/lib/switchboard/blobs
+# No BLOB_STORE here: a default every service inherited made those that never touch audio open
+# (and, on a read-only root, fail on) a folder. A deployment that keeps audio in a folder on one
+# node sets BLOB_STORE=file:///var/lib/switchboard/blobs and mounts a named volume there (the
+# folder is the user's, so a new volume is too). No VOLUME either, for the same services.
 # Every role serves /healthz and /readyz: the producer on its port (8080), a consumer and the
 # scheduler on their monitoring port (9090). HEALTHCHECK_PORT says which; 8080 for the producer.
 ENV HEALTHCHECK_PORT=9090

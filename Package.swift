@@ -183,6 +183,13 @@ let package = Package(
             dependencies: ["Jobs", "Queue", "Redis", "TestSupport"],
             path: "Benchmarks/DumpBench"
         ),
+        // What the Swarm test (scripts/swarm-test.sh) deploys in place of Chatwoot, the model,
+        // embeddings, Azure Speech and Qdrant: the suite's own fakes on the real ports.
+        .executableTarget(
+            name: "standins",
+            dependencies: ["Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/Swarm/StandIns"
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],

@@ -48,5 +48,18 @@ fi
 # One plain closing line for whoever reads only the end of the log.
 total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | awk '{ sum += $4 } END { print sum + 0 }')
 failed=$(grep -cE '✘ Test .* failed after' "$log" || true)
+# Last, the stack on a real Docker Engine (scripts/swarm-test.sh; root, since it runs dockerd):
+# counted as one more test. SWITCHBOARD_SWARM_TEST=0 leaves it out; a filtered run never has it.
+if [ "$#" -eq 0 ] && [ "${SWITCHBOARD_SWARM_TEST:-1}" != 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "swarm test skipped: it needs root (it starts dockerd and a Swarm)"
+  else
+    total=$((total + 1))
+    if ! timeout --kill-after=30s "${SWITCHBOARD_SWARM_TIMEOUT:-40m}" scripts/swarm-test.sh; then
+      failed=$((failed + 1))
+      [ "$status" -eq 0 ] && status=1
+    fi
+  fi
+fi
 echo "tests: $((total - failed)) passed, $failed failed"
 exit "$status"

@@ -39,19 +39,9 @@ final class BenchWorld: Sendable {
         let keys = Keys(prefix: "flowbench")
         let embeddings = try await FakeService.embeddings(vector: [1, 0, 0], delay: delay)
         let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd", delay: delay)
-        let model = try await FakeService(delay: delay) { _ in
-            FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Breakfast is served from 7 to 10."},"finish_reason":"stop"}]}"#)
-        }
-        let speech = try await FakeService(delay: delay) { received in
-            switch received.path {
-            case "/speech/recognition/conversation/cognitiveservices/v1":
-                FakeService.answer(.ok, #"{"RecognitionStatus":"Success","DisplayText":"When is breakfast?"}"#)
-            case "/speechtotext/transcriptions:transcribe":
-                FakeService.answer(.ok, #"{"combinedPhrases":[{"text":"Hello, this is Ada, I would like to arrive early on Friday."}]}"#)
-            default:
-                FakeService.answer(.ok, "OggS-spoken-answer")
-            }
-        }
+        let model = try await FakeService.chatModel(answer: "Breakfast is served from 7 to 10.", delay: delay)
+        let speech = try await FakeService.azureSpeech(heard: "When is breakfast?", transcribed: "Hello, this is Ada, I would like to arrive early on Friday.",
+                                                       delay: delay)
         let recordings = try await FakeService(delay: delay) { _ in FakeService.answer(.ok, "ID3-recording", headers: [.contentType: "audio/mpeg"]) }
         chatwoot = try await FakeChatwoot(token: "cw", contacts: [.init(id: 7, name: "Ada", email: "ada@example.com", phone: "+33612345678")],
                                           conversations: [.init(id: 51, contact: 7, lastActivityAt: 1_700_000_000)], delay: delay)

@@ -36,11 +36,7 @@ public final class RedisChecks: Sendable {
         guard let found = try? await RedisHealth.persistence(client) else { return }
         persistence.withLock { $0 = found }
         Gauge(label: "switchboard_redis_persistence", dimensions: [("mode", found.mode)]).record(1)
-        if found.isRisky {
-            logger.critical("Redis durability: \(found.loss)", metadata: ["redis.persistence": "\(found.mode)"])
-        } else {
-            logger.info("Redis durability: \(found.loss)", metadata: ["redis.persistence": "\(found.mode)"])
-        }
+        logger.log(level: found.severity, "Redis durability: \(found.loss)", metadata: ["redis.persistence": "\(found.mode)"])
     }
 
     /// Whether Redis answers a PING at all; throws when it refuses our credentials.

@@ -1,3 +1,5 @@
+import Logging
+
 /// Checks on the Redis the queues live in, run by every role at start-up: settings under which
 /// Redis itself loses jobs that Switchboard was told it has.
 public enum RedisHealth {
@@ -22,13 +24,15 @@ public enum RedisHealth {
         public var mode: String
         /// What a crash loses, in words an operator can act on.
         public var loss: String
-        /// True when the loss is more than an instant: the operator should be told loudly.
-        public var isRisky: Bool
+        /// How loudly to say it at start: `critical` when a restart loses queues (no AOF, or
+        /// unknown), `warning` when a machine crash loses half a minute (`appendfsync no`), `notice`
+        /// for the documented cost of `everysec` (one second), `info` when nothing is lost.
+        public var severity: Logger.Level
 
-        public init(mode: String, loss: String, isRisky: Bool) {
+        public init(mode: String, loss: String, severity: Logger.Level) {
             self.mode = mode
             self.loss = loss
-            self.isRisky = isRisky
+            self.severity = severity
         }
 
         /// Reads it from `appendonly`, `appendfsync` and `save`.
@@ -36,23 +40,23 @@ public enum RedisHealth {
             if appendOnly == "yes" {
                 switch appendFsync {
                 case "always":
-                    self.init(mode: "aof-always", loss: "nothing Redis acknowledged is lost in a crash", isRisky: false)
+                    self.init(mode: "aof-always", loss: "nothing Redis acknowledged is lost in a crash", severity: .info)
                 case "everysec":
                     self.init(mode: "aof-everysec",
                               loss: "a crash of Redis or its machine loses up to one second of acknowledged jobs (appendfsync everysec); appendfsync always loses none, at a cost in throughput",
-                              isRisky: true)
+                              severity: .notice)
                 default:
                     self.init(mode: "aof-\(appendFsync)",
                               loss: "the operating system decides when the append-only file reaches the disk (appendfsync \(appendFsync)): a crash of the machine can lose about 30 seconds of acknowledged jobs",
-                              isRisky: true)
+                              severity: .warning)
                 }
             } else if !save.trimmingCharacters(in: .whitespaces).isEmpty {
                 self.init(mode: "rdb",
                           loss: "only RDB snapshots (save \(save)): a restart loses every job acknowledged since the last snapshot; turn on appendonly yes",
-                          isRisky: true)
+                          severity: .critical)
             } else {
                 self.init(mode: "none", loss: "Redis persists nothing (appendonly no, no save): a restart loses every queue; turn on appendonly yes",
-                          isRisky: true)
+                          severity: .critical)
             }
         }
     }
@@ -65,7 +69,7 @@ public enum RedisHealth {
                 RedisCommand("CONFIG", ["GET", "appendonly"]), RedisCommand("CONFIG", ["GET", "appendfsync"]), RedisCommand("CONFIG", ["GET", "save"]),
             ])
         } catch let error as RedisError where !error.isConnectionProblem {
-            return Persistence(mode: "unknown", loss: "cannot read Redis's persistence settings (\(error)); check that appendonly is on", isRisky: true)
+            return Persistence(mode: "unknown", loss: "cannot read Redis's persistence settings (\(error)); check that appendonly is on", severity: .critical)
         }
         func value(_ reply: RedisValue) -> String? {
             guard let pair = reply.array, pair.count == 2 else { return nil }
@@ -73,7 +77,7 @@ public enum RedisHealth {
         }
         guard let appendOnly = value(replies[0]), let appendFsync = value(replies[1]), let save = value(replies[2]) else {
             let refusal = replies.first { if case .error = $0 { true } else { false } }.map { "\($0)" } ?? "an unexpected reply"
-            return Persistence(mode: "unknown", loss: "cannot read Redis's persistence settings (\(refusal)); check that appendonly is on", isRisky: true)
+            return Persistence(mode: "unknown", loss: "cannot read Redis's persistence settings (\(refusal)); check that appendonly is on", severity: .critical)
         }
         return Persistence(appendOnly: appendOnly, appendFsync: appendFsync, save: save)
     }

@@ -59,6 +59,8 @@ import TestSupport
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
         let lines = dockerfile.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(!lines.contains { $0.hasPrefix("VOLUME") })
+        // Nor a blob store every service would inherit and open on its read-only root.
+        #expect(!lines.contains { $0.hasPrefix("ENV") && $0.contains("BLOB_STORE") })
         let images = lines.filter { $0.hasPrefix("ARG ") && $0.contains("IMAGE=") }.compactMap { $0.split(separator: "=").last.map(String.init) }
         #expect(images.count == 2, "\(images)")
         for image in images {

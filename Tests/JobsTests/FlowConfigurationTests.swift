@@ -35,4 +35,20 @@ import Testing
         #expect { try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) { wrong[$0] } }
             throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
     }
+
+    /// The image once named a blob folder every service inherited; on a read-only root each
+    /// consumer that opened it exited 2 at start. Only a consumer of the `blobs` queue (or of every
+    /// queue) opens the store `BLOB_STORE` names; the flows that keep audio open their own.
+    @Test func onlyAConsumerOfTheBlobsQueueOpensTheStoreBLOB_STORENames() throws {
+        let unwritable = ["BLOB_STORE": "file:///proc/switchboard-blobs"]
+        for queues in [["diagnostics"], ["retrieve", "generate"], ["reply"], ["backups"]] {
+            #expect(try FlowConfiguration.blobStore(forQueues: queues, flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } == nil, "\(queues)")
+        }
+        #expect { try FlowConfiguration.blobStore(forQueues: ["blobs"], flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } }
+            throws: { "\($0)".contains("/proc/switchboard-blobs") }
+        #expect { try FlowConfiguration.blobStore(forQueues: nil, flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } }
+            throws: { "\($0)".contains("/proc/switchboard-blobs") }
+        #expect { try FlowConfiguration.blobStore(forQueues: ["blobs"], flows: nil, http: HTTPClient(connections: 1)) { _ in nil } }
+            throws: { "\($0)".contains("BLOB_STORE") }
+    }
 }

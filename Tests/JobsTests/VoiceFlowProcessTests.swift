@@ -45,7 +45,13 @@ import TestSupport
             "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url, "CHATWOOT_URL": chatwoot.url,
             "CHATWOOT_API_TOKEN": "cw", "SYSTEM_PROMPT": "Front desk.", "AZURE_SPEECH_KEY": "az", "AZURE_SPEECH_ENDPOINT": speech.url,
         ]) { $1 }
-        let consumer = try h.consumer(["--queues", "transcribe,retrieve,generate,synthesize,voice-reply", "--concurrency", "8"], environment: environment)
+        // Split as stack.yml splits them: the speech service has Azure and the bucket; the llm
+        // service, which generates the answer, has neither, yet the answer to a voice message is
+        // spoken (the generate stage once checked its own consumer for Azure and answered in text).
+        let consumer = try h.consumer(["--queues", "transcribe,synthesize,voice-reply", "--concurrency", "8"], environment: environment)
+        let chatOnly = environment.filter { !$0.key.hasPrefix("AZURE_") && !$0.key.hasPrefix("BLOB_") }
+        let llm = try h.consumer(["--queues", "retrieve,generate,reply", "--concurrency", "8"], environment: chatOnly)
+        defer { if llm.isRunning { llm.signal(SIGKILL) } }
         let (producer, port) = try await SwitchboardProcess.serving(environment: store.merging(["VOICE_UPLOAD_TOKEN": "voice"]) { $1 }) { port in
             ["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(port)]
         }
@@ -53,7 +59,7 @@ import TestSupport
         let uploaded = try await LoopbackHTTP.send(port: port, path: "/voice?account_id=1&conversation_id=44",
                                                    headers: [("Authorization", "Bearer voice"), ("Content-Type", "audio/ogg")], body: audio)
         #expect(uploaded.status == 202, "\(uploaded.text)")
-        #expect(await eventually(timeout: .seconds(30)) { chatwoot.messages.count == 1 }, "\(consumer.log.suffix(2000))")
+        #expect(await eventually(timeout: .seconds(30)) { chatwoot.messages.count == 1 }, "\(consumer.log.suffix(2000))\n\(llm.log.suffix(2000))")
         #expect(chatwoot.messages.first?.multipart == true && chatwoot.messages.first?.conversation == 44)
         let reply = try #require(chatwoot.requests.last { $0.path.hasSuffix("/messages") })
         #expect(reply.text.contains("Fresh towels are on their way.") && reply.text.contains("OggS-towels-answer"))
@@ -62,8 +68,10 @@ import TestSupport
         #expect(objects.keys.contains { $0.hasPrefix("switchboard/answers/") })
         #expect(bucket.requests.allSatisfy { $0.headers["authorization"]?.contains("Credential=AKR2/") == true })
         consumer.signal(SIGTERM)
+        llm.signal(SIGTERM)
         producer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
+        #expect(await llm.waitForExit() == 0)
         #expect(await producer.waitForExit() == 0)
     }
 }

@@ -20,6 +20,8 @@ import TestSupport
         #expect(Set(runs.keys) == Set(ids))
         #expect(try await h.length() == 0)
         #expect(try await h.info().pending == 0)
+        // A clean stop leaves the group: `switchboard queues` lists only replicas that run.
+        #expect(try await h.info().consumers.isEmpty)
     }
 
     @Test func jobsOutlivingTheGracePeriodAreLeftPendingForOthers() async throws {
@@ -36,6 +38,8 @@ import TestSupport
         #expect(ContinuousClock.now - started < .seconds(10))
         #expect(try await h.runs().isEmpty)
         #expect(try await h.info().pending == 2)
+        // It still owns the two entries: leaving would drop them from the pending list.
+        #expect(try await h.info().consumers.count == 1)
         #expect(try await h.length() == 2)
         #expect(try await h.deadCount() == 0)
         #expect(try await h.delayedCount() == 0)

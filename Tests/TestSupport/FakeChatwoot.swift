@@ -81,14 +81,14 @@ public final class FakeChatwoot: Sendable {
     /// `slowPosts`: a posted message is created at once but answered only this much later (a
     /// client that gives up first does not know it was created).
     public init(token: String, botToken: String? = nil, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero,
-                history: Response? = nil, slowPosts: Duration = .zero) async throws {
+                history: Response? = nil, slowPosts: Duration = .zero, host: String = "127.0.0.1", port: Int = 0) async throws {
         let contactState = LockedValue(contacts)
         let conversationState = LockedValue(Dictionary(uniqueKeysWithValues: conversations.map { ($0.id, $0) }))
         let posted = LockedValue<[Posted]>([])
         self.contacts = contactState
         self.conversations = conversationState
         self.posted = posted
-        service = try await FakeService(delay: delay) { received in
+        service = try await FakeService(delay: delay, host: host, port: port) { received in
             if let history, received.method == "GET", received.path.hasSuffix("/messages") { return history }
             let response = Self.handle(received, token: token, botToken: botToken, contacts: contactState, conversations: conversationState, posted: posted)
             if slowPosts > .zero, received.method == "POST", received.path.hasSuffix("/messages") { try? await Task.sleep(for: slowPosts) }

@@ -14,10 +14,18 @@ public final class FakeQdrant: Sendable {
 
     public let state = LockedValue<[String: Collection]>([:])
 
-    public static func create(apiKey: String, delay: Duration = .zero) async throws -> (FakeQdrant, FakeService) {
+    public static func create(apiKey: String, delay: Duration = .zero, host: String = "127.0.0.1", port: Int = 0) async throws -> (FakeQdrant, FakeService) {
         let qdrant = FakeQdrant()
-        let service = try await FakeService(delay: delay) { received in await qdrant.handle(received, apiKey: apiKey) }
+        let service = try await FakeService(delay: delay, host: host, port: port) { received in await qdrant.handle(received, apiKey: apiKey) }
         return (qdrant, service)
+    }
+
+    /// Puts a point in `collection` (made with the vector's size if missing), as an upsert would.
+    public func seed(_ collection: String, id: String, vector: [Float], payload: String) {
+        state.withLock { collections in
+            if collections[collection] == nil { collections[collection] = Collection(size: vector.count, points: [:]) }
+            collections[collection]?.points[id] = (vector, payload)
+        }
     }
 
     func handle(_ received: FakeService.Received, apiKey: String) async -> Response {

@@ -60,11 +60,14 @@ public final class FakeService: Sendable {
     private let task = LockedValue<Task<Void, any Error>?>(nil)
 
     /// `delay`: how long the service takes before it answers, as a real one would (benchmarks).
-    public init(delay: Duration = .zero, _ handler: @escaping @Sendable (Received) async -> Response) async throws {
+    /// `host` and `port`: where it listens (a free loopback port unless the stand-ins of a
+    /// deployment test need a fixed one on every interface).
+    public init(delay: Duration = .zero, host: String = "127.0.0.1", port wanted: Int = 0,
+                _ handler: @escaping @Sendable (Received) async -> Response) async throws {
         let router = Router(context: Context.self)
         router.add(middleware: Capture(service: self, delay: delay, handler: handler))
         let port = self.port
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: wanted)),
                               onServerRunning: { channel in port.set(channel.localAddress?.port) })
         task.set(Task { try await app.run() })
         guard await eventually(timeout: .seconds(10), { port.value != nil }) else { throw TestFailure("the fake did not start") }

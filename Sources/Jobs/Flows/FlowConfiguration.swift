@@ -68,10 +68,12 @@ public enum FlowConfiguration {
     }
 
     /// The blob store a consumer's sweep works on: the flows' own, else the one `BLOB_STORE` names
-    /// (nil when unset). A consumer asked for the `blobs` queue must have one.
+    /// (nil when unset). A consumer asked for the `blobs` queue must have one; one asked for other
+    /// queues only never opens it (a read-only root need not have the folder).
     public static func blobStore(forQueues queues: [String]?, flows: FlowServices?, http makeHTTP: @autoclosure () -> HTTPClient,
                                  setting: (String) throws -> String?) throws -> BlobStore? {
         if let blobs = flows?.blobs { return blobs }
+        if let queues, !queues.contains(BlobRetention.queue) { return nil }
         guard let location = try setting("BLOB_STORE") else {
             if queues?.contains(BlobRetention.queue) == true {
                 throw FlowConfigurationError("the blobs queue (\(BlobRetention.kind)) needs BLOB_STORE")

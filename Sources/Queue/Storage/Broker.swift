@@ -300,6 +300,13 @@ public struct Broker: Sendable {
         return (reply.array ?? []).compactMap(\.string)
     }
 
+    /// Takes `consumer` out of `queue`'s group unless it owns pending entries; true when it left.
+    @discardableResult
+    public func leaveGroup(_ queue: String, consumer: String) async throws -> Bool {
+        let reply = try await Scripts.leaveGroup.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer])
+        return reply.integer == 1
+    }
+
     // MARK: Side-effect markers
 
     /// Claims the marker of a side effect (`Keys.done`) with `claim` unless it is set; returns nil

@@ -322,6 +322,25 @@ enum Scripts {
         return removed
         """)
 
+    /// A consumer stopping cleanly leaves its group, unless it still owns entries (they would vanish
+    /// from the pending list): `switchboard queues` then lists only the replicas that run.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] the consumer. Returns 1 left, 0 kept (it owns
+    /// entries), -1 not a member (or no such group).
+    static let leaveGroup = RedisScript(name: "leave-group", source: """
+        local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+        if not ok then return -1 end
+        for _, consumer in ipairs(consumers) do
+            local info = {}
+            for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+            if info['name'] == ARGV[2] then
+                if tonumber(info['pending']) > 0 then return 0 end
+                redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+                return 1
+            end
+        end
+        return -1
+        """)
+
     /// Ingress's enqueue: refuses when the queue is at its high-water mark, and with a dedupe key
     /// sets the key and enqueues in one step, so a repeated key enqueues nothing. A duplicate is
     /// answered even when the queue is full: it needs no room.

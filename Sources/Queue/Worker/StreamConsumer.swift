@@ -116,7 +116,27 @@ public final class StreamConsumer: Service, Sendable {
                 acks.finish()
             }
         }
+        await leaveGroups()
         logger.info("consumer stopped")
+    }
+}
+
+extension StreamConsumer {
+    /// A clean stop leaves each queue's group, so replicas gone are not listed as consumers; a
+    /// queue where this consumer still owns entries (given back at the grace's end, or acks that
+    /// could not be written) keeps it until another replica reclaims them and sweeps it.
+    fileprivate func leaveGroups() async {
+        for queue in configuration.queues {
+            do {
+                if try await !broker.leaveGroup(queue, consumer: configuration.consumerName) {
+                    logger.debug("consumer stays in its group: it owns entries", metadata: ["queue": "\(queue)"])
+                }
+            } catch {
+                logger.warning("could not leave the consumer group; another replica's sweep removes it later", metadata: [
+                    "queue": "\(queue)", "error": "\(error)",
+                ])
+            }
+        }
     }
 }
 

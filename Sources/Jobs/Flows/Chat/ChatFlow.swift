@@ -94,7 +94,9 @@ public enum ChatFlow {
                 answer.handOff = true
                 return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message))
             }
-            if draft.message.replyAsVoice == true, services.speech != nil {
+            // Spoken by the synthesize stage, wherever it runs: this consumer's own lack of Azure
+            // (the stack's llm service has none) says nothing about whether one can speak.
+            if draft.message.replyAsVoice == true {
                 return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, retry: Flows.voice.retry))
             }
             return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message))
