@@ -18,4 +18,9 @@ if ((${#need[@]})); then
   # tests only need it to render and check compose files.
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
+# moto's S3 server (PyPI), an S3 written by others that the S3 client is tested against.
+if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+  echo "installing: moto[server] (PyPI)"
+  python3 -m pip install -q 'moto[server]' || python3 -m pip install -q --break-system-packages 'moto[server]'
+fi
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }

@@ -129,6 +129,20 @@ struct ProducerCommand: AsyncParsableCommand {
         configuration.redisWait = .seconds(redisWait)
         configuration.assistantInboxes = assistantInboxes
         configuration.assistantHandle = assistantHandle
+        if configuration.chatwootSecret == nil && configuration.chatwootBotSecret == nil {
+            // Unsigned, anyone can post a "message" naming a team inbox or an agent's note, and
+            // the team's answers draw on private knowledge (call transcripts, bookings).
+            let handleSet = (try Environment.value("ASSISTANT_HANDLE", environment)) != nil
+            if !assistantInboxes.isEmpty || handleSet {
+                throw ValidationError("""
+                    \(assistantInboxes.isEmpty ? "ASSISTANT_HANDLE" : "ASSISTANT_INBOX_IDS") is set but Chatwoot's deliveries are not signed \
+                    (no CHATWOOT_WEBHOOK_SECRET or CHATWOOT_BOT_SECRET): anyone could ask the team's assistant and read what only the \
+                    team may. Set the webhook's secret, or unset it.
+                    """)
+            }
+            // Nor is an unsigned note taken as an agent's question.
+            configuration.assistantHandle = ""
+        }
         DescriptorLimit.check(needed: maxConnections, logger: logger)
         do {
             try await ProducerRole.run(configuration, metrics: metrics, logger: logger)

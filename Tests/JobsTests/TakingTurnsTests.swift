@@ -192,12 +192,32 @@ import TestSupport
         #expect(should.count == 2 && ((should[1]["match"] as? [String: Any])?["any"] as? [String]) == ["phone:33612345678", "email:ada@example.com"], "\(filter)")
     }
 
-    @Test func theModelsHandOffMarkIsReadOnlyOnItsOwnFirstLine() {
-        let asked = HandoffRequest("HANDOFF\nA colleague will be with you.")
-        #expect(asked.wantsPerson && asked.text == "A colleague will be with you.")
-        #expect(HandoffRequest("  handoff.  ").wantsPerson && !HandoffRequest("  handoff.  ").text.isEmpty)
-        #expect(!HandoffRequest("Our HANDOFF policy: none.").wantsPerson)
-        #expect(!HandoffRequest("The check-in is at 3pm.\nHANDOFF").wantsPerson)
+    /// However the model writes the marker, the hand-off happens and the guest never reads it.
+    @Test(arguments: [
+        ("HANDOFF\nA colleague will be with you.", "A colleague will be with you."),
+        ("HANDOFF: A colleague will be with you.", "A colleague will be with you."),
+        ("handoff\nA colleague will be with you.", "A colleague will be with you."),
+        ("Handoff - A colleague will be with you.", "A colleague will be with you."),
+        ("`HANDOFF`\nA colleague will be with you.", "A colleague will be with you."),
+        ("**HANDOFF**\n\nA colleague will be with you.", "A colleague will be with you."),
+        ("[HANDOFF] A colleague will be with you.", "A colleague will be with you."),
+        ("A colleague will be with you.\nHANDOFF", "A colleague will be with you."),
+        ("A colleague will be with you. HANDOFF", "A colleague will be with you."),
+        ("  handoff.  ", "A colleague will take over here shortly."),
+        ("`handoff`", "A colleague will take over here shortly."),
+    ])
+    func theModelsHandOffMarkIsTheHandOffWhereverItStandsAndNeverShown(_ answer: String, _ shown: String) {
+        let asked = HandoffRequest(answer)
+        #expect(asked.wantsPerson, "\(answer)")
+        #expect(asked.text == shown, "\(answer) → \(asked.text)")
+        #expect(!asked.text.lowercased().contains("handoff"))
+    }
+
+    @Test func anAnswerWithoutTheMarkIsShownAsItIs() {
+        #expect(!HandoffRequest("The check-in is at 3pm.").wantsPerson)
+        #expect(HandoffRequest("  The check-in is at 3pm.\n").text == "The check-in is at 3pm.")
+        // A word that only contains the marker is not it.
+        #expect(!HandoffRequest("The handoffs of keys happen at the desk.").wantsPerson)
     }
 
     @Test func theRuleIsExplicit() throws {

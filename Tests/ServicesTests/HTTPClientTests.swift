@@ -25,6 +25,21 @@ import TestSupport
         #expect(received.body == body)
     }
 
+    /// libcurl types a body it is not told about as a form, and servers that honour the type
+    /// read it as one (moto's S3 stored every upload part empty): every body names a type.
+    @Test func aBodyWithoutATypeGoesAsOctetStreamNeverAsAForm() async throws {
+        let fake = try await FakeService { _ in FakeService.answer(.ok) }
+        let client = HTTPClient(connections: 1)
+        for method in ["PUT", "POST", "PATCH"] {
+            _ = try await client.send(HTTPClient.Request(method, fake.url + "/part", body: Array("a=1&b=2".utf8)))
+        }
+        _ = try await client.send(HTTPClient.Request("POST", fake.url + "/empty"))
+        _ = try await client.send(HTTPClient.Request("PUT", fake.url + "/typed", headers: [("content-type", "text/csv")], body: Array("a,b".utf8)))
+        let types = fake.requests.map { $0.headers["content-type"] ?? "none" }
+        #expect(types == ["application/octet-stream", "application/octet-stream", "application/octet-stream", "application/octet-stream", "text/csv"])
+        #expect(fake.requests.prefix(3).allSatisfy { $0.text == "a=1&b=2" })
+    }
+
     @Test func reusesItsConnections() async throws {
         let fake = try await FakeService { _ in FakeService.answer(.ok, "ok") }
         let client = HTTPClient(connections: 1)

@@ -98,6 +98,17 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
             throws: { error in (error as? HTTPFailure)?.isRetryable == false && "\(error)".contains("TRIAGE_TEAMS") }
     }
 
+    /// A history message is public only when Chatwoot says `"private": false`; any other value,
+    /// or none, keeps it out of what a guest's answer is built from.
+    @Test func aHistoryMessageIsPublicOnlyWhenPrivateIsFalse() async throws {
+        let fake = try await FakeService { _ in
+            FakeService.answer(.ok, #"{"payload": [{"id": 1, "content": "a", "message_type": 0, "private": false}, {"id": 2, "content": "b", "message_type": 0, "private": true}, {"id": 3, "content": "c", "message_type": 1, "private": "true"}, {"id": 4, "content": "d", "message_type": 1, "private": 1}, {"id": 5, "content": "e", "message_type": 1, "private": 0}, {"id": 6, "content": "f", "message_type": 1, "private": null}, {"id": 7, "content": "g", "message_type": 1}, {"id": 8, "content": "h", "message_type": 1, "private": "false"}]}"#)
+        }
+        let messages = try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).messages(account: 1, conversation: 10)
+        #expect(messages.map(\.id) == Array(1...8))
+        #expect(messages.filter { !$0.isPrivate }.map(\.id) == [1])
+    }
+
     /// What the bot says and does goes with the bot's token; what is read, with the user's.
     @Test func theBotsTokenForWritesTheUsersForReads() async throws {
         let fake = try await FakeService { received in

@@ -148,7 +148,10 @@ public struct ChatwootClient: Sendable {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             id = try container.decode(Int.self, forKey: .id)
             content = try? container.decodeIfPresent(String.self, forKey: .content)
-            isPrivate = (try? container.decodeIfPresent(Bool.self, forKey: .isPrivate)) ?? false
+            // Public only when Chatwoot says exactly `false`: "true", 1, null or no field at all
+            // could be a note, and a note never reaches a guest's answer as the guest's or an agent's words.
+            let number = try? container.decode(Int.self, forKey: .isPrivate)
+            isPrivate = !(number == nil && (try? container.decode(Bool.self, forKey: .isPrivate)) == false)
             messageType = (try? container.decodeIfPresent(ChatwootMessageType.self, forKey: .messageType)) ?? .activity
             createdAt = try? container.decodeIfPresent(Int.self, forKey: .createdAt)
         }

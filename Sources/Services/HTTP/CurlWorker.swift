@@ -23,6 +23,11 @@ struct CurlWorker {
         }
     }
 
+    /// Whether the request goes with a body (an empty one for a POST or a PUT).
+    static func sendsBody(_ request: HTTPClient.Request) -> Bool {
+        !request.body.isEmpty || request.method == "POST" || request.method == "PUT"
+    }
+
     private func perform(_ transfer: Transfer, on handle: UnsafeMutableRawPointer) throws -> HTTPClient.Response {
         let request = transfer.request
         let described = Transfer.describe(request)
@@ -35,6 +40,12 @@ struct CurlWorker {
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         for (name, value) in request.headers { headers = curl_slist_append(headers, "\(name): \(value)") }
+        // A body always names its type: libcurl's default for one is a form's
+        // (`application/x-www-form-urlencoded`), and a server that honours it reads the bytes as
+        // form fields (moto's S3 stored every upload part empty).
+        if Self.sendsBody(request), !request.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            headers = curl_slist_append(headers, "Content-Type: application/octet-stream")
+        }
         // No `Expect: 100-continue` pause before larger bodies.
         headers = curl_slist_append(headers, "Expect:")
         defer { curl_slist_free_all(headers) }
@@ -65,7 +76,7 @@ struct CurlWorker {
                     sb_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
                 default:
                     sb_curl_setopt_pointer(handle, CURLOPT_CUSTOMREQUEST, request.method)
-                    if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
+                    if Self.sendsBody(request) {
                         sb_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
                         sb_curl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
                     }

@@ -98,7 +98,8 @@ public struct S3Client: Sendable {
 
     /// Uploads part `number` (from 1). R2 wants every part but the last of one size, 5 MiB at least.
     public func uploadPart(_ upload: Upload, number: Int, body: [UInt8]) async throws -> Part {
-        let request = request("PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)], headers: [], body: body)
+        let request = request("PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)],
+                              headers: [("Content-Type", "application/octet-stream")], body: body)
         let response = try await http.sendChecked(request)
         guard let etag = response.header("ETag") else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no ETag for part \(number)")
