@@ -125,7 +125,12 @@ if ! timeout 20 docker info >/dev/null 2>&1; then
 fi
 engine_ok=yes
 say "Engine $(d version --format '{{.Server.Version}}'), storage driver $(d info --format '{{.Driver}}')"
-state=$(d info --format '{{.Swarm.LocalNodeState}}')
+# An Engine that was a manager before its restart takes a moment to rejoin its own Swarm.
+for _ in $(seq 60); do
+  state=$(d info --format '{{.Swarm.LocalNodeState}}')
+  [ "$state" != pending ] && { [ "$state" != active ] || [ "$(d info --format '{{.Swarm.ControlAvailable}}')" = true ]; } && break
+  sleep 1
+done
 case "$state" in
   inactive)
     d swarm init --advertise-addr 127.0.0.1 >/dev/null || fail "docker swarm init failed"
