@@ -36,7 +36,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         if expression.hasPrefix("@every ") {
             let interval = String(expression.dropFirst("@every ".count)).trimmingCharacters(in: .whitespaces)
             guard let seconds = Self.seconds(interval), seconds >= 1 else {
-                throw CronError("'\(text)': @every takes a duration such as 30s, 5m, 1h or 1h30m")
+                throw CronError("'\(text)': @every takes a duration such as 30s, 5m, 1h or 1h30m, at most 366d")
             }
             kind = .every(seconds: seconds)
             return
@@ -179,15 +179,20 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         return result
     }
 
-    /// `90s`, `5m`, `1h30m`, `2h` → seconds.
+    /// The longest `@every`: a year (and a leap day). Longer ones are refused where they are read,
+    /// so no tick arithmetic on them can overflow in the scheduler, `schedules` or the console.
+    static let longestInterval = 366 * 86_400
+
+    /// `90s`, `5m`, `1h30m`, `2h` → seconds; nil past `longestInterval`.
     static func seconds(_ text: String) -> Int? {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         var total = 0, number = ""
         for character in text {
-            if character.isNumber {
+            if character.isASCII && character.isNumber {
                 number.append(character)
-            } else if let unit = units[character], let value = Int(number) {
+            } else if let unit = units[character], let value = Int(number), value <= longestInterval {
                 total += value * unit
+                guard total <= longestInterval else { return nil }
                 number = ""
             } else {
                 return nil

@@ -34,10 +34,13 @@ import Testing
         #expect(every.nextTick(after: 1_000_000_199) == 1_000_000_200)
         #expect(try CronSchedule("@every 1h30m").nextTick(after: 0) == 5400)
         #expect(try CronSchedule("@every 1s").latestTick(atOrBefore: 42, lookingBack: 0) == 42)
+        #expect(try CronSchedule("@every 366d").nextTick(after: 0) == 366 * 86_400, "a year is the longest")
     }
 
     @Test(arguments: ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *",
-                      "5-1 * * * *", "@every", "@every 0s", "@every 5x", "@fortnightly", "a b c d e"])
+                      "5-1 * * * *", "@every", "@every 0s", "@every 5x", "@fortnightly", "a b c d e",
+                      // Past a year, or past what an Int holds (they once killed the scheduler, `schedules` and the console).
+                      "@every 9223372036854775807s", "@every 2562047788015216h", "@every 367d", "@every 366d1s", "@every 99999999999999999999s"])
     func malformedExpressionsAreRefusedSayingWhy(_ text: String) {
         #expect(throws: CronError.self) { try CronSchedule(text) }
     }

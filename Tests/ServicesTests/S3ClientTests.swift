@@ -20,6 +20,22 @@ import TestSupport
         #expect(PercentEncoding.component("a b/ü~") == "a%20b%2F%C3%BC~")
     }
 
+    /// A listing that cannot be trusted to be whole fails, within a bounded number of requests,
+    /// instead of looping for hours or passing for complete (the mirror would take what it missed
+    /// for gone and delete it after the grace).
+    @Test(arguments: [
+        ("a repeated token", #"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken><Contents><Key>a</Key><LastModified>2026-11-26T01:18:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>"#, "does not advance"),
+        ("truncated without a token", #"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><LastModified>2026-11-26T01:18:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>"#, "names no next page"),
+        ("truncated with an empty token", #"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken></NextContinuationToken></ListBucketResult>"#, "names no next page"),
+        ("no listing at all", #"<html>maintenance</html>"#, "not a ListBucketResult"),
+    ])
+    func aListingThatDoesNotAdvanceOrParseFails(_ name: String, _ page: String, _ said: String) async throws {
+        let fake = try await FakeService { _ in FakeService.answer(.ok, page, headers: [.contentType: "application/xml"]) }
+        let client = S3Client(endpoint: fake.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        await #expect { try await client.list(prefix: "mirror/") } throws: { "\($0)".contains(said) }
+        #expect(fake.requests.count <= 2, "\(name): \(fake.requests.count) requests")
+    }
+
     @Test func objectsArePutReadAndDeletedWithSignedRequests() async throws {
         let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk")
         let client = S3Client(endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())

@@ -7,11 +7,14 @@ struct ListPage {
     /// Nil when the document is not a `ListBucketResult`.
     let objects: [S3Client.Object]?
     let nextToken: String?
+    /// Marked truncated, yet naming no next page: the listing cannot be finished.
+    let truncatedWithoutToken: Bool
 
     init(_ xml: String) {
         guard xml.contains("<ListBucketResult") else {
             objects = nil
             nextToken = nil
+            truncatedWithoutToken = false
             return
         }
         var found: [S3Client.Object] = []
@@ -23,7 +26,9 @@ struct ListPage {
         }
         objects = found
         let truncated = Self.elements("IsTruncated", in: xml).first == "true"
-        nextToken = truncated ? Self.elements("NextContinuationToken", in: xml).first.map(Self.unescape) : nil
+        let token = truncated ? Self.elements("NextContinuationToken", in: xml).first.map(Self.unescape) : nil
+        nextToken = token?.isEmpty == true ? nil : token
+        truncatedWithoutToken = truncated && nextToken == nil
     }
 
     /// The text inside each `<name>…</name>`, in order.

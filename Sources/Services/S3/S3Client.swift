@@ -158,9 +158,13 @@ public struct S3Client: Sendable {
     }
 
     /// Every object under `prefix` (ListObjectsV2, a thousand per page, following continuation tokens).
+    /// A listing that cannot be trusted to be whole — a page that does not parse, one marked
+    /// truncated without a next token, a token seen before (a server going round in circles) —
+    /// throws: what a caller would infer from a partial listing (objects gone) would be wrong.
     public func list(prefix: String) async throws -> [Object] {
         var objects: [Object] = []
         var token: String?
+        var seen: Set<String> = []
         repeat {
             var query = [("list-type", "2"), ("prefix", prefix)]
             if let token { query.append(("continuation-token", token)) }
@@ -169,8 +173,15 @@ public struct S3Client: Sendable {
             guard let found = page.objects else {
                 throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "not a ListBucketResult")
             }
+            guard !page.truncatedWithoutToken else {
+                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "a page marked truncated names no next page")
+            }
             objects += found
             token = page.nextToken
+            if let token, !seen.insert(token).inserted {
+                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request),
+                                  detail: "the listing does not advance: continuation token \(token.prefix(60)) came back again")
+            }
         } while token != nil
         return objects
     }
