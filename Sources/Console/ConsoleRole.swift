@@ -40,6 +40,7 @@ public enum ConsoleRole {
     }
 
     public static func run(_ options: Options, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let startUp = StartUpStop()
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
         let keys = Keys(prefix: options.prefix)
@@ -71,6 +72,7 @@ public enum ConsoleRole {
             "sign-in": "\([settings.openID.map { _ in "openid" }, settings.token.map { _ in "token" }, settings.local ? "none (loopback)" : nil].compactMap { $0 }.joined(separator: ", "))",
         ])
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        startUp.handOver(to: group)
         try await group.run()
     }
 }

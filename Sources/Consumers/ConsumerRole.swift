@@ -31,6 +31,7 @@ public enum ConsumerRole {
     }
 
     public static func run(_ options: Options, registry: JobRegistry, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let startUp = StartUpStop()
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
         let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix), history: options.history), logger: logger)
@@ -48,6 +49,7 @@ public enum ConsumerRole {
         // Started last, stopped first: the listener keeps answering /metrics while jobs drain.
         services.append(.init(service: consumer))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        startUp.handOver(to: group)
         try await group.run()
     }
 }

@@ -53,6 +53,7 @@ public enum ProducerRole {
     }
 
     public static func run(_ configuration: ProducerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let startUp = StartUpStop()
         // Short command timeouts: a sender waits on this answer (Aircall gives up after 5 s).
         let pool = RedisPool(endpoint: configuration.redis, size: 2, commandTimeout: .seconds(2), logger: logger)
         defer { pool.close() }
@@ -68,6 +69,8 @@ public enum ProducerRole {
         var group = ServiceGroupConfiguration(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.gracePeriod + .seconds(1)
         group.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: group).run()
+        let running = ServiceGroup(configuration: group)
+        startUp.handOver(to: running)
+        try await running.run()
     }
 }

@@ -11,6 +11,7 @@ import ServiceLifecycle
 public enum SchedulerRole {
     public static func run(redis: RedisEndpoint, prefix: String, configuration: SchedulerService.Configuration,
                            monitoringPort: Int?, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let startUp = StartUpStop()
         let pool = RedisPool(endpoint: redis, size: 1, logger: logger)
         defer { pool.close() }
         let scheduler = SchedulerService(configuration: configuration, broker: Broker(pool: pool, keys: Keys(prefix: prefix)), logger: logger)
@@ -29,6 +30,7 @@ public enum SchedulerRole {
         }
         services.append(.init(service: scheduler))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        startUp.handOver(to: group)
         try await group.run()
     }
 }

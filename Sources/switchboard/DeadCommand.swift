@@ -123,23 +123,24 @@ struct DeadShowCommand: AsyncParsableCommand {
         func time(_ field: String) -> String {
             item.field(field).flatMap(Double.init).map(Terminal.timestamp) ?? "-"
         }
+        func v(_ data: String) -> String { Terminal.visible(data) }
         var text = ""
-        text += "id            \(item.jobID)\n"
-        text += "flow          \(item.field("flow") ?? item.jobID)\n"
-        text += "entry         \(item.entryID) in \(item.queue)\n"
-        text += "kind          \(item.kind)\n"
-        text += "attempts      \(item.field("attempt") ?? "?") of \(item.field("max_attempts") ?? "?")\n"
+        text += "id            \(v(item.jobID))\n"
+        text += "flow          \(v(item.field("flow") ?? item.jobID))\n"
+        text += "entry         \(v(item.entryID)) in \(v(item.queue))\n"
+        text += "kind          \(v(item.kind))\n"
+        text += "attempts      \(v(item.field("attempt") ?? "?")) of \(v(item.field("max_attempts") ?? "?"))\n"
         text += "enqueued      \(time("enqueued_at"))\n"
         text += "first failed  \(time("first_failed_at"))\n"
         text += "last failed   \(time("last_failed_at"))\n"
-        text += "error         \(Terminal.paint(item.error, .red))\n"
-        for (name, value) in item.fields where !known.contains(name) { text += "\(name.padding(toLength: 14, withPad: " ", startingAt: 0))\(value)\n" }
-        text += "payload\n\(Self.pretty(item.field("payload") ?? ""))\n"
+        text += "error         \(Terminal.paint(Terminal.visible(item.error, lines: true), .red))\n"
+        for (name, value) in item.fields where !known.contains(name) { text += "\(v(name).padding(toLength: 14, withPad: " ", startingAt: 0))\(v(value))\n" }
+        text += "payload\n\(Terminal.visible(Self.pretty(item.field("payload") ?? ""), lines: true))\n"
         if let history = item.letter?.envelope.history, !history.isEmpty {
             text += "history\n"
             for record in history {
                 let at = Terminal.timestamp(milliseconds: Double(record.at))
-                text += "  attempt \(record.attempt)  \(at)  \(record.error)\n"
+                text += "  attempt \(record.attempt)  \(at)  \(Terminal.visible(record.error, lines: true))\n"
             }
         }
         return text

@@ -142,6 +142,8 @@ struct QueuesPauseCommand: AsyncParsableCommand {
     @Argument(help: "The queue to pause.")
     var queue: String
 
+    func validate() throws { try PauseSwitch.check(queue) }
+
     func run() async throws {
         try await PauseSwitch.set(queue, paused: true, redis: redis)
     }
@@ -155,12 +157,23 @@ struct QueuesResumeCommand: AsyncParsableCommand {
     @Argument(help: "The queue to resume.")
     var queue: String
 
+    func validate() throws { try PauseSwitch.check(queue) }
+
     func run() async throws {
         try await PauseSwitch.set(queue, paused: false, redis: redis)
     }
 }
 
 enum PauseSwitch {
+    /// A queue no kind of this build runs on (a typo, `*`, an empty name) is refused: "paused"
+    /// would be said of nothing.
+    static func check(_ queue: String) throws {
+        guard Catalogue.allQueues.contains(queue) else {
+            let shown = String(queue.unicodeScalars.prefix(80).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+            throw ValidationError("no job kind of this build runs on queue '\(shown)' (queues: \(Catalogue.allQueues.joined(separator: ", ")))")
+        }
+    }
+
     static func set(_ queue: String, paused: Bool, redis: RedisOptions) async throws {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }

@@ -21,6 +21,23 @@ enum Terminal {
         case bold = "1", red = "31", yellow = "33", green = "32", dim = "2"
     }
 
+    /// Text that came from outside (a dead letter's error, a job id, a payload, a flow id) as the
+    /// terminal may show it: every control character — escape sequences could retitle, clear or
+    /// rewrite the operator's terminal — written out as `\u{1B}`; line breaks and tabs kept only
+    /// when `lines` is true (a table cell is one line).
+    static func visible(_ text: String, lines: Bool = false) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars {
+            let kept = lines && (scalar == "\n" || scalar == "\t")
+            if !kept, scalar.properties.generalCategory == .control {
+                shown += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
+    }
+
     static func paint(_ text: String, _ style: Style) -> String {
         colour ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
     }
@@ -60,6 +77,7 @@ enum Table {
     static func render(_ rows: [[String]], style: (Int, Int, String) -> Terminal.Style? = { _, _, _ in nil }) -> String {
         let columns = rows.map(\.count).max() ?? 0
         var widths = [Int](repeating: 0, count: columns)
+        let rows = rows.map { $0.map { Terminal.visible($0) } }
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
         return rows.enumerated().map { rowIndex, row in
             row.enumerated().map { index, cell in

@@ -52,7 +52,7 @@ struct TraceCommand: AsyncParsableCommand {
             rows.append([Terminal.timestamp(milliseconds: Double(step.at)), step.queue, step.kind, step.jobID, String(step.attempt), step.state.rawValue,
                          step.milliseconds.map { Terminal.age(milliseconds: Int(clamping: $0)) } ?? "-", detail])
         }
-        var text = "flow \(trace.flow)\n"
+        var text = "flow \(Terminal.visible(trace.flow))\n"
         text += Table.render(rows) { _, column, cell in
             guard column == 5 else { return nil }
             switch cell {

@@ -144,6 +144,27 @@ import TestSupport
         #expect(show.status == 0 && show.output.contains("boom"), "\(show.output)")
     }
 
+    /// A dead letter's error, kind, id or payload carrying escape sequences (a vendor's error text,
+    /// a webhook's field) reaches the operator's terminal written out, never as a sequence that
+    /// retitles, clears or rewrites it.
+    @Test func storedEscapeSequencesAreShownNeverSentToTheTerminal() async throws {
+        let server = try await RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let title = "\u{1B}]0;owned\u{07}", clear = "\u{1B}[2J\u{9B}1;1H"
+        _ = try await h.client.send(RedisCommand("SADD", [h.key("queues"), "diagnostics"]))
+        _ = try await h.client.send(RedisCommand("XADD", [h.key("diagnostics:dead"), "*",
+            "id", "01ESC\(title)", "kind", "noop\(clear)", "attempt", "1", "max_attempts", "1", "enqueued_at", "1700000000",
+            "payload", #"{"text":"\#(title)"}"#, "flow", "01ESC\(clear)", "history", #"[{"attempt":1,"at":1700000000000,"error":"x\u001b[2J"}]"#,
+            "queue", "diagnostics", "error", "boom\(title)\(clear)", "first_failed_at", "1700000000", "last_failed_at", "1700000000"]))
+        for command in [["dead", "list"], ["dead", "show", "01ESC\(title)"], ["trace", "01ESC\(clear)"]] {
+            let shown = try await run(h, command)
+            #expect(shown.status == 0 || command[0] == "trace", "\(command): \(shown.output)")
+            #expect(!shown.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, "\(command): \(shown.output.debugDescription)")
+            if command[1] == "show" { #expect(shown.output.contains("boom\\u{1B}]0;owned\\u{7}"), "\(shown.output.debugDescription)") }
+        }
+    }
+
     @Test func pauseAndResumeFromTheCommandLine() async throws {
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)
@@ -154,6 +175,13 @@ import TestSupport
         #expect(json.output.contains("\"paused\" : true"))
         #expect(try await run(h, ["queues", "resume", "diagnostics"]).output.contains("diagnostics resumed"))
         #expect(try await run(h, ["queues", "--json"]).output.contains("\"paused\" : false"))
+        // A name no kind runs on is refused, not "paused"; nothing is written for it.
+        for name in ["diagnostic", "", "*", "diag\u{1B}]0;owned\u{07}"] {
+            let refused = try await run(h, ["queues", "pause", name])
+            #expect(refused.status == 2 && refused.output.contains("no job kind of this build runs on queue"), "\(name): \(refused.output)")
+            #expect(!refused.output.contains("\u{1B}"), "the terminal gets no escape sequence")
+        }
+        #expect(try await run(h, ["queues", "resume", "nope"]).status == 2)
     }
 }
 
