@@ -23,6 +23,17 @@ import Testing
         }
     }
 
+    /// A password with an unencoded '/' or '?' once went whole into pg_dump's arguments (the URL
+    /// not split, PGPASSWORD unset) and part of it into a dead letter: refused at start, naming the
+    /// rule and never the password.
+    @Test(arguments: ["postgres://chatwoot:se/cr3tpw@postgres:5432/chatwoot", "postgres://chatwoot:se?cr3tpw@postgres/chatwoot",
+                      "postgresql://chatwoot:a/b?cr3tpw@postgres/chatwoot?sslmode=require"])
+    func aPasswordWithAnUnencodedSlashOrQuestionMarkIsRefusedWithoutShowingIt(_ text: String) {
+        #expect { _ = try DatabaseURL(text) } throws: { error in
+            "\(error)".contains("percent-encode") && !"\(error)".contains("cr3tpw") && !"\(error)".contains("se/") && !"\(error)".contains("se?")
+        }
+    }
+
     @Test func aDatabaseNameBecomesASafeKey() throws {
         #expect(try DatabaseURL("postgres://h/../../etc").keySafeName == ".._.._etc", "no slash survives: the dump stays in its folder")
         #expect(try DatabaseURL("postgres://h/..").keySafeName == "database")

@@ -20,6 +20,12 @@ public struct DatabaseURL: Sendable, Equatable {
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         let afterAuthority = rest[authorityEnd...]
+        // An '@' past the authority's end: the user information held an unencoded '/' or '?', which
+        // ends the authority for libpq as for us; pg_dump would be handed the password as a host or
+        // a path. Refused, naming the rule, never the password.
+        if !authority.contains("@"), afterAuthority.contains("@") {
+            throw FlowConfigurationError("DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be")
+        }
         var user: Substring = ""
         var hostPart = authority
         var password: String?
