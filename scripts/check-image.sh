@@ -33,10 +33,12 @@ install -d -o 10001 -g 10001 "$root/var/lib/switchboard/blobs"
 # As the stack runs it: a read-only root with a tmpfs on /tmp, and the blob folder a volume (here a
 # tmpfs the user owns) for the roles given BLOB_STORE. A container has /proc; Swift reads its
 # command line from there.
+# The read-only bind first: one made afterwards would hide the mounts below it (without /proc, Swift
+# reads no arguments and the binary prints its help and exits 0).
+mountpoint -q "$root" || { mount --bind "$root" "$root" && mount -o remount,bind,ro "$root"; }
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 mountpoint -q "$root/tmp" || mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 mountpoint -q "$root/var/lib/switchboard/blobs" || mount -t tmpfs -o uid=10001,gid=10001,mode=0755 tmpfs "$root/var/lib/switchboard/blobs"
-mount --bind "$root" "$root" && mount -o remount,bind,ro "$root"
 if chroot --userspec=10001:10001 "$root" /bin/sh -c 'touch /var/lib/switchboard/x && rm /var/lib/switchboard/x' 2>/dev/null; then
   echo "the root is writable: the check would not be the stack's"; exit 1
 fi
