@@ -87,6 +87,42 @@ import TestSupport
         #expect(s.mirror["elsewhere/keep.txt"] != nil && s.mirror.count == 3)
     }
 
+    /// Chatwoot's bucket and the backup bucket both on moto's S3 server, an S3 that is not ours:
+    /// what is mirrored is what was there, a large object in equal parts; a second run copies
+    /// nothing; a removed object goes once the grace is over.
+    @Test(.enabled(if: MotoS3Server.available, "moto[server] is not installed"))
+    func theMirrorBetweenBucketsOfMotosS3() async throws {
+        let moto = try await MotoS3Server(bucket: "chatwoot")
+        try await moto.makeBucket("backups")
+        let redis = try await RedisServer()
+        let pool = RedisPool(endpoint: redis.endpoint)
+        defer { pool.close() }
+        let http = HTTPClient(connections: 2)
+        let source = S3Client(endpoint: moto.url, bucket: "chatwoot", signer: SignatureV4(accessKeyID: "k", secretAccessKey: "s", region: "us-east-1"), http: http)
+        let settings = MirrorSettings(
+            source: source,
+            r2: R2Settings(client: S3Client(endpoint: moto.url, bucket: "backups", signer: SignatureV4(accessKeyID: "k", secretAccessKey: "s", region: "us-east-1"), http: http),
+                           partSize: 5 << 20, partRetryDelay: .milliseconds(10)),
+            prefix: "switchboard/attachments/", graceDays: 30)
+        let large = Self.bytes(11 << 20, seed: 4), small = Self.bytes(1000, seed: 5)
+        try await source.put("rails/ab/video.mp4", body: large, contentType: "video/mp4")
+        try await source.put("rails/cd/photo.png", body: small, contentType: "image/png")
+        func run(_ now: UInt64 = Clock.unixMilliseconds()) async throws -> AttachmentsMirror.Run {
+            try await AttachmentsMirror.mirror(settings, redis: pool, keys: Keys(prefix: "motomirror"), logger: Logger(label: "test"), now: now)
+        }
+        let first = try await run()
+        #expect(first.copied == 2 && first.failed.isEmpty, "\(first)")
+        #expect(try await moto.object("backups", "switchboard/attachments/rails/ab/video.mp4") == large)
+        #expect(try await settings.r2.client.get("switchboard/attachments/rails/cd/photo.png") == small)
+        let second = try await run()
+        #expect(second.copied == 0 && second.unchanged == 2, "\(second)")
+        try await source.delete("rails/cd/photo.png")
+        #expect(try await run().removed == 0)
+        #expect(try await run(Clock.unixMilliseconds() + 31 * 86_400_000).removed == 1)
+        #expect(try await settings.r2.client.head("switchboard/attachments/rails/cd/photo.png") == nil)
+        #expect(try await moto.object("backups", "switchboard/attachments/rails/ab/video.mp4") == large)
+    }
+
     @Test func anInterruptedRunIsResumedCopyingOnlyWhatIsMissing() async throws {
         let failing = LockedValue(true)
         let s = try await Setup { received in

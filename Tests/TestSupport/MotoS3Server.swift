@@ -22,8 +22,12 @@ public final class MotoS3Server: Sendable {
         guard await eventually(timeout: .seconds(30), every: .milliseconds(100), {
             (try? await http.send(HTTPClient.Request("GET", url + "/moto-api/", timeout: .seconds(2))))?.status == 200
         }) else { throw TestFailure("moto's S3 server did not answer on \(url) within 30 s") }
-        // moto checks no signature: the bucket is made with a plain PUT.
-        let made = try await http.send(HTTPClient.Request("PUT", "\(url)/\(bucket)", timeout: .seconds(5)))
+        try await makeBucket(bucket)
+    }
+
+    /// Another bucket on the same server (moto checks no signature: a plain PUT makes it).
+    public func makeBucket(_ bucket: String) async throws {
+        let made = try await HTTPClient(connections: 1).send(HTTPClient.Request("PUT", "\(url)/\(bucket)", timeout: .seconds(5)))
         guard made.status == 200 else { throw TestFailure("moto did not make bucket \(bucket): \(made.status)") }
     }
 
