@@ -25,6 +25,7 @@ console_port=${CONSOLE_TEST_PORT:-18081}
 report_port=${STANDINS_REPORT_PORT:-18999}
 converge_bound=${SWARM_CONVERGE_SECONDS:-300}
 image=switchboard-test/switchboard
+ours="label=com.docker.stack.namespace=$stack"
 work=$(mktemp -d)
 engine_log=$work/dockerd.log
 started=$(date +%s)
@@ -65,24 +66,27 @@ declare -A secret_value=(
 # What an operator would print when a deploy does not converge, then everything removed.
 diagnose() {
   echo "-- tasks (docker service ps --no-trunc):" >&2
-  for service in $(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}}' 2>/dev/null; \
+  for service in $(d service ls --filter "$ours" --format '{{.Name}}' 2>/dev/null; \
                    d service ls --filter "label=com.docker.stack.namespace=$standins" --format '{{.Name}}' 2>/dev/null); do
     d service ps --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' "$service" 2>&1 | head -8 | sed 's/^/   /' >&2
     echo "-- $service, last log lines:" >&2
     d service logs --tail 15 --no-task-ids "$service" 2>&1 | tail -15 | sed 's/^/   /' >&2
   done
 }
-remove_everything() {
-  d stack rm "$stack" >/dev/null 2>&1 || true
-  d stack rm "$standins" >/dev/null 2>&1 || true
-  # A stack's networks go once its tasks have; then its volumes, the test networks and secrets.
-  for _ in $(seq 60); do
-    [ -z "$(d ps -aq --filter "label=com.docker.stack.namespace=$stack" 2>/dev/null)$(d ps -aq --filter "label=com.docker.stack.namespace=$standins" 2>/dev/null)" ] \
-      && [ -z "$(d network ls -q --filter "label=com.docker.stack.namespace=$stack" 2>/dev/null)" ] && break
+# `docker stack rm`, then a wait (bounded) for its tasks and networks to go, then its volumes, which
+# a stack's removal leaves on their nodes (README: removing the stack).
+remove_stack() {
+  local of="label=com.docker.stack.namespace=$1"
+  d stack rm "$1" >/dev/null 2>&1 || true
+  for _ in $(seq 120); do
+    [ -z "$(d ps -aq --filter "$of" 2>/dev/null)$(d network ls -q --filter "$of" 2>/dev/null)" ] && break
     sleep 1
   done
-  d volume ls -q --filter "label=com.docker.stack.namespace=$stack" 2>/dev/null | xargs -r docker volume rm >/dev/null 2>&1 || true
-  d volume ls -q --filter "label=com.docker.stack.namespace=$standins" 2>/dev/null | xargs -r docker volume rm >/dev/null 2>&1 || true
+  d volume ls -q --filter "$of" 2>/dev/null | xargs -r docker volume rm >/dev/null 2>&1 || true
+}
+remove_everything() {
+  remove_stack "$stack"
+  remove_stack "$standins"
   d network rm "$chatwoot_network" "$traefik_network" >/dev/null 2>&1 || true
   for secret in "${secrets[@]}"; do d secret rm "$secret" >/dev/null 2>&1 || true; done
 }
@@ -143,6 +147,12 @@ node=$(d info --format '{{.Swarm.NodeID}}')
 # Whatever a run that was stopped left behind.
 remove_everything
 
+for port in "$producer_port" "$console_port" "$report_port"; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    fail "port $port is taken on this host (the test publishes the producer, the console and the stand-ins' report there): free it, or set PRODUCER_TEST_PORT, CONSOLE_TEST_PORT, STANDINS_REPORT_PORT"
+  fi
+done
+
 step "images"
 read -r run_base swift_base < <(bash scripts/swarm/base-images.sh | tail -1)
 say "bases: $run_base (run stage), $swift_base (build stage)"
@@ -194,30 +204,34 @@ deploy() {
     d stack deploy --resolve-image never -c stack.yml -c Tests/Swarm/stack.test.yml "$stack"
 }
 
+stack_services() { d service ls --filter "$ours" --format '{{.Name}}'; }
+# Each service's update state (`updating`, `paused`, `rollback_…`, or none) and Swarm's message.
+update_states() {
+  stack_services | xargs -r -n1 docker service inspect --format '{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.Message}}{{end}}'
+}
+
 # Every service at its count, each task running and healthy (or without a health check).
 converged() {
   local line name want have
   while read -r name line; do
     have=${line%%/*}; want=${line#*/}; want=${want%% *}
     [ "$have" = "$want" ] || return 1
-  done < <(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}} {{.Replicas}}')
-  for container in $(d ps -q --filter "label=com.docker.stack.namespace=$stack"); do
+  done < <(d service ls --filter "$ours" --format '{{.Name}} {{.Replicas}}')
+  for container in $(d ps -q --filter "$ours"); do
     case "$(d inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$container")" in
       healthy|none) ;;
       *) return 1 ;;
     esac
   done
   # And no task of an older spec still running (an update that has not finished).
-  [ -z "$(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}}' \
-          | xargs -r -n1 docker service inspect --format '{{if .UpdateStatus}}{{if eq .UpdateStatus.State "updating"}}x{{end}}{{end}}')" ]
+  ! update_states | awk '$2 == "updating"' | grep -q .
 }
 await_convergence() {
   local bound=$1 began rolled; began=$(date +%s)
   until converged; do
     (( $(date +%s) - began < bound )) || fail "the stack did not converge within $bound s"
     # An update Swarm paused or rolled back will not converge on what was asked: say so at once.
-    rolled=$(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}}' \
-             | xargs -r -n1 docker service inspect --format '{{if .UpdateStatus}}{{if or (eq .UpdateStatus.State "paused") (eq .UpdateStatus.State "rollback_started") (eq .UpdateStatus.State "rollback_completed")}}{{.Spec.Name}}: {{.UpdateStatus.State}} ({{.UpdateStatus.Message}}); {{end}}{{end}}')
+    rolled=$(update_states | awk '$2 == "paused" || $2 ~ /^rollback_/' | tr '\n' ';')
     [ -z "$rolled" ] || fail "an update did not go through: $rolled"
     sleep 2
   done
@@ -225,21 +239,23 @@ await_convergence() {
 
 step "deploy"
 deploy "$image:1" >/dev/null
-services=$(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}}' | wc -l)
+services=$(stack_services | wc -l)
 [ "$services" -eq 12 ] || fail "the stack has $services services, not 12"
 await_convergence "$converge_bound"
 say "12 services converged, every task healthy"
 # No task restarted: each service has exactly as many tasks as replicas, none failed or shut down.
-for service in $(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}}'); do
+for service in $(stack_services); do
   tasks=$(d service ps -q "$service" | wc -l)
   want=$(d service inspect --format '{{.Spec.Mode.Replicated.Replicas}}' "$service")
   [ "$tasks" -eq "$want" ] || fail "$service has $tasks tasks for $want replicas: a task restarted ($(d service ps --no-trunc --format '{{.CurrentState}} {{.Error}}' "$service" | head -3 | tr '\n' ';'))"
 done
 say "no task restarted"
-# The durability said at start is the documented cost, not an alarm.
-if d service logs --no-task-ids "${stack}_diagnostics" 2>&1 | grep -q 'critical.*Redis durability'; then
-  fail "a role logs durability as critical under the README's Redis settings"
-fi
+# The durability each role says at start is the documented cost, not an alarm.
+for service in $(stack_services); do
+  if d service logs --no-task-ids "$service" 2>&1 | grep -q 'critical.*Redis durability'; then
+    fail "$service logs durability as critical under the README's Redis settings"
+  fi
+done
 
 # The CLI: one command, in any task that has Redis's settings (README: "The CLI on Swarm").
 cli_in() {
@@ -381,7 +397,7 @@ until [ "$(redis_cli HLEN swarm-test:runs)" -ge "$jobs" ] && converged; do
   (( $(date +%s) - began < 600 )) || fail "after 600 s, $(redis_cli HLEN swarm-test:runs) of $jobs jobs ran; queues: $(cli queues 2>&1 | tr '\n' ' ')"
   sleep 2
 done
-for service in $(d service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}}'); do
+for service in $(stack_services); do
   case "$service" in *_qdrant) continue ;; esac
   [ "$(d service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$service")" = "$image:2" ] || fail "$service is not on $image:2"
 done
@@ -399,16 +415,8 @@ print(" ".join("{}:{}".format(q["queue"], q["dead"]) for q in json.load(open(sys
 [ -z "$others" ] || fail "dead letters on other queues: $others"
 
 step "the stack removed"
-d stack rm "$stack" >/dev/null
-for _ in $(seq 120); do
-  [ -z "$(d ps -aq --filter "label=com.docker.stack.namespace=$stack")" ] \
-    && [ -z "$(d network ls -q --filter "label=com.docker.stack.namespace=$stack")" ] && break
-  sleep 1
-done
-# The volumes a stack made stay on their nodes after `docker stack rm` (README: removing the stack).
-d volume ls -q --filter "label=com.docker.stack.namespace=$stack" | xargs -r docker volume rm >/dev/null
-left=$( { d service ls -q --filter "label=com.docker.stack.namespace=$stack"; d ps -aq --filter "label=com.docker.stack.namespace=$stack"
-          d network ls -q --filter "label=com.docker.stack.namespace=$stack"; d config ls -q --filter "label=com.docker.stack.namespace=$stack"
-          d secret ls -q --filter "label=com.docker.stack.namespace=$stack"; d volume ls -q --filter "label=com.docker.stack.namespace=$stack"; } | wc -l)
+remove_stack "$stack"
+left=$( { d service ls -q --filter "$ours"; d ps -aq --filter "$ours"; d network ls -q --filter "$ours"
+          d config ls -q --filter "$ours"; d secret ls -q --filter "$ours"; d volume ls -q --filter "$ours"; } | wc -l)
 [ "$left" -eq 0 ] || fail "$left objects of the stack are left after docker stack rm and the volumes' removal"
 say "no service, task, network, config, secret or volume of the stack is left"
