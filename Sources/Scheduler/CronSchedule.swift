@@ -65,34 +65,117 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     /// The latest tick at or before `time` (Unix seconds), looking back at most `limit` seconds.
     public func latestTick(atOrBefore time: Int, lookingBack limit: Int) -> Int? {
-        switch kind {
-        case .every(let seconds):
-            let tick = time - ((time % seconds) + seconds) % seconds
-            return time - tick <= limit ? tick : nil
-        case .fields:
-            var minute = time - ((time % 60) + 60) % 60
-            while time - minute <= limit {
-                if matches(minute: minute) { return minute }
-                minute -= 60
-            }
-            return nil
-        }
+        latestTickSearch(atOrBefore: time, lookingBack: limit).tick
     }
 
     /// The first tick after `time` (Unix seconds), searching at most about five years ahead.
     public func nextTick(after time: Int) -> Int? {
+        nextTickSearch(after: time).tick
+    }
+
+    /// `latestTick`, with how many absolute minutes the search looked at.
+    func latestTickSearch(atOrBefore time: Int, lookingBack limit: Int) -> (tick: Int?, looks: Int) {
         switch kind {
         case .every(let seconds):
-            return time - ((time % seconds) + seconds) % seconds + seconds
+            let tick = time - ((time % seconds) + seconds) % seconds
+            return (time - tick <= limit ? tick : nil, 1)
         case .fields:
-            var minute = time - ((time % 60) + 60) % 60 + 60
+            var minute = time - ((time % 60) + 60) % 60, looks = 0
+            while time - minute <= limit {
+                looks += 1
+                if isTick(minute) { return (minute, looks) }
+                minute -= stepBack(from: minute)
+            }
+            return (nil, looks)
+        }
+    }
+
+    /// `nextTick`, with how many absolute minutes the search looked at.
+    func nextTickSearch(after time: Int) -> (tick: Int?, looks: Int) {
+        switch kind {
+        case .every(let seconds):
+            return (time - ((time % seconds) + seconds) % seconds + seconds, 1)
+        case .fields:
+            var minute = time - ((time % 60) + 60) % 60 + 60, looks = 0
             let end = time + 5 * 366 * 86_400
             while minute <= end {
-                if matches(minute: minute) { return minute }
-                minute += 60
+                looks += 1
+                if isTick(minute) { return (minute, looks) }
+                minute += stepForward(from: minute, until: end)
             }
-            return nil
+            return (nil, looks)
         }
+    }
+
+    /// How far a clock's offset may move between two absolute minutes a search jumps across (a
+    /// daylight-saving change is at most two hours). The minutes within it of a matching wall time
+    /// are still looked at one by one, so the jumps never step over a tick, gaps and repeats included.
+    private static let offsetMargin = 3 * 3600
+
+    /// Seconds from the absolute minute `time` (not a tick) to the next one worth looking at: no wall
+    /// time between them, whatever the offset does within the margin, matches the fields. A search
+    /// for a yearly tick so costs a few hundred looks, not half a million.
+    private func stepForward(from time: Int, until end: Int) -> Int {
+        let here = offset(time), wall = time + here
+        guard let next = nextWallMatch(atOrAfter: wall - Self.offsetMargin, through: wall + (end - time) + Self.offsetMargin),
+              next - wall > Self.offsetMargin else { return 60 }
+        let jump = next - wall - Self.offsetMargin
+        let landing = time + jump - jump % 60
+        return abs(offset(landing) - here) <= Self.offsetMargin ? max(60, landing - time) : 60
+    }
+
+    /// The same as `stepForward`, looking back.
+    private func stepBack(from time: Int) -> Int {
+        let here = offset(time), wall = time + here
+        guard let previous = previousWallMatch(atOrBefore: wall + Self.offsetMargin),
+              wall - previous > Self.offsetMargin else { return 60 }
+        let jump = wall - previous - Self.offsetMargin
+        let landing = time - jump + jump % 60
+        return abs(offset(landing) - here) <= Self.offsetMargin ? max(60, time - landing) : 60
+    }
+
+    /// The first wall minute (naive seconds) at or after `start` that the fields match, or nil if
+    /// none up to `limit`: a day at a time, the day's minutes only when the day matches.
+    private func nextWallMatch(atOrAfter start: Int, through limit: Int) -> Int? {
+        let first = start + ((60 - ((start % 60) + 60) % 60) % 60)
+        var day = Self.floorDivide(first, 86_400)
+        var fromMinute = (first - day * 86_400) / 60
+        while day * 86_400 <= limit {
+            if let minute = matchingMinute(onDay: day, from: fromMinute, forward: true) {
+                let wall = day * 86_400 + minute * 60
+                return wall <= limit ? wall : nil
+            }
+            day += 1
+            fromMinute = 0
+        }
+        return nil
+    }
+
+    /// The last wall minute at or before `start` that the fields match, looking back at most about
+    /// five years.
+    private func previousWallMatch(atOrBefore start: Int) -> Int? {
+        let last = start - ((start % 60) + 60) % 60
+        var day = Self.floorDivide(last, 86_400)
+        var fromMinute = (last - day * 86_400) / 60
+        for _ in 0...(5 * 366) {
+            if let minute = matchingMinute(onDay: day, from: fromMinute, forward: false) { return day * 86_400 + minute * 60 }
+            day -= 1
+            fromMinute = 1439
+        }
+        return nil
+    }
+
+    /// The first (or, looking back, last) minute of the day, from `from` on, that the fields match.
+    private func matchingMinute(onDay day: Int, from: Int, forward: Bool) -> Int? {
+        guard case .fields(let minutes, let hours, _, _, _, _, _, _) = kind, dayMatches(day) else { return nil }
+        for minuteOfDay in forward ? Array(from...1439) : Array((0...from).reversed()) where hours.contains(minuteOfDay / 60) && minutes.contains(minuteOfDay % 60) {
+            return minuteOfDay
+        }
+        return nil
+    }
+
+    private static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
+        value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
     }
 
     /// The zone's offset from UTC at `time`, in seconds.
@@ -103,7 +186,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// Whether the absolute minute `time` is a tick: its wall-clock time matches (unless that time
     /// of day already happened, the clock having fallen back), or it ends a spring-forward gap in
     /// which a matching time of day was skipped.
-    private func matches(minute time: Int) -> Bool {
+    func isTick(_ time: Int) -> Bool {
         guard case .fields(_, _, _, _, _, _, _, let anyHour) = kind else { return false }
         let here = offset(time)
         if matches(wall: time + here) {
@@ -130,14 +213,19 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// Whether the fields match a wall-clock minute given as naive seconds (the zone's offset
     /// added, then read as UTC).
     private func matches(wall: Int) -> Bool {
-        guard case .fields(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday, _) = kind else { return false }
-        let parts = UTCTime.calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: TimeInterval(wall)))
-        guard let minute = parts.minute, let hour = parts.hour, let day = parts.day, let month = parts.month, let weekday = parts.weekday else {
-            return false
-        }
-        guard minutes.contains(minute), hours.contains(hour), months.contains(month) else { return false }
-        let dayMatches = days.contains(day)
-        let weekdayMatches = weekdays.contains(weekday - 1)
+        guard case .fields(let minutes, let hours, _, _, _, _, _, _) = kind else { return false }
+        let day = Self.floorDivide(wall, 86_400)
+        let minuteOfDay = (wall - day * 86_400) / 60
+        return minutes.contains(minuteOfDay % 60) && hours.contains(minuteOfDay / 60) && dayMatches(day)
+    }
+
+    /// Whether the month and day fields match the civil day `day` (days since 1970-01-01).
+    private func dayMatches(_ day: Int) -> Bool {
+        guard case .fields(_, _, let days, let months, let weekdays, let anyDay, let anyWeekday, _) = kind else { return false }
+        let date = Self.civilDate(day)
+        guard months.contains(date.month) else { return false }
+        let dayMatches = days.contains(date.day)
+        let weekdayMatches = weekdays.contains(((day % 7) + 7 + 4) % 7)  // 1970-01-01 was a Thursday
         // Cron's rule: with both day fields restricted, either may match; otherwise the restricted one must.
         switch (anyDay, anyWeekday) {
         case (true, true): return true
@@ -145,6 +233,19 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         case (false, true): return dayMatches
         case (false, false): return dayMatches || weekdayMatches
         }
+    }
+
+    /// The proleptic Gregorian month and day of a count of days since 1970-01-01.
+    static func civilDate(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468  // days since 0000-03-01
+        let era = floorDivide(shifted, 146_097)
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func field(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int = 0,
