@@ -44,7 +44,8 @@ public enum Catalogue {
     /// stage graph.
     static func callingServices(_ definition: JobDefinition) -> JobDefinition {
         let priority = Flows.priority(ofKind: definition.kind)
-        return definition.retrying(RetryBudgets.policy(for: definition.kind, default: definition.retry)).running { context, run in
+        let policy = RetryBudgets.policy(for: definition.kind, default: definition.retry).holdingBack(atMost: definition.retry.heldBackAtMost)
+        return definition.retrying(policy).running { context, run in
             let result = try await CallPriority.$current.withValue(priority) {
                 do {
                     return try await run()

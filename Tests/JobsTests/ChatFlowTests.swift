@@ -25,7 +25,8 @@ import TestSupport
 
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
         init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
-             botToken: String? = nil, turn: AssistantTurn = .unassigned, handOffWithoutKnowledge: Bool = false, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+             botToken: String? = nil, turn: AssistantTurn = .unassigned, handOffWithoutKnowledge: Bool = false,
+             giveUpAfter: Duration = FlowServices.defaultGiveUpAfter, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
             server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -53,6 +54,7 @@ import TestSupport
                 chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", botToken: botToken, http: http, timeout: chatwootTimeout),
                 systemPrompt: "You are the front desk of Sea View Loft.", keys: keys, turn: turn)
             services.handOffWithoutKnowledge = handOffWithoutKnowledge
+            services.giveUpAfter = giveUpAfter
             self.services = services
             try await services.qdrant.ensureCollection(vectorSize: 3)
             try await services.qdrant.upsert([
@@ -150,6 +152,25 @@ import TestSupport
         }
         #expect(world.model.requests.count == 3 && world.replies.count == 1)
         #expect(try await world.dead("generate") == 0)
+    }
+
+    /// A model that always answers 429 with `Retry-After: 0` (and no limit configured) once took
+    /// 59 calls in 15 s for one message, forever: the guest was never answered nor handed over.
+    @Test func aGuestHeldBackByAModelThatAlwaysSays429GoesToAPersonWithinTheBound() async throws {
+        let world = try await World(giveUpAfter: .seconds(4)) { _, _ in
+            FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [.retryAfter: "0"])
+        }
+        try await world.running {
+            try await world.ask("Is breakfast included?")
+            #expect(await eventually(timeout: .seconds(30)) { (try? await world.dead("generate")) == 1 })
+            #expect(await eventually(timeout: .seconds(10)) { world.replies.count == 1 })
+        }
+        // About one call a second (the floor), not dozens, and then no more.
+        #expect(world.model.requests.count >= 2 && world.model.requests.count <= 7, "\(world.model.requests.count) model calls")
+        let note = jsonFields(try #require(world.replies.first).body)
+        #expect(note["private"] as? Bool == true, "the guest sees nothing of it")
+        #expect((note["content"] as? String)?.contains("held back by limits") == true)
+        #expect(world.chatwoot.requests.contains { $0.path.hasSuffix("/toggle_status") }, "the conversation is handed to people")
     }
 
     @Test func aRepeatedReplyStagePostsOnce() async throws {

@@ -25,6 +25,20 @@ import Testing
         #expect(AzureSpeechClient.fileExtension(ofOutputFormat: "webm-24khz-16bit-mono-opus") == "webm")
     }
 
+    @Test func theGuestsGiveUpBoundIsReadAndHostileValuesAreRefused() throws {
+        #expect(try Self.services([:])?.giveUpAfter == .seconds(300))
+        #expect(try Self.services(["ASSISTANT_GIVE_UP_AFTER": "90s"])?.giveUpAfter == .seconds(90))
+        for hostile in ["0s", "5s", "25h", "9223372036854775807s", "-1m", "soon", ""] {
+            #expect(throws: FlowConfigurationError.self, "\(hostile)") { try Self.services(["ASSISTANT_GIVE_UP_AFTER": hostile]) }
+        }
+        // Every stage of the guest's flows carries it; background stages keep hours.
+        let services = try #require(try Self.services(["ASSISTANT_GIVE_UP_AFTER": "2m"]))
+        let registry = Catalogue.registry(environment: [:], flows: services)
+        for kind in ["chat.retrieve", "chat.generate", "chat.reply", "voice.transcribe", "voice.synthesize"] {
+            #expect(registry.definitions[kind]?.retry.heldBackAtMost == .seconds(120), "\(kind)")
+        }
+    }
+
     @Test func theCallAndBookingFlowsNeedTheirAccountAndReadTheirTeams() throws {
         let settings = Self.chat.merging(["CHATWOOT_ACCOUNT_ID": "3", "TRIAGE_TEAMS": "post-stay=9"]) { $1 }
         let services = try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1)) { settings[$0] }

@@ -42,6 +42,7 @@ import Testing
         func response(_ status: Int, _ headers: [(String, String)] = []) -> HTTPClient.Response { .init(status: status, headers: headers, body: []) }
         #expect(PauseAdvice.pause(after: response(429)) == PauseAdvice.unadvised)
         #expect(PauseAdvice.pause(after: response(429, [("retry-after", "3")])) == .seconds(3))
+        #expect(PauseAdvice.pause(after: response(429, [("retry-after", "0")])) == PauseAdvice.unadvised, "no sooner than the floor")
         #expect(PauseAdvice.pause(after: response(503, [("retry-after", "3")])) == nil)
         #expect(PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-requests", "12"), ("x-ratelimit-reset-requests", "5s")])) == nil)
         #expect(PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "5s")])) == .seconds(5))

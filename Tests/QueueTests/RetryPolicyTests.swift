@@ -51,4 +51,23 @@ import Testing
         #expect(letter.firstFailedAt == 5)
         #expect(letter.envelope.history.count == 1)
     }
+
+    /// Held back costs no attempt, but not forever: past the policy's bound the job is a dead
+    /// letter naming the limit; before it, it is put back no sooner than the floor, whatever the
+    /// service advised.
+    @Test func aJobHeldBackLongerThanItsBoundIsDeadLetteredNamingTheLimit() {
+        let bounded = policy.holdingBack(atMost: .seconds(300))
+        var envelope = Envelope(kind: "k", attempt: 1, maxAttempts: 4, payload: "{}")
+        envelope.enqueuedAt = 1_000_000
+        let throttled = JobFailure.throttled("POST /openai/v1/chat/completions answered 429", retryAfter: .zero)
+        let early = OutcomePolicy.outcome(for: throttled, envelope: envelope, queue: "generate", policy: bounded, now: 1_000_000 + 299_000)
+        #expect(early == .throttled(envelope, after: RetryPolicy.heldBackFloor), "Retry-After: 0 waits the floor, with no attempt counted")
+        let late = OutcomePolicy.outcome(for: throttled, envelope: envelope, queue: "generate", policy: bounded, now: 1_000_000 + 300_000)
+        guard case .dead(let letter) = late else { Issue.record("expected a dead letter, got \(late)"); return }
+        #expect(letter.error == "held back by limits for 5 min, longer than the 5 min allowed: POST /openai/v1/chat/completions answered 429")
+        #expect(letter.queue == "generate")
+        // The default bound, for background work, is hours.
+        #expect(OutcomePolicy.outcome(for: throttled, envelope: envelope, queue: "q", policy: policy, now: 1_000_000 + 3_600_000) == .throttled(envelope, after: .seconds(1)))
+        #expect(policy.heldBackAtMost == .seconds(6 * 3600))
+    }
 }

@@ -14,6 +14,7 @@ public enum FlowConfiguration {
         ("GROQ_API_KEY", true), ("GROQ_MODEL", false), ("GROQ_BASE_URL", false),
         ("CHATWOOT_URL", true), ("CHATWOOT_API_TOKEN", true), ("SYSTEM_PROMPT", true),
         ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false), ("HANDOFF_WITHOUT_KNOWLEDGE", false),
+        ("ASSISTANT_GIVE_UP_AFTER", false),
     ]
 
     /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
@@ -139,6 +140,13 @@ public enum FlowConfiguration {
         guard withoutKnowledge == nil || ["0", "1"].contains(withoutKnowledge!) else {
             throw FlowConfigurationError("HANDOFF_WITHOUT_KNOWLEDGE '\(withoutKnowledge!)' is neither 1 nor 0")
         }
+        var giveUpAfter = FlowServices.defaultGiveUpAfter
+        if let text = values["ASSISTANT_GIVE_UP_AFTER"] {
+            guard let bound = RetryBudgets.duration(text), bound >= .seconds(10), bound <= .seconds(86_400) else {
+                throw FlowConfigurationError("ASSISTANT_GIVE_UP_AFTER '\(text)' is not a duration from 10s to 24h, e.g. 5m")
+            }
+            giveUpAfter = bound
+        }
         let http = makeHTTP()
         var services = FlowServices(
             embeddings: EmbeddingsClient(baseURL: values["EMBEDDINGS_URL"]!, apiKey: values["EMBEDDINGS_API_KEY"], model: values["EMBEDDINGS_MODEL"]!, http: http),
@@ -148,6 +156,7 @@ public enum FlowConfiguration {
             chatwoot: ChatwootClient(baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, botToken: values["CHATWOOT_BOT_TOKEN"], http: http),
             systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http, turn: try AssistantTurn.configured(values["ASSISTANT_ANSWERS"]))
         services.handOffWithoutKnowledge = withoutKnowledge == "1"
+        services.giveUpAfter = giveUpAfter
         return services
     }
 }

@@ -33,6 +33,11 @@ public struct FlowServices: Sendable {
     /// Hand the conversation to people instead of answering when the knowledge has nothing close
     /// enough to the question (`HANDOFF_WITHOUT_KNOWLEDGE=1`).
     public var handOffWithoutKnowledge = false
+    /// How long a guest's message may be held back by limits (a model that keeps answering 429)
+    /// before the conversation goes to a person (`ASSISTANT_GIVE_UP_AFTER`, each stage of the
+    /// guest's flows counted from its own enqueue).
+    public var giveUpAfter: Duration = FlowServices.defaultGiveUpAfter
+    public static let defaultGiveUpAfter = Duration.seconds(300)
     /// The property's time zone (`TRIAGE_TIME_ZONE`, default UTC): whose calendar day a stay's
     /// phase is decided on.
     public var timeZone: TimeZone = TimeZone(identifier: "UTC")!

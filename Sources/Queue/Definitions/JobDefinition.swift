@@ -108,6 +108,11 @@ public struct JobDefinition: Sendable {
         return copy
     }
 
+    /// The same kind, dead-lettered once held back by limits for longer than `bound`.
+    public func givingUp(after bound: Duration) -> JobDefinition {
+        retrying(retry.holdingBack(atMost: bound))
+    }
+
     /// The same kind, its handler run inside `wrapper` (which calls `run` once): to set what the
     /// handler's calls see (a task-local) or to translate another layer's errors into `JobFailure`s.
     public func running(within wrapper: @escaping @Sendable (JobContext, _ run: @Sendable () async throws -> JobResult) async throws -> JobResult) -> JobDefinition {

@@ -25,7 +25,8 @@ enum Outcome: Sendable, Equatable {
 }
 
 /// Turns a failure into an outcome: a retry while the policy allows, otherwise a dead letter; a
-/// job held back by a limit is put back as it was.
+/// job held back by a limit is put back as it was, no sooner than the floor, until it has been
+/// held back longer than the policy allows.
 enum OutcomePolicy {
     static func outcome(for failure: JobFailure, envelope: Envelope, queue: String, policy: RetryPolicy, now: UInt64,
                         random: Double = Double.random(in: 0...1)) -> Outcome {
@@ -33,8 +34,13 @@ enum OutcomePolicy {
         failed.record(FailureRecord(attempt: envelope.attempt, at: now, error: failure.description))
         let maxAttempts = envelope.maxAttempts > 0 ? envelope.maxAttempts : policy.maxAttempts
         switch failure {
-        case .throttled(_, let retryAfter):
-            return .throttled(envelope, after: retryAfter)
+        case .throttled(let message, let retryAfter):
+            let waited = Duration.milliseconds(Int64(clamping: now) - Int64(clamping: envelope.enqueuedAt))
+            if envelope.enqueuedAt > 0, waited >= policy.heldBackAtMost {
+                let error = "held back by limits for \(Self.minutes(waited)), longer than the \(Self.minutes(policy.heldBackAtMost)) allowed: \(message)"
+                return .dead(DeadLetter(failing: failed, queue: queue, error: error, now: now))
+            }
+            return .throttled(envelope, after: max(retryAfter, RetryPolicy.heldBackFloor))
         case .retryable(_, let retryAfter) where envelope.attempt < maxAttempts:
             var next = failed
             next.attempt += 1
@@ -44,5 +50,13 @@ enum OutcomePolicy {
         case .permanent(let message):
             return .dead(DeadLetter(failing: failed, queue: queue, error: message, now: now))
         }
+    }
+
+    /// `4 min 10 s`, `6 h`: a bound as an operator reads it.
+    static func minutes(_ duration: Duration) -> String {
+        let seconds = max(duration.components.seconds, 0)
+        if seconds >= 3600 && seconds % 3600 == 0 { return "\(seconds / 3600) h" }
+        if seconds >= 60 { return "\(seconds / 60) min" + (seconds % 60 == 0 ? "" : " \(seconds % 60) s") }
+        return "\(seconds) s"
     }
 }

@@ -3,10 +3,21 @@
 /// Exponential backoff with full jitter: attempt n waits a uniformly random time in
 /// `0 … min(cap, base · 2^(n-1))`, so replicas failing together do not retry together. An upstream's
 /// `Retry-After` is the minimum wait. After `maxAttempts` attempts the job is dead-lettered.
+///
+/// Being held back by a limit costs no attempt, so a bound in time stands in for one: a job still
+/// held back `heldBackAtMost` after it was enqueued is dead-lettered, the letter naming the limit,
+/// and its kind's after-dead-letter step runs (a guest's conversation goes to a person).
 public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int
     public var base: Duration
     public var cap: Duration
+    /// How long after its enqueue a job may still be put back by limits (6 h unless a kind says
+    /// otherwise: a guest's stages give up after `ASSISTANT_GIVE_UP_AFTER`).
+    public var heldBackAtMost: Duration = .seconds(6 * 3600)
+
+    /// The shortest wait before a held-back job runs again, whatever the service advised
+    /// (`Retry-After: 0` from a service that keeps saying 429 would otherwise spin).
+    public static let heldBackFloor = Duration.seconds(1)
 
     public init(maxAttempts: Int, base: Duration = .seconds(1), cap: Duration = .seconds(300)) {
         precondition(maxAttempts >= 1, "a job is tried at least once")
@@ -18,6 +29,13 @@ public struct RetryPolicy: Sendable, Equatable {
     /// `exponentialJitter(maxAttempts: 5)`: the default for background work.
     public static func exponentialJitter(maxAttempts: Int, base: Duration = .seconds(1), cap: Duration = .seconds(300)) -> RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, base: base, cap: cap)
+    }
+
+    /// The same policy, giving up on being held back after `bound`.
+    public func holdingBack(atMost bound: Duration) -> RetryPolicy {
+        var copy = self
+        copy.heldBackAtMost = bound
+        return copy
     }
 
     /// Never retried: the first failure dead-letters.

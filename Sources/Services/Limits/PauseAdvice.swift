@@ -2,7 +2,7 @@ import Foundation
 
 /// What an answer says about calling its service again soon, read the same way for every service:
 /// a 429 pauses the service until the advised time (`Retry-After`, Hetzner's `RateLimit-Reset`,
-/// or Groq's `x-ratelimit-reset-*` for the quota that ran out), one second when it advises none;
+/// or Groq's `x-ratelimit-reset-*` for the quota that ran out), one second when it advises none or less;
 /// any other answer that reports a quota used up (Groq's `x-ratelimit-remaining-requests: 0` or
 /// `x-ratelimit-remaining-tokens: 0`, Hetzner's `RateLimit-Remaining: 0`) pauses it until that
 /// quota's reset, before a 429 says so.
@@ -14,7 +14,9 @@ public enum PauseAdvice {
     public static func pause(after response: HTTPClient.Response, now: Date = Date()) -> Duration? {
         let exhausted = exhaustedQuotaReset(response, now: now)
         if response.status == 429 {
-            return RetryAdvice.delay(in: response, now: now) ?? exhausted ?? unadvised
+            // `Retry-After: 0` is no advice to come straight back: a service that keeps answering
+            // 429 is left alone for at least the unadvised second.
+            return max(RetryAdvice.delay(in: response, now: now) ?? exhausted ?? unadvised, unadvised)
         }
         return exhausted
     }

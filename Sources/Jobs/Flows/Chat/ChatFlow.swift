@@ -17,7 +17,7 @@ public enum ChatFlow {
     public static let replyQueue = "reply"
 
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
-        [retrieve(services), generate(services), reply(services)]
+        [retrieve(services), generate(services), reply(services)].map { $0.givingUp(after: services.giveUpAfter) }
     }
 
     static func retrieve(_ services: FlowServices) -> JobDefinition {

@@ -19,7 +19,7 @@ public enum VoiceFlow {
     /// The voice flow's own stages; nil without speech and a blob store.
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
         guard let speech = services.speech, let blobs = services.blobs else { return [] }
-        return [transcribe(services, speech, blobs), synthesize(services, speech, blobs), reply(services, blobs)]
+        return [transcribe(services, speech, blobs), synthesize(services, speech, blobs), reply(services, blobs)].map { $0.givingUp(after: services.giveUpAfter) }
     }
 
     static func transcribe(_ services: FlowServices, _ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
