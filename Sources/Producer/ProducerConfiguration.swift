@@ -19,8 +19,12 @@ public struct ProducerConfiguration: Sendable {
     /// Which conversations' messages the assistant answers (`ASSISTANT_ANSWERS`): the others are
     /// acknowledged and dropped at once.
     public var assistantTurn: AssistantTurn
-    /// Internal inboxes (`ASSISTANT_INBOX_IDS`): a message there is the team asking the assistant.
+    /// Team inboxes (`ASSISTANT_INBOX_IDS`): a Chatwoot user's message there is the team asking
+    /// the assistant, answered with a private note.
     public var assistantInboxes: Set<Int> = []
+    /// Staff inboxes (`ASSISTANT_STAFF_INBOX_IDS`): API inboxes whose contacts are all staff; a
+    /// contact's message there is the team asking, answered in the open.
+    public var staffInboxes: Set<Int> = []
     /// What starts an agent's private note to the assistant (`ASSISTANT_HANDLE`).
     public var assistantHandle = "@assistant"
     /// `BLOB_STORE`: where uploaded audio is kept (`file:///path`).

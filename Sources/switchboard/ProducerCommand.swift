@@ -95,19 +95,15 @@ struct ProducerCommand: AsyncParsableCommand {
         let blobS3: S3Settings?
         let assistantTurn: AssistantTurn
         let assistantInboxes: Set<Int>
+        let staffInboxes: Set<Int>
         let assistantHandle: String
         do {
             // The flows' retry budgets fix each job's attempts when it is enqueued.
             try RetryBudgets.check(environment)
             blobS3 = try S3Settings.from { try Environment.value($0, environment) }
             assistantTurn = try AssistantTurn.configured(try Environment.value("ASSISTANT_ANSWERS", environment))
-            let inboxes = try Environment.value("ASSISTANT_INBOX_IDS", environment) ?? ""
-            assistantInboxes = Set(try inboxes.split(separator: ",").map { text in
-                guard let id = Int(text.trimmingCharacters(in: .whitespaces)), id > 0 else {
-                    throw ValidationError("ASSISTANT_INBOX_IDS '\(inboxes)' is not a list of inbox ids, e.g. 4,7")
-                }
-                return id
-            })
+            assistantInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_INBOX_IDS", try Environment.value("ASSISTANT_INBOX_IDS", environment))
+            staffInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_STAFF_INBOX_IDS", try Environment.value("ASSISTANT_STAFF_INBOX_IDS", environment))
             assistantHandle = try Environment.value("ASSISTANT_HANDLE", environment) ?? "@assistant"
         } catch let error as BlobStoreError {
             throw ValidationError(error.description)
@@ -128,14 +124,17 @@ struct ProducerCommand: AsyncParsableCommand {
             gracePeriod: .seconds(gracePeriod), drainDelay: .seconds(drainDelay))
         configuration.redisWait = .seconds(redisWait)
         configuration.assistantInboxes = assistantInboxes
+        configuration.staffInboxes = staffInboxes
         configuration.assistantHandle = assistantHandle
         if configuration.chatwootSecret == nil && configuration.chatwootBotSecret == nil {
             // Unsigned, anyone can post a "message" naming a team inbox or an agent's note, and
             // the team's answers draw on private knowledge (call transcripts, bookings).
             let handleSet = (try Environment.value("ASSISTANT_HANDLE", environment)) != nil
-            if !assistantInboxes.isEmpty || handleSet {
+            let named = [("ASSISTANT_INBOX_IDS", !assistantInboxes.isEmpty), ("ASSISTANT_STAFF_INBOX_IDS", !staffInboxes.isEmpty),
+                         ("ASSISTANT_HANDLE", handleSet)].first { $0.1 }?.0
+            if let named {
                 throw ValidationError("""
-                    \(assistantInboxes.isEmpty ? "ASSISTANT_HANDLE" : "ASSISTANT_INBOX_IDS") is set but Chatwoot's deliveries are not signed \
+                    \(named) is set but Chatwoot's deliveries are not signed \
                     (no CHATWOOT_WEBHOOK_SECRET or CHATWOOT_BOT_SECRET): anyone could ask the team's assistant and read what only the \
                     team may. Set the webhook's secret, or unset it.
                     """)

@@ -76,6 +76,9 @@ import TestSupport
         #expect((payload["text"] as? String)?.contains("Check-in: 2099-01-10") == true)
         let label = try #require(world.chatwoot.requests.last { $0.path.hasSuffix("/labels") && $0.method == "POST" })
         #expect(jsonFields(label.body)["labels"] as? [String] == ["vip", "pre-stay"], "labels are read, merged and written whole")
+        // The reservation reached conversation 51: its email is the guest's, for an agent's note there.
+        let verified = try await world.pool.send("HGETALL", world.broker.keys.verifiedGuest(account: 1, conversation: 51)).pairs
+        #expect(verified.map(\.key) == ["email:ada@example.com"] && verified.first?.value.string == "reservation R-100 (Guesty)")
     }
 
     @Test func aCancellationClearsThePhaseAndOverwritesTheSamePoint() async throws {

@@ -130,6 +130,9 @@ import TestSupport
         #expect(note.isPrivate && note.content.contains("sauna can be booked for Friday") && note.content.contains("Inbound call on 2025-11-26 07:00 UTC"))
         let search = try #require(world.chatwoot.requests.first { $0.path.hasSuffix("/contacts/search") })
         #expect(search.query == "q=33612345678")
+        let verified = try await world.pool.send("HGETALL", world.broker.keys.verifiedGuest(account: 1, conversation: 51)).pairs
+        #expect(verified.map(\.key) == ["phone:33612345678"] && verified.first?.value.string == "the caller's number of Aircall call 5511",
+                "the caller's number reached conversation 51")
         let blobs = try FileManager.default.contentsOfDirectory(atPath: world.folder.appendingPathComponent("calls").path)
         #expect(blobs == ["5511-recording.mp3"])
     }

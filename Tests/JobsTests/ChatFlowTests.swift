@@ -26,7 +26,7 @@ import TestSupport
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
         init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
              botToken: String? = nil, turn: AssistantTurn = .unassigned, handOffWithoutKnowledge: Bool = false,
-             giveUpAfter: Duration = FlowServices.defaultGiveUpAfter, answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+             giveUpAfter: Duration = FlowServices.defaultGiveUpAfter, staffInboxes: Set<Int> = [], answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
             server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -55,6 +55,7 @@ import TestSupport
                 systemPrompt: "You are the front desk of Sea View Loft.", keys: keys, turn: turn)
             services.handOffWithoutKnowledge = handOffWithoutKnowledge
             services.giveUpAfter = giveUpAfter
+            services.staffInboxes = staffInboxes
             self.services = services
             try await services.qdrant.ensureCollection(vectorSize: 3)
             try await services.qdrant.upsert([

@@ -155,10 +155,12 @@ import TestSupport
 
     /// A member of the team asks (Maya, agent 3, who also has the conversation): answered whoever
     /// is assigned, once.
-    static func teamAsks(_ question: ChatMessage, answer: String) async throws -> World {
-        let world = try await World { _, _ in ChatFlowTests.completion(answer) }
+    static func teamAsks(_ question: ChatMessage, answer: String, staffInboxes: Set<Int> = [],
+                         before: (World) async throws -> Void = { _ in }) async throws -> World {
+        let world = try await World(staffInboxes: staffInboxes) { _, _ in ChatFlowTests.completion(answer) }
         try await privatePoints(world)
         world.chatwoot.conversations.withLock { $0[10]?.assignee = 3 }
+        try await before(world)
         try await world.running {
             try await world.broker.add(try Flows.chat.request(question, dedupe: nil).envelope(), to: Flows.chat.queue)
             #expect(await eventually(timeout: .seconds(20)) { await Self.finished(world) && world.replies.count == 1 })
@@ -166,30 +168,62 @@ import TestSupport
         return world
     }
 
-    @Test func aQuestionInAnInternalInboxIsAnsweredFromAllTheKnowledgeWithItsSources() async throws {
+    @Test func aQuestionInATeamInboxIsAnsweredFromAllTheKnowledgeWithItsSourcesAsAPrivateNote() async throws {
         let world = try await Self.teamAsks(ChatMessage(accountID: 1, conversationID: 10, inboxID: 7, messageID: 600, content: "Who asked about a dog?",
                                                         senderID: 3, senderName: "Maya", audience: .team),
                                             answer: "She asked about her dog [aircall:call:9001].")
         let prompt = try Self.prompt(world)
         #expect(prompt.contains("[aircall:call:9001] Caller asked whether she may bring her dog.") && prompt.contains("[guesty:reservation:R-7]"))
         #expect(prompt.contains("name its source"))
-        #expect(world.chatwoot.messages.count == 1 && !world.chatwoot.messages[0].isPrivate)
+        #expect(world.chatwoot.messages.count == 1 && world.chatwoot.messages[0].isPrivate, "private knowledge goes as a private note")
         let filter = try Self.queryFilter(world)
         #expect(filter?["must_not"] == nil && filter?["should"] == nil, "the team sees every point of the account: \(filter ?? [:])")
     }
 
-    @Test func anAgentsNoteIsAnsweredPrivatelyWithThisGuestsKnowledgeAndNoOtherGuests() async throws {
+    /// In a staff inbox — an API inbox whose contacts are all staff, as Chatwoot says of the
+    /// conversation — the team's answer is posted in the open; anywhere else, whatever the job
+    /// says, it is a private note.
+    @Test(arguments: [(9, "Channel::Api", false), (9, "Channel::WebWidget", true), (1, "Channel::Api", true)])
+    func theTeamsAnswerIsOpenOnlyWhereChatwootSaysTheContactsAreStaff(_ inbox: Int, _ channel: String, _ privately: Bool) async throws {
+        let world = try await Self.teamAsks(ChatMessage(accountID: 1, conversationID: 10, inboxID: 9, messageID: 602, content: "Who asked about a dog?",
+                                                        senderID: 3, senderName: "Maya", audience: .team),
+                                            answer: "She asked about her dog [aircall:call:9001].", staffInboxes: [9]) { world in
+            world.chatwoot.conversations.withLock { $0[10]?.inbox = inbox; $0[10]?.channel = channel }
+        }
+        #expect(world.chatwoot.messages.count == 1 && world.chatwoot.messages[0].isPrivate == privately, "inbox \(inbox) \(channel)")
+    }
+
+    /// An agent's note draws on the guest's own records only by identities something other than
+    /// the guest verified — the channel's number, a call's, a reservation's — and says which.
+    @Test func anAgentsNoteIsAnsweredPrivatelyWithTheVerifiedGuestsKnowledgeAndNoOtherGuests() async throws {
+        let whatsapp = VerifiedGuest(key: "phone:33612345678", source: "the number this Whatsapp conversation comes from")
         let world = try await Self.teamAsks(ChatMessage(accountID: 1, conversationID: 10, inboxID: 1, messageID: 601, content: "did she ask about a dog?",
-                                                        senderID: 3, senderName: "Maya", audience: .agent, guestKeys: ["phone:33612345678", "email:ada@example.com"]),
-                                            answer: "Yes: she asked to bring her dog [aircall:call:9001].")
+                                                        senderID: 3, senderName: "Maya", audience: .agent, verifiedGuest: [whatsapp]),
+                                            answer: "Yes: she asked to bring her dog [aircall:call:9001].") { world in
+            try await VerifiedGuest.record([VerifiedGuest(key: "email:ada@example.com", source: "reservation R-1 (Guesty)")],
+                                           pool: world.pool, keys: world.services.keys, account: 1, conversation: 10)
+        }
         let prompt = try Self.prompt(world)
         #expect(prompt.contains("Caller asked whether she may bring her dog.") && prompt.contains("pool is heated"), "hers and the shared knowledge")
         #expect(!prompt.contains("Bob Stone"), "never another guest's")
         let reply = try #require(world.chatwoot.messages.first)
         #expect(reply.isPrivate && reply.content.contains("dog"), "the guest sees nothing of it")
+        #expect(reply.content.contains("phone:33612345678 — the number this Whatsapp conversation comes from")
+                && reply.content.contains("email:ada@example.com — reservation R-1 (Guesty)"), "\(reply.content)")
         let filter = try #require(try Self.queryFilter(world))
         let should = filter["should"] as? [[String: Any]] ?? []
         #expect(should.count == 2 && ((should[1]["match"] as? [String: Any])?["any"] as? [String]) == ["phone:33612345678", "email:ada@example.com"], "\(filter)")
+    }
+
+    /// Without a verified identity (the guest only typed one), the note uses shared knowledge and says so.
+    @Test func anAgentsNoteWithoutAVerifiedGuestUsesSharedKnowledgeOnly() async throws {
+        let world = try await Self.teamAsks(ChatMessage(accountID: 1, conversationID: 10, inboxID: 1, messageID: 603, content: "what did Bob book?",
+                                                        senderID: 3, senderName: "Maya", audience: .agent),
+                                            answer: "I do not know.")
+        let prompt = try Self.prompt(world)
+        #expect(!prompt.contains("Bob Stone") && !prompt.contains("dog"), "no guest's private points")
+        let reply = try #require(world.chatwoot.messages.first)
+        #expect(reply.isPrivate && reply.content.contains("No identity of this guest is verified"), "\(reply.content)")
     }
 
     /// However the model writes the marker, the hand-off happens and the guest never reads it.

@@ -71,7 +71,7 @@ import TestSupport
                                                              environment: ["CHATWOOT_WEBHOOK_SECRET": ""])
         #expect(emptyVariable.status == 2 && emptyVariable.output.contains("CHATWOOT_WEBHOOK_SECRET"), "\(emptyVariable.output)")
         // The team's assistant reads private knowledge: never behind unsigned deliveries.
-        for team in [["ASSISTANT_INBOX_IDS": "4"], ["ASSISTANT_HANDLE": "@bot"]] {
+        for team in [["ASSISTANT_INBOX_IDS": "4"], ["ASSISTANT_STAFF_INBOX_IDS": "9"], ["ASSISTANT_HANDLE": "@bot"]] {
             let unsigned = try await SwitchboardProcess.run(["producer", "--redis", server.url, "--port", String(port)], environment: team)
             #expect(unsigned.status == 2 && unsigned.output.contains(team.keys.first!) && unsigned.output.contains("CHATWOOT_WEBHOOK_SECRET"),
                     "\(unsigned.output)")

@@ -148,8 +148,8 @@ import TestSupport
         #expect(duplicate.status == 200 && ProducerHarness.json(duplicate)["flow_id"] as? String == flow)
     }
 
-    /// An agent's private note to the assistant, and a question in an internal inbox, start the
-    /// chat flow for the team; other private notes start nothing.
+    /// An agent's private note to the assistant, and a team member's question in a team inbox,
+    /// start the chat flow for the team; other private notes start nothing.
     @Test func theTeamAsksTheAssistant() async throws {
         let h = try await ProducerHarness { $0.assistantInboxes = [7] }
         let note = Fixtures.chatwootMessage(id: 500, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user",
@@ -158,16 +158,53 @@ import TestSupport
         #expect(try await h.chatwoot(note).status == 202)
         let plain = try await h.chatwoot(Fixtures.chatwootMessage(id: 501, type: "outgoing", isPrivate: true, content: "call her back", senderType: "user"))
         #expect(plain.status == 200 && ProducerHarness.json(plain)["ignored"] != nil)
-        let team = Fixtures.chatwootMessage(id: 502, content: "What did the dog guest say?", senderType: "contact", assignee: #"{"id": 3}"#)
+        let team = Fixtures.chatwootMessage(id: 502, type: "outgoing", content: "What did the dog guest say?", senderType: "user", assignee: #"{"id": 3}"#)
             .replacingOccurrences(of: #""inbox": {"id": 1"#, with: #""inbox": {"id": 7"#)
-        #expect(try await h.chatwoot(team).status == 202, "an internal inbox is answered whoever is assigned")
+        #expect(try await h.chatwoot(team).status == 202, "a team inbox is answered whoever is assigned")
         let entries = try await h.entries("retrieve")
         #expect(entries.count == 2)
         let asked = try entries.map { try ProducerHarness.payload($0) }
         #expect(asked[0]["audience"] as? String == "agent" && asked[0]["content"] as? String == "did she ask about a dog?")
-        #expect(asked[0]["guest_keys"] as? [String] == ["phone:33612345678", "email:ada@example.com"], "\(asked[0])")
-        #expect(asked[1]["audience"] as? String == "team" && asked[1]["guest_keys"] == nil)
+        #expect(asked[0]["verified_guest"] == nil && asked[0]["guest_keys"] == nil,
+                "the email and phone the contact typed identify no one: \(asked[0])")
+        #expect(asked[1]["audience"] as? String == "team")
         #expect(try await h.length("triage") == 0, "no triage for the team's questions")
+    }
+
+    /// A contact writing in a team inbox (a widget whose token leaked, an email inbox anyone can
+    /// write to) is not the team; in a staff inbox (an API inbox whose contacts are all staff)
+    /// only contacts' incoming messages on the API channel are.
+    @Test func onlyTheTeamGetsTheTeamsTreatment() async throws {
+        let h = try await ProducerHarness { $0.assistantInboxes = [7]; $0.staffInboxes = [9] }
+        func inInbox(_ inbox: Int, _ message: String, channel: String = "Channel::Api") -> String {
+            message.replacingOccurrences(of: #""inbox": {"id": 1"#, with: #""inbox": {"id": \#(inbox)"#)
+                .replacingOccurrences(of: #""channel": "Channel::Api""#, with: #""channel": "\#(channel)""#)
+        }
+        let contactInTeamInbox = try await h.chatwoot(inInbox(7, Fixtures.chatwootMessage(id: 700, content: "What did Bob book?", senderType: "contact")))
+        #expect(contactInTeamInbox.status == 200 && (ProducerHarness.json(contactInTeamInbox)["ignored"] as? String)?.contains("only the team's members") == true,
+                "\(contactInTeamInbox.text)")
+        let userInStaffInbox = try await h.chatwoot(inInbox(9, Fixtures.chatwootMessage(id: 701, type: "outgoing", content: "Bob booked R-7.", senderType: "user")))
+        #expect(userInStaffInbox.status == 200 && ProducerHarness.json(userInStaffInbox)["ignored"] != nil, "a user's message there is an answer")
+        let widgetInStaffInbox = try await h.chatwoot(inInbox(9, Fixtures.chatwootMessage(id: 702, content: "What did Bob book?"), channel: "Channel::WebWidget"))
+        #expect(widgetInStaffInbox.status == 200 && ProducerHarness.json(widgetInStaffInbox)["ignored"] != nil, "a staff inbox is an API inbox")
+        #expect(try await h.length("retrieve") == 0)
+        let staff = try await h.chatwoot(inInbox(9, Fixtures.chatwootMessage(id: 703, content: "What did Bob book?", senderType: "contact")))
+        #expect(staff.status == 202)
+        let asked = try ProducerHarness.payload(try #require(try await h.entries("retrieve").first))
+        #expect(asked["audience"] as? String == "team")
+    }
+
+    /// The number a WhatsApp conversation comes from is the channel's, not typed by the guest: an
+    /// agent's note there carries it as the verified guest.
+    @Test func anAgentsNoteInAPhoneChannelCarriesTheChannelsNumber() async throws {
+        let h = try await ProducerHarness()
+        let note = Fixtures.chatwootMessage(id: 510, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user")
+            .replacingOccurrences(of: #""meta": {"sender": {}"#, with: #""meta": {"sender": {"id": 14, "email": "ada@example.com", "phone_number": "+33 6 12 34 56 78", "type": "contact"}"#)
+            .replacingOccurrences(of: #""channel": "Channel::Api""#, with: #""channel": "Channel::Whatsapp""#)
+        #expect(try await h.chatwoot(note).status == 202)
+        let asked = try ProducerHarness.payload(try #require(try await h.entries("retrieve").first))
+        let guest = asked["verified_guest"] as? [[String: String]]
+        #expect(guest == [["key": "phone:33612345678", "source": "the number this Whatsapp conversation comes from"]], "\(asked)")
     }
 
     /// Chatwoot keeps sending a conversation's messages to the bot after a person took it: the

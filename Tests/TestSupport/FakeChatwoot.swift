@@ -33,8 +33,13 @@ public final class FakeChatwoot: Sendable {
         public var assignee: Int?
         /// Its messages, oldest first; what is posted joins them.
         public var history: [HistoryMessage]
+        /// Its inbox and that inbox's channel type, as `meta.channel` says it.
+        public var inbox: Int
+        public var channel: String
         public init(id: Int, contact: Int = 7, lastActivityAt: Int = 1_700_000_000, labels: [String] = [], history: [HistoryMessage] = [],
-                    status: String = "open", assignee: Int? = nil) {
+                    status: String = "open", assignee: Int? = nil, inbox: Int = 1, channel: String = "Channel::WebWidget") {
+            self.inbox = inbox
+            self.channel = channel
             self.status = status
             self.assignee = assignee
             self.id = id
@@ -138,8 +143,9 @@ public final class FakeChatwoot: Sendable {
         case ("GET", 2, "conversations"):
             guard let id = Int(rest[1]), let conversation = conversations.value[id] else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
             let assignee: Any = conversation.assignee.map { ["id": $0, "name": "Agent \($0)", "type": "user"] as [String: Any] } ?? NSNull()
-            return FakeService.answer(.ok, json(["id": id, "status": conversation.status, "labels": conversation.labels, "inbox_id": 1,
-                                                 "meta": ["assignee": assignee, "team": conversation.team.map { ["id": $0] as Any } ?? NSNull()]]))
+            return FakeService.answer(.ok, json(["id": id, "status": conversation.status, "labels": conversation.labels, "inbox_id": conversation.inbox,
+                                                 "meta": ["assignee": assignee, "team": conversation.team.map { ["id": $0] as Any } ?? NSNull(),
+                                                          "channel": conversation.channel]]))
         case (_, 3, "conversations"):
             guard let id = Int(rest[1]), conversations.value[id] != nil else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
             return conversation(received, id: id, what: rest[2], conversations: conversations, posted: posted, byBot: asBot)

@@ -14,8 +14,18 @@ public enum FlowConfiguration {
         ("GROQ_API_KEY", true), ("GROQ_MODEL", false), ("GROQ_BASE_URL", false),
         ("CHATWOOT_URL", true), ("CHATWOOT_API_TOKEN", true), ("SYSTEM_PROMPT", true),
         ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false), ("HANDOFF_WITHOUT_KNOWLEDGE", false),
-        ("ASSISTANT_GIVE_UP_AFTER", false),
+        ("ASSISTANT_GIVE_UP_AFTER", false), ("ASSISTANT_STAFF_INBOX_IDS", false),
     ]
+
+    /// A list of Chatwoot inbox ids (`4,7`) as `ASSISTANT_INBOX_IDS` and `ASSISTANT_STAFF_INBOX_IDS` take it.
+    public static func inboxIDs(_ name: String, _ text: String?) throws -> Set<Int> {
+        Set(try (text ?? "").split(separator: ",").map { part in
+            guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                throw FlowConfigurationError("\(name) '\(text ?? "")' is not a list of inbox ids, e.g. 4,7")
+            }
+            return id
+        })
+    }
 
     /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
     public static let voiceSettings: [(name: String, required: Bool)] = [
@@ -157,6 +167,7 @@ public enum FlowConfiguration {
             systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http, turn: try AssistantTurn.configured(values["ASSISTANT_ANSWERS"]))
         services.handOffWithoutKnowledge = withoutKnowledge == "1"
         services.giveUpAfter = giveUpAfter
+        services.staffInboxes = try inboxIDs("ASSISTANT_STAFF_INBOX_IDS", values["ASSISTANT_STAFF_INBOX_IDS"])
         return services
     }
 }

@@ -12,29 +12,26 @@ public struct ChatMessage: Codable, Sendable, Equatable {
     public var replyAsVoice: Bool?
     /// Who asks: a guest (nil), the team in an internal inbox, or an agent's `@assistant` note.
     public var audience: Audience?
-    /// For an agent's note: the conversation's guest, as knowledge keys (`phone:<digits>`,
-    /// `email:<lowercased>`) — whose private points the answer may draw on, and no one else's.
-    public var guestKeys: [String]?
-
-    /// A guest's knowledge keys (`phone:<digits>`, `email:<lowercased>`), as calls and bookings carry them.
-    public static func guestKeys(phone: String?, email: String?) -> [String] {
-        ReservationIndex.contacts(phone: phone, email: email)
-    }
+    /// For an agent's note: who the conversation's guest is, as the channel vouches for it (a
+    /// WhatsApp number) — with what calls and bookings verified (`VerifiedGuest`), whose private
+    /// points the answer may draw on, and no one else's. Never what the guest typed.
+    public var verifiedGuest: [VerifiedGuest]?
 
     /// Who a question comes from, which decides what knowledge answers it and where the answer goes.
     public enum Audience: String, Codable, Sendable {
         /// A guest: shared knowledge only, answered in the conversation.
         case guest
-        /// The team, in an internal inbox: all of the account's knowledge, sources named.
+        /// A member of the team, in a team inbox: all of the account's knowledge, sources named,
+        /// answered as a private note (in the open only in a staff inbox, `FlowServices.staffInboxes`).
         case team
         /// An agent's private note to the assistant: shared knowledge and this guest's own, answered as a private note.
         case agent
     }
 
     public init(accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?,
-                replyAsVoice: Bool? = nil, audience: Audience? = nil, guestKeys: [String]? = nil) {
+                replyAsVoice: Bool? = nil, audience: Audience? = nil, verifiedGuest: [VerifiedGuest]? = nil) {
         self.audience = audience
-        self.guestKeys = guestKeys
+        self.verifiedGuest = verifiedGuest
         self.replyAsVoice = replyAsVoice
         self.accountID = accountID
         self.conversationID = conversationID
@@ -47,7 +44,7 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id", conversationID = "conversation_id", inboxID = "inbox_id", messageID = "message_id"
-        case content, senderID = "sender_id", senderName = "sender_name", replyAsVoice = "reply_as_voice", audience, guestKeys = "guest_keys"
+        case content, senderID = "sender_id", senderName = "sender_name", replyAsVoice = "reply_as_voice", audience, verifiedGuest = "verified_guest"
     }
 }
 

@@ -33,6 +33,9 @@ public struct FlowServices: Sendable {
     /// Hand the conversation to people instead of answering when the knowledge has nothing close
     /// enough to the question (`HANDOFF_WITHOUT_KNOWLEDGE=1`).
     public var handOffWithoutKnowledge = false
+    /// API inboxes whose contacts are all staff (`ASSISTANT_STAFF_INBOX_IDS`): the only places the
+    /// team's answers — drawn from private knowledge — are posted in the open.
+    public var staffInboxes: Set<Int> = []
     /// How long a guest's message may be held back by limits (a model that keeps answering 429)
     /// before the conversation goes to a person (`ASSISTANT_GIVE_UP_AFTER`, each stage of the
     /// guest's flows counted from its own enqueue).

@@ -36,7 +36,8 @@ struct ProducerRoutes: Sendable {
         aircall = set(configuration.aircallToken).map(AircallWebhook.init(token:))
         guesty = try set(configuration.guestySecret).map { try GuestyWebhook(secret: $0) }
         chatwoot = ChatwootWebhook(secrets: [set(configuration.chatwootSecret), set(configuration.chatwootBotSecret)].compactMap { $0 },
-                                   turn: configuration.assistantTurn, teamInboxes: configuration.assistantInboxes, handle: configuration.assistantHandle)
+                                   turn: configuration.assistantTurn, teamInboxes: configuration.assistantInboxes,
+                                   staffInboxes: configuration.staffInboxes, handle: configuration.assistantHandle)
         voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: SecretToken($0), blobs: blobs, limit: configuration.audioLimit) }
     }
 

@@ -15,15 +15,19 @@ public struct ChatwootWebhook: Sendable {
     let verifier: ChatwootVerifier?
     let turn: AssistantTurn
     let teamInboxes: Set<Int>
+    let staffInboxes: Set<Int>
     let handle: String
 
     /// `secrets`: the account webhook's and the agent bot's (either signs); none takes unsigned
-    /// deliveries. `teamInboxes`: internal inboxes, where messages are the team's questions;
+    /// deliveries. `teamInboxes`: inboxes where the team's members (Chatwoot users) ask the
+    /// assistant; `staffInboxes`: API inboxes whose contacts are all staff, where contacts ask;
     /// `handle`: what starts an agent's private note to the assistant.
-    public init(secrets: [String], turn: AssistantTurn = .unassigned, teamInboxes: Set<Int> = [], handle: String = "@assistant") {
+    public init(secrets: [String], turn: AssistantTurn = .unassigned, teamInboxes: Set<Int> = [], staffInboxes: Set<Int> = [],
+                handle: String = "@assistant") {
         verifier = secrets.isEmpty ? nil : ChatwootVerifier(secrets: secrets)
         self.turn = turn
         self.teamInboxes = teamInboxes
+        self.staffInboxes = staffInboxes
         self.handle = handle
     }
 
@@ -40,8 +44,10 @@ public struct ChatwootWebhook: Sendable {
         }
         guard event == "message_created" else { return .ignore(reason: "event \(event) starts no work") }
         if message.isPrivate == true { return try agentNote(message) }
+        if let inbox = message.inbox?.id ?? message.conversation?.inboxID, teamInboxes.contains(inbox) || staffInboxes.contains(inbox) {
+            return try teamQuestion(message, inbox: inbox)
+        }
         guard message.messageType == .incoming else { return .ignore(reason: "not an incoming message") }
-        if let inbox = message.inbox?.id ?? message.conversation?.inboxID, teamInboxes.contains(inbox) { return try teamQuestion(message) }
         if let type = message.sender?.type, type != "contact" { return .ignore(reason: "sent by a \(type)") }
         let messageID = try message.id.positive("id")
         let accountID = try (message.account?.id).positive("account.id")
@@ -85,16 +91,33 @@ public struct ChatwootWebhook: Sendable {
         let messageID = try message.id.positive("id")
         let accountID = try (message.account?.id).positive("account.id")
         let conversationID = try (message.conversation?.id).positive("conversation.id")
-        let guest = message.conversation?.meta?.sender
+        // The guest as the channel vouches for them, never the email or phone they typed; the
+        // consumer adds what calls and reservations verified.
+        let guest = VerifiedGuest.fromChannel(message.conversation?.channel, phone: message.conversation?.meta?.sender?.phoneNumber)
         let note = ChatMessage(accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
                                messageID: messageID, content: question, senderID: message.sender?.id, senderName: message.sender?.name,
-                               audience: .agent, guestKeys: ChatMessage.guestKeys(phone: guest?.phoneNumber, email: guest?.email))
+                               audience: .agent, verifiedGuest: guest.isEmpty ? nil : guest)
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         return .start(try Flows.chat.request(note, dedupe: dedupe), dedupe: dedupe)
     }
 
-    /// A message in an internal inbox: the team asks; answered there from all of the account's knowledge.
-    func teamQuestion(_ message: Message) throws -> Delivery {
+    /// A public message in a team inbox, answered from all of the account's knowledge. Only the
+    /// team asks there: in a team inbox a Chatwoot user (answered with a private note); in a staff
+    /// inbox — an API inbox whose contacts are all staff — a contact's incoming message (answered
+    /// in the open; a user's message there is an answer, perhaps our own). A contact anywhere else
+    /// (a website inbox whose widget token leaked, an email inbox anyone can write to) never gets
+    /// the team's treatment.
+    func teamQuestion(_ message: Message, inbox: Int) throws -> Delivery {
+        let sender = message.sender?.type ?? "unknown sender"
+        if staffInboxes.contains(inbox) {
+            guard sender == "contact", message.messageType == .incoming, message.conversation?.channel == "Channel::Api" else {
+                return .ignore(reason: "in a staff inbox only its contacts' incoming messages on an API channel ask (this: \(sender))")
+            }
+        } else {
+            guard sender == "user" else {
+                return .ignore(reason: "in a team inbox only the team's members ask (this: \(sender))")
+            }
+        }
         guard let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return .ignore(reason: "no text") }
         let messageID = try message.id.positive("id")
         let accountID = try (message.account?.id).positive("account.id")
@@ -162,9 +185,11 @@ public struct ChatwootWebhook: Sendable {
         var id: Int?
         var inboxID: Int?
         var status: String?
+        /// The inbox's channel type (`Channel::Api`, `Channel::Whatsapp`…).
+        var channel: String?
         var meta: Meta?
 
-        enum CodingKeys: String, CodingKey { case id, inboxID = "inbox_id", status, meta }
+        enum CodingKeys: String, CodingKey { case id, inboxID = "inbox_id", status, channel, meta }
     }
 
     struct Meta: Decodable {

@@ -40,6 +40,9 @@ public struct Keys: Sendable, Equatable {
     public var reservations: String { "\(tag):reservations" }
     /// A guest's phone digits or lowercased email → their latest reservation's id (a hash).
     public var reservationsByContact: String { "\(tag):reservations:contact" }
+    /// Who a conversation's guest is, as something other than the guest said so: knowledge key
+    /// (`phone:<digits>`, `email:<lowercased>`) → where it was learnt (a hash, kept 180 days).
+    public func verifiedGuest(account: Int, conversation: Int) -> String { "\(tag):guest:\(account):\(conversation)" }
     /// Reservation id → its check-out day as `yyyyMMdd` (a sorted set), to drop stays long over.
     public var reservationEnds: String { "\(tag):reservations:ends" }
     /// The attachments mirror: source key → `size etag` of the source object last copied (a hash).

@@ -33,27 +33,39 @@ public struct ChatwootClient: Sendable {
         public var assigneeID: Int?
         /// The conversation's team, if any.
         public var teamID: Int?
+        /// The inbox it belongs to, and that inbox's channel type (`Channel::Api`, `Channel::Whatsapp`…).
+        public var inboxID: Int?
+        public var channel: String?
 
-        public init(status: String?, assigneeID: Int?, teamID: Int? = nil) {
+        public init(status: String?, assigneeID: Int?, teamID: Int? = nil, inboxID: Int? = nil, channel: String? = nil) {
             self.status = status
             self.assigneeID = assigneeID
             self.teamID = teamID
+            self.inboxID = inboxID
+            self.channel = channel
         }
     }
 
-    /// The conversation's status and assignee (`GET …/conversations/{c}`: `status`, `meta.assignee`).
+    /// The conversation's status, assignee, team and inbox (`GET …/conversations/{c}`: `status`,
+    /// `inbox_id`, `meta.assignee`, `meta.team`, `meta.channel`).
     public func conversationState(account: Int, conversation: Int) async throws -> ConversationState {
         struct Shown: Decodable {
             struct Meta: Decodable {
                 struct Identified: Decodable { var id: Int? }
                 var assignee: Identified?
                 var team: Identified?
+                var channel: String?
             }
             var status: String?
+            var inboxID: Int?
+            var channel: String?
             var meta: Meta?
+
+            enum CodingKeys: String, CodingKey { case status, inboxID = "inbox_id", channel, meta }
         }
         let shown = try await decode(Shown.self, request("GET", "/api/v1/accounts/\(account)/conversations/\(conversation)"))
-        return ConversationState(status: shown.status, assigneeID: shown.meta?.assignee?.id, teamID: shown.meta?.team?.id)
+        return ConversationState(status: shown.status, assigneeID: shown.meta?.assignee?.id, teamID: shown.meta?.team?.id,
+                                 inboxID: shown.inboxID, channel: shown.meta?.channel ?? shown.channel)
     }
 
     /// Sets the conversation's status (`open` hands a bot's conversation to people).

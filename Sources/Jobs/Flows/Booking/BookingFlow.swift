@@ -53,6 +53,11 @@ public enum BookingFlow {
                 logger.info("the guest has no Chatwoot conversation; nothing to triage", metadata: ["guesty.reservation": "\(booking.reservationID)"])
                 return .done
             }
+            // The reservation reached this conversation: its phone and email are the guest's.
+            let identities = ReservationIndex.contacts(phone: booking.guestPhone, email: booking.guestEmail).map { key in
+                VerifiedGuest(key: key, source: "reservation \(booking.reservationID) (Guesty)")
+            }
+            try await VerifiedGuest.record(identities, pool: context.redis, keys: services.keys, account: account, conversation: conversation)
             try await Triage.apply(services, account: account, conversation: conversation, decision)
             return .done
         }

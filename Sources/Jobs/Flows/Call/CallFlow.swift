@@ -107,6 +107,12 @@ public enum CallFlow {
                 context.logger.info("the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])
                 return .done
             }
+            // The caller's number, as Aircall saw it, reached this conversation: an agent's
+            // `@assistant` note may look the guest up by it.
+            if let digits = call.rawDigits.flatMap(GuestConversation.digits) {
+                try await VerifiedGuest.record([VerifiedGuest(key: "phone:\(digits)", source: "the caller's number of Aircall call \(call.callID)")],
+                                               pool: context.redis, keys: services.keys, account: account, conversation: conversation)
+            }
             let note = ReplyOnce.Post(marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)",
                                       account: account, conversation: conversation, content: noteText(item), isPrivate: true)
             try await ReplyOnce.once(services, context, note) {

@@ -26,6 +26,14 @@ public enum ChatFlow {
             let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
             let account: [String: JSONValue] = ["account_id": .integer(message.accountID)]
             let audience = message.audience ?? .guest
+            var guest: [VerifiedGuest] = []
+            if audience == .agent {
+                let recorded = try await VerifiedGuest.recorded(pool: context.redis, keys: services.keys, account: message.accountID,
+                                                                conversation: message.conversationID)
+                for identity in (message.verifiedGuest ?? []) + recorded where !guest.contains(where: { $0.key == identity.key }) {
+                    guest.append(identity)
+                }
+            }
             let hits = try await calling {
                 switch audience {
                 case .guest:
@@ -36,14 +44,15 @@ public enum ChatFlow {
                     try await services.qdrant.query(vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
                 case .agent:
                     // The shared knowledge and this guest's own calls and bookings; never another guest's.
-                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, sharedOr: message.guestKeys ?? [],
+                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, sharedOr: guest.map(\.key),
                                                     scoreThreshold: services.scoreThreshold)
                 }
             }
-            let draft = ChatDraft(message: message, context: hits.compactMap { hit in
+            var draft = ChatDraft(message: message, context: hits.compactMap { hit in
                 // For the team, each fact says where it comes from, so staff can check it.
                 hit.payload?["text"]?.string.map { text in audience == .guest ? text : "[\(hit.payload?["source_id"]?.string ?? "knowledge")] \(text)" }
             })
+            if audience == .agent { draft.guest = guest }
             if draft.context.isEmpty, services.handOffWithoutKnowledge, audience == .guest {
                 try await calling {
                     try await Handoff.handOver(services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
@@ -86,8 +95,10 @@ public enum ChatFlow {
                 try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             }
             let said = audience == .guest ? HandoffRequest(completion.text) : HandoffRequest(text: completion.text)
+            // An agent's answer says whose records it could draw on.
+            let content = audience == .agent ? said.text + "\n\n" + VerifiedGuest.note(draft.guest ?? []) : said.text
             var answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
-                                    messageID: draft.message.messageID, content: said.text)
+                                    messageID: draft.message.messageID, content: content)
             answer.audience = draft.message.audience
             if said.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
@@ -111,7 +122,7 @@ public enum ChatFlow {
             if audience == .guest {
                 guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
             }
-            let isPrivate = audience == .agent
+            let isPrivate = try await answersPrivately(services, context, answer)
             try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
                                       content: answer.content, isPrivate: isPrivate) {
                 try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content,
@@ -157,6 +168,33 @@ public enum ChatFlow {
         return true
     }
 
+    /// Whether an answer goes out as a private note. A guest's answer never: it holds only shared
+    /// knowledge. An agent's always. The team's unless Chatwoot itself says the conversation is in
+    /// a staff inbox (`staffInboxes`, an API inbox whose contacts are all staff): whatever the job
+    /// says, knowledge drawn from private points is never posted where a guest could read it, and
+    /// when Chatwoot cannot say, it is a private note.
+    static func answersPrivately(_ services: FlowServices, _ context: JobContext, _ answer: ChatAnswer) async throws -> Bool {
+        switch answer.audience ?? .guest {
+        case .guest: return false
+        case .agent: return true
+        case .team:
+            guard !services.staffInboxes.isEmpty else { return true }
+            do {
+                let state = try await services.chatwoot.conversationState(account: answer.accountID, conversation: answer.conversationID)
+                let staff = state.inboxID.map(services.staffInboxes.contains) == true && state.channel == "Channel::Api"
+                if !staff {
+                    context.logger.info("the team's answer goes as a private note: the conversation is in no staff inbox",
+                                        metadata: ["chatwoot.inbox": "\(state.inboxID.map(String.init) ?? "?")", "chatwoot.channel": "\(state.channel ?? "?")"])
+                }
+                return !staff
+            } catch {
+                context.logger.warning("cannot tell whether the conversation is a staff inbox's; the team's answer goes as a private note",
+                                       metadata: ["error": "\(error)"])
+                return true
+            }
+        }
+    }
+
     /// A dead-lettered stage hands the conversation to people, once, with a private note saying
     /// why; the guest sees nothing of it.
     static func tellAgents(_ services: FlowServices, _ redis: RedisPool, _ account: Int, _ conversation: Int, _ error: String) async throws {
@@ -175,6 +213,14 @@ public enum ChatFlow {
 public struct ChatDraft: Codable, Sendable, Equatable {
     public var message: ChatMessage
     public var context: [String]
+    /// For an agent's note: the verified identities the guest's own records were looked up by.
+    public var guest: [VerifiedGuest]?
+
+    public init(message: ChatMessage, context: [String], guest: [VerifiedGuest]? = nil) {
+        self.message = message
+        self.context = context
+        self.guest = guest
+    }
 }
 
 /// The answer to post: the reply stage's payload.
