@@ -11,13 +11,14 @@ import Services
 extension ConsoleRoutes {
     /// An operator's action: identified, checked (role, CSRF, origin), run; answered with a
     /// redirect (303) to where it leads, with the outcome as a notice.
-    func action(_ request: Request, _ run: (ConsoleAccess.Visitor, [String: [String]]) async throws -> (path: String, notice: String)) async throws -> Response {
+    func action(_ request: Request, _ context: ConsoleContext,
+                _ run: (ConsoleAccess.Visitor, [String: [String]]) async throws -> (path: String, notice: String)) async throws -> Response {
         let form = try await Self.form(request)
         let visitor: ConsoleAccess.Visitor
-        switch access.identify(request) {
+        switch await access.identify(request, client: context.client) {
         case .visitor(let found): visitor = found
-        case .refused: return renderer.html("unauthorized\n", status: .unauthorized)
         case .anonymous: return renderer.html("sign in first: nothing was changed\n", status: .unauthorized)
+        case let other: return refusal(other)
         }
         if let (status, message) = access.refusal(visitor, form: form, request: request, publicOrigin: publicOrigin) {
             logger.warning("console action refused", metadata: ["who": "\(visitor.name)", "path": "\(request.uri.path)", "reason": "\(message)"])

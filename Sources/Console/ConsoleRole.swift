@@ -52,11 +52,17 @@ public enum ConsoleRole {
             logger.warning("CONSOLE_SESSION_SECRET is not set: sessions are signed with a key of this process, lost when it restarts and not shared with other replicas")
         }
         let access = ConsoleAccess(
-            token: settings.token, openID: settings.openID.map { OpenIDLogin(settings: $0, http: HTTPClient(connections: 2)) },
+            token: settings.token, openID: settings.openID.map { OpenIDLogin(settings: $0, http: HTTPClient(connections: 2), logger: logger) },
             seal: SessionSeal(secret: settings.sessionSecret ?? RandomToken.make()), local: settings.local,
-            secureCookies: settings.publicURL?.hasPrefix("https://") == true, sessionLifetime: settings.sessionHours * 3600, localCSRF: RandomToken.make())
+            secureCookies: settings.publicURL?.hasPrefix("https://") == true, sessionLifetime: settings.sessionHours * 3600, localCSRF: RandomToken.make(),
+            throttle: SignInThrottle(), ended: EndedSessions(pool: pool, keys: keys), logger: logger)
+        let hostNames = HostCheck.names(listeningOn: options.host, publicURL: settings.publicURL)
+        if hostNames == nil {
+            logger.notice("CONSOLE_PUBLIC_URL is not set and the console listens on every address: it answers any Host name. Set CONSOLE_PUBLIC_URL to answer only its own.")
+        }
         let routes = ConsoleRoutes(pages: Pages(broker: broker, schedule: options.schedule), access: access, audit: AuditLog(pool: pool, keys: keys),
-                                   publicOrigin: settings.publicURL.flatMap(ConsoleSettings.origin), refresh: options.refresh, logger: logger)
+                                   publicOrigin: settings.publicURL.flatMap(ConsoleSettings.origin), hostNames: hostNames, refresh: options.refresh,
+                                   logger: logger)
         let app = Application(router: routes.router(), configuration: .init(address: .hostname(options.host, port: options.port), serverName: "switchboard-console"),
                               logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: Listener(app, serving: "the console", on: options.host, port: options.port))]

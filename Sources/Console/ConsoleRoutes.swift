@@ -17,65 +17,68 @@ struct ConsoleRoutes: Sendable {
     let renderer = PageRenderer()
     let audit: AuditLog
     let publicOrigin: String?
+    /// The host names the console answers (`HostCheck`); nil: any.
+    let hostNames: Set<String>?
     /// Seconds between a live page's refreshes.
     let refresh: Int
     let logger: Logger
 
     var broker: Broker { pages.broker }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<ConsoleContext> {
+        let router = Router(context: ConsoleContext.self)
+        router.add(middleware: HostCheck(names: hostNames))
         router.get("/assets/console.css") { _, _ in Self.asset(Assets.css, type: "text/css; charset=utf-8") }
         router.get("/assets/console.js") { _, _ in Self.asset(Assets.script, type: "text/javascript; charset=utf-8") }
         router.get("/healthz") { _, _ in "ok\n" }
 
-        router.get("/login") { request, _ in loginPage(request) }
-        router.post("/login") { request, _ in try await tokenSignIn(request) }
+        router.get("/login") { request, context in await loginPage(request, context) }
+        router.post("/login") { request, context in try await tokenSignIn(request, context) }
         router.get("/auth/start") { request, _ in await openIDStart(request) }
         router.get("/auth/callback") { request, _ in await openIDCallback(request) }
-        router.post("/logout") { request, _ in try await signOut(request) }
+        router.post("/logout") { request, context in try await signOut(request, context) }
 
-        router.get("/") { request, _ in await page(request, nav: "overview") { _ in
+        router.get("/") { request, context in await page(request, context, nav: "overview") { _ in
             ("overview", try await pages.overview(), "Queues", refresh)
         } }
-        router.get("/queues/:queue") { request, context in await page(request, nav: "overview") { _ in
-            let name = context.parameters.get("queue") ?? ""
+        router.get("/queues/:queue") { request, context in await page(request, context, nav: "overview") { _ in
+            let name = Self.parameter(context, "queue")
             guard let queue = try await pages.queue(name) else { throw ConsoleNotFound("no queue named \(name)") }
             return ("queue", queue, "Queue \(name)", refresh)
         } }
-        router.get("/dead") { request, _ in await page(request, nav: "dead") { _ in
+        router.get("/dead") { request, context in await page(request, context, nav: "dead") { _ in
             let filter = try Self.deadFilter(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
             var context = try await pages.dead(filter.filter)
             context["filter"] = filter.echo
             context["filterFields"] = filter.echo.map { ["name": $0.key, "value": $0.value] }
             return ("dead", context, "Dead letters", refresh)
         } }
-        router.get("/dead/:queue/:entry") { request, context in await page(request, nav: "dead") { _ in
-            let queue = context.parameters.get("queue") ?? "", entry = context.parameters.get("entry") ?? ""
+        router.get("/dead/:queue/:entry") { request, context in await page(request, context, nav: "dead") { _ in
+            let queue = Self.parameter(context, "queue"), entry = Self.parameter(context, "entry")
             guard Self.isEntryID(entry), try await pages.queues().contains(queue), let letter = try await pages.letter(queue: queue, entry: entry) else {
                 throw ConsoleNotFound("no dead letter \(entry) in \(queue): it may have been retried or dropped")
             }
             return ("letter", letter, "Dead letter", nil)
         } }
-        router.get("/schedules") { request, _ in await page(request, nav: "schedules") { _ in ("schedules", try await pages.schedules(), "Schedules", refresh) } }
-        router.get("/trace") { request, _ in await page(request, nav: "trace") { _ in
+        router.get("/schedules") { request, context in await page(request, context, nav: "schedules") { _ in ("schedules", try await pages.schedules(), "Schedules", refresh) } }
+        router.get("/trace") { request, context in await page(request, context, nav: "trace") { _ in
             let id = (request.uri.queryParameters.get("id") ?? "").trimmingCharacters(in: .whitespaces)
             return ("trace", try await pages.trace(id), "Trace", id.isEmpty ? nil : refresh)
         } }
-        router.get("/consumers") { request, _ in await page(request, nav: "consumers") { _ in ("consumers", try await pages.consumers(), "Consumers", refresh) } }
-        router.get("/flows") { request, _ in await page(request, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) } }
-        router.get("/audit") { request, _ in await page(request, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) } }
+        router.get("/consumers") { request, context in await page(request, context, nav: "consumers") { _ in ("consumers", try await pages.consumers(), "Consumers", refresh) } }
+        router.get("/flows") { request, context in await page(request, context, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) } }
+        router.get("/audit") { request, context in await page(request, context, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) } }
 
-        router.post("/queues/:queue/pause") { request, context in try await action(request) { visitor, _ in
-            try await setPaused(context.parameters.get("queue") ?? "", true, visitor)
+        router.post("/queues/:queue/pause") { request, context in try await action(request, context) { visitor, _ in
+            try await setPaused(Self.parameter(context, "queue"), true, visitor)
         } }
-        router.post("/queues/:queue/resume") { request, context in try await action(request) { visitor, _ in
-            try await setPaused(context.parameters.get("queue") ?? "", false, visitor)
+        router.post("/queues/:queue/resume") { request, context in try await action(request, context) { visitor, _ in
+            try await setPaused(Self.parameter(context, "queue"), false, visitor)
         } }
-        router.post("/dead/retry") { request, _ in try await action(request) { visitor, form in try await dead(form, retry: true, visitor) } }
-        router.post("/dead/drop") { request, _ in try await action(request) { visitor, form in try await dead(form, retry: false, visitor) } }
-        router.post("/schedules/:name/run") { request, context in try await action(request) { visitor, _ in
-            try await runSchedule(context.parameters.get("name") ?? "", visitor)
+        router.post("/dead/retry") { request, context in try await action(request, context) { visitor, form in try await dead(form, retry: true, visitor) } }
+        router.post("/dead/drop") { request, context in try await action(request, context) { visitor, form in try await dead(form, retry: false, visitor) } }
+        router.post("/schedules/:name/run") { request, context in try await action(request, context) { visitor, _ in
+            try await runSchedule(Self.parameter(context, "name"), visitor)
         } }
         return router
     }
@@ -83,16 +86,16 @@ struct ConsoleRoutes: Sendable {
     // MARK: Pages
 
     /// A page for any signed-in visitor; the sign-in page for anyone else (401 to the script's refresh).
-    func page(_ request: Request, nav: String,
-                      _ build: (ConsoleAccess.Visitor) async throws -> (template: String, context: [String: Any], title: String, live: Int?)) async -> Response {
+    func page(_ request: Request, _ requestContext: ConsoleContext, nav: String,
+              _ build: (ConsoleAccess.Visitor) async throws -> (template: String, context: [String: Any], title: String, live: Int?)) async -> Response {
         let fragment = request.headers[HTTPField.Name("X-Console-Fragment")!] == "1"
         let visitor: ConsoleAccess.Visitor
-        switch access.identify(request) {
+        switch await access.identify(request, client: requestContext.client) {
         case .visitor(let found): visitor = found
-        case .refused: return renderer.html("unauthorized\n", status: .unauthorized)
         case .anonymous:
             if fragment { return renderer.html("sign in again\n", status: .unauthorized) }
             return Response(status: .seeOther, headers: [.location: "/login?next=\(PercentEncoding.component(request.uri.description))"])
+        case let other: return refusal(other)
         }
         do {
             let built = try await build(visitor)
@@ -108,6 +111,21 @@ struct ConsoleRoutes: Sendable {
             logger.error("console page failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return renderer.render("problem", ["title": "Redis did not answer", "message": "\(error)"], title: "Unavailable", nav: nav, visitor: visitor,
                                    fragment: fragment, status: .serviceUnavailable)
+        }
+    }
+
+    /// The answer to a visitor who is not let in: a wrong token, too many of them, or a Redis that
+    /// cannot say whether the session is still on.
+    func refusal(_ outcome: ConsoleAccess.Outcome) -> Response {
+        switch outcome {
+        case .throttled(let seconds):
+            var response = renderer.html("too many wrong tokens from this address: try again in \(seconds) s\n", status: .tooManyRequests)
+            response.headers[.retryAfter] = String(seconds)
+            return response
+        case .unavailable(let error):
+            return renderer.html("Redis did not answer: \(error)\n", status: .serviceUnavailable)
+        case .visitor, .anonymous, .refused:
+            return renderer.html("unauthorized\n", status: .unauthorized)
         }
     }
 
@@ -156,6 +174,12 @@ struct ConsoleRoutes: Sendable {
             }
         }
         return (filter, echo)
+    }
+
+    /// A path parameter, percent-decoded (a queue named `a/b` is linked as `a%2Fb`).
+    static func parameter(_ context: ConsoleContext, _ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 
     static func isEntryID(_ text: String) -> Bool {

@@ -8,21 +8,30 @@ import Services
 
 /// Signing in and out: the token form, Keycloak's round trip (start, callback), sign-out.
 extension ConsoleRoutes {
-    func loginPage(_ request: Request) -> Response {
+    func loginPage(_ request: Request, _ context: ConsoleContext) async -> Response {
         let next = ConsoleAccess.localPath(request.uri.queryParameters.get("next"))
-        if case .visitor = access.identify(request), !access.local {
+        if case .visitor = await access.identify(request, client: context.client), !access.local {
             return Response(status: .seeOther, headers: [.location: next])
         }
         return renderer.login(message: nil, next: next, openID: access.openID.map { _ in "Keycloak" }, token: access.token != nil)
     }
 
-    func tokenSignIn(_ request: Request) async throws -> Response {
+    func tokenSignIn(_ request: Request, _ context: ConsoleContext) async throws -> Response {
         let form = try await Self.form(request)
         let next = ConsoleAccess.localPath(form["next"]?.first)
-        guard access.token != nil else { return renderer.login(message: "Sign-in by token is not enabled.", next: next, openID: access.openID.map { _ in "Keycloak" }, token: false, status: .notFound) }
+        let openID = access.openID.map { _ in "Keycloak" }
+        guard access.token != nil else { return renderer.login(message: "Sign-in by token is not enabled.", next: next, openID: openID, token: false, status: .notFound) }
+        if let wait = access.throttle.wait(for: context.client) {
+            access.refused(context.client, reason: "throttled", detail: "a token sign-in while too many wrong ones were tried")
+            var response = renderer.login(message: "Too many wrong tokens were tried: try again in \(wait) s.", next: next, openID: openID, token: true,
+                                          status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
         guard let session = access.signIn(token: form["token"]?.first ?? "") else {
-            logger.notice("console sign-in refused: wrong token")
-            return renderer.login(message: "That is not the console's token.", next: next, openID: access.openID.map { _ in "Keycloak" }, token: true, status: .unauthorized)
+            access.throttle.failed(context.client)
+            access.refused(context.client, reason: "wrong_token", detail: "a wrong token in the sign-in form")
+            return renderer.login(message: "That is not the console's token.", next: next, openID: openID, token: true, status: .unauthorized)
         }
         var response = Response(status: .seeOther, headers: [.location: next])
         response.setCookie(access.cookie(session))
@@ -52,7 +61,11 @@ extension ConsoleRoutes {
             return renderer.login(message: "This sign-in was not started here, or took too long. Start again.", next: "/", openID: "Keycloak", token: token, status: .badRequest)
         }
         if let error = query.get("error") {
-            return renderer.login(message: "Keycloak refused the sign-in: \(error) \(query.get("error_description") ?? "")", next: pending.next, openID: "Keycloak", token: token, status: .unauthorized)
+            // The provider's words come through the browser, where anyone can write them: only
+            // the console's own text for the codes OAuth defines is shown.
+            access.refused("provider", reason: "openid_error", detail: "the provider answered \(String(error.prefix(64).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }))")
+            return renderer.login(message: "Keycloak refused the sign-in: \(Self.openIDError(error))", next: pending.next, openID: "Keycloak", token: token,
+                                  status: .unauthorized)
         }
         do {
             let identity = try await openID.finish(code: query.get("code") ?? "", state: query.get("state") ?? "", pending: pending)
@@ -72,10 +85,34 @@ extension ConsoleRoutes {
         }
     }
 
-    func signOut(_ request: Request) async throws -> Response {
+    /// The fixed text for an OAuth error code (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6).
+    static func openIDError(_ code: String) -> String {
+        let known = [
+            "access_denied": "access was denied.", "login_required": "you need to sign in there first.",
+            "consent_required": "the console needs your consent there first.", "interaction_required": "it needs you to do something there first.",
+            "account_selection_required": "choose an account there first.", "temporarily_unavailable": "it is unavailable for now; try again shortly.",
+            "server_error": "it met an error of its own.", "invalid_request": "it found the request malformed.",
+            "unauthorized_client": "the console is not allowed to ask it.", "unsupported_response_type": "it does not give codes to this console.",
+            "invalid_scope": "it does not know the scopes the console asks for.", "request_not_supported": "it does not take this kind of request.",
+        ]
+        return known[code] ?? "for a reason it did not name in a way the console knows."
+    }
+
+    func signOut(_ request: Request, _ context: ConsoleContext) async throws -> Response {
         let form = try await Self.form(request)
-        guard case .visitor(let visitor) = access.identify(request), let csrf = visitor.csrf, let sent = form["csrf"]?.first, ConsoleAccess.same(sent, csrf) else {
+        guard case .visitor(let visitor) = await access.identify(request, client: context.client), let csrf = visitor.csrf,
+              let sent = form["csrf"]?.first, ConsoleAccess.same(sent, csrf) else {
             return renderer.html("nothing to sign out of\n", status: .forbidden)
+        }
+        if let session = visitor.session {
+            // Over on the server too: a copy of the cookie opens nothing now.
+            do {
+                try await access.ended.end(session)
+            } catch {
+                logger.error("console sign-out could not be recorded", metadata: ["who": "\(visitor.name)", "error": "\(error)"])
+                return renderer.html("Redis did not answer, so the session could not be ended: try again\n", status: .serviceUnavailable)
+            }
+            logger.info("console sign-out", metadata: ["who": "\(visitor.name)"])
         }
         var response = Response(status: .seeOther, headers: [.location: "/login"])
         response.setCookie(access.clearing(ConsoleAccess.sessionCookie))

@@ -203,6 +203,8 @@ import TestSupport
         var expired = FakeOpenIDProvider.Mischief(); expired.expired = true; mischiefs.append(("expired", expired))
         var foreign = FakeOpenIDProvider.Mischief(); foreign.foreignKey = true; mischiefs.append(("signature", foreign))
         var nonce = FakeOpenIDProvider.Mischief(); nonce.nonce = "replayed-nonce"; mischiefs.append(("nonce", nonce))
+        var early = FakeOpenIDProvider.Mischief(); early.notYetValid = true; mischiefs.append(("nbf", early))
+        var future = FakeOpenIDProvider.Mischief(); future.issuedInTheFuture = true; mischiefs.append(("iat", future))
         for (what, mischief) in mischiefs {
             provider.mischief.set(mischief)
             let refused = try await c.signIn(as: "ada", password: "ada-pass")

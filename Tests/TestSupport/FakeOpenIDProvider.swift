@@ -29,6 +29,10 @@ public final class FakeOpenIDProvider: Sendable {
         public var expired = false
         public var foreignKey = false
         public var nonce: String?
+        /// `nbf` ten minutes on: not valid yet.
+        public var notYetValid = false
+        /// `iat` ten minutes on: issued in the future.
+        public var issuedInTheFuture = false
         public init() {}
     }
 
@@ -90,7 +94,13 @@ public final class FakeOpenIDProvider: Sendable {
 
     func jwks() throws -> [String: Any] {
         let primitives = try key.publicKey.getKeyPrimitives()
-        return ["keys": [["kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": Self.base64URL(primitives.modulus), "e": Self.base64URL(primitives.publicExponent)]]]
+        // First, keys of types jwt-kit does not know (a provider lists new algorithms and
+        // encryption keys beside its signing keys): a console must skip them, not fail.
+        return ["keys": [
+            ["kty": "XYZ-2026", "kid": "future", "use": "sig", "alg": "XYZ-2026", "pub": "AAAA"],
+            ["kty": "OKP", "crv": "X448", "kid": "agreement", "use": "enc", "x": "AAAA"],
+            ["kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": Self.base64URL(primitives.modulus), "e": Self.base64URL(primitives.publicExponent)],
+        ]]
     }
 
     /// The sign-in page the browser is sent to (the query carried into the form).
@@ -160,11 +170,13 @@ public final class FakeOpenIDProvider: Sendable {
         let wrong = mischief.value
         let now = Int(Date().timeIntervalSince1970)
         let header: [String: Any] = ["alg": "RS256", "typ": "JWT", "kid": kid]
-        let payload: [String: Any] = [
+        var payload: [String: Any] = [
             "iss": wrong.issuer ?? issuer, "aud": wrong.audience ?? clientID, "sub": "user-\(user)", "azp": clientID,
             "exp": wrong.expired ? now - 60 : now + 300, "iat": now - (wrong.expired ? 400 : 0), "nonce": wrong.nonce ?? nonce,
             "preferred_username": user, "name": user.capitalized, "realm_access": ["roles": users[user]?.roles ?? []],
         ]
+        if wrong.notYetValid { payload["nbf"] = now + 600 }
+        if wrong.issuedInTheFuture { payload["iat"] = now + 600 }
         let signingInput = Self.base64URL(try JSONSerialization.data(withJSONObject: header)) + "." + Self.base64URL(try JSONSerialization.data(withJSONObject: payload))
         let signer = wrong.foreignKey ? foreign : key
         let signature = try signer.signature(for: SHA256.hash(data: Array(signingInput.utf8)), padding: .insecurePKCS1v1_5)

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
+import Metrics
 
 /// Who is asking, and whether they may: a session cookie (from a Keycloak sign-in or the token
 /// form), `Authorization: Bearer <CONSOLE_TOKEN>` for scripts, or — only when no sign-in is
@@ -9,7 +11,10 @@ import Hummingbird
 ///
 /// Every action needs the operator role and, for a browser (anything not signed by a bearer
 /// token), the session's CSRF token echoed in the form and an `Origin`, when sent, that is this
-/// console's own.
+/// console's own. Wrong tokens are throttled per client and overall (`SignInThrottle`), each
+/// refusal logged with the client's address and counted
+/// (`switchboard_console_signin_refusals_total{reason}`); a session signed out is over on the
+/// server too (`EndedSessions`).
 struct ConsoleAccess: Sendable {
     /// A visitor of a page or an action.
     struct Visitor: Sendable {
@@ -17,8 +22,8 @@ struct ConsoleAccess: Sendable {
         var role: VisitorRole
         /// What the visitor's forms must carry; nil for a bearer token (no cookie, nothing to forge).
         var csrf: String?
-        /// Signed in by a session cookie (and so able to sign out).
-        var session: Bool
+        /// The session of a visitor signed in by a cookie (and so able to sign out).
+        var session: ConsoleSession?
     }
 
     static let sessionCookie = "switchboard_session"
@@ -35,6 +40,9 @@ struct ConsoleAccess: Sendable {
     let sessionLifetime: Int
     /// The per-process CSRF token of the local operator.
     let localCSRF: String
+    let throttle: SignInThrottle
+    let ended: EndedSessions
+    let logger: Logger
 
     enum Outcome {
         case visitor(Visitor)
@@ -42,18 +50,41 @@ struct ConsoleAccess: Sendable {
         case anonymous
         /// A bearer token that is not the console's.
         case refused
+        /// Too many wrong tokens from this client (or from all of them): seconds until the next guess.
+        case throttled(Int)
+        /// Redis could not say whether the session was signed out.
+        case unavailable(String)
     }
 
-    func identify(_ request: Request) -> Outcome {
+    func identify(_ request: Request, client: String) async -> Outcome {
         if let authorization = request.headers[.authorization] {
-            guard let token, authorization.hasPrefix("Bearer "), Self.same(String(authorization.dropFirst("Bearer ".count)), token) else { return .refused }
-            return .visitor(Visitor(name: "token", role: .operator, csrf: nil, session: false))
+            if let wait = throttle.wait(for: client) {
+                refused(client, reason: "throttled", detail: "a Bearer token while too many wrong ones were tried")
+                return .throttled(wait)
+            }
+            guard let token, authorization.hasPrefix("Bearer "), Self.same(String(authorization.dropFirst("Bearer ".count)), token) else {
+                throttle.failed(client)
+                refused(client, reason: "wrong_bearer_token", detail: "a wrong Bearer token")
+                return .refused
+            }
+            return .visitor(Visitor(name: "token", role: .operator, csrf: nil, session: nil))
         }
         if let cookie = request.cookies[Self.sessionCookie]?.value, let session = seal.open(session: cookie) {
-            return .visitor(Visitor(name: session.name, role: session.role, csrf: session.csrf, session: true))
+            do {
+                if try await ended.isEnded(session) { return .anonymous }
+            } catch {
+                return .unavailable("\(error)")
+            }
+            return .visitor(Visitor(name: session.name, role: session.role, csrf: session.csrf, session: session))
         }
-        if local { return .visitor(Visitor(name: "local", role: .operator, csrf: localCSRF, session: false)) }
+        if local { return .visitor(Visitor(name: "local", role: .operator, csrf: localCSRF, session: nil)) }
         return .anonymous
+    }
+
+    /// Logs and counts a refused sign-in, naming the client's address (never what was guessed).
+    func refused(_ client: String, reason: String, detail: String) {
+        logger.notice("console sign-in refused", metadata: ["client": "\(client)", "reason": "\(detail)"])
+        Counter(label: "switchboard_console_signin_refusals_total", dimensions: [("reason", reason)]).increment()
     }
 
     /// Why an action is refused, or nil when `visitor` may take it with this form.

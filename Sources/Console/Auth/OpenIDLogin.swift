@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import JWTKit
 import Services
 import Synchronization
@@ -65,9 +66,12 @@ final class OpenIDLogin: Sendable {
     private let discovered = ConsoleCache<Endpoints>()
     private let keysFetched = ConsoleCache<Int>()
 
-    init(settings: Settings, http: HTTPClient) {
+    private let logger: Logger
+
+    init(settings: Settings, http: HTTPClient, logger: Logger = Logger(label: "switchboard.console")) {
         self.settings = settings
         self.http = http
+        self.logger = logger
     }
 
     /// The provider's endpoints, from its discovery document (whose issuer must be the one configured).
@@ -138,6 +142,9 @@ final class OpenIDLogin: Sendable {
         guard claims.iss == issuer else { throw ConsoleAuthError.refused("the ID token is from \(claims.iss), not \(issuer)") }
         guard claims.aud.contains(settings.clientID) else { throw ConsoleAuthError.refused("the ID token is for \(claims.aud.joined(separator: ", ")), not \(settings.clientID)") }
         guard Double(now) < claims.exp else { throw ConsoleAuthError.refused("the ID token has expired") }
+        // A minute for clocks that differ; a token not yet valid, or issued in the future, is not taken.
+        if let notBefore = claims.nbf, notBefore > Double(now + 60) { throw ConsoleAuthError.refused("the ID token is not valid yet (nbf)") }
+        if let issued = claims.iat, issued > Double(now + 60) { throw ConsoleAuthError.refused("the ID token was issued in the future (iat)") }
         guard let found = claims.nonce, ConsoleAccess.same(found, nonce) else { throw ConsoleAuthError.refused("the ID token's nonce does not match") }
         let payload = try Self.payload(of: token)
         let roles = Self.strings(at: settings.rolesClaim, in: payload)
@@ -172,9 +179,31 @@ final class OpenIDLogin: Sendable {
         let url = try await endpoints().jwksURI
         let response = try await http.send(HTTPClient.Request("GET", url, headers: [("Accept", "application/json")], timeout: .seconds(10), maxResponseBytes: 1 << 20))
         guard response.status == 200 else { throw ConsoleAuthError.provider("the JWKS \(url) answered \(response.status)") }
-        try await keys.add(jwksJSON: response.text)
+        try await add(jwks: response.body, from: url)
         keysFetched.value = now
         return true
+    }
+
+    /// Adds each key of a JWKS that jwt-kit can use, one by one: a key of a type it does not know
+    /// (a provider may list encryption keys or new algorithms beside its signing keys) is skipped,
+    /// not the reason every sign-in fails. A set with no usable key is the provider's fault.
+    private func add(jwks body: [UInt8], from url: String) async throws {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let listed = object["keys"] as? [Any] else {
+            throw ConsoleAuthError.provider("the JWKS \(url) is not a key set")
+        }
+        var usable = 0
+        for key in listed {
+            do {
+                let jwk = try JSONDecoder().decode(JWK.self, from: try JSONSerialization.data(withJSONObject: key))
+                try await keys.add(jwk: jwk)
+                usable += 1
+            } catch {
+                let kid = (key as? [String: Any])?["kid"] as? String ?? "?"
+                logger.notice("a key of the provider's JWKS is skipped: it cannot verify tokens here",
+                              metadata: ["kid": "\(kid.prefix(64))", "kty": "\(((key as? [String: Any])?["kty"] as? String ?? "?").prefix(16))"])
+            }
+        }
+        guard usable > 0 else { throw ConsoleAuthError.provider("the JWKS \(url) holds no key this console can use") }
     }
 
     /// The token's claims as JSON (its signature already checked).
@@ -202,13 +231,15 @@ struct IDTokenClaims: JWTPayload {
     var sub: String
     var aud: [String]
     var exp: Double
+    var nbf: Double?
+    var iat: Double?
     var nonce: String?
     var name: String?
     var email: String?
     var preferredUsername: String?
 
     enum CodingKeys: String, CodingKey {
-        case iss, sub, aud, exp, nonce, name, email
+        case iss, sub, aud, exp, nbf, iat, nonce, name, email
         case preferredUsername = "preferred_username"
     }
 
@@ -219,6 +250,8 @@ struct IDTokenClaims: JWTPayload {
         // A single audience may be a string.
         if let one = try? container.decode(String.self, forKey: .aud) { aud = [one] } else { aud = try container.decode([String].self, forKey: .aud) }
         exp = try container.decode(Double.self, forKey: .exp)
+        nbf = try container.decodeIfPresent(Double.self, forKey: .nbf)
+        iat = try container.decodeIfPresent(Double.self, forKey: .iat)
         nonce = try container.decodeIfPresent(String.self, forKey: .nonce)
         name = try container.decodeIfPresent(String.self, forKey: .name)
         email = try container.decodeIfPresent(String.self, forKey: .email)

@@ -60,18 +60,25 @@ struct Pages: Sendable {
         ]
     }
 
-    /// The dead letters a filter selects: the newest `limit` shown, all of them counted.
+    /// How many of each queue's newest letters a page reads at most: what a load (and each 5 s
+    /// refresh) costs Chatwoot's Redis must not grow with the dead letters.
+    static let deadLettersRead = 2000
+
+    /// The dead letters a filter selects: the newest `limit` shown, and how many match — exactly
+    /// for a queue filter (the streams' lengths), over the newest letters only for the others.
     func dead(_ filter: DeadLetters.Filter, limit: Int = 100) async throws -> [String: Any] {
         let letters = DeadLetters(broker: broker)
-        let shown = try await letters.list(filter, limit: limit)
-        let total = try await letters.count(filter)
+        let shown = try await letters.list(filter, limit: limit, scanning: Self.deadLettersRead)
+        let counted = try await letters.count(filter, scanning: Self.deadLettersRead)
+        let total = counted.count
         let rows = shown.map { item -> [String: Any] in
             ["id": item.jobID, "queue": item.queue, "entry": item.entryID, "kind": item.kind, "attempts": item.attempts,
              "failed": Format.time(item.buriedAt), "error": item.error]
         }
         let names = try await queues()
         return [
-            "letters": rows, "hasLetters": !rows.isEmpty, "total": total, "shown": rows.count, "shownFewer": total > rows.count,
+            "letters": rows, "hasLetters": !rows.isEmpty, "total": counted.exact ? "\(total)" : "\(total) or more", "shown": rows.count,
+            "shownFewer": total > rows.count || !counted.exact, "counted": counted.exact ? "" : " (among the newest \(Self.deadLettersRead) of each queue)",
             "queues": names.map { ["name": $0, "selected": $0 == filter.queue] },
         ]
     }

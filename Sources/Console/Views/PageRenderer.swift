@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Mustache
+import Services
 
 /// Renders a page's template inside the layout, or alone when the console's script asks for the
 /// page's data only (`X-Console-Fragment: 1`), with the headers every page carries: no caching,
@@ -35,18 +36,37 @@ struct PageRenderer: Sendable {
     func render(_ page: String, _ context: [String: Any], title: String, nav: String?, visitor: ConsoleAccess.Visitor?,
                 live: Int? = nil, flash: (kind: String, text: String)? = nil, fragment: Bool = false,
                 status: HTTPResponse.Status = .ok) -> Response {
-        var context = context
+        var context = Self.withLinkForms(context)
         if let visitor { context["canAct"] = visitor.role == .operator; context["csrf"] = visitor.csrf ?? "" }
         let body = library.render(context, withTemplate: page) ?? ""
         if fragment { return html(body, status: status) }
         var layout: [String: Any] = ["title": title, "body": body, "nav": nav.map { [$0: true] } ?? [:]]
         if let visitor {
-            layout["visitor"] = ["name": visitor.name, "role": visitor.role.rawValue, "csrf": visitor.csrf ?? "", "canSignOut": visitor.session]
+            layout["visitor"] = ["name": visitor.name, "role": visitor.role.rawValue, "csrf": visitor.csrf ?? "", "canSignOut": visitor.session != nil]
         }
         if let live { layout["live"] = live }
         if let flash { layout["flash"] = ["kind": flash.kind, "text": flash.text] }
         return html(library.render(layout, withTemplate: "layout") ?? "", status: status)
     }
+
+    /// The texts links carry (`name`, `queue`, `id`, `flow`, `job`, `letter`, `entry`), each also
+    /// percent-encoded beside it (`nameURL`…), which the templates put in `href` and `action`: a
+    /// queue named `a/b`, or an id holding `&` or `#`, links to itself.
+    static func withLinkForms(_ context: [String: Any]) -> [String: Any] {
+        var result = context
+        for (key, value) in context {
+            if let text = value as? String, linked.contains(key) {
+                result[key + "URL"] = PercentEncoding.component(text)
+            } else if let nested = value as? [String: Any] {
+                result[key] = withLinkForms(nested)
+            } else if let rows = value as? [[String: Any]] {
+                result[key] = rows.map(withLinkForms)
+            }
+        }
+        return result
+    }
+
+    static let linked: Set<String> = ["name", "queue", "id", "flow", "job", "letter", "entry"]
 
     func login(message: String?, next: String, openID: String?, token: Bool, status: HTTPResponse.Status = .ok) -> Response {
         var context: [String: Any] = ["next": next, "token": token]

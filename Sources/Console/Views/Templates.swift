@@ -42,10 +42,10 @@ enum Templates {
         <tbody>
         {{#queues}}
         <tr data-queue="{{name}}">
-          <td><a href="/queues/{{name}}">{{name}}</a></td>
+          <td><a href="/queues/{{nameURL}}">{{name}}</a></td>
           <td>{{#paused}}<span class="warn">paused</span>{{/paused}}{{^paused}}active{{/paused}}</td>
           <td class="n">{{lag}}</td><td class="n">{{pending}}</td><td class="n">{{oldest}}</td><td class="n">{{delayed}}</td>
-          <td class="n">{{#hasDead}}<a class="bad" href="/dead?queue={{name}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
+          <td class="n">{{#hasDead}}<a class="bad" href="/dead?queue={{nameURL}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
           <td class="n {{#noConsumer}}bad{{/noConsumer}}">{{consumers}}</td>
           <td class="chart" title="{{processedTotal}} in the last hour">{{{processedChart}}}</td>
           <td class="chart" title="{{failedTotal}} in the last hour">{{{failedChart}}}</td>
@@ -59,7 +59,7 @@ enum Templates {
         <p class="meta">{{#paused}}<span class="warn">paused</span>: consumers take no new jobs from it{{/paused}}{{^paused}}active{{/paused}}
           · {{lag}} waiting · {{pending}} running · {{retries}} retries · {{dead}} dead · {{consumers}} consumers · oldest waiting {{oldest}}</p>
         {{#canAct}}
-        <form method="post" action="/queues/{{name}}/{{#paused}}resume{{/paused}}{{^paused}}pause{{/paused}}">
+        <form method="post" action="/queues/{{nameURL}}/{{#paused}}resume{{/paused}}{{^paused}}pause{{/paused}}">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <button id="toggle-pause">{{#paused}}Resume{{/paused}}{{^paused}}Pause{{/paused}}</button>
         </form>
@@ -67,17 +67,17 @@ enum Templates {
         <h2>Running</h2>
         {{^running}}<p class="empty">Nothing running.</p>{{/running}}
         {{#hasRunning}}<div class="scroll"><table><thead><tr><th>Job</th><th>Kind</th><th>Flow</th><th>Consumer</th><th class="n">Idle</th><th class="n">Deliveries</th></tr></thead><tbody>{{/hasRunning}}
-        {{#running}}<tr><td><a href="/trace?id={{id}}">{{id}}</a></td><td>{{kind}}</td><td><a href="/trace?id={{flow}}">{{flow}}</a></td><td>{{consumer}}</td><td class="n">{{idle}}</td><td class="n">{{deliveries}}</td></tr>{{/running}}
+        {{#running}}<tr><td><a href="/trace?id={{idURL}}">{{id}}</a></td><td>{{kind}}</td><td><a href="/trace?id={{flowURL}}">{{flow}}</a></td><td>{{consumer}}</td><td class="n">{{idle}}</td><td class="n">{{deliveries}}</td></tr>{{/running}}
         {{#hasRunning}}</tbody></table></div>{{/hasRunning}}
         <h2>Waiting</h2>
         {{^waiting}}<p class="empty">Nothing waiting.</p>{{/waiting}}
         {{#hasWaiting}}<div class="scroll"><table><thead><tr><th>Job</th><th>Kind</th><th>Flow</th><th>Attempt</th><th>Enqueued</th></tr></thead><tbody>{{/hasWaiting}}
-        {{#waiting}}<tr><td><a href="/trace?id={{id}}">{{id}}</a></td><td>{{kind}}</td><td><a href="/trace?id={{flow}}">{{flow}}</a></td><td>{{attempt}}</td><td>{{enqueued}}</td></tr>{{/waiting}}
+        {{#waiting}}<tr><td><a href="/trace?id={{idURL}}">{{id}}</a></td><td>{{kind}}</td><td><a href="/trace?id={{flowURL}}">{{flow}}</a></td><td>{{attempt}}</td><td>{{enqueued}}</td></tr>{{/waiting}}
         {{#hasWaiting}}</tbody></table></div>{{/hasWaiting}}
         <h2>Retries waiting for their time</h2>
         {{^delayed}}<p class="empty">No retry waiting.</p>{{/delayed}}
         {{#hasDelayed}}<div class="scroll"><table><thead><tr><th>Job</th><th>Kind</th><th>Attempt</th><th>Due</th><th>Last error</th></tr></thead><tbody>{{/hasDelayed}}
-        {{#delayed}}<tr><td><a href="/trace?id={{id}}">{{id}}</a></td><td>{{kind}}</td><td>{{attempt}}</td><td>{{due}}</td><td class="error">{{error}}</td></tr>{{/delayed}}
+        {{#delayed}}<tr><td><a href="/trace?id={{idURL}}">{{id}}</a></td><td>{{kind}}</td><td>{{attempt}}</td><td>{{due}}</td><td class="error">{{error}}</td></tr>{{/delayed}}
         {{#hasDelayed}}</tbody></table></div>{{/hasDelayed}}
         """
 
@@ -90,14 +90,14 @@ enum Templates {
           <label>Since <input name="since" value="{{filter.since}}" size="5" placeholder="2h"></label>
           <button>Filter</button>
         </form>
-        <p class="meta"><span id="dead-count">{{total}}</span> matching{{#shownFewer}}, the newest {{shown}} shown{{/shownFewer}}.</p>
+        <p class="meta"><span id="dead-count">{{total}}</span> matching{{counted}}{{#shownFewer}}, the newest {{shown}} shown{{/shownFewer}}.</p>
         {{#hasLetters}}
         <form method="post" id="dead-actions">
           <input type="hidden" name="csrf" value="{{csrf}}">
           {{#filterFields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/filterFields}}
           <div class="scroll"><table><thead><tr>{{#canAct}}<th><input type="checkbox" data-select-all aria-label="select all"></th>{{/canAct}}<th>Job</th><th>Queue</th><th>Kind</th><th class="n">Attempts</th><th>Failed</th><th>Error</th></tr></thead><tbody>
           {{#letters}}<tr data-job="{{id}}">{{#canAct}}<td><input type="checkbox" name="selected" value="{{queue}}/{{entry}}" aria-label="select {{id}}"></td>{{/canAct}}
-            <td><a href="/dead/{{queue}}/{{entry}}">{{id}}</a></td><td>{{queue}}</td><td>{{kind}}</td><td class="n">{{attempts}}</td><td>{{failed}}</td><td class="error">{{error}}</td></tr>{{/letters}}
+            <td><a href="/dead/{{queueURL}}/{{entryURL}}">{{id}}</a></td><td>{{queue}}</td><td>{{kind}}</td><td class="n">{{attempts}}</td><td>{{failed}}</td><td class="error">{{error}}</td></tr>{{/letters}}
           </tbody></table></div>
           {{#canAct}}
           <div class="actions">
@@ -116,7 +116,7 @@ enum Templates {
         <h1>Dead letter {{id}}</h1>
         <dl class="facts">
           <dt>Queue</dt><dd>{{queue}}</dd><dt>Kind</dt><dd>{{kind}}</dd>
-          <dt>Flow</dt><dd><a href="/trace?id={{flow}}">{{flow}}</a></dd>
+          <dt>Flow</dt><dd><a href="/trace?id={{flowURL}}">{{flow}}</a></dd>
           <dt>Attempts</dt><dd>{{attempts}} of {{maxAttempts}}</dd>
           <dt>Enqueued</dt><dd>{{enqueued}}</dd><dt>First failed</dt><dd>{{firstFailed}}</dd><dt>Last failed</dt><dd>{{lastFailed}}</dd>
           <dt>Error</dt><dd class="error" id="letter-error">{{error}}</dd>
@@ -140,8 +140,8 @@ enum Templates {
         {{^rows}}<p class="empty">No schedule file given to the console (--schedule).</p>{{/rows}}
         {{#hasRows}}<div class="scroll"><table><thead><tr><th>Entry</th><th>When</th><th>Kind</th><th>Next fire</th><th>Last fire</th><th>Last job</th>{{#canAct}}<th></th>{{/canAct}}</tr></thead><tbody>{{/hasRows}}
         {{#rows}}<tr data-schedule="{{name}}"><td>{{name}}</td><td><code>{{cron}}</code> {{zone}}</td><td>{{kind}} on {{queue}}</td><td>{{next}}</td><td>{{last}}</td>
-          <td>{{#job}}<a href="/trace?id={{job}}">{{job}}</a> {{#dead}}<span class="bad">dead</span>{{/dead}}{{/job}}</td>
-          {{#canAct}}<td><form method="post" action="/schedules/{{name}}/run"><input type="hidden" name="csrf" value="{{csrf}}"><button>Run now</button></form></td>{{/canAct}}</tr>{{/rows}}
+          <td>{{#job}}<a href="/trace?id={{jobURL}}">{{job}}</a> {{#dead}}<span class="bad">dead</span>{{/dead}}{{/job}}</td>
+          {{#canAct}}<td><form method="post" action="/schedules/{{nameURL}}/run"><input type="hidden" name="csrf" value="{{csrf}}"><button>Run now</button></form></td>{{/canAct}}</tr>{{/rows}}
         {{#hasRows}}</tbody></table></div>{{/hasRows}}
         """
 
@@ -152,8 +152,8 @@ enum Templates {
         {{#flow}}
         <p class="meta">Flow {{flow}}{{#truncated}} · some queues were longer than the scan allows: jobs further back may be missing{{/truncated}}</p>
         <div class="scroll"><table id="trace"><thead><tr><th>At</th><th>Queue</th><th>Kind</th><th>Job</th><th class="n">Attempt</th><th>State</th><th class="n">Took</th><th>Detail</th></tr></thead><tbody>
-        {{#steps}}<tr><td>{{at}}</td><td><a href="/queues/{{queue}}">{{queue}}</a></td><td>{{kind}}</td><td>{{job}}</td><td class="n">{{attempt}}</td><td class="state {{state}}">{{state}}</td><td class="n">{{took}}</td>
-          <td>{{#letter}}<a href="/dead/{{queue}}/{{letter}}">dead letter</a> {{/letter}}<span class="error">{{detail}}</span></td></tr>{{/steps}}
+        {{#steps}}<tr><td>{{at}}</td><td><a href="/queues/{{queueURL}}">{{queue}}</a></td><td>{{kind}}</td><td>{{job}}</td><td class="n">{{attempt}}</td><td class="state {{state}}">{{state}}</td><td class="n">{{took}}</td>
+          <td>{{#letter}}<a href="/dead/{{queueURL}}/{{letterURL}}">dead letter</a> {{/letter}}<span class="error">{{detail}}</span></td></tr>{{/steps}}
         </tbody></table></div>
         {{/flow}}
         """
@@ -172,7 +172,7 @@ enum Templates {
         <p class="meta">Every job kind of this build: the flow it belongs to, its queue, the stages it hands on to and the settings it needs.</p>
         {{#flows}}<h2>{{name}}</h2>
         <div class="scroll"><table><thead><tr><th>Kind</th><th>Queue</th><th>Next</th><th>Needs</th></tr></thead><tbody>
-        {{#stages}}<tr><td>{{kind}}{{#entry}} <span class="tag">entry</span>{{/entry}}</td><td><a href="/queues/{{queue}}">{{queue}}</a></td><td>{{next}}</td><td>{{needs}}</td></tr>{{/stages}}
+        {{#stages}}<tr><td>{{kind}}{{#entry}} <span class="tag">entry</span>{{/entry}}</td><td><a href="/queues/{{queueURL}}">{{queue}}</a></td><td>{{next}}</td><td>{{needs}}</td></tr>{{/stages}}
         </tbody></table></div>{{/flows}}
         """
 

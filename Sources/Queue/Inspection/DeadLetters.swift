@@ -70,30 +70,45 @@ public struct DeadLetters: Sendable {
         return try await Inspector(broker: broker).queueNames()
     }
 
-    /// Up to `limit` matching letters, newest first across the queues.
-    public func list(_ filter: Filter, limit: Int) async throws -> [Item] {
+    /// Up to `limit` matching letters, newest first across the queues, looking at no more than
+    /// the newest `scanning` letters of each queue (a page's cost must not grow with the letters).
+    public func list(_ filter: Filter, limit: Int, scanning: Int = .max) async throws -> [Item] {
         var found: [Item] = []
         for queue in try await queues(filter) {
-            var cursor: String?
             var taken = 0
-            scan: while taken < limit {
-                let page = try await broker.deadPage(queue, newestFirst: true, from: cursor, count: Self.pageSize)
-                for entry in page {
-                    let item = Item(queue: queue, entryID: entry.id, fields: entry.fields)
-                    if let since = filter.since, item.buriedAt < since { break scan }
-                    if filter.matches(item) {
-                        found.append(item)
-                        taken += 1
-                        if taken == limit { break scan }
-                    }
-                }
-                guard page.count == Self.pageSize, let last = page.last else { break }
-                cursor = last.id
+            _ = try await walkNewest(queue, filter, scanning: scanning) { item in
+                found.append(item)
+                taken += 1
+                return taken < limit
             }
         }
         // Entry ids compared as Redis does: as text, `…-9` would sort after `…-10` of the same ms.
         found.sort { (StreamID.parse($0.entryID) ?? (0, 0)) > (StreamID.parse($1.entryID) ?? (0, 0)) }
         return Array(found.prefix(limit))
+    }
+
+    /// Walks `queue`'s letters newest first, a page at a time, handing each one `filter` takes to
+    /// `body` until it says stop, the letters reach `filter.since`, or `scanning` were read; true
+    /// when it stopped at `scanning` with older letters the filter could still take.
+    private func walkNewest(_ queue: String, _ filter: Filter, scanning: Int, _ body: (Item) -> Bool) async throws -> Bool {
+        var cursor: String?
+        var read = 0
+        while true {
+            let asked = min(Self.pageSize, scanning - read)
+            let page = try await broker.deadPage(queue, newestFirst: true, from: cursor, count: asked)
+            read += page.count
+            for entry in page {
+                let item = Item(queue: queue, entryID: entry.id, fields: entry.fields)
+                if let since = filter.since, item.buriedAt < since { return false }
+                if filter.matches(item), !body(item) { return false }
+            }
+            guard page.count == asked, let last = page.last else { return false }
+            if read >= scanning {
+                guard let older = try await broker.deadPage(queue, newestFirst: true, from: last.id, count: 1).first else { return false }
+                return filter.since.map { Item(queue: queue, entryID: older.id, fields: older.fields).buriedAt >= $0 } ?? true
+            }
+            cursor = last.id
+        }
     }
 
     /// Every matching letter, oldest first, a page at a time.
@@ -108,6 +123,27 @@ public struct DeadLetters: Sendable {
                 cursor = last.id
             }
         }
+    }
+
+    /// How many letters match, reading no more than the newest `scanning` letters of each queue:
+    /// exact for a filter of queues only (the streams' lengths), otherwise counted over what was
+    /// read, `exact` false when there was more.
+    public func count(_ filter: Filter, scanning: Int) async throws -> (count: Int, exact: Bool) {
+        let queues = try await queues(filter)
+        if filter.kind == nil && filter.error == nil && filter.since == nil {
+            var total = 0
+            for queue in queues { total += try await broker.pool.send("XLEN", broker.keys.dead(queue)).integer ?? 0 }
+            return (total, true)
+        }
+        var total = 0, exact = true
+        for queue in queues {
+            let more = try await walkNewest(queue, filter, scanning: scanning) { _ in
+                total += 1
+                return true
+            }
+            if more { exact = false }
+        }
+        return (total, exact)
     }
 
     /// How many letters match.
@@ -130,6 +166,13 @@ public struct DeadLetters: Sendable {
             if match == nil { match = items.first { $0.jobID == id } }
         }
         return match
+    }
+
+    /// The letter of job `id` on `queue`, buried at or after `since` (Unix ms), among the first
+    /// `scanning` letters buried from then on: one bounded read, whatever the dead letters hold.
+    public func find(_ id: String, queue: String, buriedSince since: UInt64, scanning: Int) async throws -> Item? {
+        let page = StreamEntry.list(try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.dead(queue), "\(since)-0", "+", "COUNT", String(scanning)])))
+        return page.lazy.map { Item(queue: queue, entryID: $0.id, fields: $0.fields) }.first { $0.jobID == id }
     }
 
     /// Why a letter could not be retried.

@@ -51,6 +51,8 @@ public struct Keys: Sendable, Equatable {
     public var mirrorGone: String { "\(tag):backups:gone" }
     /// Each schedule entry's last fire: entry name → `<tick> <job id>` (a hash).
     public var schedulerFired: String { "\(tag):scheduler:fired" }
+    /// A console session signed out before its time (its mark; kept until it would have expired).
+    public func consoleEnded(_ mark: String) -> String { "\(tag):console:ended:\(mark)" }
     /// What operators did from the console: who, what, on what, how many (a stream, capped).
     public var audit: String { "\(tag):audit" }
     /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).
