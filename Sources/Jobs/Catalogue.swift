@@ -32,6 +32,21 @@ public enum Catalogue {
     /// Every queue of this build, sorted.
     public static var allQueues: [String] { StageGraph.queues }
 
+    /// Why a job of `kind` (nil: any) may not be put on `queue`, or nil when it may: no kind of
+    /// this build runs there (a typo, `*`, an empty name), or the kind runs on another queue — a
+    /// consumer refuses a queue it cannot serve, so the job would wait for ever. The one rule for
+    /// `enqueue`, `queues pause`, a schedule entry and `dead import`; `shown` writes outside text
+    /// out safely for where the message goes (a terminal's escapes).
+    public static func placementProblem(kind: String?, queue: String, shown: (String) -> String = { $0 }) -> String? {
+        if let kind, let home = queueOfKind[kind], home != queue {
+            return "kind '\(shown(kind))' runs on queue '\(home)', not '\(shown(queue))'"
+        }
+        guard allQueues.contains(queue) else {
+            return "no job kind of this build runs on queue '\(shown(String(queue.prefix(80))))' (queues: \(allQueues.joined(separator: ", ")))"
+        }
+        return nil
+    }
+
     /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
         (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))

@@ -17,7 +17,7 @@ public struct ScheduleEntry: Sendable, Equatable {
     /// Reads a schedule file: a JSON array of `{"name", "cron", "kind", "payload"?, "queue"?, "tz"?}`
     /// (`tz`: an IANA zone whose wall clock the cron reads, `Europe/Paris`; default UTC).
     /// Every kind must be in `registry` (a kind no consumer runs would only fill the dead letters);
-    /// the queue defaults to the kind's own. Errors name the entry and what is wrong with it.
+    /// the queue, when given, must be the kind's own. Errors name the entry and what is wrong with it.
     public static func load(_ data: Data, registry: JobRegistry) throws -> [ScheduleEntry] {
         guard let list = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
             throw CronError("the schedule is not a JSON array of entries")
@@ -52,7 +52,12 @@ public struct ScheduleEntry: Sendable, Equatable {
             } else {
                 payload = "{}"
             }
+            if let given = object["queue"], !(given is String) { throw CronError("schedule entry '\(name)': 'queue' must be a queue's name") }
             let queue = object["queue"] as? String ?? definition.queue
+            // A kind runs on its own queue only: on another, no consumer would ever take the job.
+            guard queue == definition.queue else {
+                throw CronError("schedule entry '\(name)': kind '\(kind)' runs on queue '\(definition.queue)', not '\(String(queue.prefix(80)))'")
+            }
             entries.append(ScheduleEntry(name: name, schedule: schedule, job: definition.request(payload: payload, queue: queue)))
         }
         return entries

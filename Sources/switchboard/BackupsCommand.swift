@@ -78,17 +78,20 @@ struct BackupsFetchCommand: AsyncParsableCommand {
         if output == nil, isatty(1) != 0 {
             throw ValidationError("a dump is binary: give --output FILE, or pipe it (switchboard backups fetch NAME | pg_restore …)")
         }
+        // An empty key would fetch the bucket's listing; a key that names no object is refused
+        // before a request is made.
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), name.utf8.count <= 1024,
+              !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ValidationError("'\(Terminal.visible(name))' is no object key: give one as `backups list` shows it, e.g. switchboard/dumps/chatwoot/….dump")
+        }
         do {
             guard let head = try await r2.client.head(name) else {
                 Terminal.error("no object '\(name)' in bucket '\(r2.client.bucket)' (see switchboard backups list)")
                 throw ExitCode(1)
             }
             let partial = output.map { $0 + ".partial" }
-            let fd = partial.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o600) } ?? 1
-            guard fd >= 0 else {
-                Terminal.error("cannot write \(partial ?? "-"): \(String(cString: strerror(errno)))")
-                throw ExitCode(1)
-            }
+            let fd = try partial.map(Self.openPartial) ?? 1
             var received: Int64 = 0
             do {
                 try await r2.client.download(name) { piece in
@@ -114,6 +117,26 @@ struct BackupsFetchCommand: AsyncParsableCommand {
             Terminal.error("cannot fetch \(name): \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// Creates `path` for writing, never through a link or into a file that is not a regular one:
+    /// a symlink planted at `FILE.partial` would otherwise have the dump written wherever it
+    /// points. A regular file left by an earlier run that stopped is replaced.
+    static func openPartial(_ path: String) throws -> Int32 {
+        for _ in 0..<2 {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 { return fd }
+            guard errno == EEXIST else { break }
+            var status = stat()
+            guard lstat(path, &status) == 0 else { break }
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                Terminal.error("cannot write \(Terminal.visible(path)): it exists and is not a regular file (a symlink?); remove it and fetch again")
+                throw ExitCode(1)
+            }
+            unlink(path)
+        }
+        Terminal.error("cannot write \(Terminal.visible(path)): \(String(cString: strerror(errno)))")
+        throw ExitCode(1)
     }
 
     static func write(_ bytes: [UInt8], to fd: Int32) throws {

@@ -280,24 +280,52 @@ struct DeadImportCommand: AsyncParsableCommand {
     @Option(help: "Read from this file instead of standard input.")
     var file: String?
 
+    /// The longest line read: a letter's payload is at most 1 MiB, and JSON may escape each byte
+    /// into six; a longer line is refused unread, so a file of any size costs a bounded memory.
+    static let longestLine = 8 << 20
+
     func run() async throws {
         let (dead, pool) = try redis.deadLetters()
         defer { pool.close() }
-        let text: String
+        let handle: FileHandle
         if let file {
-            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+            guard let opened = FileHandle(forReadingAtPath: file) else {
                 Terminal.error("cannot read \(file)")
                 throw ExitCode(1)
             }
-            text = contents
+            handle = opened
         } else {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            handle = FileHandle.standardInput
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
-            .map { (number: $0.offset + 1, text: String($0.element)) }
+        var importing = DeadLetters.Import(letters: dead) { kind, queue in Catalogue.placementProblem(kind: kind, queue: queue) }
         let report = try await RedisFailure.exitOnFailure {
-            try await dead.importLines(lines, queues: Set(Catalogue.allQueues))
+            var batch: [(number: Int, text: String)] = []
+            var line: [UInt8] = [], number = 1, tooLong = false
+            func finish() {
+                defer { line.removeAll(keepingCapacity: true); tooLong = false; number += 1 }
+                if tooLong { importing.refuse(line: number, "longer than \(Self.longestLine >> 20) MiB"); return }
+                let text = String(decoding: line, as: UTF8.self)
+                if !text.trimmingCharacters(in: .whitespaces).isEmpty { batch.append((number, text)) }
+            }
+            while true {
+                let chunk = handle.readData(ofLength: 1 << 16)
+                if chunk.isEmpty { break }
+                for byte in chunk {
+                    if byte == UInt8(ascii: "\n") {
+                        finish()
+                    } else if !tooLong {
+                        line.append(byte)
+                        if line.count > Self.longestLine { tooLong = true; line.removeAll() }
+                    }
+                }
+                if batch.count >= 500 {
+                    try await importing.add(batch)
+                    batch.removeAll()
+                }
+            }
+            if !line.isEmpty || tooLong { finish() }
+            try await importing.add(batch)
+            return importing.report
         }
         for refusal in report.refused { Terminal.error(refusal.description) }
         var summary = "imported \(report.imported) dead letter\(report.imported == 1 ? "" : "s")"

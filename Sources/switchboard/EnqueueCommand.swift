@@ -46,16 +46,11 @@ struct EnqueueCommand: AsyncParsableCommand {
         // refuses a queue it cannot serve. The table knows every kind of the build, configured or not.
         let home = Catalogue.queueOfKind[kind]
         guard let queue = queue ?? home else {
-            throw ValidationError("unknown kind '\(kind)' and no --queue given; known kinds: \(Catalogue.queueOfKind.keys.sorted().joined(separator: ", "))")
+            throw ValidationError("unknown kind '\(Terminal.visible(kind))' and no --queue given; known kinds: \(Catalogue.queueOfKind.keys.sorted().joined(separator: ", "))")
         }
-        if let home, home != queue {
-            throw ValidationError("kind '\(kind)' runs on queue '\(home)', not '\(queue)'")
-        }
+        if let problem = Catalogue.placementProblem(kind: kind, queue: queue, shown: { Terminal.visible($0) }) { throw ValidationError(problem) }
         if home == nil {
-            guard Catalogue.allQueues.contains(queue) else {
-                throw ValidationError("no job kind of this build runs on queue '\(queue)' (queues: \(Catalogue.allQueues.joined(separator: ", ")))")
-            }
-            FileHandle.standardError.write(Data("warning: '\(kind)' is not a kind of the catalogue; consumers will dead-letter it\n".utf8))
+            FileHandle.standardError.write(Data("warning: '\(Terminal.visible(kind))' is not a kind of the catalogue; consumers will dead-letter it\n".utf8))
         }
         let attempts = maxAttempts ?? definition?.retry.maxAttempts ?? 1
         let request = JobRequest(queue: queue, kind: kind, payload: payload, maxAttempts: attempts)

@@ -168,10 +168,7 @@ enum PauseSwitch {
     /// A queue no kind of this build runs on (a typo, `*`, an empty name) is refused: "paused"
     /// would be said of nothing.
     static func check(_ queue: String) throws {
-        guard Catalogue.allQueues.contains(queue) else {
-            let shown = String(queue.unicodeScalars.prefix(80).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
-            throw ValidationError("no job kind of this build runs on queue '\(shown)' (queues: \(Catalogue.allQueues.joined(separator: ", ")))")
-        }
+        if let problem = Catalogue.placementProblem(kind: nil, queue: queue, shown: { Terminal.visible($0) }) { throw ValidationError(problem) }
     }
 
     static func set(_ queue: String, paused: Bool, redis: RedisOptions) async throws {

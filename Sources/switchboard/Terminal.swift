@@ -66,8 +66,9 @@ enum Terminal {
         return Date(timeIntervalSince1970: milliseconds / 1000).formatted(.iso8601)
     }
 
+    /// An error on standard error, its outside text (names, keys, a letter's error) made visible.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(visible(message, lines: true))\n".utf8))
     }
 }
 

@@ -88,8 +88,34 @@ import TestSupport
         let line = String(export.output.split(separator: "\n")[0]).replacingOccurrences(of: #""queue":"diagnostics""#, with: #""queue":"made-up""#)
         try Data(line.utf8).write(to: foreign)
         let refused = try await run(h, ["dead", "import", "--file", foreign.path])
-        #expect(refused.status == 2 && refused.output.contains("line 1: queue 'made-up' is not a queue of this build"), "\(refused.output)")
+        #expect(refused.status == 2 && refused.output.contains("line 1: kind 'fail' runs on queue 'diagnostics', not 'made-up'"), "\(refused.output)")
         #expect(try await h.integer("EXISTS", h.key("made-up:dead")) == 0)
+        // The same checks as enqueue: a kind on a queue it does not run on, attempts that are no
+        // count, a payload over the engine's limit; and a line too long to read is refused unread.
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(export.output.split(separator: "\n")[0].utf8)) as? [String: Any])
+        func changed(queue: String? = nil, _ fields: [String: String]) throws -> String {
+            var object = first
+            if let queue { object["queue"] = queue }
+            object["fields"] = (first["fields"] as? [String: String] ?? [:]).merging(fields) { $1 }
+            return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        }
+        let hostile = [
+            try changed(queue: "retrieve", [:]), try changed(["attempt": "-3"]), try changed(["max_attempts": "99999999999999999999"]),
+            try changed(["payload": String(repeating: "x", count: 2 << 20)]),
+            "{\"queue\":\"diagnostics\",\"fields\":{\"id\":\"" + String(repeating: "y", count: 9 << 20) + "\"}}",
+        ]
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: bad) }
+        try Data(hostile.joined(separator: "\n").utf8).write(to: bad)
+        let checked = try await run(h, ["dead", "import", "--file", bad.path])
+        #expect(checked.status == 2, "\(checked.output)")
+        for expected in ["line 1: kind 'fail' runs on queue 'diagnostics', not 'retrieve'", "line 2: 'attempt' is -3, not a whole number from 1",
+                         "line 3: 'max_attempts' is 99999999999999999999, not a whole number from 1", "line 4: the payload is 2097152 bytes",
+                         "line 5: longer than 8 MiB"] {
+            #expect(checked.output.contains(expected), "\(expected): \(checked.output.prefix(2000))")
+        }
+        #expect(try await h.integer("XLEN", h.key("retrieve:dead")) == 0)
+        #expect(try await h.integer("XLEN", h.key("diagnostics:dead")) == 4)
     }
 
     @Test func twoTerminalsRetryingAtOnceRetryEachLetterOnce() async throws {

@@ -34,6 +34,14 @@ import Testing
         }
     }
 
+    /// An '@' in a query parameter's value of a URL without user information is what it says.
+    @Test(arguments: ["postgres://postgres:5432/chatwoot?application_name=backup@night", "postgres://[::1]:5432/chatwoot?options=a@b",
+                      "postgres://u:p%2Fq@postgres/chatwoot?application_name=x@y"])
+    func anAtSignInAQueryValueIsTaken(_ text: String) throws {
+        let url = try DatabaseURL(text)
+        #expect(url.database == "chatwoot" && url.withoutPassword.contains("@") && !url.withoutPassword.contains("p%2Fq"))
+    }
+
     @Test func aDatabaseNameBecomesASafeKey() throws {
         #expect(try DatabaseURL("postgres://h/../../etc").keySafeName == ".._.._etc", "no slash survives: the dump stays in its folder")
         #expect(try DatabaseURL("postgres://h/..").keySafeName == "database")

@@ -124,6 +124,10 @@ import TestSupport
             (#"[{"name": "a", "cron": "61 * * * *", "kind": "noop"}]"#, "schedule entry 'a': '61 * * * *': minute '61'"),
             (#"[{"name": "a", "cron": "@daily", "kind": "backup.snapshot"}]"#, "kind 'backup.snapshot' is not in the catalogue"),
             (#"[{"name": "a", "cron": "@daily", "kind": "noop", "payload": 5}]"#, "'payload' must be a JSON object"),
+            // A queue the kind does not run on: no consumer would ever take the job.
+            (#"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": "diagnostcs"}]"#, "kind 'noop' runs on queue 'diagnostics', not 'diagnostcs'"),
+            (#"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": "*"}]"#, "runs on queue 'diagnostics', not '*'"),
+            (#"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": 7}]"#, "'queue' must be a queue's name"),
         ]
         for (text, message) in cases {
             #expect { try ScheduleEntry.load(Data(text.utf8), registry: registry) } throws: { "\($0)".contains(message) }

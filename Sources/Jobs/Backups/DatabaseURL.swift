@@ -23,8 +23,16 @@ public struct DatabaseURL: Sendable, Equatable {
         // An '@' past the authority's end: the user information held an unencoded '/' or '?', which
         // ends the authority for libpq as for us; pg_dump would be handed the password as a host or
         // a path. Refused, naming the rule, never the password.
-        if !authority.contains("@"), afterAuthority.contains("@") {
-            throw FlowConfigurationError("DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be")
+        // An '@' in a query parameter's value (`?application_name=a@b`) of a URL whose authority is a
+        // plain host and port is no such thing, and is taken.
+        if !authority.contains("@"), let at = afterAuthority.firstIndex(of: "@") {
+            let before = afterAuthority[..<at]
+            let inQueryValue = before.contains("?") && (before.split(separator: "&").last ?? "").contains("=")
+            let host = authority.hasPrefix("[") ? authority[(authority.firstIndex(of: "]").map { authority.index(after: $0) } ?? authority.endIndex)...] : authority
+            let plainHost = host.split(separator: ":", omittingEmptySubsequences: false).dropFirst().allSatisfy { $0.allSatisfy(\.isNumber) }
+            if !inQueryValue || !plainHost {
+                throw FlowConfigurationError("DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be")
+            }
         }
         var user: Substring = ""
         var hostPart = authority

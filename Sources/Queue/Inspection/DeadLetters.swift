@@ -259,38 +259,64 @@ public struct DeadLetters: Sendable {
     }
 
     /// Adds the letters of exported lines (numbered from 1) to their queues' dead letters, each
-    /// once: a letter whose job id and last failure time are already in its queue's dead letters is
-    /// skipped, and one whose queue is not in `queues` (the build's) is refused.
+    /// once (see `Import`); a queue not in `queues` is refused.
     public func importLines(_ lines: [(number: Int, text: String)], queues: Set<String>) async throws -> ImportReport {
-        var report = ImportReport()
-        var present: [String: Set<String>] = [:]
-        for (number, text) in lines {
-            let parsed: (queue: String, fields: [String])
-            do {
-                parsed = try Self.parseLine(text, number: number)
-                guard queues.contains(parsed.queue) else {
-                    throw ImportError(line: number, reason: "queue '\(parsed.queue)' is not a queue of this build (queues: \(queues.sorted().joined(separator: ", ")))")
-                }
-            } catch let error as ImportError {
-                report.refused.append(error)
-                continue
-            }
-            if present[parsed.queue] == nil {
-                var identities: Set<String> = []
-                try await forEachPage(Filter(queue: parsed.queue)) { items in
-                    for item in items { identities.insert(Self.identity(item.fields)) }
-                }
-                present[parsed.queue] = identities
-            }
-            let pairs = stride(from: 0, to: parsed.fields.count - 1, by: 2).map { (parsed.fields[$0], parsed.fields[$0 + 1]) }
-            guard present[parsed.queue, default: []].insert(Self.identity(pairs)).inserted else {
-                report.alreadyThere += 1
-                continue
-            }
-            _ = try await broker.addDead(parsed.queue, fields: parsed.fields)
-            report.imported += 1
+        var importing = Import(letters: self) { _, queue in
+            queues.contains(queue) ? nil : "queue '\(queue)' is not a queue of this build (queues: \(queues.sorted().joined(separator: ", ")))"
         }
-        return report
+        try await importing.add(lines)
+        return importing.report
+    }
+
+    /// An import in batches of lines, so a file of any size is read a piece at a time.
+    ///
+    /// A letter whose job id and last failure time are already in its queue's dead letters is
+    /// skipped (importing a file twice adds nothing the second time). A line is refused, by its
+    /// number, when it does not parse, when `placement` refuses its kind on its queue (a kind on
+    /// a queue where no consumer runs it), when its attempts are not whole numbers from 1, or when
+    /// its payload or another field is over the engine's limits.
+    public struct Import {
+        let letters: DeadLetters
+        let placement: (_ kind: String, _ queue: String) -> String?
+        private var present: [String: Set<String>] = [:]
+        public private(set) var report = ImportReport()
+
+        public init(letters: DeadLetters, placement: @escaping (_ kind: String, _ queue: String) -> String?) {
+            self.letters = letters
+            self.placement = placement
+        }
+
+        /// A line refused before it was parsed (too long to read).
+        public mutating func refuse(line: Int, _ reason: String) {
+            report.refused.append(ImportError(line: line, reason: reason))
+        }
+
+        public mutating func add(_ lines: [(number: Int, text: String)]) async throws {
+            for (number, text) in lines {
+                let parsed: (queue: String, kind: String, fields: [String])
+                do {
+                    parsed = try DeadLetters.parseLine(text, number: number)
+                    if let problem = placement(parsed.kind, parsed.queue) { throw ImportError(line: number, reason: problem) }
+                } catch let error as ImportError {
+                    report.refused.append(error)
+                    continue
+                }
+                if present[parsed.queue] == nil {
+                    var identities: Set<String> = []
+                    try await letters.forEachPage(Filter(queue: parsed.queue)) { items in
+                        for item in items { identities.insert(DeadLetters.identity(item.fields)) }
+                    }
+                    present[parsed.queue] = identities
+                }
+                let pairs = stride(from: 0, to: parsed.fields.count - 1, by: 2).map { (parsed.fields[$0], parsed.fields[$0 + 1]) }
+                guard present[parsed.queue, default: []].insert(DeadLetters.identity(pairs)).inserted else {
+                    report.alreadyThere += 1
+                    continue
+                }
+                _ = try await letters.broker.addDead(parsed.queue, fields: parsed.fields)
+                report.imported += 1
+            }
+        }
     }
 
     /// Which failure of which job a letter records.
@@ -301,20 +327,31 @@ public struct DeadLetters: Sendable {
     }
 
     /// The queue and the stored fields of one exported line.
-    static func parseLine(_ text: String, number: Int) throws(ImportError) -> (queue: String, fields: [String]) {
+    static func parseLine(_ text: String, number: Int) throws(ImportError) -> (queue: String, kind: String, fields: [String]) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw ImportError(line: number, reason: "not a JSON object")
         }
         guard let queue = object["queue"] as? String, !queue.isEmpty else { throw ImportError(line: number, reason: "missing 'queue'") }
         guard let fields = object["fields"] as? [String: String] else { throw ImportError(line: number, reason: "missing 'fields' (an object of strings)") }
-        guard fields["id"] != nil, fields["kind"] != nil, fields["payload"] != nil else {
+        guard fields["id"] != nil, let kind = fields["kind"], let payload = fields["payload"] else {
             throw ImportError(line: number, reason: "'fields' lacks id, kind or payload")
+        }
+        for name in ["attempt", "max_attempts"] {
+            if let text = fields[name], !(Int(text).map { $0 >= 1 } ?? false) {
+                throw ImportError(line: number, reason: "'\(name)' is \(String(text.prefix(20))), not a whole number from 1")
+            }
+        }
+        if payload.utf8.count > ConsumerConfiguration.defaultMaxPayloadBytes {
+            throw ImportError(line: number, reason: "the payload is \(payload.utf8.count) bytes, over the engine's \(ConsumerConfiguration.defaultMaxPayloadBytes)")
+        }
+        if let (name, value) = fields.first(where: { $0.key != "payload" && $0.value.utf8.count > ConsumerConfiguration.defaultMaxFieldBytes }) {
+            throw ImportError(line: number, reason: "field '\(String(name.prefix(40)))' is \(value.utf8.count) bytes, over the engine's \(ConsumerConfiguration.defaultMaxFieldBytes)")
         }
         let order = ["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "trace", "dedupe", "history",
                      "queue", "error", "first_failed_at", "last_failed_at"]
         var flat: [String] = []
         for name in order { if let value = fields[name] { flat += [name, value] } }
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !order.contains(name) { flat += [name, value] }
-        return (queue, flat)
+        return (queue, kind, flat)
     }
 }

@@ -22,12 +22,16 @@ public struct ConsumerConfiguration: Sendable {
     public var maxPayloadBytes: Int
     /// Largest other envelope field accepted, in bytes.
     public var maxFieldBytes: Int
+    /// The defaults of the two: what `enqueue` and `dead import` hold a job to, too.
+    public static let defaultMaxPayloadBytes = 1 << 20
+    public static let defaultMaxFieldBytes = 64 << 10
 
     public init(
         queues: [String], concurrency: Int = 10, consumerName: String = ConsumerName.make(),
         visibilityTimeout: Duration? = nil, visibilityMargin: Duration = .seconds(30), poisonLimit: Int = 5,
         gracePeriod: Duration = .seconds(25), promoteInterval: Duration = .milliseconds(250),
-        fetchBlock: Duration = .seconds(1), maxPayloadBytes: Int = 1 << 20, maxFieldBytes: Int = 64 << 10
+        fetchBlock: Duration = .seconds(1), maxPayloadBytes: Int = ConsumerConfiguration.defaultMaxPayloadBytes,
+        maxFieldBytes: Int = ConsumerConfiguration.defaultMaxFieldBytes
     ) {
         self.queues = queues
         self.concurrency = concurrency
