@@ -205,6 +205,8 @@ import TestSupport
         var nonce = FakeOpenIDProvider.Mischief(); nonce.nonce = "replayed-nonce"; mischiefs.append(("nonce", nonce))
         var early = FakeOpenIDProvider.Mischief(); early.notYetValid = true; mischiefs.append(("nbf", early))
         var future = FakeOpenIDProvider.Mischief(); future.issuedInTheFuture = true; mischiefs.append(("iat", future))
+        var none = FakeOpenIDProvider.Mischief(); none.unsigned = true; mischiefs.append(("alg none", none))
+        var confused = FakeOpenIDProvider.Mischief(); confused.hmacWithThePublicKey = true; mischiefs.append(("HS256 with the public key", confused))
         for (what, mischief) in mischiefs {
             provider.mischief.set(mischief)
             let refused = try await c.signIn(as: "ada", password: "ada-pass")

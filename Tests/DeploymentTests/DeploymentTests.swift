@@ -382,6 +382,6 @@ import TestSupport
         #expect(try await SwitchboardProcess.run(["health", "--port", String(serving)]).status == 0)
         #expect(try await SwitchboardProcess.run(["health", "--port", String(serving), "--path", "/readyz"]).status == 0)
         consumer.signal(SIGTERM)
-        #expect(await consumer.waitForExit() == 0)
+        #expect(await consumer.waitForExit() == 0, "\(consumer.log.suffix(3000))")
     }
 }

@@ -33,6 +33,10 @@ public final class FakeOpenIDProvider: Sendable {
         public var notYetValid = false
         /// `iat` ten minutes on: issued in the future.
         public var issuedInTheFuture = false
+        /// `alg: none`, no signature.
+        public var unsigned = false
+        /// HS256, keyed with the public key's PEM (the algorithm-confusion forgery).
+        public var hmacWithThePublicKey = false
         public init() {}
     }
 
@@ -169,7 +173,8 @@ public final class FakeOpenIDProvider: Sendable {
     public func idToken(user: String, nonce: String) throws -> String {
         let wrong = mischief.value
         let now = Int(Date().timeIntervalSince1970)
-        let header: [String: Any] = ["alg": "RS256", "typ": "JWT", "kid": kid]
+        let algorithm = wrong.unsigned ? "none" : wrong.hmacWithThePublicKey ? "HS256" : "RS256"
+        let header: [String: Any] = ["alg": algorithm, "typ": "JWT", "kid": kid]
         var payload: [String: Any] = [
             "iss": wrong.issuer ?? issuer, "aud": wrong.audience ?? clientID, "sub": "user-\(user)", "azp": clientID,
             "exp": wrong.expired ? now - 60 : now + 300, "iat": now - (wrong.expired ? 400 : 0), "nonce": wrong.nonce ?? nonce,
@@ -178,6 +183,11 @@ public final class FakeOpenIDProvider: Sendable {
         if wrong.notYetValid { payload["nbf"] = now + 600 }
         if wrong.issuedInTheFuture { payload["iat"] = now + 600 }
         let signingInput = Self.base64URL(try JSONSerialization.data(withJSONObject: header)) + "." + Self.base64URL(try JSONSerialization.data(withJSONObject: payload))
+        if wrong.unsigned { return signingInput + "." }
+        if wrong.hmacWithThePublicKey {
+            let mac = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: SymmetricKey(data: Array(key.publicKey.pemRepresentation.utf8)))
+            return signingInput + "." + Self.base64URL(Data(mac))
+        }
         let signer = wrong.foreignKey ? foreign : key
         let signature = try signer.signature(for: SHA256.hash(data: Array(signingInput.utf8)), padding: .insecurePKCS1v1_5)
         return signingInput + "." + Self.base64URL(signature.rawRepresentation)
