@@ -167,7 +167,7 @@ struct ConsoleRoutes: Sendable {
             case "error": filter.error = String(value.prefix(200)); echo[name] = filter.error
             case "since":
                 guard let age = Age.milliseconds(value) else { throw ConsoleBadRequest("since '\(value.prefix(20))' is not an age such as 90s, 30m, 2h or 7d") }
-                let now = Clock.unixMilliseconds()
+                let now = WallClock.unixMilliseconds()
                 filter.since = now > age ? now - age : 0
                 echo[name] = value
             default: continue

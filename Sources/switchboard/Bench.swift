@@ -89,7 +89,7 @@ struct Bench {
                     var sent = 0
                     while sent < count {
                         let batch = min(1000, count - sent)
-                        let now = Clock.unixMilliseconds()
+                        let now = WallClock.unixMilliseconds()
                         try await broker.add((0..<batch).map { _ in request.envelope(now: now) }, to: queue)
                         sent += batch
                     }
@@ -176,7 +176,7 @@ struct Bench {
                 let due = start + interval * index
                 if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
                 group.addTask {
-                    let payload = "{\"key\":\"\(counter)\",\"t\":\(Clock.unixMicroseconds())}"
+                    let payload = "{\"key\":\"\(counter)\",\"t\":\(WallClock.unixMicroseconds())}"
                     try await broker.add(JobRequest(queue: queue, kind: "bench", payload: payload, maxAttempts: 3).envelope(), to: queue)
                 }
             }
@@ -193,7 +193,7 @@ struct Bench {
     private static func benchKind(marks: Marks) -> JobDefinition {
         JobDefinition(kind: "bench", queue: "bench", retry: .exponentialJitter(maxAttempts: 3), timeout: .seconds(30), payload: BenchPayload.self) { payload, context in
             if let sent = payload.t {
-                marks.latency(Double(Clock.unixMicroseconds() &- sent) / 1000)
+                marks.latency(Double(WallClock.unixMicroseconds() &- sent) / 1000)
             }
             let value = try await context.redis.send("INCR", payload.key)
             if payload.t == nil { marks.reached(value.integer ?? 0) }

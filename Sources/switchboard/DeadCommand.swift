@@ -39,7 +39,7 @@ struct DeadFilterOptions: ParsableArguments {
     var filter: DeadLetters.Filter {
         DeadLetters.Filter(queue: queue, kind: kind, error: error,
                            since: since.flatMap(Age.milliseconds).map { age in
-                               let now = Clock.unixMilliseconds()
+                               let now = WallClock.unixMilliseconds()
                                return now > age ? now - age : 0
                            })
     }
@@ -83,7 +83,7 @@ struct DeadListCommand: AsyncParsableCommand {
             for item in items { print(DeadLetters.exportLine(item)) }
             return
         }
-        let now = Int(Clock.unixMilliseconds())
+        let now = Int(WallClock.unixMilliseconds())
         let rows = [["ID", "QUEUE", "KIND", "ATTEMPTS", "AGE", "ERROR"]] + items.map { item in
             [item.jobID, item.queue, item.kind, String(item.attempts), Terminal.age(milliseconds: now - Int(clamping: item.buriedAt)),
              item.error.replacingOccurrences(of: "\n", with: " ")]

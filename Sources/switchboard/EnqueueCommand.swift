@@ -63,7 +63,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                 try await broker.add(envelope, to: queue)
                 print(envelope.id)
             } else {
-                let now = Clock.unixMilliseconds()
+                let now = WallClock.unixMilliseconds()
                 try await broker.add((0..<count).map { _ in request.envelope(now: now) }, to: queue)
                 print("enqueued \(count) \(kind) jobs on \(queue)")
             }

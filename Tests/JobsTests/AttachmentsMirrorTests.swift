@@ -40,7 +40,7 @@ import TestSupport
             source.modified.withLock { $0[key] = Date() }
         }
 
-        func run(now: UInt64 = Clock.unixMilliseconds()) async throws -> AttachmentsMirror.Run {
+        func run(now: UInt64 = WallClock.unixMilliseconds()) async throws -> AttachmentsMirror.Run {
             try await AttachmentsMirror.mirror(settings, redis: pool, keys: keys, logger: Logger(label: "test"), now: now)
         }
 
@@ -80,9 +80,9 @@ import TestSupport
         let fourth = try await s.run()
         #expect(fourth.removed == 0 && s.mirror["switchboard/attachments/rails/cd/voice.ogg"] != nil, "kept within the grace period")
         let day: UInt64 = 86_400_000
-        let later = try await s.run(now: Clock.unixMilliseconds() + 29 * day)
+        let later = try await s.run(now: WallClock.unixMilliseconds() + 29 * day)
         #expect(later.removed == 0 && s.mirror["switchboard/attachments/rails/cd/voice.ogg"] != nil)
-        let past = try await s.run(now: Clock.unixMilliseconds() + 31 * day)
+        let past = try await s.run(now: WallClock.unixMilliseconds() + 31 * day)
         #expect(past.removed == 1 && s.mirror["switchboard/attachments/rails/cd/voice.ogg"] == nil, "\(past)")
         #expect(s.mirror["elsewhere/keep.txt"] != nil && s.mirror.count == 3)
     }
@@ -107,7 +107,7 @@ import TestSupport
         let large = Self.bytes(11 << 20, seed: 4), small = Self.bytes(1000, seed: 5)
         try await source.put("rails/ab/video.mp4", body: large, contentType: "video/mp4")
         try await source.put("rails/cd/photo.png", body: small, contentType: "image/png")
-        func run(_ now: UInt64 = Clock.unixMilliseconds()) async throws -> AttachmentsMirror.Run {
+        func run(_ now: UInt64 = WallClock.unixMilliseconds()) async throws -> AttachmentsMirror.Run {
             try await AttachmentsMirror.mirror(settings, redis: pool, keys: Keys(prefix: "motomirror"), logger: Logger(label: "test"), now: now)
         }
         let first = try await run()
@@ -118,7 +118,7 @@ import TestSupport
         #expect(second.copied == 0 && second.unchanged == 2, "\(second)")
         try await source.delete("rails/cd/photo.png")
         #expect(try await run().removed == 0)
-        #expect(try await run(Clock.unixMilliseconds() + 31 * 86_400_000).removed == 1)
+        #expect(try await run(WallClock.unixMilliseconds() + 31 * 86_400_000).removed == 1)
         #expect(try await settings.r2.client.head("switchboard/attachments/rails/cd/photo.png") == nil)
         #expect(try await moto.object("backups", "switchboard/attachments/rails/ab/video.mp4") == large)
     }

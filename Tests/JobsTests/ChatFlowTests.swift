@@ -218,7 +218,7 @@ import TestSupport
         let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 302, content: "The sauna opens at 7.")
         let envelope = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
                                   maxAttempts: 4).envelope()
-        let claim = sameJob ? "posting:\(envelope.id):\(Clock.unixMilliseconds())" : "posting:01DEADJOB:\(Clock.unixMilliseconds() - 120_000)"
+        let claim = sameJob ? "posting:\(envelope.id):\(WallClock.unixMilliseconds())" : "posting:01DEADJOB:\(WallClock.unixMilliseconds() - 120_000)"
         _ = try await world.pool.send("SET", world.broker.keys.done("reply:1:302"), claim)
         try await world.broker.add(envelope, to: ChatFlow.replyQueue)
         try await world.running {

@@ -119,7 +119,7 @@ import TestSupport
             state.images[500] = FakeHetzner.Image(id: 500, status: "creating", created: "2026-11-29T02:30:00+00:00", labels: labels, server: 11)
             state.actions[501] = FakeHetzner.Action(id: 501, image: 500, server: 11)
         }
-        let ahead = Clock.unixMilliseconds() + 60_000
+        let ahead = WallClock.unixMilliseconds() + 60_000
         let payload = #"{"run":"AHEAD","started_at":\#(ahead),"snapshots":[{"server":11,"image":500,"action":501}]}"#
         let pool = RedisPool(endpoint: s.server.endpoint)
         defer { pool.close() }

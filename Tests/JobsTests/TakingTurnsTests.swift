@@ -85,7 +85,7 @@ import TestSupport
         let world = try await World(botToken: "bot") { _, _ in ChatFlowTests.completion("HANDOFF\nA colleague will take over here shortly.") }
         world.chatwoot.conversations.withLock { $0[10]?.status = "pending" }
         let mark = Handoff.marker(world.services.keys, account: 1, conversation: 10)
-        try await world.pool.send("SET", mark, "handing \(Clock.unixMilliseconds())", "PX", "60000")
+        try await world.pool.send("SET", mark, "handing \(WallClock.unixMilliseconds())", "PX", "60000")
         try await world.running {
             try await world.ask("I want to talk to a human", messageID: 118)
             #expect(await eventually(timeout: .seconds(20)) { await Self.finished(world) && world.model.requests.count <= 1 })
@@ -93,7 +93,7 @@ import TestSupport
         #expect(try await world.pool.send("GET", mark).string?.hasPrefix("handing ") == true, "the mark of the hand-off under way stays")
         #expect(world.chatwoot.messages.filter(\.isPrivate).isEmpty && Self.toggles(world).isEmpty, "\(world.chatwoot.messages.map(\.content))")
         // Once that hand-off is complete and Chatwoot gives the conversation back, it is the assistant's again.
-        try await world.pool.send("SET", mark, "done \(Clock.unixMilliseconds())", "PX", "60000")
+        try await world.pool.send("SET", mark, "done \(WallClock.unixMilliseconds())", "PX", "60000")
         #expect(try await ChatFlow.assistantsTurn(world.services, redis: world.pool, logger: Logger(label: "test"), account: 1, conversation: 10))
         #expect(try await world.pool.send("EXISTS", mark).integer == 0)
     }

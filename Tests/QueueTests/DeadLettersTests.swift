@@ -19,7 +19,7 @@ import TestSupport
         }
         let entries = try await h.broker.read(queue, consumer: "c", count: count, block: .milliseconds(10), on: client)
         for (entry, envelope) in zip(entries, envelopes) {
-            let letter = DeadLetter(failing: envelope, queue: queue, error: error, now: Clock.unixMilliseconds())
+            let letter = DeadLetter(failing: envelope, queue: queue, error: error, now: WallClock.unixMilliseconds())
             #expect(try await h.broker.bury(queue, consumer: "c", entryID: entry.id, letter: letter))
         }
         return envelopes
@@ -35,7 +35,7 @@ import TestSupport
         #expect(try await dead.list(.init(kind: "transcribe"), limit: 10).count == 3)
         #expect(try await dead.list(.init(error: "AZURE 400"), limit: 10).map(\.queue) == ["q", "q", "q"])
         #expect(try await dead.list(.init(queue: "replies"), limit: 1).map(\.jobID) == [newer[1].id])
-        #expect(try await dead.list(.init(since: Clock.unixMilliseconds() + 60_000), limit: 10).isEmpty)
+        #expect(try await dead.list(.init(since: WallClock.unixMilliseconds() + 60_000), limit: 10).isEmpty)
     }
 
     @Test func retryPutsTheJobBackWithAttemptsResetAndHistoryKept() async throws {

@@ -62,7 +62,7 @@ import TestSupport
         // promoter would move the retry back to the stream before it is looked at.
         let consumer = h.consumer(JobRegistry([TestKinds.failing("slow", runsKey: h.runsKey, failure: .retryable("x"), retry: retry)]),
                                   promoteInterval: .seconds(3600))
-        let before = Clock.unixMilliseconds()
+        let before = WallClock.unixMilliseconds()
         try await h.running([consumer]) {
             _ = try await h.enqueue("slow")
             #expect(await eventually { (try? await h.delayedCount()) == 1 })
@@ -70,7 +70,7 @@ import TestSupport
         let waiting = try await Inspector(broker: h.broker).delayed("q")
         let (next, due) = try #require(waiting.first)
         #expect(next.attempt == 2)
-        #expect(due >= before && due <= Clock.unixMilliseconds() + 20_000)
+        #expect(due >= before && due <= WallClock.unixMilliseconds() + 20_000)
         #expect(try await h.length() == 0)
     }
 
@@ -79,7 +79,7 @@ import TestSupport
         let consumer = h.consumer(JobRegistry([TestKinds.failing(
             "limited", runsKey: h.runsKey, failure: .retryable("429 Too Many Requests", retryAfter: .seconds(30)),
             retry: .exponentialJitter(maxAttempts: 3, base: .milliseconds(10), cap: .milliseconds(10)))]))
-        let before = Clock.unixMilliseconds()
+        let before = WallClock.unixMilliseconds()
         try await h.running([consumer]) {
             _ = try await h.enqueue("limited")
             #expect(await eventually { (try? await h.delayedCount()) == 1 })

@@ -190,7 +190,7 @@ import TestSupport
     /// the queues after it) nor vanishes: it is quarantined in the dead letters with the reason.
     @Test func aMalformedRetryIsQuarantinedAndTheOthersArePromoted() async throws {
         let h = try await Harness()
-        let now = Clock.unixMilliseconds()
+        let now = WallClock.unixMilliseconds()
         let good1 = JobRequest(queue: "q1", kind: "recorded-1", payload: "{}", maxAttempts: 2).envelope()
         let good2 = JobRequest(queue: "q2", kind: "recorded-2", payload: "{}", maxAttempts: 2).envelope()
         for (member, queue) in [(#"[{"a":1},"b"]"#, "q1"), ("not json", "q1"), (#"["odd"]"#, "q1"), (#"[1,2]"#, "q1"),

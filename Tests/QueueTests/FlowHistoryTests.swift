@@ -114,7 +114,7 @@ import TestSupport
         defer { reader.close() }
         _ = try await h.broker.read("q", consumer: "gone", count: 1, block: nil, on: reader)
         let reclaimed = try await h.broker.reclaim("q", consumer: "alive", visibilityTimeout: .zero, count: 10, poisonLimit: 0,
-                                                   cursor: "0-0", now: Clock.unixMilliseconds())
+                                                   cursor: "0-0", now: WallClock.unixMilliseconds())
         #expect(reclaimed.buried == 1)
         let records = try await h.history()
         #expect(records.count == 1)
@@ -154,7 +154,7 @@ import TestSupport
         try await h.broker.add(waiting, to: "idle")
         var delayed = JobRequest(queue: "idle", kind: "retried", payload: "{}", maxAttempts: 3, flow: flow).envelope()
         delayed.attempt = 2
-        try await h.pool.send("ZADD", h.keys.delayed("idle"), String(Clock.unixMilliseconds() + 3_600_000), DelayedMember.encode(delayed))
+        try await h.pool.send("ZADD", h.keys.delayed("idle"), String(WallClock.unixMilliseconds() + 3_600_000), DelayedMember.encode(delayed))
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), name: "runner-1")
         let running = JobRequest(queue: "q", kind: "recorded", payload: #"{"ms": 5000}"#, maxAttempts: 1, flow: flow).envelope()
         try await h.broker.add(running, to: "q")
@@ -209,7 +209,7 @@ import TestSupport
     }
 
     @Test func aJobIDGivesBackItsCreationTime() {
-        let now = Clock.unixMilliseconds()
+        let now = WallClock.unixMilliseconds()
         #expect(JobID.milliseconds(of: JobID.make(now: now)) == now)
         #expect(JobID.milliseconds(of: "short") == nil)
         #expect(JobID.milliseconds(of: "0000000000000000000000000!") == nil)

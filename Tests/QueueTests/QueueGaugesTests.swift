@@ -32,7 +32,7 @@ import TestSupport
     /// O(log n) commands (its time is printed, not asserted: the machine is shared).
     @Test func theGaugesUnderTwoHundredThousandWaitingJobs() async throws {
         let h = try await Harness()
-        let old = Clock.unixMilliseconds() - 90_000
+        let old = WallClock.unixMilliseconds() - 90_000
         try await h.pool.send("XADD", h.keys.stream("big"), "\(old)-0", "id", "first", "kind", "noop", "attempt", "1", "max_attempts", "1", "enqueued_at", "\(old)", "payload", "{}")
         // Added by Redis itself (a script, 20,000 at a time): the test's own CPU is not the point.
         for _ in 0..<10 {

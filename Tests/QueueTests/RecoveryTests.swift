@@ -74,7 +74,7 @@ import TestSupport
         var cursor = "0-0"
         for round in 1...4 {
             let claimed = try await h.broker.reclaim("q", consumer: "crasher-\(round)", visibilityTimeout: .zero, count: 10, poisonLimit: 3,
-                                                      cursor: cursor, now: Clock.unixMilliseconds())
+                                                      cursor: cursor, now: WallClock.unixMilliseconds())
             cursor = claimed.cursor
             if round < 3 {
                 #expect(claimed.entries.count == 1 && claimed.buried == 0)
@@ -105,7 +105,7 @@ import TestSupport
 
     @Test func concurrentPromotersMoveEachRetryOnce() async throws {
         let h = try await Harness()
-        let due = Clock.unixMilliseconds() - 1
+        let due = WallClock.unixMilliseconds() - 1
         var expected: Set<String> = []
         for index in 0..<1200 {
             var envelope = Envelope(kind: "recorded", attempt: 2, maxAttempts: 3, payload: "{\"n\":\(index)}")
@@ -121,7 +121,7 @@ import TestSupport
                 group.addTask {
                     var total = 0
                     while true {
-                        let moved = try await broker.promote("q", now: Clock.unixMilliseconds(), limit: 50).taken
+                        let moved = try await broker.promote("q", now: WallClock.unixMilliseconds(), limit: 50).taken
                         total += moved
                         if moved == 0 { return total }
                     }

@@ -33,7 +33,7 @@ struct Pages: Sendable {
                 "processedTotal": processed.reduce(0, +), "failedTotal": failed.reduce(0, +),
             ])
         }
-        return ["queues": rows, "redisUp": true, "updated": Format.time(Clock.unixMilliseconds())]
+        return ["queues": rows, "redisUp": true, "updated": Format.time(WallClock.unixMilliseconds())]
     }
 
     func queue(_ name: String) async throws -> [String: Any]? {

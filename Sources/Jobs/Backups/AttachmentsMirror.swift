@@ -36,9 +36,9 @@ public enum AttachmentsMirror {
             guard let backups, let settings = backups.attachments else {
                 throw JobFailure.permanent("this consumer has no ATTACHMENTS_S3_ENDPOINT and R2 settings: it cannot mirror the attachments")
             }
-            let started = Clock.unixMilliseconds()
+            let started = WallClock.unixMilliseconds()
             let run = try await mirror(settings, redis: context.redis, keys: backups.keys, logger: context.logger)
-            let finished = Clock.unixMilliseconds()
+            let finished = WallClock.unixMilliseconds()
             try await BackupRecords(pool: context.redis, keys: backups.keys).record(
                 .init(kind: "attachments", name: settings.prefix, finishedAt: finished, durationMilliseconds: finished - min(started, finished), bytes: run.mirroredBytes))
             context.logger.info("attachments mirrored", metadata: ["copied": "\(run.copied)", "bytes": "\(run.copiedBytes)", "unchanged": "\(run.unchanged)",
@@ -50,7 +50,7 @@ public enum AttachmentsMirror {
         }]
     }
 
-    static func mirror(_ settings: MirrorSettings, redis: RedisPool, keys: Keys, logger: Logger, now: UInt64 = Clock.unixMilliseconds()) async throws -> Run {
+    static func mirror(_ settings: MirrorSettings, redis: RedisPool, keys: Keys, logger: Logger, now: UInt64 = WallClock.unixMilliseconds()) async throws -> Run {
         let sources = try await settings.source.list(prefix: settings.sourcePrefix)
         let mirrored = Dictionary(try await settings.r2.client.list(prefix: settings.prefix).map { ($0.key, $0) }) { first, _ in first }
         var copiedAs = [String: String]()

@@ -35,7 +35,7 @@ public enum DatabaseDump {
     }
 
     static func run(_ settings: DumpSettings, records: BackupRecords, job: String, logger: Logger) async throws {
-        let started = Clock.unixMilliseconds()
+        let started = WallClock.unixMilliseconds()
         let key = settings.folder + objectName(at: Date(timeIntervalSince1970: TimeInterval(started) / 1000), job: job)
         logger.info("dumping the database", metadata: ["database": "\(settings.database.withoutPassword)", "object": "\(key)"])
         let written: EqualPartUpload.Written
@@ -46,7 +46,7 @@ public enum DatabaseDump {
         } catch let failure as UploadFailure {
             throw JobFailure.retryable(settings.database.redacting(failure.description))
         }
-        let finished = Clock.unixMilliseconds()
+        let finished = WallClock.unixMilliseconds()
         try await records.record(.init(kind: "dump", name: key, finishedAt: finished, durationMilliseconds: finished - min(started, finished), bytes: written.bytes))
         let deleted = try await rotate(settings)
         try await records.forget(kind: "dump", names: deleted)

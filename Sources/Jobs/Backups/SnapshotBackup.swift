@@ -58,7 +58,7 @@ public enum SnapshotBackup {
                 guard let settings = backups?.snapshots else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot take snapshots") }
                 let snapshots = try await start(settings, servers: request.servers, run: context.id)
                 context.logger.info("snapshots asked for", metadata: ["servers": "\(snapshots.map(\.server))"])
-                let follow = Follow(run: context.id, startedAt: Clock.unixMilliseconds(), snapshots: snapshots)
+                let follow = Follow(run: context.id, startedAt: WallClock.unixMilliseconds(), snapshots: snapshots)
                 let text = String(decoding: try FlowPayloadCoding.encoder.encode(follow), as: UTF8.self)
                 return .next(JobRequest(queue: queue, kind: followKind, payload: text, maxAttempts: retry.maxAttempts, dedupe: "backup:follow:\(context.id)"))
             },
@@ -107,14 +107,14 @@ public enum SnapshotBackup {
             }
         }
         if !running.isEmpty {
-            let elapsed = Duration.milliseconds(Int64(Clock.millisecondsSince(follow.startedAt)))
+            let elapsed = Duration.milliseconds(Int64(WallClock.millisecondsSince(follow.startedAt)))
             guard elapsed < backups.snapshotTimeout else {
                 throw JobFailure.permanent("snapshot of server \(running.map(String.init).joined(separator: ", ")) still running after \(backups.snapshotTimeout); nothing was rotated for it")
             }
             return .later(backups.poll)
         }
-        let finished = Clock.unixMilliseconds()
-        let took = Clock.millisecondsSince(follow.startedAt, now: finished)
+        let finished = WallClock.unixMilliseconds()
+        let took = WallClock.millisecondsSince(follow.startedAt, now: finished)
         for snapshot in succeeded {
             let (kept, deleted) = try await rotate(backups, server: snapshot.server)
             let made = kept.first { $0.id == snapshot.image }

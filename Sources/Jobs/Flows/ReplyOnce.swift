@@ -48,14 +48,14 @@ enum ReplyOnce {
 
     static func once(_ services: FlowServices, _ context: JobContext, _ post: Post, _ send: () async throws -> Int) async throws {
         let broker = Broker(pool: context.redis, keys: services.keys)
-        let now = Clock.unixMilliseconds()
+        let now = WallClock.unixMilliseconds()
         let claim = "posting:\(context.id):\(now)"
         if let holder = try await broker.claimMarker(post.marker, claim: claim, lifetime: lifetime) {
             guard let earlier = Claim(holder) else {
                 context.logger.notice("already posted; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(holder)"])
                 return
             }
-            let age = Duration.milliseconds(Int64(Clock.millisecondsSince(earlier.at, now: now)))
+            let age = Duration.milliseconds(Int64(WallClock.millisecondsSince(earlier.at, now: now)))
             if earlier.job != context.id && age < postWindow {
                 throw JobFailure.retryable("\(post.what) is being posted by another job", retryAfter: min(.seconds(2), postWindow - age))
             }

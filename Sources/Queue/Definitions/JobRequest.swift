@@ -22,7 +22,7 @@ public struct JobRequest: Sendable, Equatable {
     }
 
     /// A fresh envelope for this request (attempt 1), with a new job id unless `id` is given.
-    public func envelope(id: String = JobID.make(), now: UInt64 = Clock.unixMilliseconds()) -> Envelope {
+    public func envelope(id: String = JobID.make(), now: UInt64 = WallClock.unixMilliseconds()) -> Envelope {
         Envelope(id: id, kind: kind, maxAttempts: maxAttempts, enqueuedAt: now, payload: payload, flow: flow, trace: trace, dedupe: dedupe)
     }
 }

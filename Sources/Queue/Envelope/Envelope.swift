@@ -29,7 +29,7 @@ public struct Envelope: Sendable, Equatable {
 
     public static let historyLimit = 10
 
-    public init(id: String = JobID.make(), kind: String, attempt: Int = 1, maxAttempts: Int, enqueuedAt: UInt64 = Clock.unixMilliseconds(),
+    public init(id: String = JobID.make(), kind: String, attempt: Int = 1, maxAttempts: Int, enqueuedAt: UInt64 = WallClock.unixMilliseconds(),
                 payload: String, flow: String? = nil, trace: String? = nil, dedupe: String? = nil, history: [FailureRecord] = []) {
         self.id = id
         self.flow = flow ?? id

@@ -4,7 +4,7 @@
 public enum JobID {
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
-    public static func make(now: UInt64 = Clock.unixMilliseconds()) -> String {
+    public static func make(now: UInt64 = WallClock.unixMilliseconds()) -> String {
         let (randomHigh, randomLow) = RandomBits.shared.next()
         let high = now & 0xFFFF_FFFF_FFFF
         // 128 bits: 48 time | 16 random | 64 random, printed as 26 five-bit digits (2 leading pad bits).
@@ -68,27 +68,6 @@ final class RandomBits: Sendable {
             defer { state.index += 2 }
             return (state.bytes[state.index] & 0xFFFF, state.bytes[state.index + 1])
         }
-    }
-}
-
-/// Wall-clock time in the units the envelope and the delayed set use.
-public enum Clock {
-    public static func unixMilliseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000
-    }
-
-    /// Milliseconds from `then` to `now`; zero when `then` lies ahead (another replica's clock,
-    /// a little in front of this one's, wrote it) rather than a wrapped-around eternity.
-    public static func millisecondsSince(_ then: UInt64, now: UInt64 = unixMilliseconds()) -> UInt64 {
-        now > then ? now - then : 0
-    }
-
-    public static func unixMicroseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000 + UInt64(spec.tv_nsec) / 1000
     }
 }
 

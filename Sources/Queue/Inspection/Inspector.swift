@@ -46,7 +46,7 @@ public struct Inspector: Sendable {
 
     public func info(_ queue: String) async throws -> QueueInfo {
         let keys = broker.keys
-        let lastMinute = Clock.unixMilliseconds() / 60_000 - 1
+        let lastMinute = WallClock.unixMilliseconds() / 60_000 - 1
         let replies = try await broker.pool.pipeline([
             RedisCommand("XLEN", [keys.stream(queue)]),
             RedisCommand("XINFO", ["GROUPS", keys.stream(queue)]),
@@ -63,7 +63,7 @@ public struct Inspector: Sendable {
                              oldestAgeMilliseconds: nil, paused: replies[6].integer == 1,
                              processedPerMinute: minute.first?.integer ?? 0, failedPerMinute: minute.dropFirst().first?.integer ?? 0)
         if let oldest = StreamEntry.list(replies[5]).first, let millis = UInt64(oldest.id.split(separator: "-").first ?? "") {
-            info.oldestAgeMilliseconds = Int(Clock.unixMilliseconds()) - Int(clamping: millis)
+            info.oldestAgeMilliseconds = Int(WallClock.unixMilliseconds()) - Int(clamping: millis)
         }
         if let fields = Self.workers(replies[1]) {
             info.pending = fields["pending"]?.integer ?? 0
@@ -126,7 +126,7 @@ extension Inspector {
     }
 
     /// The gauges of `queues` in two round trips, however many queues.
-    public func gauges(_ queues: [String], now: UInt64 = Clock.unixMilliseconds()) async throws -> [Gauges] {
+    public func gauges(_ queues: [String], now: UInt64 = WallClock.unixMilliseconds()) async throws -> [Gauges] {
         let keys = broker.keys
         var commands: [RedisCommand] = []
         for queue in queues {
@@ -199,7 +199,7 @@ extension Inspector {
 
     /// Processed and failed counts of each of the last `minutes` whole minutes, oldest first, for
     /// each of `queues` (one pipeline for all of them).
-    public func perMinute(_ queues: [String], minutes: Int, now: UInt64 = Clock.unixMilliseconds()) async throws -> [String: [(processed: Int, failed: Int)]] {
+    public func perMinute(_ queues: [String], minutes: Int, now: UInt64 = WallClock.unixMilliseconds()) async throws -> [String: [(processed: Int, failed: Int)]] {
         let current = now / 60_000
         let range = (current - UInt64(minutes))..<current
         let replies = try await broker.pool.pipeline(queues.flatMap { queue in

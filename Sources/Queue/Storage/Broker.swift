@@ -176,7 +176,7 @@ public struct Broker: Sendable {
         var acked = 0
         for chunk in Self.chunks(finished) {
             guard let (lowest, highest) = StreamID.bounds(chunk.lazy.map(\.entryID)) else { continue }
-            var arguments = [Keys.group, consumer, lowest, highest] + history.arguments(now: Clock.unixMilliseconds()) + [String(chunk.count)]
+            var arguments = [Keys.group, consumer, lowest, highest] + history.arguments(now: WallClock.unixMilliseconds()) + [String(chunk.count)]
             arguments.reserveCapacity(arguments.count + chunk.count * 16)
             for item in chunk { arguments.append(item.entryID) }
             for item in chunk {
@@ -202,7 +202,7 @@ public struct Broker: Sendable {
         failed.attempt = max(next.attempt - 1, 1)
         let reply = try await Scripts.retry.run(
             on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue), keys.history(queue)],
-            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)] + history.arguments(now: Clock.unixMilliseconds())
+            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)] + history.arguments(now: WallClock.unixMilliseconds())
                 + record(FinishedJob.fields(failed, outcome: .retry, milliseconds: milliseconds, error: next.history.last?.error)))
         return reply.integer == 1
     }
@@ -221,7 +221,7 @@ public struct Broker: Sendable {
         let finished = record(FinishedJob.fields(letter.envelope, outcome: .dead, milliseconds: milliseconds, error: letter.error))
         let reply = try await Scripts.bury.run(
             on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue), keys.history(queue)],
-            arguments: [Keys.group, consumer, entryID] + history.arguments(now: Clock.unixMilliseconds()) + [String(finished.count)] + finished + letter.fields)
+            arguments: [Keys.group, consumer, entryID] + history.arguments(now: WallClock.unixMilliseconds()) + [String(finished.count)] + finished + letter.fields)
         return !reply.isNull && reply.string != nil
     }
 
@@ -234,7 +234,7 @@ public struct Broker: Sendable {
         let done = finished.map { record(FinishedJob.fields($0, outcome: .handedOn, milliseconds: milliseconds, next: next.id)) } ?? []
         let reply = try await Scripts.handOff.run(
             on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? ""), keys.history(queue)],
-            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id] + history.arguments(now: Clock.unixMilliseconds())
+            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id] + history.arguments(now: WallClock.unixMilliseconds())
                 + [String(done.count)] + done + next.fields)
         return !reply.isNull && (reply.string != nil || reply.integer == 1)
     }
@@ -381,7 +381,7 @@ public struct Broker: Sendable {
     }
 
     private func statsKey(_ queue: String) -> String {
-        keys.stats(queue, minute: Clock.unixMilliseconds() / 60_000)
+        keys.stats(queue, minute: WallClock.unixMilliseconds() / 60_000)
     }
 
     static func check(_ reply: RedisValue, _ command: String) throws -> RedisValue {

@@ -38,13 +38,13 @@ struct OutcomeWriter: Sendable {
                 logger.warning("could not give an abandoned job back; it is reclaimed after the visibility timeout", metadata: meta(queue, envelope, ["error": "\(error)"]))
             }
         case .retry(let next, let delay):
-            let due = Clock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
+            let due = WallClock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
             await persist(queue, envelope) {
                 try await broker.retry(queue, consumer: consumer, entryID: entryID, next: next, dueAt: due, milliseconds: milliseconds)
             }
         case .throttled(let next, let delay), .later(let next, let delay):
             // Put back as it was: no attempt ended, so the history records nothing.
-            let due = Clock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
+            let due = WallClock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
             await persist(queue, envelope) { try await broker.putBack(queue, consumer: consumer, entryID: entryID, next: next, dueAt: due) }
         case .dead(let letter):
             logger.error("job dead-lettered", metadata: meta(queue, envelope, ["error": "\(letter.error)"]))

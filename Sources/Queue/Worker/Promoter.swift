@@ -23,7 +23,7 @@ struct Promoter: Sendable {
             var failed = false
             for queue in queues {
                 do {
-                    let promoted = try await broker.promote(queue, now: Clock.unixMilliseconds())
+                    let promoted = try await broker.promote(queue, now: WallClock.unixMilliseconds())
                     if promoted.taken >= 500 { busy = true }
                     if promoted.quarantined > 0 {
                         metrics.queue(queue).settled("dead", count: promoted.quarantined)

@@ -40,7 +40,7 @@ struct Reclaimer: Sendable {
     mutating func claim(count: Int) async throws -> [StreamEntry] {
         let result = try await broker.reclaim(
             queue, consumer: consumer, visibilityTimeout: visibilityTimeout, count: count, poisonLimit: poisonLimit,
-            cursor: cursor, now: Clock.unixMilliseconds())
+            cursor: cursor, now: WallClock.unixMilliseconds())
         cursor = result.cursor
         // Scan on at once while the cursor says there is more; otherwise wait for the next interval.
         nextRun = cursor == "0-0" ? ContinuousClock.now + interval : ContinuousClock.now

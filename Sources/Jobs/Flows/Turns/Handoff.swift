@@ -44,13 +44,13 @@ public enum Handoff {
         // "handing" while the note and the toggle are under way, "done" once both are: another
         // stage that meanwhile finds the conversation still pending must not take that for Chatwoot
         // giving it back (and hand it over a second time).
-        let claimed = try await redis.send("SET", key, "handing \(Clock.unixMilliseconds())", "NX", "PX", String(lifetime.milliseconds))
+        let claimed = try await redis.send("SET", key, "handing \(WallClock.unixMilliseconds())", "NX", "PX", String(lifetime.milliseconds))
         guard claimed.string == "OK" else { return false }
         do {
             _ = try await services.chatwoot.postMessage(account: account, conversation: conversation,
                                                         content: "Handed to the team by the assistant: \(reason)", isPrivate: true)
             try await services.chatwoot.toggleStatus(account: account, conversation: conversation, to: "open")
-            _ = try? await redis.send("SET", key, "done \(Clock.unixMilliseconds())", "XX", "PX", String(lifetime.milliseconds))
+            _ = try? await redis.send("SET", key, "done \(WallClock.unixMilliseconds())", "XX", "PX", String(lifetime.milliseconds))
             return true
         } catch {
             _ = try? await redis.send("DEL", key)
