@@ -157,6 +157,7 @@ let package = Package(
                 "Services",
                 "Jobs",
                 "Limits",
+                "Monitoring",
                 "Queue",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -176,6 +177,16 @@ let package = Package(
             path: "Benchmarks/FlowBench"
         ),
         // backup.database against a generated PostgreSQL, beside pg_dump alone.
+        .executableTarget(
+            name: "switchboardbench",
+            dependencies: [
+                "Jobs", "Limits", "Monitoring", "Producer", "Queue", "Redis", "Services",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/SwitchboardBench"
+        ),
         .executableTarget(
             name: "dumpbench",
             dependencies: ["Jobs", "Queue", "Redis", "TestSupport"],

@@ -5,7 +5,7 @@
 # (default 3), alternating so that a noisy minute hits both alike:
 #   - redis-benchmark XADD, one connection unpipelined (-c 1 -P 1: the loopback round-trip limit)
 #     and pipelined by 32 (-P 32);
-#   - for OLD_BIN, then NEW_BIN: `switchboard bench` at its defaults (200,000 jobs, concurrency 200,
+#   - for OLD_BIN, then NEW_BIN: `switchboardbench engine` at its defaults (200,000 jobs, concurrency 200,
 #     single enqueues, latency at 5,000 jobs/s), then the engine alone at --concurrency 32;
 #   - with PEERS=1, Sidekiq 6.4.1 c=10 through ../shared/bench/peers.sh (its own redis-server).
 # Each line is printed as it comes, labelled; `bench/client-compare.sh | tee run.log`.
@@ -13,8 +13,8 @@
 #   OLD_BIN=/tmp/switchboard-old PEERS=1 bench/client-compare.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-old=${OLD_BIN:?OLD_BIN: the switchboard binary to compare with (a release build of the earlier commit)}
-new=${NEW_BIN:-.build/release/switchboard}
+old=${OLD_BIN:?OLD_BIN: the switchboardbench binary to compare with (a release build of the earlier commit)}
+new=${NEW_BIN:-.build/release/switchboardbench}
 runs=${RUNS:-3}
 port=${BENCH_PORT:-6392}
 dir=$(mktemp -d)
@@ -36,8 +36,8 @@ for run in $(seq "$runs"); do
     for label in old new; do
         bin=$old
         [ "$label" = new ] && bin=$new
-        "$bin" bench --redis "$url" --runs 1 | grep '^run' | sed "s/^run 1/$label defaults/"
-        "$bin" bench --redis "$url" --runs 1 --jobs 100000 --concurrency 32 --single-jobs 0 --rate 0 | grep '^run' | sed "s/^run 1/$label c=32/"
+        "$bin" engine --redis "$url" --runs 1 | grep '^run' | sed "s/^run 1/$label defaults/"
+        "$bin" engine --redis "$url" --runs 1 --jobs 100000 --concurrency 32 --single-jobs 0 --rate 0 | grep '^run' | sed "s/^run 1/$label c=32/"
     done
     if [ "${PEERS:-0}" = 1 ]; then
         # peers.sh prints a summary table whose sidekiq row reads: N, enq/s, proc/s, with boot/s,

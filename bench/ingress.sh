@@ -21,8 +21,9 @@ empty_port=${BENCH_EMPTY_PORT:-8092}
 secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 command -v wrk >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; $SUDO apt-get install -y wrk; }
 
-swift build -c release --product switchboard
+swift build -c release --product switchboard && swift build -c release --product switchboardbench
 bin=.build/release/switchboard
+bench_bin=.build/release/switchboardbench
 dir=$(mktemp -d)
 cleanup() {
   kill "${producer:-}" "${empty:-}" 2>/dev/null || true
@@ -37,7 +38,7 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 LOG_LEVEL=warning GUESTY_WEBHOOK_SECRET=$secret BLOB_STORE="$dir/blobs" \
   "$bin" producer --redis "redis://127.0.0.1:$redis_port" --host 127.0.0.1 --port "$producer_port" --high-water 0 &
 producer=$!
-LOG_LEVEL=warning "$bin" bench-baseline --port "$empty_port" &
+LOG_LEVEL=warning "$bench_bin" baseline --port "$empty_port" &
 empty=$!
 for port in "$producer_port" "$empty_port"; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done

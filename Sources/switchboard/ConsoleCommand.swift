@@ -2,6 +2,7 @@ import ArgumentParser
 import Console
 import Foundation
 import Metrics
+import Monitoring
 import Prometheus
 import Redis
 import Scheduler

@@ -5,6 +5,7 @@ import Foundation
 import Jobs
 import Limits
 import Metrics
+import Monitoring
 import Prometheus
 import Queue
 import Redis

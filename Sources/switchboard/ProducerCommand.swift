@@ -3,6 +3,7 @@ import Blobs
 import Foundation
 import Jobs
 import Metrics
+import Monitoring
 import Producer
 import Prometheus
 

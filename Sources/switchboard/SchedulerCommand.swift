@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Jobs
 import Metrics
+import Monitoring
 import Prometheus
 import Queue
 import Scheduler

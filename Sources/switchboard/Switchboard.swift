@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Redis
 
 @main
 struct Switchboard: AsyncParsableCommand {
@@ -36,7 +37,7 @@ struct Switchboard: AsyncParsableCommand {
             else 'switchboard'. Log level: LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
             Exit codes: 0 ok, 1 not found or nothing matched, 2 usage, 3 Redis unreachable.
             """,
-        subcommands: [ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self, TraceCommand.self, ConsoleCommand.self, BenchGaugesCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, BenchCommand.self, BenchLimitsCommand.self, HealthCommand.self, BenchBaselineCommand.self]
+        subcommands: [ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self, TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, HealthCommand.self]
     )
 }
 
@@ -116,18 +117,3 @@ extension Environment {
         return value
     }
 }
-
-enum Logs {
-    /// Sets up logging once: to standard error, level from LOG_LEVEL (default info).
-    static func bootstrap() -> Logger {
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        return Logger(label: "switchboard")
-    }
-}
-
-import Redis

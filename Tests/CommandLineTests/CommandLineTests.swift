@@ -148,12 +148,28 @@ import TestSupport
         ("dead drop", ["--all", "--yes", "--queue", "<ids>"]),
         ("dead export", ["--queue", "--kind", "--error", "--since"]),
         ("dead import", ["--file"]),
-        ("bench", ["--jobs", "--concurrency", "--runs", "--single-jobs", "--rate", "--latency-seconds", "--redis"]),
     ])
     func helpIsComplete(_ command: String, _ options: [String]) async throws {
         let result = try await SwitchboardProcess.run(command.split(separator: " ").map(String.init) + ["--help"])
         #expect(result.status == 0)
         for option in options { #expect(result.output.contains(option), "\(command) --help lacks \(option)") }
+    }
+
+    /// The benchmarks live in their own executable, with the flags they always had; the production
+    /// binary has none of them.
+    @Test func theBenchmarksAreOutOfTheProductionBinary() async throws {
+        let bench = SwitchboardProcess.executable.deletingLastPathComponent().appendingPathComponent("switchboardbench").path
+        for (command, options) in [("engine", ["--jobs", "--concurrency", "--runs", "--single-jobs", "--rate", "--latency-seconds", "--redis"]),
+                                   ("limits", ["--calls", "--concurrency", "--seconds", "--runs", "--redis"]),
+                                   ("gauges", ["--jobs", "--reads", "--redis"]), ("baseline", ["--host", "--port"])] {
+            let help = try await ChildProcess.run(bench, [command, "--help"], timeout: .seconds(30))
+            #expect(help.status == 0, "\(command): \(help.stderr)")
+            for option in options { #expect(help.stdout.contains(option), "switchboardbench \(command) --help lacks \(option)") }
+        }
+        for gone in ["bench", "bench-limits", "bench-gauges", "bench-baseline"] {
+            let run = try await SwitchboardProcess.run([gone])
+            #expect(run.status == 2 && run.output.contains("Unexpected argument '\(gone)'"), "switchboard \(gone) is still there: \(run.output)")
+        }
     }
 }
 

@@ -6,9 +6,9 @@ import Queue
 import Redis
 import Services
 
-struct BenchLimitsCommand: AsyncParsableCommand {
+struct LimitsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-limits",
+        commandName: "limits",
         abstract: "Measure what the shared service limits cost per call, and the rate they let through.",
         discussion: """
             Cost: --calls calls through the gate (enter and leave, no HTTP) for a service without a limit \
@@ -21,7 +21,8 @@ struct BenchLimitsCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var redis: RedisOptions
+    @Option(name: .long, help: ArgumentHelp("Redis URL, redis://[user:password@]host:port[/db].", valueName: "url"))
+    var redis: String = "redis://127.0.0.1:6379"
 
     @Option(help: "Calls per cost measurement.")
     var calls: Int = 50_000
@@ -44,7 +45,7 @@ struct BenchLimitsCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "switchboard.bench")
         logger.logLevel = .warning
-        let endpoint = try redis.endpoint()
+        let endpoint = try RedisEndpoint(url: redis)
         let pool = RedisPool(endpoint: endpoint, size: 1)
         defer { pool.close() }
         print("switchboard bench-limits: \(calls) calls, \(concurrency) at a time, rates over \(seconds) s, redis \(endpoint), \(runs) run(s)")

@@ -4,9 +4,9 @@ import Logging
 import Queue
 import Redis
 
-struct BenchCommand: AsyncParsableCommand {
+struct EngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "engine",
         abstract: "Measure enqueue and processing throughput, latency and memory against a Redis.",
         discussion: """
             Enqueues --jobs jobs in pipelined batches, then drains them with the real consumer code path \
@@ -17,7 +17,8 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var redis: RedisOptions
+    @Option(name: .long, help: ArgumentHelp("Redis URL, redis://[user:password@]host:port[/db].", valueName: "url"))
+    var redis: String = "redis://127.0.0.1:6379"
 
     @Option(help: "Jobs per run.")
     var jobs: Int = 200_000
@@ -51,7 +52,7 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "switchboard.bench")
         logger.logLevel = .warning
-        let endpoint = try redis.endpoint()
+        let endpoint = try RedisEndpoint(url: redis)
         let bench = Bench(endpoint: endpoint, concurrency: concurrency, history: HistoryRetention(entries: historyEntries, age: HistoryRetention.standard.age),
                           logger: logger)
         print("switchboard bench: \(jobs) jobs, concurrency \(concurrency), history \(historyEntries), redis \(endpoint), \(runs) run(s)")

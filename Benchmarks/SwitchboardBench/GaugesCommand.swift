@@ -4,14 +4,13 @@ import Jobs
 import Queue
 import Redis
 
-/// `switchboard bench-gauges`: what one read of the queue gauges costs (the read every scrape of
+/// `switchboardbench gauges`: what one read of the queue gauges costs (the read every scrape of
 /// `/metrics` makes), with no backlog and with `--jobs` waiting, on the Redis given: wall time per
 /// read (median, p99) and Redis CPU per read. Uses keys under a prefix of its own and deletes them.
-struct BenchGaugesCommand: AsyncParsableCommand {
+struct GaugesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-gauges",
-        abstract: "Measure one read of every queue's Prometheus gauges, without and with a large backlog.",
-        shouldDisplay: false
+        commandName: "gauges",
+        abstract: "Measure one read of every queue's Prometheus gauges, without and with a large backlog."
     )
 
     @Option(name: .long, help: ArgumentHelp("Redis URL.", valueName: "url"))

@@ -1,14 +1,14 @@
 import ArgumentParser
+import Monitoring
 import Producer
 import ServiceLifecycle
 
-/// `switchboard bench-baseline`: serves `POST /empty`, a route that does nothing, for
-/// bench/ingress.sh to measure next to the producer. Not for deployments.
-struct BenchBaselineCommand: AsyncParsableCommand {
+/// `switchboardbench baseline`: serves `POST /empty`, a route that does nothing, for
+/// bench/ingress.sh to measure next to the producer.
+struct BaselineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-baseline",
-        abstract: "Serve POST /empty, a Hummingbird route that does nothing (the ingress benchmark's yardstick).",
-        shouldDisplay: false
+        commandName: "baseline",
+        abstract: "Serve POST /empty, a Hummingbird route that does nothing (the ingress benchmark's yardstick)."
     )
 
     @Option(help: "Address to listen on.")
@@ -18,7 +18,7 @@ struct BenchBaselineCommand: AsyncParsableCommand {
     var port: Int = 8081
 
     func run() async throws {
-        let logger = Logs.bootstrap()
+        let logger = Logs.bootstrap(label: "switchboardbench")
         let app = EmptyRouteServer.application(host: host, port: port, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
