@@ -3,7 +3,7 @@
 #   1. a Docker Engine (started if none runs) that is a Swarm manager (initialised if inactive);
 #   2. the image built with the project's Dockerfile, its FROM lines given base images made here
 #      (scripts/swarm/base-images.sh: no registry can be reached), and the stand-ins' image;
-#   3. stack.yml deployed as the README says, with Tests/Swarm/stack.test.yml standing in only for
+#   3. stack.yml deployed as docs/deploying.md says, with Tests/Swarm/stack.test.yml standing in only for
 #      what an operator already has (Chatwoot's Redis and API, the model, embeddings, Azure, Qdrant:
 #      Tests/Swarm/chatwoot.test.yml) and for this kernel's limits (no IPVS);
 #   4. checks, each step timed: every service converges healthy with no task restarted; each flow
@@ -74,7 +74,7 @@ diagnose() {
   done
 }
 # `docker stack rm`, then a wait (bounded) for its tasks and networks to go, then its volumes, which
-# a stack's removal leaves on their nodes (README: removing the stack).
+# a stack's removal leaves on their nodes (docs/deploying.md: removing the stack).
 remove_stack() {
   local of="label=com.docker.stack.namespace=$1"
   d stack rm "$1" >/dev/null 2>&1 || true
@@ -180,7 +180,7 @@ step "secrets, networks, Chatwoot's stand-ins"
 for secret in "${secrets[@]}"; do printf '%s' "${secret_value[$secret]}" | d secret create "$secret" - >/dev/null; done
 d network create --driver overlay "$chatwoot_network" >/dev/null
 d network create --driver overlay "$traefik_network" >/dev/null
-# README, step 5: Qdrant's node is labelled.
+# docs/deploying.md, step 5: Qdrant's node is labelled.
 d node update --label-add switchboard.qdrant=true "$node" >/dev/null
 export STANDINS_IMAGE=switchboard-test/standins:1 CHATWOOT_NETWORK=$chatwoot_network STANDINS_REPORT_PORT=$report_port
 d stack deploy --resolve-image never -c Tests/Swarm/chatwoot.test.yml "$standins" >/dev/null
@@ -188,7 +188,7 @@ report() { curl -fsS --max-time 5 "http://127.0.0.1:$report_port/report"; }
 for _ in $(seq 120); do report >/dev/null 2>&1 && break; sleep 1; done
 report >/dev/null || fail "the stand-ins did not answer on :$report_port within 120 s"
 
-# The README's step 6, word for word but for the values: a node-local blob folder (so no BLOB_S3_*),
+# docs/deploying.md's step 6, word for word but for the values: a node-local blob folder (so no BLOB_S3_*),
 # the console by token alone (no Keycloak), and an image from no registry (--resolve-image never
 # instead of --with-registry-auth).
 deploy() {
@@ -253,11 +253,11 @@ say "no task restarted"
 # The durability each role says at start is the documented cost, not an alarm.
 for service in $(stack_services); do
   if d service logs --no-task-ids "$service" 2>&1 | grep -q 'critical.*Redis durability'; then
-    fail "$service logs durability as critical under the README's Redis settings"
+    fail "$service logs durability as critical under the Redis settings of docs/deploying.md"
   fi
 done
 
-# The CLI: one command, in any task that has Redis's settings (README: "The CLI on Swarm").
+# The CLI: one command, in any task that has Redis's settings (docs/deploying.md: "The CLI on Swarm").
 cli_in() {
   local service=$1 container; shift
   container=$(d ps -q --filter "label=com.docker.swarm.service.name=${stack}_$service" | head -1)

@@ -116,7 +116,7 @@ struct ConsumerCommand: AsyncParsableCommand {
             // Backups pass parts of megabytes through memory. glibc raises its mmap threshold to
             // the largest block freed, after which freed parts stay in the heap instead of going
             // back to the system: a 270 MiB dump peaked at 139 MiB resident, 60 MiB with the
-            // threshold held at 1 MiB (dumpbench, README).
+            // threshold held at 1 MiB (dumpbench, docs/performance.md).
             Allocator.mapBlocks(from: 1 << 20)
         }
         let registry = Catalogue.registry(flows: flows, blobs: blobs, backups: backups)

@@ -18,7 +18,7 @@ import TestSupport
         var stderr: String
     }
 
-    /// What an operator must give `docker stack deploy` (the README's steps set each).
+    /// What an operator must give `docker stack deploy` (the steps of docs/deploying.md set each).
     static let stackSettings = [
         "SWITCHBOARD_IMAGE": "registry.example.com/switchboard:1.0.0", "SWITCHBOARD_HOST": "hooks.example.com",
         "CHATWOOT_NETWORK": "chatwoot_default", "TRAEFIK_NETWORK": "traefik-public", "CHATWOOT_ACCOUNT_ID": "1", "SCHEDULE_VERSION": "3",
@@ -82,6 +82,28 @@ import TestSupport
             }
         }
         return names
+    }
+
+    /// docs/configuration.md lists every setting the sources read — through `Environment.value`,
+    /// `environment[…]`, a `setting(…)` closure, a flow's settings list or a default argument —
+    /// and the per-service and per-kind families; it names nothing the sources do not read.
+    @Test func theConfigurationPageNamesEverySettingTheCodeReads() throws {
+        let page = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let listed = Set(page.matches(of: try Regex(#"^\| `([A-Z][A-Z0-9_<>]+)` \|"#).anchorsMatchLineEndings()).compactMap { $0.output[1].substring.map(String.init) })
+        let pattern = try Regex(#"(?:environment\["|Environment\.value\("|setting\("|\("|name: "|= ")([A-Z][A-Z0-9]+_[A-Z0-9_]+|PORT|COLUMNS)""#)
+        var read: Set<String> = []
+        let files = FileManager.default.enumerator(at: Self.root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        for file in files where file.pathExtension == "swift" {
+            for match in try String(contentsOf: file, encoding: .utf8).matches(of: pattern) {
+                if let name = match.output[1].substring { read.insert(String(name)) }
+            }
+        }
+        let families = ["RATE_LIMIT_": "RATE_LIMIT_<SERVICE>", "CONCURRENCY_": "CONCURRENCY_<SERVICE>"]
+        read = Set(read.map { families[$0] ?? $0 }).union(["RETRY_<KIND>", "RATE_LIMIT_<SERVICE>", "CONCURRENCY_<SERVICE>"])
+        #expect(read.count > 90, "the scan finds what the code reads: \(read.count)")
+        for name in read.sorted() { #expect(listed.contains(name), "docs/configuration.md lacks \(name)") }
+        let scriptsOnly: Set = ["SWITCHBOARD_SWARM_TEST", "SWITCHBOARD_TEST_TIMEOUT"]
+        for name in listed.subtracting(read).subtracting(scriptsOnly).sorted() { #expect(Bool(false), "docs/configuration.md lists \(name), which nothing reads") }
     }
 
     /// Variables an operator never sets in a deployment: test-only switches and terminal settings.
@@ -309,7 +331,7 @@ import TestSupport
         }
     }
 
-    /// Settings of the README's deploy that a deployment may leave out: the bucket's endpoint and key
+    /// Settings of the deploy in docs/deploying.md that a deployment may leave out: the bucket's endpoint and key
     /// id with a node-local blob folder, Keycloak with the console's token alone.
     static let optionalStackSettings: Set = ["BLOB_S3_ENDPOINT", "BLOB_S3_ACCESS_KEY_ID", "CONSOLE_OIDC_ISSUER"]
 
@@ -349,15 +371,15 @@ import TestSupport
         }
     }
 
-    /// The README's deployment steps create every secret the stack names.
+    /// The deployment steps (docs/deploying.md) create every secret the stack names.
     @Test(.enabled(if: which("docker") != nil))
-    func theReadmeCreatesEverySecretTheStackNames() throws {
+    func theDeploymentStepsCreateEverySecretTheStackNames() throws {
         let config = try Self.rendered("stack.yml")
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let steps = try String(contentsOf: Self.root.appendingPathComponent("docs/deploying.md"), encoding: .utf8)
         for secret in (config["secrets"] as? [String: Any] ?? [:]).keys {
-            #expect(readme.contains("docker secret create \(secret)"), "the README never creates \(secret)")
+            #expect(steps.contains("docker secret create \(secret)"), "docs/deploying.md never creates \(secret)")
         }
-        for name in Self.stackSettings.keys { #expect(readme.contains(name), "the README never sets \(name)") }
+        for name in Self.stackSettings.keys { #expect(steps.contains(name), "docs/deploying.md never sets \(name)") }
     }
 
     @Test(.enabled(if: which("docker-compose") != nil && which("python3") != nil))
