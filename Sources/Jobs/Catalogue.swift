@@ -11,9 +11,9 @@ public enum Catalogue {
     public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil,
                                 blobs: BlobStore? = nil, backups: BackupServices? = nil) -> JobRegistry {
         let store = blobs ?? flows?.blobs
-        return JobRegistry(Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
-                           + (store.map { [BlobRetention.definition($0)] } ?? [])
-                           + (backups.map { Backups.definitions($0).map(callingServices) } ?? []))
+        let every = Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
+            + (store.map { [BlobRetention.definition($0)] } ?? []) + (backups.map(Backups.definitions) ?? [])
+        return JobRegistry(every.map(callingServices))
     }
 
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
@@ -47,16 +47,16 @@ public enum Catalogue {
         return nil
     }
 
-    /// Every flow stage this process can run, each with its own retry setting if the operator gave one.
+    /// Every flow stage this process can run.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
-        (ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services))
-            .map(callingServices)
+        ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services)
     }
 
-    /// The kind with the operator's retry setting for it (`RETRY_<KIND>`), run at its flow's
-    /// priority, a service's failure that escapes it read by the shared error model (a 429 is
-    /// throttling, a 400 permanent) rather than as an unknown error, and its next job held to the
-    /// stage graph.
+    /// Every kind as the registry runs it: with the operator's retry setting for it
+    /// (`RETRY_<KIND>`), at its flow's priority, its next job held to the stage graph, and — the one
+    /// place this happens — a service's failure that escapes it (`HTTPFailure`, whichever call
+    /// made it) read by the shared error model: a 429 is throttling, a 400 permanent, a 503 worth
+    /// another attempt. Stages throw what they meet.
     static func callingServices(_ definition: JobDefinition) -> JobDefinition {
         let priority = Flows.priority(ofKind: definition.kind)
         let policy = RetryBudgets.policy(for: definition.kind, default: definition.retry).holdingBack(atMost: definition.retry.heldBackAtMost)

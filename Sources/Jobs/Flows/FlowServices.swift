@@ -74,13 +74,3 @@ public struct FlowServices: Sendable {
         self.keys = keys
     }
 }
-
-/// Runs a service call; its `HTTPFailure` becomes the `JobFailure` the engine acts on.
-@discardableResult
-func calling<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let failure as HTTPFailure {
-        throw JobFailure(failure)
-    }
-}

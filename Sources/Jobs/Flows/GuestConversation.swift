@@ -18,18 +18,18 @@ enum GuestConversation {
     /// The contact whose phone number (by its digits) or email (tried in that order) is exactly this.
     static func contact(_ chatwoot: ChatwootClient, account: Int, phone: String?, email: String?) async throws -> Int? {
         if let phone, let digits = digits(phone) {
-            let contacts = try await calling { try await chatwoot.searchContacts(account: account, query: digits) }
+            let contacts = try await chatwoot.searchContacts(account: account, query: digits)
             if let contact = contacts.first(where: { $0.phoneNumber.flatMap(Self.digits) == digits }) { return contact.id }
         }
         if let email = email?.trimmingCharacters(in: .whitespaces).lowercased(), email.contains("@") {
-            let contacts = try await calling { try await chatwoot.searchContacts(account: account, query: email) }
+            let contacts = try await chatwoot.searchContacts(account: account, query: email)
             if let contact = contacts.first(where: { $0.email?.lowercased() == email }) { return contact.id }
         }
         return nil
     }
 
     static func latest(_ chatwoot: ChatwootClient, account: Int, contact: Int) async throws -> Int? {
-        let conversations = try await calling { try await chatwoot.conversations(account: account, contact: contact) }
+        let conversations = try await chatwoot.conversations(account: account, contact: contact)
         return conversations.max { ($0.lastActivity, $0.id) < ($1.lastActivity, $1.id) }?.id
     }
 

@@ -76,7 +76,7 @@ enum ReplyOnce {
                 // Chatwoot answered and created nothing: the next attempt may post straight away.
                 try? await broker.dropMarker(post.marker, ifHolding: claim)
             }
-            throw JobFailure(failure)
+            throw failure
         }
         _ = try await broker.swapMarker(post.marker, expected: claim, with: String(id), lifetime: lifetime)
         context.logger.info("posted to Chatwoot", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(id)"])

@@ -23,12 +23,7 @@ public enum BlobRetention {
             guard let blobs else { throw JobFailure.permanent("this consumer has no BLOB_STORE to sweep") }
             let days = request.olderThanDays ?? 30
             guard days >= 1 else { throw JobFailure.permanent("older_than_days must be at least 1 (a younger blob may still be needed), not \(days)") }
-            let swept: BlobStore.Swept
-            do {
-                swept = try await blobs.sweep(olderThan: Date().addingTimeInterval(-Double(days) * 86_400))
-            } catch let failure as HTTPFailure {
-                throw JobFailure(failure)
-            }
+            let swept = try await blobs.sweep(olderThan: Date().addingTimeInterval(-Double(days) * 86_400))
             context.logger.info("blob store swept", metadata: ["blobs": "\(swept.blobs)", "bytes": "\(swept.bytes)", "older_than_days": "\(days)"])
             return .done
         }

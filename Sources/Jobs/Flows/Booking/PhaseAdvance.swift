@@ -48,7 +48,7 @@ public enum PhaseAdvance {
         guard let contact = try await GuestConversation.contact(services.chatwoot, account: account, phone: reservation.guestPhone, email: reservation.guestEmail) else {
             return []
         }
-        let all = try await calling { try await services.chatwoot.conversations(account: account, contact: contact) }
+        let all = try await services.chatwoot.conversations(account: account, contact: contact)
         return all.filter { $0.status != "resolved" }.map(\.id)
     }
 }

@@ -10,17 +10,15 @@ enum Triage {
         let phases = Set(StayPhase.allCases.map(\.rawValue))
         switch decision {
         case .label(let phase):
-            try await calling {
-                try await services.chatwoot.addLabels(account: account, conversation: conversation, [phase.rawValue], removing: phases.subtracting([phase.rawValue]))
-            }
+            try await services.chatwoot.addLabels(account: account, conversation: conversation, [phase.rawValue], removing: phases.subtracting([phase.rawValue]))
             if let team = services.teams[phase] {
-                let current = try await calling { try await services.chatwoot.conversationState(account: account, conversation: conversation) }
+                let current = try await services.chatwoot.conversationState(account: account, conversation: conversation)
                 if current.teamID != team {
-                    try await calling { try await services.chatwoot.assignTeam(account: account, conversation: conversation, teamID: team) }
+                    try await services.chatwoot.assignTeam(account: account, conversation: conversation, teamID: team)
                 }
             }
         case .clear:
-            try await calling { try await services.chatwoot.addLabels(account: account, conversation: conversation, [], removing: phases) }
+            try await services.chatwoot.addLabels(account: account, conversation: conversation, [], removing: phases)
         case .unknown:
             break
         }

@@ -50,9 +50,6 @@ public enum CallFlow {
                     }
                     try await blob.append(piece)
                 }
-            } catch let failure as HTTPFailure {
-                await blob.cancel()
-                throw JobFailure(failure)
             } catch {
                 await blob.cancel()
                 throw error
@@ -61,7 +58,7 @@ public enum CallFlow {
                 await blob.cancel()
                 throw JobFailure.retryable("the \(call.source) of call \(call.callID) came back empty")
             }
-            try await BlobAccess.commit(blob)
+            try await blob.commit()
             let served = response.header("Content-Type").flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(AudioTypes.contentType(forExtension:))
             let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: served ?? "audio/mpeg", byteCount: blob.byteCount))
             return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call))
@@ -72,7 +69,7 @@ public enum CallFlow {
         JobDefinition(kind: transcribeKind, queue: transcribeQueue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallAudio.self) { item, context in
             guard let reference = item.audio.blob else { throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store") }
             let audio = try await BlobAccess.read(blobs, reference)
-            let transcript = try await calling { try await speech.transcribe(audio, contentType: item.audio.contentType ?? "audio/mpeg") }
+            let transcript = try await speech.transcribe(audio, contentType: item.audio.contentType ?? "audio/mpeg")
             guard !transcript.text.isEmpty else {
                 context.logger.notice("nothing intelligible in the call; not indexed", metadata: ["aircall.call": "\(item.call.callID)"])
                 return .done

@@ -23,7 +23,7 @@ public enum ChatFlow {
     static func retrieve(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
                       onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error) }) { message, context in
-            let vector = try await calling { try await services.embeddings.embed([message.content]) }.first ?? []
+            let vector = try await services.embeddings.embed([message.content]).first ?? []
             let account: [String: JSONValue] = ["account_id": .integer(message.accountID)]
             let audience = message.audience ?? .guest
             var guest: [VerifiedGuest] = []
@@ -34,19 +34,17 @@ public enum ChatFlow {
                     guest.append(identity)
                 }
             }
-            let hits = try await calling {
-                switch audience {
-                case .guest:
-                    // Never what is known privately about any guest.
-                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, mustNot: ["private": .bool(true)],
-                                                    scoreThreshold: services.scoreThreshold)
-                case .team:
-                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
-                case .agent:
-                    // The shared knowledge and this guest's own calls and bookings; never another guest's.
-                    try await services.qdrant.query(vector, limit: services.contextLimit, must: account, sharedOr: guest.map(\.key),
-                                                    scoreThreshold: services.scoreThreshold)
-                }
+            let hits = switch audience {
+            case .guest:
+                // Never what is known privately about any guest.
+                try await services.qdrant.query(vector, limit: services.contextLimit, must: account, mustNot: ["private": .bool(true)],
+                                                scoreThreshold: services.scoreThreshold)
+            case .team:
+                try await services.qdrant.query(vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
+            case .agent:
+                // The shared knowledge and this guest's own calls and bookings; never another guest's.
+                try await services.qdrant.query(vector, limit: services.contextLimit, must: account, sharedOr: guest.map(\.key),
+                                                scoreThreshold: services.scoreThreshold)
             }
             var draft = ChatDraft(message: message, context: hits.compactMap { hit in
                 // For the team, each fact says where it comes from, so staff can check it.
@@ -54,10 +52,8 @@ public enum ChatFlow {
             })
             if audience == .agent { draft.guest = guest }
             if draft.context.isEmpty, services.handOffWithoutKnowledge, audience == .guest {
-                try await calling {
-                    try await Handoff.handOver(services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
-                                               reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
-                }
+                try await Handoff.handOver(services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
+                                           reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
                 return .done
             }
             return .next(try next(generateKind, queue: generateQueue, draft, message: message))
@@ -91,9 +87,7 @@ public enum ChatFlow {
             } else {
                 prompt += "\n\nYou are answering a member of the team, not a guest. After each fact you use, name its source as given in brackets."
             }
-            let completion = try await calling {
-                try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
-            }
+            let completion = try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             let said = audience == .guest ? HandoffRequest(completion.text) : HandoffRequest(text: completion.text)
             // An agent's answer says whose records it could draw on.
             let content = audience == .agent ? said.text + "\n\n" + VerifiedGuest.note(draft.guest ?? []) : said.text
@@ -129,10 +123,8 @@ public enum ChatFlow {
                                                         isPrivate: isPrivate).id
             }
             if answer.handOff == true {
-                try await calling {
-                    try await Handoff.handOver(services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
-                                               reason: "the guest asked for a person.")
-                }
+                try await Handoff.handOver(services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
+                                           reason: "the guest asked for a person.")
             }
             return .done
         }

@@ -14,11 +14,11 @@ enum KnowledgeIndex {
     @discardableResult
     static func write(_ services: FlowServices, account: Int, source: String, texts: [String], payload: [String: JSONValue]) async throws -> Int {
         guard !texts.isEmpty else { return 0 }
-        let vectors = try await calling { try await services.embeddings.embed(texts) }
+        let vectors = try await services.embeddings.embed(texts)
         guard vectors.count == texts.count, let size = vectors.first?.count, size > 0 else {
             throw JobFailure.permanent("the embeddings service answered \(vectors.count) vectors for \(texts.count) texts")
         }
-        try await calling { try await services.qdrant.ensureCollection(vectorSize: size) }
+        try await services.qdrant.ensureCollection(vectorSize: size)
         let points = zip(texts, vectors).enumerated().map { index, pair in
             var fields = payload
             fields["account_id"] = .integer(account)
@@ -28,7 +28,7 @@ enum KnowledgeIndex {
             fields["text"] = .string(pair.0)
             return QdrantClient.Point(id: QdrantClient.pointID(for: "\(source)#\(index)"), vector: pair.1, payload: fields)
         }
-        try await calling { try await services.qdrant.upsert(points) }
+        try await services.qdrant.upsert(points)
         return points.count
     }
 }

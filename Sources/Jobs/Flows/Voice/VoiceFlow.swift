@@ -29,7 +29,7 @@ public enum VoiceFlow {
             // The attachment's own type, else what the download said it is (Chatwoot often leaves
             // the extension null), else Ogg, what Chatwoot's recorder makes.
             let contentType = voice.audio.contentType ?? served.flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(AudioTypes.contentType(forExtension:)) ?? "audio/ogg"
-            let transcript = try await calling { try await speech.transcribe(audio, contentType: contentType) }
+            let transcript = try await speech.transcribe(audio, contentType: contentType)
             guard !transcript.text.isEmpty else {
                 throw JobFailure.permanent("nothing intelligible in the voice message (\(audio.count) bytes, \(contentType))")
             }
@@ -44,12 +44,12 @@ public enum VoiceFlow {
     static func synthesize(_ services: FlowServices, _ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
         JobDefinition(kind: synthesizeKind, queue: synthesizeQueue, retry: Flows.voice.retry, timeout: .seconds(60), payload: ChatAnswer.self,
                       onDeadLetter: { answer, error, redis in try await ChatFlow.tellAgents(services, redis, answer.accountID, answer.conversationID, error) }) { answer, _ in
-            let audio = try await calling { try await speech.synthesize(answer.content) }
+            let audio = try await speech.synthesize(answer.content)
             // One blob per answered message: a synthesize stage that runs again replaces it.
             let fileExtension = AzureSpeechClient.fileExtension(ofOutputFormat: speech.outputFormat) ?? "ogg"
             let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).\(fileExtension)")
             try await blob.append(audio)
-            try await BlobAccess.commit(blob)
+            try await blob.commit()
             let spoken = SpokenAnswer(answer: answer, audio: AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension),
                                                                                 byteCount: audio.count))
             let message = ChatMessage(accountID: answer.accountID, conversationID: answer.conversationID, inboxID: nil,
@@ -81,9 +81,7 @@ public enum VoiceFlow {
     static func fetch(_ source: AudioSource, services: FlowServices, blobs: BlobStore) async throws -> (bytes: [UInt8], contentType: String?) {
         if let blob = source.blob { return (try await BlobAccess.read(blobs, blob), nil) }
         guard let url = source.url, let http = services.http else { throw JobFailure.permanent("the voice message carries no audio") }
-        let response = try await calling {
-            try await http.sendChecked(HTTPClient.Request("GET", url, timeout: .seconds(60), maxResponseBytes: 25 << 20))
-        }
+        let response = try await http.sendChecked(HTTPClient.Request("GET", url, timeout: .seconds(60), maxResponseBytes: 25 << 20))
         return (response.body, response.header("Content-Type"))
     }
 
