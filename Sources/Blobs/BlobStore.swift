@@ -29,26 +29,26 @@ public struct BlobStore: Sendable {
             let rest = location.dropFirst("s3://".count)
             let bucket = String(rest.prefix { $0 != "/" })
             let prefix = rest.dropFirst(bucket.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            guard !bucket.isEmpty else { throw BlobStoreError("BLOB_STORE \(location) names no bucket") }
-            guard let s3 else { throw BlobStoreError("BLOB_STORE \(location) needs BLOB_S3_ENDPOINT, BLOB_S3_ACCESS_KEY_ID and BLOB_S3_SECRET_ACCESS_KEY") }
+            guard !bucket.isEmpty else { throw ConfigurationError("BLOB_STORE \(location) names no bucket") }
+            guard let s3 else { throw ConfigurationError("BLOB_STORE \(location) needs BLOB_S3_ENDPOINT, BLOB_S3_ACCESS_KEY_ID and BLOB_S3_SECRET_ACCESS_KEY") }
             let signer = SignatureV4(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey, region: s3.region, sessionToken: s3.sessionToken)
             backend = .bucket(S3Client(endpoint: s3.endpoint, bucket: bucket, signer: signer, http: http()), prefix: prefix)
             return
         }
         if location.contains("://") && !location.hasPrefix("file://") {
-            throw BlobStoreError("BLOB_STORE \(location): only file:// folders and s3:// buckets are supported")
+            throw ConfigurationError("BLOB_STORE \(location): only file:// folders and s3:// buckets are supported")
         }
         let path = location.hasPrefix("file://") ? String(location.dropFirst("file://".count)) : location
-        guard !path.isEmpty else { throw BlobStoreError("BLOB_STORE is empty") }
+        guard !path.isEmpty else { throw ConfigurationError("BLOB_STORE is empty") }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let root = URL(fileURLWithPath: absolute, isDirectory: true).standardizedFileURL
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         } catch {
-            throw BlobStoreError("BLOB_STORE \(root.path) cannot be created: \(error.localizedDescription)")
+            throw ConfigurationError("BLOB_STORE \(root.path) cannot be created: \(error.localizedDescription)")
         }
         guard FileManager.default.isWritableFile(atPath: root.path) else {
-            throw BlobStoreError("BLOB_STORE \(root.path) is not writable by this user")
+            throw ConfigurationError("BLOB_STORE \(root.path) is not writable by this user")
         }
         backend = .folder(root)
     }

@@ -97,28 +97,28 @@ public struct ConsoleSettings: Sendable {
     /// Reads the settings (`setting` resolves `NAME` and `NAME_FILE`); throws naming what is wrong.
     public static func read(host: String, _ setting: (String) throws -> String?) throws -> ConsoleSettings {
         let token = try setting("CONSOLE_TOKEN")
-        if let token, token.count < 16 { throw ConsoleSettingsError("CONSOLE_TOKEN must be at least 16 characters (it is every operator's password)") }
+        if let token, token.count < 16 { throw ConfigurationError("CONSOLE_TOKEN must be at least 16 characters (it is every operator's password)") }
         let publicURL = try setting("CONSOLE_PUBLIC_URL")?.trimmingSuffix("/")
-        if let publicURL, origin(publicURL) == nil { throw ConsoleSettingsError("CONSOLE_PUBLIC_URL '\(publicURL)' is not an http(s) URL") }
+        if let publicURL, origin(publicURL) == nil { throw ConfigurationError("CONSOLE_PUBLIC_URL '\(publicURL)' is not an http(s) URL") }
         var openID: OpenIDLogin.Settings?
         if let issuer = try setting("CONSOLE_OIDC_ISSUER") {
-            guard HTTPClient.isWebURL(issuer) else { throw ConsoleSettingsError("CONSOLE_OIDC_ISSUER '\(issuer)' is not an http(s) URL") }
-            guard let client = try setting("CONSOLE_OIDC_CLIENT_ID") else { throw ConsoleSettingsError("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID") }
-            guard let publicURL else { throw ConsoleSettingsError("CONSOLE_OIDC_ISSUER needs CONSOLE_PUBLIC_URL (where Keycloak sends the browser back)") }
+            guard HTTPClient.isWebURL(issuer) else { throw ConfigurationError("CONSOLE_OIDC_ISSUER '\(issuer)' is not an http(s) URL") }
+            guard let client = try setting("CONSOLE_OIDC_CLIENT_ID") else { throw ConfigurationError("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID") }
+            guard let publicURL else { throw ConfigurationError("CONSOLE_OIDC_ISSUER needs CONSOLE_PUBLIC_URL (where Keycloak sends the browser back)") }
             openID = OpenIDLogin.Settings(
                 issuer: issuer, clientID: client, clientSecret: try setting("CONSOLE_OIDC_CLIENT_SECRET"), redirectURI: publicURL + "/auth/callback",
                 rolesClaim: try setting("CONSOLE_ROLES_CLAIM") ?? "realm_access.roles",
                 operatorRole: try setting("CONSOLE_OPERATOR_ROLE") ?? "switchboard-operator", viewerRole: try setting("CONSOLE_VIEWER_ROLE") ?? "switchboard-viewer")
         }
         let hours = try setting("CONSOLE_SESSION_HOURS").map { text -> Int in
-            guard let hours = Int(text), (1...168).contains(hours) else { throw ConsoleSettingsError("CONSOLE_SESSION_HOURS '\(text)' must be 1-168") }
+            guard let hours = Int(text), (1...168).contains(hours) else { throw ConfigurationError("CONSOLE_SESSION_HOURS '\(text)' must be 1-168") }
             return hours
         } ?? 8
         let secret = try setting("CONSOLE_SESSION_SECRET")
-        if let secret, secret.count < 32 { throw ConsoleSettingsError("CONSOLE_SESSION_SECRET must be at least 32 characters") }
+        if let secret, secret.count < 32 { throw ConfigurationError("CONSOLE_SESSION_SECRET must be at least 32 characters") }
         let settings = ConsoleSettings(token: token, openID: openID, publicURL: publicURL, sessionSecret: secret, sessionHours: hours)
         if settings.local && !["127.0.0.1", "::1", "localhost"].contains(host) {
-            throw ConsoleSettingsError("the console refuses to listen on \(host) with no sign-in: set CONSOLE_TOKEN or CONSOLE_OIDC_ISSUER (with CONSOLE_OIDC_CLIENT_ID and CONSOLE_PUBLIC_URL), or listen on 127.0.0.1")
+            throw ConfigurationError("the console refuses to listen on \(host) with no sign-in: set CONSOLE_TOKEN or CONSOLE_OIDC_ISSUER (with CONSOLE_OIDC_CLIENT_ID and CONSOLE_PUBLIC_URL), or listen on 127.0.0.1")
         }
         return settings
     }
@@ -128,9 +128,4 @@ public struct ConsoleSettings: Sendable {
         guard let components = URLComponents(string: url), let scheme = components.scheme, ["http", "https"].contains(scheme), let host = components.host, !host.isEmpty else { return nil }
         return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
-}
-
-public struct ConsoleSettingsError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }

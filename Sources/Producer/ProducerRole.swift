@@ -25,12 +25,7 @@ public enum ProducerRole {
     public static func application(_ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
                                    checks: RedisChecks = RedisChecks(), drain: DrainState = DrainState(),
                                    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let blobs: BlobStore
-        do {
-            blobs = try BlobStore(location: configuration.blobStore, s3: configuration.blobS3)
-        } catch let error as BlobStoreError {
-            throw ConfigurationError(error.description)
-        }
+        let blobs = try BlobStore(location: configuration.blobStore, s3: configuration.blobS3)
         let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
                               dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater, redisWait: configuration.redisWait)
         let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks, drain: drain)

@@ -72,7 +72,7 @@ struct BackupsFetchCommand: AsyncParsableCommand {
         let r2: R2Settings
         do {
             r2 = try R2Settings.configured(http: HTTPClient(connections: 1)) { try Environment.value($0, environment) }
-        } catch let error as FlowConfigurationError {
+        } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
         if output == nil, isatty(1) != 0 {

@@ -6,6 +6,7 @@ import Monitoring
 import Prometheus
 import Redis
 import Scheduler
+import Services
 
 struct ConsoleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +56,7 @@ struct ConsoleCommand: AsyncParsableCommand {
         let settings: ConsoleSettings
         do {
             settings = try ConsoleSettings.read(host: host) { try Environment.value($0, environment) }
-        } catch let error as ConsoleSettingsError {
+        } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
         let path = schedule ?? environment["SCHEDULE_FILE"].flatMap { $0.isEmpty ? nil : $0 }

@@ -87,7 +87,7 @@ struct ConsumerCommand: AsyncParsableCommand {
         let limits: ServiceLimits
         do {
             limits = try ServiceLimits.configured(environment)
-        } catch let error as LimitConfigurationError {
+        } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
         // Every call to an external service passes the deployment's shared limits, held in Redis
@@ -109,7 +109,7 @@ struct ConsumerCommand: AsyncParsableCommand {
                                                     http: HTTPClient(connections: 2, gate: gate)) {
                 try Environment.value($0, environment)
             }
-        } catch let error as FlowConfigurationError {
+        } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
         if backups != nil {

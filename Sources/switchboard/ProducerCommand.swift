@@ -6,6 +6,7 @@ import Metrics
 import Monitoring
 import Producer
 import Prometheus
+import Services
 
 struct ProducerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -106,9 +107,7 @@ struct ProducerCommand: AsyncParsableCommand {
             assistantInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_INBOX_IDS", try Environment.value("ASSISTANT_INBOX_IDS", environment))
             staffInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_STAFF_INBOX_IDS", try Environment.value("ASSISTANT_STAFF_INBOX_IDS", environment))
             assistantHandle = try Environment.value("ASSISTANT_HANDLE", environment) ?? "@assistant"
-        } catch let error as BlobStoreError {
-            throw ValidationError(error.description)
-        } catch let error as FlowConfigurationError {
+        } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
         var configuration = ProducerConfiguration(

@@ -29,7 +29,7 @@ import Testing
         #expect(try Self.services([:])?.giveUpAfter == .seconds(300))
         #expect(try Self.services(["ASSISTANT_GIVE_UP_AFTER": "90s"])?.giveUpAfter == .seconds(90))
         for hostile in ["0s", "5s", "25h", "9223372036854775807s", "-1m", "soon", ""] {
-            #expect(throws: FlowConfigurationError.self, "\(hostile)") { try Self.services(["ASSISTANT_GIVE_UP_AFTER": hostile]) }
+            #expect(throws: ConfigurationError.self, "\(hostile)") { try Self.services(["ASSISTANT_GIVE_UP_AFTER": hostile]) }
         }
         // Every stage of the guest's flows carries it; background stages keep hours.
         let services = try #require(try Self.services(["ASSISTANT_GIVE_UP_AFTER": "2m"]))

@@ -1,4 +1,5 @@
 import Foundation
+import Services
 @testable import Jobs
 import Testing
 
@@ -42,8 +43,8 @@ import Testing
     @Test func teamsAreReadPerPhaseAndAMistakeIsNamed() throws {
         #expect(try FlowConfiguration.teams(" pre-stay=3, During-Stay = 4 ,") == [.preStay: 3, .duringStay: 4])
         #expect(try FlowConfiguration.teams("") == [:])
-        #expect(throws: FlowConfigurationError.self) { try FlowConfiguration.teams("checkout=3") }
-        #expect(throws: FlowConfigurationError.self) { try FlowConfiguration.teams("inquiry=x") }
+        #expect(throws: ConfigurationError.self) { try FlowConfiguration.teams("checkout=3") }
+        #expect(throws: ConfigurationError.self) { try FlowConfiguration.teams("inquiry=x") }
     }
 
     @Test func phoneNumbersCompareByTheirDigits() {

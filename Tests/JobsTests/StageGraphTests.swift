@@ -35,10 +35,10 @@ import TestSupport
         // The consumer asked for the triage queue with the chat flow's settings but no account.
         let chat = ["EMBEDDINGS_URL": "http://e", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": "http://q", "QDRANT_COLLECTION": "c",
                     "GROQ_API_KEY": "k", "CHATWOOT_URL": "http://c", "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "p"]
-        #expect(throws: FlowConfigurationError.self) {
+        #expect(throws: ConfigurationError.self) {
             _ = try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(), http: HTTPClient(connections: 1)) { chat[$0] }
         }
-        let error = #expect(throws: FlowConfigurationError.self) {
+        let error = #expect(throws: ConfigurationError.self) {
             _ = try FlowConfiguration.services(forQueues: ["call-transcribe"], keys: Keys(), http: HTTPClient(connections: 1)) {
                 $0 == "CHATWOOT_ACCOUNT_ID" ? "1" : chat[$0]
             }

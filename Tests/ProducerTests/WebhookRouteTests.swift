@@ -1,4 +1,5 @@
 import Foundation
+import Services
 @testable import Producer
 import Queue
 import Testing

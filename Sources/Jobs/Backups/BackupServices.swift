@@ -36,7 +36,7 @@ public struct BackupServices: Sendable {
                           attachments: settings.string("ATTACHMENTS_S3_ENDPOINT") != nil)
         guard wanted.snapshots || wanted.dumps || wanted.attachments else {
             if required {
-                throw FlowConfigurationError("the backups need HCLOUD_TOKEN (snapshots), DATABASE_URL (dumps) or ATTACHMENTS_S3_ENDPOINT (attachments mirror), each also as NAME_FILE")
+                throw ConfigurationError("the backups need HCLOUD_TOKEN (snapshots), DATABASE_URL (dumps) or ATTACHMENTS_S3_ENDPOINT (attachments mirror), each also as NAME_FILE")
             }
             return nil
         }
@@ -77,13 +77,13 @@ public struct SnapshotSettings: Sendable {
         if let text = try settings.string("BACKUP_SERVER_IDS") {
             let parsed = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw FlowConfigurationError("BACKUP_SERVER_IDS '\(text)' is not a list of server ids, e.g. 1234,5678")
+                throw ConfigurationError("BACKUP_SERVER_IDS '\(text)' is not a list of server ids, e.g. 1234,5678")
             }
             ids = parsed.compactMap { $0 }
         }
         let selector = try settings.string("BACKUP_SERVER_SELECTOR")
         guard ids != nil || selector != nil else {
-            throw FlowConfigurationError("the backups need BACKUP_SERVER_IDS or BACKUP_SERVER_SELECTOR (which servers to snapshot)")
+            throw ConfigurationError("the backups need BACKUP_SERVER_IDS or BACKUP_SERVER_SELECTOR (which servers to snapshot)")
         }
         return SnapshotSettings(
             hetzner: HetznerClient(baseURL: try settings.string("HCLOUD_BASE_URL") ?? "https://api.hetzner.cloud/v1", token: token, http: http),
@@ -125,9 +125,9 @@ public struct R2Settings: Sendable {
         } else if let account = try settings.string("R2_ACCOUNT_ID") {
             endpoint = "https://\(account).r2.cloudflarestorage.com"
         } else {
-            throw FlowConfigurationError("the dumps and the attachments mirror need R2_ENDPOINT or R2_ACCOUNT_ID")
+            throw ConfigurationError("the dumps and the attachments mirror need R2_ENDPOINT or R2_ACCOUNT_ID")
         }
-        guard HTTPClient.isWebURL(endpoint) else { throw FlowConfigurationError("R2_ENDPOINT '\(endpoint)' is not an http(s) URL") }
+        guard HTTPClient.isWebURL(endpoint) else { throw ConfigurationError("R2_ENDPOINT '\(endpoint)' is not an http(s) URL") }
         let signer = SignatureV4(accessKeyID: try settings.required("R2_ACCESS_KEY_ID", for: "R2"), secretAccessKey: try settings.required("R2_SECRET_ACCESS_KEY", for: "R2"),
                                  region: try settings.string("R2_REGION") ?? "auto")
         let partSize = try settings.bytes("BACKUP_PART_SIZE", default: 16 << 20, within: EqualPartUpload.smallestPart...(512 << 20))
@@ -143,20 +143,20 @@ struct BackupSettingReader {
     func string(_ name: String) throws -> String? { try setting(name) }
 
     func required(_ name: String, for what: String) throws -> String {
-        guard let value = try setting(name) else { throw FlowConfigurationError("\(what) needs \(name) (or \(name)_FILE)") }
+        guard let value = try setting(name) else { throw ConfigurationError("\(what) needs \(name) (or \(name)_FILE)") }
         return value
     }
 
     func count(_ name: String, default value: Int, within bounds: ClosedRange<Int>) throws -> Int {
         guard let text = try setting(name) else { return value }
-        guard let number = Int(text), bounds.contains(number) else { throw FlowConfigurationError("\(name) '\(text)' is not a number from \(bounds.lowerBound) to \(bounds.upperBound)") }
+        guard let number = Int(text), bounds.contains(number) else { throw ConfigurationError("\(name) '\(text)' is not a number from \(bounds.lowerBound) to \(bounds.upperBound)") }
         return number
     }
 
     func duration(_ name: String, default value: Duration, within bounds: ClosedRange<Duration>) throws -> Duration {
         guard let text = try setting(name) else { return value }
         guard let parsed = RetryBudgets.duration(text), bounds.contains(parsed) else {
-            throw FlowConfigurationError("\(name) '\(text)' is not a duration from \(bounds.lowerBound) to \(bounds.upperBound), such as 15s, 2m or 2h")
+            throw ConfigurationError("\(name) '\(text)' is not a duration from \(bounds.lowerBound) to \(bounds.upperBound), such as 15s, 2m or 2h")
         }
         return parsed
     }
@@ -172,6 +172,6 @@ struct BackupSettingReader {
             if !overflow, bounds.contains(total) { return total }
             break
         }
-        throw FlowConfigurationError("\(name) '\(text)' is not a size from \(bounds.lowerBound >> 20)MiB to \(bounds.upperBound >> 20)MiB, such as 16MiB")
+        throw ConfigurationError("\(name) '\(text)' is not a size from \(bounds.lowerBound >> 20)MiB to \(bounds.upperBound >> 20)MiB, such as 16MiB")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Services
 
 /// A PostgreSQL connection URL (`postgres://user:password@host:port/database?sslmode=require`)
 /// split so the password never reaches an argument list, a log line or an error: `pg_dump` is given
@@ -14,7 +15,7 @@ public struct DatabaseURL: Sendable, Equatable {
     public init(_ text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let schemeEnd = trimmed.range(of: "://"), ["postgres", "postgresql"].contains(trimmed[..<schemeEnd.lowerBound].lowercased()) else {
-            throw FlowConfigurationError("DATABASE_URL is not a postgres:// or postgresql:// URL")
+            throw ConfigurationError("DATABASE_URL is not a postgres:// or postgresql:// URL")
         }
         let rest = trimmed[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
@@ -31,7 +32,7 @@ public struct DatabaseURL: Sendable, Equatable {
             let host = authority.hasPrefix("[") ? authority[(authority.firstIndex(of: "]").map { authority.index(after: $0) } ?? authority.endIndex)...] : authority
             let plainHost = host.split(separator: ":", omittingEmptySubsequences: false).dropFirst().allSatisfy { $0.allSatisfy(\.isNumber) }
             if !inQueryValue || !plainHost {
-                throw FlowConfigurationError("DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be")
+                throw ConfigurationError("DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be")
             }
         }
         var user: Substring = ""
@@ -43,7 +44,7 @@ public struct DatabaseURL: Sendable, Equatable {
             if let colon = userInfo.firstIndex(of: ":") {
                 user = userInfo[..<colon]
                 password = String(userInfo[userInfo.index(after: colon)...]).removingPercentEncoding
-                guard password != nil else { throw FlowConfigurationError("DATABASE_URL's password is not valid percent-encoding") }
+                guard password != nil else { throw ConfigurationError("DATABASE_URL's password is not valid percent-encoding") }
             } else {
                 user = userInfo
             }

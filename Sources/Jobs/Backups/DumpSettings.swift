@@ -30,7 +30,7 @@ public struct DumpSettings: Sendable {
         guard let url = try settings.string("DATABASE_URL") else { return nil }
         let name = try settings.string("PG_DUMP") ?? "pg_dump"
         guard let pgDump = ExecutableSearch.find(name, path: try settings.string("PATH") ?? "/usr/local/bin:/usr/bin:/bin") else {
-            throw FlowConfigurationError("PG_DUMP '\(name)' is not an executable file (nor a name found on PATH): install postgresql-client or set PG_DUMP")
+            throw ConfigurationError("PG_DUMP '\(name)' is not an executable file (nor a name found on PATH): install postgresql-client or set PG_DUMP")
         }
         return DumpSettings(database: try DatabaseURL(url), pgDump: pgDump, r2: r2,
                             keepDumps: try settings.count("BACKUP_KEEP_DUMPS", default: 14, within: 1...1000),
@@ -57,7 +57,7 @@ extension BackupSettingReader {
     static func folder(_ name: String, _ value: String) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, !trimmed.hasPrefix("/"), !trimmed.contains("//"), trimmed.utf8.count <= 512 else {
-            throw FlowConfigurationError("\(name) '\(value)' is not a folder in the bucket, such as switchboard/dumps/")
+            throw ConfigurationError("\(name) '\(value)' is not a folder in the bucket, such as switchboard/dumps/")
         }
         return trimmed.hasSuffix("/") ? trimmed : trimmed + "/"
     }

@@ -28,7 +28,7 @@ public struct MirrorSettings: Sendable {
 
     static func configured(_ settings: BackupSettingReader, r2: R2Settings, http: HTTPClient) throws -> MirrorSettings? {
         guard let endpoint = try settings.string("ATTACHMENTS_S3_ENDPOINT") else { return nil }
-        guard HTTPClient.isWebURL(endpoint) else { throw FlowConfigurationError("ATTACHMENTS_S3_ENDPOINT '\(endpoint)' is not an http(s) URL") }
+        guard HTTPClient.isWebURL(endpoint) else { throw ConfigurationError("ATTACHMENTS_S3_ENDPOINT '\(endpoint)' is not an http(s) URL") }
         let what = "the attachments mirror"
         let signer = SignatureV4(accessKeyID: try settings.required("ATTACHMENTS_S3_ACCESS_KEY_ID", for: what),
                                  secretAccessKey: try settings.required("ATTACHMENTS_S3_SECRET_ACCESS_KEY", for: what),

@@ -21,7 +21,7 @@ public enum FlowConfiguration {
     public static func inboxIDs(_ name: String, _ text: String?) throws -> Set<Int> {
         Set(try (text ?? "").split(separator: ",").map { part in
             guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
-                throw FlowConfigurationError("\(name) '\(text ?? "")' is not a list of inbox ids, e.g. 4,7")
+                throw ConfigurationError("\(name) '\(text ?? "")' is not a list of inbox ids, e.g. 4,7")
             }
             return id
         })
@@ -58,19 +58,19 @@ public enum FlowConfiguration {
         try configureIndexing(&services, required: index, setting: setting)
         let key = try setting("AZURE_SPEECH_KEY")
         guard voice || key != nil else { return services }
-        guard let key else { throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_KEY (or AZURE_SPEECH_KEY_FILE)") }
+        guard let key else { throw ConfigurationError("the voice flow needs AZURE_SPEECH_KEY (or AZURE_SPEECH_KEY_FILE)") }
         let hosts: AzureSpeechClient.Hosts
         if let endpoint = try setting("AZURE_SPEECH_ENDPOINT") {
             hosts = .endpoint(endpoint)
         } else if let region = try setting("AZURE_SPEECH_REGION") {
             hosts = .region(region)
         } else {
-            throw FlowConfigurationError("the voice flow needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT")
+            throw ConfigurationError("the voice flow needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT")
         }
         let http = services.http ?? makeHTTP()
         let format = try setting("AZURE_SPEECH_OUTPUT_FORMAT") ?? "ogg-24khz-16bit-mono-opus"
         guard AzureSpeechClient.fileExtension(ofOutputFormat: format) != nil else {
-            throw FlowConfigurationError("AZURE_SPEECH_OUTPUT_FORMAT \(format) is no format a Chatwoot attachment can carry (ogg-…-opus, webm-…-opus, audio-…-mp3, riff-…-pcm)")
+            throw ConfigurationError("AZURE_SPEECH_OUTPUT_FORMAT \(format) is no format a Chatwoot attachment can carry (ogg-…-opus, webm-…-opus, audio-…-mp3, riff-…-pcm)")
         }
         services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
                                             voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural", outputFormat: format)
@@ -87,7 +87,7 @@ public enum FlowConfiguration {
         if let queues, !queues.contains(BlobRetention.queue) { return nil }
         guard let location = try setting("BLOB_STORE") else {
             if queues?.contains(BlobRetention.queue) == true {
-                throw FlowConfigurationError("the blobs queue (\(BlobRetention.kind)) needs BLOB_STORE")
+                throw ConfigurationError("the blobs queue (\(BlobRetention.kind)) needs BLOB_STORE")
             }
             return nil
         }
@@ -96,27 +96,23 @@ public enum FlowConfiguration {
 
     /// The store at `location`, with the S3 settings when it is a bucket; its problems named as settings.
     static func blobStore(at location: String, http: HTTPClient, setting: (String) throws -> String?) throws -> BlobStore {
-        do {
-            return try BlobStore(location: location, s3: try S3Settings.from(setting), http: http)
-        } catch let error as BlobStoreError {
-            throw FlowConfigurationError(error.description)
-        }
+        try BlobStore(location: location, s3: try S3Settings.from(setting), http: http)
     }
 
     /// Adds the call and booking flows' account and teams when CHATWOOT_ACCOUNT_ID is set (or
     /// fails naming it when they are `required`).
     static func configureIndexing(_ services: inout FlowServices, required: Bool, setting: (String) throws -> String?) throws {
         guard let text = try setting("CHATWOOT_ACCOUNT_ID") else {
-            if required { throw FlowConfigurationError("the call and booking flows need CHATWOOT_ACCOUNT_ID (or CHATWOOT_ACCOUNT_ID_FILE)") }
+            if required { throw ConfigurationError("the call and booking flows need CHATWOOT_ACCOUNT_ID (or CHATWOOT_ACCOUNT_ID_FILE)") }
             return
         }
-        guard let account = Int(text), account > 0 else { throw FlowConfigurationError("CHATWOOT_ACCOUNT_ID is not an account id: \(text)") }
+        guard let account = Int(text), account > 0 else { throw ConfigurationError("CHATWOOT_ACCOUNT_ID is not an account id: \(text)") }
         services.account = account
         services.teams = try teams(try setting("TRIAGE_TEAMS") ?? "")
         if let zone = try setting("TRIAGE_TIME_ZONE") {
             // The property's day decides the phase: check-in day, the day after check-out.
             guard let timeZone = TimeZone(identifier: zone) else {
-                throw FlowConfigurationError("TRIAGE_TIME_ZONE '\(zone)' is not an IANA time zone, such as Europe/Paris")
+                throw ConfigurationError("TRIAGE_TIME_ZONE '\(zone)' is not an IANA time zone, such as Europe/Paris")
             }
             services.timeZone = timeZone
         }
@@ -128,7 +124,7 @@ public enum FlowConfiguration {
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let phase = StayPhase(rawValue: parts[0].lowercased()), let team = Int(parts[1]), team > 0 else {
-                throw FlowConfigurationError("TRIAGE_TEAMS entry '\(entry)' is not phase=team id (phases: \(StayPhase.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ConfigurationError("TRIAGE_TEAMS entry '\(entry)' is not phase=team id (phases: \(StayPhase.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             teams[phase] = team
         }
@@ -144,16 +140,16 @@ public enum FlowConfiguration {
         let missing = chatSettings.filter { $0.required && values[$0.name] == nil }.map(\.name)
         if missing.count == chatSettings.filter(\.required).count && !required { return nil }
         if let first = missing.first {
-            throw FlowConfigurationError("the chat flow needs \(first) (or \(first)_FILE)" + (missing.count > 1 ? "; also missing: \(missing.dropFirst().joined(separator: ", "))" : ""))
+            throw ConfigurationError("the chat flow needs \(first) (or \(first)_FILE)" + (missing.count > 1 ? "; also missing: \(missing.dropFirst().joined(separator: ", "))" : ""))
         }
         let withoutKnowledge = values["HANDOFF_WITHOUT_KNOWLEDGE"]
         guard withoutKnowledge == nil || ["0", "1"].contains(withoutKnowledge!) else {
-            throw FlowConfigurationError("HANDOFF_WITHOUT_KNOWLEDGE '\(withoutKnowledge!)' is neither 1 nor 0")
+            throw ConfigurationError("HANDOFF_WITHOUT_KNOWLEDGE '\(withoutKnowledge!)' is neither 1 nor 0")
         }
         var giveUpAfter = FlowServices.defaultGiveUpAfter
         if let text = values["ASSISTANT_GIVE_UP_AFTER"] {
             guard let bound = RetryBudgets.duration(text), bound >= .seconds(10), bound <= .seconds(86_400) else {
-                throw FlowConfigurationError("ASSISTANT_GIVE_UP_AFTER '\(text)' is not a duration from 10s to 24h, e.g. 5m")
+                throw ConfigurationError("ASSISTANT_GIVE_UP_AFTER '\(text)' is not a duration from 10s to 24h, e.g. 5m")
             }
             giveUpAfter = bound
         }
@@ -170,10 +166,4 @@ public enum FlowConfiguration {
         services.staffInboxes = try inboxIDs("ASSISTANT_STAFF_INBOX_IDS", values["ASSISTANT_STAFF_INBOX_IDS"])
         return services
     }
-}
-
-/// A flow's configuration is incomplete; the message names the setting.
-public struct FlowConfigurationError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -59,7 +59,7 @@ public enum RetryBudgets {
     /// Throws, naming the variable, when a `RETRY_…` setting is malformed.
     public static func check(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         for (name, text) in environment where name.hasPrefix("RETRY_") && !text.isEmpty && parse(text) == nil {
-            throw FlowConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s")
+            throw ConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s")
         }
     }
 

@@ -151,9 +151,3 @@ public struct AircallTokenCheck: Sendable {
         guard let bodyToken, token.matches(bodyToken) else { throw .badToken }
     }
 }
-
-/// A configuration problem found at start-up, naming the variable.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

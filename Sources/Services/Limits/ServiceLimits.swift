@@ -29,7 +29,7 @@ public struct ServiceLimits: Sendable, Equatable {
                 } else if let rate = RateLimit.parse(text) {
                     limit.rate = rate
                 } else {
-                    throw LimitConfigurationError("\(rateName) '\(text)' is not a rate such as 30/min, 5/s or 3600/h (at most \(RateLimit.largestCount) per period), or none")
+                    throw ConfigurationError("\(rateName) '\(text)' is not a rate such as 30/min, 5/s or 3600/h (at most \(RateLimit.largestCount) per period), or none")
                 }
             }
             let concurrencyName = "CONCURRENCY_\(service.settingName)"
@@ -39,7 +39,7 @@ public struct ServiceLimits: Sendable, Equatable {
                 } else if let count = Int(text), (1...100_000).contains(count) {
                     limit.concurrency = count
                 } else {
-                    throw LimitConfigurationError("\(concurrencyName) '\(text)' is not a number of calls in flight from 1 to 100000, or none")
+                    throw ConfigurationError("\(concurrencyName) '\(text)' is not a number of calls in flight from 1 to 100000, or none")
                 }
             }
             limits[service] = limit
@@ -47,7 +47,7 @@ public struct ServiceLimits: Sendable, Equatable {
         let known = Set(ExternalService.allCases.flatMap { ["RATE_LIMIT_\($0.settingName)", "CONCURRENCY_\($0.settingName)"] })
         if let unknown = environment.keys.sorted().first(where: { ($0.hasPrefix("RATE_LIMIT_") || $0.hasPrefix("CONCURRENCY_")) && !known.contains($0) }) {
             let services = ExternalService.allCases.map(\.settingName).joined(separator: ", ")
-            throw LimitConfigurationError("\(unknown) names no service (services: \(services))")
+            throw ConfigurationError("\(unknown) names no service (services: \(services))")
         }
         return ServiceLimits(limits)
     }
@@ -55,10 +55,4 @@ public struct ServiceLimits: Sendable, Equatable {
     private static func isNone(_ text: String) -> Bool {
         ["none", "off", "unlimited"].contains(text.lowercased())
     }
-}
-
-/// A limit setting is malformed; the message names the variable.
-public struct LimitConfigurationError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,3 +1,4 @@
+import Services
 /// Whose turn it is in a guest's conversation: the assistant's or the people's.
 ///
 /// The assistant never answers once a person is assigned, nor after it handed the conversation
@@ -17,7 +18,7 @@ public enum AssistantTurn: String, Sendable, CaseIterable {
     public static func configured(_ value: String?) throws -> AssistantTurn {
         guard let value, !value.isEmpty else { return .unassigned }
         guard let turn = AssistantTurn(rawValue: value.lowercased()) else {
-            throw FlowConfigurationError("ASSISTANT_ANSWERS '\(value)' is neither pending nor unassigned")
+            throw ConfigurationError("ASSISTANT_ANSWERS '\(value)' is neither pending nor unassigned")
         }
         return turn
     }
