@@ -120,3 +120,12 @@ struct LimitDecision: Sendable {
         }
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// A service's shared limit state (a hash: its token bucket's next free time, a pause from a
+    /// 429, the priority hold, counts of calls held back).
+    public func limit(_ service: String) -> String { named("limit:\(service)") }
+    /// A service's calls in flight across the deployment: holder → lease expiry (a sorted set).
+    public func limitInFlight(_ service: String) -> String { named("limit:\(service):inflight") }
+}

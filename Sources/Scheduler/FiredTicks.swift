@@ -32,3 +32,11 @@ public struct FiredTicks: Sendable {
         return fires
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// The scheduler's leader lease: the name of the replica that fires ticks.
+    public var schedulerLeader: String { named("scheduler:leader") }
+    /// Each schedule entry's last fire: entry name → `<tick> <job id>` (a hash).
+    public var schedulerFired: String { named("scheduler:fired") }
+}

@@ -34,3 +34,9 @@ struct AuditLog: Sendable {
         }
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// What operators did from the console: who, what, on what, how many (a stream, capped).
+    public var audit: String { named("audit") }
+}

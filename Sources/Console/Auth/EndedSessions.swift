@@ -24,3 +24,9 @@ struct EndedSessions: Sendable {
         try await pool.send("EXISTS", keys.consoleEnded(Self.mark(session))).integer == 1
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// A console session signed out before its time (its mark; kept until it would have expired).
+    public func consoleEnded(_ mark: String) -> String { named("console:ended:\(mark)") }
+}

@@ -120,3 +120,11 @@ public enum AttachmentsMirror {
         }
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// The attachments mirror: source key → `size etag` of the source object last copied (a hash).
+    public var mirrored: String { named("backups:mirrored") }
+    /// Mirrored objects whose source is gone: mirror key → Unix ms when first seen gone (a hash).
+    public var mirrorGone: String { named("backups:gone") }
+}

@@ -56,3 +56,9 @@ public struct BackupRecords: Sendable {
             .sorted { ($0.finishedAt, $0.name) > ($1.finishedAt, $1.name) }
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// The backups that exist, as their jobs recorded them: backup id → JSON record (a hash).
+    public var backups: String { named("backups") }
+}

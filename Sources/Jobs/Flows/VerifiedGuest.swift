@@ -57,3 +57,10 @@ public struct VerifiedGuest: Codable, Sendable, Equatable {
         return "(The guest's own records were looked up by " + identities.map { "\($0.key) — \($0.source)" }.joined(separator: "; ") + ".)"
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// Who a conversation's guest is, as something other than the guest said so: knowledge key
+    /// (`phone:<digits>`, `email:<lowercased>`) → where it was learnt (a hash, kept 180 days).
+    public func verifiedGuest(account: Int, conversation: Int) -> String { named("guest:\(account):\(conversation)") }
+}

@@ -87,3 +87,9 @@ public struct Ingress: Sendable {
         }
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// A short-lived key the producer writes to prove Redis takes writes (`/readyz`).
+    public var producerProbe: String { named("producer:ready") }
+}

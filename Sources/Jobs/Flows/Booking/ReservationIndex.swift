@@ -88,3 +88,13 @@ struct ReservationIndex {
         return found
     }
 }
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// The reservations triage finds guests' stays in: reservation id → its last known facts (a hash).
+    public var reservations: String { named("reservations") }
+    /// A guest's phone digits or lowercased email → their latest reservation's id (a hash).
+    public var reservationsByContact: String { named("reservations:contact") }
+    /// Reservation id → its check-out day as `yyyyMMdd` (a sorted set), to drop stays long over.
+    public var reservationEnds: String { named("reservations:ends") }
+}
