@@ -84,7 +84,7 @@ import TestSupport
     @Test func aHandOffUnderWayIsNotTakenForAGiveBack() async throws {
         let world = try await World(botToken: "bot") { _, _ in ChatFlowTests.completion("HANDOFF\nA colleague will take over here shortly.") }
         world.chatwoot.conversations.withLock { $0[10]?.status = "pending" }
-        let mark = Handoff.marker(world.services.keys, account: 1, conversation: 10)
+        let mark = world.services.keys.done(Handoff.marker(account: 1, conversation: 10))
         try await world.pool.send("SET", mark, "handing \(WallClock.unixMilliseconds())", "PX", "60000")
         try await world.running {
             try await world.ask("I want to talk to a human", messageID: 118)

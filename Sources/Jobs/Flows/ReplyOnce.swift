@@ -5,7 +5,7 @@ import Services
 /// Posting something into Chatwoot once — the answer to a guest message, a call's note —
 /// however often, and however badly, the stage that posts it runs.
 ///
-/// A marker (`Keys.done`) is claimed before posting (`posting:<job>:<unix ms>`) and holds the
+/// A marker (`SideEffects`) is claimed before posting (`posting:<job>:<unix ms>`) and holds the
 /// Chatwoot message id after. A second run finds the id and stops. A run that finds a claim asks
 /// whether the attempt behind it is over — it is when the claim is its own job's (attempts of one
 /// job never overlap) or older than any post can take — and then whether that attempt reached
@@ -47,10 +47,10 @@ enum ReplyOnce {
     }
 
     static func once(_ services: FlowServices, _ context: JobContext, _ post: Post, _ send: () async throws -> Int) async throws {
-        let broker = Broker(pool: context.redis, keys: services.keys)
+        let marks = SideEffects(pool: context.redis, keys: services.keys)
         let now = WallClock.unixMilliseconds()
         let claim = "posting:\(context.id):\(now)"
-        if let holder = try await broker.claimMarker(post.marker, claim: claim, lifetime: lifetime) {
+        if let holder = try await marks.claim(post.marker, with: claim, lifetime: lifetime) {
             guard let earlier = Claim(holder) else {
                 context.logger.notice("already posted; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(holder)"])
                 return
@@ -60,11 +60,11 @@ enum ReplyOnce {
                 throw JobFailure.retryable("\(post.what) is being posted by another job", retryAfter: min(.seconds(2), postWindow - age))
             }
             if let found = await posted(post, since: earlier.at, services: services, context: context) {
-                _ = try await broker.swapMarker(post.marker, expected: holder, with: String(found), lifetime: lifetime)
+                _ = try await marks.complete(post.marker, expected: holder, with: String(found), lifetime: lifetime)
                 context.logger.notice("an earlier attempt had posted it; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(found)"])
                 return
             }
-            guard try await broker.swapMarker(post.marker, expected: holder, with: claim, lifetime: lifetime) else {
+            guard try await marks.complete(post.marker, expected: holder, with: claim, lifetime: lifetime) else {
                 throw JobFailure.retryable("\(post.what) is being posted by another attempt", retryAfter: .seconds(2))
             }
         }
@@ -74,11 +74,11 @@ enum ReplyOnce {
         } catch let failure as HTTPFailure {
             if let status = failure.status, (400..<500).contains(status), !failure.isRetryable {
                 // Chatwoot answered and created nothing: the next attempt may post straight away.
-                try? await broker.dropMarker(post.marker, ifHolding: claim)
+                try? await marks.release(post.marker, ifHolding: claim)
             }
             throw failure
         }
-        _ = try await broker.swapMarker(post.marker, expected: claim, with: String(id), lifetime: lifetime)
+        _ = try await marks.complete(post.marker, expected: claim, with: String(id), lifetime: lifetime)
         context.logger.info("posted to Chatwoot", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(id)"])
     }
 

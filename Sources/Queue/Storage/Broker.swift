@@ -307,28 +307,6 @@ public struct Broker: Sendable {
         return reply.integer == 1
     }
 
-    // MARK: Side-effect markers
-
-    /// Claims the marker of a side effect (`Keys.done`) with `claim` unless it is set; returns nil
-    /// when claimed, else what it holds (another attempt's claim, or the side effect's result).
-    public func claimMarker(_ name: String, claim: String, lifetime: Duration) async throws -> String? {
-        let key = keys.done(name)
-        let reply = try await pool.send(RedisCommand("SET", [key, claim, "NX", "EX", String(max(1, lifetime.components.seconds))]))
-        if reply.string == "OK" { return nil }
-        return try await pool.send(RedisCommand("GET", [key])).string ?? ""
-    }
-
-    /// Replaces the marker only if it still holds `expected`; true when replaced.
-    public func swapMarker(_ name: String, expected: String, with value: String, lifetime: Duration) async throws -> Bool {
-        try await Scripts.swap.run(
-            on: pool.client, keys: [keys.done(name)], arguments: [expected, value, String(max(1, lifetime.components.seconds))]).integer == 1
-    }
-
-    /// Removes the marker only if it still holds `claim`.
-    public func dropMarker(_ name: String, ifHolding claim: String) async throws {
-        _ = try await Scripts.releaseLease.run(on: pool.client, keys: [keys.done(name)], arguments: [claim])
-    }
-
     // MARK: Dead letters and pausing (operator actions)
 
     /// One page of a dead-letter stream: newest first from `before` (exclusive), or oldest first
