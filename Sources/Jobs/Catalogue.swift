@@ -9,18 +9,19 @@ public enum Catalogue {
     /// The kinds this process can run: the diagnostic ones, each flow whose services are given, and
     /// the blob store's sweep when there is a blob store (the flows' or `blobs`).
     public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil,
-                                blobs: BlobStore? = nil, backups: BackupServices? = nil) -> JobRegistry {
+                                blobs: BlobStore? = nil, backups: BackupServices? = nil, budgets: RetryBudgets = .defaults) -> JobRegistry {
         let store = blobs ?? flows?.blobs
         let every = Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
             + (store.map { [BlobRetention.definition($0)] } ?? []) + (backups.map(Backups.definitions) ?? [])
-        return JobRegistry(every.map(callingServices))
+        return JobRegistry(every.map { callingServices($0, budgets: budgets) })
     }
 
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
     /// maintenance ones that consumers with the right settings run.
-    public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment) -> JobRegistry {
-        JobRegistry(Array(registry(environment: environment).definitions.values) + [BlobRetention.definition(nil), PhaseAdvance.definition(nil)]
-                    + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) })
+    public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment, budgets: RetryBudgets = .defaults) -> JobRegistry {
+        let maintenance = [BlobRetention.definition(nil), PhaseAdvance.definition(nil)] + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) }
+        return JobRegistry(Array(registry(environment: environment, budgets: budgets).definitions.values)
+                           + maintenance.map { callingServices($0, budgets: budgets) })
     }
 
     /// Every kind of this build and the queue it runs on, whatever this process is configured
@@ -57,9 +58,10 @@ public enum Catalogue {
     /// place this happens — a service's failure that escapes it (`HTTPFailure`, whichever call
     /// made it) read by the shared error model: a 429 is throttling, a 400 permanent, a 503 worth
     /// another attempt. Stages throw what they meet.
-    static func callingServices(_ definition: JobDefinition) -> JobDefinition {
+    static func callingServices(_ definition: JobDefinition, budgets: RetryBudgets = .defaults) -> JobDefinition {
         let priority = Flows.priority(ofKind: definition.kind)
-        let policy = RetryBudgets.policy(for: definition.kind, default: definition.retry).holdingBack(atMost: definition.retry.heldBackAtMost)
+        let policy = budgets.policy(for: definition.kind, in: Flows.entry(ofKind: definition.kind), default: definition.retry)
+            .holdingBack(atMost: definition.retry.heldBackAtMost)
         return definition.retrying(policy).running { context, run in
             let result = try await CallPriority.$current.withValue(priority) {
                 do {

@@ -25,6 +25,8 @@ public struct ProducerConfiguration: Sendable {
     /// Staff inboxes (`ASSISTANT_STAFF_INBOX_IDS`): API inboxes whose contacts are all staff; a
     /// contact's message there is the team asking, answered in the open.
     public var staffInboxes: Set<Int> = []
+    /// The operator's retry budgets (`RETRY_…`): each job's attempts are fixed at its enqueue.
+    public var budgets = RetryBudgets.defaults
     /// What starts an agent's private note to the assistant (`ASSISTANT_HANDLE`).
     public var assistantHandle = "@assistant"
     /// `BLOB_STORE`: where uploaded audio is kept (`file:///path`).

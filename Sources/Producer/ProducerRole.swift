@@ -27,7 +27,7 @@ public enum ProducerRole {
                                    logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let blobs = try BlobStore(location: configuration.blobStore, s3: configuration.blobS3)
         let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
-                              dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater, redisWait: configuration.redisWait)
+                              dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater, redisWait: configuration.redisWait, budgets: configuration.budgets)
         let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks, drain: drain)
         logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
         if configuration.chatwootSecret?.isEmpty != false, configuration.chatwootBotSecret?.isEmpty != false {

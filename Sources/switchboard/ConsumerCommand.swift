@@ -81,7 +81,7 @@ struct ConsumerCommand: AsyncParsableCommand {
         let asked = queues?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         // A flow runs when its queues are asked for (then its settings must be complete) or,
         // without --queues, when it is configured.
-        let flows: FlowServices?
+        var flows: FlowServices?
         let blobs: BlobStore?
         let backups: BackupServices?
         let limits: ServiceLimits
@@ -96,8 +96,9 @@ struct ConsumerCommand: AsyncParsableCommand {
         defer { limiterPool.close() }
         let keys = Keys(prefix: redis.keyPrefix)
         let gate = SharedServiceGate(pool: limiterPool, keys: keys, limits: limits, logger: logger)
+        let budgets: RetryBudgets
         do {
-            try RetryBudgets.check(environment)
+            budgets = try RetryBudgets(environment: environment)
             flows = try FlowConfiguration.services(forQueues: asked, keys: keys,
                                                    http: HTTPClient(connections: concurrency, gate: gate)) {
                 try Environment.value($0, environment)
@@ -119,7 +120,8 @@ struct ConsumerCommand: AsyncParsableCommand {
             // threshold held at 1 MiB (dumpbench, docs/performance.md).
             Allocator.mapBlocks(from: 1 << 20)
         }
-        let registry = Catalogue.registry(flows: flows, blobs: blobs, backups: backups)
+        flows?.budgets = budgets
+        let registry = Catalogue.registry(environment: environment, flows: flows, blobs: blobs, backups: backups, budgets: budgets)
         let names = asked ?? registry.queues
         // A queue no kind of this build serves would only see its jobs dead-lettered as unknown.
         if let unserved = names.first(where: { !registry.queues.contains($0) }) {

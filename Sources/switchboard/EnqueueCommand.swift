@@ -3,6 +3,7 @@ import Foundation
 import Jobs
 import Queue
 import Redis
+import Services
 
 struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,8 +41,10 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let registry = Catalogue.registry()
-        let definition = registry[kind]
+        let environment = ProcessInfo.processInfo.environment
+        let budgets: RetryBudgets
+        do { budgets = try RetryBudgets(environment: environment) } catch let error as ConfigurationError { throw ValidationError(error.description) }
+        let definition = Catalogue.registry(environment: environment, budgets: budgets)[kind]
         // A job on a queue where its kind does not run would sit there for ever: every consumer
         // refuses a queue it cannot serve. The table knows every kind of the build, configured or not.
         let home = Catalogue.queueOfKind[kind]

@@ -99,9 +99,10 @@ struct ProducerCommand: AsyncParsableCommand {
         let assistantInboxes: Set<Int>
         let staffInboxes: Set<Int>
         let assistantHandle: String
+        let budgets: RetryBudgets
         do {
             // The flows' retry budgets fix each job's attempts when it is enqueued.
-            try RetryBudgets.check(environment)
+            budgets = try RetryBudgets(environment: environment)
             blobS3 = try S3Settings.from { try Environment.value($0, environment) }
             assistantTurn = try AssistantTurn.configured(try Environment.value("ASSISTANT_ANSWERS", environment))
             assistantInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_INBOX_IDS", try Environment.value("ASSISTANT_INBOX_IDS", environment))
@@ -125,6 +126,7 @@ struct ProducerCommand: AsyncParsableCommand {
         configuration.redisWait = .seconds(redisWait)
         configuration.assistantInboxes = assistantInboxes
         configuration.staffInboxes = staffInboxes
+        configuration.budgets = budgets
         configuration.assistantHandle = assistantHandle
         if configuration.chatwootSecret == nil && configuration.chatwootBotSecret == nil {
             // Unsigned, anyone can post a "message" naming a team inbox or an agent's note, and

@@ -6,6 +6,7 @@ import Monitoring
 import Prometheus
 import Queue
 import Scheduler
+import Services
 
 struct SchedulerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -79,7 +80,11 @@ struct ScheduleFileOptions: ParsableArguments {
             defer { try? file.close() }
             let data = try file.read(upToCount: largestFile + 1) ?? Data()
             guard data.count <= largestFile else { throw ValidationError("the schedule \(path) is larger than \(largestFile) bytes; is it the right file?") }
-            return (path, try ScheduleEntry.load(data, registry: Catalogue.schedulable()))
+            let environment = ProcessInfo.processInfo.environment
+            let budgets = try RetryBudgets(environment: environment)
+            return (path, try ScheduleEntry.load(data, registry: Catalogue.schedulable(environment: environment, budgets: budgets)))
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
         } catch let error as ValidationError {
             throw error
         } catch let error as CronError {

@@ -90,7 +90,7 @@ import TestSupport
     @Test func theConfigurationPageNamesEverySettingTheCodeReads() throws {
         let page = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         let listed = Set(page.matches(of: try Regex(#"^\| `([A-Z][A-Z0-9_<>]+)` \|"#).anchorsMatchLineEndings()).compactMap { $0.output[1].substring.map(String.init) })
-        let pattern = try Regex(#"(?:environment\["|Environment\.value\("|setting\("|\("|name: "|= ")([A-Z][A-Z0-9]+_[A-Z0-9_]+|PORT|COLUMNS)""#)
+        let pattern = try Regex(#"(?:environment\["|Environment\.value\("|setting\("|\("|name: "|setting: "|= ")([A-Z][A-Z0-9]+_[A-Z0-9_]+|PORT|COLUMNS)""#)
         var read: Set<String> = []
         let files = FileManager.default.enumerator(at: Self.root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
         for file in files where file.pathExtension == "swift" {

@@ -13,18 +13,32 @@ import Testing
         }
     }
 
-    @Test func aMalformedBudgetIsRefusedNamingItsVariable() {
-        #expect(throws: Never.self) { try RetryBudgets.check(["RETRY_CALL": "20/10s/30m", "RETRY_CHAT": ""]) }
-        #expect { try RetryBudgets.check(["RETRY_VOICE": "three"]) } throws: { "\($0)".contains("RETRY_VOICE") }
-        #expect(RetryBudgets.configured("RETRY_CHAT", default: .once, environment: ["RETRY_CHAT": "2/1s/1s"]).maxAttempts == 2)
-        #expect(RetryBudgets.configured("RETRY_CHAT", default: .once, environment: [:]) == .once)
-        #expect { try RetryBudgets.check(["RETRY_CALL_DOWNLOAD": "1/1s"]) } throws: { "\($0)".contains("RETRY_CALL_DOWNLOAD") }
+    @Test func aMalformedBudgetIsRefusedNamingItsVariable() throws {
+        #expect(throws: Never.self) { try RetryBudgets(environment: ["RETRY_CALL": "20/10s/30m", "RETRY_CHAT": ""]) }
+        #expect { try RetryBudgets(environment: ["RETRY_VOICE": "three"]) } throws: { "\($0)".contains("RETRY_VOICE") }
+        #expect { try RetryBudgets(environment: ["RETRY_CALL_DOWNLOAD": "1/1s"]) } throws: { "\($0)".contains("RETRY_CALL_DOWNLOAD") }
+        let set = try RetryBudgets(environment: ["RETRY_CHAT": "2/1s/1s"])
+        #expect(set.policy(for: "chat.retrieve", in: Flows.chat).maxAttempts == 2)
+        #expect(RetryBudgets.defaults.policy(for: "chat.retrieve", in: Flows.chat) == Flows.chat.retry, "no setting: the flow's default")
     }
 
-    @Test func aStageMayHaveABudgetOfItsOwn() {
-        let settings = RetryBudgets.settings(["RETRY_CHAT_GENERATE": "3/1s/5s", "RETRY_CHAT": "2/1s/1s", "RETRY_CALL_DOWNLOAD": "20/5s/10m", "PATH": "/bin"])
-        #expect(settings == ["chat.generate": RetryPolicy(maxAttempts: 3, base: .seconds(1), cap: .seconds(5)),
-                             "call.download": RetryPolicy(maxAttempts: 20, base: .seconds(5), cap: .seconds(600))],
-                "per-kind names map to kinds; the flow-wide ones are not kinds")
+    /// A kind's own setting wins over its flow's; the flow's applies to every stage of that flow,
+    /// and only to the kinds of that flow (a kind of no flow keeps its own default).
+    @Test func aStageMayHaveABudgetOfItsOwn() throws {
+        let budgets = try RetryBudgets(environment: ["RETRY_CHAT_GENERATE": "3/1s/5s", "RETRY_CHAT": "2/1s/1s", "RETRY_CALL_DOWNLOAD": "20/5s/10m", "PATH": "/bin"])
+        #expect(budgets.policy(for: "chat.generate", in: Flows.chat) == RetryPolicy(maxAttempts: 3, base: .seconds(1), cap: .seconds(5)))
+        #expect(budgets.policy(for: "chat.reply", in: Flows.chat) == RetryPolicy(maxAttempts: 2, base: .seconds(1), cap: .seconds(1)))
+        #expect(budgets.policy(for: "call.download", in: Flows.call) == RetryPolicy(maxAttempts: 20, base: .seconds(5), cap: .seconds(600)))
+        #expect(budgets.policy(for: "call.transcribe", in: Flows.call) == Flows.call.retry)
+        #expect(Flows.entry(ofKind: "chat.generate")?.setting == "RETRY_CHAT" && Flows.entry(ofKind: "conversation.triage")?.setting == "RETRY_BOOKING")
+        #expect(Flows.entry(ofKind: "noop") == nil && Flows.entry(ofKind: "triage.advance") == nil)
+        // The catalogue applies them: a consumer's registry, not the process environment.
+        let registry = Catalogue.registry(environment: [:], budgets: budgets)
+        #expect(registry["noop"]?.retry == Catalogue.registry(environment: [:])["noop"]?.retry)
+    }
+
+    /// A test sets budgets by value; the process environment is never read for them.
+    @Test func theProcessEnvironmentIsNotReadForBudgets() throws {
+        #expect(try Flows.chat.request(["x": 1], dedupe: nil).maxAttempts == Flows.chat.retry.maxAttempts)
     }
 }

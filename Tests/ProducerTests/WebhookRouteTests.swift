@@ -1,7 +1,8 @@
 import Foundation
-import Services
+import Jobs
 @testable import Producer
 import Queue
+import Services
 import Testing
 import TestSupport
 
@@ -170,6 +171,19 @@ import TestSupport
                 "the email and phone the contact typed identify no one: \(asked[0])")
         #expect(asked[1]["audience"] as? String == "team")
         #expect(try await h.length("triage") == 0, "no triage for the team's questions")
+    }
+
+    /// The operator's retry budgets fix each job's attempts at its enqueue: the flow's for its entry,
+    /// a kind's own over it (here the triage that goes with a first message).
+    @Test func eachJobsAttemptsComeFromTheBudgetsGivenToTheProducer() async throws {
+        let budgets = try RetryBudgets(environment: ["RETRY_CHAT": "7/1s/2s", "RETRY_CONVERSATION_TRIAGE": "9/1s/2s"])
+        let h = try await ProducerHarness { $0.budgets = budgets }
+        #expect(try await h.chatwoot(Fixtures.chatwootMessage(id: 720)).status == 202)
+        #expect(try await h.entries("retrieve").first?["max_attempts"] == "7")
+        #expect(try await h.entries("triage").first?["max_attempts"] == "9")
+        let plain = try await ProducerHarness()
+        #expect(try await plain.chatwoot(Fixtures.chatwootMessage(id: 721)).status == 202)
+        #expect(try await plain.entries("retrieve").first?["max_attempts"] == String(Flows.chat.retry.maxAttempts), "no setting: the flow's default")
     }
 
     /// A contact writing in a team inbox (a widget whose token leaked, an email inbox anyone can

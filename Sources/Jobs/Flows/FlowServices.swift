@@ -33,6 +33,9 @@ public struct FlowServices: Sendable {
     /// Hand the conversation to people instead of answering when the knowledge has nothing close
     /// enough to the question (`HANDOFF_WITHOUT_KNOWLEDGE=1`).
     public var handOffWithoutKnowledge = false
+    /// The retry budgets the operator set (`RETRY_…`), which the attempts of each next stage's job
+    /// come from.
+    public var budgets = RetryBudgets.defaults
     /// API inboxes whose contacts are all staff (`ASSISTANT_STAFF_INBOX_IDS`): the only places the
     /// team's answers — drawn from private knowledge — are posted in the open.
     public var staffInboxes: Set<Int> = []

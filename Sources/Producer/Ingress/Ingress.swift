@@ -1,3 +1,4 @@
+import Jobs
 import Logging
 import Queue
 import Redis
@@ -12,17 +13,21 @@ import Redis
 /// While Redis cannot be reached, a delivery is tried again for up to `redisWait` before it is
 /// answered `unavailable` — when that is safe: it has a dedupe key (the step is idempotent under
 /// it, and a duplicate of its own earlier attempt is the job it made), or no attempt reached Redis.
+///
+/// Each job's attempts are fixed here, from the operator's retry budgets for its kind and flow.
 public struct Ingress: Sendable {
     let broker: Broker
     let dedupeTTL: Duration
     let highWater: Int
     let redisWait: Duration
+    let budgets: RetryBudgets
 
-    public init(broker: Broker, dedupeTTL: Duration, highWater: Int, redisWait: Duration = .zero) {
+    public init(broker: Broker, dedupeTTL: Duration, highWater: Int, redisWait: Duration = .zero, budgets: RetryBudgets = .defaults) {
         self.broker = broker
         self.dedupeTTL = dedupeTTL
         self.highWater = highWater
         self.redisWait = redisWait
+        self.budgets = budgets
     }
 
     /// The pause between two tries while Redis is away.
@@ -42,6 +47,10 @@ public struct Ingress: Sendable {
 
     /// Enqueues `request` as job `id` (a flow's first job is given the id its side jobs already carry).
     public func submit(_ request: JobRequest, dedupe: String?, id: String = JobID.make()) async -> Outcome {
+        var request = request
+        if let entry = Flows.entry(ofKind: request.kind) {
+            request.maxAttempts = budgets.policy(for: request.kind, in: entry).maxAttempts
+        }
         let envelope = request.envelope(id: id)
         let deadline = ContinuousClock.now + redisWait
         // Whether a try may have reached Redis: then only a dedupe key makes another one safe, and

@@ -31,8 +31,8 @@ public enum BookingFlow {
             facts["guest_keys"] = .array(ReservationIndex.contacts(phone: booking.guestPhone, email: booking.guestEmail).map(JSONValue.string))
             try await KnowledgeIndex.write(services, account: account, source: "guesty:reservation:\(booking.reservationID)",
                                            texts: [summary(booking)], payload: facts)
-            let request = try FlowEntry(queue: triageQueue, kind: triageKind, retry: Flows.booking.retry)
-                .request(booking, dedupe: "booking:\(context.id):\(triageKind)")
+            let request = try Flows.booking.stage(triageKind, queue: triageQueue)
+                .request(booking, dedupe: "booking:\(context.id):\(triageKind)", budgets: services.budgets)
             return .next(request)
         }
     }

@@ -29,12 +29,12 @@ public enum CallFlow {
         guard let account = services.account else { return [] }
         var stages = [vectorize(services, account), note(services, account)]
         if let speech = services.speech, let blobs = services.blobs, let http = services.http {
-            stages += [download(http, blobs), transcribe(speech, blobs)]
+            stages += [download(http, blobs, budgets: services.budgets), transcribe(speech, blobs, budgets: services.budgets)]
         }
         return stages
     }
 
-    static func download(_ http: HTTPClient, _ blobs: BlobStore) -> JobDefinition {
+    static func download(_ http: HTTPClient, _ blobs: BlobStore, budgets: RetryBudgets) -> JobDefinition {
         JobDefinition(kind: Flows.call.kind, queue: Flows.call.queue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallRecording.self) { call, _ in
             // Aircall serves MP3 (a CDN may label it application/octet-stream); the name is fixed
             // per call, so a rerun overwrites its own blob.
@@ -61,11 +61,11 @@ public enum CallFlow {
             try await blob.commit()
             let served = response.header("Content-Type").flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(AudioTypes.contentType(forExtension:))
             let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: served ?? "audio/mpeg", byteCount: blob.byteCount))
-            return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call))
+            return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call, budgets: budgets))
         }
     }
 
-    static func transcribe(_ speech: AzureSpeechClient, _ blobs: BlobStore) -> JobDefinition {
+    static func transcribe(_ speech: AzureSpeechClient, _ blobs: BlobStore, budgets: RetryBudgets) -> JobDefinition {
         JobDefinition(kind: transcribeKind, queue: transcribeQueue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallAudio.self) { item, context in
             guard let reference = item.audio.blob else { throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store") }
             let audio = try await BlobAccess.read(blobs, reference)
@@ -74,7 +74,7 @@ public enum CallFlow {
                 context.logger.notice("nothing intelligible in the call; not indexed", metadata: ["aircall.call": "\(item.call.callID)"])
                 return .done
             }
-            return .next(try next(vectorizeKind, queue: vectorizeQueue, CallTranscript(call: item.call, text: transcript.text), call: item.call))
+            return .next(try next(vectorizeKind, queue: vectorizeQueue, CallTranscript(call: item.call, text: transcript.text), call: item.call, budgets: budgets))
         }
     }
 
@@ -93,7 +93,7 @@ public enum CallFlow {
             try await KnowledgeIndex.write(services, account: account, source: "aircall:call:\(call.callID):\(call.source)",
                                            texts: TextChunks.split(item.text), payload: facts)
             guard call.rawDigits != nil else { return .done }
-            return .next(try next(noteKind, queue: BookingFlow.triageQueue, item, call: call))
+            return .next(try next(noteKind, queue: BookingFlow.triageQueue, item, call: call, budgets: services.budgets))
         }
     }
 
@@ -136,8 +136,8 @@ public enum CallFlow {
         return "\(heading) (Aircall call \(call.callID)), transcribed:\n\n\(text)"
     }
 
-    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, call: CallRecording) throws -> JobRequest {
-        try FlowEntry(queue: queue, kind: kind, retry: Flows.call.retry).request(payload, dedupe: "call:\(call.callID):\(call.source):\(kind)")
+    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, call: CallRecording, budgets: RetryBudgets) throws -> JobRequest {
+        try Flows.call.stage(kind, queue: queue).request(payload, dedupe: "call:\(call.callID):\(call.source):\(kind)", budgets: budgets)
     }
 }
 

@@ -56,7 +56,7 @@ public enum ChatFlow {
                                            reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
                 return .done
             }
-            return .next(try next(generateKind, queue: generateQueue, draft, message: message))
+            return .next(try next(generateKind, queue: generateQueue, draft, message: message, budgets: services.budgets))
         }
     }
 
@@ -97,14 +97,14 @@ public enum ChatFlow {
             if said.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
                 answer.handOff = true
-                return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message))
+                return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message, budgets: services.budgets))
             }
             // Spoken by the synthesize stage, wherever it runs: this consumer's own lack of Azure
             // (the stack's llm service has none) says nothing about whether one can speak.
             if draft.message.replyAsVoice == true {
-                return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, retry: Flows.voice.retry))
+                return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, flow: Flows.voice, budgets: services.budgets))
             }
-            return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message))
+            return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message, budgets: services.budgets))
         }
     }
 
@@ -194,10 +194,11 @@ public enum ChatFlow {
                                    reason: "it could not answer the guest's last message automatically; please reply yourself. Reason: \(error)")
     }
 
-    /// The next stage's job, deduplicated per (flow, stage, message), with that stage's retry budget.
+    /// The next stage's job, deduplicated per (flow, stage, message), its attempts from the flow's
+    /// budget (`flow`: the voice flow's for the stages a voice message runs through).
     static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, message: ChatMessage,
-                                         retry: RetryPolicy = Flows.chat.retry) throws -> JobRequest {
-        try FlowEntry(queue: queue, kind: kind, retry: retry).request(payload, dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)")
+                                         flow: FlowEntry = Flows.chat, budgets: RetryBudgets) throws -> JobRequest {
+        try flow.stage(kind, queue: queue).request(payload, dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)", budgets: budgets)
     }
 }
 

@@ -37,7 +37,7 @@ public enum VoiceFlow {
             let message = ChatMessage(accountID: voice.accountID, conversationID: voice.conversationID, inboxID: nil,
                                       messageID: voice.messageID ?? syntheticMessageID(voice.audio), content: question,
                                       senderID: nil, senderName: nil, replyAsVoice: true)
-            return .next(try ChatFlow.next(Flows.chat.kind, queue: Flows.chat.queue, message, message: message, retry: Flows.voice.retry))
+            return .next(try ChatFlow.next(Flows.chat.kind, queue: Flows.chat.queue, message, message: message, flow: Flows.voice, budgets: services.budgets))
         }
     }
 
@@ -54,7 +54,7 @@ public enum VoiceFlow {
                                                                                 byteCount: audio.count))
             let message = ChatMessage(accountID: answer.accountID, conversationID: answer.conversationID, inboxID: nil,
                                       messageID: answer.messageID, content: "", senderID: nil, senderName: nil)
-            return .next(try ChatFlow.next(replyKind, queue: replyQueue, spoken, message: message, retry: Flows.voice.retry))
+            return .next(try ChatFlow.next(replyKind, queue: replyQueue, spoken, message: message, flow: Flows.voice, budgets: services.budgets))
         }
     }
 
