@@ -69,8 +69,16 @@ public final class FakeService: Sendable {
         let port = self.port
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: wanted)),
                               onServerRunning: { channel in port.set(channel.localAddress?.port) })
-        task.set(Task { try await app.run() })
-        guard await eventually(timeout: .seconds(10), { port.value != nil }) else { throw TestFailure("the fake did not start") }
+        let ended = LockedValue<String?>(nil)
+        task.set(Task {
+            do { try await app.run() } catch { ended.set("\(error)"); throw error }
+            ended.set("it stopped")
+        })
+        // A machine busy starting eighty suites at once can take a while to run the server's task:
+        // wait for it to listen, or to fail saying why.
+        guard await eventually(timeout: .seconds(30), { port.value != nil || ended.value != nil }), port.value != nil else {
+            throw TestFailure("the fake did not start: \(ended.value ?? "not listening after 30 s")")
+        }
     }
 
     deinit {
