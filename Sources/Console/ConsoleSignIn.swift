@@ -21,20 +21,19 @@ extension ConsoleRoutes {
         let next = ConsoleAccess.localPath(form["next"]?.first)
         let openID = access.openID.map { _ in "Keycloak" }
         guard access.token != nil else { return renderer.login(message: "Sign-in by token is not enabled.", next: next, openID: openID, token: false, status: .notFound) }
-        if let wait = access.throttle.wait(for: context.client) {
-            access.refused(context.client, reason: "throttled", detail: "a token sign-in while too many wrong ones were tried")
+        switch access.guess(form["token"]?.first ?? "", from: context.client, as: .form) {
+        case .throttled(let wait):
             var response = renderer.login(message: "Too many wrong tokens were tried: try again in \(wait) s.", next: next, openID: openID, token: true,
                                           status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
-        }
-        guard let session = access.signIn(token: form["token"]?.first ?? "") else {
-            access.throttle.failed(context.client)
-            access.refused(context.client, reason: "wrong_token", detail: "a wrong token in the sign-in form")
+        case .wrong:
             return renderer.login(message: "That is not the console's token.", next: next, openID: openID, token: true, status: .unauthorized)
+        case .right:
+            break
         }
         var response = Response(status: .seeOther, headers: [.location: next])
-        response.setCookie(access.cookie(session))
+        response.setCookie(access.cookie(access.tokenSession()))
         return response
     }
 

@@ -58,16 +58,12 @@ struct ConsoleAccess: Sendable {
 
     func identify(_ request: Request, client: String) async -> Outcome {
         if let authorization = request.headers[.authorization] {
-            if let wait = throttle.wait(for: client) {
-                refused(client, reason: "throttled", detail: "a Bearer token while too many wrong ones were tried")
-                return .throttled(wait)
+            let given = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst("Bearer ".count)) : nil
+            switch guess(given, from: client, as: .bearer) {
+            case .throttled(let wait): return .throttled(wait)
+            case .wrong: return .refused
+            case .right: return .visitor(Visitor(name: "token", role: .operator, csrf: nil, session: nil))
             }
-            guard let token, authorization.hasPrefix("Bearer "), Self.same(String(authorization.dropFirst("Bearer ".count)), token) else {
-                throttle.failed(client)
-                refused(client, reason: "wrong_bearer_token", detail: "a wrong Bearer token")
-                return .refused
-            }
-            return .visitor(Visitor(name: "token", role: .operator, csrf: nil, session: nil))
         }
         if let cookie = request.cookies[Self.sessionCookie]?.value, let session = seal.open(session: cookie) {
             do {
@@ -79,6 +75,40 @@ struct ConsoleAccess: Sendable {
         }
         if local { return .visitor(Visitor(name: "local", role: .operator, csrf: localCSRF, session: nil)) }
         return .anonymous
+    }
+
+    /// How a token reached the console, as its refusals are logged and counted.
+    enum TokenRoute {
+        case bearer, form
+
+        var wrong: (reason: String, detail: String) {
+            self == .bearer ? ("wrong_bearer_token", "a wrong Bearer token") : ("wrong_token", "a wrong token in the sign-in form")
+        }
+
+        var held: String {
+            self == .bearer ? "a Bearer token while too many wrong ones were tried" : "a token sign-in while too many wrong ones were tried"
+        }
+    }
+
+    enum TokenGuess: Equatable {
+        case right, wrong
+        /// Not checked: too many wrong ones from this client (or from all); seconds to wait.
+        case throttled(Int)
+    }
+
+    /// The one check of a guess at the console's token, by either route: held back unchecked while
+    /// the client (or everyone) guessed wrong too often, and a wrong one counted and logged.
+    func guess(_ given: String?, from client: String, as route: TokenRoute) -> TokenGuess {
+        if let wait = throttle.wait(for: client) {
+            refused(client, reason: "throttled", detail: route.held)
+            return .throttled(wait)
+        }
+        guard let token, let given, Self.same(given, token) else {
+            throttle.failed(client)
+            refused(client, reason: route.wrong.reason, detail: route.wrong.detail)
+            return .wrong
+        }
+        return .right
     }
 
     /// Logs and counts a refused sign-in, naming the client's address (never what was guessed).
@@ -111,10 +141,9 @@ struct ConsoleAccess: Sendable {
         Cookie(name: name, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
     }
 
-    /// Signs in with the static token; nil when it is not the console's.
-    func signIn(token given: String) -> ConsoleSession? {
-        guard let token, Self.same(given, token) else { return nil }
-        return ConsoleSession.make(subject: "token", name: "admin", role: .operator, lifetime: sessionLifetime)
+    /// A session of the static token's operator (the token already checked by `guess`).
+    func tokenSession() -> ConsoleSession {
+        ConsoleSession.make(subject: "token", name: "admin", role: .operator, lifetime: sessionLifetime)
     }
 
     static func same(_ a: String, _ b: String) -> Bool {
