@@ -34,14 +34,17 @@ let package = Package(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // The one queue between Swift tasks and the threads that own hiredis' and curl's handles.
+        .target(name: "Threads"),
         .target(
             name: "Services",
-            dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CCurl", "Threads", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Redis",
             dependencies: [
                 "CHiredis",
+                "Threads",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -203,6 +206,10 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "ThreadsTests",
+            dependencies: ["Threads", "TestSupport"]
         ),
         .testTarget(
             name: "RedisTests",

@@ -6,6 +6,7 @@
 #
 #   bench/ingress.sh                      # 3 runs of 10 s each, 64 connections
 #   RUNS=5 DURATION=15s bench/ingress.sh
+#   PRODUCER_BIN=/tmp/old/switchboard bench/ingress.sh   # another build's producer, same baseline
 #
 # Every request carries its own svix-id (pre-signed by bench/ingress_requests.py), so none takes the
 # duplicate shortcut; afterwards the stream must hold exactly one job per accepted request.
@@ -21,8 +22,13 @@ empty_port=${BENCH_EMPTY_PORT:-8092}
 secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 command -v wrk >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; $SUDO apt-get install -y wrk; }
 
-swift build -c release --product switchboard && swift build -c release --product switchboardbench
-bin=.build/release/switchboard
+if [ -n "${PRODUCER_BIN:-}" ]; then
+  swift build -c release --product switchboardbench
+  bin=$PRODUCER_BIN
+else
+  swift build -c release --product switchboard && swift build -c release --product switchboardbench
+  bin=.build/release/switchboard
+fi
 bench_bin=.build/release/switchboardbench
 dir=$(mktemp -d)
 cleanup() {

@@ -70,7 +70,7 @@ final class BenchWorld: Sendable {
         consumer = StreamConsumer(
             configuration: ConsumerConfiguration(queues: ["retrieve", "generate", "reply", "transcribe", "synthesize", "voice-reply",
                                                           "download", "call-transcribe", "vectorize", "triage"], concurrency: 16),
-            registry: Catalogue.registry(environment: [:], flows: services), broker: Broker(pool: pool, keys: keys), logger: logger)
+            registry: Catalogue.registry(flows: services), broker: Broker(pool: pool, keys: keys), logger: logger)
         let consumer = consumer
         tasks = LockedValue([Task { try await app.run() }, Task { try await consumer.run() }])
         guard await eventually(timeout: .seconds(10), { listening.value != nil }), let port = listening.value else {

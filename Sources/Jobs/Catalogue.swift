@@ -7,20 +7,21 @@ import Services
 /// what this lists; `switchboard consumer` without `--queues` reads every queue named here.
 public enum Catalogue {
     /// The kinds this process can run: the diagnostic ones, each flow whose services are given, and
-    /// the blob store's sweep when there is a blob store (the flows' or `blobs`).
-    public static func registry(environment: [String: String] = ProcessInfo.processInfo.environment, flows: FlowServices? = nil,
+    /// the blob store's sweep when there is a blob store (the flows' or `blobs`). `crash` kills the
+    /// process only when `allowCrash` (`Diagnostics.crashAllowed`, read by the command).
+    public static func registry(allowCrash: Bool = false, flows: FlowServices? = nil,
                                 blobs: BlobStore? = nil, backups: BackupServices? = nil, budgets: RetryBudgets = .defaults) -> JobRegistry {
         let store = blobs ?? flows?.blobs
-        let every = Diagnostics.all(allowCrash: environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1") + (flows.map(flowDefinitions) ?? [])
+        let every = Diagnostics.all(allowCrash: allowCrash) + (flows.map(flowDefinitions) ?? [])
             + (store.map { [BlobRetention.definition($0)] } ?? []) + (backups.map(Backups.definitions) ?? [])
         return JobRegistry(every.map { callingServices($0, budgets: budgets) })
     }
 
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
     /// maintenance ones that consumers with the right settings run.
-    public static func schedulable(environment: [String: String] = ProcessInfo.processInfo.environment, budgets: RetryBudgets = .defaults) -> JobRegistry {
+    public static func schedulable(budgets: RetryBudgets = .defaults) -> JobRegistry {
         let maintenance = [BlobRetention.definition(nil), PhaseAdvance.definition(nil)] + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) }
-        return JobRegistry(Array(registry(environment: environment, budgets: budgets).definitions.values)
+        return JobRegistry(Array(registry(budgets: budgets).definitions.values)
                            + maintenance.map { callingServices($0, budgets: budgets) })
     }
 

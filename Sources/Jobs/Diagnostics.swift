@@ -56,6 +56,11 @@ public enum Diagnostics {
         }
     }
 
+    /// Whether the settings allow `crash` to kill its consumer (`SWITCHBOARD_ALLOW_CRASH_JOBS=1`).
+    public static func crashAllowed(_ environment: [String: String]) -> Bool {
+        environment["SWITCHBOARD_ALLOW_CRASH_JOBS"] == "1"
+    }
+
     /// The kinds' names, whether or not `crash` is allowed in this process.
     public static let kinds = all(allowCrash: true).map(\.kind)
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Threads
 
 /// An async Redis client that keeps hiredis' blocking calls off Swift's cooperative pool.
 ///
@@ -10,7 +11,7 @@ import Logging
 /// `RedisError.unavailable` rather than piling up.
 public final class RedisClient: Sendable {
     public let endpoint: RedisEndpoint
-    private let requests: RequestQueue
+    private let requests: BlockingQueue<PendingRequest>
 
     /// Starts the client's thread; the connection is opened on the first command.
     public init(
@@ -21,7 +22,7 @@ public final class RedisClient: Sendable {
         logger: Logger = Logger(label: "switchboard.redis")
     ) {
         self.endpoint = endpoint
-        let requests = RequestQueue()
+        let requests = BlockingQueue<PendingRequest>()
         self.requests = requests
         let thread = Thread {
             var loop = ConnectionLoop(
@@ -66,7 +67,8 @@ public final class RedisClient: Sendable {
 
     private func submit(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         try await withCheckedThrowingContinuation { continuation in
-            requests.push(PendingRequest(commands: commands, continuation: continuation))
+            let request = PendingRequest(commands: commands, continuation: continuation)
+            if !requests.push(request) { request.continuation.resume(throwing: RedisError.closed) }
         }
     }
 }
@@ -76,50 +78,12 @@ struct PendingRequest: Sendable {
     let continuation: CheckedContinuation<[RedisValue], any Error>
 }
 
-/// The hand-over point between callers and the client's thread: a list under a condition variable.
-final class RequestQueue: Sendable {
-    // NSCondition is thread-safe; `pending` and `closed` are only touched while holding it.
-    private let condition = NSCondition()
-    private nonisolated(unsafe) var pending: [PendingRequest] = []
-    private nonisolated(unsafe) var closed = false
-
-    func push(_ request: PendingRequest) {
-        condition.lock()
-        if closed {
-            condition.unlock()
-            request.continuation.resume(throwing: RedisError.closed)
-            return
-        }
-        pending.append(request)
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// Blocks until there is work; returns nil once closed and drained.
-    func takeAll() -> [PendingRequest]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while pending.isEmpty && !closed { condition.wait() }
-        if pending.isEmpty { return nil }
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        return batch
-    }
-
-    func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
-    }
-}
-
 /// What runs on the client's thread: owns the connection and the reconnect state.
 struct ConnectionLoop {
     let endpoint: RedisEndpoint
     let connectTimeout: Duration
     let commandTimeout: Duration
-    let requests: RequestQueue
+    let requests: BlockingQueue<PendingRequest>
     let logger: Logger
     private var connection: RedisConnection?
     private var backoff = Backoff()
@@ -130,7 +94,7 @@ struct ConnectionLoop {
     private let watch: SentinelWatch?
     private var connectedGeneration = 0
 
-    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, requests: RequestQueue, logger: Logger) {
+    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, requests: BlockingQueue<PendingRequest>, logger: Logger) {
         self.endpoint = endpoint
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout

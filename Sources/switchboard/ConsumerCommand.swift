@@ -121,7 +121,7 @@ struct ConsumerCommand: AsyncParsableCommand {
             Allocator.mapBlocks(from: 1 << 20)
         }
         flows?.budgets = budgets
-        let registry = Catalogue.registry(environment: environment, flows: flows, blobs: blobs, backups: backups, budgets: budgets)
+        let registry = Catalogue.registry(allowCrash: Diagnostics.crashAllowed(environment), flows: flows, blobs: blobs, backups: backups, budgets: budgets)
         let names = asked ?? registry.queues
         // A queue no kind of this build serves would only see its jobs dead-lettered as unknown.
         if let unserved = names.first(where: { !registry.queues.contains($0) }) {

@@ -44,7 +44,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let budgets: RetryBudgets
         do { budgets = try RetryBudgets(environment: environment) } catch let error as ConfigurationError { throw ValidationError(error.description) }
-        let definition = Catalogue.registry(environment: environment, budgets: budgets)[kind]
+        let definition = Catalogue.registry(allowCrash: Diagnostics.crashAllowed(environment), budgets: budgets)[kind]
         // A job on a queue where its kind does not run would sit there for ever: every consumer
         // refuses a queue it cannot serve. The table knows every kind of the build, configured or not.
         let home = Catalogue.queueOfKind[kind]

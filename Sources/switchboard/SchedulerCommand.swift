@@ -82,7 +82,7 @@ struct ScheduleFileOptions: ParsableArguments {
             guard data.count <= largestFile else { throw ValidationError("the schedule \(path) is larger than \(largestFile) bytes; is it the right file?") }
             let environment = ProcessInfo.processInfo.environment
             let budgets = try RetryBudgets(environment: environment)
-            return (path, try ScheduleEntry.load(data, registry: Catalogue.schedulable(environment: environment, budgets: budgets)))
+            return (path, try ScheduleEntry.load(data, registry: Catalogue.schedulable(budgets: budgets)))
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         } catch let error as ValidationError {

@@ -191,7 +191,7 @@ import TestSupport
                     Issue.record("\(file): \(name) cannot run its queues: \(error)")
                     continue
                 }
-                let own = Catalogue.registry(environment: [:], flows: configured, blobs: blobs, backups: backups)
+                let own = Catalogue.registry(flows: configured, blobs: blobs, backups: backups)
                 if queues.contains(Backups.queue) {
                     #expect(backups?.snapshots != nil && backups?.dumps != nil && backups?.attachments != nil,
                             "\(file): \(name) runs the backups but not all three (snapshots, database dumps, attachments mirror)")
@@ -242,7 +242,7 @@ import TestSupport
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-kinds-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         var every = try Self.everyKind(scratch).definitions.mapValues(\.queue)
-        every["crash"] = Catalogue.registry(environment: ["SWITCHBOARD_ALLOW_CRASH_JOBS": "1"])["crash"]?.queue
+        every["crash"] = Catalogue.registry(allowCrash: true)["crash"]?.queue
         #expect(every == Catalogue.queueOfKind)
     }
 
@@ -255,7 +255,7 @@ import TestSupport
             completions: ChatCompletionsClient(baseURL: "http://g", apiKey: "k", model: "m", http: http),
             chatwoot: ChatwootClient(baseURL: "http://c", apiToken: "t", http: http), systemPrompt: "p", keys: Keys(prefix: "deploy"),
             speech: AzureSpeechClient(key: "k", hosts: .region("r"), http: http), blobs: try BlobStore(location: scratch.path), http: http, account: 1)
-        return Catalogue.registry(environment: [:], flows: services, backups: BackupServices(snapshots: SnapshotSettings(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1])))
+        return Catalogue.registry(flows: services, backups: BackupServices(snapshots: SnapshotSettings(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1])))
     }
 
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))
@@ -277,7 +277,7 @@ import TestSupport
         let configs = (scheduler["configs"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
         #expect(configs.contains("\((scheduler["environment"] as? [String: Any])?["SCHEDULE_FILE"] ?? "")"), "SCHEDULE_FILE names the mounted config")
         let schedule = try Data(contentsOf: Self.root.appendingPathComponent("schedule.json"))
-        #expect(try !ScheduleEntry.load(schedule, registry: Catalogue.schedulable(environment: [:])).isEmpty)
+        #expect(try !ScheduleEntry.load(schedule, registry: Catalogue.schedulable()).isEmpty)
         // The producer: public through Traefik (TLS, a body-size limit, only the ingress paths),
         // its health checked on its own port.
         let producer = try #require(services["producer"])

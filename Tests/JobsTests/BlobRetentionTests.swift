@@ -24,7 +24,7 @@ import TestSupport
         let fresh = try blobs.create(folder: "calls", name: "2-recording.mp3")
         try await fresh.append([4])
         try await fresh.commit()
-        let registry = Catalogue.registry(environment: [:], blobs: blobs)
+        let registry = Catalogue.registry(blobs: blobs)
         let sweep = try #require(registry[BlobRetention.kind])
         try await broker.add(sweep.request(payload: #"{"older_than_days": 30}"#).envelope(), to: BlobRetention.queue)
         try await broker.add(sweep.request(payload: #"{"older_than_days": 0}"#).envelope(), to: BlobRetention.queue)
@@ -41,7 +41,7 @@ import TestSupport
             #expect(settled)
         }
         #expect(try await blobs.read(fresh.reference) == [4], "a young blob stays")
-        #expect(Catalogue.registry(environment: [:])[BlobRetention.kind] == nil, "no blob store, no sweep: such a consumer never takes the job")
-        #expect(Catalogue.schedulable(environment: [:])[BlobRetention.kind] != nil, "the scheduler may enqueue it")
+        #expect(Catalogue.registry()[BlobRetention.kind] == nil, "no blob store, no sweep: such a consumer never takes the job")
+        #expect(Catalogue.schedulable()[BlobRetention.kind] != nil, "the scheduler may enqueue it")
     }
 }

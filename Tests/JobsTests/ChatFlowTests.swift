@@ -72,7 +72,7 @@ import TestSupport
             logger.logLevel = .error
             let configuration = ConsumerConfiguration(queues: ["retrieve", "generate", "reply"], concurrency: 8, promoteInterval: .milliseconds(50),
                                                       fetchBlock: .milliseconds(200))
-            let consumer = StreamConsumer(configuration: configuration, registry: Catalogue.registry(environment: [:], flows: services), broker: broker, logger: logger)
+            let consumer = StreamConsumer(configuration: configuration, registry: Catalogue.registry(flows: services), broker: broker, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await consumer.run() }
                 do { try await body() } catch { consumer.stop(); throw error }

@@ -33,7 +33,7 @@ import Testing
         }
         // Every stage of the guest's flows carries it; background stages keep hours.
         let services = try #require(try Self.services(["ASSISTANT_GIVE_UP_AFTER": "2m"]))
-        let registry = Catalogue.registry(environment: [:], flows: services)
+        let registry = Catalogue.registry(flows: services)
         for kind in ["chat.retrieve", "chat.generate", "chat.reply", "voice.transcribe", "voice.synthesize"] {
             #expect(registry.definitions[kind]?.retry.heldBackAtMost == .seconds(120), "\(kind)")
         }

@@ -14,7 +14,7 @@ enum FlowRun {
         logger.logLevel = .error
         let consumer = StreamConsumer(
             configuration: ConsumerConfiguration(queues: queues, concurrency: 4, promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(100)),
-            registry: Catalogue.registry(environment: [:], flows: services), broker: broker, logger: logger)
+            registry: Catalogue.registry(flows: services), broker: broker, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             let idle = await eventually(timeout: .seconds(30)) {

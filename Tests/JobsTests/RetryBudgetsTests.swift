@@ -33,8 +33,8 @@ import Testing
         #expect(Flows.entry(ofKind: "chat.generate")?.setting == "RETRY_CHAT" && Flows.entry(ofKind: "conversation.triage")?.setting == "RETRY_BOOKING")
         #expect(Flows.entry(ofKind: "noop") == nil && Flows.entry(ofKind: "triage.advance") == nil)
         // The catalogue applies them: a consumer's registry, not the process environment.
-        let registry = Catalogue.registry(environment: [:], budgets: budgets)
-        #expect(registry["noop"]?.retry == Catalogue.registry(environment: [:])["noop"]?.retry)
+        let registry = Catalogue.registry(budgets: budgets)
+        #expect(registry["noop"]?.retry == Catalogue.registry()["noop"]?.retry)
     }
 
     /// A test sets budgets by value; the process environment is never read for them.

@@ -77,7 +77,7 @@ import TestSupport
         let consumer = StreamConsumer(
             configuration: ConsumerConfiguration(queues: ["transcribe", "retrieve", "generate", "synthesize", "voice-reply"], concurrency: 8,
                                                  promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(200)),
-            registry: Catalogue.registry(environment: [:], flows: services), broker: broker, logger: logger)
+            registry: Catalogue.registry(flows: services), broker: broker, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             let answered = await eventually(timeout: .seconds(20)) { !chatwoot.messages.isEmpty }

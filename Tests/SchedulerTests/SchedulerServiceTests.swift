@@ -112,7 +112,7 @@ import TestSupport
     }
 
     @Test func scheduleFilesAreCheckedEntryByEntry() throws {
-        let registry = Catalogue.registry(environment: [:])
+        let registry = Catalogue.registry()
         let good = #"[{"name": "nightly-noop", "cron": "0 3 * * *", "kind": "noop"}, {"name": "pause", "cron": "@every 30s", "kind": "sleep", "payload": {"ms": 5}}]"#
         let entries = try ScheduleEntry.load(Data(good.utf8), registry: registry)
         #expect(entries.map(\.name) == ["nightly-noop", "pause"])

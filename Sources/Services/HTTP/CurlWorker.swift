@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Threads
 
 /// One worker thread's curl easy handle and its loop: takes a request, performs it, answers the
 /// caller. The handle lives and dies on this thread; `curl_easy_reset` between requests clears the
@@ -8,7 +9,7 @@ struct CurlWorker {
     let connectTimeout: Duration
     let userAgent: String
 
-    func run(_ transfers: TransferQueue) {
+    func run(_ transfers: BlockingQueue<Transfer>) {
         guard let handle = curl_easy_init() else {
             while let transfer = transfers.take() {
                 transfer.continuation.resume(throwing: HTTPFailure(kind: .transport, request: Transfer.describe(transfer.request), detail: "curl_easy_init failed"))

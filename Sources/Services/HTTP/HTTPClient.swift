@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import Synchronization
+import Threads
 
 /// The one HTTP client under every service client, over libcurl.
 ///
@@ -12,7 +13,7 @@ import Synchronization
 /// (`sendChecked`, `HTTPFailure`). A request that names its service passes the `gate` first, if
 /// there is one: the deployment's limits for that service hold whoever sends it.
 public final class HTTPClient: Sendable {
-    private let transfers = TransferQueue()
+    private let transfers = BlockingQueue<Transfer>()
     private let gate: (any ServiceGate)?
 
     /// Starts `connections` workers (the most requests in flight at once).
@@ -59,7 +60,7 @@ public final class HTTPClient: Sendable {
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                transfers.push(Transfer(request: request, cancelled: cancelled, stream: nil, continuation: continuation))
+                transfers.hand(Transfer(request: request, cancelled: cancelled, stream: nil, continuation: continuation))
             }
         } onCancel: {
             cancelled.set()
@@ -82,7 +83,7 @@ public final class HTTPClient: Sendable {
             try await withThrowingTaskGroup(of: HTTPClient.Response.self) { group in
                 group.addTask {
                     try await withCheckedThrowingContinuation { continuation in
-                        self.transfers.push(Transfer(request: request, cancelled: cancelled, stream: stream, continuation: continuation))
+                        self.transfers.hand(Transfer(request: request, cancelled: cancelled, stream: stream, continuation: continuation))
                     }
                 }
                 do {
@@ -138,48 +139,18 @@ struct Transfer: Sendable {
     }
 }
 
+extension BlockingQueue<Transfer> {
+    /// Hands `transfer` to a worker, or answers it at once when the client is closed.
+    func hand(_ transfer: Transfer) {
+        guard !push(transfer) else { return }
+        transfer.continuation.resume(throwing: HTTPFailure(kind: .cancelled, request: Transfer.describe(transfer.request), detail: "the HTTP client is closed"))
+    }
+}
+
 final class CancellationFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
-}
-
-/// Requests handed from callers to workers: a list under a condition variable.
-final class TransferQueue: Sendable {
-    private struct State {
-        var waiting: [Transfer] = []
-        var closed = false
-    }
-
-    private let condition = NSCondition()
-    nonisolated(unsafe) private var state = State()  // guarded by `condition`
-
-    func push(_ transfer: Transfer) {
-        condition.lock()
-        guard !state.closed else {
-            condition.unlock()
-            transfer.continuation.resume(throwing: HTTPFailure(kind: .cancelled, request: Transfer.describe(transfer.request), detail: "the HTTP client is closed"))
-            return
-        }
-        state.waiting.append(transfer)
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// The next request, or nil once the queue is closed.
-    func take() -> Transfer? {
-        condition.lock()
-        defer { condition.unlock() }
-        while state.waiting.isEmpty && !state.closed { condition.wait() }
-        return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
-    }
-
-    func close() {
-        condition.lock()
-        state.closed = true
-        condition.broadcast()
-        condition.unlock()
-    }
 }
 
 enum CurlLibrary {

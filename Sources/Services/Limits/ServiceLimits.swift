@@ -18,7 +18,7 @@ public struct ServiceLimits: Sendable, Equatable {
     /// The published limits, with the environment's settings over them. Throws, naming the
     /// variable, for a malformed value — and for any `RATE_LIMIT_`/`CONCURRENCY_` name that is no
     /// service's, since a misspelt name would otherwise leave the service unlimited unnoticed.
-    public static func configured(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServiceLimits {
+    public static func configured(_ environment: [String: String]) throws -> ServiceLimits {
         var limits: [ExternalService: ServiceLimit] = [:]
         for service in ExternalService.allCases {
             var limit = service.publishedLimit

@@ -1,0 +1,59 @@
+import Foundation
+
+/// The hand-over point between Swift tasks and threads that own a blocking C handle (a hiredis
+/// connection, a curl easy handle): tasks `push` work without ever blocking, the owning threads
+/// wait in `take`/`takeAll` for it.
+///
+/// Guarantees: every pushed item is taken exactly once, or refused by `push` once the queue is
+/// closed (the caller then answers it, with its own error); items still waiting at `close` are
+/// drained before the takers see the end. Items are taken in the order they were pushed.
+public final class BlockingQueue<Item: Sendable>: Sendable {
+    private struct State {
+        var waiting: [Item] = []
+        var closed = false
+    }
+
+    private let condition = NSCondition()
+    // Only touched while holding `condition`.
+    private nonisolated(unsafe) var state = State()
+
+    public init() {}
+
+    /// Hands `item` to a waiting thread. False, and the item untouched, once the queue is closed.
+    public func push(_ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !state.closed else { return false }
+        state.waiting.append(item)
+        condition.signal()
+        return true
+    }
+
+    /// Blocks until there is an item and returns the oldest; nil once closed and drained.
+    public func take() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while state.waiting.isEmpty && !state.closed { condition.wait() }
+        return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
+    }
+
+    /// Blocks until there is an item and returns everything waiting, oldest first (one thread
+    /// batching all callers' work into one round trip); nil once closed and drained.
+    public func takeAll() -> [Item]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while state.waiting.isEmpty && !state.closed { condition.wait() }
+        guard !state.waiting.isEmpty else { return nil }
+        let batch = state.waiting
+        state.waiting.removeAll(keepingCapacity: true)
+        return batch
+    }
+
+    /// Refuses further pushes and wakes every taker; what is waiting is still handed out.
+    public func close() {
+        condition.lock()
+        state.closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
