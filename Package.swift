@@ -5,7 +5,7 @@ let package = Package(
     name: "switchboard",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "switchboard", targets: ["switchboard"]),
+        .executable(name: "switchboard", targets: ["switchboard"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -61,11 +61,17 @@ let package = Package(
         ),
         .target(
             name: "Limits",
-            dependencies: ["Queue", "Redis", "Services", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: [
+                "Queue", "Redis", "Services", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "Jobs",
-            dependencies: ["Blobs", "Queue", "Redis", "Services", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Blobs", "Queue", "Redis", "Services", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Blobs",
@@ -204,7 +210,11 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Services", "Redis", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: [
+                "Services", "Redis", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -221,7 +231,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LimitsTests",
-            dependencies: ["Limits", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "Limits", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "ConsumersTests",
@@ -239,7 +251,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ProducerTests",
-            dependencies: ["Producer", "Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Producer", "Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "SchedulerTests",
@@ -247,8 +261,10 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BlobsTests",

@@ -12,6 +12,16 @@ if [ "${SWITCHBOARD_TEST_CONFIG:-release}" = "debug" ]; then
 else
     config=(-c release -Xswiftc -enable-testing)
 fi
+# The layout every file is held to (.swift-format: the toolchain's swift-format, line length 140):
+# drift fails the run, counted as one more test. `swift format -i -r -p Sources Tests Benchmarks
+# Package.swift` applies it.
+format_failed=0
+if [ "$#" -eq 0 ]; then
+    if ! swift format lint --strict -r -p Sources Tests Benchmarks Package.swift; then
+        echo "formatting: the files above differ from .swift-format's layout (swift format -i -r -p Sources Tests Benchmarks Package.swift)"
+        format_failed=1
+    fi
+fi
 swift build "${config[@]}" --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -47,7 +57,14 @@ if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
 fi
 # One plain closing line for whoever reads only the end of the log.
 total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | awk '{ sum += $4 } END { print sum + 0 }')
-failed=$(grep -cE '✘ Test .* failed after' "$log" || true)
+failed=$(grep -E '✘ Test .* failed after' "$log" | grep -cv '✘ Test run with' || true)
+if [ "$#" -eq 0 ]; then
+    total=$((total + 1))
+    if [ "$format_failed" -ne 0 ]; then
+        failed=$((failed + 1))
+        [ "$status" -eq 0 ] && status=1
+    fi
+fi
 # Last, the stack on a real Docker Engine (scripts/swarm-test.sh; root, since it runs dockerd):
 # counted as one more test. SWITCHBOARD_SWARM_TEST=0 leaves it out; a filtered run never has it.
 if [ "$#" -eq 0 ] && [ "${SWITCHBOARD_SWARM_TEST:-1}" != 0 ]; then

@@ -36,12 +36,14 @@ struct DumpBench {
         let pg = try await PostgresServer()
         try await pg.sql("CREATE DATABASE chatwoot")
         // Chatwoot-like rows: messages of text (which pg_dump compresses) and attachments' bytes (which it cannot).
-        try await pg.sql("CREATE TABLE messages (id bigint PRIMARY KEY, conversation int, content text, created timestamptz); CREATE TABLE files (id bigint PRIMARY KEY, data bytea);",
-                         database: "chatwoot")
+        try await pg.sql(
+            "CREATE TABLE messages (id bigint PRIMARY KEY, conversation int, content text, created timestamptz); CREATE TABLE files (id bigint PRIMARY KEY, data bytea);",
+            database: "chatwoot")
         let batches = max(1, options.megabytes / 10)
         for batch in 0..<batches {
             let base = batch * 5_000
-            try await pg.sql("""
+            try await pg.sql(
+                """
                 INSERT INTO messages SELECT g, g % 997, repeat('Hello, is late check-out possible on ' || g || '? ', 12), now() - g * interval '1 minute'
                   FROM generate_series(\(base + 1), \(base + 5_000)) g;
                 INSERT INTO files SELECT g, (SELECT decode(string_agg(md5(random()::text || g || i), ''), 'hex') FROM generate_series(1, 64) i)
@@ -52,12 +54,17 @@ struct DumpBench {
         let redis = try await RedisServer()
         let h = ProcessHarness(server: redis, prefix: "dumpbench")
         let s3 = try await FakeS3(bucket: "backups", accessKeyID: "r2-key", secret: "r2-secret")
-        let consumer = try h.consumer(["--queues", "backups", "--concurrency", "1"], environment: [
-            "DATABASE_URL": pg.url(database: "chatwoot"), "PG_DUMP": "/usr/bin/pg_dump", "R2_ENDPOINT": s3.url, "R2_BUCKET": "backups",
-            "R2_ACCESS_KEY_ID": "r2-key", "R2_SECRET_ACCESS_KEY": "r2-secret", "BACKUP_PART_SIZE": options.partSize, "BACKUP_KEEP_DUMPS": "1", "LOG_LEVEL": "warning",
-        ])
+        let consumer = try h.consumer(
+            ["--queues", "backups", "--concurrency", "1"],
+            environment: [
+                "DATABASE_URL": pg.url(database: "chatwoot"), "PG_DUMP": "/usr/bin/pg_dump", "R2_ENDPOINT": s3.url, "R2_BUCKET": "backups",
+                "R2_ACCESS_KEY_ID": "r2-key", "R2_SECRET_ACCESS_KEY": "r2-secret", "BACKUP_PART_SIZE": options.partSize,
+                "BACKUP_KEEP_DUMPS": "1", "LOG_LEVEL": "warning",
+            ])
         defer { consumer.signal(SIGTERM) }
-        print("dumpbench: database of \(size >> 20) MiB, \(options.runs) runs, parts of \(options.partSize), switchboard at \(SwitchboardProcess.executable.path)")
+        print(
+            "dumpbench: database of \(size >> 20) MiB, \(options.runs) runs, parts of \(options.partSize), switchboard at \(SwitchboardProcess.executable.path)"
+        )
         _ = await eventually(timeout: .seconds(30)) { @Sendable in Self.memory(consumer.pid, "VmRSS") != nil }
         try await Task.sleep(for: .seconds(1))
         let idle = Self.memory(consumer.pid, "VmRSS") ?? 0
@@ -67,28 +74,42 @@ struct DumpBench {
         for run in 1...options.runs {
             // The limit: pg_dump writing the same dump to nowhere.
             let started = ContinuousClock.now
-            let baseline = try await ChildProcess.run("/usr/bin/pg_dump", ["--format=custom", "--no-password", "--no-sync", "--file=/dev/null", "--dbname=chatwoot"],
-                                                      environment: pg.clientEnvironment, timeout: .seconds(1800))
+            let baseline = try await ChildProcess.run(
+                "/usr/bin/pg_dump", ["--format=custom", "--no-password", "--no-sync", "--file=/dev/null", "--dbname=chatwoot"],
+                environment: pg.clientEnvironment, timeout: .seconds(1800))
             guard baseline.status == 0 else { throw TestFailure("pg_dump failed: \(baseline.stderr)") }
             alone.append(Self.seconds(ContinuousClock.now - started))
 
             let begun = ContinuousClock.now
             try await Self.enqueue(h)
             // The job's entry leaves the stream when it is acknowledged, done.
-            guard await eventually(timeout: .seconds(1800), every: .milliseconds(50), { @Sendable in (try? await h.integer("XLEN", h.key("backups:stream"))) == 0 }),
-                  try await h.integer("XLEN", h.key("backups:dead")) == 0 else { throw TestFailure("the dump did not finish: \(consumer.log.suffix(2000))") }
+            guard
+                await eventually(
+                    timeout: .seconds(1800), every: .milliseconds(50),
+                    { @Sendable in (try? await h.integer("XLEN", h.key("backups:stream"))) == 0 }),
+                try await h.integer("XLEN", h.key("backups:dead")) == 0
+            else { throw TestFailure("the dump did not finish: \(consumer.log.suffix(2000))") }
             ours.append(Self.seconds(ContinuousClock.now - begun))
             bytes = s3.objects.value.values.map(\.body.count).max() ?? 0
             s3.objects.withLock { $0.removeAll() }
-            print(String(format: "run %d: pg_dump > /dev/null %.2f s, backup.database %.2f s, dump %.1f MiB", run, alone.last!, ours.last!, Double(bytes) / 1_048_576))
+            print(
+                String(
+                    format: "run %d: pg_dump > /dev/null %.2f s, backup.database %.2f s, dump %.1f MiB", run, alone.last!, ours.last!,
+                    Double(bytes) / 1_048_576))
         }
         let peak = Self.memory(consumer.pid, "VmHWM") ?? 0
         let dumpMB = Double(bytes) / 1_000_000
         let limit = median(alone)
         let measured = median(ours)
         print(String(format: "pg_dump > /dev/null: %.1f MB/s (median %.2f s)", dumpMB / limit, limit))
-        print(String(format: "backup.database:     %.1f MB/s (median %.2f s), %.0f%% of pg_dump alone", dumpMB / measured, measured, 100 * limit / measured))
-        print(String(format: "consumer RSS: %.1f MiB idle, %.1f MiB peak (parts of %@)", Double(idle) / 1024, Double(peak) / 1024, options.partSize))
+        print(
+            String(
+                format: "backup.database:     %.1f MB/s (median %.2f s), %.0f%% of pg_dump alone", dumpMB / measured, measured,
+                100 * limit / measured))
+        print(
+            String(
+                format: "consumer RSS: %.1f MiB idle, %.1f MiB peak (parts of %@)", Double(idle) / 1024, Double(peak) / 1024,
+                options.partSize))
     }
 
     static func enqueue(_ h: ProcessHarness) async throws {

@@ -41,7 +41,9 @@ struct FlowBench {
     static func main() async throws {
         let options = Options(CommandLine.arguments)
         let world = try await BenchWorld(serviceDelay: options.serviceDelay)
-        print("flowbench: \(options.runs) deliveries per flow, one at a time; fakes answer after \(options.serviceDelay); release build: \(isRelease)")
+        print(
+            "flowbench: \(options.runs) deliveries per flow, one at a time; fakes answer after \(options.serviceDelay); release build: \(isRelease)"
+        )
         print(Row.header)
         for flow in options.flows {
             guard let scenario = world.scenarios[flow] else { print("unknown flow \(flow)"); exit(2) }
@@ -63,9 +65,9 @@ struct FlowBench {
 
     static var isRelease: Bool {
         #if DEBUG
-        false
+            false
         #else
-        true
+            true
         #endif
     }
 
@@ -93,7 +95,8 @@ struct Row {
             return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]
         }
         func f(_ value: Double) -> String { String(format: "%6.2f", value) }
-        return "\(flow.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(format: "%4d", stages))   \(f(p(totals, 0.5))) \(f(p(totals, 0.99)))  |"
+        return
+            "\(flow.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(format: "%4d", stages))   \(f(p(totals, 0.5))) \(f(p(totals, 0.99)))  |"
             + "      \(f(p(waits, 0.5))) \(f(p(waits, 0.99)))  |  \(f(p(ours, 0.5))) \(f(p(ours, 0.99)))"
             + "        \(f(p(ours, 0.5) / Double(stages))) \(f(p(ours, 0.99) / Double(stages)))"
     }

@@ -120,7 +120,8 @@ struct Bench {
         var p50: Double?
         var p99: Double?
         if rate > 0 {
-            let latencies = try await measureLatency(broker: broker, queue: queue, counter: counter, marks: marks, rate: rate, seconds: latencySeconds)
+            let latencies = try await measureLatency(
+                broker: broker, queue: queue, counter: counter, marks: marks, rate: rate, seconds: latencySeconds)
             p50 = Self.percentile(latencies, 0.50)
             p99 = Self.percentile(latencies, 0.99)
         }
@@ -166,7 +167,9 @@ struct Bench {
 
     /// Offers jobs at `rate` per second for `seconds`, each carrying its enqueue time in µs;
     /// returns each job's wait from enqueue to handler start in milliseconds.
-    private func measureLatency(broker: Broker, queue: String, counter: String, marks: Marks, rate: Int, seconds: Double) async throws -> [Double] {
+    private func measureLatency(broker: Broker, queue: String, counter: String, marks: Marks, rate: Int, seconds: Double) async throws
+        -> [Double]
+    {
         let total = max(Int(Double(rate) * seconds), 1)
         marks.expectLatencies(total)
         let interval = Duration.nanoseconds(1_000_000_000 / rate)
@@ -191,7 +194,9 @@ struct Bench {
     }
 
     private static func benchKind(marks: Marks) -> JobDefinition {
-        JobDefinition(kind: "bench", queue: "bench", retry: .exponentialJitter(maxAttempts: 3), timeout: .seconds(30), payload: BenchPayload.self) { payload, context in
+        JobDefinition(
+            kind: "bench", queue: "bench", retry: .exponentialJitter(maxAttempts: 3), timeout: .seconds(30), payload: BenchPayload.self
+        ) { payload, context in
             if let sent = payload.t {
                 marks.latency(Double(WallClock.unixMicroseconds() &- sent) / 1000)
             }
@@ -287,7 +292,9 @@ final class Marks: Sendable {
     }
 
     func expectLatencies(_ count: Int) {
-        state.withLock { $0.expected = count; $0.latencies.reserveCapacity(count) }
+        state.withLock {
+            $0.expected = count; $0.latencies.reserveCapacity(count)
+        }
     }
 
     func latency(_ milliseconds: Double) {

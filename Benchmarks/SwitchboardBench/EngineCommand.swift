@@ -53,8 +53,10 @@ struct EngineCommand: AsyncParsableCommand {
         var logger = Logger(label: "switchboard.bench")
         logger.logLevel = .warning
         let endpoint = try RedisEndpoint(url: redis)
-        let bench = Bench(endpoint: endpoint, concurrency: concurrency, history: HistoryRetention(entries: historyEntries, age: HistoryRetention.standard.age),
-                          logger: logger)
+        let bench = Bench(
+            endpoint: endpoint, concurrency: concurrency,
+            history: HistoryRetention(entries: historyEntries, age: HistoryRetention.standard.age),
+            logger: logger)
         print("switchboard bench: \(jobs) jobs, concurrency \(concurrency), history \(historyEntries), redis \(endpoint), \(runs) run(s)")
         var results: [Bench.Figures] = []
         for run in 1...runs {

@@ -40,7 +40,9 @@ struct GaugesCommand: AsyncParsableCommand {
         var added = 0
         while added < jobs {
             let batch = min(50_000, jobs - added)
-            try await pool.send("EVAL", """
+            try await pool.send(
+                "EVAL",
+                """
                 for i = 1, tonumber(ARGV[1]) do
                     redis.call('XADD', KEYS[1], '*', 'id', 'bench' .. i, 'kind', 'chat.retrieve', 'attempt', '1', 'max_attempts', '4', 'enqueued_at', '0', 'payload', '{}')
                 end
@@ -69,8 +71,10 @@ struct GaugesCommand: AsyncParsableCommand {
         }
         let cpu = try await Self.redisCPU(pool) - before
         times.sort()
-        print(String(format: "  %@: median %.3f ms, p99 %.3f ms per read; Redis CPU %.0f µs per read", title,
-                     times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], cpu * 1e6 / Double(reads)))
+        print(
+            String(
+                format: "  %@: median %.3f ms, p99 %.3f ms per read; Redis CPU %.0f µs per read", title,
+                times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], cpu * 1e6 / Double(reads)))
     }
 
     /// Seconds of CPU the Redis server has used (user + system).

@@ -48,7 +48,9 @@ struct LimitsCommand: AsyncParsableCommand {
         let endpoint = try RedisEndpoint(url: redis)
         let pool = RedisPool(endpoint: endpoint, size: 1)
         defer { pool.close() }
-        print("switchboard bench-limits: \(calls) calls, \(concurrency) at a time, rates over \(seconds) s, redis \(endpoint), \(runs) run(s)")
+        print(
+            "switchboard bench-limits: \(calls) calls, \(concurrency) at a time, rates over \(seconds) s, redis \(endpoint), \(runs) run(s)"
+        )
         var costs: [String: [(worker: Double, redis: Double)]] = [:]
         var rates: [Int: [Double]] = [:]
         let cases: [(String, ServiceLimit)] = [
@@ -75,17 +77,23 @@ struct LimitsCommand: AsyncParsableCommand {
             for perSecond in [1, 10, 100] {
                 let rate = try await Self.achievedRate(endpoint: endpoint, perSecond: perSecond, seconds: seconds, logger: logger)
                 rates[perSecond, default: []].append(rate)
-                achieved.append("\(perSecond)/s → \(String(format: "%.2f", rate))/s (\(String(format: "%.1f", rate / Double(perSecond) * 100)) %)")
+                achieved.append(
+                    "\(perSecond)/s → \(String(format: "%.2f", rate))/s (\(String(format: "%.1f", rate / Double(perSecond) * 100)) %)")
             }
             print("run \(run) achieved with 3 replicas: " + achieved.joined(separator: ", "))
         }
         if runs > 1 {
             func median(_ values: [Double]) -> Double { Bench.percentile(values, 0.5) ?? 0 }
-            print("median cost per call: " + cases.map { name, _ in
-                let values = costs[name] ?? []
-                return "\(name) \(String(format: "%.1f", median(values.map(\.worker)))) µs worker + \(String(format: "%.1f", median(values.map(\.redis)))) µs redis"
-            }.joined(separator: "; "))
-            print("median achieved: " + [1, 10, 100].map { "\($0)/s → \(String(format: "%.2f", median(rates[$0] ?? [])))/s" }.joined(separator: ", "))
+            print(
+                "median cost per call: "
+                    + cases.map { name, _ in
+                        let values = costs[name] ?? []
+                        return
+                            "\(name) \(String(format: "%.1f", median(values.map(\.worker)))) µs worker + \(String(format: "%.1f", median(values.map(\.redis)))) µs redis"
+                    }.joined(separator: "; "))
+            print(
+                "median achieved: "
+                    + [1, 10, 100].map { "\($0)/s → \(String(format: "%.2f", median(rates[$0] ?? [])))/s" }.joined(separator: ", "))
         }
     }
 
@@ -109,7 +117,9 @@ struct LimitsCommand: AsyncParsableCommand {
         let limits = ServiceLimits([.groq: ServiceLimit(rate: RateLimit(perSecond, per: .second))])
         let pools = (0..<3).map { _ in RedisPool(endpoint: endpoint, size: 1) }
         defer { for pool in pools { pool.close() } }
-        let gates = pools.map { SharedServiceGate(pool: $0, keys: Keys(prefix: prefix), limits: limits, maxWait: { _ in .seconds(3600) }, logger: logger) }
+        let gates = pools.map {
+            SharedServiceGate(pool: $0, keys: Keys(prefix: prefix), limits: limits, maxWait: { _ in .seconds(3600) }, logger: logger)
+        }
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int64(seconds * 1000))
         let granted = await withTaskGroup(of: [ContinuousClock.Instant].self) { group in

@@ -22,16 +22,22 @@ public struct BlobStore: Sendable {
 
     /// Opens the store named by `location`; fails with a message naming the setting when the folder
     /// cannot be created and written, or a bucket is named without its endpoint and keys.
-    public init(location: String, s3: S3Settings? = nil, http: @autoclosure () -> HTTPClient = HTTPClient(connections: 4),
-                partSize: Int = 8 << 20) throws {
+    public init(
+        location: String, s3: S3Settings? = nil, http: @autoclosure () -> HTTPClient = HTTPClient(connections: 4),
+        partSize: Int = 8 << 20
+    ) throws {
         self.partSize = max(partSize, 1)
         if location.hasPrefix("s3://") {
             let rest = location.dropFirst("s3://".count)
             let bucket = String(rest.prefix { $0 != "/" })
             let prefix = rest.dropFirst(bucket.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             guard !bucket.isEmpty else { throw ConfigurationError("BLOB_STORE \(location) names no bucket") }
-            guard let s3 else { throw ConfigurationError("BLOB_STORE \(location) needs BLOB_S3_ENDPOINT, BLOB_S3_ACCESS_KEY_ID and BLOB_S3_SECRET_ACCESS_KEY") }
-            let signer = SignatureV4(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey, region: s3.region, sessionToken: s3.sessionToken)
+            guard let s3 else {
+                throw ConfigurationError(
+                    "BLOB_STORE \(location) needs BLOB_S3_ENDPOINT, BLOB_S3_ACCESS_KEY_ID and BLOB_S3_SECRET_ACCESS_KEY")
+            }
+            let signer = SignatureV4(
+                accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey, region: s3.region, sessionToken: s3.sessionToken)
             backend = .bucket(S3Client(endpoint: s3.endpoint, bucket: bucket, signer: signer, http: http()), prefix: prefix)
             return
         }
@@ -112,7 +118,9 @@ public struct BlobStore: Sendable {
     /// The object key a reference names, refused unless it is in the store's bucket and prefix.
     static func key(for reference: String, client: S3Client, prefix: String) throws -> String {
         let head = "s3://\(client.bucket)/" + (prefix.isEmpty ? "" : prefix + "/")
-        guard reference.hasPrefix(head), !reference.contains("/../") else { throw BlobStoreError("blob reference outside the store: \(reference)") }
+        guard reference.hasPrefix(head), !reference.contains("/../") else {
+            throw BlobStoreError("blob reference outside the store: \(reference)")
+        }
         return String(reference.dropFirst("s3://\(client.bucket)/".count))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Services
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One blob being written. Bytes are appended as they come — to a temporary file beside the final

@@ -27,9 +27,14 @@ public struct S3Settings: Sendable {
     /// naming what is missing.
     public static func from(_ setting: (String) throws -> String?) throws -> S3Settings? {
         guard let endpoint = try setting("BLOB_S3_ENDPOINT") else { return nil }
-        guard let key = try setting("BLOB_S3_ACCESS_KEY_ID") else { throw ConfigurationError("BLOB_S3_ENDPOINT is set but BLOB_S3_ACCESS_KEY_ID is not") }
-        guard let secret = try setting("BLOB_S3_SECRET_ACCESS_KEY") else { throw ConfigurationError("BLOB_S3_ENDPOINT is set but BLOB_S3_SECRET_ACCESS_KEY is not") }
-        return S3Settings(endpoint: endpoint, region: try setting("BLOB_S3_REGION") ?? "auto", accessKeyID: key, secretAccessKey: secret,
-                          sessionToken: try setting("BLOB_S3_SESSION_TOKEN"))
+        guard let key = try setting("BLOB_S3_ACCESS_KEY_ID") else {
+            throw ConfigurationError("BLOB_S3_ENDPOINT is set but BLOB_S3_ACCESS_KEY_ID is not")
+        }
+        guard let secret = try setting("BLOB_S3_SECRET_ACCESS_KEY") else {
+            throw ConfigurationError("BLOB_S3_ENDPOINT is set but BLOB_S3_SECRET_ACCESS_KEY is not")
+        }
+        return S3Settings(
+            endpoint: endpoint, region: try setting("BLOB_S3_REGION") ?? "auto", accessKeyID: key, secretAccessKey: secret,
+            sessionToken: try setting("BLOB_S3_SESSION_TOKEN"))
     }
 }

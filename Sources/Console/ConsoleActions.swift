@@ -11,8 +11,10 @@ import Services
 extension ConsoleRoutes {
     /// An operator's action: identified, checked (role, CSRF, origin), run; answered with a
     /// redirect (303) to where it leads, with the outcome as a notice.
-    func action(_ request: Request, _ context: ConsoleContext,
-                _ run: (ConsoleAccess.Visitor, [String: [String]]) async throws -> (path: String, notice: String)) async throws -> Response {
+    func action(
+        _ request: Request, _ context: ConsoleContext,
+        _ run: (ConsoleAccess.Visitor, [String: [String]]) async throws -> (path: String, notice: String)
+    ) async throws -> Response {
         let form = try await Self.form(request)
         let visitor: ConsoleAccess.Visitor
         switch await access.identify(request, client: context.client) {
@@ -21,25 +23,36 @@ extension ConsoleRoutes {
         case let other: return refusal(other)
         }
         if let (status, message) = access.refusal(visitor, form: form, request: request, publicOrigin: publicOrigin) {
-            logger.warning("console action refused", metadata: ["who": "\(visitor.name)", "path": "\(request.uri.path)", "reason": "\(message)"])
-            return renderer.render("problem", ["title": "Not allowed", "message": message], title: "Not allowed", nav: nil, visitor: visitor, status: status)
+            logger.warning(
+                "console action refused", metadata: ["who": "\(visitor.name)", "path": "\(request.uri.path)", "reason": "\(message)"])
+            return renderer.render(
+                "problem", ["title": "Not allowed", "message": message], title: "Not allowed", nav: nil, visitor: visitor, status: status)
         }
         do {
             let (path, notice) = try await run(visitor, form)
             let separator = path.contains("?") ? "&" : "?"
-            return Response(status: .seeOther, headers: [.location: path + separator + "notice=" + PercentEncoding.component(notice)
-                                                             + "&mark=" + access.seal.mark(notice)])
+            return Response(
+                status: .seeOther,
+                headers: [
+                    .location: path + separator + "notice=" + PercentEncoding.component(notice)
+                        + "&mark=" + access.seal.mark(notice)
+                ])
         } catch let missing as ConsoleNotFound {
-            return renderer.render("problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nil, visitor: visitor, status: .notFound)
+            return renderer.render(
+                "problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nil, visitor: visitor,
+                status: .notFound)
         } catch let bad as ConsoleBadRequest {
-            return renderer.render("problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nil, visitor: visitor, status: .badRequest)
+            return renderer.render(
+                "problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nil, visitor: visitor,
+                status: .badRequest)
         }
     }
 
     func setPaused(_ queue: String, _ paused: Bool, _ visitor: ConsoleAccess.Visitor) async throws -> (path: String, notice: String) {
         guard try await pages.queues().contains(queue) else { throw ConsoleNotFound("no queue named \(queue)") }
         let changed = try await broker.setPaused(queue, paused)
-        try await audit.record(who: visitor.name, role: visitor.role, action: paused ? "pause" : "resume", target: queue, count: changed ? 1 : 0)
+        try await audit.record(
+            who: visitor.name, role: visitor.role, action: paused ? "pause" : "resume", target: queue, count: changed ? 1 : 0)
         let notice = changed ? "\(queue) \(paused ? "paused" : "resumed")" : "\(queue) was already \(paused ? "paused" : "active")"
         return ("/queues/\(queue)", notice)
     }
@@ -54,14 +67,18 @@ extension ConsoleRoutes {
         switch form["scope"]?.first {
         case "all":
             try await letters.forEachPage(filter.filter) { items += $0 }
-            target = filter.echo.isEmpty ? "every dead letter" : filter.echo.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            target =
+                filter.echo.isEmpty
+                ? "every dead letter" : filter.echo.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         case "selected":
             let selected = form["selected"] ?? []
             guard !selected.isEmpty else { throw ConsoleBadRequest("tick at least one letter") }
             guard selected.count <= 10_000 else { throw ConsoleBadRequest("at most 10,000 letters at once") }
             for value in selected {
                 let parts = value.split(separator: "/", maxSplits: 1).map(String.init)
-                guard parts.count == 2, known.contains(parts[0]), Self.isEntryID(parts[1]) else { throw ConsoleBadRequest("'\(value.prefix(80))' names no dead letter") }
+                guard parts.count == 2, known.contains(parts[0]), Self.isEntryID(parts[1]) else {
+                    throw ConsoleBadRequest("'\(value.prefix(80))' names no dead letter")
+                }
                 if let entry = try await broker.deadEntry(parts[0], entryID: parts[1]) {
                     items.append(DeadLetters.Item(queue: parts[0], entryID: entry.id, fields: entry.fields))
                 }
@@ -79,8 +96,15 @@ extension ConsoleRoutes {
         } else {
             done = try await letters.drop(items)
         }
-        try await audit.record(who: visitor.name, role: visitor.role, action: retry ? "dead.retry" : "dead.drop", target: target, count: done)
-        let back = "/dead" + (filter.echo.isEmpty ? "" : "?" + filter.echo.sorted { $0.key < $1.key }.map { "\($0.key)=\(PercentEncoding.component($0.value))" }.joined(separator: "&"))
+        try await audit.record(
+            who: visitor.name, role: visitor.role, action: retry ? "dead.retry" : "dead.drop", target: target, count: done)
+        let back =
+            "/dead"
+            + (filter.echo.isEmpty
+                ? ""
+                : "?"
+                    + filter.echo.sorted { $0.key < $1.key }.map { "\($0.key)=\(PercentEncoding.component($0.value))" }.joined(
+                        separator: "&"))
         var notice = "\(verb) \(done) of \(items.count)"
         if refused > 0 { notice += "; \(refused) have no valid envelope (drop them)" }
         return (back, notice)

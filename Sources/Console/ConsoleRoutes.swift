@@ -38,56 +38,89 @@ struct ConsoleRoutes: Sendable {
         router.get("/auth/callback") { request, _ in await openIDCallback(request) }
         router.post("/logout") { request, context in try await signOut(request, context) }
 
-        router.get("/") { request, context in await page(request, context, nav: "overview") { _ in
-            ("overview", try await pages.overview(), "Queues", refresh)
-        } }
-        router.get("/queues/:queue") { request, context in await page(request, context, nav: "overview") { _ in
-            let name = Self.parameter(context, "queue")
-            guard let queue = try await pages.queue(name) else { throw ConsoleNotFound("no queue named \(name)") }
-            return ("queue", queue, "Queue \(name)", refresh)
-        } }
-        router.get("/dead") { request, context in await page(request, context, nav: "dead") { _ in
-            let filter = try Self.deadFilter(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
-            var context = try await pages.dead(filter.filter)
-            context["filter"] = filter.echo
-            context["filterFields"] = filter.echo.map { ["name": $0.key, "value": $0.value] }
-            return ("dead", context, "Dead letters", refresh)
-        } }
-        router.get("/dead/:queue/:entry") { request, context in await page(request, context, nav: "dead") { _ in
-            let queue = Self.parameter(context, "queue"), entry = Self.parameter(context, "entry")
-            guard Self.isEntryID(entry), try await pages.queues().contains(queue), let letter = try await pages.letter(queue: queue, entry: entry) else {
-                throw ConsoleNotFound("no dead letter \(entry) in \(queue): it may have been retried or dropped")
+        router.get("/") { request, context in
+            await page(request, context, nav: "overview") { _ in
+                ("overview", try await pages.overview(), "Queues", refresh)
             }
-            return ("letter", letter, "Dead letter", nil)
-        } }
-        router.get("/schedules") { request, context in await page(request, context, nav: "schedules") { _ in ("schedules", try await pages.schedules(), "Schedules", refresh) } }
-        router.get("/trace") { request, context in await page(request, context, nav: "trace") { _ in
-            let id = (request.uri.queryParameters.get("id") ?? "").trimmingCharacters(in: .whitespaces)
-            return ("trace", try await pages.trace(id), "Trace", id.isEmpty ? nil : refresh)
-        } }
-        router.get("/consumers") { request, context in await page(request, context, nav: "consumers") { _ in ("consumers", try await pages.consumers(), "Consumers", refresh) } }
-        router.get("/flows") { request, context in await page(request, context, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) } }
-        router.get("/audit") { request, context in await page(request, context, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) } }
+        }
+        router.get("/queues/:queue") { request, context in
+            await page(request, context, nav: "overview") { _ in
+                let name = Self.parameter(context, "queue")
+                guard let queue = try await pages.queue(name) else { throw ConsoleNotFound("no queue named \(name)") }
+                return ("queue", queue, "Queue \(name)", refresh)
+            }
+        }
+        router.get("/dead") { request, context in
+            await page(request, context, nav: "dead") { _ in
+                let filter = try Self.deadFilter(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+                var context = try await pages.dead(filter.filter)
+                context["filter"] = filter.echo
+                context["filterFields"] = filter.echo.map { ["name": $0.key, "value": $0.value] }
+                return ("dead", context, "Dead letters", refresh)
+            }
+        }
+        router.get("/dead/:queue/:entry") { request, context in
+            await page(request, context, nav: "dead") { _ in
+                let queue = Self.parameter(context, "queue")
+                let entry = Self.parameter(context, "entry")
+                guard Self.isEntryID(entry), try await pages.queues().contains(queue),
+                    let letter = try await pages.letter(queue: queue, entry: entry)
+                else {
+                    throw ConsoleNotFound("no dead letter \(entry) in \(queue): it may have been retried or dropped")
+                }
+                return ("letter", letter, "Dead letter", nil)
+            }
+        }
+        router.get("/schedules") { request, context in
+            await page(request, context, nav: "schedules") { _ in ("schedules", try await pages.schedules(), "Schedules", refresh) }
+        }
+        router.get("/trace") { request, context in
+            await page(request, context, nav: "trace") { _ in
+                let id = (request.uri.queryParameters.get("id") ?? "").trimmingCharacters(in: .whitespaces)
+                return ("trace", try await pages.trace(id), "Trace", id.isEmpty ? nil : refresh)
+            }
+        }
+        router.get("/consumers") { request, context in
+            await page(request, context, nav: "consumers") { _ in ("consumers", try await pages.consumers(), "Consumers", refresh) }
+        }
+        router.get("/flows") { request, context in
+            await page(request, context, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) }
+        }
+        router.get("/audit") { request, context in
+            await page(request, context, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) }
+        }
 
-        router.post("/queues/:queue/pause") { request, context in try await action(request, context) { visitor, _ in
-            try await setPaused(Self.parameter(context, "queue"), true, visitor)
-        } }
-        router.post("/queues/:queue/resume") { request, context in try await action(request, context) { visitor, _ in
-            try await setPaused(Self.parameter(context, "queue"), false, visitor)
-        } }
-        router.post("/dead/retry") { request, context in try await action(request, context) { visitor, form in try await dead(form, retry: true, visitor) } }
-        router.post("/dead/drop") { request, context in try await action(request, context) { visitor, form in try await dead(form, retry: false, visitor) } }
-        router.post("/schedules/:name/run") { request, context in try await action(request, context) { visitor, _ in
-            try await runSchedule(Self.parameter(context, "name"), visitor)
-        } }
+        router.post("/queues/:queue/pause") { request, context in
+            try await action(request, context) { visitor, _ in
+                try await setPaused(Self.parameter(context, "queue"), true, visitor)
+            }
+        }
+        router.post("/queues/:queue/resume") { request, context in
+            try await action(request, context) { visitor, _ in
+                try await setPaused(Self.parameter(context, "queue"), false, visitor)
+            }
+        }
+        router.post("/dead/retry") { request, context in
+            try await action(request, context) { visitor, form in try await dead(form, retry: true, visitor) }
+        }
+        router.post("/dead/drop") { request, context in
+            try await action(request, context) { visitor, form in try await dead(form, retry: false, visitor) }
+        }
+        router.post("/schedules/:name/run") { request, context in
+            try await action(request, context) { visitor, _ in
+                try await runSchedule(Self.parameter(context, "name"), visitor)
+            }
+        }
         return router
     }
 
     // MARK: Pages
 
     /// A page for any signed-in visitor; the sign-in page for anyone else (401 to the script's refresh).
-    func page(_ request: Request, _ requestContext: ConsoleContext, nav: String,
-              _ build: (ConsoleAccess.Visitor) async throws -> (template: String, context: [String: Any], title: String, live: Int?)) async -> Response {
+    func page(
+        _ request: Request, _ requestContext: ConsoleContext, nav: String,
+        _ build: (ConsoleAccess.Visitor) async throws -> (template: String, context: [String: Any], title: String, live: Int?)
+    ) async -> Response {
         let fragment = request.headers[HTTPField.Name("X-Console-Fragment")!] == "1"
         let visitor: ConsoleAccess.Visitor
         switch await access.identify(request, client: requestContext.client) {
@@ -99,18 +132,22 @@ struct ConsoleRoutes: Sendable {
         }
         do {
             let built = try await build(visitor)
-            return renderer.render(built.template, built.context, title: built.title, nav: nav, visitor: visitor, live: built.live,
-                                   flash: notice(request), fragment: fragment)
+            return renderer.render(
+                built.template, built.context, title: built.title, nav: nav, visitor: visitor, live: built.live,
+                flash: notice(request), fragment: fragment)
         } catch let missing as ConsoleNotFound {
-            return renderer.render("problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nav, visitor: visitor,
-                                   fragment: fragment, status: .notFound)
+            return renderer.render(
+                "problem", ["title": "Not found", "message": missing.message], title: "Not found", nav: nav, visitor: visitor,
+                fragment: fragment, status: .notFound)
         } catch let bad as ConsoleBadRequest {
-            return renderer.render("problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nav, visitor: visitor,
-                                   fragment: fragment, status: .badRequest)
+            return renderer.render(
+                "problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nav, visitor: visitor,
+                fragment: fragment, status: .badRequest)
         } catch {
             logger.error("console page failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return renderer.render("problem", ["title": "Redis did not answer", "message": "\(error)"], title: "Unavailable", nav: nav, visitor: visitor,
-                                   fragment: fragment, status: .serviceUnavailable)
+            return renderer.render(
+                "problem", ["title": "Redis did not answer", "message": "\(error)"], title: "Unavailable", nav: nav, visitor: visitor,
+                fragment: fragment, status: .serviceUnavailable)
         }
     }
 
@@ -134,7 +171,8 @@ struct ConsoleRoutes: Sendable {
     func notice(_ request: Request) -> (kind: String, text: String)? {
         let query = request.uri.queryParameters
         guard let text = query.get("notice"), !text.isEmpty, text.count <= 300, let mark = query.get("mark"),
-              access.seal.isMarked(text, mark) else { return nil }
+            access.seal.isMarked(text, mark)
+        else { return nil }
         return ("ok", text)
     }
 
@@ -147,7 +185,9 @@ struct ConsoleRoutes: Sendable {
         var form: [String: [String]] = [:]
         for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String { (String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? "" }
+            func decode(_ part: Substring) -> String {
+                (String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? ""
+            }
             guard let name = parts.first.map(decode), !name.isEmpty else { continue }
             form[name, default: []].append(parts.count == 2 ? decode(parts[1]) : "")
         }
@@ -166,7 +206,9 @@ struct ConsoleRoutes: Sendable {
             case "kind": filter.kind = value; echo[name] = value
             case "error": filter.error = String(value.prefix(200)); echo[name] = filter.error
             case "since":
-                guard let age = Age.milliseconds(value) else { throw ConsoleBadRequest("since '\(value.prefix(20))' is not an age such as 90s, 30m, 2h or 7d") }
+                guard let age = Age.milliseconds(value) else {
+                    throw ConsoleBadRequest("since '\(value.prefix(20))' is not an age such as 90s, 30m, 2h or 7d")
+                }
                 let now = WallClock.unixMilliseconds()
                 filter.since = now > age ? now - age : 0
                 echo[name] = value
@@ -184,12 +226,14 @@ struct ConsoleRoutes: Sendable {
 
     static func isEntryID(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+        return parts.count == 2
+            && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
     }
 
     static func asset(_ text: String, type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=300", .xContentTypeOptions: "nosniff"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=300", .xContentTypeOptions: "nosniff"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 }
 

@@ -20,15 +20,19 @@ extension ConsoleRoutes {
         let form = try await Self.form(request)
         let next = ConsoleAccess.localPath(form["next"]?.first)
         let openID = access.openID.map { _ in "Keycloak" }
-        guard access.token != nil else { return renderer.login(message: "Sign-in by token is not enabled.", next: next, openID: openID, token: false, status: .notFound) }
+        guard access.token != nil else {
+            return renderer.login(message: "Sign-in by token is not enabled.", next: next, openID: openID, token: false, status: .notFound)
+        }
         switch access.guess(form["token"]?.first ?? "", from: context.client, as: .form) {
         case .throttled(let wait):
-            var response = renderer.login(message: "Too many wrong tokens were tried: try again in \(wait) s.", next: next, openID: openID, token: true,
-                                          status: .tooManyRequests)
+            var response = renderer.login(
+                message: "Too many wrong tokens were tried: try again in \(wait) s.", next: next, openID: openID, token: true,
+                status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
         case .wrong:
-            return renderer.login(message: "That is not the console's token.", next: next, openID: openID, token: true, status: .unauthorized)
+            return renderer.login(
+                message: "That is not the console's token.", next: next, openID: openID, token: true, status: .unauthorized)
         case .right:
             break
         }
@@ -39,16 +43,23 @@ extension ConsoleRoutes {
 
     func openIDStart(_ request: Request) async -> Response {
         let next = ConsoleAccess.localPath(request.uri.queryParameters.get("next"))
-        guard let openID = access.openID else { return renderer.login(message: "Sign-in with Keycloak is not enabled.", next: next, openID: nil, token: access.token != nil, status: .notFound) }
+        guard let openID = access.openID else {
+            return renderer.login(
+                message: "Sign-in with Keycloak is not enabled.", next: next, openID: nil, token: access.token != nil, status: .notFound)
+        }
         do {
             let (url, pending) = try await openID.start(next: next)
             var response = Response(status: .found, headers: [.location: url])
-            response.setCookie(Cookie(name: ConsoleAccess.pendingCookie, value: access.seal.seal(pending), maxAge: 600, path: "/auth",
-                                      secure: access.secureCookies, httpOnly: true, sameSite: .lax))
+            response.setCookie(
+                Cookie(
+                    name: ConsoleAccess.pendingCookie, value: access.seal.seal(pending), maxAge: 600, path: "/auth",
+                    secure: access.secureCookies, httpOnly: true, sameSite: .lax))
             return response
         } catch {
             logger.error("console sign-in cannot start", metadata: ["error": "\(error)"])
-            return renderer.login(message: "The identity provider cannot be reached: \(error)", next: next, openID: "Keycloak", token: access.token != nil, status: .badGateway)
+            return renderer.login(
+                message: "The identity provider cannot be reached: \(error)", next: next, openID: "Keycloak", token: access.token != nil,
+                status: .badGateway)
         }
     }
 
@@ -56,19 +67,28 @@ extension ConsoleRoutes {
         let query = request.uri.queryParameters
         guard let openID = access.openID else { return renderer.html("not enabled\n", status: .notFound) }
         let token = access.token != nil
-        guard let sealed = request.cookies[ConsoleAccess.pendingCookie]?.value, let pending = access.seal.open(sealed, as: OpenIDLogin.Pending.self) else {
-            return renderer.login(message: "This sign-in was not started here, or took too long. Start again.", next: "/", openID: "Keycloak", token: token, status: .badRequest)
+        guard let sealed = request.cookies[ConsoleAccess.pendingCookie]?.value,
+            let pending = access.seal.open(sealed, as: OpenIDLogin.Pending.self)
+        else {
+            return renderer.login(
+                message: "This sign-in was not started here, or took too long. Start again.", next: "/", openID: "Keycloak", token: token,
+                status: .badRequest)
         }
         if let error = query.get("error") {
             // The provider's words come through the browser, where anyone can write them: only
             // the console's own text for the codes OAuth defines is shown.
-            access.refused("provider", reason: "openid_error", detail: "the provider answered \(String(error.prefix(64).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }))")
-            return renderer.login(message: "Keycloak refused the sign-in: \(Self.openIDError(error))", next: pending.next, openID: "Keycloak", token: token,
-                                  status: .unauthorized)
+            access.refused(
+                "provider", reason: "openid_error",
+                detail:
+                    "the provider answered \(String(error.prefix(64).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }))")
+            return renderer.login(
+                message: "Keycloak refused the sign-in: \(Self.openIDError(error))", next: pending.next, openID: "Keycloak", token: token,
+                status: .unauthorized)
         }
         do {
             let identity = try await openID.finish(code: query.get("code") ?? "", state: query.get("state") ?? "", pending: pending)
-            let session = ConsoleSession.make(subject: identity.subject, name: identity.name, role: identity.role, lifetime: access.sessionLifetime)
+            let session = ConsoleSession.make(
+                subject: identity.subject, name: identity.name, role: identity.role, lifetime: access.sessionLifetime)
             var response = Response(status: .seeOther, headers: [.location: pending.next])
             response.setCookie(access.cookie(session))
             response.setCookie(access.clearing(ConsoleAccess.pendingCookie).with(path: "/auth"))
@@ -76,11 +96,13 @@ extension ConsoleRoutes {
             return response
         } catch let error as ConsoleAuthError {
             logger.notice("console sign-in refused", metadata: ["reason": "\(error)"])
-            let status: HTTPResponse.Status = if case .forbidden = error { .forbidden } else if case .provider = error { .badGateway } else { .unauthorized }
+            let status: HTTPResponse.Status =
+                if case .forbidden = error { .forbidden } else if case .provider = error { .badGateway } else { .unauthorized }
             return renderer.login(message: error.description, next: pending.next, openID: "Keycloak", token: token, status: status)
         } catch {
             logger.error("console sign-in failed", metadata: ["error": "\(error)"])
-            return renderer.login(message: "The sign-in failed: \(error)", next: pending.next, openID: "Keycloak", token: token, status: .badGateway)
+            return renderer.login(
+                message: "The sign-in failed: \(error)", next: pending.next, openID: "Keycloak", token: token, status: .badGateway)
         }
     }
 
@@ -88,11 +110,15 @@ extension ConsoleRoutes {
     static func openIDError(_ code: String) -> String {
         let known = [
             "access_denied": "access was denied.", "login_required": "you need to sign in there first.",
-            "consent_required": "the console needs your consent there first.", "interaction_required": "it needs you to do something there first.",
-            "account_selection_required": "choose an account there first.", "temporarily_unavailable": "it is unavailable for now; try again shortly.",
+            "consent_required": "the console needs your consent there first.",
+            "interaction_required": "it needs you to do something there first.",
+            "account_selection_required": "choose an account there first.",
+            "temporarily_unavailable": "it is unavailable for now; try again shortly.",
             "server_error": "it met an error of its own.", "invalid_request": "it found the request malformed.",
-            "unauthorized_client": "the console is not allowed to ask it.", "unsupported_response_type": "it does not give codes to this console.",
-            "invalid_scope": "it does not know the scopes the console asks for.", "request_not_supported": "it does not take this kind of request.",
+            "unauthorized_client": "the console is not allowed to ask it.",
+            "unsupported_response_type": "it does not give codes to this console.",
+            "invalid_scope": "it does not know the scopes the console asks for.",
+            "request_not_supported": "it does not take this kind of request.",
         ]
         return known[code] ?? "for a reason it did not name in a way the console knows."
     }
@@ -100,7 +126,8 @@ extension ConsoleRoutes {
     func signOut(_ request: Request, _ context: ConsoleContext) async throws -> Response {
         let form = try await Self.form(request)
         guard case .visitor(let visitor) = await access.identify(request, client: context.client), let csrf = visitor.csrf,
-              let sent = form["csrf"]?.first, ConsoleAccess.same(sent, csrf) else {
+            let sent = form["csrf"]?.first, ConsoleAccess.same(sent, csrf)
+        else {
             return renderer.html("nothing to sign out of\n", status: .forbidden)
         }
         if let session = visitor.session {

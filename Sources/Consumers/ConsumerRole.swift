@@ -19,8 +19,10 @@ public enum ConsumerRole {
         /// How much settled work each queue's history keeps.
         public var history: HistoryRetention
 
-        public init(redis: RedisEndpoint, prefix: String, consumer: ConsumerConfiguration, monitoringPort: Int?, monitoringHost: String = "0.0.0.0",
-                    history: HistoryRetention = .standard) {
+        public init(
+            redis: RedisEndpoint, prefix: String, consumer: ConsumerConfiguration, monitoringPort: Int?, monitoringHost: String = "0.0.0.0",
+            history: HistoryRetention = .standard
+        ) {
             self.redis = redis
             self.prefix = prefix
             self.consumer = consumer
@@ -34,7 +36,9 @@ public enum ConsumerRole {
         let startUp = StartUpStop()
         let pool = RedisPool(endpoint: options.redis, size: 2, logger: logger)
         defer { pool.close() }
-        let consumer = StreamConsumer(configuration: options.consumer, registry: registry, broker: Broker(pool: pool, keys: Keys(prefix: options.prefix), history: options.history), logger: logger)
+        let consumer = StreamConsumer(
+            configuration: options.consumer, registry: registry,
+            broker: Broker(pool: pool, keys: Keys(prefix: options.prefix), history: options.history), logger: logger)
         let checks = RedisChecks()
         try await checks.run(pool.client, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -43,8 +47,11 @@ public enum ConsumerRole {
         defer { gaugePool.close() }
         if let port = options.monitoringPort {
             let gauges = QueueGaugeExporter(broker: Broker(pool: gaugePool, keys: Keys(prefix: options.prefix)), known: Catalogue.allQueues)
-            services.append(.init(service: MonitoringServer.make(host: options.monitoringHost, port: port, registry: metrics, redis: pool,
-                                                                 checks: checks, refresh: { await gauges.refresh() }, logger: logger)))
+            services.append(
+                .init(
+                    service: MonitoringServer.make(
+                        host: options.monitoringHost, port: port, registry: metrics, redis: pool,
+                        checks: checks, refresh: { await gauges.refresh() }, logger: logger)))
         }
         // Started last, stopped first: the listener keeps answering /metrics while jobs drain.
         services.append(.init(service: consumer))

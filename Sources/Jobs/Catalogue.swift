@@ -9,10 +9,13 @@ public enum Catalogue {
     /// The kinds this process can run: the diagnostic ones, each flow whose services are given, and
     /// the blob store's sweep when there is a blob store (the flows' or `blobs`). `crash` kills the
     /// process only when `allowCrash` (`Diagnostics.crashAllowed`, read by the command).
-    public static func registry(allowCrash: Bool = false, flows: FlowServices? = nil,
-                                blobs: BlobStore? = nil, backups: BackupServices? = nil, budgets: RetryBudgets = .defaults) -> JobRegistry {
+    public static func registry(
+        allowCrash: Bool = false, flows: FlowServices? = nil,
+        blobs: BlobStore? = nil, backups: BackupServices? = nil, budgets: RetryBudgets = .defaults
+    ) -> JobRegistry {
         let store = blobs ?? flows?.blobs
-        let every = Diagnostics.all(allowCrash: allowCrash) + (flows.map(flowDefinitions) ?? [])
+        let every =
+            Diagnostics.all(allowCrash: allowCrash) + (flows.map(flowDefinitions) ?? [])
             + (store.map { [BlobRetention.definition($0)] } ?? []) + (backups.map(Backups.definitions) ?? [])
         return JobRegistry(every.map { callingServices($0, budgets: budgets) })
     }
@@ -20,9 +23,12 @@ public enum Catalogue {
     /// The kinds the scheduler may enqueue: those any consumer runs without a flow, and the
     /// maintenance ones that consumers with the right settings run.
     public static func schedulable(budgets: RetryBudgets = .defaults) -> JobRegistry {
-        let maintenance = [BlobRetention.definition(nil), PhaseAdvance.definition(nil)] + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) }
-        return JobRegistry(Array(registry(budgets: budgets).definitions.values)
-                           + maintenance.map { callingServices($0, budgets: budgets) })
+        let maintenance =
+            [BlobRetention.definition(nil), PhaseAdvance.definition(nil)]
+            + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) }
+        return JobRegistry(
+            Array(registry(budgets: budgets).definitions.values)
+                + maintenance.map { callingServices($0, budgets: budgets) })
     }
 
     /// Every kind of this build and the queue it runs on, whatever this process is configured
@@ -44,14 +50,16 @@ public enum Catalogue {
             return "kind '\(shown(kind))' runs on queue '\(home)', not '\(shown(queue))'"
         }
         guard allQueues.contains(queue) else {
-            return "no job kind of this build runs on queue '\(shown(String(queue.prefix(80))))' (queues: \(allQueues.joined(separator: ", ")))"
+            return
+                "no job kind of this build runs on queue '\(shown(String(queue.prefix(80))))' (queues: \(allQueues.joined(separator: ", ")))"
         }
         return nil
     }
 
     /// Every flow stage this process can run.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
-        ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services) + BookingFlow.definitions(services)
+        ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services)
+            + BookingFlow.definitions(services)
     }
 
     /// Every kind as the registry runs it: with the operator's retry setting for it

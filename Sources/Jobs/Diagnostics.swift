@@ -50,7 +50,9 @@ public enum Diagnostics {
     /// `SWITCHBOARD_ALLOW_CRASH_JOBS=1`, so a stray `crash` job cannot take a production consumer down.
     public static func crash(allowed: Bool) -> JobDefinition {
         JobDefinition(kind: "crash", queue: queue, retry: .once, timeout: .seconds(10), payload: Empty.self) { _, _ in
-            guard allowed else { throw JobFailure.permanent("crash jobs are disabled (set SWITCHBOARD_ALLOW_CRASH_JOBS=1 on the consumer)") }
+            guard allowed else {
+                throw JobFailure.permanent("crash jobs are disabled (set SWITCHBOARD_ALLOW_CRASH_JOBS=1 on the consumer)")
+            }
             kill(getpid(), SIGKILL)
             return .done
         }
@@ -86,5 +88,5 @@ public enum Diagnostics {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

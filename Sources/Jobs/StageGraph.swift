@@ -33,7 +33,9 @@ public struct Stage: Sendable, Equatable {
 /// A group of settings stages share; a consumer asked for a queue must have every group its
 /// stages need, and names the first setting missing otherwise.
 public enum StageNeeds: String, Sendable, CaseIterable {
-    case chat, voice, index, blobStore = "blob-store", snapshots, dumps, attachments
+    case chat, voice, index
+    case blobStore = "blob-store"
+    case snapshots, dumps, attachments
 
     /// The required settings (each also as `NAME_FILE`); `A|B` is one of two.
     public var settings: [String] {
@@ -45,7 +47,9 @@ public enum StageNeeds: String, Sendable, CaseIterable {
         case .blobStore: return ["BLOB_STORE"]
         case .snapshots: return ["HCLOUD_TOKEN", "BACKUP_SERVER_IDS|BACKUP_SERVER_SELECTOR"]
         case .dumps: return ["DATABASE_URL"] + r2
-        case .attachments: return ["ATTACHMENTS_S3_ENDPOINT", "ATTACHMENTS_S3_ACCESS_KEY_ID", "ATTACHMENTS_S3_SECRET_ACCESS_KEY", "ATTACHMENTS_S3_BUCKET"] + r2
+        case .attachments:
+            return ["ATTACHMENTS_S3_ENDPOINT", "ATTACHMENTS_S3_ACCESS_KEY_ID", "ATTACHMENTS_S3_SECRET_ACCESS_KEY", "ATTACHMENTS_S3_BUCKET"]
+                + r2
         }
     }
 }
@@ -55,27 +59,39 @@ public enum StageNeeds: String, Sendable, CaseIterable {
 /// flows` and the console's graph are all made from this one table, and a handler that hands on to
 /// a kind its stage does not list fails permanently instead of sending work where nothing expects it.
 public enum StageGraph {
-    public static let stages: [Stage] = [
-        Stage(Flows.chat.kind, on: Flows.chat.queue, flow: "chat", next: [ChatFlow.generateKind], entry: true, needs: [.chat]),
-        Stage(ChatFlow.generateKind, on: ChatFlow.generateQueue, flow: "chat", next: [ChatFlow.replyKind, VoiceFlow.synthesizeKind], needs: [.chat]),
-        Stage(ChatFlow.replyKind, on: ChatFlow.replyQueue, flow: "chat", needs: [.chat]),
-        Stage(Flows.voice.kind, on: Flows.voice.queue, flow: "voice", next: [Flows.chat.kind], entry: true, needs: [.chat, .voice]),
-        Stage(VoiceFlow.synthesizeKind, on: VoiceFlow.synthesizeQueue, flow: "voice", next: [VoiceFlow.replyKind], needs: [.chat, .voice]),
-        Stage(VoiceFlow.replyKind, on: VoiceFlow.replyQueue, flow: "voice", needs: [.chat, .voice]),
-        Stage(Flows.call.kind, on: Flows.call.queue, flow: "call", next: [CallFlow.transcribeKind], entry: true, needs: [.chat, .index, .voice]),
-        Stage(CallFlow.transcribeKind, on: CallFlow.transcribeQueue, flow: "call", next: [CallFlow.vectorizeKind], needs: [.chat, .index, .voice]),
-        Stage(CallFlow.vectorizeKind, on: CallFlow.vectorizeQueue, flow: "call", next: [CallFlow.noteKind], needs: [.chat, .index]),
-        Stage(CallFlow.noteKind, on: BookingFlow.triageQueue, flow: "call", needs: [.chat, .index]),
-        Stage(Flows.booking.kind, on: Flows.booking.queue, flow: "booking", next: [BookingFlow.triageKind], entry: true, needs: [.chat, .index]),
-        Stage(BookingFlow.triageKind, on: BookingFlow.triageQueue, flow: "booking", needs: [.chat, .index]),
-        Stage(ConversationTriage.kind, on: ConversationTriage.queue, flow: "triage", entry: true, needs: [.chat, .index]),
-        Stage(PhaseAdvance.kind, on: PhaseAdvance.queue, flow: "triage", entry: true, needs: [.chat, .index]),
-        Stage(BlobRetention.kind, on: BlobRetention.queue, flow: "maintenance", entry: true, needs: [.blobStore]),
-        Stage(SnapshotBackup.kind, on: SnapshotBackup.queue, flow: "backups", next: [SnapshotBackup.followKind], entry: true, needs: [.snapshots]),
-        Stage(SnapshotBackup.followKind, on: SnapshotBackup.queue, flow: "backups", needs: [.snapshots]),
-        Stage(DatabaseDump.kind, on: DatabaseDump.queue, flow: "backups", entry: true, needs: [.dumps]),
-        Stage(AttachmentsMirror.kind, on: AttachmentsMirror.queue, flow: "backups", entry: true, needs: [.attachments]),
-    ] + Diagnostics.kinds.map { Stage($0, on: Diagnostics.queue, flow: "diagnostics", entry: true) }
+    public static let stages: [Stage] =
+        [
+            Stage(Flows.chat.kind, on: Flows.chat.queue, flow: "chat", next: [ChatFlow.generateKind], entry: true, needs: [.chat]),
+            Stage(
+                ChatFlow.generateKind, on: ChatFlow.generateQueue, flow: "chat", next: [ChatFlow.replyKind, VoiceFlow.synthesizeKind],
+                needs: [.chat]),
+            Stage(ChatFlow.replyKind, on: ChatFlow.replyQueue, flow: "chat", needs: [.chat]),
+            Stage(Flows.voice.kind, on: Flows.voice.queue, flow: "voice", next: [Flows.chat.kind], entry: true, needs: [.chat, .voice]),
+            Stage(
+                VoiceFlow.synthesizeKind, on: VoiceFlow.synthesizeQueue, flow: "voice", next: [VoiceFlow.replyKind], needs: [.chat, .voice]),
+            Stage(VoiceFlow.replyKind, on: VoiceFlow.replyQueue, flow: "voice", needs: [.chat, .voice]),
+            Stage(
+                Flows.call.kind, on: Flows.call.queue, flow: "call", next: [CallFlow.transcribeKind], entry: true,
+                needs: [.chat, .index, .voice]),
+            Stage(
+                CallFlow.transcribeKind, on: CallFlow.transcribeQueue, flow: "call", next: [CallFlow.vectorizeKind],
+                needs: [.chat, .index, .voice]),
+            Stage(CallFlow.vectorizeKind, on: CallFlow.vectorizeQueue, flow: "call", next: [CallFlow.noteKind], needs: [.chat, .index]),
+            Stage(CallFlow.noteKind, on: BookingFlow.triageQueue, flow: "call", needs: [.chat, .index]),
+            Stage(
+                Flows.booking.kind, on: Flows.booking.queue, flow: "booking", next: [BookingFlow.triageKind], entry: true,
+                needs: [.chat, .index]),
+            Stage(BookingFlow.triageKind, on: BookingFlow.triageQueue, flow: "booking", needs: [.chat, .index]),
+            Stage(ConversationTriage.kind, on: ConversationTriage.queue, flow: "triage", entry: true, needs: [.chat, .index]),
+            Stage(PhaseAdvance.kind, on: PhaseAdvance.queue, flow: "triage", entry: true, needs: [.chat, .index]),
+            Stage(BlobRetention.kind, on: BlobRetention.queue, flow: "maintenance", entry: true, needs: [.blobStore]),
+            Stage(
+                SnapshotBackup.kind, on: SnapshotBackup.queue, flow: "backups", next: [SnapshotBackup.followKind], entry: true,
+                needs: [.snapshots]),
+            Stage(SnapshotBackup.followKind, on: SnapshotBackup.queue, flow: "backups", needs: [.snapshots]),
+            Stage(DatabaseDump.kind, on: DatabaseDump.queue, flow: "backups", entry: true, needs: [.dumps]),
+            Stage(AttachmentsMirror.kind, on: AttachmentsMirror.queue, flow: "backups", entry: true, needs: [.attachments]),
+        ] + Diagnostics.kinds.map { Stage($0, on: Diagnostics.queue, flow: "diagnostics", entry: true) }
 
     private static let byKind: [String: Stage] = Dictionary(uniqueKeysWithValues: stages.map { ($0.kind, $0) })
 
@@ -92,7 +108,8 @@ public enum StageGraph {
     /// Nil when `kind` may hand on to `next` on `queue`, else why not.
     public static func check(from kind: String, to next: JobRequest) -> String? {
         guard let stage = byKind[kind], stage.next.contains(next.kind) else {
-            return "stage \(kind) may not hand on to \(next.kind) (the stage graph lists: \(byKind[kind]?.next.joined(separator: ", ") ?? "nothing"))"
+            return
+                "stage \(kind) may not hand on to \(next.kind) (the stage graph lists: \(byKind[kind]?.next.joined(separator: ", ") ?? "nothing"))"
         }
         guard let expected = byKind[next.kind]?.queue, expected == next.queue else {
             return "stage \(kind) handed \(next.kind) to queue \(next.queue); it runs on \(byKind[next.kind]?.queue ?? "no queue")"

@@ -32,10 +32,13 @@ public struct LimitInspector: Sendable {
         let time = try await pool.send("TIME").array ?? []
         let now = Int64(time.first?.integer ?? 0) * 1_000_000 + Int64(time.count > 1 ? time[1].integer ?? 0 : 0)
         let services = ExternalService.allCases
-        let replies = try await pool.pipeline(services.flatMap { service in [
-            RedisCommand("HGETALL", [keys.limit(service.rawValue)]),
-            RedisCommand("ZCOUNT", [keys.limitInFlight(service.rawValue), String(now), "+inf"]),
-        ] })
+        let replies = try await pool.pipeline(
+            services.flatMap { service in
+                [
+                    RedisCommand("HGETALL", [keys.limit(service.rawValue)]),
+                    RedisCommand("ZCOUNT", [keys.limitInFlight(service.rawValue), String(now), "+inf"]),
+                ]
+            })
         var states: [ServiceState] = []
         for (index, service) in services.enumerated() {
             let (state, inFlight) = (replies[2 * index], replies[2 * index + 1])
@@ -43,15 +46,16 @@ public struct LimitInspector: Sendable {
             guard !fields.isEmpty else { continue }
             func number(_ name: String) -> Int64 { Int64(fields[name] ?? "") ?? 0 }
             let reasons = ["rate", "concurrency", "paused", "priority"]
-            states.append(ServiceState(
-                service: service.rawValue, limit: fields["limit"] ?? "?",
-                pausedForMilliseconds: max(0, number("paused_until") - now) / 1000,
-                backgroundGivingWay: number("urgent_until") > now,
-                inFlight: inFlight.integer ?? 0,
-                letThrough: Int(number("granted")),
-                heldBack: Int(number("held_interactive") + number("held_background")),
-                heldBecause: Dictionary(uniqueKeysWithValues: reasons.map { ($0, Int(number("held_\($0)"))) }.filter { $0.1 > 0 }),
-                pauses: Int(number("pauses"))))
+            states.append(
+                ServiceState(
+                    service: service.rawValue, limit: fields["limit"] ?? "?",
+                    pausedForMilliseconds: max(0, number("paused_until") - now) / 1000,
+                    backgroundGivingWay: number("urgent_until") > now,
+                    inFlight: inFlight.integer ?? 0,
+                    letThrough: Int(number("granted")),
+                    heldBack: Int(number("held_interactive") + number("held_background")),
+                    heldBecause: Dictionary(uniqueKeysWithValues: reasons.map { ($0, Int(number("held_\($0)"))) }.filter { $0.1 > 0 }),
+                    pauses: Int(number("pauses"))))
         }
         return states
     }

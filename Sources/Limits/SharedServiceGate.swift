@@ -30,9 +30,11 @@ public final class SharedServiceGate: ServiceGate {
 
     /// `maxWait`: the longest a call waits in its slot before its job is put back instead — a
     /// guest's call longer than a background one, since a guest is waiting either way.
-    public init(pool: RedisPool, keys: Keys, limits: ServiceLimits,
-                maxWait: @escaping @Sendable (CallPriority) -> Duration = { $0 == .interactive ? .seconds(2) : .milliseconds(500) },
-                logger: Logger) {
+    public init(
+        pool: RedisPool, keys: Keys, limits: ServiceLimits,
+        maxWait: @escaping @Sendable (CallPriority) -> Duration = { $0 == .interactive ? .seconds(2) : .milliseconds(500) },
+        logger: Logger
+    ) {
         self.pool = pool
         self.keys = keys
         self.limits = limits
@@ -52,21 +54,28 @@ public final class SharedServiceGate: ServiceGate {
                 decision = try await acquire(service, limit: limit, priority: priority, holder: holder, lease: lease)
             } catch {
                 // Without the shared state no replica can know the limit is kept: hold the call.
-                throw HTTPFailure(kind: .throttled(service), request: "calls to \(service.rawValue)",
-                                  detail: "the shared limit state is out of reach: \(error)", retryAfter: .seconds(1))
+                throw HTTPFailure(
+                    kind: .throttled(service), request: "calls to \(service.rawValue)",
+                    detail: "the shared limit state is out of reach: \(error)", retryAfter: .seconds(1))
             }
             guard let wait = decision.wait else {
                 if waited > .zero {
-                    Timer(label: "switchboard_service_wait_seconds", dimensions: [("service", service.rawValue)], preferredDisplayUnit: .seconds)
-                        .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+                    Timer(
+                        label: "switchboard_service_wait_seconds", dimensions: [("service", service.rawValue)],
+                        preferredDisplayUnit: .seconds
+                    )
+                    .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
                 }
                 return GatePass(service: service, holder: holder, grantedAt: decision.grantedAt)
             }
-            Counter(label: "switchboard_service_calls_held_total",
-                    dimensions: [("service", service.rawValue), ("priority", priority.rawValue), ("reason", decision.reason)]).increment()
+            Counter(
+                label: "switchboard_service_calls_held_total",
+                dimensions: [("service", service.rawValue), ("priority", priority.rawValue), ("reason", decision.reason)]
+            ).increment()
             if waited + wait > maxWait(priority) {
-                throw HTTPFailure(kind: .throttled(service), request: "calls to \(service.rawValue)",
-                                  detail: "\(decision.reason), limit \(limit)", retryAfter: min(wait, Self.horizon))
+                throw HTTPFailure(
+                    kind: .throttled(service), request: "calls to \(service.rawValue)",
+                    detail: "\(decision.reason), limit \(limit)", retryAfter: min(wait, Self.horizon))
             }
             try await Task.sleep(for: wait)
             waited += wait
@@ -80,18 +89,27 @@ public final class SharedServiceGate: ServiceGate {
         guard let response, let pause = PauseAdvice.pause(after: response) else { return }
         Counter(label: "switchboard_service_pauses_total", dimensions: [("service", pass.service.rawValue)]).increment()
         do {
-            _ = try await LimitScripts.pause.run(on: pool.client, keys: [keys.limit(pass.service.rawValue)], arguments: [String(pause.microseconds)])
-            logger.notice("service paused for every replica", metadata: ["service": "\(pass.service.rawValue)", "status": "\(response.status)", "pause": "\(pause)"])
+            _ = try await LimitScripts.pause.run(
+                on: pool.client, keys: [keys.limit(pass.service.rawValue)], arguments: [String(pause.microseconds)])
+            logger.notice(
+                "service paused for every replica",
+                metadata: ["service": "\(pass.service.rawValue)", "status": "\(response.status)", "pause": "\(pause)"])
         } catch {
-            logger.warning("could not pause the service for the other replicas", metadata: ["service": "\(pass.service.rawValue)", "error": "\(error)"])
+            logger.warning(
+                "could not pause the service for the other replicas",
+                metadata: ["service": "\(pass.service.rawValue)", "error": "\(error)"])
         }
     }
 
-    private func acquire(_ service: ExternalService, limit: ServiceLimit, priority: CallPriority, holder: String?, lease: Duration) async throws -> LimitDecision {
+    private func acquire(_ service: ExternalService, limit: ServiceLimit, priority: CallPriority, holder: String?, lease: Duration)
+        async throws -> LimitDecision
+    {
         let reply = try await LimitScripts.acquire.run(
             on: pool.client, keys: [keys.limit(service.rawValue), keys.limitInFlight(service.rawValue)],
-            arguments: [String(limit.rate?.intervalMicroseconds ?? 0), String(limit.rate?.count ?? 0), String(limit.concurrency ?? 0),
-                        String(lease.microseconds), holder ?? "", priority.rawValue, String(Self.horizon.microseconds), limit.description])
+            arguments: [
+                String(limit.rate?.intervalMicroseconds ?? 0), String(limit.rate?.count ?? 0), String(limit.concurrency ?? 0),
+                String(lease.microseconds), holder ?? "", priority.rawValue, String(Self.horizon.microseconds), limit.description,
+            ])
         return LimitDecision(reply)
     }
 }

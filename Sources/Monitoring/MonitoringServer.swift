@@ -8,8 +8,10 @@ import ServiceLifecycle
 /// `/healthz` (the process is up) and `/readyz` (Redis answers a PING; the body says what a crash of
 /// Redis would lose). `refresh` runs before each scrape is answered: the gauges read from Redis.
 public enum MonitoringServer {
-    public static func make(host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, checks: RedisChecks,
-                            refresh: @escaping @Sendable () async -> Void = {}, logger: Logger) -> some Service {
+    public static func make(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, redis: RedisPool, checks: RedisChecks,
+        refresh: @escaping @Sendable () async -> Void = {}, logger: Logger
+    ) -> some Service {
         let router = Router()
         router.get("metrics") { _, _ -> Response in
             await refresh()
@@ -30,7 +32,8 @@ public enum MonitoringServer {
                 return Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "redis unreachable\n")))
             }
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
         return Listener(app, serving: "/metrics, /healthz and /readyz", on: host, port: port)
     }
 }

@@ -52,7 +52,8 @@ public final class QueueGaugeExporter: Sendable {
                 Gauge(label: "switchboard_queue_depth", dimensions: label).record(queue.depth)
                 Gauge(label: "switchboard_queue_pending", dimensions: label).record(queue.pending)
                 Gauge(label: "switchboard_queue_lag", dimensions: label).record(queue.lag)
-                Gauge(label: "switchboard_queue_oldest_waiting_age_seconds", dimensions: label).record(Double(queue.oldestWaitingMilliseconds) / 1000)
+                Gauge(label: "switchboard_queue_oldest_waiting_age_seconds", dimensions: label).record(
+                    Double(queue.oldestWaitingMilliseconds) / 1000)
                 Gauge(label: "switchboard_queue_delayed", dimensions: label).record(queue.delayed)
                 Gauge(label: "switchboard_queue_dead", dimensions: label).record(queue.dead)
                 Gauge(label: "switchboard_queue_consumers", dimensions: label).record(queue.consumers)

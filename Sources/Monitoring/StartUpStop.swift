@@ -29,7 +29,9 @@ public final class StartUpStop: Sendable {
     }
 
     deinit {
-        sources.withLock { $0.forEach { $0.cancel() } }
+        sources.withLock { sources in
+            for source in sources { source.cancel() }
+        }
     }
 
     /// From now on a signal is the group's graceful shutdown.

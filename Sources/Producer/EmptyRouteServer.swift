@@ -9,6 +9,7 @@ public enum EmptyRouteServer {
     public static func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.post("/empty") { _, _ in APIResponse.accepted(jobID: "01JEMPTYR0UTEDOESN0THING00") }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "switchboard"), logger: logger)
     }
 }

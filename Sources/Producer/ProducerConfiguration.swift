@@ -65,13 +65,16 @@ public struct ProducerConfiguration: Sendable {
     /// load balancer notices the task is going away).
     public var drainDelay: Duration
 
-    public init(redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
-                aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
-                chatwootBotSecret: String? = nil, assistantTurn: AssistantTurn = .unassigned, blobStore: String = "blobs", blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
-                dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
-                unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false,
-                idleTimeout: Duration = .seconds(120), requestTimeout: Duration = .seconds(60), maxConnections: Int = 4096,
-                gracePeriod: Duration = .seconds(10), drainDelay: Duration = .zero) {
+    public init(
+        redis: RedisEndpoint, prefix: String = "switchboard", host: String = "0.0.0.0", port: Int = 8080,
+        aircallToken: String? = nil, guestySecret: String? = nil, chatwootSecret: String? = nil, voiceUploadToken: String? = nil,
+        chatwootBotSecret: String? = nil, assistantTurn: AssistantTurn = .unassigned, blobStore: String = "blobs",
+        blobS3: S3Settings? = nil, jsonLimit: Int = 1 << 20, audioLimit: Int = 25 << 20,
+        dedupeTTL: Duration = .seconds(72 * 3600), highWater: Int = 100_000,
+        unavailableRetryAfter: Int = 5, fullRetryAfter: Int = 30, logIgnored: Bool = false,
+        idleTimeout: Duration = .seconds(120), requestTimeout: Duration = .seconds(60), maxConnections: Int = 4096,
+        gracePeriod: Duration = .seconds(10), drainDelay: Duration = .zero
+    ) {
         self.redis = redis
         self.prefix = prefix
         self.host = host

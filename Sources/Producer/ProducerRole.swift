@@ -1,9 +1,9 @@
 import Blobs
 import Hummingbird
 import HummingbirdCore
-import NIOCore
 import Logging
 import Monitoring
+import NIOCore
 import Prometheus
 import Queue
 import Redis
@@ -22,12 +22,16 @@ public enum ProducerRole {
     /// Builds the application: checks the configuration (a malformed secret, an unwritable blob
     /// store) and fails with a message naming the variable before anything listens.
     /// `onListening` receives the port once the server listens (the one it chose, for port 0).
-    public static func application(_ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
-                                   checks: RedisChecks = RedisChecks(), drain: DrainState = DrainState(),
-                                   logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    public static func application(
+        _ configuration: ProducerConfiguration, pool: RedisPool, metrics: PrometheusCollectorRegistry,
+        checks: RedisChecks = RedisChecks(), drain: DrainState = DrainState(),
+        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
         let blobs = try BlobStore(location: configuration.blobStore, s3: configuration.blobS3)
-        let ingress = Ingress(broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
-                              dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater, redisWait: configuration.redisWait, budgets: configuration.budgets)
+        let ingress = Ingress(
+            broker: Broker(pool: pool, keys: Keys(prefix: configuration.prefix)),
+            dedupeTTL: configuration.dedupeTTL, highWater: configuration.highWater, redisWait: configuration.redisWait,
+            budgets: configuration.budgets)
         let routes = try ProducerRoutes(configuration: configuration, ingress: ingress, blobs: blobs, checks: checks, drain: drain)
         logger.info("producer routes", metadata: ["routes": "\(routes.served.joined(separator: " "))"])
         if configuration.chatwootSecret?.isEmpty != false, configuration.chatwootBotSecret?.isEmpty != false {
@@ -60,7 +64,8 @@ public enum ProducerRole {
         var serving = ServiceGroupConfiguration(services: [listener], logger: logger)
         serving.maximumGracefulShutdownDuration = configuration.gracePeriod
         serving.maximumCancellationDuration = .seconds(5)
-        let server = DrainingServer(server: ServiceGroup(configuration: serving), delay: configuration.drainDelay, state: drain, logger: logger)
+        let server = DrainingServer(
+            server: ServiceGroup(configuration: serving), delay: configuration.drainDelay, state: drain, logger: logger)
         var group = ServiceGroupConfiguration(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainDelay + configuration.gracePeriod + .seconds(1)
         group.maximumCancellationDuration = .seconds(5)

@@ -41,7 +41,9 @@ enum HiredisReply {
     }
 
     /// Lays all arguments out in one buffer and hands hiredis pointers and lengths into it.
-    static func withArgv<R>(_ arguments: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
+    static func withArgv<R>(_ arguments: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R)
+        -> R
+    {
         var total = 0
         for argument in arguments { total += argument.utf8.count }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(total, 1)) { bytes in
@@ -52,8 +54,10 @@ enum HiredisReply {
                         var utf8 = argument
                         let count = utf8.withUTF8 { source in
                             if source.count > 0 {
-                                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(bytes)[offset..<(offset + source.count)])
-                                    .copyMemory(from: UnsafeRawBufferPointer(source))
+                                UnsafeMutableRawBufferPointer(
+                                    rebasing: UnsafeMutableRawBufferPointer(bytes)[offset..<(offset + source.count)]
+                                )
+                                .copyMemory(from: UnsafeRawBufferPointer(source))
                             }
                             return source.count
                         }

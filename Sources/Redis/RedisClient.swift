@@ -94,7 +94,9 @@ struct ConnectionLoop {
     private let watch: SentinelWatch?
     private var connectedGeneration = 0
 
-    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, requests: BlockingQueue<PendingRequest>, logger: Logger) {
+    init(
+        endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, requests: BlockingQueue<PendingRequest>, logger: Logger
+    ) {
         self.endpoint = endpoint
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
@@ -164,7 +166,9 @@ struct ConnectionLoop {
             lastFailure = (error as? RedisError)?.description ?? "\(error)"
             let delay = backoff.nextDelay()
             retryAt = ContinuousClock.now + delay
-            logger.warning("redis connect failed", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(lastFailure)", "retry_in_ms": "\(delay.milliseconds)"])
+            logger.warning(
+                "redis connect failed",
+                metadata: ["redis.endpoint": "\(endpoint)", "error": "\(lastFailure)", "retry_in_ms": "\(delay.milliseconds)"])
             return nil
         }
     }

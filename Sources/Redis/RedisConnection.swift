@@ -18,7 +18,8 @@ final class RedisConnection {
         self.endpoint = endpoint
         self.commandTimeout = commandTimeout
         self.currentTimeout = commandTimeout
-        let address = try endpoint.sentinel?.master(connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+        let address =
+            try endpoint.sentinel?.master(connectTimeout: connectTimeout, commandTimeout: commandTimeout)
             ?? SentinelSettings.Address(host: endpoint.host, port: endpoint.port)
         guard let context = redisConnectWithTimeout(address.host, Int32(address.port), Self.timeval(connectTimeout)) else {
             throw RedisError.connectFailed(endpoint: endpoint.description, reason: "out of memory")
@@ -42,7 +43,9 @@ final class RedisConnection {
             if endpoint.sentinel != nil {
                 let role = try run([RedisCommand("ROLE")])[0].array?.first?.string
                 guard role == "master" else {
-                    throw RedisError.connectFailed(endpoint: endpoint.description, reason: "\(address) is a \(role ?? "server of unknown role"), not the master (a failover is under way)")
+                    throw RedisError.connectFailed(
+                        endpoint: endpoint.description,
+                        reason: "\(address) is a \(role ?? "server of unknown role"), not the master (a failover is under way)")
                 }
             }
         } catch let error as RedisError {

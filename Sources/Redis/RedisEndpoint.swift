@@ -13,8 +13,10 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// every connection, and followed through failovers.
     public var sentinel: SentinelSettings?
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0,
-                sentinel: SentinelSettings? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0,
+        sentinel: SentinelSettings? = nil
+    ) {
         self.host = host
         self.port = port
         self.username = username
@@ -95,7 +97,8 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
             } else {
                 bytes.append(byte)

@@ -48,7 +48,9 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         return Self.transientCodes.contains(code)
     }
 
-    static let transientCodes: Set<String> = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "UNBLOCKED", "TRYAGAIN", "CLUSTERDOWN", "OOM", "NOREPLICAS"]
+    static let transientCodes: Set<String> = [
+        "LOADING", "BUSY", "READONLY", "MASTERDOWN", "UNBLOCKED", "TRYAGAIN", "CLUSTERDOWN", "OOM", "NOREPLICAS",
+    ]
 
     /// True when Redis refuses us as a client (no or a wrong password): nothing will work until the
     /// configuration changes, so a command-line tool exits as for an unreachable Redis.

@@ -15,7 +15,8 @@ public enum RedisHealth {
         }
         guard let pair = reply.array, pair.count == 2, let policy = pair[1].string else { return nil }
         guard policy != "noeviction" else { return nil }
-        return "Redis maxmemory-policy is '\(policy)': under memory pressure Redis will evict keys and silently lose queued jobs. Set 'maxmemory-policy noeviction' (CONFIG SET maxmemory-policy noeviction, and in redis.conf)."
+        return
+            "Redis maxmemory-policy is '\(policy)': under memory pressure Redis will evict keys and silently lose queued jobs. Set 'maxmemory-policy noeviction' (CONFIG SET maxmemory-policy noeviction, and in redis.conf)."
     }
 
     /// How much of what Redis acknowledged survives a crash of Redis or of its machine.
@@ -42,21 +43,29 @@ public enum RedisHealth {
                 case "always":
                     self.init(mode: "aof-always", loss: "nothing Redis acknowledged is lost in a crash", severity: .info)
                 case "everysec":
-                    self.init(mode: "aof-everysec",
-                              loss: "a crash of Redis or its machine loses up to one second of acknowledged jobs (appendfsync everysec); appendfsync always loses none, at a cost in throughput",
-                              severity: .notice)
+                    self.init(
+                        mode: "aof-everysec",
+                        loss:
+                            "a crash of Redis or its machine loses up to one second of acknowledged jobs (appendfsync everysec); appendfsync always loses none, at a cost in throughput",
+                        severity: .notice)
                 default:
-                    self.init(mode: "aof-\(appendFsync)",
-                              loss: "the operating system decides when the append-only file reaches the disk (appendfsync \(appendFsync)): a crash of the machine can lose about 30 seconds of acknowledged jobs",
-                              severity: .warning)
+                    self.init(
+                        mode: "aof-\(appendFsync)",
+                        loss:
+                            "the operating system decides when the append-only file reaches the disk (appendfsync \(appendFsync)): a crash of the machine can lose about 30 seconds of acknowledged jobs",
+                        severity: .warning)
                 }
             } else if !save.trimmingCharacters(in: .whitespaces).isEmpty {
-                self.init(mode: "rdb",
-                          loss: "only RDB snapshots (save \(save)): a restart loses every job acknowledged since the last snapshot; turn on appendonly yes",
-                          severity: .critical)
+                self.init(
+                    mode: "rdb",
+                    loss:
+                        "only RDB snapshots (save \(save)): a restart loses every job acknowledged since the last snapshot; turn on appendonly yes",
+                    severity: .critical)
             } else {
-                self.init(mode: "none", loss: "Redis persists nothing (appendonly no, no save): a restart loses every queue; turn on appendonly yes",
-                          severity: .critical)
+                self.init(
+                    mode: "none",
+                    loss: "Redis persists nothing (appendonly no, no save): a restart loses every queue; turn on appendonly yes",
+                    severity: .critical)
             }
         }
     }
@@ -66,10 +75,13 @@ public enum RedisHealth {
         let replies: [RedisValue]
         do {
             replies = try await client.pipeline([
-                RedisCommand("CONFIG", ["GET", "appendonly"]), RedisCommand("CONFIG", ["GET", "appendfsync"]), RedisCommand("CONFIG", ["GET", "save"]),
+                RedisCommand("CONFIG", ["GET", "appendonly"]), RedisCommand("CONFIG", ["GET", "appendfsync"]),
+                RedisCommand("CONFIG", ["GET", "save"]),
             ])
         } catch let error as RedisError where !error.isConnectionProblem {
-            return Persistence(mode: "unknown", loss: "cannot read Redis's persistence settings (\(error)); check that appendonly is on", severity: .critical)
+            return Persistence(
+                mode: "unknown", loss: "cannot read Redis's persistence settings (\(error)); check that appendonly is on",
+                severity: .critical)
         }
         func value(_ reply: RedisValue) -> String? {
             guard let pair = reply.array, pair.count == 2 else { return nil }
@@ -77,7 +89,9 @@ public enum RedisHealth {
         }
         guard let appendOnly = value(replies[0]), let appendFsync = value(replies[1]), let save = value(replies[2]) else {
             let refusal = replies.first { if case .error = $0 { true } else { false } }.map { "\($0)" } ?? "an unexpected reply"
-            return Persistence(mode: "unknown", loss: "cannot read Redis's persistence settings (\(refusal)); check that appendonly is on", severity: .critical)
+            return Persistence(
+                mode: "unknown", loss: "cannot read Redis's persistence settings (\(refusal)); check that appendonly is on",
+                severity: .critical)
         }
         return Persistence(appendOnly: appendOnly, appendFsync: appendFsync, save: save)
     }

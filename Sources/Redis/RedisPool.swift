@@ -11,7 +11,9 @@ public final class RedisPool: Sendable {
     private let clients: [RedisClient]
     private let next = Atomic<Int>(0)
 
-    public init(endpoint: RedisEndpoint, size: Int = 2, commandTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "switchboard.redis")) {
+    public init(
+        endpoint: RedisEndpoint, size: Int = 2, commandTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "switchboard.redis")
+    ) {
         precondition(size > 0, "a pool needs at least one connection")
         self.endpoint = endpoint
         self.clients = (0..<size).map { index in

@@ -126,7 +126,8 @@ final class SentinelWatch: Sendable {
                     // A read that times out (a quiet minute) ends this connection; the next is made at once.
                     let message = try connection.next()
                     guard let parts = message.array, parts.count == 3, parts[0].string == "message",
-                          let text = parts[2].string, text.split(separator: " ").first.map(String.init) == settings.masterName else { continue }
+                        let text = parts[2].string, text.split(separator: " ").first.map(String.init) == settings.masterName
+                    else { continue }
                     generationValue.add(1, ordering: .releasing)
                     logger.notice("redis master switched", metadata: ["redis.sentinel": "\(sentinel)", "switch": "\(text)"])
                 }

@@ -24,15 +24,19 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     private enum Kind: Sendable, Equatable {
         case every(seconds: Int)
-        case fields(minutes: Set<Int>, hours: Set<Int>, days: Set<Int>, months: Set<Int>, weekdays: Set<Int>, anyDay: Bool, anyWeekday: Bool, anyHour: Bool)
+        case fields(
+            minutes: Set<Int>, hours: Set<Int>, days: Set<Int>, months: Set<Int>, weekdays: Set<Int>, anyDay: Bool, anyWeekday: Bool,
+            anyHour: Bool)
     }
 
     public init(_ text: String, timeZone: TimeZone = TimeZone(identifier: "UTC")!) throws {
         let expression = text.trimmingCharacters(in: .whitespaces)
         description = expression
         self.timeZone = timeZone
-        let aliases = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
-                       "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"]
+        let aliases = [
+            "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
+            "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+        ]
         if expression.hasPrefix("@every ") {
             let interval = String(expression.dropFirst("@every ".count)).trimmingCharacters(in: .whitespaces)
             guard let seconds = Self.seconds(interval), seconds >= 1 else {
@@ -43,7 +47,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         }
         let fields = (aliases[expression] ?? expression).split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard fields.count == 5 else {
-            throw CronError("'\(text)': expected five fields (minute hour day-of-month month day-of-week) or @every/@hourly/@daily/@weekly/@monthly")
+            throw CronError(
+                "'\(text)': expected five fields (minute hour day-of-month month day-of-week) or @every/@hourly/@daily/@weekly/@monthly")
         }
         let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
         let days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -57,10 +62,12 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         // here rather than searched for, minute by minute, five years ahead on every look.
         let longest = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         if fields[2] != "*" && fields[4] == "*", !monthSet.contains(where: { month in monthDays.contains { $0 <= longest[month - 1] } }) {
-            throw CronError("'\(text)': never fires: no month asked for has day \(monthDays.sorted().map(String.init).joined(separator: ","))")
+            throw CronError(
+                "'\(text)': never fires: no month asked for has day \(monthDays.sorted().map(String.init).joined(separator: ","))")
         }
-        kind = .fields(minutes: minutes, hours: hours, days: monthDays, months: monthSet, weekdays: weekdays,
-                       anyDay: fields[2] == "*", anyWeekday: fields[4] == "*", anyHour: hours.count == 24)
+        kind = .fields(
+            minutes: minutes, hours: hours, days: monthDays, months: monthSet, weekdays: weekdays,
+            anyDay: fields[2] == "*", anyWeekday: fields[4] == "*", anyHour: hours.count == 24)
     }
 
     /// The latest tick at or before `time` (Unix seconds), looking back at most `limit` seconds.
@@ -80,7 +87,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             let tick = time - ((time % seconds) + seconds) % seconds
             return (time - tick <= limit ? tick : nil, 1)
         case .fields:
-            var minute = time - ((time % 60) + 60) % 60, looks = 0
+            var minute = time - ((time % 60) + 60) % 60
+            var looks = 0
             while time - minute <= limit {
                 looks += 1
                 if isTick(minute) { return (minute, looks) }
@@ -96,7 +104,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         case .every(let seconds):
             return (time - ((time % seconds) + seconds) % seconds + seconds, 1)
         case .fields:
-            var minute = time - ((time % 60) + 60) % 60 + 60, looks = 0
+            var minute = time - ((time % 60) + 60) % 60 + 60
+            var looks = 0
             let end = time + 5 * 366 * 86_400
             while minute <= end {
                 looks += 1
@@ -116,9 +125,11 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// time between them, whatever the offset does within the margin, matches the fields. A search
     /// for a yearly tick so costs a few hundred looks, not half a million.
     private func stepForward(from time: Int, until end: Int) -> Int {
-        let here = offset(time), wall = time + here
+        let here = offset(time)
+        let wall = time + here
         guard let next = nextWallMatch(atOrAfter: wall - Self.offsetMargin, through: wall + (end - time) + Self.offsetMargin),
-              next - wall > Self.offsetMargin else { return 60 }
+            next - wall > Self.offsetMargin
+        else { return 60 }
         let jump = next - wall - Self.offsetMargin
         let landing = time + jump - jump % 60
         return abs(offset(landing) - here) <= Self.offsetMargin ? max(60, landing - time) : 60
@@ -126,9 +137,11 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     /// The same as `stepForward`, looking back.
     private func stepBack(from time: Int) -> Int {
-        let here = offset(time), wall = time + here
+        let here = offset(time)
+        let wall = time + here
         guard let previous = previousWallMatch(atOrBefore: wall + Self.offsetMargin),
-              wall - previous > Self.offsetMargin else { return 60 }
+            wall - previous > Self.offsetMargin
+        else { return 60 }
         let jump = wall - previous - Self.offsetMargin
         let landing = time - jump + jump % 60
         return abs(offset(landing) - here) <= Self.offsetMargin ? max(60, time - landing) : 60
@@ -168,7 +181,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// The first (or, looking back, last) minute of the day, from `from` on, that the fields match.
     private func matchingMinute(onDay day: Int, from: Int, forward: Bool) -> Int? {
         guard case .fields(let minutes, let hours, _, _, _, _, _, _) = kind, dayMatches(day) else { return nil }
-        for minuteOfDay in forward ? Array(from...1439) : Array((0...from).reversed()) where hours.contains(minuteOfDay / 60) && minutes.contains(minuteOfDay % 60) {
+        for minuteOfDay in forward ? Array(from...1439) : Array((0...from).reversed())
+        where hours.contains(minuteOfDay / 60) && minutes.contains(minuteOfDay % 60) {
             return minuteOfDay
         }
         return nil
@@ -248,8 +262,10 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func field(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int = 0,
-                              text expression: String) throws -> Set<Int> {
+    private static func field(
+        _ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int = 0,
+        text expression: String
+    ) throws -> Set<Int> {
         func value(_ token: Substring) throws -> Int {
             if let number = Int(token), range.contains(number) { return number }
             if let index = names.firstIndex(of: token.lowercased()) { return index + nameBase }
@@ -260,7 +276,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             let pieces = part.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             var step = 1
             if pieces.count == 2 {
-                guard let parsed = Int(pieces[1]), parsed >= 1 else { throw CronError("'\(expression)': bad step '\(pieces[1])' in the \(name) field") }
+                guard let parsed = Int(pieces[1]), parsed >= 1 else {
+                    throw CronError("'\(expression)': bad step '\(pieces[1])' in the \(name) field")
+                }
                 step = parsed
             }
             let base = pieces[0]
@@ -268,7 +286,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             if base == "*" {
                 bounds = range
             } else if let dash = base.firstIndex(of: "-") {
-                let low = try value(base[..<dash]), high = try value(base[base.index(after: dash)...])
+                let low = try value(base[..<dash])
+                let high = try value(base[base.index(after: dash)...])
                 guard low <= high else { throw CronError("'\(expression)': range '\(base)' in the \(name) field runs backwards") }
                 bounds = low...high
             } else {
@@ -287,7 +306,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// `90s`, `5m`, `1h30m`, `2h` → seconds; nil past `longestInterval`.
     static func seconds(_ text: String) -> Int? {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        var total = 0, number = ""
+        var total = 0
+        var number = ""
         for character in text {
             if character.isASCII && character.isNumber {
                 number.append(character)

@@ -39,12 +39,15 @@ public struct ScheduleBoard: Sendable {
             if let last {
                 // Only that queue's letters buried since the fire, a few hundred at most: a page
                 // refreshed every 5 s must not read every dead letter.
-                let letter = try await DeadLetters(broker: broker).find(last.jobID, queue: entry.job.queue, buriedSince: UInt64(min(max(last.tick, 0), Int.max / 1000)) * 1000,
-                                                                        scanning: 500)
+                let letter = try await DeadLetters(broker: broker).find(
+                    last.jobID, queue: entry.job.queue, buriedSince: UInt64(min(max(last.tick, 0), Int.max / 1000)) * 1000,
+                    scanning: 500)
                 outcome = letter != nil ? "dead" : "not dead"
             }
-            rows.append(Row(name: entry.name, cron: entry.schedule.description, zone: entry.schedule.zoneName, kind: entry.job.kind,
-                            queue: entry.job.queue, next: entry.schedule.nextTick(after: now), last: last, lastOutcome: outcome))
+            rows.append(
+                Row(
+                    name: entry.name, cron: entry.schedule.description, zone: entry.schedule.zoneName, kind: entry.job.kind,
+                    queue: entry.job.queue, next: entry.schedule.nextTick(after: now), last: last, lastOutcome: outcome))
         }
         return rows
     }

@@ -26,8 +26,10 @@ public final class SchedulerService: Service, Sendable {
         /// Unix seconds now; replaced in tests.
         public var now: @Sendable () -> Int
 
-        public init(entries: [ScheduleEntry], name: String, lease: Duration = .seconds(15), catchUp: Duration = .seconds(3600),
-                    now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
+        public init(
+            entries: [ScheduleEntry], name: String, lease: Duration = .seconds(15), catchUp: Duration = .seconds(3600),
+            now: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }
+        ) {
             self.entries = entries
             self.name = name
             self.lease = lease
@@ -72,10 +74,12 @@ public final class SchedulerService: Service, Sendable {
         // On taking over, the ticks the replicas before this one recorded as fired: every tick
         // after those (within the catch-up window) is still due, so a change of leader skips none.
         var recorded: [String: Int] = [:]
-        logger.info("scheduler started", metadata: [
-            "entries": "\(configuration.entries.map { "\($0.name) (\($0.schedule))" }.joined(separator: ", "))",
-            "replica": "\(configuration.name)",
-        ])
+        logger.info(
+            "scheduler started",
+            metadata: [
+                "entries": "\(configuration.entries.map { "\($0.name) (\($0.schedule))" }.joined(separator: ", "))",
+                "replica": "\(configuration.name)",
+            ])
         repeat {
             let holds: Bool
             do {
@@ -84,9 +88,13 @@ public final class SchedulerService: Service, Sendable {
                 holds = false
                 logger.warning("cannot reach Redis for the leader lease", metadata: ["error": "\(error)"])
             }
-            let was = leading.withLock { value in defer { value = holds }; return value }
+            let was = leading.withLock { value in
+                defer { value = holds }; return value
+            }
             if holds != was {
-                logger.notice(holds ? "leading: this replica fires the schedule" : "no longer leading", metadata: ["replica": "\(configuration.name)"])
+                logger.notice(
+                    holds ? "leading: this replica fires the schedule" : "no longer leading", metadata: ["replica": "\(configuration.name)"]
+                )
                 leaderGauge.record(holds ? 1 : 0)
                 settled = [:]
                 recorded = holds ? ((try? await FiredTicks(pool: broker.pool, keys: broker.keys).all())?.mapValues(\.tick) ?? [:]) : [:]
@@ -139,16 +147,22 @@ public final class SchedulerService: Service, Sendable {
         }
         do {
             // The key outlives the catch-up window, so no replica can fire the tick again.
-            switch try await broker.addGuarded(job.envelope(), to: job.queue, dedupeKey: dedupe, ttlSeconds: max(2 * window, 86_400), highWater: 0) {
+            switch try await broker.addGuarded(
+                job.envelope(), to: job.queue, dedupeKey: dedupe, ttlSeconds: max(2 * window, 86_400), highWater: 0)
+            {
             case .added(let id):
                 outcome = "enqueued"
-                logger.info("scheduled job enqueued", metadata: [
-                    "schedule": "\(entry.name)", "tick": "\(tick)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)",
-                ])
+                logger.info(
+                    "scheduled job enqueued",
+                    metadata: [
+                        "schedule": "\(entry.name)", "tick": "\(tick)", "job.id": "\(id)", "job.kind": "\(job.kind)",
+                        "queue": "\(job.queue)",
+                    ])
                 do {
                     try await FiredTicks(pool: broker.pool, keys: broker.keys).record(entry.name, tick: tick, jobID: id)
                 } catch {
-                    logger.notice("could not record the fire for switchboard schedules", metadata: ["schedule": "\(entry.name)", "error": "\(error)"])
+                    logger.notice(
+                        "could not record the fire for switchboard schedules", metadata: ["schedule": "\(entry.name)", "error": "\(error)"])
                 }
                 return true
             case .duplicate:

@@ -4,7 +4,9 @@ import Foundation
 /// Glibc module), looked up by name.
 enum Allocator {
     private typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-    private static let mallopt: Mallopt? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt").map { unsafeBitCast($0, to: Mallopt.self) }
+    private static let mallopt: Mallopt? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt").map {
+        unsafeBitCast($0, to: Mallopt.self)
+    }
     /// `M_MMAP_THRESHOLD` in `<malloc.h>`.
     private static let mmapThreshold: Int32 = -3
 

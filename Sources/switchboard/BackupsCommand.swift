@@ -18,7 +18,9 @@ struct BackupsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "The snapshots (and dumps) that exist, newest first: kind, name, server, when, age, size, how long it took.",
-        discussion: "A backup is listed once its job finished it, and no longer once rotation removed it. Reads Redis only; no vendor credential is needed.")
+        discussion:
+            "A backup is listed once its job finished it, and no longer once rotation removed it. Reads Redis only; no vendor credential is needed."
+    )
 
     @OptionGroup var redis: RedisOptions
 
@@ -28,7 +30,9 @@ struct BackupsListCommand: AsyncParsableCommand {
     func run() async throws {
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
-        let records = try await RedisFailure.exitOnFailure { try await BackupRecords(pool: pool, keys: Keys(prefix: redis.keyPrefix)).all() }
+        let records = try await RedisFailure.exitOnFailure {
+            try await BackupRecords(pool: pool, keys: Keys(prefix: redis.keyPrefix)).all()
+        }
         if json {
             struct Output: Encodable { var backups: [BackupRecords.Record] }
             let encoder = JSONEncoder()
@@ -41,12 +45,19 @@ struct BackupsListCommand: AsyncParsableCommand {
             return
         }
         let now = Int(Date().timeIntervalSince1970 * 1000)
-        print(Table.render([["KIND", "NAME", "SERVER", "FINISHED", "AGE", "SIZE", "TOOK"]] + records.map { record in
-            let finished = Date(timeIntervalSince1970: TimeInterval(record.finishedAt) / 1000).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
-            return [record.kind, record.name, record.server.map(String.init) ?? "-", finished, Terminal.age(milliseconds: now - Int(record.finishedAt)),
-                    record.bytes.map { ByteCountFormatter.string(fromByteCount: $0, countStyle: .binary) } ?? "-",
-                    Terminal.age(milliseconds: Int(record.durationMilliseconds))]
-        }), terminator: "")
+        print(
+            Table.render(
+                [["KIND", "NAME", "SERVER", "FINISHED", "AGE", "SIZE", "TOOK"]]
+                    + records.map { record in
+                        let finished = Date(timeIntervalSince1970: TimeInterval(record.finishedAt) / 1000).formatted(
+                            .iso8601.year().month().day().time(includingFractionalSeconds: false))
+                        return [
+                            record.kind, record.name, record.server.map(String.init) ?? "-", finished,
+                            Terminal.age(milliseconds: now - Int(record.finishedAt)),
+                            record.bytes.map { ByteCountFormatter.string(fromByteCount: $0, countStyle: .binary) } ?? "-",
+                            Terminal.age(milliseconds: Int(record.durationMilliseconds)),
+                        ]
+                    }), terminator: "")
     }
 }
 
@@ -82,8 +93,10 @@ struct BackupsFetchCommand: AsyncParsableCommand {
         // before a request is made.
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), name.utf8.count <= 1024,
-              !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-            throw ValidationError("'\(Terminal.visible(name))' is no object key: give one as `backups list` shows it, e.g. switchboard/dumps/chatwoot/….dump")
+            !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else {
+            throw ValidationError(
+                "'\(Terminal.visible(name))' is no object key: give one as `backups list` shows it, e.g. switchboard/dumps/chatwoot/….dump")
         }
         do {
             guard let head = try await r2.client.head(name) else {
@@ -100,7 +113,9 @@ struct BackupsFetchCommand: AsyncParsableCommand {
                 }
                 guard received == head.size else { throw UploadFailure("received \(received) bytes, the object has \(head.size)") }
                 if let partial, let output {
-                    guard fsync(fd) == 0, close(fd) == 0, rename(partial, output) == 0 else { throw UploadFailure("cannot finish \(output): \(String(cString: strerror(errno)))") }
+                    guard fsync(fd) == 0, close(fd) == 0, rename(partial, output) == 0 else {
+                        throw UploadFailure("cannot finish \(output): \(String(cString: strerror(errno)))")
+                    }
                 }
             } catch {
                 if let partial {
@@ -130,7 +145,8 @@ struct BackupsFetchCommand: AsyncParsableCommand {
             var status = stat()
             guard lstat(path, &status) == 0 else { break }
             guard status.st_mode & S_IFMT == S_IFREG else {
-                Terminal.error("cannot write \(Terminal.visible(path)): it exists and is not a regular file (a symlink?); remove it and fetch again")
+                Terminal.error(
+                    "cannot write \(Terminal.visible(path)): it exists and is not a regular file (a symlink?); remove it and fetch again")
                 throw ExitCode(1)
             }
             unlink(path)

@@ -36,7 +36,9 @@ struct ConsoleCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-port"), help: "Port of /metrics (the queue gauges), /healthz and /readyz; 0 turns the listener off.")
     var metricsPort: Int = 0
 
-    @Option(help: ArgumentHelp("The schedule file whose entries the console shows and runs (default: SCHEDULE_FILE; none: no schedules).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "The schedule file whose entries the console shows and runs (default: SCHEDULE_FILE; none: no schedules).", valueName: "path"))
     var schedule: String?
 
     @Option(help: "Seconds between a live page's refreshes (2-300).")
@@ -62,8 +64,10 @@ struct ConsoleCommand: AsyncParsableCommand {
         let path = schedule ?? environment["SCHEDULE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         let entries = try path.map { try ScheduleFileOptions.load($0).entries } ?? []
         try await ConsoleRole.run(
-            .init(redis: try redis.endpoint(), prefix: redis.keyPrefix, host: host, port: port, metricsPort: metricsPort == 0 ? nil : metricsPort,
-                  schedule: entries, settings: settings, refresh: refresh),
+            .init(
+                redis: try redis.endpoint(), prefix: redis.keyPrefix, host: host, port: port,
+                metricsPort: metricsPort == 0 ? nil : metricsPort,
+                schedule: entries, settings: settings, refresh: refresh),
             metrics: metrics, logger: logger)
     }
 }

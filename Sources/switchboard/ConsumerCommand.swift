@@ -42,7 +42,11 @@ struct ConsumerCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-port"), help: "Port of /metrics, /healthz and /readyz; 0 turns the listener off.")
     var metricsPort: Int = 9090
 
-    @Option(name: .customLong("visibility-timeout"), help: ArgumentHelp("Seconds an entry may stay pending before another consumer claims it (default: the longest job timeout of the queue + 30 s).", valueName: "seconds"))
+    @Option(
+        name: .customLong("visibility-timeout"),
+        help: ArgumentHelp(
+            "Seconds an entry may stay pending before another consumer claims it (default: the longest job timeout of the queue + 30 s).",
+            valueName: "seconds"))
     var visibilityTimeout: Double?
 
     @Option(name: .customLong("poison-limit"), help: "Deliveries without an outcome before an entry is dead-lettered as poison.")
@@ -51,7 +55,9 @@ struct ConsumerCommand: AsyncParsableCommand {
     @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds jobs in flight may run after SIGTERM.", valueName: "seconds"))
     var gracePeriod: Double = 25
 
-    @Option(name: .customLong("history-entries"), help: ArgumentHelp("Settled attempts each queue remembers for 'switchboard trace' (0: none).", valueName: "n"))
+    @Option(
+        name: .customLong("history-entries"),
+        help: ArgumentHelp("Settled attempts each queue remembers for 'switchboard trace' (0: none).", valueName: "n"))
     var historyEntries: Int = HistoryRetention.standard.entries
 
     @Option(name: .customLong("history-age"), help: ArgumentHelp("Hours a settled attempt is remembered.", valueName: "hours"))
@@ -66,7 +72,9 @@ struct ConsumerCommand: AsyncParsableCommand {
         guard poisonLimit >= 1 else { throw ValidationError("--poison-limit must be at least 1") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0-65535") }
         if let visibilityTimeout {
-            guard (0.1...86_400).contains(visibilityTimeout) else { throw ValidationError("--visibility-timeout must be 0.1-86400 seconds") }
+            guard (0.1...86_400).contains(visibilityTimeout) else {
+                throw ValidationError("--visibility-timeout must be 0.1-86400 seconds")
+            }
         }
         guard (0...86_400).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0-86400 seconds") }
         guard (0...1_000_000).contains(historyEntries) else { throw ValidationError("--history-entries must be 0-1000000") }
@@ -99,15 +107,19 @@ struct ConsumerCommand: AsyncParsableCommand {
         let budgets: RetryBudgets
         do {
             budgets = try RetryBudgets(environment: environment)
-            flows = try FlowConfiguration.services(forQueues: asked, keys: keys,
-                                                   http: HTTPClient(connections: concurrency, gate: gate)) {
+            flows = try FlowConfiguration.services(
+                forQueues: asked, keys: keys,
+                http: HTTPClient(connections: concurrency, gate: gate)
+            ) {
                 try Environment.value($0, environment)
             }
             blobs = try FlowConfiguration.blobStore(forQueues: asked, flows: flows, http: HTTPClient(connections: 2)) {
                 try Environment.value($0, environment)
             }
-            backups = try BackupServices.configured(required: asked?.contains(Backups.queue) ?? false, keys: keys,
-                                                    http: HTTPClient(connections: 2, gate: gate)) {
+            backups = try BackupServices.configured(
+                required: asked?.contains(Backups.queue) ?? false, keys: keys,
+                http: HTTPClient(connections: 2, gate: gate)
+            ) {
                 try Environment.value($0, environment)
             }
         } catch let error as ConfigurationError {
@@ -121,11 +133,13 @@ struct ConsumerCommand: AsyncParsableCommand {
             Allocator.mapBlocks(from: 1 << 20)
         }
         flows?.budgets = budgets
-        let registry = Catalogue.registry(allowCrash: Diagnostics.crashAllowed(environment), flows: flows, blobs: blobs, backups: backups, budgets: budgets)
+        let registry = Catalogue.registry(
+            allowCrash: Diagnostics.crashAllowed(environment), flows: flows, blobs: blobs, backups: backups, budgets: budgets)
         let names = asked ?? registry.queues
         // A queue no kind of this build serves would only see its jobs dead-lettered as unknown.
         if let unserved = names.first(where: { !registry.queues.contains($0) }) {
-            throw ValidationError("no job kind of this build runs on queue '\(unserved)' (queues: \(registry.queues.joined(separator: ", ")))")
+            throw ValidationError(
+                "no job kind of this build runs on queue '\(unserved)' (queues: \(registry.queues.joined(separator: ", ")))")
         }
         guard !names.isEmpty else { throw ValidationError("--queues names no queue") }
         let configuration = ConsumerConfiguration(
@@ -133,8 +147,10 @@ struct ConsumerCommand: AsyncParsableCommand {
             visibilityTimeout: visibilityTimeout.map { .milliseconds(Int64($0 * 1000)) },
             poisonLimit: poisonLimit, gracePeriod: .milliseconds(Int64(gracePeriod * 1000)))
         try await ConsumerRole.run(
-            .init(redis: try redis.endpoint(), prefix: redis.keyPrefix, consumer: configuration, monitoringPort: metricsPort == 0 ? nil : metricsPort,
-                  history: HistoryRetention(entries: historyEntries, age: .milliseconds(Int64(historyAge * 3_600_000)))),
+            .init(
+                redis: try redis.endpoint(), prefix: redis.keyPrefix, consumer: configuration,
+                monitoringPort: metricsPort == 0 ? nil : metricsPort,
+                history: HistoryRetention(entries: historyEntries, age: .milliseconds(Int64(historyAge * 3_600_000)))),
             registry: registry, metrics: metrics, logger: logger)
     }
 }

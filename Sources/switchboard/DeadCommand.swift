@@ -13,8 +13,10 @@ struct DeadCommand: AsyncParsableCommand {
             first and last failure time and the last error. IDs are job ids (as 'dead list' prints them) or \
             dead-letter entry ids.
             """,
-        subcommands: [DeadListCommand.self, DeadShowCommand.self, DeadRetryCommand.self, DeadDropCommand.self,
-                      DeadExportCommand.self, DeadImportCommand.self]
+        subcommands: [
+            DeadListCommand.self, DeadShowCommand.self, DeadRetryCommand.self, DeadDropCommand.self,
+            DeadExportCommand.self, DeadImportCommand.self,
+        ]
     )
 }
 
@@ -33,15 +35,18 @@ struct DeadFilterOptions: ParsableArguments {
     var since: String?
 
     func validate() throws {
-        if let since, Age.milliseconds(since) == nil { throw ValidationError("--since takes an age such as 90s, 30m, 2h or 7d, got '\(since)'") }
+        if let since, Age.milliseconds(since) == nil {
+            throw ValidationError("--since takes an age such as 90s, 30m, 2h or 7d, got '\(since)'")
+        }
     }
 
     var filter: DeadLetters.Filter {
-        DeadLetters.Filter(queue: queue, kind: kind, error: error,
-                           since: since.flatMap(Age.milliseconds).map { age in
-                               let now = WallClock.unixMilliseconds()
-                               return now > age ? now - age : 0
-                           })
+        DeadLetters.Filter(
+            queue: queue, kind: kind, error: error,
+            since: since.flatMap(Age.milliseconds).map { age in
+                let now = WallClock.unixMilliseconds()
+                return now > age ? now - age : 0
+            })
     }
 
     var isEmpty: Bool { queue == nil && kind == nil && error == nil && since == nil }
@@ -84,17 +89,23 @@ struct DeadListCommand: AsyncParsableCommand {
             return
         }
         let now = Int(WallClock.unixMilliseconds())
-        let rows = [["ID", "QUEUE", "KIND", "ATTEMPTS", "AGE", "ERROR"]] + items.map { item in
-            [item.jobID, item.queue, item.kind, String(item.attempts), Terminal.age(milliseconds: now - Int(clamping: item.buriedAt)),
-             item.error.replacingOccurrences(of: "\n", with: " ")]
-        }
+        let rows =
+            [["ID", "QUEUE", "KIND", "ATTEMPTS", "AGE", "ERROR"]]
+            + items.map { item in
+                [
+                    item.jobID, item.queue, item.kind, String(item.attempts),
+                    Terminal.age(milliseconds: now - Int(clamping: item.buriedAt)),
+                    item.error.replacingOccurrences(of: "\n", with: " "),
+                ]
+            }
         let width = Terminal.width
         for line in Table.render(rows).split(separator: "\n") { print(Terminal.cut(String(line), to: width)) }
     }
 }
 
 struct DeadShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one dead letter whole: envelope, payload and error history.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one dead letter whole: envelope, payload and error history.")
 
     @OptionGroup var redis: RedisOptions
 
@@ -119,7 +130,10 @@ struct DeadShowCommand: AsyncParsableCommand {
     }
 
     static func describe(_ item: DeadLetters.Item) -> String {
-        let known = Set(["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "history", "queue", "error", "first_failed_at", "last_failed_at"])
+        let known = Set([
+            "id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "history", "queue", "error", "first_failed_at",
+            "last_failed_at",
+        ])
         func time(_ field: String) -> String {
             item.field(field).flatMap(Double.init).map(Terminal.timestamp) ?? "-"
         }
@@ -134,7 +148,9 @@ struct DeadShowCommand: AsyncParsableCommand {
         text += "first failed  \(time("first_failed_at"))\n"
         text += "last failed   \(time("last_failed_at"))\n"
         text += "error         \(Terminal.paint(Terminal.visible(item.error, lines: true), .red))\n"
-        for (name, value) in item.fields where !known.contains(name) { text += "\(v(name).padding(toLength: 14, withPad: " ", startingAt: 0))\(v(value))\n" }
+        for (name, value) in item.fields where !known.contains(name) {
+            text += "\(v(name).padding(toLength: 14, withPad: " ", startingAt: 0))\(v(value))\n"
+        }
         text += "payload\n\(Terminal.visible(Self.pretty(item.field("payload") ?? ""), lines: true))\n"
         if let history = item.letter?.envelope.history, !history.isEmpty {
             text += "history\n"
@@ -148,9 +164,10 @@ struct DeadShowCommand: AsyncParsableCommand {
 
     static func pretty(_ json: String) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]),
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         else { return "  " + json }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+        return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(
+            separator: "\n")
     }
 }
 
@@ -184,7 +201,9 @@ struct DeadSelection: ParsableArguments {
         }
         if Terminal.stdinIsTTY && !yes {
             let count = try await dead.count(filters.filter)
-            Terminal.error("\(count) dead letter\(count == 1 ? "" : "s") match\(filters.isEmpty ? " (no filters: all of them)" : ""); run again with --yes to \(verb) them")
+            Terminal.error(
+                "\(count) dead letter\(count == 1 ? "" : "s") match\(filters.isEmpty ? " (no filters: all of them)" : ""); run again with --yes to \(verb) them"
+            )
             throw ExitCode(2)
         }
         var selected = 0
@@ -219,7 +238,9 @@ struct DeadRetryCommand: AsyncParsableCommand {
                 return result.retried
             }
         }
-        print("retried \(retried) of \(selected) dead letter\(selected == 1 ? "" : "s")\(retried + refused < selected ? " (the rest were already retried or dropped)" : "")")
+        print(
+            "retried \(retried) of \(selected) dead letter\(selected == 1 ? "" : "s")\(retried + refused < selected ? " (the rest were already retried or dropped)" : "")"
+        )
         if retried == 0 { throw ExitCode(1) }
     }
 }
@@ -300,7 +321,9 @@ struct DeadImportCommand: AsyncParsableCommand {
         var importing = DeadLetters.Import(letters: dead) { kind, queue in Catalogue.placementProblem(kind: kind, queue: queue) }
         let report = try await RedisFailure.exitOnFailure {
             var batch: [(number: Int, text: String)] = []
-            var line: [UInt8] = [], number = 1, tooLong = false
+            var line: [UInt8] = []
+            var number = 1
+            var tooLong = false
             func finish() {
                 defer { line.removeAll(keepingCapacity: true); tooLong = false; number += 1 }
                 if tooLong { importing.refuse(line: number, "longer than \(Self.longestLine >> 20) MiB"); return }

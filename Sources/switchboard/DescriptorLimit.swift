@@ -17,8 +17,9 @@ enum DescriptorLimit {
         let available = Int(clamping: limit.rlim_cur)
         let reserve = 256
         if available < needed + reserve {
-            logger.warning("the open-file limit is below --max-connections plus what the process needs itself; raise it (ulimit -n, or the service's ulimits)",
-                           metadata: ["nofile": "\(available)", "max_connections": "\(needed)"])
+            logger.warning(
+                "the open-file limit is below --max-connections plus what the process needs itself; raise it (ulimit -n, or the service's ulimits)",
+                metadata: ["nofile": "\(available)", "max_connections": "\(needed)"])
         } else {
             logger.info("open-file limit", metadata: ["nofile": "\(available)", "max_connections": "\(needed)"])
         }

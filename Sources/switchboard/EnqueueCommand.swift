@@ -43,17 +43,24 @@ struct EnqueueCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let budgets: RetryBudgets
-        do { budgets = try RetryBudgets(environment: environment) } catch let error as ConfigurationError { throw ValidationError(error.description) }
+        do { budgets = try RetryBudgets(environment: environment) } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
         let definition = Catalogue.registry(allowCrash: Diagnostics.crashAllowed(environment), budgets: budgets)[kind]
         // A job on a queue where its kind does not run would sit there for ever: every consumer
         // refuses a queue it cannot serve. The table knows every kind of the build, configured or not.
         let home = Catalogue.queueOfKind[kind]
         guard let queue = queue ?? home else {
-            throw ValidationError("unknown kind '\(Terminal.visible(kind))' and no --queue given; known kinds: \(Catalogue.queueOfKind.keys.sorted().joined(separator: ", "))")
+            throw ValidationError(
+                "unknown kind '\(Terminal.visible(kind))' and no --queue given; known kinds: \(Catalogue.queueOfKind.keys.sorted().joined(separator: ", "))"
+            )
         }
-        if let problem = Catalogue.placementProblem(kind: kind, queue: queue, shown: { Terminal.visible($0) }) { throw ValidationError(problem) }
+        if let problem = Catalogue.placementProblem(kind: kind, queue: queue, shown: { Terminal.visible($0) }) {
+            throw ValidationError(problem)
+        }
         if home == nil {
-            FileHandle.standardError.write(Data("warning: '\(Terminal.visible(kind))' is not a kind of the catalogue; consumers will dead-letter it\n".utf8))
+            FileHandle.standardError.write(
+                Data("warning: '\(Terminal.visible(kind))' is not a kind of the catalogue; consumers will dead-letter it\n".utf8))
         }
         let attempts = maxAttempts ?? definition?.retry.maxAttempts ?? 1
         let request = JobRequest(queue: queue, kind: kind, payload: payload, maxAttempts: attempts)
@@ -87,7 +94,9 @@ enum RedisFailure {
 
     /// Writes the line for `error` and returns the exit code it calls for.
     static func report(_ error: RedisError) -> ExitCode {
-        let hint = error.isAuthenticationProblem ? " (Redis wants a password or another one: put it in --redis / REDIS_URL as redis://[user:]password@host)"
+        let hint =
+            error.isAuthenticationProblem
+            ? " (Redis wants a password or another one: put it in --redis / REDIS_URL as redis://[user:]password@host)"
             : error.isConnectionProblem ? " (is Redis running, and are --redis / REDIS_URL right?)" : ""
         FileHandle.standardError.write(Data("error: \(error)\(hint)\n".utf8))
         return ExitCode(error.isConnectionProblem || error.isAuthenticationProblem ? 3 : 1)

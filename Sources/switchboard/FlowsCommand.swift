@@ -21,17 +21,23 @@ struct FlowsCommand: ParsableCommand {
     func run() throws {
         if json {
             let stages = StageGraph.stages.map { stage -> [String: Any] in
-                ["kind": stage.kind, "queue": stage.queue, "flow": stage.flow, "next": stage.next, "entry": stage.entry,
-                 "needs": stage.needs.map(\.rawValue), "settings": stage.settings]
+                [
+                    "kind": stage.kind, "queue": stage.queue, "flow": stage.flow, "next": stage.next, "entry": stage.entry,
+                    "needs": stage.needs.map(\.rawValue), "settings": stage.settings,
+                ]
             }
-            let data = try JSONSerialization.data(withJSONObject: ["stages": stages], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(
+                withJSONObject: ["stages": stages], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
         var rows = [["FLOW", "KIND", "QUEUE", "NEXT", "SETTINGS"]]
         for stage in StageGraph.stages {
-            rows.append([stage.flow, stage.kind + (stage.entry ? " (entry)" : ""), stage.queue,
-                         stage.next.isEmpty ? "-" : stage.next.joined(separator: ", "), stage.needs.isEmpty ? "-" : stage.needs.map(\.rawValue).joined(separator: ", ")])
+            rows.append([
+                stage.flow, stage.kind + (stage.entry ? " (entry)" : ""), stage.queue,
+                stage.next.isEmpty ? "-" : stage.next.joined(separator: ", "),
+                stage.needs.isEmpty ? "-" : stage.needs.map(\.rawValue).joined(separator: ", "),
+            ])
         }
         print(Table.render(rows), terminator: "")
         print("")

@@ -5,7 +5,8 @@ struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
         abstract: "Exit 0 when the local role answers its health check (for Docker's HEALTHCHECK).",
-        discussion: "GETs http://127.0.0.1:PORT/PATH and exits 0 on a 2xx answer within --timeout, 1 otherwise. The image has no curl; this is its probe."
+        discussion:
+            "GETs http://127.0.0.1:PORT/PATH and exits 0 on a 2xx answer within --timeout, 1 otherwise. The image has no curl; this is its probe."
     )
 
     @Option(help: "The role's monitoring port (the consumer's --metrics-port).")

@@ -39,7 +39,9 @@ struct ProducerCommand: AsyncParsableCommand {
     @Option(name: .customLong("audio-limit"), help: ArgumentHelp("Largest audio upload accepted, in bytes.", valueName: "bytes"))
     var audioLimit: Int = 25 << 20
 
-    @Option(name: .customLong("high-water"), help: ArgumentHelp("Queue length at which deliveries get 503 + Retry-After; 0 for none.", valueName: "jobs"))
+    @Option(
+        name: .customLong("high-water"),
+        help: ArgumentHelp("Queue length at which deliveries get 503 + Retry-After; 0 for none.", valueName: "jobs"))
     var highWater: Int = 100_000
 
     @Option(name: .customLong("dedupe-hours"), help: ArgumentHelp("How long a delivery's dedupe key is kept.", valueName: "hours"))
@@ -48,22 +50,38 @@ struct ProducerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("log-ignored"), help: "Log deliveries that start no work at info level (otherwise debug).")
     var logIgnored = false
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Seconds a connection may sit idle (no request in progress) before it is closed.", valueName: "seconds"))
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp("Seconds a connection may sit idle (no request in progress) before it is closed.", valueName: "seconds"))
     var idleTimeout: Double = 120
 
-    @Option(name: .customLong("request-timeout"), help: ArgumentHelp("Seconds a request (head and body) may take to arrive before its connection is closed.", valueName: "seconds"))
+    @Option(
+        name: .customLong("request-timeout"),
+        help: ArgumentHelp("Seconds a request (head and body) may take to arrive before its connection is closed.", valueName: "seconds"))
     var requestTimeout: Double = 60
 
-    @Option(name: .customLong("max-connections"), help: ArgumentHelp("Connections served at once; more wait in the listen backlog.", valueName: "count"))
+    @Option(
+        name: .customLong("max-connections"),
+        help: ArgumentHelp("Connections served at once; more wait in the listen backlog.", valueName: "count"))
     var maxConnections: Int = 4096
 
-    @Option(name: .customLong("grace-period"), help: ArgumentHelp("Seconds requests in flight may take after SIGTERM before they are cut off.", valueName: "seconds"))
+    @Option(
+        name: .customLong("grace-period"),
+        help: ArgumentHelp("Seconds requests in flight may take after SIGTERM before they are cut off.", valueName: "seconds"))
     var gracePeriod: Double = 10
 
-    @Option(name: .customLong("redis-wait"), help: ArgumentHelp("Seconds a delivery waits for an unreachable Redis (a restart, a failover), its enqueue tried again, before it is answered 503 (0: at once). Only deliveries safe to repeat are tried again.", valueName: "seconds"))
+    @Option(
+        name: .customLong("redis-wait"),
+        help: ArgumentHelp(
+            "Seconds a delivery waits for an unreachable Redis (a restart, a failover), its enqueue tried again, before it is answered 503 (0: at once). Only deliveries safe to repeat are tried again.",
+            valueName: "seconds"))
     var redisWait: Double = 3
 
-    @Option(name: .customLong("drain-delay"), help: ArgumentHelp("Seconds the producer goes on accepting after SIGTERM (/readyz says draining) before it stops, while the load balancer notices.", valueName: "seconds"))
+    @Option(
+        name: .customLong("drain-delay"),
+        help: ArgumentHelp(
+            "Seconds the producer goes on accepting after SIGTERM (/readyz says draining) before it stops, while the load balancer notices.",
+            valueName: "seconds"))
     var drainDelay: Double = 0
 
     func validate() throws {
@@ -105,8 +123,10 @@ struct ProducerCommand: AsyncParsableCommand {
             budgets = try RetryBudgets(environment: environment)
             blobS3 = try S3Settings.from { try Environment.value($0, environment) }
             assistantTurn = try AssistantTurn.configured(try Environment.value("ASSISTANT_ANSWERS", environment))
-            assistantInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_INBOX_IDS", try Environment.value("ASSISTANT_INBOX_IDS", environment))
-            staffInboxes = try FlowConfiguration.inboxIDs("ASSISTANT_STAFF_INBOX_IDS", try Environment.value("ASSISTANT_STAFF_INBOX_IDS", environment))
+            assistantInboxes = try FlowConfiguration.inboxIDs(
+                "ASSISTANT_INBOX_IDS", try Environment.value("ASSISTANT_INBOX_IDS", environment))
+            staffInboxes = try FlowConfiguration.inboxIDs(
+                "ASSISTANT_STAFF_INBOX_IDS", try Environment.value("ASSISTANT_STAFF_INBOX_IDS", environment))
             assistantHandle = try Environment.value("ASSISTANT_HANDLE", environment) ?? "@assistant"
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
@@ -132,10 +152,13 @@ struct ProducerCommand: AsyncParsableCommand {
             // Unsigned, anyone can post a "message" naming a team inbox or an agent's note, and
             // the team's answers draw on private knowledge (call transcripts, bookings).
             let handleSet = (try Environment.value("ASSISTANT_HANDLE", environment)) != nil
-            let named = [("ASSISTANT_INBOX_IDS", !assistantInboxes.isEmpty), ("ASSISTANT_STAFF_INBOX_IDS", !staffInboxes.isEmpty),
-                         ("ASSISTANT_HANDLE", handleSet)].first { $0.1 }?.0
+            let named = [
+                ("ASSISTANT_INBOX_IDS", !assistantInboxes.isEmpty), ("ASSISTANT_STAFF_INBOX_IDS", !staffInboxes.isEmpty),
+                ("ASSISTANT_HANDLE", handleSet),
+            ].first { $0.1 }?.0
             if let named {
-                throw ValidationError("""
+                throw ValidationError(
+                    """
                     \(named) is set but Chatwoot's deliveries are not signed \
                     (no CHATWOOT_WEBHOOK_SECRET or CHATWOOT_BOT_SECRET): anyone could ask the team's assistant and read what only the \
                     team may. Set the webhook's secret, or unset it.

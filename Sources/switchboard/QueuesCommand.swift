@@ -17,7 +17,8 @@ struct QueuesCommand: AsyncParsableCommand {
 struct QueuesShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show each queue: state, depth, pending, oldest job, consumers, processed and failed per minute, delayed retries, dead letters.",
+        abstract:
+            "Show each queue: state, depth, pending, oldest job, consumers, processed and failed per minute, delayed retries, dead letters.",
         discussion: """
             depth counts the entries in the stream (waiting and in flight: acknowledged entries are deleted); \
             pending, those delivered and not yet settled; lag, those not yet delivered; oldest, the age of the \
@@ -111,20 +112,34 @@ struct QueuesShowCommand: AsyncParsableCommand {
         }
         let consumers = infos.flatMap { info in info.consumers.map { (info.queue, $0) } }
         if !consumers.isEmpty {
-            text += "\n" + Table.render([["QUEUE", "CONSUMER", "PENDING", "IDLE"]] + consumers.map { queue, consumer in
-                [queue, consumer.name, String(consumer.pending), Terminal.age(milliseconds: consumer.idleMilliseconds)]
-            })
+            text +=
+                "\n"
+                + Table.render(
+                    [["QUEUE", "CONSUMER", "PENDING", "IDLE"]]
+                        + consumers.map { queue, consumer in
+                            [queue, consumer.name, String(consumer.pending), Terminal.age(milliseconds: consumer.idleMilliseconds)]
+                        })
         }
         if !services.isEmpty {
-            text += "\n" + Table.render([["SERVICE", "LIMIT", "STATE", "IN FLIGHT", "LET THROUGH", "HELD BACK", "WHY", "429 PAUSES"]] + services.map { state in
-                let condition = state.pausedForMilliseconds > 0 ? "paused \(Terminal.age(milliseconds: Int(state.pausedForMilliseconds)))"
-                    : state.backgroundGivingWay ? "guests first" : "open"
-                let why = state.heldBecause.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-                return [state.service, state.limit, condition, String(state.inFlight), String(state.letThrough), String(state.heldBack),
-                        why.isEmpty ? "-" : why, String(state.pauses)]
-            }) { _, column, cell in
-                column == 2 && cell.hasPrefix("paused") ? .yellow : nil
-            }
+            text +=
+                "\n"
+                + Table.render(
+                    [["SERVICE", "LIMIT", "STATE", "IN FLIGHT", "LET THROUGH", "HELD BACK", "WHY", "429 PAUSES"]]
+                        + services.map { state in
+                            let condition =
+                                state.pausedForMilliseconds > 0
+                                ? "paused \(Terminal.age(milliseconds: Int(state.pausedForMilliseconds)))"
+                                : state.backgroundGivingWay ? "guests first" : "open"
+                            let why = state.heldBecause.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                            return [
+                                state.service, state.limit, condition, String(state.inFlight), String(state.letThrough),
+                                String(state.heldBack),
+                                why.isEmpty ? "-" : why, String(state.pauses),
+                            ]
+                        }
+                ) { _, column, cell in
+                    column == 2 && cell.hasPrefix("paused") ? .yellow : nil
+                }
         }
         return text
     }
@@ -168,7 +183,9 @@ enum PauseSwitch {
     /// A queue no kind of this build runs on (a typo, `*`, an empty name) is refused: "paused"
     /// would be said of nothing.
     static func check(_ queue: String) throws {
-        if let problem = Catalogue.placementProblem(kind: nil, queue: queue, shown: { Terminal.visible($0) }) { throw ValidationError(problem) }
+        if let problem = Catalogue.placementProblem(kind: nil, queue: queue, shown: { Terminal.visible($0) }) {
+            throw ValidationError(problem)
+        }
     }
 
     static func set(_ queue: String, paused: Bool, redis: RedisOptions) async throws {

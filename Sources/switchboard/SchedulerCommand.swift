@@ -51,8 +51,9 @@ struct SchedulerCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let configuration = SchedulerService.Configuration(
             entries: entries, name: ConsumerName.make(), lease: .seconds(lease), catchUp: .seconds(catchUp))
-        try await SchedulerRole.run(redis: try redis.endpoint(), prefix: redis.keyPrefix, configuration: configuration,
-                                    monitoringPort: metricsPort == 0 ? nil : metricsPort, metrics: metrics, logger: logger)
+        try await SchedulerRole.run(
+            redis: try redis.endpoint(), prefix: redis.keyPrefix, configuration: configuration,
+            monitoringPort: metricsPort == 0 ? nil : metricsPort, metrics: metrics, logger: logger)
     }
 }
 
@@ -79,7 +80,9 @@ struct ScheduleFileOptions: ParsableArguments {
             let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
             defer { try? file.close() }
             let data = try file.read(upToCount: largestFile + 1) ?? Data()
-            guard data.count <= largestFile else { throw ValidationError("the schedule \(path) is larger than \(largestFile) bytes; is it the right file?") }
+            guard data.count <= largestFile else {
+                throw ValidationError("the schedule \(path) is larger than \(largestFile) bytes; is it the right file?")
+            }
             let environment = ProcessInfo.processInfo.environment
             let budgets = try RetryBudgets(environment: environment)
             return (path, try ScheduleEntry.load(data, registry: Catalogue.schedulable(budgets: budgets)))

@@ -17,7 +17,8 @@ struct SchedulesCommand: AsyncParsableCommand {
 struct SchedulesShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Each entry's cron, zone, kind, next fire, last fire and the job it made (and whether it died), and the scheduler's leader.")
+        abstract:
+            "Each entry's cron, zone, kind, next fire, last fire and the job it made (and whether it died), and the scheduler's leader.")
 
     @OptionGroup var redis: RedisOptions
 
@@ -43,16 +44,24 @@ struct SchedulesShowCommand: AsyncParsableCommand {
             return
         }
         func when(_ tick: Int) -> String {
-            let date = Date(timeIntervalSince1970: TimeInterval(tick)).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
+            let date = Date(timeIntervalSince1970: TimeInterval(tick)).formatted(
+                .iso8601.year().month().day().time(includingFractionalSeconds: false))
             let distance = Terminal.age(milliseconds: abs(tick - now) * 1000)
             return "\(date) (\(tick >= now ? "in " + distance : distance + " ago"))"
         }
-        let table = Table.render([["NAME", "CRON", "ZONE", "KIND", "NEXT", "LAST", "JOB"]] + rows.map { row in
-            [row.name, row.cron, row.zone, row.kind, row.next.map(when) ?? "never", row.last.map { when($0.tick) } ?? "-",
-             row.last.map { "\($0.jobID) (\(row.lastOutcome ?? "?"))" } ?? "-"]
-        }) { _, column, cell in column == 6 && cell.hasSuffix("(dead)") ? .red : nil }
+        let table = Table.render(
+            [["NAME", "CRON", "ZONE", "KIND", "NEXT", "LAST", "JOB"]]
+                + rows.map { row in
+                    [
+                        row.name, row.cron, row.zone, row.kind, row.next.map(when) ?? "never", row.last.map { when($0.tick) } ?? "-",
+                        row.last.map { "\($0.jobID) (\(row.lastOutcome ?? "?"))" } ?? "-",
+                    ]
+                }
+        ) { _, column, cell in column == 6 && cell.hasSuffix("(dead)") ? .red : nil }
         print(table, terminator: "")
-        print(leader.map { "leader: \($0.replica), lease left \(Terminal.age(milliseconds: $0.leaseLeftMilliseconds))" } ?? "leader: none (no scheduler running)")
+        print(
+            leader.map { "leader: \($0.replica), lease left \(Terminal.age(milliseconds: $0.leaseLeftMilliseconds))" }
+                ?? "leader: none (no scheduler running)")
     }
 }
 

@@ -37,7 +37,10 @@ struct Switchboard: AsyncParsableCommand {
             else 'switchboard'. Log level: LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
             Exit codes: 0 ok, 1 not found or nothing matched, 2 usage, 3 Redis unreachable.
             """,
-        subcommands: [ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self, TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, HealthCommand.self]
+        subcommands: [
+            ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self,
+            TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, HealthCommand.self,
+        ]
     )
 }
 
@@ -83,7 +86,9 @@ struct RedisOptions: ParsableArguments {
         let text = keyPrefix
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
         guard !text.isEmpty, text.count <= 128, text.allSatisfy(allowed.contains) else {
-            throw ValidationError("the key prefix (--prefix or SWITCHBOARD_PREFIX) must be 1-128 letters, digits, '-', '_', '.' or ':', got '\(text.prefix(80))'")
+            throw ValidationError(
+                "the key prefix (--prefix or SWITCHBOARD_PREFIX) must be 1-128 letters, digits, '-', '_', '.' or ':', got '\(text.prefix(80))'"
+            )
         }
     }
 }
@@ -112,7 +117,9 @@ extension Environment {
         let value = try Environment.value(name, environment)
         if value == nil, environment[name] != nil || environment["\(name)_FILE"].map({ !$0.isEmpty }) == true {
             let which = environment[name] != nil ? name : "\(name)_FILE (\(environment["\(name)_FILE"] ?? ""))"
-            throw ValidationError("\(which) is set but empty: the Chatwoot route would take unsigned deliveries. Give it the webhook's secret, or unset it to take unsigned ones on purpose.")
+            throw ValidationError(
+                "\(which) is set but empty: the Chatwoot route would take unsigned deliveries. Give it the webhook's secret, or unset it to take unsigned ones on purpose."
+            )
         }
         return value
     }

@@ -18,7 +18,11 @@ enum Terminal {
     }
 
     enum Style: String {
-        case bold = "1", red = "31", yellow = "33", green = "32", dim = "2"
+        case bold = "1"
+        case red = "31"
+        case yellow = "33"
+        case green = "32"
+        case dim = "2"
     }
 
     /// Text that came from outside (a dead letter's error, a job id, a payload, a flow id) as the

@@ -49,8 +49,11 @@ struct TraceCommand: AsyncParsableCommand {
         for step in trace.steps {
             var detail = step.detail(age: { Terminal.age(milliseconds: $0) }, time: { Terminal.timestamp(milliseconds: Double($0)) })
             if let entry = step.entryID { detail += " (dead letter \(entry))" }
-            rows.append([Terminal.timestamp(milliseconds: Double(step.at)), step.queue, step.kind, step.jobID, String(step.attempt), step.state.rawValue,
-                         step.milliseconds.map { Terminal.age(milliseconds: Int(clamping: $0)) } ?? "-", detail])
+            rows.append([
+                Terminal.timestamp(milliseconds: Double(step.at)), step.queue, step.kind, step.jobID, String(step.attempt),
+                step.state.rawValue,
+                step.milliseconds.map { Terminal.age(milliseconds: Int(clamping: $0)) } ?? "-", detail,
+            ])
         }
         var text = "flow \(Terminal.visible(trace.flow))\n"
         text += Table.render(rows) { _, column, cell in

@@ -1,8 +1,9 @@
-@testable import Blobs
 import Foundation
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Blobs
 
 /// The blob store in both its forms — a local folder and an S3 bucket (against a fake that checks
 /// every signature) — held to the same promises: a blob is visible whole or not at all, a blob
@@ -15,13 +16,19 @@ import TestSupport
         if kind == "folder" {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-blobstore-\(UUID().uuidString)")
             let store = try BlobStore(location: "file://" + folder.path)
-            return (store, {
-                let all = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
-                return all.filter { !$0.hasDirectoryPath }.map { String($0.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1)) }.sorted()
-            }, nil)
+            return (
+                store,
+                {
+                    let all = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
+                    return all.filter { !$0.hasDirectoryPath }.map {
+                        String($0.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+                    }.sorted()
+                }, nil
+            )
         }
         let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk")
-        let store = try BlobStore(location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"))
+        let store = try BlobStore(
+            location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"))
         return (store, { s3.objects.value.keys.sorted() }, s3)
     }
 
@@ -62,8 +69,9 @@ import TestSupport
     /// part at most; it appears whole only on commit, and a cancelled one leaves no upload behind.
     @Test func aLargeBucketBlobGoesUpInPartsAndAppearsOnlyOnCommit() async throws {
         let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)
-        let store = try BlobStore(location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"),
-                                  partSize: s3.smallestPart)
+        let store = try BlobStore(
+            location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"),
+            partSize: s3.smallestPart)
         let blob = try store.create(folder: "calls", name: "812-recording.mp3")
         let total = 2 * s3.smallestPart + 12_345
         var written: [UInt8] = []
@@ -88,7 +96,9 @@ import TestSupport
     @Test(arguments: ["folder", "bucket"])
     func referencesOutsideTheStoreAreRefused(_ kind: String) async throws {
         let (store, _, _) = try await Self.store(kind)
-        for reference in ["file:///etc/passwd", "s3://other-bucket/switchboard/voice/a.ogg", "s3://media/elsewhere/a.ogg", "https://example.com/a.ogg"] {
+        for reference in [
+            "file:///etc/passwd", "s3://other-bucket/switchboard/voice/a.ogg", "s3://media/elsewhere/a.ogg", "https://example.com/a.ogg",
+        ] {
             await #expect(throws: BlobStoreError.self, "\(reference)") { _ = try await store.read(reference) }
         }
     }
@@ -96,10 +106,17 @@ import TestSupport
     @Test func aBucketWithoutItsSettingsIsRefusedNamingThem() throws {
         #expect { try BlobStore(location: "s3://media") } throws: { "\($0)".contains("BLOB_S3_ENDPOINT") }
         #expect { try BlobStore(location: "ftp://host/x") } throws: { "\($0)".contains("s3://") }
-        #expect { _ = try S3Settings.from { $0 == "BLOB_S3_ENDPOINT" ? "http://127.0.0.1:9" : nil } } throws: { "\($0)".contains("BLOB_S3_ACCESS_KEY_ID") }
+        #expect { _ = try S3Settings.from { $0 == "BLOB_S3_ENDPOINT" ? "http://127.0.0.1:9" : nil } } throws: {
+            "\($0)".contains("BLOB_S3_ACCESS_KEY_ID")
+        }
         #expect(try S3Settings.from { _ in nil } == nil)
-        let settings = try #require(try S3Settings.from { ["BLOB_S3_ENDPOINT": "https://acct.r2.cloudflarestorage.com", "BLOB_S3_ACCESS_KEY_ID": "a",
-                                                           "BLOB_S3_SECRET_ACCESS_KEY": "s"][$0] })
+        let settings = try #require(
+            try S3Settings.from {
+                [
+                    "BLOB_S3_ENDPOINT": "https://acct.r2.cloudflarestorage.com", "BLOB_S3_ACCESS_KEY_ID": "a",
+                    "BLOB_S3_SECRET_ACCESS_KEY": "s",
+                ][$0]
+            })
         #expect(settings.region == "auto", "R2's region by default")
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct CommandLineTests {
     @Test func enqueueThenQueuesJSONShowsTheQueue() async throws {
@@ -31,13 +31,20 @@ import TestSupport
         let table = try await SwitchboardProcess.run(["flows"], environment: ["NO_COLOR": "1"])
         #expect(table.status == 0, "\(table.output)")
         let rows = table.output.split(separator: "\n")
-        #expect(rows.contains { $0.hasPrefix("chat ") && $0.contains("chat.retrieve (entry)") && $0.contains("retrieve") && $0.contains("chat.generate") })
+        #expect(
+            rows.contains {
+                $0.hasPrefix("chat ") && $0.contains("chat.retrieve (entry)") && $0.contains("retrieve") && $0.contains("chat.generate")
+            })
         #expect(rows.contains { $0.hasPrefix("backups ") && $0.contains("backup.database (entry)") && $0.contains("dumps") })
         #expect(rows.contains { $0.hasPrefix("dumps ") && $0.contains("DATABASE_URL") })
         let json = try await SwitchboardProcess.run(["flows", "--json"])
         let stages = (try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])?["stages"] as? [[String: Any]] ?? []
         let kinds = Set(stages.compactMap { $0["kind"] as? String })
-        #expect(kinds.isSuperset(of: ["chat.retrieve", "chat.generate", "chat.reply", "voice.transcribe", "call.download", "booking.vectorize", "noop", "blobs.sweep"]))
+        #expect(
+            kinds.isSuperset(of: [
+                "chat.retrieve", "chat.generate", "chat.reply", "voice.transcribe", "call.download", "booking.vectorize", "noop",
+                "blobs.sweep",
+            ]))
         let reply = stages.first { $0["kind"] as? String == "chat.reply" }
         #expect(reply?["queue"] as? String == "reply" && reply?["flow"] as? String == "chat" && (reply?["next"] as? [String]) == [])
         let help = try await SwitchboardProcess.run(["consumer", "--help"])
@@ -77,7 +84,8 @@ import TestSupport
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let wrongQueue = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "chat.retrieve", "--queue", "generate"])
-        #expect(wrongQueue.status == 2 && wrongQueue.output.contains("kind 'chat.retrieve' runs on queue 'retrieve'"), "\(wrongQueue.output)")
+        #expect(
+            wrongQueue.status == 2 && wrongQueue.output.contains("kind 'chat.retrieve' runs on queue 'retrieve'"), "\(wrongQueue.output)")
         let nowhere = try await SwitchboardProcess.run(["enqueue"] + h.common + ["--kind", "mystery", "--queue", "nowhere"])
         #expect(nowhere.status == 2 && nowhere.output.contains("no job kind of this build runs on queue 'nowhere'"), "\(nowhere.output)")
         #expect(nowhere.output.contains("retrieve") && nowhere.output.contains("diagnostics"), "names the queues there are")
@@ -87,7 +95,8 @@ import TestSupport
             let result = try await SwitchboardProcess.run(["enqueue", "--redis", server.url, "--prefix", prefix, "--kind", "noop"])
             #expect(result.status == 2 && result.output.contains("key prefix"), "'\(prefix)': \(result.output)")
         }
-        let fromEnvironment = try await SwitchboardProcess.run(["queues", "--redis", server.url], environment: ["SWITCHBOARD_PREFIX": "{x}"])
+        let fromEnvironment = try await SwitchboardProcess.run(
+            ["queues", "--redis", server.url], environment: ["SWITCHBOARD_PREFIX": "{x}"])
         #expect(fromEnvironment.status == 2 && fromEnvironment.output.contains("SWITCHBOARD_PREFIX"))
         let stray = try await server.command("KEYS", "*")
         #expect(stray.array?.isEmpty == true, "nothing was written: \(stray)")
@@ -138,7 +147,13 @@ import TestSupport
     }
 
     @Test(arguments: [
-        ("consumer", ["--queues", "--concurrency", "--metrics-port", "--visibility-timeout", "--poison-limit", "--grace-period", "--redis", "--prefix"]),
+        (
+            "consumer",
+            [
+                "--queues", "--concurrency", "--metrics-port", "--visibility-timeout", "--poison-limit", "--grace-period", "--redis",
+                "--prefix",
+            ]
+        ),
         ("enqueue", ["--queue", "--kind", "--payload", "--count", "--max-attempts", "--redis", "--prefix"]),
         ("queues", ["show", "pause", "resume"]),
         ("queues show", ["--json", "--watch", "--interval", "--redis", "--prefix"]),
@@ -159,16 +174,20 @@ import TestSupport
     /// binary has none of them.
     @Test func theBenchmarksAreOutOfTheProductionBinary() async throws {
         let bench = SwitchboardProcess.executable.deletingLastPathComponent().appendingPathComponent("switchboardbench").path
-        for (command, options) in [("engine", ["--jobs", "--concurrency", "--runs", "--single-jobs", "--rate", "--latency-seconds", "--redis"]),
-                                   ("limits", ["--calls", "--concurrency", "--seconds", "--runs", "--redis"]),
-                                   ("gauges", ["--jobs", "--reads", "--redis"]), ("baseline", ["--host", "--port"])] {
+        for (command, options) in [
+            ("engine", ["--jobs", "--concurrency", "--runs", "--single-jobs", "--rate", "--latency-seconds", "--redis"]),
+            ("limits", ["--calls", "--concurrency", "--seconds", "--runs", "--redis"]),
+            ("gauges", ["--jobs", "--reads", "--redis"]), ("baseline", ["--host", "--port"]),
+        ] {
             let help = try await ChildProcess.run(bench, [command, "--help"], timeout: .seconds(30))
             #expect(help.status == 0, "\(command): \(help.stderr)")
             for option in options { #expect(help.stdout.contains(option), "switchboardbench \(command) --help lacks \(option)") }
         }
         for gone in ["bench", "bench-limits", "bench-gauges", "bench-baseline"] {
             let run = try await SwitchboardProcess.run([gone])
-            #expect(run.status == 2 && run.output.contains("Unexpected argument '\(gone)'"), "switchboard \(gone) is still there: \(run.output)")
+            #expect(
+                run.status == 2 && run.output.contains("Unexpected argument '\(gone)'"), "switchboard \(gone) is still there: \(run.output)"
+            )
         }
     }
 }
@@ -182,11 +201,12 @@ import TestSupport
         #expect(HTTPProbe.get(port: port, path: "/readyz")?.status == 200)
         try await h.enqueue(kind: "noop", payload: "{}", count: 3)
         try await h.enqueue(kind: "fail", payload: #"{"permanent": true}"#)
-        #expect(await eventually {
-            let body = HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
-            return body.contains(#"switchboard_jobs_total{queue="diagnostics",outcome="done"} 3"#)
-                && body.contains(#"switchboard_dead_letters_total{queue="diagnostics"} 1"#)
-        })
+        #expect(
+            await eventually {
+                let body = HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
+                return body.contains(#"switchboard_jobs_total{queue="diagnostics",outcome="done"} 3"#)
+                    && body.contains(#"switchboard_dead_letters_total{queue="diagnostics"} 1"#)
+            })
         let body = HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
         #expect(body.contains("switchboard_job_duration_seconds_bucket"))
         #expect(body.contains("switchboard_jobs_in_flight"))
@@ -200,9 +220,13 @@ import TestSupport
     /// What a crash of Redis would lose is said at start, on /readyz and as a gauge, so an
     /// operator running Chatwoot's Redis without AOF learns it before losing a queue; critical only
     /// when a restart loses queues, a notice for the one second `everysec` (the README's setting) costs.
-    @Test(arguments: [(["--appendonly", "no", "--save", ""], "none", "critical"), (["--appendonly", "yes", "--appendfsync", "everysec"], "aof-everysec", "notice"),
-                      (["--appendonly", "yes", "--appendfsync", "no"], "aof-no", "warning"),
-                      (["--appendonly", "no", "--save", "900 1"], "rdb", "critical"), (["--appendonly", "yes", "--appendfsync", "always"], "aof-always", "info")])
+    @Test(arguments: [
+        (["--appendonly", "no", "--save", ""], "none", "critical"),
+        (["--appendonly", "yes", "--appendfsync", "everysec"], "aof-everysec", "notice"),
+        (["--appendonly", "yes", "--appendfsync", "no"], "aof-no", "warning"),
+        (["--appendonly", "no", "--save", "900 1"], "rdb", "critical"),
+        (["--appendonly", "yes", "--appendfsync", "always"], "aof-always", "info"),
+    ])
     func redisDurabilityIsToldAtStartOnReadyzAndAsAGauge(_ settings: [String], _ mode: String, _ level: String) async throws {
         let server = try await RedisServer(extraArguments: settings)
         let h = ProcessHarness(server: server)
@@ -250,12 +274,16 @@ import TestSupport
         let schedule = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-schedule-\(UUID().uuidString).json")
         try #"[{"name": "smoke", "cron": "@every 1h", "kind": "noop"}]"#.write(to: schedule, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: schedule) }
-        for role in ["consumer", "consumer", "consumer", "consumer", "scheduler", "scheduler", "producer", "producer", "console", "console"] {
+        for role in [
+            "consumer", "consumer", "consumer", "consumer", "scheduler", "scheduler", "producer", "producer", "console", "console",
+        ] {
             let process: SwitchboardProcess
             switch role {
             case "consumer": process = try h.consumer()
-            case "scheduler": process = try SwitchboardProcess(["scheduler"] + h.common + ["--metrics-port", "0", "--schedule", schedule.path])
-            case "producer": process = try SwitchboardProcess(["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(try FreePort.find())])
+            case "scheduler":
+                process = try SwitchboardProcess(["scheduler"] + h.common + ["--metrics-port", "0", "--schedule", schedule.path])
+            case "producer":
+                process = try SwitchboardProcess(["producer"] + h.common + ["--host", "127.0.0.1", "--port", String(try FreePort.find())])
             default: process = try SwitchboardProcess(["console"] + h.common + ["--port", String(try FreePort.find())])
             }
             defer { if process.isRunning { process.signal(SIGKILL) } }

@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// The operator's CLI against real dead letters made by failing jobs.
 @Suite struct OperatorTests {
@@ -27,7 +27,9 @@ import TestSupport
         let list = try await run(h, ["dead", "list", "--json"])
         #expect(list.status == 0)
         struct Line: Decodable { var queue: String; var entry_id: String; var fields: [String: String] }
-        let lines = try list.output.split(separator: "\n").filter { $0.hasPrefix("{") }.map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+        let lines = try list.output.split(separator: "\n").filter { $0.hasPrefix("{") }.map {
+            try JSONDecoder().decode(Line.self, from: Data($0.utf8))
+        }
         #expect(lines.count == 3)
         #expect(lines.allSatisfy { $0.queue == "diagnostics" && $0.fields["error"] == "diagnostic permanent failure (attempt 1)" })
         let id = try #require(lines.first?.fields["id"])
@@ -85,14 +87,18 @@ import TestSupport
         // A letter for a queue this build does not have is refused by line, exit 2.
         let foreign = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: foreign) }
-        let line = String(export.output.split(separator: "\n")[0]).replacingOccurrences(of: #""queue":"diagnostics""#, with: #""queue":"made-up""#)
+        let line = String(export.output.split(separator: "\n")[0]).replacingOccurrences(
+            of: #""queue":"diagnostics""#, with: #""queue":"made-up""#)
         try Data(line.utf8).write(to: foreign)
         let refused = try await run(h, ["dead", "import", "--file", foreign.path])
-        #expect(refused.status == 2 && refused.output.contains("line 1: kind 'fail' runs on queue 'diagnostics', not 'made-up'"), "\(refused.output)")
+        #expect(
+            refused.status == 2 && refused.output.contains("line 1: kind 'fail' runs on queue 'diagnostics', not 'made-up'"),
+            "\(refused.output)")
         #expect(try await h.integer("EXISTS", h.key("made-up:dead")) == 0)
         // The same checks as enqueue: a kind on a queue it does not run on, attempts that are no
         // count, a payload over the engine's limit; and a line too long to read is refused unread.
-        let first = try #require(try JSONSerialization.jsonObject(with: Data(export.output.split(separator: "\n")[0].utf8)) as? [String: Any])
+        let first = try #require(
+            try JSONSerialization.jsonObject(with: Data(export.output.split(separator: "\n")[0].utf8)) as? [String: Any])
         func changed(queue: String? = nil, _ fields: [String: String]) throws -> String {
             var object = first
             if let queue { object["queue"] = queue }
@@ -109,9 +115,11 @@ import TestSupport
         try Data(hostile.joined(separator: "\n").utf8).write(to: bad)
         let checked = try await run(h, ["dead", "import", "--file", bad.path])
         #expect(checked.status == 2, "\(checked.output)")
-        for expected in ["line 1: kind 'fail' runs on queue 'diagnostics', not 'retrieve'", "line 2: 'attempt' is -3, not a whole number from 1",
-                         "line 3: 'max_attempts' is 99999999999999999999, not a whole number from 1", "line 4: the payload is 2097152 bytes",
-                         "line 5: longer than 8 MiB"] {
+        for expected in [
+            "line 1: kind 'fail' runs on queue 'diagnostics', not 'retrieve'", "line 2: 'attempt' is -3, not a whole number from 1",
+            "line 3: 'max_attempts' is 99999999999999999999, not a whole number from 1", "line 4: the payload is 2097152 bytes",
+            "line 5: longer than 8 MiB",
+        ] {
             #expect(checked.output.contains(expected), "\(expected): \(checked.output.prefix(2000))")
         }
         #expect(try await h.integer("XLEN", h.key("retrieve:dead")) == 0)
@@ -157,11 +165,17 @@ import TestSupport
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         _ = try await h.client.send(RedisCommand("SADD", [h.key("queues"), "diagnostics"]))
-        _ = try await h.client.send(RedisCommand("XADD", [h.key("diagnostics:stream"), "18446744073709551615-0", "id", "x", "kind", "noop"]))
-        _ = try await h.client.send(RedisCommand("XADD", [h.key("diagnostics:dead"), "18446744073709551614-0",
-            "id", "01HOSTILE", "kind", "noop", "attempt", "9223372036854775807", "max_attempts", "1", "enqueued_at", "1e308",
-            "payload", "{}", "history", #"[{"attempt":1,"at":18446744073709551615,"error":"x"}]"#, "queue", "diagnostics",
-            "error", "boom", "first_failed_at", "-5", "last_failed_at", "99999999999999999999"]))
+        _ = try await h.client.send(
+            RedisCommand("XADD", [h.key("diagnostics:stream"), "18446744073709551615-0", "id", "x", "kind", "noop"]))
+        _ = try await h.client.send(
+            RedisCommand(
+                "XADD",
+                [
+                    h.key("diagnostics:dead"), "18446744073709551614-0",
+                    "id", "01HOSTILE", "kind", "noop", "attempt", "9223372036854775807", "max_attempts", "1", "enqueued_at", "1e308",
+                    "payload", "{}", "history", #"[{"attempt":1,"at":18446744073709551615,"error":"x"}]"#, "queue", "diagnostics",
+                    "error", "boom", "first_failed_at", "-5", "last_failed_at", "99999999999999999999",
+                ]))
         let queues = try await run(h, ["queues"])
         #expect(queues.status == 0 && queues.output.contains("diagnostics"), "\(queues.output)")
         let list = try await run(h, ["dead", "list"])
@@ -177,16 +191,26 @@ import TestSupport
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let title = "\u{1B}]0;owned\u{07}", clear = "\u{1B}[2J\u{9B}1;1H"
+        let title = "\u{1B}]0;owned\u{07}"
+        let clear = "\u{1B}[2J\u{9B}1;1H"
         _ = try await h.client.send(RedisCommand("SADD", [h.key("queues"), "diagnostics"]))
-        _ = try await h.client.send(RedisCommand("XADD", [h.key("diagnostics:dead"), "*",
-            "id", "01ESC\(title)", "kind", "noop\(clear)", "attempt", "1", "max_attempts", "1", "enqueued_at", "1700000000",
-            "payload", #"{"text":"\#(title)"}"#, "flow", "01ESC\(clear)", "history", #"[{"attempt":1,"at":1700000000000,"error":"x\u001b[2J"}]"#,
-            "queue", "diagnostics", "error", "boom\(title)\(clear)", "first_failed_at", "1700000000", "last_failed_at", "1700000000"]))
+        _ = try await h.client.send(
+            RedisCommand(
+                "XADD",
+                [
+                    h.key("diagnostics:dead"), "*",
+                    "id", "01ESC\(title)", "kind", "noop\(clear)", "attempt", "1", "max_attempts", "1", "enqueued_at", "1700000000",
+                    "payload", #"{"text":"\#(title)"}"#, "flow", "01ESC\(clear)", "history",
+                    #"[{"attempt":1,"at":1700000000000,"error":"x\u001b[2J"}]"#,
+                    "queue", "diagnostics", "error", "boom\(title)\(clear)", "first_failed_at", "1700000000", "last_failed_at",
+                    "1700000000",
+                ]))
         for command in [["dead", "list"], ["dead", "show", "01ESC\(title)"], ["trace", "01ESC\(clear)"]] {
             let shown = try await run(h, command)
             #expect(shown.status == 0 || command[0] == "trace", "\(command): \(shown.output)")
-            #expect(!shown.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B }, "\(command): \(shown.output.debugDescription)")
+            #expect(
+                !shown.output.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B },
+                "\(command): \(shown.output.debugDescription)")
             if command[1] == "show" { #expect(shown.output.contains("boom\\u{1B}]0;owned\\u{7}"), "\(shown.output.debugDescription)") }
         }
     }
@@ -229,10 +253,11 @@ import TestSupport
         defer { _ = try? ChildProcess("/usr/bin/tmux", ["kill-session", "-t", session]).waitBlocking(timeout: .seconds(10)) }
         #expect(await eventually { (try? await tmux("capture-pane", "-p", "-t", session))?.contains("diagnostics") == true })
         try await h.enqueue(kind: "noop", payload: "{}", count: 7)
-        #expect(await eventually {
-            let screen = (try? await tmux("capture-pane", "-p", "-t", session)) ?? ""
-            return screen.split(separator: "\n").contains { $0.hasPrefix("diagnostics") && $0.contains("active  7 ") }
-        })
+        #expect(
+            await eventually {
+                let screen = (try? await tmux("capture-pane", "-p", "-t", session)) ?? ""
+                return screen.split(separator: "\n").contains { $0.hasPrefix("diagnostics") && $0.contains("active  7 ") }
+            })
         // Many frames later, the pane and its scrollback hold exactly one table: redrawn in place.
         let history = try await tmux("capture-pane", "-p", "-S", "-1000", "-t", session)
         #expect(history.components(separatedBy: "QUEUE  ").count - 1 == 1)

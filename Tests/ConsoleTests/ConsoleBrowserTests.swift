@@ -1,15 +1,17 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The console in Debian's chromium, driven by selenium (Browser/walkthrough.py): an operator
 /// signs in at the OpenID provider, retries a dead letter and sees its job done and the action
 /// audited; a viewer finds no button and a forged POST refused. Screenshots at a laptop's and a
 /// phone's width go to .build/test-output/console.
 @Suite(.serialized) struct ConsoleBrowserTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static var browserInstalled: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
             && (try? ChildProcess.runBlocking("/usr/bin/python3", ["-c", "import selenium"]).status) == 0
     }
 
@@ -22,11 +24,14 @@ import TestSupport
         // Two dead letters of a job that succeeds when run again (imported as an operator restores them).
         let record = c.h.key("browser-runs")
         let now = Int(Date().timeIntervalSince1970 * 1000)
-        let retryJob = "01KBROWSERRETRY0000000000A", keptJob = "01KBROWSERKEPT00000000000B"
-        let lines = [retryJob, keptJob].map { id in
-            let payload = #"{\"ms\": 1, \"record\": \"\#(record)\"}"#
-            return #"{"queue": "diagnostics", "fields": {"id": "\#(id)", "kind": "sleep", "attempt": "3", "max_attempts": "3", "enqueued_at": "\#(now)", "payload": "\#(payload)", "error": "upstream answered 503 (attempt 3 of 3)", "first_failed_at": "\#(now)", "last_failed_at": "\#(now)"}}"#
-        }.joined(separator: "\n") + "\n"
+        let retryJob = "01KBROWSERRETRY0000000000A"
+        let keptJob = "01KBROWSERKEPT00000000000B"
+        let lines =
+            [retryJob, keptJob].map { id in
+                let payload = #"{\"ms\": 1, \"record\": \"\#(record)\"}"#
+                return
+                    #"{"queue": "diagnostics", "fields": {"id": "\#(id)", "kind": "sleep", "attempt": "3", "max_attempts": "3", "enqueued_at": "\#(now)", "payload": "\#(payload)", "error": "upstream answered 503 (attempt 3 of 3)", "first_failed_at": "\#(now)", "last_failed_at": "\#(now)"}}"#
+            }.joined(separator: "\n") + "\n"
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("letters-\(UUID().uuidString).jsonl")
         try lines.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -35,17 +40,21 @@ import TestSupport
         let consumer = try c.h.consumer(["--queues", "diagnostics"])
         // An hour of guests' traffic in the per-minute counts, so the screenshots' charts have a shape.
         for (queue, scale) in [("retrieve", 40), ("generate", 38), ("reply", 37), ("transcribe", 9), ("vectorize", 14)] {
-            try await c.seedMinutes(queue, processed: { ago in scale + Int(Double(scale) * 0.6 * sin(Double(ago) / 7)) }, failed: { ago in ago % 17 == 0 ? 3 : ago % 5 == 0 ? 1 : 0 })
+            try await c.seedMinutes(
+                queue, processed: { ago in scale + Int(Double(scale) * 0.6 * sin(Double(ago) / 7)) },
+                failed: { ago in ago % 17 == 0 ? 3 : ago % 5 == 0 ? 1 : 0 })
         }
         // Guests' messages waiting on a queue no consumer reads here: the overview marks it.
         try await c.h.enqueue(kind: "chat.generate", payload: "{}", count: 12)
 
         let shots = Self.repository.appendingPathComponent(".build/test-output/console")
         try? FileManager.default.removeItem(at: shots)
-        let walk = try await ChildProcess.run("/usr/bin/python3", [
-            Self.repository.appendingPathComponent("Tests/ConsoleTests/Browser/walkthrough.py").path,
-            "--console", "http://127.0.0.1:\(c.port)", "--shots", shots.path, "--retry-job", retryJob, "--kept-job", keptJob,
-        ], timeout: .seconds(240))
+        let walk = try await ChildProcess.run(
+            "/usr/bin/python3",
+            [
+                Self.repository.appendingPathComponent("Tests/ConsoleTests/Browser/walkthrough.py").path,
+                "--console", "http://127.0.0.1:\(c.port)", "--shots", shots.path, "--retry-job", retryJob, "--kept-job", keptJob,
+            ], timeout: .seconds(240))
         #expect(walk.status == 0, "\(walk.stdout)\(walk.stderr)\nconsole: \(c.console.log.suffix(3000))")
         print("console screenshots in \(shots.path)")
         // What the browser did, as Redis has it: the job ran once, the other letter stayed.

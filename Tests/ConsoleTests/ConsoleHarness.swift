@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// A `switchboard console` process against a real Redis (and, when given, the fake OpenID
 /// provider), spoken to over real HTTP as a browser or a script would.
@@ -14,7 +14,10 @@ struct ConsoleHarness {
     let port: Int
     let provider: FakeOpenIDProvider?
 
-    init(provider: FakeOpenIDProvider? = nil, token: Bool = true, extra: [String: String] = [:], arguments: [String] = [], prefix: String = #function) async throws {
+    init(
+        provider: FakeOpenIDProvider? = nil, token: Bool = true, extra: [String: String] = [:], arguments: [String] = [],
+        prefix: String = #function
+    ) async throws {
         h = ProcessHarness(server: try await RedisServer(), prefix: prefix.filter { $0.isLetter })
         self.provider = provider
         var environment = ["CONSOLE_SESSION_SECRET": Self.secret]
@@ -29,9 +32,13 @@ struct ConsoleHarness {
             // The public URL names the console's port: a provider's redirect must come back to it.
             let port = try FreePort.find()
             if provider != nil && extra["CONSOLE_PUBLIC_URL"] == nil { environment["CONSOLE_PUBLIC_URL"] = "http://127.0.0.1:\(port)" }
-            let process = try SwitchboardProcess(["console"] + h.common + ["--host", "127.0.0.1", "--port", String(port)] + arguments,
-                                                 environment: environment.merging(extra) { _, given in given })
-            if await eventually(timeout: .seconds(20), { !process.isRunning || HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }), process.isRunning {
+            let process = try SwitchboardProcess(
+                ["console"] + h.common + ["--host", "127.0.0.1", "--port", String(port)] + arguments,
+                environment: environment.merging(extra) { _, given in given })
+            if await eventually(
+                timeout: .seconds(20), { !process.isRunning || HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }),
+                process.isRunning
+            {
                 started = (process, port)
                 break
             }
@@ -51,13 +58,18 @@ struct ConsoleHarness {
     }
 
     func get(_ path: String, cookie: String? = nil, headers: [(String, String)] = []) async throws -> LoopbackHTTP.Reply {
-        try await LoopbackHTTP.send(port: port, method: "GET", path: path, headers: (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers)
+        try await LoopbackHTTP.send(
+            port: port, method: "GET", path: path, headers: (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers)
     }
 
-    func post(_ path: String, form: [(String, String)], cookie: String? = nil, headers: [(String, String)] = []) async throws -> LoopbackHTTP.Reply {
+    func post(_ path: String, form: [(String, String)], cookie: String? = nil, headers: [(String, String)] = []) async throws
+        -> LoopbackHTTP.Reply
+    {
         let body = form.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await LoopbackHTTP.send(port: port, path: path, headers: [("Content-Type", "application/x-www-form-urlencoded")]
-                                           + (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers, body: Array(body.utf8))
+        return try await LoopbackHTTP.send(
+            port: port, path: path,
+            headers: [("Content-Type", "application/x-www-form-urlencoded")]
+                + (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers, body: Array(body.utf8))
     }
 
     /// Signs in with the console token; the session cookie.
@@ -79,18 +91,24 @@ struct ConsoleHarness {
         let authorization = try #require(URLComponents(string: location))
         #expect(location.hasPrefix(provider.issuer + "/protocol/openid-connect/auth?"))
         let query = Dictionary((authorization.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
-        let signInPage = try await LoopbackHTTP.send(port: provider.portNumber, method: "GET", path: authorization.percentEncodedPath + "?" + (authorization.percentEncodedQuery ?? ""))
+        let signInPage = try await LoopbackHTTP.send(
+            port: provider.portNumber, method: "GET",
+            path: authorization.percentEncodedPath + "?" + (authorization.percentEncodedQuery ?? ""))
         #expect(signInPage.status == 200, "\(signInPage.text)")
-        let fields = [("redirect_uri", query["redirect_uri"] ?? ""), ("state", query["state"] ?? ""), ("nonce", query["nonce"] ?? ""),
-                      ("challenge", query["code_challenge"] ?? ""), ("username", user), ("password", password)]
+        let fields = [
+            ("redirect_uri", query["redirect_uri"] ?? ""), ("state", query["state"] ?? ""), ("nonce", query["nonce"] ?? ""),
+            ("challenge", query["code_challenge"] ?? ""), ("username", user), ("password", password),
+        ]
         let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        let signedIn = try await LoopbackHTTP.send(port: provider.portNumber, path: "/realms/\(provider.realm)/login-actions/authenticate",
-                                                   headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8))
+        let signedIn = try await LoopbackHTTP.send(
+            port: provider.portNumber, path: "/realms/\(provider.realm)/login-actions/authenticate",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8))
         #expect(signedIn.status == 302, "\(signedIn.text)")
         let back = try #require(signedIn.headers["location"])
         #expect(back.hasPrefix("http://127.0.0.1:\(port)/auth/callback?"))
         let callback = String(back.dropFirst("http://127.0.0.1:\(port)".count))
-        return try await LoopbackHTTP.send(port: port, method: "GET", path: callback, headers: [("Cookie", "switchboard_signin=\(pending)")])
+        return try await LoopbackHTTP.send(
+            port: port, method: "GET", path: callback, headers: [("Cookie", "switchboard_signin=\(pending)")])
     }
 
     /// The CSRF token the page's forms carry.

@@ -1,8 +1,9 @@
-@testable import Console
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Console
 
 /// The console as a process, over real HTTP: signing in (token, Keycloak), what viewers and
 /// operators may do, the audit, and every bad input answered clearly with nothing changed.
@@ -17,7 +18,9 @@ import TestSupport
         let session = try await c.signInWithToken()
         let seeded = try await c.seedMinutes("retrieve", processed: { 100 + $0 }, failed: { $0 % 10 == 0 ? 2 : 0 })
         let overview = try await c.get("/", cookie: session)
-        #expect(overview.text.contains("title=\"\(seeded.processed) in the last hour\"><svg") && overview.text.contains("title=\"\(seeded.failed) in the last hour\"><svg"))
+        #expect(
+            overview.text.contains("title=\"\(seeded.processed) in the last hour\"><svg")
+                && overview.text.contains("title=\"\(seeded.failed) in the last hour\"><svg"))
         #expect(overview.status == 200)
         #expect(overview.text.contains("data-queue=\"diagnostics\""), "\(overview.text.prefix(3000))")
         #expect(overview.headers["content-security-policy"]?.contains("script-src 'self'") == true)
@@ -32,8 +35,11 @@ import TestSupport
         let csrf = try #require(ConsoleHarness.csrf(list))
         let entries = try await c.h.client.send("XRANGE", c.h.key("diagnostics:dead"), "-", "+").array ?? []
         let entry = try #require(entries.first?.array?.first?.string)
-        let retried = try await c.post("/dead/retry", form: [("csrf", csrf), ("scope", "selected"), ("selected", "diagnostics/\(entry)")], cookie: session)
-        #expect(retried.status == 303 && retried.headers["location"]?.hasPrefix("/dead?notice=retried%201%20of%201") == true, "\(retried.headers)")
+        let retried = try await c.post(
+            "/dead/retry", form: [("csrf", csrf), ("scope", "selected"), ("selected", "diagnostics/\(entry)")], cookie: session)
+        #expect(
+            retried.status == 303 && retried.headers["location"]?.hasPrefix("/dead?notice=retried%201%20of%201") == true,
+            "\(retried.headers)")
         #expect(try await c.h.integer("XLEN", c.h.key("diagnostics:dead")) == 2)
         #expect(try await c.h.integer("XLEN", c.h.key("diagnostics:stream")) == 1)
         // The page it leads back to says what was done; a link of anyone else's cannot say anything.
@@ -83,7 +89,8 @@ import TestSupport
         #expect(schedules.status == 200 && schedules.text.contains("data-schedule=\"blob-retention\""), "\(schedules.text)")
         #expect(schedules.text.contains("No scheduler leads"))
         let ran = try await c.post("/schedules/blob-retention/run", form: [("csrf", csrf)], cookie: session)
-        #expect(ran.status == 303 && ran.headers["location"]?.hasPrefix("/schedules?notice=enqueued%20blobs.sweep") == true, "\(ran.headers)")
+        #expect(
+            ran.status == 303 && ran.headers["location"]?.hasPrefix("/schedules?notice=enqueued%20blobs.sweep") == true, "\(ran.headers)")
         #expect(try await c.h.integer("XLEN", c.h.key("blobs:stream")) == 1)
         #expect(try await c.post("/schedules/nope/run", form: [("csrf", csrf)], cookie: session).status == 404)
         let fired = try await c.get("/schedules", cookie: session)
@@ -100,7 +107,8 @@ import TestSupport
         await c.stop()
     }
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func forgedAndStaleRequestsChangeNothing() async throws {
         let c = try await ConsoleHarness()
@@ -119,7 +127,8 @@ import TestSupport
             #expect(reply.text.contains("Nothing was changed"))
         }
         // An expired session (sealed with the deployment's secret, its time over) is no session.
-        let expired = ConsoleSession(subject: "token", name: "admin", role: .operator, expires: Int(Date().timeIntervalSince1970) - 1, csrf: csrf)
+        let expired = ConsoleSession(
+            subject: "token", name: "admin", role: .operator, expires: Int(Date().timeIntervalSince1970) - 1, csrf: csrf)
         let stale = SessionSeal(secret: ConsoleHarness.secret).seal(expired)
         #expect(try await c.get("/", cookie: stale).status == 303)
         #expect(try await c.post("/dead/drop", form: [("csrf", csrf), ("scope", "all")], cookie: stale).status == 401)
@@ -127,7 +136,9 @@ import TestSupport
         let tampered = String(session.dropLast(2)) + (session.hasSuffix("AA") ? "BB" : "AA")
         #expect(try await c.get("/", cookie: tampered).status == 303)
         #expect(try await c.post("/dead/drop", form: [("csrf", csrf), ("scope", "all")], cookie: tampered).status == 401)
-        #expect(try await c.post("/queues/diagnostics/pause", form: [], headers: [("Authorization", "Bearer wrong-token-0123456789")]).status == 401)
+        #expect(
+            try await c.post("/queues/diagnostics/pause", form: [], headers: [("Authorization", "Bearer wrong-token-0123456789")]).status
+                == 401)
         #expect(try await c.h.integer("XLEN", c.h.key("diagnostics:dead")) == 1)
         #expect(try await c.h.integer("SISMEMBER", c.h.key("paused"), "diagnostics") == 0)
         // Unknown ids and malformed input: a clear answer each.
@@ -136,7 +147,8 @@ import TestSupport
         #expect(try await c.get("/dead/diagnostics/..%2F..", cookie: session).status == 404)
         let badSince = try await c.get("/dead?since=forever", cookie: session)
         #expect(badSince.status == 400 && badSince.text.contains("is not an age"))
-        let unknown = try await c.post("/dead/retry", form: [("csrf", csrf), ("scope", "selected"), ("selected", "nope/1-1")], cookie: session)
+        let unknown = try await c.post(
+            "/dead/retry", form: [("csrf", csrf), ("scope", "selected"), ("selected", "nope/1-1")], cookie: session)
         #expect(unknown.status == 400)
         let trace = try await c.get("/trace?id=01JNOTHINGKNOWNOFTHIS00000", cookie: session)
         #expect(trace.status == 200 && trace.text.contains("Nothing is known of 01JNOTHINGKNOWNOFTHIS00000"))
@@ -150,8 +162,9 @@ import TestSupport
     @Test func whatRedisHoldsIsShownEscaped() async throws {
         let c = try await ConsoleHarness()
         let consumer = try c.h.consumer(["--queues", "diagnostics"])
-        try await c.h.client.send("XADD", c.h.key("diagnostics:stream"), "*", "id", "01KHOSTILE0000000000000000", "kind", "nope</td><script>alert(1)</script>",
-                                  "attempt", "1", "max_attempts", "1", "enqueued_at", "0", "payload", "{}")
+        try await c.h.client.send(
+            "XADD", c.h.key("diagnostics:stream"), "*", "id", "01KHOSTILE0000000000000000", "kind", "nope</td><script>alert(1)</script>",
+            "attempt", "1", "max_attempts", "1", "enqueued_at", "0", "payload", "{}")
         #expect(await eventually { (try? await c.h.integer("XLEN", c.h.key("diagnostics:dead"))) == 1 })
         consumer.signal(SIGTERM)
         _ = await consumer.waitForExit()
@@ -206,7 +219,8 @@ import TestSupport
         var early = FakeOpenIDProvider.Mischief(); early.notYetValid = true; mischiefs.append(("nbf", early))
         var future = FakeOpenIDProvider.Mischief(); future.issuedInTheFuture = true; mischiefs.append(("iat", future))
         var none = FakeOpenIDProvider.Mischief(); none.unsigned = true; mischiefs.append(("alg none", none))
-        var confused = FakeOpenIDProvider.Mischief(); confused.hmacWithThePublicKey = true; mischiefs.append(("HS256 with the public key", confused))
+        var confused = FakeOpenIDProvider.Mischief(); confused.hmacWithThePublicKey = true;
+        mischiefs.append(("HS256 with the public key", confused))
         for (what, mischief) in mischiefs {
             provider.mischief.set(mischief)
             let refused = try await c.signIn(as: "ada", password: "ada-pass")
@@ -226,9 +240,11 @@ import TestSupport
         defer { h.client.close() }
         let refused = try await SwitchboardProcess.run(["console"] + h.common + ["--host", "0.0.0.0", "--port", "1"])
         #expect(refused.status == 2 && refused.output.contains("refuses to listen on 0.0.0.0 with no sign-in"), "\(refused.output)")
-        let short = try await SwitchboardProcess.run(["console"] + h.common + ["--host", "0.0.0.0"], environment: ["CONSOLE_TOKEN": "short"])
+        let short = try await SwitchboardProcess.run(
+            ["console"] + h.common + ["--host", "0.0.0.0"], environment: ["CONSOLE_TOKEN": "short"])
         #expect(short.status == 2 && short.output.contains("at least 16 characters"))
-        let half = try await SwitchboardProcess.run(["console"] + h.common, environment: ["CONSOLE_OIDC_ISSUER": "https://sso.example.com/realms/x"])
+        let half = try await SwitchboardProcess.run(
+            ["console"] + h.common, environment: ["CONSOLE_OIDC_ISSUER": "https://sso.example.com/realms/x"])
         #expect(half.status == 2 && half.output.contains("CONSOLE_OIDC_CLIENT_ID"))
         // A port already taken: exit non-zero saying which, never a console half up.
         let taken = try ListeningPort()

@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// The console holds against the browser it runs in and against guessing: only the names it is
 /// served as, sign-in guesses slowed and told, a signed-out session over on the server, no text
@@ -19,10 +19,13 @@ import TestSupport
             let page = try await LoopbackHTTP.send(port: port, method: "GET", path: "/flows", headers: [("Host", host)])
             #expect(page.status == 200, "\(host): \(page.status)")
         }
-        for host in ["rebind.attacker.example", "rebind.attacker.example:\(port)", "127.0.0.1.attacker.example", "localhost.attacker.example"] {
+        for host in [
+            "rebind.attacker.example", "rebind.attacker.example:\(port)", "127.0.0.1.attacker.example", "localhost.attacker.example",
+        ] {
             let page = try await LoopbackHTTP.send(port: port, method: "GET", path: "/flows", headers: [("Host", host)])
             #expect(page.status == 421 && !page.text.contains("chat.retrieve"), "\(host): \(page.status)")
-            let action = try await LoopbackHTTP.send(port: port, path: "/queues/diagnostics/pause", headers: [("Host", host), ("Origin", "http://\(host)")])
+            let action = try await LoopbackHTTP.send(
+                port: port, path: "/queues/diagnostics/pause", headers: [("Host", host), ("Origin", "http://\(host)")])
             #expect(action.status == 421, "\(host)")
         }
         #expect(try await h.client.send("SMEMBERS", h.key("paused")).array?.isEmpty ?? true, "nothing was paused")
@@ -38,7 +41,8 @@ import TestSupport
         let c = try await ConsoleHarness(arguments: ["--metrics-port", String(metricsPort)])
         var answers: [Int] = []
         for guess in 0..<12 {
-            let reply = guess % 2 == 0
+            let reply =
+                guess % 2 == 0
                 ? try await c.post("/login", form: [("token", "guess-\(guess)-0123456789abcdef"), ("next", "/")])
                 : try await c.get("/dead", headers: [("Authorization", "Bearer guess-\(guess)")])
             answers.append(reply.status)
@@ -48,8 +52,11 @@ import TestSupport
         // Held back, even the right token is not checked for a while; a session already made is untouched.
         let right = try await c.post("/login", form: [("token", ConsoleHarness.token), ("next", "/")])
         #expect(right.status == 429 && right.cookie("switchboard_session") == nil)
-        #expect(await eventually { c.console.log.components(separatedBy: "console sign-in refused").count - 1 >= 13 }, "\(c.console.log.suffix(2000))")
-        #expect(c.console.log.contains("client=127.0.0.1") && c.console.log.contains("a wrong Bearer token"), "\(c.console.log.suffix(2000))")
+        #expect(
+            await eventually { c.console.log.components(separatedBy: "console sign-in refused").count - 1 >= 13 },
+            "\(c.console.log.suffix(2000))")
+        #expect(
+            c.console.log.contains("client=127.0.0.1") && c.console.log.contains("a wrong Bearer token"), "\(c.console.log.suffix(2000))")
         let metrics = try await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics")
         let lines = metrics.text.split(separator: "\n").filter { $0.hasPrefix("switchboard_console_signin_refusals_total") }
         #expect(lines.contains { $0.contains("reason=\"wrong_token\"") && $0.hasSuffix(" 5") }, "\(lines)")
@@ -87,7 +94,8 @@ import TestSupport
         let pending = try #require(start.cookie("switchboard_signin"))
         let lure = "Your+account+is+locked.+Call+%2B1+555+0100+now"
         for (code, shown) in [("access_denied", "access was denied."), ("made_up_code", "for a reason it did not name")] {
-            let reply = try await c.get("/auth/callback?error=\(code)&error_description=\(lure)&state=x", headers: [("Cookie", "switchboard_signin=\(pending)")])
+            let reply = try await c.get(
+                "/auth/callback?error=\(code)&error_description=\(lure)&state=x", headers: [("Cookie", "switchboard_signin=\(pending)")])
             #expect(reply.status == 401 && reply.text.contains(shown), "\(reply.text.prefix(1500))")
             #expect(!reply.text.contains("locked") && !reply.text.contains("555") && !reply.text.contains("made_up_code"))
         }
@@ -104,15 +112,21 @@ import TestSupport
         let c = try await ConsoleHarness()
         let session = try await c.signInWithToken()
         for index in 0..<2500 {
-            _ = try await c.h.client.send(RedisCommand("XADD", [c.h.key("diagnostics:dead"), "*", "id", "job-\(index)", "kind", "fail", "attempt", "1",
-                                                                "max_attempts", "1", "enqueued_at", "1", "payload", "{}", "error", "boom \(index)",
-                                                                "queue", "diagnostics"]))
+            _ = try await c.h.client.send(
+                RedisCommand(
+                    "XADD",
+                    [
+                        c.h.key("diagnostics:dead"), "*", "id", "job-\(index)", "kind", "fail", "attempt", "1",
+                        "max_attempts", "1", "enqueued_at", "1", "payload", "{}", "error", "boom \(index)",
+                        "queue", "diagnostics",
+                    ]))
         }
         let exact = try await c.get("/dead?queue=diagnostics", cookie: session)
         #expect(exact.text.contains("<span id=\"dead-count\">2500</span> matching,"), "\(exact.text.prefix(4000))")
         let filtered = try await c.get("/dead?queue=diagnostics&error=boom", cookie: session)
-        #expect(filtered.text.contains("<span id=\"dead-count\">2000 or more</span> matching (among the newest 2000 of each queue)"),
-                "\(filtered.text.prefix(4000))")
+        #expect(
+            filtered.text.contains("<span id=\"dead-count\">2000 or more</span> matching (among the newest 2000 of each queue)"),
+            "\(filtered.text.prefix(4000))")
         #expect(filtered.text.contains("job-2499") && !filtered.text.contains("job-2399<"), "the newest 100 shown")
         await c.stop()
     }

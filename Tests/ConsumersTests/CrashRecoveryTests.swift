@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct CrashRecoveryTests {
     @Test func killedConsumersJobsAreClaimedByAnotherAndEveryJobCompletes() async throws {
@@ -25,16 +25,18 @@ import TestSupport
         #expect(inFlight.count >= 4)
 
         let survivor = try h.consumer(["--concurrency", "8", "--visibility-timeout", "1"])
-        #expect(await eventually(timeout: .seconds(30)) {
-            let done = try? await h.runs().count
-            let length = try? await h.integer("XLEN", h.key("diagnostics:stream"))
-            return done == total && length == 0
-        }, "\(survivor.log)")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let done = try? await h.runs().count
+                let length = try? await h.integer("XLEN", h.key("diagnostics:stream"))
+                return done == total && length == 0
+            }, "\(survivor.log)")
         // The dead consumer, its work claimed, is removed from the group; the survivor stays.
-        #expect(await eventually(timeout: .seconds(20)) {
-            let names = (try? await h.consumerNames()) ?? []
-            return !names.contains(victimName) && names.count == 1
-        })
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                let names = (try? await h.consumerNames()) ?? []
+                return !names.contains(victimName) && names.count == 1
+            })
         survivor.signal(SIGTERM)
         #expect(await survivor.waitForExit() == 0)
 

@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The consumer's gauges as Debian's real Prometheus sees them: scraped over loopback, read back
 /// through Prometheus' HTTP API, with Switchboard's alert rules loaded and the dashboard's queries
 /// evaluated against what was scraped.
 @Suite(.serialized) struct PrometheusScrapeTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func prometheusScrapesTheQueueGaugesOfAConsumer() async throws {
         let h = ProcessHarness(server: try await RedisServer())
@@ -24,20 +25,22 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let rules = Self.repository.appendingPathComponent("deploy/prometheus/alerts.yml").path
         try """
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            rule_files: ["\(rules)"]
-            scrape_configs:
-              - job_name: switchboard
-                static_configs:
-                  - targets: ["127.0.0.1:\(metricsPort)"]
-            """.write(to: folder.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        global:
+          scrape_interval: 1s
+          evaluation_interval: 1s
+        rule_files: ["\(rules)"]
+        scrape_configs:
+          - job_name: switchboard
+            static_configs:
+              - targets: ["127.0.0.1:\(metricsPort)"]
+        """.write(to: folder.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
         let port = try FreePort.find()
-        let prometheus = try ChildProcess("/usr/bin/prometheus", [
-            "--config.file=\(folder.path)/prometheus.yml", "--storage.tsdb.path=\(folder.path)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-        ], stdout: .capture, mergeStandardError: true)
+        let prometheus = try ChildProcess(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(folder.path)/prometheus.yml", "--storage.tsdb.path=\(folder.path)/data",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+            ], stdout: .capture, mergeStandardError: true)
         defer { prometheus.signal(SIGKILL) }
 
         func query(_ expression: String) -> [String: Any]? {
@@ -52,8 +55,11 @@ import TestSupport
             return (result?.first?["value"] as? [Any])?.last as? String
         }
 
-        #expect(await eventually(timeout: .seconds(60), every: .milliseconds(250)) { value(#"switchboard_queue_dead{queue="diagnostics"}"#) == "3" },
-                "\(prometheus.standardOutput.suffix(2000))")
+        #expect(
+            await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+                value(#"switchboard_queue_dead{queue="diagnostics"}"#) == "3"
+            },
+            "\(prometheus.standardOutput.suffix(2000))")
         #expect(value(#"switchboard_queue_paused{queue="blobs"}"#) == "1")
         #expect(value(#"switchboard_queue_consumers{queue="diagnostics"}"#) == "1")
         #expect(value("switchboard_redis_up") == "1")
@@ -67,8 +73,11 @@ import TestSupport
         #expect(loaded.allSatisfy { $0["health"] as? String != "err" }, "\(ruleReply.body)")
 
         // Every query of the dashboard is valid PromQL over what was scraped.
-        let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repository.appendingPathComponent("deploy/grafana/switchboard.json"))) as? [String: Any]
-        let expressions = ((dashboard?["panels"] as? [[String: Any]]) ?? []).flatMap { ($0["targets"] as? [[String: Any]]) ?? [] }.compactMap { $0["expr"] as? String }
+        let dashboard =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.repository.appendingPathComponent("deploy/grafana/switchboard.json"))) as? [String: Any]
+        let expressions = ((dashboard?["panels"] as? [[String: Any]]) ?? []).flatMap { ($0["targets"] as? [[String: Any]]) ?? [] }
+            .compactMap { $0["expr"] as? String }
         #expect(expressions.count >= 10)
         for expression in expressions {
             #expect(query(expression)?["status"] as? String == "success", "\(expression)")

@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// Switchboard where Chatwoot's Redis runs under Sentinel: consumer processes and the command line
 /// find the master through the sentinel, and a failover in the middle of a run loses no job.
@@ -15,7 +15,9 @@ import TestSupport
         defer { master.close() }
         func enqueue(_ count: Int) async throws {
             let result = try await SwitchboardProcess.run(
-                ["enqueue"] + h.common + ["--kind", "sleep", "--payload", "{\"ms\": 200, \"record\": \"\(h.runsKey)\"}", "--count", String(count)],
+                ["enqueue"] + h.common + [
+                    "--kind", "sleep", "--payload", "{\"ms\": 200, \"record\": \"\(h.runsKey)\"}", "--count", String(count),
+                ],
                 environment: group.environment)
             #expect(result.status == 0, "\(result.output)")
         }

@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct ShutdownAndRestartTests {
     @Test func sigtermLetsJobsInFlightFinishAndExitsZero() async throws {
@@ -30,12 +30,13 @@ import TestSupport
         // Kill Redis outright under load (AOF with fsync always: what it acknowledged survives).
         server.stop(graceful: false)
         try server.restart()
-        #expect(await eventually(timeout: .seconds(60)) {
-            let done = try? await h.runs().count
-            let length = try? await h.integer("XLEN", h.key("diagnostics:stream"))
-            let delayed = try? await h.integer("ZCARD", h.key("diagnostics:delayed"))
-            return done == total && length == 0 && delayed == 0
-        }, "\(consumers.map(\.log).joined(separator: "\n---\n").suffix(3000))")
+        #expect(
+            await eventually(timeout: .seconds(60)) {
+                let done = try? await h.runs().count
+                let length = try? await h.integer("XLEN", h.key("diagnostics:stream"))
+                let delayed = try? await h.integer("ZCARD", h.key("diagnostics:delayed"))
+                return done == total && length == 0 && delayed == 0
+            }, "\(consumers.map(\.log).joined(separator: "\n---\n").suffix(3000))")
         for consumer in consumers {
             #expect(consumer.isRunning, "consumers reconnect by themselves")
             consumer.signal(SIGTERM)
@@ -68,12 +69,16 @@ import TestSupport
         let schedule = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("schedule.json").path
         let closed = try ClosedPort()
-        for role in [["consumer", "--metrics-port", "0"], ["scheduler", "--metrics-port", "0", "--schedule", schedule],
-                     ["producer", "--port", String(closed.port)]] {
+        for role in [
+            ["consumer", "--metrics-port", "0"], ["scheduler", "--metrics-port", "0", "--schedule", schedule],
+            ["producer", "--port", String(closed.port)],
+        ] {
             for url in [server.url, "redis://:wrong-password@127.0.0.1:\(server.port)"] {
                 let result = try await SwitchboardProcess.run([role[0], "--redis", url] + role.dropFirst(), timeout: .seconds(20))
                 #expect(result.status == 3, "\(role[0]) \(url): \(result.status) \(result.output.suffix(500))")
-                #expect(result.output.contains("127.0.0.1:\(server.port)") && !result.output.contains("wrong-password"), "\(result.output.suffix(500))")
+                #expect(
+                    result.output.contains("127.0.0.1:\(server.port)") && !result.output.contains("wrong-password"),
+                    "\(result.output.suffix(500))")
             }
         }
     }
@@ -94,7 +99,9 @@ import TestSupport
         func pending() async -> [(owner: String, deliveries: Int)] {
             let reply = try? await h.client.send(RedisCommand("XPENDING", [h.key("diagnostics:stream"), "workers", "-", "+", "10"]))
             return (reply?.array ?? []).compactMap { entry in
-                guard let fields = entry.array, fields.count == 4, let owner = fields[1].string, let count = fields[3].integer else { return nil }
+                guard let fields = entry.array, fields.count == 4, let owner = fields[1].string, let count = fields[3].integer else {
+                    return nil
+                }
                 return (owner, count)
             }
         }
@@ -102,10 +109,11 @@ import TestSupport
         let started = ContinuousClock.now
         let second = try h.consumer(["--concurrency", "2", "--visibility-timeout", "120"])
         defer { if second.isRunning { second.signal(SIGKILL) } }
-        #expect(await eventually(timeout: .seconds(10)) {
-            let now = await pending()
-            return now.count == 2 && now.allSatisfy { $0.owner != firstName && $0.deliveries == 1 }
-        }, "\(second.log)")
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                let now = await pending()
+                return now.count == 2 && now.allSatisfy { $0.owner != firstName && $0.deliveries == 1 }
+            }, "\(second.log)")
         #expect(ContinuousClock.now - started < .seconds(10), "picked up long before the 120 s visibility timeout")
         second.signal(SIGKILL)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// deploy/prometheus/alerts.yml as Prometheus' own tool reads it: valid rules, and each alert
 /// firing when it should and silent when it should not (alerts.test.yml).
@@ -24,9 +24,11 @@ import TestSupport
         let exported: Set<String> = [
             "switchboard_queue_depth", "switchboard_queue_pending", "switchboard_queue_lag", "switchboard_queue_oldest_waiting_age_seconds",
             "switchboard_queue_delayed", "switchboard_queue_dead", "switchboard_queue_consumers", "switchboard_queue_paused",
-            "switchboard_redis_up", "switchboard_queue_gauges_read_seconds", "switchboard_jobs_total", "switchboard_job_duration_seconds_bucket",
+            "switchboard_redis_up", "switchboard_queue_gauges_read_seconds", "switchboard_jobs_total",
+            "switchboard_job_duration_seconds_bucket",
             "switchboard_job_duration_seconds",
-            "switchboard_scheduler_leader", "switchboard_schedule_due_tick_timestamp_seconds", "switchboard_schedule_fired_tick_timestamp_seconds",
+            "switchboard_scheduler_leader", "switchboard_schedule_due_tick_timestamp_seconds",
+            "switchboard_schedule_fired_tick_timestamp_seconds",
         ]
         let alerts = Self.folder.appendingPathComponent("alerts.yml")
         let dashboard = DeploymentTests.root.appendingPathComponent("deploy/grafana/switchboard.json")
@@ -36,7 +38,8 @@ import TestSupport
         #expect(named.subtracting(exported).isEmpty, "not exported: \(named.subtracting(exported).sorted())")
         // And each of those is a label the sources give a metric.
         var code = ""
-        let sources = FileManager.default.enumerator(at: DeploymentTests.root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)
+        let sources = FileManager.default.enumerator(
+            at: DeploymentTests.root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)
         while let file = sources?.nextObject() as? URL {
             if file.pathExtension == "swift" { code += try String(contentsOf: file, encoding: .utf8) }
         }

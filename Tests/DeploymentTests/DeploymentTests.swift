@@ -4,8 +4,8 @@ import Jobs
 import Queue
 import Scheduler
 import Services
-import Testing
 import TestSupport
+import Testing
 
 /// docker-compose.yml and stack.yml, checked without a Docker engine: rendered by the docker CLI
 /// (`docker stack config`) and docker-compose (`config`), then held to our own rules.
@@ -44,8 +44,10 @@ import TestSupport
 
     /// YAML → JSON through python3-yaml (the test's only YAML reader; Swift has none in our dependency set).
     static func json(fromYAML yaml: String) throws -> [String: Any] {
-        let converted = try run("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], input: yaml)
-        guard converted.status == 0, let object = try JSONSerialization.jsonObject(with: Data(converted.stdout.utf8)) as? [String: Any] else {
+        let converted = try run(
+            "/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], input: yaml)
+        guard converted.status == 0, let object = try JSONSerialization.jsonObject(with: Data(converted.stdout.utf8)) as? [String: Any]
+        else {
             throw TestFailure("YAML did not convert: \(converted.stderr)")
         }
         return object
@@ -71,7 +73,7 @@ import TestSupport
         var names: Set<String> = []
         let sources = root.appendingPathComponent("Sources")
         let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-        let pattern = try Regex(#"(?:environment\["|Environment\.value\(")([A-Z][A-Z0-9_]+)""#)
+        let pattern = try Regex(#"(?:environment\["|Environment\.value\(\s*")([A-Z][A-Z0-9_]+)""#)
         let own = subcommand.prefix(1).uppercased() + subcommand.dropFirst() + "Command.swift"
         for file in files where file.pathExtension == "swift" {
             let name = file.lastPathComponent
@@ -89,10 +91,18 @@ import TestSupport
     /// and the per-service and per-kind families; it names nothing the sources do not read.
     @Test func theConfigurationPageNamesEverySettingTheCodeReads() throws {
         let page = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
-        let listed = Set(page.matches(of: try Regex(#"^\| `([A-Z][A-Z0-9_<>]+)` \|"#).anchorsMatchLineEndings()).compactMap { $0.output[1].substring.map(String.init) })
-        let pattern = try Regex(#"(?:environment\["|Environment\.value\("|setting\("|\("|name: "|setting: "|= ")([A-Z][A-Z0-9]+_[A-Z0-9_]+|PORT|COLUMNS)""#)
+        let listed = Set(
+            page.matches(of: try Regex(#"^\| `([A-Z][A-Z0-9_<>]+)` \|"#).anchorsMatchLineEndings()).compactMap {
+                $0.output[1].substring.map(String.init)
+            })
+        // The name may stand on the line after its call's parenthesis (the formatter puts it there).
+        let reader = #"(?:environment\["|Environment\.value\(\s*"|setting\(\s*"|\(\s*"|name:\s*"|setting:\s*"|=\s*")"#
+        let pattern = try Regex(reader + #"([A-Z][A-Z0-9]+_[A-Z0-9_]+|PORT|COLUMNS)""#)
         var read: Set<String> = []
-        let files = FileManager.default.enumerator(at: Self.root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        let files =
+            FileManager.default.enumerator(at: Self.root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?.compactMap {
+                $0 as? URL
+            } ?? []
         for file in files where file.pathExtension == "swift" {
             for match in try String(contentsOf: file, encoding: .utf8).matches(of: pattern) {
                 if let name = match.output[1].substring { read.insert(String(name)) }
@@ -103,7 +113,9 @@ import TestSupport
         #expect(read.count > 90, "the scan finds what the code reads: \(read.count)")
         for name in read.sorted() { #expect(listed.contains(name), "docs/configuration.md lacks \(name)") }
         let scriptsOnly: Set = ["SWITCHBOARD_SWARM_TEST", "SWITCHBOARD_TEST_TIMEOUT"]
-        for name in listed.subtracting(read).subtracting(scriptsOnly).sorted() { #expect(Bool(false), "docs/configuration.md lists \(name), which nothing reads") }
+        for name in listed.subtracting(read).subtracting(scriptsOnly).sorted() {
+            #expect(Bool(false), "docs/configuration.md lists \(name), which nothing reads")
+        }
     }
 
     /// Variables an operator never sets in a deployment: test-only switches and terminal settings.
@@ -158,8 +170,9 @@ import TestSupport
             // A credential's NAME_FILE (not a variable that is itself a path, like SCHEDULE_FILE).
             for (key, value) in environment where key.hasSuffix("_FILE") && !reads.contains(key) {
                 let path = "\(value)"
-                #expect(path.hasPrefix("/run/secrets/") && secrets.contains(String(path.dropFirst("/run/secrets/".count))),
-                        "\(file): \(name).\(key) points at \(path), not at one of its secrets")
+                #expect(
+                    path.hasPrefix("/run/secrets/") && secrets.contains(String(path.dropFirst("/run/secrets/".count))),
+                    "\(file): \(name).\(key) points at \(path), not at one of its secrets")
             }
             // Every variable its role reads is set (directly or as *_FILE), but the test switches.
             #expect(reads.contains("REDIS_URL"), "the scan finds what the code reads")
@@ -171,7 +184,9 @@ import TestSupport
             // is given (a kind it cannot run would see its jobs dead-lettered as unknown), and takes
             // every credential of its flows from a secret.
             // (Without --queues a consumer runs whichever flows turn out configured: nothing to hold it to.)
-            if command[0] == "consumer", let queues = command.firstIndex(of: "--queues").map({ command[$0 + 1].split(separator: ",").map(String.init) }) {
+            if command[0] == "consumer",
+                let queues = command.firstIndex(of: "--queues").map({ command[$0 + 1].split(separator: ",").map(String.init) })
+            {
                 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-deploy-\(UUID().uuidString)")
                 defer { try? FileManager.default.removeItem(at: scratch) }
                 let configured: FlowServices?
@@ -182,25 +197,32 @@ import TestSupport
                         if name == "BLOB_STORE", environment[name] != nil { return scratch.path }
                         if let value = environment[name].map({ "\($0)" }), !value.isEmpty { return value }
                         guard environment["\(name)_FILE"] != nil else { return nil }
-                        return name == "DATABASE_URL" ? "postgres://chatwoot:from-a-secret@postgres:5432/chatwoot_production" : "from-a-secret"
+                        return name == "DATABASE_URL"
+                            ? "postgres://chatwoot:from-a-secret@postgres:5432/chatwoot_production" : "from-a-secret"
                     }
-                    configured = try FlowConfiguration.services(forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1), setting: setting)
-                    blobs = try FlowConfiguration.blobStore(forQueues: queues, flows: configured, http: HTTPClient(connections: 1), setting: setting)
-                    backups = try BackupServices.configured(required: queues.contains(Backups.queue), http: HTTPClient(connections: 1), setting: setting)
+                    configured = try FlowConfiguration.services(
+                        forQueues: queues, keys: Keys(prefix: "deploy"), http: HTTPClient(connections: 1), setting: setting)
+                    blobs = try FlowConfiguration.blobStore(
+                        forQueues: queues, flows: configured, http: HTTPClient(connections: 1), setting: setting)
+                    backups = try BackupServices.configured(
+                        required: queues.contains(Backups.queue), http: HTTPClient(connections: 1), setting: setting)
                 } catch {
                     Issue.record("\(file): \(name) cannot run its queues: \(error)")
                     continue
                 }
                 let own = Catalogue.registry(flows: configured, blobs: blobs, backups: backups)
                 if queues.contains(Backups.queue) {
-                    #expect(backups?.snapshots != nil && backups?.dumps != nil && backups?.attachments != nil,
-                            "\(file): \(name) runs the backups but not all three (snapshots, database dumps, attachments mirror)")
+                    #expect(
+                        backups?.snapshots != nil && backups?.dumps != nil && backups?.attachments != nil,
+                        "\(file): \(name) runs the backups but not all three (snapshots, database dumps, attachments mirror)")
                 }
                 let every = try Self.everyKind(scratch)
                 for queue in queues {
                     #expect(every.queues.contains(queue), "\(file): \(name) reads \(queue), which no job kind of this build serves")
                     for kind in every.definitions.values where kind.queue == queue {
-                        #expect(own.definitions[kind.kind] != nil, "\(file): \(name) reads \(queue) but cannot run its \(kind.kind) jobs with its settings")
+                        #expect(
+                            own.definitions[kind.kind] != nil,
+                            "\(file): \(name) reads \(queue) but cannot run its \(kind.kind) jobs with its settings")
                     }
                 }
                 let flowSettings = FlowConfiguration.chatSettings + FlowConfiguration.voiceSettings + FlowConfiguration.indexSettings
@@ -210,7 +232,9 @@ import TestSupport
             }
             // The image's HEALTHCHECK probes HEALTHCHECK_PORT (default 9090): the producer's is its own port.
             if command[0] == "producer", let index = command.firstIndex(of: "--port") {
-                #expect("\(environment["HEALTHCHECK_PORT"] ?? "")" == command[index + 1], "\(file): \(name)'s health check probes the wrong port")
+                #expect(
+                    "\(environment["HEALTHCHECK_PORT"] ?? "")" == command[index + 1],
+                    "\(file): \(name)'s health check probes the wrong port")
             }
             let help = try Self.run(SwitchboardProcess.executable.path, [command[0], "--help"])
             #expect(help.status == 0, "\(file): \(name) runs '\(command[0])', which is no switchboard subcommand")
@@ -221,16 +245,19 @@ import TestSupport
             // without --queues reads every queue) < --grace-period < stop_grace_period.
             if command[0] == "consumer" {
                 let grace = command.firstIndex(of: "--grace-period").flatMap { Double(command[$0 + 1]) } ?? 25
-                let stop = try #require((service["stop_grace_period"] as? String).flatMap(Self.seconds), "\(file): \(name) has no stop_grace_period")
+                let stop = try #require(
+                    (service["stop_grace_period"] as? String).flatMap(Self.seconds), "\(file): \(name) has no stop_grace_period")
                 #expect(stop > grace, "\(file): \(name) stop_grace_period \(stop)s is not longer than --grace-period \(grace)s")
                 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-grace-\(UUID().uuidString)")
                 defer { try? FileManager.default.removeItem(at: scratch) }
                 let every = try Self.everyKind(scratch)
-                let queues = command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? every.queues
+                let queues =
+                    command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? every.queues
                 // (A restartable kind — a backup — is given back when the grace is over and runs again.)
                 for kind in every.definitions.values where queues.contains(kind.queue) && !kind.restartable {
-                    #expect(Double(kind.timeout.components.seconds) < grace,
-                            "\(file): \(name) --grace-period \(grace)s is shorter than \(kind.kind)'s timeout (\(kind.timeout))")
+                    #expect(
+                        Double(kind.timeout.components.seconds) < grace,
+                        "\(file): \(name) --grace-period \(grace)s is shorter than \(kind.kind)'s timeout (\(kind.timeout))")
                 }
             }
         }
@@ -254,8 +281,11 @@ import TestSupport
             qdrant: QdrantClient(baseURL: "http://q", apiKey: nil, collection: "c", http: http),
             completions: ChatCompletionsClient(baseURL: "http://g", apiKey: "k", model: "m", http: http),
             chatwoot: ChatwootClient(baseURL: "http://c", apiToken: "t", http: http), systemPrompt: "p", keys: Keys(prefix: "deploy"),
-            speech: AzureSpeechClient(key: "k", hosts: .region("r"), http: http), blobs: try BlobStore(location: scratch.path), http: http, account: 1)
-        return Catalogue.registry(flows: services, backups: BackupServices(snapshots: SnapshotSettings(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1])))
+            speech: AzureSpeechClient(key: "k", hosts: .region("r"), http: http), blobs: try BlobStore(location: scratch.path), http: http,
+            account: 1)
+        return Catalogue.registry(
+            flows: services,
+            backups: BackupServices(snapshots: SnapshotSettings(hetzner: HetznerClient(token: "t", http: http), serverIDs: [1])))
     }
 
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))
@@ -268,20 +298,25 @@ import TestSupport
         for (name, service) in services {
             let deploy = try #require(service["deploy"] as? [String: Any], "\(name) has no deploy section")
             #expect(deploy["replicas"] != nil)
-            #expect((deploy["update_config"] as? [String: Any])?["failure_action"] as? String == "rollback", "\(name) does not roll back a failed update")
+            #expect(
+                (deploy["update_config"] as? [String: Any])?["failure_action"] as? String == "rollback",
+                "\(name) does not roll back a failed update")
             #expect(deploy["restart_policy"] != nil)
             #expect((deploy["resources"] as? [String: Any])?["limits"] != nil, "\(name) has no resource limits")
         }
         // The scheduler reads its entries from a Docker config, and they are a valid schedule.
         let scheduler = try #require(services["scheduler"])
         let configs = (scheduler["configs"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
-        #expect(configs.contains("\((scheduler["environment"] as? [String: Any])?["SCHEDULE_FILE"] ?? "")"), "SCHEDULE_FILE names the mounted config")
+        #expect(
+            configs.contains("\((scheduler["environment"] as? [String: Any])?["SCHEDULE_FILE"] ?? "")"),
+            "SCHEDULE_FILE names the mounted config")
         let schedule = try Data(contentsOf: Self.root.appendingPathComponent("schedule.json"))
         #expect(try !ScheduleEntry.load(schedule, registry: Catalogue.schedulable()).isEmpty)
         // The producer: public through Traefik (TLS, a body-size limit, only the ingress paths),
         // its health checked on its own port.
         let producer = try #require(services["producer"])
-        let labels = try #require((producer["deploy"] as? [String: Any])?["labels"] as? [String: String], "the producer has no Traefik labels")
+        let labels = try #require(
+            (producer["deploy"] as? [String: Any])?["labels"] as? [String: String], "the producer has no Traefik labels")
         #expect(labels["traefik.enable"] == "true")
         #expect(labels.contains { $0.key.hasSuffix(".tls") && $0.value == "true" })
         #expect(labels.contains { $0.key.hasSuffix(".buffering.maxRequestBodyBytes") && Int($0.value) == 25 << 20 })
@@ -308,9 +343,14 @@ import TestSupport
         let stop = (producer["stop_grace_period"] as? String).flatMap(Self.seconds) ?? 0
         #expect(drain >= 5 && stop > drain + grace, "the producer drains before it stops, within its stop_grace_period")
         // Router and middleware names follow SWITCHBOARD_ROUTER, so a staging stack can share Traefik.
-        let staging = try Self.json(fromYAML: try Self.run(try #require(Self.which("docker")), ["stack", "config", "-c", "stack.yml"],
-                                                           settings: Self.stackSettings.merging(["SWITCHBOARD_ROUTER": "staging"]) { $1 }).stdout)
-        let stagingLabels = ((staging["services"] as? [String: [String: Any]])?["producer"]?["deploy"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
+        let staging = try Self.json(
+            fromYAML: try Self.run(
+                try #require(Self.which("docker")), ["stack", "config", "-c", "stack.yml"],
+                settings: Self.stackSettings.merging(["SWITCHBOARD_ROUTER": "staging"]) { $1 }
+            ).stdout)
+        let stagingLabels =
+            ((staging["services"] as? [String: [String: Any]])?["producer"]?["deploy"] as? [String: Any])?["labels"] as? [String: String]
+            ?? [:]
         let routed = stagingLabels.keys.filter { $0.hasPrefix("traefik.http.") }
         #expect(!routed.isEmpty && routed.allSatisfy { $0.contains(".staging.") || $0.contains(".staging-") }, "\(routed)")
         // The schedule's config carries its version: a changed schedule is a new config.
@@ -347,7 +387,9 @@ import TestSupport
             if Self.optionalStackSettings.contains(name) {
                 #expect(output.status == 0, "without \(name): \(output.stderr.prefix(300))")
             } else {
-                #expect(output.status != 0 && output.stderr.contains("required variable \(name) is missing"), "without \(name): \(output.stderr.prefix(300))")
+                #expect(
+                    output.status != 0 && output.stderr.contains("required variable \(name) is missing"),
+                    "without \(name): \(output.stderr.prefix(300))")
             }
         }
         // A node-local folder needs no bucket setting at all.
@@ -361,13 +403,16 @@ import TestSupport
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))
     func replicaCountsComeFromTheDeploysEnvironment() throws {
         let docker = try #require(Self.which("docker"))
-        let output = try Self.run(docker, ["stack", "config", "-c", "stack.yml"], settings: Self.stackSettings.merging(["REPLICAS_SPEECH": "5"]) { $1 })
+        let output = try Self.run(
+            docker, ["stack", "config", "-c", "stack.yml"], settings: Self.stackSettings.merging(["REPLICAS_SPEECH": "5"]) { $1 })
         let services = try #require(try Self.json(fromYAML: output.stdout)["services"] as? [String: [String: Any]])
         #expect((services["speech"]?["deploy"] as? [String: Any])?["replicas"] as? Int == 5)
         #expect((services["llm"]?["deploy"] as? [String: Any])?["replicas"] as? Int == 2)
         for (name, service) in services where Self.isSwitchboard(service) {
             let monitor = ((service["deploy"] as? [String: Any])?["update_config"] as? [String: Any])?["monitor"] as? String
-            #expect(monitor.flatMap(Self.seconds).map { $0 <= 60 } == true, "\(name): docker service scale would wait \(monitor ?? "?") to call a count stable")
+            #expect(
+                monitor.flatMap(Self.seconds).map { $0 <= 60 } == true,
+                "\(name): docker service scale would wait \(monitor ?? "?") to call a count stable")
         }
     }
 
@@ -400,7 +445,9 @@ import TestSupport
         let down = try await SwitchboardProcess.run(["health", "--port", String(closed.port)])
         #expect(down.status == 1)
         let server = try await RedisServer()
-        let (consumer, serving) = try await SwitchboardProcess.serving { ["consumer", "--redis", server.url, "--metrics-port", String($0)] }
+        let (consumer, serving) = try await SwitchboardProcess.serving {
+            ["consumer", "--redis", server.url, "--metrics-port", String($0)]
+        }
         #expect(try await SwitchboardProcess.run(["health", "--port", String(serving)]).status == 0)
         #expect(try await SwitchboardProcess.run(["health", "--port", String(serving), "--path", "/readyz"]).status == 0)
         consumer.signal(SIGTERM)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The Dockerfile as a build on someone else's machine would meet it: only what it copies is there.
 @Suite struct ImageTests {
@@ -39,15 +39,17 @@ import TestSupport
             #expect(FileManager.default.fileExists(atPath: from.path), "the Dockerfile copies \(source), which is not in the repository")
             try FileManager.default.copyItem(at: from, to: context.appendingPathComponent(source))
         }
-        let described = try await ChildProcess.run(try #require(Self.swiftExecutable()), ["package", "describe", "--type", "json"],
-                                                   directory: context.path, timeout: .seconds(120))
+        let described = try await ChildProcess.run(
+            try #require(Self.swiftExecutable()), ["package", "describe", "--type", "json"],
+            directory: context.path, timeout: .seconds(120))
         #expect(described.status == 0, "SwiftPM cannot load the package from the image's build context: \(described.stderr.suffix(2000))")
         #expect(described.stdout.contains("\"name\" : \"switchboard\""))
     }
 
     /// Package.resolved is part of the source: an application builds with what it pinned.
     @Test func theResolvedVersionsAreCommittedAndUsed() throws {
-        let tracked = try ChildProcess.runBlocking("/usr/bin/git", ["ls-files", "--error-unmatch", "Package.resolved"], directory: Self.root.path)
+        let tracked = try ChildProcess.runBlocking(
+            "/usr/bin/git", ["ls-files", "--error-unmatch", "Package.resolved"], directory: Self.root.path)
         #expect(tracked.status == 0, "Package.resolved is not in git")
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("swift package resolve --force-resolved-versions"))
@@ -61,7 +63,9 @@ import TestSupport
         #expect(!lines.contains { $0.hasPrefix("VOLUME") })
         // Nor a blob store every service would inherit and open on its read-only root.
         #expect(!lines.contains { $0.hasPrefix("ENV") && $0.contains("BLOB_STORE") })
-        let images = lines.filter { $0.hasPrefix("ARG ") && $0.contains("IMAGE=") }.compactMap { $0.split(separator: "=").last.map(String.init) }
+        let images = lines.filter { $0.hasPrefix("ARG ") && $0.contains("IMAGE=") }.compactMap {
+            $0.split(separator: "=").last.map(String.init)
+        }
         #expect(images.count == 2, "\(images)")
         for image in images {
             let tag = image.split(separator: ":").last.map(String.init) ?? ""

@@ -1,12 +1,13 @@
 import Foundation
-@testable import Jobs
 import Hummingbird
 import Logging
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// `backup.attachments`: Chatwoot's attachment bucket (an S3 API in region us-east-1, as SeaweedFS
 /// or MinIO serve it) mirrored into an R2 bucket, both fakes checking every signature, R2's
@@ -24,13 +25,19 @@ import TestSupport
             redis = try await RedisServer()
             pool = RedisPool(endpoint: redis.endpoint)
             keys = Keys(prefix: "mirror")
-            source = try await FakeS3(bucket: "chatwoot", accessKeyID: "storage-key", secret: "storage-secret", region: "us-east-1", refuse: refuseSource)
+            source = try await FakeS3(
+                bucket: "chatwoot", accessKeyID: "storage-key", secret: "storage-secret", region: "us-east-1", refuse: refuseSource)
             r2 = try await FakeS3(bucket: "backups", accessKeyID: "r2-key", secret: "r2-secret", smallestPart: 1 << 20)
             let http = HTTPClient(connections: 2)
             settings = MirrorSettings(
-                source: S3Client(endpoint: source.url, bucket: "chatwoot", signer: SignatureV4(accessKeyID: "storage-key", secretAccessKey: "storage-secret", region: "us-east-1"), http: http),
-                r2: R2Settings(client: S3Client(endpoint: r2.url, bucket: "backups", signer: SignatureV4(accessKeyID: "r2-key", secretAccessKey: "r2-secret", region: "auto"), http: http),
-                               partSize: 1 << 20, partRetryDelay: .milliseconds(10)),
+                source: S3Client(
+                    endpoint: source.url, bucket: "chatwoot",
+                    signer: SignatureV4(accessKeyID: "storage-key", secretAccessKey: "storage-secret", region: "us-east-1"), http: http),
+                r2: R2Settings(
+                    client: S3Client(
+                        endpoint: r2.url, bucket: "backups",
+                        signer: SignatureV4(accessKeyID: "r2-key", secretAccessKey: "r2-secret", region: "auto"), http: http),
+                    partSize: 1 << 20, partRetryDelay: .milliseconds(10)),
                 prefix: "switchboard/attachments/", graceDays: 30)
         }
 
@@ -98,17 +105,24 @@ import TestSupport
         let pool = RedisPool(endpoint: redis.endpoint)
         defer { pool.close() }
         let http = HTTPClient(connections: 2)
-        let source = S3Client(endpoint: moto.url, bucket: "chatwoot", signer: SignatureV4(accessKeyID: "k", secretAccessKey: "s", region: "us-east-1"), http: http)
+        let source = S3Client(
+            endpoint: moto.url, bucket: "chatwoot", signer: SignatureV4(accessKeyID: "k", secretAccessKey: "s", region: "us-east-1"),
+            http: http)
         let settings = MirrorSettings(
             source: source,
-            r2: R2Settings(client: S3Client(endpoint: moto.url, bucket: "backups", signer: SignatureV4(accessKeyID: "k", secretAccessKey: "s", region: "us-east-1"), http: http),
-                           partSize: 5 << 20, partRetryDelay: .milliseconds(10)),
+            r2: R2Settings(
+                client: S3Client(
+                    endpoint: moto.url, bucket: "backups", signer: SignatureV4(accessKeyID: "k", secretAccessKey: "s", region: "us-east-1"),
+                    http: http),
+                partSize: 5 << 20, partRetryDelay: .milliseconds(10)),
             prefix: "switchboard/attachments/", graceDays: 30)
-        let large = Self.bytes(11 << 20, seed: 4), small = Self.bytes(1000, seed: 5)
+        let large = Self.bytes(11 << 20, seed: 4)
+        let small = Self.bytes(1000, seed: 5)
         try await source.put("rails/ab/video.mp4", body: large, contentType: "video/mp4")
         try await source.put("rails/cd/photo.png", body: small, contentType: "image/png")
         func run(_ now: UInt64 = WallClock.unixMilliseconds()) async throws -> AttachmentsMirror.Run {
-            try await AttachmentsMirror.mirror(settings, redis: pool, keys: Keys(prefix: "motomirror"), logger: Logger(label: "test"), now: now)
+            try await AttachmentsMirror.mirror(
+                settings, redis: pool, keys: Keys(prefix: "motomirror"), logger: Logger(label: "test"), now: now)
         }
         let first = try await run()
         #expect(first.copied == 2 && first.failed.isEmpty, "\(first)")
@@ -150,11 +164,14 @@ import TestSupport
             received.query.contains("partNumber=2&") ? FakeService.answer(.forbidden) : nil
         }
         var settings = s.settings
-        settings.r2.client = S3Client(endpoint: r2.url, bucket: "backups", signer: SignatureV4(accessKeyID: "r2-key", secretAccessKey: "r2-secret", region: "auto"),
-                                      http: HTTPClient(connections: 2))
+        settings.r2.client = S3Client(
+            endpoint: r2.url, bucket: "backups", signer: SignatureV4(accessKeyID: "r2-key", secretAccessKey: "r2-secret", region: "auto"),
+            http: HTTPClient(connections: 2))
         let run = try await AttachmentsMirror.mirror(settings, redis: s.pool, keys: s.keys, logger: Logger(label: "test"))
         #expect(run.failed.count == 1 && run.copied == 0, "\(run)")
-        #expect(r2.uploads.value.isEmpty && r2.objects.value.isEmpty && r2.requests.contains { $0.method == "DELETE" && $0.query.contains("uploadId=") })
+        #expect(
+            r2.uploads.value.isEmpty && r2.objects.value.isEmpty
+                && r2.requests.contains { $0.method == "DELETE" && $0.query.contains("uploadId=") })
     }
 
     /// The nightly entry run by a consumer process with the settings the stack gives it.
@@ -164,11 +181,14 @@ import TestSupport
         s.put("rails/ab/photo.png", Self.bytes(1000, seed: 2))
         s.put("rails/cd/voice.ogg", Self.bytes(3000, seed: 3))
         let h = ProcessHarness(server: s.redis)
-        let consumer = try h.consumer(["--queues", "backups"], environment: [
-            "ATTACHMENTS_S3_ENDPOINT": s.source.url, "ATTACHMENTS_S3_BUCKET": "chatwoot", "ATTACHMENTS_S3_ACCESS_KEY_ID": "storage-key",
-            "ATTACHMENTS_S3_SECRET_ACCESS_KEY": "storage-secret", "R2_ENDPOINT": s.r2.url, "R2_BUCKET": "backups", "R2_ACCESS_KEY_ID": "r2-key",
-            "R2_SECRET_ACCESS_KEY": "r2-secret",
-        ])
+        let consumer = try h.consumer(
+            ["--queues", "backups"],
+            environment: [
+                "ATTACHMENTS_S3_ENDPOINT": s.source.url, "ATTACHMENTS_S3_BUCKET": "chatwoot", "ATTACHMENTS_S3_ACCESS_KEY_ID": "storage-key",
+                "ATTACHMENTS_S3_SECRET_ACCESS_KEY": "storage-secret", "R2_ENDPOINT": s.r2.url, "R2_BUCKET": "backups",
+                "R2_ACCESS_KEY_ID": "r2-key",
+                "R2_SECRET_ACCESS_KEY": "r2-secret",
+            ])
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         try await h.runScheduled("attachments-mirror")
         #expect(await eventually(timeout: .seconds(30)) { await h.backupsDrained() && s.mirror.count == 2 }, "\(consumer.log.suffix(2000))")

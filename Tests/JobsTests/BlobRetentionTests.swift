@@ -1,11 +1,12 @@
 import Blobs
 import Foundation
-@testable import Jobs
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// `blobs.sweep` as the scheduler enqueues it and a consumer with a blob store runs it.
 @Suite struct BlobRetentionTests {
@@ -20,7 +21,8 @@ import TestSupport
         let old = try blobs.create(folder: "calls", name: "1-recording.mp3")
         try await old.append([1, 2, 3])
         try await old.commit()
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-40 * 86_400)], ofItemAtPath: String(old.reference.dropFirst(7)))
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-40 * 86_400)], ofItemAtPath: String(old.reference.dropFirst(7)))
         let fresh = try blobs.create(folder: "calls", name: "2-recording.mp3")
         try await fresh.append([4])
         try await fresh.commit()
@@ -28,8 +30,9 @@ import TestSupport
         let sweep = try #require(registry[BlobRetention.kind])
         try await broker.add(sweep.request(payload: #"{"older_than_days": 30}"#).envelope(), to: BlobRetention.queue)
         try await broker.add(sweep.request(payload: #"{"older_than_days": 0}"#).envelope(), to: BlobRetention.queue)
-        let consumer = StreamConsumer(configuration: ConsumerConfiguration(queues: [BlobRetention.queue], concurrency: 1, fetchBlock: .milliseconds(100)),
-                                      registry: registry, broker: broker, logger: .init(label: "test"))
+        let consumer = StreamConsumer(
+            configuration: ConsumerConfiguration(queues: [BlobRetention.queue], concurrency: 1, fetchBlock: .milliseconds(100)),
+            registry: registry, broker: broker, logger: .init(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             let settled = await eventually(timeout: .seconds(20)) {

@@ -1,10 +1,11 @@
 import Foundation
-@testable import Jobs
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// The booking flow end to end against fakes of embeddings, Qdrant and Chatwoot with a real Redis
 /// and the real consumer: a reservation change becomes one private knowledge point and the guest's
@@ -26,8 +27,9 @@ import TestSupport
             let embeddings = try await FakeService.embeddings(vector: [0, 1, 1])
             let qdrantService: FakeService
             (qdrant, qdrantService) = try await FakeQdrant.create(apiKey: "qd")
-            chatwoot = try await FakeChatwoot(token: "cw", contacts: [.init(id: 7, name: "Ada Lovelace", email: "ada@example.com")],
-                                              conversations: [.init(id: 51, contact: 7, lastActivityAt: 1_700_000_000, labels: ["vip", "inquiry"])])
+            chatwoot = try await FakeChatwoot(
+                token: "cw", contacts: [.init(id: 7, name: "Ada Lovelace", email: "ada@example.com")],
+                conversations: [.init(id: 51, contact: 7, lastActivityAt: 1_700_000_000, labels: ["vip", "inquiry"])])
             let http = HTTPClient()
             services = FlowServices(
                 embeddings: EmbeddingsClient(baseURL: embeddings.url, apiKey: nil, model: "m", http: http),
@@ -39,8 +41,10 @@ import TestSupport
 
         deinit { pool.close() }
 
-        func booking(status: String, checkIn: String = "2099-01-10T15:00:00.000Z", checkOut: String = "2099-01-15T10:00:00.000Z",
-                     email: String? = "Ada@Example.com") -> BookingChange {
+        func booking(
+            status: String, checkIn: String = "2099-01-10T15:00:00.000Z", checkOut: String = "2099-01-15T10:00:00.000Z",
+            email: String? = "Ada@Example.com"
+        ) -> BookingChange {
             var change = BookingChange(event: "reservation.updated", reservationID: "R-100")
             change.status = status
             change.checkIn = checkIn
@@ -72,7 +76,8 @@ import TestSupport
         #expect(world.conversation?.team == 3)
         #expect(world.points.count == 1)
         let payload = jsonFields(Array(try #require(world.points.values.first).payload.utf8))
-        #expect(payload["reservation_id"] as? String == "R-100" && payload["private"] as? Bool == true && payload["account_id"] as? Int == 1)
+        #expect(
+            payload["reservation_id"] as? String == "R-100" && payload["private"] as? Bool == true && payload["account_id"] as? Int == 1)
         #expect((payload["text"] as? String)?.contains("Check-in: 2099-01-10") == true)
         let label = try #require(world.chatwoot.requests.last { $0.path.hasSuffix("/labels") && $0.method == "POST" })
         #expect(jsonFields(label.body)["labels"] as? [String] == ["vip", "pre-stay"], "labels are read, merged and written whole")

@@ -1,19 +1,21 @@
 import Blobs
 import Foundation
 import Hummingbird
-@testable import Jobs
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// The call flow end to end against fakes (Aircall's recording host, Azure Speech, embeddings,
 /// Qdrant, Chatwoot) with a real Redis and the real consumer: from the job the producer enqueues
 /// for a finished call to its transcript in the knowledge collection and a note in Chatwoot.
 @Suite struct CallFlowTests {
     static let mp3: [UInt8] = Array("ID3".utf8) + [UInt8](repeating: 0x42, count: 4000)
-    static let transcript = (1...260).map { "word\($0)" }.joined(separator: " ") + " The guest asks whether the sauna can be booked for Friday."
+    static let transcript =
+        (1...260).map { "word\($0)" }.joined(separator: " ") + " The guest asks whether the sauna can be booked for Friday."
 
     final class World: Sendable {
         let server: RedisServer
@@ -26,7 +28,9 @@ import TestSupport
         let chatwoot: FakeChatwoot
         let services: FlowServices
 
-        init(prefix: String = #function, blobs store: BlobStore? = nil, recording: @escaping @Sendable (FakeService.Received) -> Response) async throws {
+        init(prefix: String = #function, blobs store: BlobStore? = nil, recording: @escaping @Sendable (FakeService.Received) -> Response)
+            async throws
+        {
             server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -34,23 +38,28 @@ import TestSupport
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-call-\(UUID().uuidString)")
             recordings = try await FakeService(recording)
             speech = try await FakeService { received in
-                guard received.path == "/speechtotext/transcriptions:transcribe", received.headers["ocp-apim-subscription-key"] == "az" else {
+                guard received.path == "/speechtotext/transcriptions:transcribe", received.headers["ocp-apim-subscription-key"] == "az"
+                else {
                     return FakeService.answer(.notFound)
                 }
-                return FakeService.answer(.ok, #"{"durationMilliseconds":95000,"combinedPhrases":[{"text":"\#(CallFlowTests.transcript)"}]}"#)
+                return FakeService.answer(
+                    .ok, #"{"durationMilliseconds":95000,"combinedPhrases":[{"text":"\#(CallFlowTests.transcript)"}]}"#)
             }
             let embeddings = try await FakeService.embeddings(vector: [0, 0, 1])
             let qdrantService: FakeService
             (qdrant, qdrantService) = try await FakeQdrant.create(apiKey: "qd")
-            chatwoot = try await FakeChatwoot(token: "cw", contacts: [
-                .init(id: 7, name: "Ada", phone: "+33612345678"),
-                // Chatwoot's search matches substrings: this number contains the caller's digits but is not theirs.
-                .init(id: 8, name: "Bob", phone: "+336123456789"),
-            ], conversations: [
-                .init(id: 50, contact: 7, lastActivityAt: 1_700_000_000),
-                .init(id: 51, contact: 7, lastActivityAt: 1_700_900_000),
-                .init(id: 60, contact: 8, lastActivityAt: 1_800_000_000),
-            ])
+            chatwoot = try await FakeChatwoot(
+                token: "cw",
+                contacts: [
+                    .init(id: 7, name: "Ada", phone: "+33612345678"),
+                    // Chatwoot's search matches substrings: this number contains the caller's digits but is not theirs.
+                    .init(id: 8, name: "Bob", phone: "+336123456789"),
+                ],
+                conversations: [
+                    .init(id: 50, contact: 7, lastActivityAt: 1_700_000_000),
+                    .init(id: 51, contact: 7, lastActivityAt: 1_700_900_000),
+                    .init(id: 60, contact: 8, lastActivityAt: 1_800_000_000),
+                ])
             let http = HTTPClient()
             services = FlowServices(
                 embeddings: EmbeddingsClient(baseURL: embeddings.url, apiKey: nil, model: "m", http: http),
@@ -58,7 +67,8 @@ import TestSupport
                 completions: ChatCompletionsClient(baseURL: "http://127.0.0.1:9", apiKey: "k", model: "m", http: http),
                 chatwoot: ChatwootClient(baseURL: chatwoot.url, apiToken: "cw", http: http),
                 systemPrompt: "unused", keys: keys,
-                speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http), blobs: try store ?? BlobStore(location: folder.path),
+                speech: AzureSpeechClient(key: "az", hosts: .endpoint(speech.url), http: http),
+                blobs: try store ?? BlobStore(location: folder.path),
                 http: http, account: 1)
         }
 
@@ -68,12 +78,15 @@ import TestSupport
         }
 
         func call(id: Int = 5511, digits: String? = "+33 6 12 34 56 78") -> CallRecording {
-            CallRecording(event: "call.ended", callID: id, recordingURL: recordings.url + "/short/\(id)", source: "recording", direction: "inbound",
-                          rawDigits: digits, startedAt: 1_764_140_400, endedAt: 1_764_140_495, duration: 95, agentName: "Maya", lineName: "Front desk")
+            CallRecording(
+                event: "call.ended", callID: id, recordingURL: recordings.url + "/short/\(id)", source: "recording", direction: "inbound",
+                rawDigits: digits, startedAt: 1_764_140_400, endedAt: 1_764_140_495, duration: 95, agentName: "Maya", lineName: "Front desk"
+            )
         }
 
         func runUntilIdle() async throws {
-            try await FlowRun.untilIdle(["download", "call-transcribe", "vectorize", "triage"], services: services, broker: broker, pool: pool)
+            try await FlowRun.untilIdle(
+                ["download", "call-transcribe", "vectorize", "triage"], services: services, broker: broker, pool: pool)
         }
 
         func dead(_ queue: String) async throws -> Int { try await pool.send("XLEN", broker.keys.dead(queue)).integer ?? -1 }
@@ -92,10 +105,12 @@ import TestSupport
     @Test func aRecordingIsStreamedIntoABucketInParts() async throws {
         let long = Array("ID3".utf8) + [UInt8]((0..<(300 << 10)).map { UInt8(truncatingIfNeeded: $0 / 1000) })
         let s3 = try await FakeS3(bucket: "media", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)
-        let store = try BlobStore(location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"),
-                                  partSize: 64 << 10)
+        let store = try BlobStore(
+            location: "s3://media/switchboard", s3: S3Settings(endpoint: s3.url, accessKeyID: "AK", secretAccessKey: "sk"),
+            partSize: 64 << 10)
         let world = try await World(blobs: store) { received in
-            received.path.hasPrefix("/short/") ? CallFlowTests.recordingHost(received)
+            received.path.hasPrefix("/short/")
+                ? CallFlowTests.recordingHost(received)
                 : Response(status: .ok, headers: [.contentType: "audio/mpeg"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: long)))
         }
         try await world.broker.add(try Flows.call.request(world.call(), dedupe: nil).envelope(), to: Flows.call.queue)
@@ -127,12 +142,15 @@ import TestSupport
         #expect(notes.count == 1)
         let note = try #require(notes.first)
         #expect(note.conversation == 51, "the caller's most recently active conversation, not the other contact's")
-        #expect(note.isPrivate && note.content.contains("sauna can be booked for Friday") && note.content.contains("Inbound call on 2025-11-26 07:00 UTC"))
+        #expect(
+            note.isPrivate && note.content.contains("sauna can be booked for Friday")
+                && note.content.contains("Inbound call on 2025-11-26 07:00 UTC"))
         let search = try #require(world.chatwoot.requests.first { $0.path.hasSuffix("/contacts/search") })
         #expect(search.query == "q=33612345678")
         let verified = try await world.pool.send("HGETALL", world.broker.keys.verifiedGuest(account: 1, conversation: 51)).pairs
-        #expect(verified.map(\.key) == ["phone:33612345678"] && verified.first?.value.string == "the caller's number of Aircall call 5511",
-                "the caller's number reached conversation 51")
+        #expect(
+            verified.map(\.key) == ["phone:33612345678"] && verified.first?.value.string == "the caller's number of Aircall call 5511",
+            "the caller's number reached conversation 51")
         let blobs = try FileManager.default.contentsOfDirectory(atPath: world.folder.appendingPathComponent("calls").path)
         #expect(blobs == ["5511-recording.mp3"])
     }
@@ -153,11 +171,13 @@ import TestSupport
 
     @Test func anExpiredRecordingDeadLettersAndAnUnknownCallerGetsNoNote() async throws {
         let world = try await World { received in
-            received.path.hasSuffix("/404") ? FakeService.answer(.forbidden, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+            received.path.hasSuffix("/404")
+                ? FakeService.answer(.forbidden, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
                 : CallFlowTests.recordingHost(received)
         }
         try await world.broker.add(try Flows.call.request(world.call(id: 404), dedupe: nil).envelope(), to: Flows.call.queue)
-        try await world.broker.add(try Flows.call.request(world.call(id: 77, digits: "+1 555 0100"), dedupe: nil).envelope(), to: Flows.call.queue)
+        try await world.broker.add(
+            try Flows.call.request(world.call(id: 77, digits: "+1 555 0100"), dedupe: nil).envelope(), to: Flows.call.queue)
         try await world.runUntilIdle()
         #expect(try await world.dead("download") == 1, "an expired URL is permanent: no retry storm")
         #expect(world.recordings.requests.filter { $0.path == "/short/404" }.count == 1)
@@ -169,8 +189,9 @@ import TestSupport
     /// (a calendar cannot hold every one), and only a plausible time is shown as a date.
     @Test(arguments: [Int.min, -1, 0, 1_732_622_800, 99_999_999_999, Int.max])
     func hostileCallNumbersNeverTrapTheNote(_ number: Int) {
-        let call = CallRecording(event: "call.ended", callID: 812, recordingURL: "https://x/812.mp3", source: "recording", direction: "inbound",
-                                 rawDigits: "+33", startedAt: number, endedAt: number, duration: number, agentName: "Grace", lineName: nil)
+        let call = CallRecording(
+            event: "call.ended", callID: 812, recordingURL: "https://x/812.mp3", source: "recording", direction: "inbound",
+            rawDigits: "+33", startedAt: number, endedAt: number, duration: number, agentName: "Grace", lineName: nil)
         let note = CallFlow.noteText(CallTranscript(call: call, text: "Hello"))
         #expect(note.hasPrefix("Inbound call") && note.contains("Hello"))
         #expect(note.contains(" UTC") == (0...4_102_444_800).contains(number))

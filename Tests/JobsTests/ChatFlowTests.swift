@@ -1,12 +1,13 @@
 import Foundation
 import Hummingbird
-@testable import Jobs
 import Logging
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// The chat flow end to end against fakes of the embeddings API, Qdrant, the chat model and
 /// Chatwoot, with a real Redis and the real consumer: from the job the producer enqueues to the
@@ -24,9 +25,12 @@ import TestSupport
         let services: FlowServices
 
         /// `answer` decides the model's answer for each request it receives (the n-th, from 1).
-        init(prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
-             botToken: String? = nil, turn: AssistantTurn = .unassigned, handOffWithoutKnowledge: Bool = false,
-             giveUpAfter: Duration = FlowServices.defaultGiveUpAfter, staffInboxes: Set<Int> = [], answer: @escaping @Sendable (Int, FakeService.Received) -> Response) async throws {
+        init(
+            prefix: String = #function, history: Response? = nil, slowPosts: Duration = .zero, chatwootTimeout: Duration = .seconds(15),
+            botToken: String? = nil, turn: AssistantTurn = .unassigned, handOffWithoutKnowledge: Bool = false,
+            giveUpAfter: Duration = FlowServices.defaultGiveUpAfter, staffInboxes: Set<Int> = [],
+            answer: @escaping @Sendable (Int, FakeService.Received) -> Response
+        ) async throws {
             server = try await RedisServer()
             pool = RedisPool(endpoint: server.endpoint, size: 2)
             let keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -35,17 +39,26 @@ import TestSupport
             (qdrant, qdrantService) = try await FakeQdrant.create(apiKey: "qd")
             let calls = LockedValue(0)
             model = try await FakeService { received in
-                answer(calls.withLock { value in value += 1; return value }, received)
+                answer(
+                    calls.withLock { value in
+                        value += 1; return value
+                    }, received)
             }
             // The conversation so far: the guest, an agent, an agent's private aside, an activity
             // line, and a later message that must not count as history of message 118.
-            chatwoot = try await FakeChatwoot(token: "cw", botToken: botToken, conversations: [.init(id: 10, history: [
-                .init(id: 100, content: "We arrive on Friday with two kids.", messageType: 0),
-                .init(id: 101, content: "Welcome! Two cots will be ready.", messageType: 1),
-                .init(id: 102, content: "VIP, offer the upgrade", messageType: 1, isPrivate: true),
-                .init(id: 103, content: "Conversation was assigned to Maya", messageType: 2),
-                .init(id: 200, content: "later message", messageType: 0),
-            ])], history: history, slowPosts: slowPosts)
+            chatwoot = try await FakeChatwoot(
+                token: "cw", botToken: botToken,
+                conversations: [
+                    .init(
+                        id: 10,
+                        history: [
+                            .init(id: 100, content: "We arrive on Friday with two kids.", messageType: 0),
+                            .init(id: 101, content: "Welcome! Two cots will be ready.", messageType: 1),
+                            .init(id: 102, content: "VIP, offer the upgrade", messageType: 1, isPrivate: true),
+                            .init(id: 103, content: "Conversation was assigned to Maya", messageType: 2),
+                            .init(id: 200, content: "later message", messageType: 0),
+                        ])
+                ], history: history, slowPosts: slowPosts)
             let http = HTTPClient()
             var services = FlowServices(
                 embeddings: EmbeddingsClient(baseURL: embeddings.url + "/v1", apiKey: "sk", model: "m", http: http),
@@ -59,8 +72,12 @@ import TestSupport
             self.services = services
             try await services.qdrant.ensureCollection(vectorSize: 3)
             try await services.qdrant.upsert([
-                .init(id: QdrantClient.pointID(for: "kb:pool"), vector: [1, 0, 0], payload: ["account_id": .integer(1), "text": .string("The pool is heated to 28 °C from May to October.")]),
-                .init(id: QdrantClient.pointID(for: "kb:other"), vector: [1, 0, 0], payload: ["account_id": .integer(2), "text": .string("Another account's secret.")]),
+                .init(
+                    id: QdrantClient.pointID(for: "kb:pool"), vector: [1, 0, 0],
+                    payload: ["account_id": .integer(1), "text": .string("The pool is heated to 28 °C from May to October.")]),
+                .init(
+                    id: QdrantClient.pointID(for: "kb:other"), vector: [1, 0, 0],
+                    payload: ["account_id": .integer(2), "text": .string("Another account's secret.")]),
             ])
         }
 
@@ -70,9 +87,11 @@ import TestSupport
         func running(_ body: () async throws -> Void) async throws {
             var logger = Logger(label: "test")
             logger.logLevel = .error
-            let configuration = ConsumerConfiguration(queues: ["retrieve", "generate", "reply"], concurrency: 8, promoteInterval: .milliseconds(50),
-                                                      fetchBlock: .milliseconds(200))
-            let consumer = StreamConsumer(configuration: configuration, registry: Catalogue.registry(flows: services), broker: broker, logger: logger)
+            let configuration = ConsumerConfiguration(
+                queues: ["retrieve", "generate", "reply"], concurrency: 8, promoteInterval: .milliseconds(50),
+                fetchBlock: .milliseconds(200))
+            let consumer = StreamConsumer(
+                configuration: configuration, registry: Catalogue.registry(flows: services), broker: broker, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await consumer.run() }
                 do { try await body() } catch { consumer.stop(); throw error }
@@ -82,8 +101,10 @@ import TestSupport
         }
 
         func ask(_ text: String, messageID: Int = 118) async throws {
-            let message = ChatMessage(accountID: 1, conversationID: 10, inboxID: 1, messageID: messageID, content: text, senderID: 14, senderName: "Ada")
-            try await broker.add(try Flows.chat.request(message, dedupe: "chatwoot:1:message:\(messageID)").envelope(), to: Flows.chat.queue)
+            let message = ChatMessage(
+                accountID: 1, conversationID: 10, inboxID: 1, messageID: messageID, content: text, senderID: 14, senderName: "Ada")
+            try await broker.add(
+                try Flows.chat.request(message, dedupe: "chatwoot:1:message:\(messageID)").envelope(), to: Flows.chat.queue)
         }
 
         var replies: [FakeService.Received] { chatwoot.requests.filter { $0.method == "POST" && $0.path.hasSuffix("/messages") } }
@@ -100,11 +121,16 @@ import TestSupport
 
     static func completion(_ content: String) -> Response {
         let quoted = String(decoding: try! JSONSerialization.data(withJSONObject: [content]), as: UTF8.self).dropFirst().dropLast()
-        return FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"qwen/qwen3-32b","choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted)},"finish_reason":"stop"}],"usage":{"prompt_tokens":50,"completion_tokens":12}}"#)
+        return FakeService.answer(
+            .ok,
+            #"{"id":"c","object":"chat.completion","model":"qwen/qwen3-32b","choices":[{"index":0,"message":{"role":"assistant","content":\#(quoted)},"finish_reason":"stop"}],"usage":{"prompt_tokens":50,"completion_tokens":12}}"#
+        )
     }
 
     @Test func aQuestionIsAnsweredInItsConversationWithTheAccountsKnowledge() async throws {
-        let world = try await World { _, _ in Self.completion("<think>The context says 28 °C.</think>Yes, the pool is heated to 28 °C from May to October.") }
+        let world = try await World { _, _ in
+            Self.completion("<think>The context says 28 °C.</think>Yes, the pool is heated to 28 °C from May to October.")
+        }
         try await world.running {
             try await world.ask("Is the pool heated?")
             #expect(await eventually(timeout: .seconds(20)) { world.replies.count == 1 })
@@ -117,17 +143,24 @@ import TestSupport
         let prompt = try #require((jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"])
         #expect(prompt.contains("front desk of Sea View Loft") && prompt.contains("28 °C"))
         #expect(!prompt.contains("Another account"), "retrieval is filtered to the guest's account")
-        let turns = (jsonFields(request.body)["messages"] as? [[String: String]] ?? []).dropFirst().map { "\($0["role"] ?? ""): \($0["content"] ?? "")" }
-        #expect(turns == ["user: We arrive on Friday with two kids.", "assistant: Welcome! Two cots will be ready.", "user: Is the pool heated?"],
-                "the conversation's earlier messages, without private notes, activity lines or anything after the question")
+        let turns = (jsonFields(request.body)["messages"] as? [[String: String]] ?? []).dropFirst().map {
+            "\($0["role"] ?? ""): \($0["content"] ?? "")"
+        }
+        #expect(
+            turns == [
+                "user: We arrive on Friday with two kids.", "assistant: Welcome! Two cots will be ready.", "user: Is the pool heated?",
+            ],
+            "the conversation's earlier messages, without private notes, activity lines or anything after the question")
         #expect(world.chatwoot.requests.first { $0.method == "GET" }?.query == "before=118")
         for queue in ["retrieve", "generate", "reply"] { #expect(try await world.length(queue) == 0) }
     }
 
     /// The history is context, not a condition: a Chatwoot that will not show it (an agent bot's
     /// token gets 401) or shows something else costs the guest nothing but that context.
-    @Test(arguments: [FakeService.answer(.unauthorized, #"{"errors":["You need to sign in or sign up before continuing."]}"#),
-                      FakeService.answer(.ok, "<html>maintenance</html>")])
+    @Test(arguments: [
+        FakeService.answer(.unauthorized, #"{"errors":["You need to sign in or sign up before continuing."]}"#),
+        FakeService.answer(.ok, "<html>maintenance</html>"),
+    ])
     func aQuestionIsAnsweredWithoutTheHistoryWhenItCannotBeRead(_ history: Response) async throws {
         let world = try await World(history: history) { _, _ in Self.completion("Yes, it is heated.") }
         try await world.running {
@@ -135,7 +168,9 @@ import TestSupport
             #expect(await eventually(timeout: .seconds(20)) { world.replies.count == 1 })
         }
         #expect(jsonFields(try #require(world.replies.first).body)["content"] as? String == "Yes, it is heated.")
-        let turns = (jsonFields(try #require(world.model.requests.first).body)["messages"] as? [[String: String]] ?? []).dropFirst().map { $0["content"] ?? "" }
+        let turns = (jsonFields(try #require(world.model.requests.first).body)["messages"] as? [[String: String]] ?? []).dropFirst().map {
+            $0["content"] ?? ""
+        }
         #expect(turns == ["Is the pool heated?"], "the question alone")
         #expect(try await world.dead("generate") == 0)
     }
@@ -143,8 +178,9 @@ import TestSupport
     @Test func aRateLimitedModelIsRetriedAfterItsAdvisedDelayAndAnswersOnce() async throws {
         let world = try await World { call, _ in
             call <= 2
-                ? FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached","type":"tokens","code":"rate_limit_exceeded"}}"#,
-                                     headers: [.retryAfter: "1"])
+                ? FakeService.answer(
+                    .tooManyRequests, #"{"error":{"message":"Rate limit reached","type":"tokens","code":"rate_limit_exceeded"}}"#,
+                    headers: [.retryAfter: "1"])
                 : Self.completion("Checkout is at 11:00.")
         }
         try await world.running {
@@ -159,7 +195,8 @@ import TestSupport
     /// 59 calls in 15 s for one message, forever: the guest was never answered nor handed over.
     @Test func aGuestHeldBackByAModelThatAlwaysSays429GoesToAPersonWithinTheBound() async throws {
         let world = try await World(giveUpAfter: .seconds(4)) { _, _ in
-            FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [.retryAfter: "0"])
+            FakeService.answer(
+                .tooManyRequests, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [.retryAfter: "0"])
         }
         try await world.running {
             try await world.ask("Is breakfast included?")
@@ -196,8 +233,9 @@ import TestSupport
     @Test func aReplyWhosePostTimedOutIsNotPostedTwice() async throws {
         let world = try await World(slowPosts: .seconds(6), chatwootTimeout: .seconds(2)) { _, _ in Self.completion("unused") }
         let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 301, content: "Late checkout is fine.")
-        let job = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
-                             maxAttempts: 4)
+        let job = JobRequest(
+            queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
+            maxAttempts: 4)
         try await world.broker.add(job.envelope(), to: ChatFlow.replyQueue)
         try await world.running {
             #expect(await eventually(timeout: .seconds(30)) { await world.settled("reply") })
@@ -205,7 +243,10 @@ import TestSupport
         #expect(world.chatwoot.messages.filter { $0.content == "Late checkout is fine." }.count == 1)
         #expect(world.replies.count == 1, "posted once; the retry only looked")
         let marker = try await world.pool.send("GET", world.broker.keys.done("reply:1:301")).string
-        #expect(marker == "9001", "the marker holds the message's id, not \(marker ?? "nothing"); messages: \(world.chatwoot.messages.map(\.content)); Chatwoot saw \(world.chatwoot.requests.map { "\($0.method) \($0.path) \($0.arrivedAt)" }) until \(ContinuousClock.now)")
+        #expect(
+            marker == "9001",
+            "the marker holds the message's id, not \(marker ?? "nothing"); messages: \(world.chatwoot.messages.map(\.content)); Chatwoot saw \(world.chatwoot.requests.map { "\($0.method) \($0.path) \($0.arrivedAt)" }) until \(ContinuousClock.now)"
+        )
         #expect(try await world.dead("reply") == 0)
     }
 
@@ -216,9 +257,13 @@ import TestSupport
     func aClaimLeftByACrashedAttemptDoesNotKeepTheReplyFromBeingPosted(sameJob: Bool) async throws {
         let world = try await World { _, _ in Self.completion("unused") }
         let answer = ChatAnswer(accountID: 1, conversationID: 10, messageID: 302, content: "The sauna opens at 7.")
-        let envelope = JobRequest(queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
-                                  maxAttempts: 4).envelope()
-        let claim = sameJob ? "posting:\(envelope.id):\(WallClock.unixMilliseconds())" : "posting:01DEADJOB:\(WallClock.unixMilliseconds() - 120_000)"
+        let envelope = JobRequest(
+            queue: ChatFlow.replyQueue, kind: "chat.reply", payload: String(decoding: try JSONEncoder().encode(answer), as: UTF8.self),
+            maxAttempts: 4
+        ).envelope()
+        let claim =
+            sameJob
+            ? "posting:\(envelope.id):\(WallClock.unixMilliseconds())" : "posting:01DEADJOB:\(WallClock.unixMilliseconds() - 120_000)"
         _ = try await world.pool.send("SET", world.broker.keys.done("reply:1:302"), claim)
         try await world.broker.add(envelope, to: ChatFlow.replyQueue)
         try await world.running {
@@ -231,7 +276,10 @@ import TestSupport
 
     @Test func aDecommissionedModelDeadLettersWithAPrivateNoteAndNoReply() async throws {
         let world = try await World { _, _ in
-            FakeService.answer(.badRequest, #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned","type":"invalid_request_error","code":"model_decommissioned"}}"#)
+            FakeService.answer(
+                .badRequest,
+                #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned","type":"invalid_request_error","code":"model_decommissioned"}}"#
+            )
         }
         try await world.running {
             try await world.ask("Hello?")

@@ -1,10 +1,11 @@
 import Foundation
-@testable import Jobs
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// Every new conversation triaged by the stay phase of its contact's kept reservation, or as an
 /// inquiry — quietly when run again (issue 15).
@@ -45,7 +46,8 @@ import TestSupport
 
     @Test func aGuestFoundByPhoneDigitsDuringTheirStay() async throws {
         let world = try await World()
-        var change = world.booking(status: "confirmed", checkIn: "2020-01-10T15:00:00.000Z", checkOut: "2099-01-15T10:00:00.000Z", email: nil)
+        var change = world.booking(
+            status: "confirmed", checkIn: "2020-01-10T15:00:00.000Z", checkOut: "2099-01-15T10:00:00.000Z", email: nil)
         change.guestPhone = "+33 6 12 34 56 78"
         try await world.deliver(change)
         world.chatwoot.conversations.withLock { $0[54] = .init(id: 54, contact: 9) }
@@ -73,7 +75,7 @@ import TestSupport
 
     @Test func todayIsTheProperty() {
         var services = BookingFlowTests.World.servicesForZone()
-        let instant = Date(timeIntervalSince1970: 1_795_960_000) // 2026-11-29, 13:46 UTC
+        let instant = Date(timeIntervalSince1970: 1_795_960_000)  // 2026-11-29, 13:46 UTC
         #expect(services.today(instant) == "2026-11-29")
         services.timeZone = TimeZone(identifier: "Pacific/Auckland")!
         #expect(services.today(instant) == "2026-11-30")
@@ -83,10 +85,11 @@ import TestSupport
 extension BookingFlowTests.World {
     static func servicesForZone() -> FlowServices {
         let http = HTTPClient(connections: 1)
-        return FlowServices(embeddings: EmbeddingsClient(baseURL: "http://127.0.0.1:9", apiKey: nil, model: "m", http: http),
-                            qdrant: QdrantClient(baseURL: "http://127.0.0.1:9", apiKey: nil, collection: "k", http: http),
-                            completions: ChatCompletionsClient(baseURL: "http://127.0.0.1:9", apiKey: "k", model: "m", http: http),
-                            chatwoot: ChatwootClient(baseURL: "http://127.0.0.1:9", apiToken: "t", http: http), systemPrompt: "", keys: Keys())
+        return FlowServices(
+            embeddings: EmbeddingsClient(baseURL: "http://127.0.0.1:9", apiKey: nil, model: "m", http: http),
+            qdrant: QdrantClient(baseURL: "http://127.0.0.1:9", apiKey: nil, collection: "k", http: http),
+            completions: ChatCompletionsClient(baseURL: "http://127.0.0.1:9", apiKey: "k", model: "m", http: http),
+            chatwoot: ChatwootClient(baseURL: "http://127.0.0.1:9", apiToken: "t", http: http), systemPrompt: "", keys: Keys())
     }
 }
 
@@ -112,13 +115,16 @@ extension BookingFlowTests.World {
         }
         #expect(world.conversation?.labels == ["vip", "pre-stay"])
         try await Self.advance(world, to: "2099-01-09")
-        #expect(ConversationTriageTests.writes(world) == 2, "the day before check-in: nothing moves (2 writes from the booking's own triage)")
+        #expect(
+            ConversationTriageTests.writes(world) == 2, "the day before check-in: nothing moves (2 writes from the booking's own triage)")
         for _ in 0..<2 { try await Self.advance(world, to: "2099-01-10") }
         let conversations = world.chatwoot.conversations.value
         #expect(conversations[51]?.labels == ["vip", "during-stay"] && conversations[51]?.team == 4)
         #expect(conversations[52]?.labels == ["late-arrival", "during-stay"] && conversations[52]?.team == 4)
         #expect(conversations[53]?.labels == ["pre-stay"] && conversations[53]?.team == nil, "resolved: untouched")
-        #expect(ConversationTriageTests.writes(world) == 2 + 4, "each open conversation changed once (labels and team), though the job ran twice")
+        #expect(
+            ConversationTriageTests.writes(world) == 2 + 4,
+            "each open conversation changed once (labels and team), though the job ran twice")
         try await Self.advance(world, to: "2099-01-15")
         #expect(ConversationTriageTests.writes(world) == 6, "the check-out day is still during the stay")
         try await Self.advance(world, to: "2099-01-16")

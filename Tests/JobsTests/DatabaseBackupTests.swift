@@ -2,8 +2,8 @@ import Foundation
 import Jobs
 import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// `backup.database` as the `backups` service runs it: a consumer process dumping a real
 /// PostgreSQL into an S3 endpoint that checks every signature and holds R2's equal-part rule,
@@ -24,7 +24,8 @@ import TestSupport
             try await pg.sql("CREATE DATABASE chatwoot")
             // Rows of several types, incompressible bytes (so the dump is as large as the data,
             // several parts), and two large objects.
-            try await pg.sql("""
+            try await pg.sql(
+                """
                 CREATE TABLE guests (id int PRIMARY KEY, name text, stay daterange, note text, seen timestamptz);
                 INSERT INTO guests SELECT g, 'guest ' || g, daterange('2026-01-01'::date + g % 300, '2026-01-05'::date + g % 300),
                        repeat('ü€', g % 7), '2026-11-29 02:30:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 5000) g;
@@ -41,9 +42,12 @@ import TestSupport
         }
 
         func environment(endpoint: String, _ extra: [String: String] = [:]) -> [String: String] {
-            ["DATABASE_URL": pg.url(database: "chatwoot"), "R2_ENDPOINT": endpoint, "R2_BUCKET": DatabaseBackupTests.bucket,
-             "R2_ACCESS_KEY_ID": "r2-key", "R2_SECRET_ACCESS_KEY": "r2-secret", "BACKUP_PART_SIZE": "5MiB", "BACKUP_PART_RETRY_DELAY": "10ms"]
-                .merging(extra) { _, new in new }
+            [
+                "DATABASE_URL": pg.url(database: "chatwoot"), "R2_ENDPOINT": endpoint, "R2_BUCKET": DatabaseBackupTests.bucket,
+                "R2_ACCESS_KEY_ID": "r2-key", "R2_SECRET_ACCESS_KEY": "r2-secret", "BACKUP_PART_SIZE": "5MiB",
+                "BACKUP_PART_RETRY_DELAY": "10ms",
+            ]
+            .merging(extra) { _, new in new }
         }
 
         func consumer(_ s3: FakeS3, _ extra: [String: String] = [:]) throws -> SwitchboardProcess {
@@ -60,7 +64,8 @@ import TestSupport
 
         /// Every table's rows and every large object, as one digest per item.
         func digest(of database: String) async throws -> String {
-            try await pg.sql("""
+            try await pg.sql(
+                """
                 SELECT 'guests', md5(string_agg(g::text, '|' ORDER BY id)) FROM guests g
                 UNION ALL SELECT 'blobs', md5(string_agg(b::text, '|' ORDER BY id)) FROM blobs b
                 UNION ALL SELECT 'lo ' || oid, md5(lo_get(oid)) FROM pg_largeobject_metadata
@@ -72,7 +77,9 @@ import TestSupport
     /// An old dump of ours and objects that are not ours, which nothing may touch.
     static func seed(_ s3: FakeS3, ours days: ClosedRange<Int>) -> [String] {
         let keys = days.map { String(format: "\(folder)202611%02dT023000Z-01JBBBBBBBBBBBBBBBBBBBB%03d.dump", $0, $0) }
-        let foreign = ["\(folder)notes.txt", "\(folder)manual-copy.dump", "switchboard/dumps/other/20261101T023000Z-01JBBBBBBBBBBBBBBBBBBBB001.dump"]
+        let foreign = [
+            "\(folder)notes.txt", "\(folder)manual-copy.dump", "switchboard/dumps/other/20261101T023000Z-01JBBBBBBBBBBBBBBBBBBBB001.dump",
+        ]
         s3.objects.withLock { objects in
             for key in keys + foreign { objects[key] = (Array("old \(key)".utf8), "application/octet-stream") }
         }
@@ -92,7 +99,9 @@ import TestSupport
 
         // One new dump, in parts of one size; its upload completed, nothing left open.
         let objects = s3.objects.value
-        let made = objects.keys.filter { $0.hasPrefix(Self.folder) && !old.contains($0) && $0.hasSuffix(".dump") && !$0.hasSuffix("manual-copy.dump") }
+        let made = objects.keys.filter {
+            $0.hasPrefix(Self.folder) && !old.contains($0) && $0.hasSuffix(".dump") && !$0.hasSuffix("manual-copy.dump")
+        }
         try #require(made.count == 1, "\(objects.keys.sorted())")
         let key = made[0]
         let parts = s3.requests.filter { $0.method == "PUT" && $0.query.contains("partNumber=") }.map(\.body.count)
@@ -101,21 +110,26 @@ import TestSupport
         #expect(s3.uploads.value.isEmpty)
 
         // Rotation: the new dump and the two newest old ones; foreign objects untouched.
-        #expect(Set(objects.keys.filter { $0.hasPrefix(Self.folder) && $0.contains("Z-") }) == [key, old[3], old[4]], "\(objects.keys.sorted())")
-        #expect(objects["\(Self.folder)notes.txt"] != nil && objects["\(Self.folder)manual-copy.dump"] != nil
+        #expect(
+            Set(objects.keys.filter { $0.hasPrefix(Self.folder) && $0.contains("Z-") }) == [key, old[3], old[4]], "\(objects.keys.sorted())"
+        )
+        #expect(
+            objects["\(Self.folder)notes.txt"] != nil && objects["\(Self.folder)manual-copy.dump"] != nil
                 && objects["switchboard/dumps/other/20261101T023000Z-01JBBBBBBBBBBBBBBBBBBBB001.dump"] != nil)
 
         // Listed for the operator, fetched back with the command line, restored: the same rows.
         let (_, json) = try await SwitchboardProcess.run(["backups", "list", "--json"] + s.h.common)
         let listed = jsonFields(Array(json.utf8))["backups"] as? [[String: Any]] ?? []
-        #expect(listed.count == 1 && listed.first?["name"] as? String == key && listed.first?["kind"] as? String == "dump"
+        #expect(
+            listed.count == 1 && listed.first?["name"] as? String == key && listed.first?["kind"] as? String == "dump"
                 && listed.first?["bytes"] as? Int == objects[key]?.body.count, "\(json)")
         let file = s.pg.directory.appendingPathComponent("fetched.dump").path
         let fetched = try await SwitchboardProcess.run(["backups", "fetch", key, "--output", file], environment: s.environment(s3))
         #expect(fetched.status == 0, "\(fetched.output)")
         try await s.pg.sql("CREATE DATABASE restored")
-        let restore = try await ChildProcess.run("/usr/bin/pg_restore", ["--no-owner", "--exit-on-error", "-d", "restored", file],
-                                                 environment: s.pg.clientEnvironment, timeout: .seconds(300))
+        let restore = try await ChildProcess.run(
+            "/usr/bin/pg_restore", ["--no-owner", "--exit-on-error", "-d", "restored", file],
+            environment: s.pg.clientEnvironment, timeout: .seconds(300))
         #expect(restore.status == 0, "\(restore.stderr)")
         let original = try await s.digest(of: "chatwoot")
         #expect(original.split(separator: "\n").count == 4)
@@ -147,8 +161,9 @@ import TestSupport
         #expect(fetched.status == 0, "\(fetched.output)")
         #expect(try await moto.object(Self.bucket, key)?.count == (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int))
         try await s.pg.sql("CREATE DATABASE restored")
-        let restore = try await ChildProcess.run("/usr/bin/pg_restore", ["--no-owner", "--exit-on-error", "-d", "restored", file],
-                                                 environment: s.pg.clientEnvironment, timeout: .seconds(300))
+        let restore = try await ChildProcess.run(
+            "/usr/bin/pg_restore", ["--no-owner", "--exit-on-error", "-d", "restored", file],
+            environment: s.pg.clientEnvironment, timeout: .seconds(300))
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(try await s.digest(of: "restored") == (try await s.digest(of: "chatwoot")))
         consumer.signal(SIGTERM)
@@ -168,7 +183,9 @@ import TestSupport
         #expect(await eventually(timeout: .seconds(120)) { (try? await s.deadError()) != nil }, "\(consumer.log.suffix(2000))")
         let error = try await s.deadError() ?? ""
         #expect(error.contains("500"), "\(error)")
-        #expect(s3.requests.filter { $0.method == "PUT" && $0.query.contains("partNumber=2&") }.count == 5, "part 2 retried on its own, five times in all")
+        #expect(
+            s3.requests.filter { $0.method == "PUT" && $0.query.contains("partNumber=2&") }.count == 5,
+            "part 2 retried on its own, five times in all")
         #expect(s3.requests.contains { $0.method == "DELETE" && $0.query.contains("uploadId=") }, "the upload was aborted")
         #expect(s3.uploads.value.isEmpty, "no parts left behind")
         #expect(s3.objects.value.mapValues(\.body) == before, "no new object, the previous dump \(old[0]) untouched")
@@ -190,14 +207,18 @@ import TestSupport
         let consumer = try s.consumer(s3)
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         try await s.dump()
-        #expect(await eventually(timeout: .seconds(60)) { s3.requests.contains { $0.query.contains("partNumber=1&") } }, "\(consumer.log.suffix(2000))")
+        #expect(
+            await eventually(timeout: .seconds(60)) { s3.requests.contains { $0.query.contains("partNumber=1&") } },
+            "\(consumer.log.suffix(2000))")
         await s.pg.stop(immediate: true)
         holding.set(false)
         #expect(await eventually(timeout: .seconds(60)) { (try? await s.deadError()) != nil }, "\(consumer.log.suffix(2000))")
         let error = try await s.deadError() ?? ""
         #expect(error.contains("pg_dump"), "\(error)")
         #expect(s3.requests.contains { $0.method == "DELETE" && $0.query.contains("uploadId=") } && s3.uploads.value.isEmpty)
-        #expect(Set(s3.objects.value.keys.filter { $0.hasPrefix(Self.folder) && $0.hasSuffix("Z-01JBBBBBBBBBBBBBBBBBBBB001.dump") }) == [old[0]])
+        #expect(
+            Set(s3.objects.value.keys.filter { $0.hasPrefix(Self.folder) && $0.hasSuffix("Z-01JBBBBBBBBBBBBBBBBBBBB001.dump") }) == [old[0]]
+        )
         #expect(s3.objects.value.keys.filter { $0.hasPrefix(Self.folder) }.count == 3, "nothing new: \(s3.objects.value.keys.sorted())")
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
@@ -217,37 +238,47 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let script = folder.appendingPathComponent("pg_dump")
         try """
-            #!/bin/sh
-            printf '%s\\n' "$@" > '\(folder.path)/arguments'
-            env > '\(folder.path)/environment'
-            echo 'pg_dump: error: aborting because of server version mismatch' >&2
-            echo 'pg_dump: detail: server version: 16.4 (Debian 16.4-1.pgdg120+2); pg_dump version: 15.10 (Debian 15.10-0+deb12u1)' >&2
-            exit 1
-            """.write(to: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        printf '%s\\n' "$@" > '\(folder.path)/arguments'
+        env > '\(folder.path)/environment'
+        echo 'pg_dump: error: aborting because of server version mismatch' >&2
+        echo 'pg_dump: detail: server version: 16.4 (Debian 16.4-1.pgdg120+2); pg_dump version: 15.10 (Debian 15.10-0+deb12u1)' >&2
+        exit 1
+        """.write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
         let s3 = try await FakeS3(bucket: "backups", accessKeyID: "r2-key", secret: "r2-secret")
         let password = "s3cr%t:p@ss"
-        let consumer = try h.consumer(["--queues", "backups"], environment: [
-            "DATABASE_URL": "postgresql://chatwoot:s3cr%25t%3Ap%40ss@db.internal:5432/chatwoot_production?sslmode=disable", "PG_DUMP": script.path,
-            "R2_ENDPOINT": s3.url, "R2_BUCKET": "backups", "R2_ACCESS_KEY_ID": "r2-key", "R2_SECRET_ACCESS_KEY": "r2-secret", "HCLOUD_TOKEN": "hc-token",
-            "BACKUP_SERVER_IDS": "1",
-        ])
+        let consumer = try h.consumer(
+            ["--queues", "backups"],
+            environment: [
+                "DATABASE_URL": "postgresql://chatwoot:s3cr%25t%3Ap%40ss@db.internal:5432/chatwoot_production?sslmode=disable",
+                "PG_DUMP": script.path,
+                "R2_ENDPOINT": s3.url, "R2_BUCKET": "backups", "R2_ACCESS_KEY_ID": "r2-key", "R2_SECRET_ACCESS_KEY": "r2-secret",
+                "HCLOUD_TOKEN": "hc-token",
+                "BACKUP_SERVER_IDS": "1",
+            ])
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         // Four attempts allowed: a permanent failure takes none of the other three.
         try await h.addBackup(DatabaseDump.kind, attempts: 4)
-        #expect(await eventually(timeout: .seconds(30)) { (try? await h.integer("XLEN", h.key("backups:dead"))) == 1 }, "\(consumer.log.suffix(2000))")
+        #expect(
+            await eventually(timeout: .seconds(30)) { (try? await h.integer("XLEN", h.key("backups:dead"))) == 1 },
+            "\(consumer.log.suffix(2000))")
         let letter = try await h.firstBackupDeadLetter()
         let error = letter["error"] ?? ""
         #expect(error.contains("15.10") && error.contains("16.4") && error.contains("PG_DUMP"), "\(error)")
         #expect(letter["attempt"] == "1", "\(letter)")
 
         let arguments = try String(contentsOf: folder.appendingPathComponent("arguments"), encoding: .utf8)
-        #expect(arguments.contains("--format=custom") && arguments.contains("--dbname=postgresql://chatwoot@db.internal:5432/chatwoot_production?sslmode=disable"),
-                "\(arguments)")
+        #expect(
+            arguments.contains("--format=custom")
+                && arguments.contains("--dbname=postgresql://chatwoot@db.internal:5432/chatwoot_production?sslmode=disable"),
+            "\(arguments)")
         #expect(!arguments.contains("s3cr") && !arguments.contains("p%40ss"))
         let environment = try String(contentsOf: folder.appendingPathComponent("environment"), encoding: .utf8).split(separator: "\n")
         #expect(environment.contains("PGPASSWORD=\(password)"), "the password reaches pg_dump in PGPASSWORD, decoded")
-        #expect(!environment.contains { $0.hasPrefix("R2_") || $0.hasPrefix("HCLOUD") || $0.hasPrefix("DATABASE_URL") }, "no other secret is passed on: \(environment)")
+        #expect(
+            !environment.contains { $0.hasPrefix("R2_") || $0.hasPrefix("HCLOUD") || $0.hasPrefix("DATABASE_URL") },
+            "no other secret is passed on: \(environment)")
         #expect(!consumer.log.contains("s3cr"))
         #expect(s3.uploads.value.isEmpty && s3.objects.value.isEmpty && s3.requests.contains { $0.method == "DELETE" })
         consumer.signal(SIGTERM)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `flowbench` is the last step of `scripts/demo.sh`, the README's first command: every flow, one
 /// delivery after another, from its webhook to the fake Chatwoot. Each delivery must end in a new

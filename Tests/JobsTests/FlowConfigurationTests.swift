@@ -1,8 +1,9 @@
 import Foundation
-@testable import Jobs
 import Queue
 import Services
 import Testing
+
+@testable import Jobs
 
 /// How the flows' settings become services, and how a wrong one is refused naming it.
 @Suite struct FlowConfigurationTests {
@@ -13,14 +14,22 @@ import Testing
 
     static func services(_ extra: [String: String]) throws -> FlowServices? {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-config-\(UUID().uuidString)").path
-        let settings = chat.merging(["AZURE_SPEECH_KEY": "az", "AZURE_SPEECH_REGION": "westeurope", "BLOB_STORE": folder]) { $1 }.merging(extra) { $1 }
-        return try FlowConfiguration.services(forQueues: ["transcribe"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1)) { settings[$0] }
+        let settings = chat.merging(["AZURE_SPEECH_KEY": "az", "AZURE_SPEECH_REGION": "westeurope", "BLOB_STORE": folder]) { $1 }.merging(
+            extra
+        ) { $1 }
+        return try FlowConfiguration.services(forQueues: ["transcribe"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1)) {
+            settings[$0]
+        }
     }
 
     @Test func theSpokenAnswersFormatIsConfigurableAndMustSuitAnAttachment() throws {
         #expect(try Self.services([:])?.speech?.outputFormat == "ogg-24khz-16bit-mono-opus")
-        #expect(try Self.services(["AZURE_SPEECH_OUTPUT_FORMAT": "audio-24khz-48kbitrate-mono-mp3"])?.speech?.outputFormat == "audio-24khz-48kbitrate-mono-mp3")
-        #expect { try Self.services(["AZURE_SPEECH_OUTPUT_FORMAT": "raw-16khz-16bit-mono-pcm"]) } throws: { "\($0)".contains("AZURE_SPEECH_OUTPUT_FORMAT") }
+        #expect(
+            try Self.services(["AZURE_SPEECH_OUTPUT_FORMAT": "audio-24khz-48kbitrate-mono-mp3"])?.speech?.outputFormat
+                == "audio-24khz-48kbitrate-mono-mp3")
+        #expect { try Self.services(["AZURE_SPEECH_OUTPUT_FORMAT": "raw-16khz-16bit-mono-pcm"]) } throws: {
+            "\($0)".contains("AZURE_SPEECH_OUTPUT_FORMAT")
+        }
         #expect(AzureSpeechClient.fileExtension(ofOutputFormat: "riff-24khz-16bit-mono-pcm") == "wav")
         #expect(AzureSpeechClient.fileExtension(ofOutputFormat: "webm-24khz-16bit-mono-opus") == "webm")
     }
@@ -41,13 +50,18 @@ import Testing
 
     @Test func theCallAndBookingFlowsNeedTheirAccountAndReadTheirTeams() throws {
         let settings = Self.chat.merging(["CHATWOOT_ACCOUNT_ID": "3", "TRIAGE_TEAMS": "post-stay=9"]) { $1 }
-        let services = try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1)) { settings[$0] }
+        let services = try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "config"), http: HTTPClient(connections: 1))
+        { settings[$0] }
         #expect(services?.account == 3 && services?.teams == [.postStay: 9])
-        #expect { try FlowConfiguration.services(forQueues: ["vectorize"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) { Self.chat[$0] } }
-            throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
+        #expect {
+            try FlowConfiguration.services(forQueues: ["vectorize"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) {
+                Self.chat[$0]
+            }
+        } throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
         let wrong = Self.chat.merging(["CHATWOOT_ACCOUNT_ID": "three"]) { $1 }
-        #expect { try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) { wrong[$0] } }
-            throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
+        #expect {
+            try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(prefix: "c"), http: HTTPClient(connections: 1)) { wrong[$0] }
+        } throws: { "\($0)".contains("CHATWOOT_ACCOUNT_ID") }
     }
 
     /// The image once named a blob folder every service inherited; on a read-only root each
@@ -56,13 +70,18 @@ import Testing
     @Test func onlyAConsumerOfTheBlobsQueueOpensTheStoreBLOB_STORENames() throws {
         let unwritable = ["BLOB_STORE": "file:///proc/switchboard-blobs"]
         for queues in [["diagnostics"], ["retrieve", "generate"], ["reply"], ["backups"]] {
-            #expect(try FlowConfiguration.blobStore(forQueues: queues, flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } == nil, "\(queues)")
+            #expect(
+                try FlowConfiguration.blobStore(forQueues: queues, flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } == nil,
+                "\(queues)")
         }
-        #expect { try FlowConfiguration.blobStore(forQueues: ["blobs"], flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } }
-            throws: { "\($0)".contains("/proc/switchboard-blobs") }
-        #expect { try FlowConfiguration.blobStore(forQueues: nil, flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] } }
-            throws: { "\($0)".contains("/proc/switchboard-blobs") }
-        #expect { try FlowConfiguration.blobStore(forQueues: ["blobs"], flows: nil, http: HTTPClient(connections: 1)) { _ in nil } }
-            throws: { "\($0)".contains("BLOB_STORE") }
+        #expect {
+            try FlowConfiguration.blobStore(forQueues: ["blobs"], flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] }
+        } throws: { "\($0)".contains("/proc/switchboard-blobs") }
+        #expect {
+            try FlowConfiguration.blobStore(forQueues: nil, flows: nil, http: HTTPClient(connections: 1)) { unwritable[$0] }
+        } throws: { "\($0)".contains("/proc/switchboard-blobs") }
+        #expect {
+            try FlowConfiguration.blobStore(forQueues: ["blobs"], flows: nil, http: HTTPClient(connections: 1)) { _ in nil }
+        } throws: { "\($0)".contains("BLOB_STORE") }
     }
 }

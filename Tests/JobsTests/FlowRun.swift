@@ -2,8 +2,8 @@ import Jobs
 import Logging
 import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the real consumer on a flow's queues until no stage holds any work: nothing in a stream,
 /// nothing pending, nothing waiting to be retried. Then every side effect the flow will ever have
@@ -13,7 +13,8 @@ enum FlowRun {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let consumer = StreamConsumer(
-            configuration: ConsumerConfiguration(queues: queues, concurrency: 4, promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(100)),
+            configuration: ConsumerConfiguration(
+                queues: queues, concurrency: 4, promoteInterval: .milliseconds(50), fetchBlock: .milliseconds(100)),
             registry: Catalogue.registry(flows: services), broker: broker, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }

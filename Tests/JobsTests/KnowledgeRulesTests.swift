@@ -1,7 +1,8 @@
 import Foundation
 import Services
-@testable import Jobs
 import Testing
+
+@testable import Jobs
 
 /// The small rules under the call and booking flows: how transcripts are cut, how a stay's phase
 /// is decided, how teams and phone numbers are read.
@@ -22,21 +23,25 @@ import Testing
         for chunk in chunks { seen.formUnion(chunk.split(separator: " ")) }
         #expect(seen.count == words.count)
         #expect(TextChunks.split("  \n ").isEmpty)
-        #expect(TextChunks.split(String(repeating: "x", count: 50), size: 10) == [String(repeating: "x", count: 50)], "a long word stays whole")
+        #expect(
+            TextChunks.split(String(repeating: "x", count: 50), size: 10) == [String(repeating: "x", count: 50)], "a long word stays whole")
     }
 
-    @Test(arguments: [
-        ("confirmed", "2026-12-01T15:00:00Z", "2026-12-05", "2026-11-26", StayPhase.Decision.label(.preStay)),
-        ("confirmed", "2026-11-20", "2026-11-26T10:00:00Z", "2026-11-26", .label(.duringStay)),
-        ("checked_in", "2026-11-26", "2026-11-30", "2026-11-26", .label(.duringStay)),
-        ("confirmed", "2026-11-20", "2026-11-25", "2026-11-26", .label(.postStay)),
-        ("inquiry", "2026-12-01", "2026-12-05", "2026-11-26", .label(.inquiry)),
-        ("awaiting_payment", nil, nil, "2026-11-26", .label(.inquiry)),
-        ("canceled", "2026-12-01", "2026-12-05", "2026-11-26", .clear),
-        ("confirmed", nil, "2026-12-05", "2026-11-26", .unknown),
-        (nil, "12/01/2026", "2026-12-05", "2026-11-26", .unknown),
-    ] as [(String?, String?, String?, String, StayPhase.Decision)])
-    func aStaysPhaseComesFromItsStatusAndDates(_ status: String?, _ checkIn: String?, _ checkOut: String?, _ today: String, _ expected: StayPhase.Decision) {
+    @Test(
+        arguments: [
+            ("confirmed", "2026-12-01T15:00:00Z", "2026-12-05", "2026-11-26", StayPhase.Decision.label(.preStay)),
+            ("confirmed", "2026-11-20", "2026-11-26T10:00:00Z", "2026-11-26", .label(.duringStay)),
+            ("checked_in", "2026-11-26", "2026-11-30", "2026-11-26", .label(.duringStay)),
+            ("confirmed", "2026-11-20", "2026-11-25", "2026-11-26", .label(.postStay)),
+            ("inquiry", "2026-12-01", "2026-12-05", "2026-11-26", .label(.inquiry)),
+            ("awaiting_payment", nil, nil, "2026-11-26", .label(.inquiry)),
+            ("canceled", "2026-12-01", "2026-12-05", "2026-11-26", .clear),
+            ("confirmed", nil, "2026-12-05", "2026-11-26", .unknown),
+            (nil, "12/01/2026", "2026-12-05", "2026-11-26", .unknown),
+        ] as [(String?, String?, String?, String, StayPhase.Decision)])
+    func aStaysPhaseComesFromItsStatusAndDates(
+        _ status: String?, _ checkIn: String?, _ checkOut: String?, _ today: String, _ expected: StayPhase.Decision
+    ) {
         #expect(StayPhase.decide(status: status, checkIn: checkIn, checkOut: checkOut, today: today) == expected)
     }
 

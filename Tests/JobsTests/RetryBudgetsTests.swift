@@ -1,6 +1,7 @@
-@testable import Jobs
 import Queue
 import Testing
+
+@testable import Jobs
 
 /// The flows' retry budgets as operators write them.
 @Suite struct RetryBudgetsTests {
@@ -25,12 +26,16 @@ import Testing
     /// A kind's own setting wins over its flow's; the flow's applies to every stage of that flow,
     /// and only to the kinds of that flow (a kind of no flow keeps its own default).
     @Test func aStageMayHaveABudgetOfItsOwn() throws {
-        let budgets = try RetryBudgets(environment: ["RETRY_CHAT_GENERATE": "3/1s/5s", "RETRY_CHAT": "2/1s/1s", "RETRY_CALL_DOWNLOAD": "20/5s/10m", "PATH": "/bin"])
+        let budgets = try RetryBudgets(environment: [
+            "RETRY_CHAT_GENERATE": "3/1s/5s", "RETRY_CHAT": "2/1s/1s", "RETRY_CALL_DOWNLOAD": "20/5s/10m", "PATH": "/bin",
+        ])
         #expect(budgets.policy(for: "chat.generate", in: Flows.chat) == RetryPolicy(maxAttempts: 3, base: .seconds(1), cap: .seconds(5)))
         #expect(budgets.policy(for: "chat.reply", in: Flows.chat) == RetryPolicy(maxAttempts: 2, base: .seconds(1), cap: .seconds(1)))
         #expect(budgets.policy(for: "call.download", in: Flows.call) == RetryPolicy(maxAttempts: 20, base: .seconds(5), cap: .seconds(600)))
         #expect(budgets.policy(for: "call.transcribe", in: Flows.call) == Flows.call.retry)
-        #expect(Flows.entry(ofKind: "chat.generate")?.setting == "RETRY_CHAT" && Flows.entry(ofKind: "conversation.triage")?.setting == "RETRY_BOOKING")
+        #expect(
+            Flows.entry(ofKind: "chat.generate")?.setting == "RETRY_CHAT"
+                && Flows.entry(ofKind: "conversation.triage")?.setting == "RETRY_BOOKING")
         #expect(Flows.entry(ofKind: "noop") == nil && Flows.entry(ofKind: "triage.advance") == nil)
         // The catalogue applies them: a consumer's registry, not the process environment.
         let registry = Catalogue.registry(budgets: budgets)

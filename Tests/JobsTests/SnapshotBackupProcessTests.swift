@@ -2,8 +2,8 @@ import Foundation
 import Jobs
 import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// `backup.snapshot` as the `backups` service runs it: a consumer process against a Hetzner fake
 /// whose actions take a while, fail, or meet the hour's rate limit.
@@ -14,8 +14,9 @@ import TestSupport
         var labels = managed
         labels["switchboard-server"] = String(server)
         labels["switchboard-run"] = "OLDRUN\(id)"
-        return FakeHetzner.Image(id: id, status: status, description: "switchboard-\(server)-old", created: String(format: "2026-11-%02dT02:30:00+00:00", day),
-                                 labels: labels, server: server)
+        return FakeHetzner.Image(
+            id: id, status: status, description: "switchboard-\(server)-old", created: String(format: "2026-11-%02dT02:30:00+00:00", day),
+            labels: labels, server: server)
     }
 
     struct Setup {
@@ -28,8 +29,11 @@ import TestSupport
         }
 
         func consumer(_ hetzner: FakeHetzner, _ settings: [String: String]) throws -> SwitchboardProcess {
-            try h.consumer(["--queues", "backups", "--concurrency", "2"],
-                           environment: ["HCLOUD_TOKEN": "hc-token", "HCLOUD_BASE_URL": hetzner.url + "/v1", "BACKUP_SNAPSHOT_POLL": "300ms"].merging(settings) { _, new in new })
+            try h.consumer(
+                ["--queues", "backups", "--concurrency", "2"],
+                environment: ["HCLOUD_TOKEN": "hc-token", "HCLOUD_BASE_URL": hetzner.url + "/v1", "BACKUP_SNAPSHOT_POLL": "300ms"].merging(
+                    settings
+                ) { _, new in new })
         }
 
         func snapshot(attempts: Int = 6) async throws {
@@ -43,33 +47,43 @@ import TestSupport
         let s = try await Setup()
         var images = (1...8).map { Self.ours(11, day: $0, id: 100 + $0) }
         images.append(FakeHetzner.Image(id: 200, created: "2026-10-01T00:00:00+00:00", labels: [:], server: 11))
-        images.append(FakeHetzner.Image(id: 201, created: "2026-10-01T00:00:00+00:00", labels: ["managed-by": "someone-else", "switchboard-server": "11"], server: 11))
+        images.append(
+            FakeHetzner.Image(
+                id: 201, created: "2026-10-01T00:00:00+00:00", labels: ["managed-by": "someone-else", "switchboard-server": "11"],
+                server: 11))
         images.append(Self.ours(11, day: 1, id: 202, status: "creating"))
-        let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: ["role": "chatwoot"], 12: ["role": "chatwoot"], 13: ["role": "other"]],
-                                            images: images, pollsToFinish: 4)
+        let hetzner = try await FakeHetzner(
+            token: "hc-token", servers: [11: ["role": "chatwoot"], 12: ["role": "chatwoot"], 13: ["role": "other"]],
+            images: images, pollsToFinish: 4)
         let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_SELECTOR": "role=chatwoot", "BACKUP_KEEP_SNAPSHOTS": "3"])
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         try await s.snapshot()
         // While Hetzner works, the follow-up waits in the delayed set: no slot is held.
-        #expect(await eventually(timeout: .seconds(20)) {
-            let delayed = try? await s.h.integer("ZCARD", s.h.key("backups:delayed"))
-            let pending = try? await s.h.client.send("XPENDING", s.h.key("backups:stream"), "workers").array?.first?.integer
-            return delayed == 1 && pending == 0
-        }, "\(consumer.log.suffix(1500))")
-        #expect(await eventually(timeout: .seconds(30)) {
-            let idle = await s.idle()
-            return idle && hetzner.state.value.actions.values.allSatisfy { $0.status == "success" }
-        }, "\(consumer.log.suffix(1500))")
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                let delayed = try? await s.h.integer("ZCARD", s.h.key("backups:delayed"))
+                let pending = try? await s.h.client.send("XPENDING", s.h.key("backups:stream"), "workers").array?.first?.integer
+                return delayed == 1 && pending == 0
+            }, "\(consumer.log.suffix(1500))")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let idle = await s.idle()
+                return idle && hetzner.state.value.actions.values.allSatisfy { $0.status == "success" }
+            }, "\(consumer.log.suffix(1500))")
         let state = hetzner.state.value
         #expect(state.created.map(\.server).sorted() == [11, 12], "one snapshot per selected server")
         for made in state.created {
-            #expect(made.labels["managed-by"] == "switchboard" && made.labels["switchboard-server"] == String(made.server) && made.labels["switchboard-run"] != nil)
+            #expect(
+                made.labels["managed-by"] == "switchboard" && made.labels["switchboard-server"] == String(made.server)
+                    && made.labels["switchboard-run"] != nil)
             #expect(made.description.hasPrefix("switchboard-\(made.server)-"))
         }
         // Server 11: the new snapshot and the two newest old ones are kept; the six oldest went.
         #expect(state.deleted.sorted() == [101, 102, 103, 104, 105, 106], "\(state.deleted)")
         #expect(state.images[107] != nil && state.images[108] != nil)
-        #expect(state.images[200] != nil && state.images[201] != nil && state.images[202] != nil, "unlabelled, foreign and unfinished images untouched")
+        #expect(
+            state.images[200] != nil && state.images[201] != nil && state.images[202] != nil,
+            "unlabelled, foreign and unfinished images untouched")
         #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0)
         let looks = hetzner.requests.filter { $0.path.contains("/actions/") && $0.method == "GET" }.count
         #expect(looks >= 8 && looks < 40, "each action looked at every poll until done: \(looks)")
@@ -77,8 +91,10 @@ import TestSupport
         let (listed, json) = try await SwitchboardProcess.run(["backups", "list", "--json"] + s.h.common)
         let backups = jsonFields(Array(json.utf8))["backups"] as? [[String: Any]] ?? []
         let made = state.images.values.filter { $0.labels["switchboard-run"]?.hasPrefix("OLDRUN") == false }.map { String($0.id) }
-        #expect(listed == 0 && Set(backups.compactMap { $0["name"] as? String }) == Set(made) && backups.allSatisfy { $0["kind"] as? String == "snapshot" },
-                "\(json)")
+        #expect(
+            listed == 0 && Set(backups.compactMap { $0["name"] as? String }) == Set(made)
+                && backups.allSatisfy { $0["kind"] as? String == "snapshot" },
+            "\(json)")
         #expect(backups.allSatisfy { ($0["bytes"] as? Int ?? 0) > 0 && $0["server"] != nil })
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
@@ -87,11 +103,14 @@ import TestSupport
     @Test func aFailedSnapshotIsDeadLetteredNamingItsServerAndNothingOfItsIsRotated() async throws {
         let s = try await Setup()
         let images = (1...3).map { Self.ours(12, day: $0, id: 300 + $0) } + (1...2).map { Self.ours(11, day: $0, id: 400 + $0) }
-        let hetzner = try await FakeHetzner(token: "hc-token", servers: [11: [:], 12: [:]], images: images, pollsToFinish: 2, failing: [12])
+        let hetzner = try await FakeHetzner(
+            token: "hc-token", servers: [11: [:], 12: [:]], images: images, pollsToFinish: 2, failing: [12])
         let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11,12", "BACKUP_KEEP_SNAPSHOTS": "1"])
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         try await s.snapshot()
-        #expect(await eventually(timeout: .seconds(30)) { (try? await s.h.integer("XLEN", s.h.key("backups:dead"))) == 1 }, "\(consumer.log.suffix(1500))")
+        #expect(
+            await eventually(timeout: .seconds(30)) { (try? await s.h.integer("XLEN", s.h.key("backups:dead"))) == 1 },
+            "\(consumer.log.suffix(1500))")
         let letter = try await s.h.client.send("XRANGE", s.h.key("backups:dead"), "-", "+").array?.first?.array?.last?.pairs ?? []
         let error = letter.first { $0.key == "error" }?.value.string ?? ""
         #expect(error.contains("server 12") && error.contains("server_error"), "\(error)")
@@ -116,7 +135,8 @@ import TestSupport
         labels["switchboard-server"] = "11"
         labels["switchboard-run"] = "AHEAD"
         hetzner.state.withLock { state in
-            state.images[500] = FakeHetzner.Image(id: 500, status: "creating", created: "2026-11-29T02:30:00+00:00", labels: labels, server: 11)
+            state.images[500] = FakeHetzner.Image(
+                id: 500, status: "creating", created: "2026-11-29T02:30:00+00:00", labels: labels, server: 11)
             state.actions[501] = FakeHetzner.Action(id: 501, image: 500, server: 11)
         }
         let ahead = WallClock.unixMilliseconds() + 60_000
@@ -125,7 +145,9 @@ import TestSupport
         defer { pool.close() }
         let follow = JobRequest(queue: SnapshotBackup.queue, kind: SnapshotBackup.followKind, payload: payload, maxAttempts: 1)
         try await Broker(pool: pool, keys: Keys(prefix: s.h.prefix)).add(follow.envelope(), to: SnapshotBackup.queue)
-        #expect(await eventually(timeout: .seconds(30)) { hetzner.state.value.actions[501]?.status == "success" }, "\(consumer.log.suffix(1500))")
+        #expect(
+            await eventually(timeout: .seconds(30)) { hetzner.state.value.actions[501]?.status == "success" },
+            "\(consumer.log.suffix(1500))")
         #expect(await eventually(timeout: .seconds(10)) { await s.idle() })
         #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0, "followed to the end, not 'still running after 2h'")
         #expect(consumer.isRunning, "the consumer is still there: \(consumer.log.suffix(1500))")
@@ -141,10 +163,11 @@ import TestSupport
         let consumer = try s.consumer(hetzner, ["BACKUP_SERVER_IDS": "11"])
         defer { if consumer.isRunning { consumer.signal(SIGKILL) } }
         try await s.snapshot(attempts: 1)
-        #expect(await eventually(timeout: .seconds(30)) {
-            let idle = await s.idle()
-            return idle && hetzner.state.value.created.count == 1
-        }, "\(consumer.log.suffix(1500))")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let idle = await s.idle()
+                return idle && hetzner.state.value.created.count == 1
+            }, "\(consumer.log.suffix(1500))")
         #expect(try await s.h.integer("XLEN", s.h.key("backups:dead")) == 0, "one attempt allowed, and the 429 did not use it")
         #expect(hetzner.state.value.created.count == 1)
         let limit = try await s.h.client.send("HGETALL", s.h.key("limit:hetzner")).integerHash

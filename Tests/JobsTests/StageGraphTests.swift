@@ -1,11 +1,12 @@
 import Foundation
-@testable import Jobs
 import Logging
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Jobs
 
 /// The stage graph is the one table of kinds, queues, flows and next stages: consistent in
 /// itself, held by the engine at run time, and what the consumer's queue checks read.
@@ -18,7 +19,9 @@ import TestSupport
         }
         // Every stage that is not an entry is reached from another stage.
         let reached = Set(StageGraph.stages.flatMap(\.next))
-        for stage in StageGraph.stages where !stage.entry { #expect(reached.contains(stage.kind), "\(stage.kind) is neither an entry nor reached") }
+        for stage in StageGraph.stages where !stage.entry {
+            #expect(reached.contains(stage.kind), "\(stage.kind) is neither an entry nor reached")
+        }
         #expect(StageGraph.stage("chat.retrieve")?.next == ["chat.generate"])
         #expect(StageGraph.stage("chat.generate")?.next == ["chat.reply", "voice.synthesize"])
         #expect(Catalogue.allQueues == StageGraph.queues)
@@ -28,13 +31,18 @@ import TestSupport
         #expect(StageGraph.stage("chat.reply")?.settings.first == "EMBEDDINGS_URL")
         #expect(StageGraph.stage("call.download")?.settings.contains("CHATWOOT_ACCOUNT_ID") == true)
         #expect(StageGraph.stage("call.download")?.settings.contains("AZURE_SPEECH_KEY") == true)
-        #expect(StageGraph.stage("backup.database")?.settings == ["DATABASE_URL", "R2_ENDPOINT|R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET"])
+        #expect(
+            StageGraph.stage("backup.database")?.settings == [
+                "DATABASE_URL", "R2_ENDPOINT|R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET",
+            ])
         #expect(StageGraph.needs(.voice, onAnyOf: ["call-transcribe"]))
         #expect(!StageGraph.needs(.voice, onAnyOf: ["vectorize", "triage", "retrieve"]))
         #expect(StageGraph.needs(.index, onAnyOf: ["triage"]))
         // The consumer asked for the triage queue with the chat flow's settings but no account.
-        let chat = ["EMBEDDINGS_URL": "http://e", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": "http://q", "QDRANT_COLLECTION": "c",
-                    "GROQ_API_KEY": "k", "CHATWOOT_URL": "http://c", "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "p"]
+        let chat = [
+            "EMBEDDINGS_URL": "http://e", "EMBEDDINGS_MODEL": "m", "QDRANT_URL": "http://q", "QDRANT_COLLECTION": "c",
+            "GROQ_API_KEY": "k", "CHATWOOT_URL": "http://c", "CHATWOOT_API_TOKEN": "t", "SYSTEM_PROMPT": "p",
+        ]
         #expect(throws: ConfigurationError.self) {
             _ = try FlowConfiguration.services(forQueues: ["triage"], keys: Keys(), http: HTTPClient(connections: 1)) { chat[$0] }
         }
@@ -53,13 +61,16 @@ import TestSupport
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
         defer { pool.close() }
         let broker = Broker(pool: pool, keys: Keys(prefix: "graph"))
-        let stray = JobDefinition(kind: "chat.retrieve", queue: "retrieve", retry: .once, timeout: .seconds(5), payload: Diagnostics.Empty.self) { _, _ in
+        let stray = JobDefinition(
+            kind: "chat.retrieve", queue: "retrieve", retry: .once, timeout: .seconds(5), payload: Diagnostics.Empty.self
+        ) { _, _ in
             .next(JobRequest(queue: "reply", kind: "chat.reply", payload: "{}", maxAttempts: 1))
         }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let consumer = StreamConsumer(configuration: ConsumerConfiguration(queues: ["retrieve"], fetchBlock: .milliseconds(100)),
-                                      registry: JobRegistry([Catalogue.callingServices(stray)]), broker: broker, logger: logger)
+        let consumer = StreamConsumer(
+            configuration: ConsumerConfiguration(queues: ["retrieve"], fetchBlock: .milliseconds(100)),
+            registry: JobRegistry([Catalogue.callingServices(stray)]), broker: broker, logger: logger)
         try await broker.add(JobRequest(queue: "retrieve", kind: "chat.retrieve", payload: "{}", maxAttempts: 1).envelope(), to: "retrieve")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }

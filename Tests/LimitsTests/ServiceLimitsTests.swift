@@ -1,6 +1,7 @@
 import Foundation
-@testable import Services
 import Testing
+
+@testable import Services
 
 @Suite struct ServiceLimitsTests {
     @Test func publishedLimitsApplyUnlessSetAndNoneLiftsThem() throws {
@@ -9,7 +10,9 @@ import Testing
         #expect(limits[.hetzner].rate == RateLimit(3600, per: .hour))
         #expect(limits[.azureSTT].concurrency == 100)
         #expect(limits[.qdrant].isUnlimited)
-        let set = try ServiceLimits.configured(["RATE_LIMIT_GROQ": "5/s", "CONCURRENCY_GROQ": "3", "RATE_LIMIT_CHATWOOT": "none", "RATE_LIMIT_QDRANT": "100/min"])
+        let set = try ServiceLimits.configured([
+            "RATE_LIMIT_GROQ": "5/s", "CONCURRENCY_GROQ": "3", "RATE_LIMIT_CHATWOOT": "none", "RATE_LIMIT_QDRANT": "100/min",
+        ])
         #expect(set[.groq] == ServiceLimit(rate: RateLimit(5, per: .second), concurrency: 3))
         #expect(set[.chatwoot].isUnlimited)
         #expect(set[.qdrant].rate == RateLimit(100, per: .minute))
@@ -39,16 +42,25 @@ import Testing
     }
 
     @Test func only429sAndUsedUpQuotasPause() {
-        func response(_ status: Int, _ headers: [(String, String)] = []) -> HTTPClient.Response { .init(status: status, headers: headers, body: []) }
+        func response(_ status: Int, _ headers: [(String, String)] = []) -> HTTPClient.Response {
+            .init(status: status, headers: headers, body: [])
+        }
         #expect(PauseAdvice.pause(after: response(429)) == PauseAdvice.unadvised)
         #expect(PauseAdvice.pause(after: response(429, [("retry-after", "3")])) == .seconds(3))
         #expect(PauseAdvice.pause(after: response(429, [("retry-after", "0")])) == PauseAdvice.unadvised, "no sooner than the floor")
         #expect(PauseAdvice.pause(after: response(503, [("retry-after", "3")])) == nil)
-        #expect(PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-requests", "12"), ("x-ratelimit-reset-requests", "5s")])) == nil)
-        #expect(PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "5s")])) == .seconds(5))
+        #expect(
+            PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-requests", "12"), ("x-ratelimit-reset-requests", "5s")])) == nil
+        )
+        #expect(
+            PauseAdvice.pause(after: response(200, [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "5s")]))
+                == .seconds(5))
         // Hetzner: the last request of the hour, and when the bucket has one again (a Unix time).
         let now = Date(timeIntervalSince1970: 1_764_400_000)
-        #expect(PauseAdvice.pause(after: response(201, [("ratelimit-remaining", "0"), ("ratelimit-reset", "1764400004")]), now: now) == .seconds(4))
-        #expect(PauseAdvice.pause(after: response(201, [("ratelimit-remaining", "3"), ("ratelimit-reset", "1764400004")]), now: now) == nil)
+        #expect(
+            PauseAdvice.pause(after: response(201, [("ratelimit-remaining", "0"), ("ratelimit-reset", "1764400004")]), now: now)
+                == .seconds(4))
+        #expect(
+            PauseAdvice.pause(after: response(201, [("ratelimit-remaining", "3"), ("ratelimit-reset", "1764400004")]), now: now) == nil)
     }
 }

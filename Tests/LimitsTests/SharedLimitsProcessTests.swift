@@ -4,8 +4,8 @@ import Jobs
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
 
 /// The limits as a deployment lives them: several `switchboard consumer` processes, a burst of
 /// guests, and a model that enforces its own limit with 429s above it.
@@ -29,7 +29,10 @@ import TestSupport
         private(set) nonisolated(unsafe) var service: FakeService!
 
         /// `burst`: how many calls may arrive at once (default `perSecond`).
-        init(perSecond capacity: Int, burst: Int? = nil, override: @escaping @Sendable (_ call: Int, _ body: [UInt8]) -> Response? = { _, _ in nil }) async throws {
+        init(
+            perSecond capacity: Int, burst: Int? = nil,
+            override: @escaping @Sendable (_ call: Int, _ body: [UInt8]) -> Response? = { _, _ in nil }
+        ) async throws {
             self.capacity = Double(capacity)
             self.burst = Double(burst ?? capacity)
             self.state = LockedValue(State(tokens: Double(burst ?? capacity)))
@@ -59,11 +62,15 @@ import TestSupport
                 return own
             }
             guard allowed else {
-                return FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
-                                          headers: [.retryAfter: "1"])
+                return FakeService.answer(
+                    .tooManyRequests, #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
+                    headers: [.retryAfter: "1"])
             }
             let question = ((jsonFields(received.body)["messages"] as? [[String: String]])?.last?["content"]) ?? ""
-            return FakeService.answer(.ok, #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Answer to \#(question)"},"finish_reason":"stop"}]}"#)
+            return FakeService.answer(
+                .ok,
+                #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Answer to \#(question)"},"finish_reason":"stop"}]}"#
+            )
         }
     }
 
@@ -78,7 +85,8 @@ import TestSupport
             h = ProcessHarness(server: server)
             let embeddings = try await FakeService.embeddings(vector: [0, 1, 0])
             let (_, qdrant) = try await FakeQdrant.create(apiKey: "qd")
-            try await QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient()).ensureCollection(vectorSize: 3)
+            try await QdrantClient(baseURL: qdrant.url, apiKey: "qd", collection: "knowledge", http: HTTPClient()).ensureCollection(
+                vectorSize: 3)
             chatwoot = try await FakeChatwoot(token: "t", conversations: (1...conversations).map { .init(id: $0) })
             environment = [
                 "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": "qd",
@@ -88,8 +96,9 @@ import TestSupport
         }
 
         func consumer(_ settings: [String: String] = [:], concurrency: Int = 8) throws -> SwitchboardProcess {
-            try h.consumer(["--queues", "retrieve,generate,reply", "--concurrency", String(concurrency)],
-                           environment: environment.merging(settings) { _, setting in setting })
+            try h.consumer(
+                ["--queues", "retrieve,generate,reply", "--concurrency", String(concurrency)],
+                environment: environment.merging(settings) { _, setting in setting })
         }
 
         /// `count` guests' messages, spread over the conversations, enqueued at once.
@@ -99,8 +108,9 @@ import TestSupport
             let broker = Broker(pool: pool, keys: Keys(prefix: h.prefix))
             for index in 0..<count {
                 let id = firstID + index
-                let message = ChatMessage(accountID: 1, conversationID: 1 + index % conversations, inboxID: 1, messageID: id,
-                                          content: "question \(id)", senderID: 3, senderName: "Guest")
+                let message = ChatMessage(
+                    accountID: 1, conversationID: 1 + index % conversations, inboxID: 1, messageID: id,
+                    content: "question \(id)", senderID: 3, senderName: "Guest")
                 try await broker.add(try Flows.chat.request(message, dedupe: nil).envelope(), to: Flows.chat.queue)
             }
         }
@@ -115,7 +125,8 @@ import TestSupport
         func idle() async -> Bool {
             for queue in ["retrieve", "generate", "reply"] {
                 guard (try? await h.integer("XLEN", h.key("\(queue):stream"))) == 0,
-                      (try? await h.integer("ZCARD", h.key("\(queue):delayed"))) == 0 else { return false }
+                    (try? await h.integer("ZCARD", h.key("\(queue):delayed"))) == 0
+                else { return false }
             }
             return true
         }
@@ -150,7 +161,9 @@ import TestSupport
         let replicas = try (0..<3).map { _ in try d.consumer() }
         defer { for replica in replicas where replica.isRunning { replica.signal(SIGKILL) } }
         try await d.burst(200, conversations: 20)
-        #expect(await eventually(timeout: .seconds(120)) { d.chatwoot.messages.count >= 200 }, "\(d.chatwoot.messages.count) answered; \(replicas[0].log.suffix(1500))")
+        #expect(
+            await eventually(timeout: .seconds(120)) { d.chatwoot.messages.count >= 200 },
+            "\(d.chatwoot.messages.count) answered; \(replicas[0].log.suffix(1500))")
         #expect(await eventually(timeout: .seconds(30)) { await d.idle() })
         #expect(d.chatwoot.messages.count == 200, "each guest answered once")
         #expect(Set(d.chatwoot.messages.map(\.content)).count == 200)
@@ -173,7 +186,8 @@ import TestSupport
     @Test func a429SeenByOneReplicaHoldsTheOthersUntilTheAdvisedTime() async throws {
         // The model's first call is refused with three seconds to wait; every other call is answered.
         let model = try await LimitedModel(perSecond: 1000) { call, _ in
-            call == 1 ? FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached"}}"#, headers: [.retryAfter: "3"]) : nil
+            call == 1
+                ? FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached"}}"#, headers: [.retryAfter: "3"]) : nil
         }
         let d = try await Deployment(model: model, conversations: 6, settings: ["RATE_LIMIT_GROQ": "1000/s"])
         let replicas = try (0..<3).map { _ in try d.consumer(concurrency: 2) }
@@ -194,7 +208,8 @@ import TestSupport
         let row = table.split(separator: "\n").first { $0.hasPrefix("groq") }.map(String.init) ?? ""
         #expect(status == 0 && table.contains("LET THROUGH") && row.contains("1000/s") && row.contains("paused"), "\(table)")
         let (_, json) = try await SwitchboardProcess.run(["queues", "--json"] + d.h.common)
-        let groq = ((jsonFields(Array(json.utf8))["services"] as? [[String: Any]]) ?? []).first { $0["service"] as? String == "groq" } ?? [:]
+        let groq =
+            ((jsonFields(Array(json.utf8))["services"] as? [[String: Any]]) ?? []).first { $0["service"] as? String == "groq" } ?? [:]
         #expect(groq["pauses"] as? Int == 1 && groq["letThrough"] as? Int == 8 && (groq["heldBack"] as? Int ?? 0) >= 1, "\(json)")
         for replica in replicas { replica.signal(SIGTERM) }
         for replica in replicas { #expect(await replica.waitForExit() == 0) }
@@ -222,7 +237,8 @@ import TestSupport
         let held = try await d.held()
         #expect(held["held_interactive", default: 0] >= 10, "the burst was held back many times: \(held)")
         let metrics = HTTPProbe.get(port: metricsPort, path: "/metrics")?.body ?? ""
-        #expect(metrics.contains(#"switchboard_service_calls_held_total{service="groq",priority="interactive",reason="rate"}"#), "\(metrics)")
+        #expect(
+            metrics.contains(#"switchboard_service_calls_held_total{service="groq",priority="interactive",reason="rate"}"#), "\(metrics)")
         #expect(metrics.contains(#"switchboard_jobs_total{queue="generate",outcome="throttled"}"#))
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
@@ -256,7 +272,8 @@ import TestSupport
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let (status, output) = try await SwitchboardProcess.run(["consumer"] + h.common + ["--queues", "diagnostics"], environment: setting)
+        let (status, output) = try await SwitchboardProcess.run(
+            ["consumer"] + h.common + ["--queues", "diagnostics"], environment: setting)
         #expect(status == 2, "a usage error")
         #expect(output.contains(setting.keys.first!), "\(output)")
     }

@@ -1,11 +1,12 @@
 import Foundation
-@testable import Limits
 import Logging
 import Queue
 import Redis
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Limits
 
 /// The shared limiter against a real Redis: several gates stand for several replicas, each with
 /// its own connection, all holding one limit.
@@ -18,12 +19,15 @@ import TestSupport
     }
 
     func gate(_ limit: ServiceLimit, service: ExternalService = .groq, maxWait: Duration = .zero) -> SharedServiceGate {
-        SharedServiceGate(pool: RedisPool(endpoint: server.endpoint, size: 1), keys: keys, limits: ServiceLimits([service: limit]),
-                          maxWait: { _ in maxWait }, logger: Logger(label: "test"))
+        SharedServiceGate(
+            pool: RedisPool(endpoint: server.endpoint, size: 1), keys: keys, limits: ServiceLimits([service: limit]),
+            maxWait: { _ in maxWait }, logger: Logger(label: "test"))
     }
 
     /// The wait a refused call is told, or nil when it went through.
-    func refusal(_ gate: SharedServiceGate, _ service: ExternalService = .groq, priority: CallPriority = .interactive) async throws -> HTTPFailure? {
+    func refusal(_ gate: SharedServiceGate, _ service: ExternalService = .groq, priority: CallPriority = .interactive) async throws
+        -> HTTPFailure?
+    {
         do {
             let pass = try await gate.enter(service, priority: priority, lease: .seconds(30))
             await gate.leave(pass, response: nil)
@@ -40,15 +44,21 @@ import TestSupport
         let held = try #require(try await refusal(gate))
         guard case .throttled(.groq) = held.kind else { Issue.record("\(held)"); return }
         let wait = try #require(held.retryAfter)
-        #expect(wait > .zero && wait <= SharedServiceGate.horizon, "a token comes back in 12 s; the job asks again within the horizon: \(wait)")
+        #expect(
+            wait > .zero && wait <= SharedServiceGate.horizon, "a token comes back in 12 s; the job asks again within the horizon: \(wait)")
         #expect(held.description.contains("rate") && held.description.contains("5/min"), "\(held)")
     }
 
     @Test func eachCallHeldBackIsToldATimeOfItsOwn() async throws {
         let pool = RedisPool(endpoint: server.endpoint, size: 1)
         func acquire(_ interval: Duration) async throws -> LimitDecision {
-            LimitDecision(try await LimitScripts.acquire.run(on: pool.client, keys: [keys.limit("groq"), keys.limitInFlight("groq")], arguments: [
-                String(interval.microseconds), "1", "0", "0", "", "interactive", String(SharedServiceGate.horizon.microseconds), "test"]))
+            LimitDecision(
+                try await LimitScripts.acquire.run(
+                    on: pool.client, keys: [keys.limit("groq"), keys.limitInFlight("groq")],
+                    arguments: [
+                        String(interval.microseconds), "1", "0", "0", "", "interactive", String(SharedServiceGate.horizon.microseconds),
+                        "test",
+                    ]))
         }
         // The grant and the two held calls in one pipeline: Redis runs them back to back, so how
         // loaded this machine is cannot move their times apart (the script's own rule keeps the
@@ -136,10 +146,14 @@ import TestSupport
     @Test func groqSayingAQuotaIsUsedUpPausesBeforeAny429() async throws {
         let gate = gate(ServiceLimit(rate: RateLimit(1000, per: .second)))
         let pass = try await gate.enter(.groq, priority: .interactive, lease: .seconds(30))
-        await gate.leave(pass, response: HTTPClient.Response(status: 200, headers: [
-            ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "7.5s"),
-            ("x-ratelimit-remaining-tokens", "4000"), ("x-ratelimit-reset-tokens", "7.66s"),
-        ], body: []))
+        await gate.leave(
+            pass,
+            response: HTTPClient.Response(
+                status: 200,
+                headers: [
+                    ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "7.5s"),
+                    ("x-ratelimit-remaining-tokens", "4000"), ("x-ratelimit-reset-tokens", "7.66s"),
+                ], body: []))
         let held = try #require(try await refusal(gate))
         let wait = try #require(held.retryAfter)
         #expect(wait > .seconds(4) && wait <= .milliseconds(7500), "\(wait)")

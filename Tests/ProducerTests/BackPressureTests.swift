@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Many senders at once, a full queue, and Redis going away: nothing accepted is ever lost, and
 /// nothing is enqueued twice.
@@ -19,8 +19,11 @@ import TestSupport
 
     /// Sends `deliveries` from `senders` concurrent senders; each retries a delivery on 503 until
     /// it is answered 2xx (bounded). Returns every final answer and how many 503s were seen.
-    static func flood(_ h: ProducerHarness, _ deliveries: [Delivery], senders: Int, onProgress: @Sendable @escaping (Int) -> Void = { _ in })
-        async throws -> (answers: [Answer], refusals: Int) {
+    static func flood(
+        _ h: ProducerHarness, _ deliveries: [Delivery], senders: Int, onProgress: @Sendable @escaping (Int) -> Void = { _ in }
+    )
+        async throws -> (answers: [Answer], refusals: Int)
+    {
         let next = LockedValue(0)
         let refusals = LockedValue(0)
         let done = LockedValue(0)
@@ -29,14 +32,21 @@ import TestSupport
                 group.addTask {
                     var mine: [Answer] = []
                     while true {
-                        let index = next.withLock { value -> Int in defer { value += 1 }; return value }
+                        let index = next.withLock { value -> Int in
+                            defer { value += 1 }; return value
+                        }
                         guard index < deliveries.count else { break }
                         let delivery = deliveries[index]
                         let deadline = ContinuousClock.now + .seconds(60)
                         while true {
-                            let reply = try await h.post("/webhooks/guesty", json: delivery.body, headers: ProducerHarness.svixHeaders(delivery.body, id: delivery.svixID))
+                            let reply = try await h.post(
+                                "/webhooks/guesty", json: delivery.body,
+                                headers: ProducerHarness.svixHeaders(delivery.body, id: delivery.svixID))
                             if reply.status == 202 || reply.status == 200 {
-                                mine.append(Answer(svixID: delivery.svixID, status: reply.status, jobID: ProducerHarness.json(reply)["job_id"] as? String))
+                                mine.append(
+                                    Answer(
+                                        svixID: delivery.svixID, status: reply.status,
+                                        jobID: ProducerHarness.json(reply)["job_id"] as? String))
                                 break
                             }
                             guard reply.status == 503, reply.headers["retry-after"] != nil else {
@@ -46,7 +56,10 @@ import TestSupport
                             guard ContinuousClock.now < deadline else { throw TestFailure("delivery \(delivery.svixID) never accepted") }
                             try await Task.sleep(for: .milliseconds(50))
                         }
-                        onProgress(done.withLock { value in value += 1; return value })
+                        onProgress(
+                            done.withLock { value in
+                                value += 1; return value
+                            })
                     }
                     return mine
                 }
@@ -131,7 +144,9 @@ import TestSupport
     }
 
     @Test func aQueueAtItsHighWaterMarkPushesBackWith503() async throws {
-        let h = try await ProducerHarness { $0.highWater = 3; $0.fullRetryAfter = 17 }
+        let h = try await ProducerHarness {
+            $0.highWater = 3; $0.fullRetryAfter = 17
+        }
         for index in 0..<3 {
             #expect(try await h.guesty(Fixtures.guestyReservation(id: "R\(index)"), id: "msg_\(index)").status == 202)
         }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Producer
 import Queue
-import Testing
 import TestSupport
+import Testing
+
+@testable import Producer
 
 /// What an attacker or a broken sender can put in a delivery: hostile numbers, unauthenticated
 /// bodies built to learn the schema, identifiers no conversation has, header sets under other names.
@@ -11,9 +12,11 @@ import TestSupport
         let h = try await ProducerHarness()
         for hostile in ["-9223372036854775808", "9223372036854775807", "99999999999999999999"] {
             let body = Fixtures.chatwootMessage()
-            let chatwoot = try await h.post("/webhooks/chatwoot", json: body, headers: [
-                ("X-Chatwoot-Signature", "sha256=" + String(repeating: "ab", count: 32)), ("X-Chatwoot-Timestamp", hostile),
-            ])
+            let chatwoot = try await h.post(
+                "/webhooks/chatwoot", json: body,
+                headers: [
+                    ("X-Chatwoot-Signature", "sha256=" + String(repeating: "ab", count: 32)), ("X-Chatwoot-Timestamp", hostile),
+                ])
             var svix = ProducerHarness.svixHeaders(Fixtures.guestyReservation(), id: "msg_1")
             svix[1].1 = hostile
             let guesty = try await h.post("/webhooks/guesty", json: Fixtures.guestyReservation(), headers: svix)
@@ -57,7 +60,8 @@ import TestSupport
         let h = try await ProducerHarness()
         let call = try await h.aircall(Fixtures.aircall(recording: "file:///etc/passwd"))
         #expect(call.status == 400 && ProducerHarness.json(call)["field"] as? String == "data.recording", "\(call.text)")
-        let attachment = Fixtures.audioAttachment.replacingOccurrences(of: "https://chat.example.com/rails/active_storage/blobs/voice.ogg", with: "file:///etc/shadow")
+        let attachment = Fixtures.audioAttachment.replacingOccurrences(
+            of: "https://chat.example.com/rails/active_storage/blobs/voice.ogg", with: "file:///etc/shadow")
         let chat = try await h.chatwoot(Fixtures.chatwootMessage(content: nil, attachments: attachment))
         #expect(chat.status == 400 && ProducerHarness.json(chat)["field"] as? String == "attachments[0].data_url", "\(chat.text)")
         #expect(try await h.length("download") == 0)
@@ -94,7 +98,9 @@ import TestSupport
         #expect(await declared.closedByPeer(timeout: .seconds(5)), "a refused body is not drained")
         // Unauthenticated upload with an endless chunked body: 401 and the end of the connection.
         let endless = try RawConnection(port: h.port)
-        endless.send("POST /voice?account_id=1&conversation_id=2 HTTP/1.1\r\nHost: x\r\nContent-Type: audio/ogg\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer wrong\r\n\r\n")
+        endless.send(
+            "POST /voice?account_id=1&conversation_id=2 HTTP/1.1\r\nHost: x\r\nContent-Type: audio/ogg\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer wrong\r\n\r\n"
+        )
         endless.send("4000\r\n" + String(repeating: "a", count: 0x4000) + "\r\n")
         #expect(await endless.readResponse()?.status == 401)
         #expect(await endless.closedByPeer(timeout: .seconds(5)))
@@ -104,14 +110,19 @@ import TestSupport
     @Test func aClientLeavingMidBodyOrBreakingTheFramingIsA400NotAServerError() async throws {
         let h = try await ProducerHarness()
         let framing = try RawConnection(port: h.port)
-        framing.send("POST /webhooks/guesty HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n")
+        framing.send(
+            "POST /webhooks/guesty HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n"
+        )
         let broken = await framing.readResponse()
         #expect(broken?.status == 400, "\(String(describing: broken?.status))")
         let leaving = try RawConnection(port: h.port)
-        leaving.send("POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"event\":")
+        leaving.send(
+            "POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"event\":")
         leaving.close()
         #expect(await eventually { h.log.count(containing: "body not read to its end") >= 2 })
-        #expect(h.log.count(containing: "request failed") == 0, "nothing is logged as our failure: \(h.log.lines.filter { $0.contains("error") })")
+        #expect(
+            h.log.count(containing: "request failed") == 0,
+            "nothing is logged as our failure: \(h.log.lines.filter { $0.contains("error") })")
         #expect(try await h.get("/healthz").status == 200)
     }
 
@@ -128,7 +139,9 @@ import TestSupport
     }
 
     @Test func aRequestTrickledSlowerThanTheRequestTimeoutIsCutOff() async throws {
-        let h = try await ProducerHarness { $0.requestTimeout = .seconds(1); $0.idleTimeout = .seconds(30) }
+        let h = try await ProducerHarness {
+            $0.requestTimeout = .seconds(1); $0.idleTimeout = .seconds(30)
+        }
         let slow = try RawConnection(port: h.port)
         slow.send("POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
         let started = ContinuousClock.now
@@ -147,7 +160,9 @@ import TestSupport
     }
 
     @Test func connectionsAboveTheCapWaitForOneToClose() async throws {
-        let h = try await ProducerHarness { $0.maxConnections = 4; $0.idleTimeout = .milliseconds(800) }
+        let h = try await ProducerHarness {
+            $0.maxConnections = 4; $0.idleTimeout = .milliseconds(800)
+        }
         // Four kept-alive connections, each surely accepted (it has had its answer), fill the cap.
         var holders: [RawConnection] = []
         var firstAnswered: ContinuousClock.Instant?

@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
 import Logging
-@testable import Producer
 import Prometheus
 import Queue
 import Redis
 import Services
 import TestSupport
+
+@testable import Producer
 
 /// A producer served in-process on a free loopback port, over a real Redis, with every route
 /// configured; requests go over real HTTP. Signing helpers sign the way the senders do.
@@ -24,8 +25,10 @@ final class ProducerHarness: Sendable {
     let log = LogCapture()
     private let task: Task<Void, any Error>
 
-    init(server: RedisServer? = nil, prefix: String = #function, commandTimeout: Duration = .seconds(2),
-         configure: (inout ProducerConfiguration) -> Void = { _ in }) async throws {
+    init(
+        server: RedisServer? = nil, prefix: String = #function, commandTimeout: Duration = .seconds(2),
+        configure: (inout ProducerConfiguration) -> Void = { _ in }
+    ) async throws {
         if let server { self.server = server } else { self.server = try await RedisServer() }
         pool = RedisPool(endpoint: self.server.endpoint, size: 2, commandTimeout: commandTimeout, logger: log.logger)
         keys = Keys(prefix: prefix.filter { $0.isLetter || $0.isNumber })
@@ -42,8 +45,9 @@ final class ProducerHarness: Sendable {
         // Port 0: the server takes a port nobody else can be given meanwhile (a port found free
         // and then bound later can be taken in between by another test's server).
         let listening = LockedValue<Int?>(nil)
-        let app = try ProducerRole.application(configuration, pool: pool, metrics: PrometheusCollectorRegistry(), logger: logger,
-                                               onListening: { listening.set($0) })
+        let app = try ProducerRole.application(
+            configuration, pool: pool, metrics: PrometheusCollectorRegistry(), logger: logger,
+            onListening: { listening.set($0) })
         task = Task { try await app.run() }
         guard await eventually(timeout: .seconds(10), { listening.value != nil }), let port = listening.value else {
             task.cancel()
@@ -58,7 +62,9 @@ final class ProducerHarness: Sendable {
         try? FileManager.default.removeItem(at: blobs)
     }
 
-    func post(_ path: String, json: String, headers: [(String, String)] = [], contentType: String = "application/json") async throws -> LoopbackHTTP.Reply {
+    func post(_ path: String, json: String, headers: [(String, String)] = [], contentType: String = "application/json") async throws
+        -> LoopbackHTTP.Reply
+    {
         try await LoopbackHTTP.send(port: port, path: path, headers: [("Content-Type", contentType)] + headers, body: Array(json.utf8))
     }
 
@@ -69,23 +75,32 @@ final class ProducerHarness: Sendable {
     // MARK: Senders
 
     /// A Guesty delivery signed as Svix signs it.
-    func guesty(_ body: String, id: String = "msg_\(UUID().uuidString)", timestamp: Int = Int(Date().timeIntervalSince1970),
-                secret: String = ProducerHarness.guestySecret) async throws -> LoopbackHTTP.Reply {
+    func guesty(
+        _ body: String, id: String = "msg_\(UUID().uuidString)", timestamp: Int = Int(Date().timeIntervalSince1970),
+        secret: String = ProducerHarness.guestySecret
+    ) async throws -> LoopbackHTTP.Reply {
         try await post("/webhooks/guesty", json: body, headers: Self.svixHeaders(body, id: id, timestamp: timestamp, secret: secret))
     }
 
-    static func svixHeaders(_ body: String, id: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = guestySecret) -> [(String, String)] {
+    static func svixHeaders(_ body: String, id: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = guestySecret)
+        -> [(String, String)]
+    {
         SvixSigning.headers(body, id: id, timestamp: timestamp, secret: secret)
     }
 
     /// A Chatwoot delivery signed as Chatwoot v4.11.2+ signs it.
-    func chatwoot(_ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret,
-                  headers: [(String, String)] = []) async throws -> LoopbackHTTP.Reply {
-        let signature = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
-        return try await post("/webhooks/chatwoot", json: body, headers: [
-            ("X-Chatwoot-Signature", "sha256=\(Hex.encode(signature))"), ("X-Chatwoot-Timestamp", String(timestamp)),
-            ("X-Chatwoot-Delivery", UUID().uuidString),
-        ] + headers)
+    func chatwoot(
+        _ body: String, timestamp: Int = Int(Date().timeIntervalSince1970), secret: String = ProducerHarness.chatwootSecret,
+        headers: [(String, String)] = []
+    ) async throws -> LoopbackHTTP.Reply {
+        let signature = HMAC<SHA256>.authenticationCode(
+            for: Array("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        return try await post(
+            "/webhooks/chatwoot", json: body,
+            headers: [
+                ("X-Chatwoot-Signature", "sha256=\(Hex.encode(signature))"), ("X-Chatwoot-Timestamp", String(timestamp)),
+                ("X-Chatwoot-Delivery", UUID().uuidString),
+            ] + headers)
     }
 
     func aircall(_ body: String) async throws -> LoopbackHTTP.Reply {
@@ -97,7 +112,8 @@ final class ProducerHarness: Sendable {
     func entries(_ queue: String) async throws -> [[String: String]] {
         let reply = try await pool.send("XRANGE", keys.stream(queue), "-", "+")
         return (reply.array ?? []).map { entry in
-            Dictionary((entry.array?.last?.pairs ?? []).compactMap { pair in pair.value.string.map { (pair.key, $0) } }, uniquingKeysWith: { $1 })
+            Dictionary(
+                (entry.array?.last?.pairs ?? []).compactMap { pair in pair.value.string.map { (pair.key, $0) } }, uniquingKeysWith: { $1 })
         }
     }
 
@@ -120,21 +136,23 @@ final class ProducerHarness: Sendable {
 
 /// Bodies as the senders document them (docs/contracts.md §1–3), trimmed to what matters.
 enum Fixtures {
-    static func chatwootMessage(id: Int = 118, type: String = "incoming", isPrivate: Bool = false, content: String? = "Is the pool heated?",
-                                senderType: String = "contact", attachments: String? = nil, event: String = "message_created",
-                                status: String = "open", assignee: String = "null", conversation: Int = 10) -> String {
+    static func chatwootMessage(
+        id: Int = 118, type: String = "incoming", isPrivate: Bool = false, content: String? = "Is the pool heated?",
+        senderType: String = "contact", attachments: String? = nil, event: String = "message_created",
+        status: String = "open", assignee: String = "null", conversation: Int = 10
+    ) -> String {
         let contentJSON = content.map { "\"\($0)\"" } ?? "null"
         let attachmentsPart = attachments.map { ", \"attachments\": \($0)" } ?? ""
         return """
-        {"event": "\(event)", "id": \(id), "content": \(contentJSON), "created_at": "2021-07-23T18:02:48.000Z",
-         "message_type": "\(type)", "content_type": "text", "content_attributes": {}, "additional_attributes": {},
-         "private": \(isPrivate), "source_id": null,
-         "sender": {"id": 14, "name": "Ada", "avatar": "", "type": "\(senderType)", "email": "ada@example.com", "phone_number": "+33612345678"},
-         "inbox": {"id": 1, "name": "Acme Support"}, "account": {"id": 1, "name": "Acme Inc"},
-         "conversation": {"id": \(conversation), "inbox_id": 1, "status": "\(status)", "labels": ["vip"], "channel": "Channel::Api", "can_reply": true,
-           "meta": {"sender": {}, "assignee": \(assignee), "team": null, "hmac_verified": false},
-           "messages": [{"message_type": 0}], "custom_attributes": {}, "unread_count": 1, "timestamp": 1627063369, "created_at": 1627063369}\(attachmentsPart)}
-        """
+            {"event": "\(event)", "id": \(id), "content": \(contentJSON), "created_at": "2021-07-23T18:02:48.000Z",
+             "message_type": "\(type)", "content_type": "text", "content_attributes": {}, "additional_attributes": {},
+             "private": \(isPrivate), "source_id": null,
+             "sender": {"id": 14, "name": "Ada", "avatar": "", "type": "\(senderType)", "email": "ada@example.com", "phone_number": "+33612345678"},
+             "inbox": {"id": 1, "name": "Acme Support"}, "account": {"id": 1, "name": "Acme Inc"},
+             "conversation": {"id": \(conversation), "inbox_id": 1, "status": "\(status)", "labels": ["vip"], "channel": "Channel::Api", "can_reply": true,
+               "meta": {"sender": {}, "assignee": \(assignee), "team": null, "hmac_verified": false},
+               "messages": [{"message_type": 0}], "custom_attributes": {}, "unread_count": 1, "timestamp": 1627063369, "created_at": 1627063369}\(attachmentsPart)}
+            """
     }
 
     /// `conversation_created` as an account webhook sends it: the conversation's push data.
@@ -153,16 +171,18 @@ enum Fixtures {
           "data_url": "https://chat.example.com/rails/active_storage/blobs/voice.ogg", "thumb_url": "", "file_size": 12345, "width": null, "height": null}]
         """
 
-    static func aircall(event: String = "call.ended", token: String = ProducerHarness.aircallToken, callID: Int = 812,
-                        recording: String? = "https://aircall-recordings.s3.amazonaws.com/812.mp3", voicemail: String? = nil) -> String {
+    static func aircall(
+        event: String = "call.ended", token: String = ProducerHarness.aircallToken, callID: Int = 812,
+        recording: String? = "https://aircall-recordings.s3.amazonaws.com/812.mp3", voicemail: String? = nil
+    ) -> String {
         func quoted(_ value: String?) -> String { value.map { "\"\($0)\"" } ?? "null" }
         return """
-        {"resource": "call", "event": "\(event)", "timestamp": 1732622896, "token": "\(token)",
-         "data": {"id": \(callID), "direct_link": "https://api.aircall.io/v1/calls/\(callID)", "direction": "inbound", "status": "done",
-           "started_at": 1732622800, "answered_at": 1732622805, "ended_at": 1732622890, "duration": 90, "raw_digits": "+33 6 12 34 56 78",
-           "user": {"id": 1, "name": "Grace"}, "number": {"id": 2, "name": "Front desk"},
-           "recording": \(quoted(recording)), "recording_short_url": null, "voicemail": \(quoted(voicemail)), "voicemail_short_url": null}}
-        """
+            {"resource": "call", "event": "\(event)", "timestamp": 1732622896, "token": "\(token)",
+             "data": {"id": \(callID), "direct_link": "https://api.aircall.io/v1/calls/\(callID)", "direction": "inbound", "status": "done",
+               "started_at": 1732622800, "answered_at": 1732622805, "ended_at": 1732622890, "duration": 90, "raw_digits": "+33 6 12 34 56 78",
+               "user": {"id": 1, "name": "Grace"}, "number": {"id": 2, "name": "Front desk"},
+               "recording": \(quoted(recording)), "recording_short_url": null, "voicemail": \(quoted(voicemail)), "voicemail_short_url": null}}
+            """
     }
 
     static func guestyReservation(event: String = "reservation.new", id: String = "62a08097b8a1ab0037fd3feb") -> String {

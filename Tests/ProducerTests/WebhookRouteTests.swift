@@ -1,10 +1,11 @@
 import Foundation
 import Jobs
-@testable import Producer
 import Queue
 import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Producer
 
 /// Each webhook route over real HTTP against a real Redis: what is accepted, what is refused and
 /// how, and exactly what reaches the stream.
@@ -91,7 +92,10 @@ import TestSupport
         let payload = try ProducerHarness.payload(try #require(entries.first))
         #expect(payload["account_id"] as? Int == 1 && payload["conversation_id"] as? Int == 10 && payload["message_id"] as? Int == 118)
         #expect(payload["content"] as? String == "Is the pool heated?")
-        #expect(h.log.lines.contains { $0.contains("job enqueued") && $0.contains("job.id=\(entries[0]["id"]!)") && $0.contains("hb.request.id=") })
+        #expect(
+            h.log.lines.contains {
+                $0.contains("job enqueued") && $0.contains("job.id=\(entries[0]["id"]!)") && $0.contains("hb.request.id=")
+            })
     }
 
     @Test func theBotNeverAnswersItself() async throws {
@@ -142,7 +146,9 @@ import TestSupport
         let triage = try #require(try await h.entries("triage").first)
         #expect(triage["id"] != flow && triage["flow"] == flow && triage["trace"] == traceparent)
         // A header that is not a W3C traceparent is dropped, not carried into the stream.
-        let hostile = try await h.chatwoot(Fixtures.chatwootMessage(id: 119, conversation: 11), headers: [("traceparent", "00-\(String(repeating: "z", count: 32))-b7ad6b7169203331-01")])
+        let hostile = try await h.chatwoot(
+            Fixtures.chatwootMessage(id: 119, conversation: 11),
+            headers: [("traceparent", "00-\(String(repeating: "z", count: 32))-b7ad6b7169203331-01")])
         #expect(hostile.status == 202)
         let second = try #require(try await h.entries("retrieve").last)
         #expect(second["id"] == ProducerHarness.json(hostile)["flow_id"] as? String && second["trace"] == nil)
@@ -154,21 +160,29 @@ import TestSupport
     /// start the chat flow for the team; other private notes start nothing.
     @Test func theTeamAsksTheAssistant() async throws {
         let h = try await ProducerHarness { $0.assistantInboxes = [7] }
-        let note = Fixtures.chatwootMessage(id: 500, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user",
-                                            assignee: #"{"id": 3}"#)
-            .replacingOccurrences(of: #""meta": {"sender": {}"#, with: #""meta": {"sender": {"id": 14, "email": "Ada@Example.com", "phone_number": "+33 6 12 34 56 78", "type": "contact"}"#)
+        let note = Fixtures.chatwootMessage(
+            id: 500, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user",
+            assignee: #"{"id": 3}"#
+        )
+        .replacingOccurrences(
+            of: #""meta": {"sender": {}"#,
+            with: #""meta": {"sender": {"id": 14, "email": "Ada@Example.com", "phone_number": "+33 6 12 34 56 78", "type": "contact"}"#)
         #expect(try await h.chatwoot(note).status == 202)
-        let plain = try await h.chatwoot(Fixtures.chatwootMessage(id: 501, type: "outgoing", isPrivate: true, content: "call her back", senderType: "user"))
+        let plain = try await h.chatwoot(
+            Fixtures.chatwootMessage(id: 501, type: "outgoing", isPrivate: true, content: "call her back", senderType: "user"))
         #expect(plain.status == 200 && ProducerHarness.json(plain)["ignored"] != nil)
-        let team = Fixtures.chatwootMessage(id: 502, type: "outgoing", content: "What did the dog guest say?", senderType: "user", assignee: #"{"id": 3}"#)
-            .replacingOccurrences(of: #""inbox": {"id": 1"#, with: #""inbox": {"id": 7"#)
+        let team = Fixtures.chatwootMessage(
+            id: 502, type: "outgoing", content: "What did the dog guest say?", senderType: "user", assignee: #"{"id": 3}"#
+        )
+        .replacingOccurrences(of: #""inbox": {"id": 1"#, with: #""inbox": {"id": 7"#)
         #expect(try await h.chatwoot(team).status == 202, "a team inbox is answered whoever is assigned")
         let entries = try await h.entries("retrieve")
         #expect(entries.count == 2)
         let asked = try entries.map { try ProducerHarness.payload($0) }
         #expect(asked[0]["audience"] as? String == "agent" && asked[0]["content"] as? String == "did she ask about a dog?")
-        #expect(asked[0]["verified_guest"] == nil && asked[0]["guest_keys"] == nil,
-                "the email and phone the contact typed identify no one: \(asked[0])")
+        #expect(
+            asked[0]["verified_guest"] == nil && asked[0]["guest_keys"] == nil,
+            "the email and phone the contact typed identify no one: \(asked[0])")
         #expect(asked[1]["audience"] as? String == "team")
         #expect(try await h.length("triage") == 0, "no triage for the team's questions")
     }
@@ -183,27 +197,40 @@ import TestSupport
         #expect(try await h.entries("triage").first?["max_attempts"] == "9")
         let plain = try await ProducerHarness()
         #expect(try await plain.chatwoot(Fixtures.chatwootMessage(id: 721)).status == 202)
-        #expect(try await plain.entries("retrieve").first?["max_attempts"] == String(Flows.chat.retry.maxAttempts), "no setting: the flow's default")
+        #expect(
+            try await plain.entries("retrieve").first?["max_attempts"] == String(Flows.chat.retry.maxAttempts),
+            "no setting: the flow's default")
     }
 
     /// A contact writing in a team inbox (a widget whose token leaked, an email inbox anyone can
     /// write to) is not the team; in a staff inbox (an API inbox whose contacts are all staff)
     /// only contacts' incoming messages on the API channel are.
     @Test func onlyTheTeamGetsTheTeamsTreatment() async throws {
-        let h = try await ProducerHarness { $0.assistantInboxes = [7]; $0.staffInboxes = [9] }
+        let h = try await ProducerHarness {
+            $0.assistantInboxes = [7]; $0.staffInboxes = [9]
+        }
         func inInbox(_ inbox: Int, _ message: String, channel: String = "Channel::Api") -> String {
             message.replacingOccurrences(of: #""inbox": {"id": 1"#, with: #""inbox": {"id": \#(inbox)"#)
                 .replacingOccurrences(of: #""channel": "Channel::Api""#, with: #""channel": "\#(channel)""#)
         }
-        let contactInTeamInbox = try await h.chatwoot(inInbox(7, Fixtures.chatwootMessage(id: 700, content: "What did Bob book?", senderType: "contact")))
-        #expect(contactInTeamInbox.status == 200 && (ProducerHarness.json(contactInTeamInbox)["ignored"] as? String)?.contains("only the team's members") == true,
-                "\(contactInTeamInbox.text)")
-        let userInStaffInbox = try await h.chatwoot(inInbox(9, Fixtures.chatwootMessage(id: 701, type: "outgoing", content: "Bob booked R-7.", senderType: "user")))
-        #expect(userInStaffInbox.status == 200 && ProducerHarness.json(userInStaffInbox)["ignored"] != nil, "a user's message there is an answer")
-        let widgetInStaffInbox = try await h.chatwoot(inInbox(9, Fixtures.chatwootMessage(id: 702, content: "What did Bob book?"), channel: "Channel::WebWidget"))
-        #expect(widgetInStaffInbox.status == 200 && ProducerHarness.json(widgetInStaffInbox)["ignored"] != nil, "a staff inbox is an API inbox")
+        let contactInTeamInbox = try await h.chatwoot(
+            inInbox(7, Fixtures.chatwootMessage(id: 700, content: "What did Bob book?", senderType: "contact")))
+        #expect(
+            contactInTeamInbox.status == 200
+                && (ProducerHarness.json(contactInTeamInbox)["ignored"] as? String)?.contains("only the team's members") == true,
+            "\(contactInTeamInbox.text)")
+        let userInStaffInbox = try await h.chatwoot(
+            inInbox(9, Fixtures.chatwootMessage(id: 701, type: "outgoing", content: "Bob booked R-7.", senderType: "user")))
+        #expect(
+            userInStaffInbox.status == 200 && ProducerHarness.json(userInStaffInbox)["ignored"] != nil,
+            "a user's message there is an answer")
+        let widgetInStaffInbox = try await h.chatwoot(
+            inInbox(9, Fixtures.chatwootMessage(id: 702, content: "What did Bob book?"), channel: "Channel::WebWidget"))
+        #expect(
+            widgetInStaffInbox.status == 200 && ProducerHarness.json(widgetInStaffInbox)["ignored"] != nil, "a staff inbox is an API inbox")
         #expect(try await h.length("retrieve") == 0)
-        let staff = try await h.chatwoot(inInbox(9, Fixtures.chatwootMessage(id: 703, content: "What did Bob book?", senderType: "contact")))
+        let staff = try await h.chatwoot(
+            inInbox(9, Fixtures.chatwootMessage(id: 703, content: "What did Bob book?", senderType: "contact")))
         #expect(staff.status == 202)
         let asked = try ProducerHarness.payload(try #require(try await h.entries("retrieve").first))
         #expect(asked["audience"] as? String == "team")
@@ -213,9 +240,14 @@ import TestSupport
     /// agent's note there carries it as the verified guest.
     @Test func anAgentsNoteInAPhoneChannelCarriesTheChannelsNumber() async throws {
         let h = try await ProducerHarness()
-        let note = Fixtures.chatwootMessage(id: 510, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user")
-            .replacingOccurrences(of: #""meta": {"sender": {}"#, with: #""meta": {"sender": {"id": 14, "email": "ada@example.com", "phone_number": "+33 6 12 34 56 78", "type": "contact"}"#)
-            .replacingOccurrences(of: #""channel": "Channel::Api""#, with: #""channel": "Channel::Whatsapp""#)
+        let note = Fixtures.chatwootMessage(
+            id: 510, type: "outgoing", isPrivate: true, content: "@assistant did she ask about a dog?", senderType: "user"
+        )
+        .replacingOccurrences(
+            of: #""meta": {"sender": {}"#,
+            with: #""meta": {"sender": {"id": 14, "email": "ada@example.com", "phone_number": "+33 6 12 34 56 78", "type": "contact"}"#
+        )
+        .replacingOccurrences(of: #""channel": "Channel::Api""#, with: #""channel": "Channel::Whatsapp""#)
         #expect(try await h.chatwoot(note).status == 202)
         let asked = try ProducerHarness.payload(try #require(try await h.entries("retrieve").first))
         let guest = asked["verified_guest"] as? [[String: String]]
@@ -229,7 +261,10 @@ import TestSupport
         let assigned = try await h.chatwoot(Fixtures.chatwootMessage(id: 400, assignee: #"{"id": 3, "name": "Maya", "type": "user"}"#))
         let snoozed = try await h.chatwoot(Fixtures.chatwootMessage(id: 401, status: "snoozed"))
         for reply in [assigned, snoozed] {
-            #expect(reply.status == 200 && (ProducerHarness.json(reply)["ignored"] as? String)?.contains("a person has the conversation") == true, "\(reply.text)")
+            #expect(
+                reply.status == 200
+                    && (ProducerHarness.json(reply)["ignored"] as? String)?.contains("a person has the conversation") == true,
+                "\(reply.text)")
         }
         let pending = try await h.chatwoot(Fixtures.chatwootMessage(id: 402, status: "pending"))
         #expect(pending.status == 202)
@@ -253,7 +288,8 @@ import TestSupport
     /// Chatwoot's message builder leaves `extension` null: the type comes from the URL's file name.
     @Test func anAudioAttachmentWithoutItsExtensionIsTypedByItsFileName() async throws {
         let h = try await ProducerHarness()
-        let attachment = #"[{"id": 6, "message_id": 301, "file_type": "audio", "account_id": 1, "extension": null, "data_url": "https://chat.example.com/rails/active_storage/blobs/redirect/eyJf/recording.MP3?disposition=attachment", "file_size": 2048}]"#
+        let attachment =
+            #"[{"id": 6, "message_id": 301, "file_type": "audio", "account_id": 1, "extension": null, "data_url": "https://chat.example.com/rails/active_storage/blobs/redirect/eyJf/recording.MP3?disposition=attachment", "file_size": 2048}]"#
         #expect(try await h.chatwoot(Fixtures.chatwootMessage(id: 301, content: nil, attachments: attachment)).status == 202)
         let entry = try #require(try await h.entries("transcribe").first)
         let audio = try #require(try ProducerHarness.payload(entry)["audio"] as? [String: Any])
@@ -328,14 +364,17 @@ import TestSupport
         let h = try await ProducerHarness()
         let reply = try await h.post("/webhooks/aircall", json: Fixtures.aircall(), contentType: "text/plain")
         #expect(reply.status == 415 && reply.text.contains("application/json"))
-        #expect(try await h.post("/webhooks/aircall", json: Fixtures.aircall(), contentType: "application/json; charset=utf-8").status == 202)
+        #expect(
+            try await h.post("/webhooks/aircall", json: Fixtures.aircall(), contentType: "application/json; charset=utf-8").status == 202)
     }
 
     @Test func bodiesOverTheLimitAre413WhetherDeclaredOrStreamed() async throws {
         let h = try await ProducerHarness()
         let big = Array(repeating: UInt8(ascii: "a"), count: 2 << 20)
-        let declared = try await LoopbackHTTP.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big)
-        let streamed = try await LoopbackHTTP.send(port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big, chunked: true)
+        let declared = try await LoopbackHTTP.send(
+            port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big)
+        let streamed = try await LoopbackHTTP.send(
+            port: h.port, path: "/webhooks/guesty", headers: [("Content-Type", "application/json")], body: big, chunked: true)
         #expect(declared.status == 413 && streamed.status == 413)
         #expect(declared.headers["connection"] == "close")
         #expect(try await h.get("/healthz").status == 200, "the producer goes on serving")
@@ -350,7 +389,9 @@ import TestSupport
     }
 
     @Test func routesWithoutACredentialAreNotServed() async throws {
-        let h = try await ProducerHarness { $0.aircallToken = nil; $0.guestySecret = nil; $0.voiceUploadToken = nil }
+        let h = try await ProducerHarness {
+            $0.aircallToken = nil; $0.guestySecret = nil; $0.voiceUploadToken = nil
+        }
         #expect(try await h.aircall(Fixtures.aircall()).status == 404)
         #expect(try await h.guesty(Fixtures.guestyReservation()).status == 404)
         #expect(try await h.post("/voice", json: "x", contentType: "audio/ogg").status == 404)

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Producer
 import Testing
+
+@testable import Producer
 
 @Suite struct SvixVerifierTests {
     // The example published in Svix's documentation ("Verifying payloads manually").
@@ -11,30 +12,36 @@ import Testing
     let signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
     @Test func acceptsTheDocumentedExample() throws {
-        try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330)
+        try SvixVerifier(secret: secret).verify(
+            SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330)
     }
 
     @Test func acceptsWhenAnyOfSeveralSignaturesMatches() throws {
         let header = "v1,bm9wZQ== v2,whatever \(signature) v1,AAAA"
-        try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: header), body: body, now: 1_614_265_330)
+        try SvixVerifier(secret: secret).verify(
+            SvixHeaders(id: id, timestamp: timestamp, signature: header), body: body, now: 1_614_265_330)
     }
 
     @Test(arguments: [-300, 300])
     func toleranceEdgesAreAccepted(_ skew: Int) throws {
-        try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330 + skew)
+        try SvixVerifier(secret: secret).verify(
+            SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330 + skew)
     }
 
     @Test(arguments: [-301, 301, 86_400])
     func beyondTheToleranceIsStale(_ skew: Int) throws {
         #expect(throws: WebhookRejection.staleTimestamp(secondsOff: -skew)) {
-            try SvixVerifier(secret: secret).verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330 + skew)
+            try SvixVerifier(secret: secret).verify(
+                SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330 + skew)
         }
     }
 
     @Test func tamperedBodyIdOrSecretFail() throws {
         let verifier = try SvixVerifier(secret: secret)
         #expect(throws: WebhookRejection.badSignature) {
-            try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: Array(#"{"test": 2432232315}"#.utf8), now: 1_614_265_330)
+            try verifier.verify(
+                SvixHeaders(id: id, timestamp: timestamp, signature: signature), body: Array(#"{"test": 2432232315}"#.utf8),
+                now: 1_614_265_330)
         }
         #expect(throws: WebhookRejection.badSignature) {
             try verifier.verify(SvixHeaders(id: "msg_other", timestamp: timestamp, signature: signature), body: body, now: 1_614_265_330)
@@ -47,9 +54,15 @@ import Testing
 
     @Test func missingOrMalformedHeaders() throws {
         let verifier = try SvixVerifier(secret: secret)
-        #expect(throws: WebhookRejection.missingHeader("svix-id")) { try verifier.verify(SvixHeaders(id: nil, timestamp: timestamp, signature: signature), body: body) }
-        #expect(throws: WebhookRejection.missingHeader("svix-signature")) { try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: nil), body: body) }
-        #expect(throws: WebhookRejection.malformedHeader("svix-timestamp")) { try verifier.verify(SvixHeaders(id: id, timestamp: "soon", signature: signature), body: body) }
+        #expect(throws: WebhookRejection.missingHeader("svix-id")) {
+            try verifier.verify(SvixHeaders(id: nil, timestamp: timestamp, signature: signature), body: body)
+        }
+        #expect(throws: WebhookRejection.missingHeader("svix-signature")) {
+            try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: nil), body: body)
+        }
+        #expect(throws: WebhookRejection.malformedHeader("svix-timestamp")) {
+            try verifier.verify(SvixHeaders(id: id, timestamp: "soon", signature: signature), body: body)
+        }
         #expect(throws: WebhookRejection.badSignature) {
             try verifier.verify(SvixHeaders(id: id, timestamp: timestamp, signature: "v1,not base64!"), body: body, now: 1_614_265_330)
         }
@@ -70,7 +83,9 @@ import Testing
     }
 
     /// Any number a header can carry is refused as stale or malformed, never a trap.
-    @Test(arguments: ["-9223372036854775808", "9223372036854775807", "-9223372036854775807", "9223372036854775808", "+1614265330", " 1614265330"])
+    @Test(arguments: [
+        "-9223372036854775808", "9223372036854775807", "-9223372036854775807", "9223372036854775808", "+1614265330", " 1614265330",
+    ])
     func hostileTimestampsAreRefusedWithoutTrapping(_ hostile: String) throws {
         let verifier = try SvixVerifier(secret: secret)
         for now in [Int.min, -1, 0, 1_614_265_330, Int.max] {
@@ -78,7 +93,9 @@ import Testing
                 try verifier.verify(SvixHeaders(id: id, timestamp: hostile, signature: signature), body: body, now: now)
                 #expect(hostile == "+1614265330" && now == 1_614_265_330, "accepted \(hostile) at \(now)")
             } catch {
-                #expect(error == .badSignature || error == .malformedHeader("svix-timestamp") || { if case .staleTimestamp = error { true } else { false } }())
+                #expect(
+                    error == .badSignature || error == .malformedHeader("svix-timestamp")
+                        || { if case .staleTimestamp = error { true } else { false } }())
             }
             #expect(throws: WebhookRejection.self) {
                 try ChatwootVerifier(secret: "s").verify(signature: "sha256=00", timestamp: hostile, body: body, now: now)
@@ -103,14 +120,18 @@ import Testing
     let signature = "sha256=c3b72ab8b4bdc2b62fa916e508dcc91c993a36938cc4040bb857c35707a47e36"
 
     @Test func chatwootSignatureKnownAnswer() throws {
-        try ChatwootVerifier(secret: "chatwoot-secret").verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
-        try ChatwootVerifier(secret: "chatwoot-secret").verify(signature: signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="),
-                                                               timestamp: "1700000000", body: body, now: 1_700_000_299)
+        try ChatwootVerifier(secret: "chatwoot-secret").verify(
+            signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
+        try ChatwootVerifier(secret: "chatwoot-secret").verify(
+            signature: signature.uppercased().replacingOccurrences(of: "SHA256=", with: "sha256="),
+            timestamp: "1700000000", body: body, now: 1_700_000_299)
     }
 
     @Test func chatwootRejections() {
         let verifier = ChatwootVerifier(secret: "chatwoot-secret")
-        #expect(throws: WebhookRejection.missingHeader("X-Chatwoot-Signature")) { try verifier.verify(signature: nil, timestamp: "1700000000", body: body) }
+        #expect(throws: WebhookRejection.missingHeader("X-Chatwoot-Signature")) {
+            try verifier.verify(signature: nil, timestamp: "1700000000", body: body)
+        }
         #expect(throws: WebhookRejection.malformedHeader("X-Chatwoot-Signature")) {
             try verifier.verify(signature: "md5=abc", timestamp: "1700000000", body: body, now: 1_700_000_000)
         }
@@ -129,9 +150,11 @@ import Testing
     @Test func eitherOfChatwootsTwoSecretsSigns() throws {
         let both = ChatwootVerifier(secrets: ["account-webhook-secret", "chatwoot-secret"])
         try both.verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
-        try ChatwootVerifier(secrets: ["chatwoot-secret", "account-webhook-secret"]).verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
+        try ChatwootVerifier(secrets: ["chatwoot-secret", "account-webhook-secret"]).verify(
+            signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
         #expect(throws: WebhookRejection.badSignature) {
-            try ChatwootVerifier(secrets: ["account-webhook-secret", "bot-secret"]).verify(signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
+            try ChatwootVerifier(secrets: ["account-webhook-secret", "bot-secret"]).verify(
+                signature: signature, timestamp: "1700000000", body: body, now: 1_700_000_000)
         }
     }
 

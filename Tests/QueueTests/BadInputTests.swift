@@ -1,15 +1,18 @@
 import Foundation
-@testable import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 @Suite struct BadInputTests {
     struct Strict: Decodable, Sendable { var ms: Int }
 
     func harnessAndConsumer(maxPayload: Int = 1 << 20) async throws -> (Harness, StreamConsumer) {
         let h = try await Harness(prefix: "bad\(UUID().uuidString.prefix(8))")
-        let strict = JobDefinition(kind: "strict", queue: "q", retry: .exponentialJitter(maxAttempts: 5), timeout: .seconds(5), payload: Strict.self) { _, _ in .done }
+        let strict = JobDefinition(
+            kind: "strict", queue: "q", retry: .exponentialJitter(maxAttempts: 5), timeout: .seconds(5), payload: Strict.self
+        ) { _, _ in .done }
         let registry = JobRegistry([strict, TestKinds.recorded(runsKey: h.runsKey)])
         let configuration = ConsumerConfiguration(queues: ["q"], concurrency: 4, maxPayloadBytes: maxPayload, maxFieldBytes: 1024)
         return (h, StreamConsumer(configuration: configuration, registry: registry, broker: h.broker, logger: Harness.logger))
@@ -36,11 +39,13 @@ import TestSupport
 
     @Test func undecodablePayloadsDeadLetterAtOnce() async throws {
         let (h, consumer) = try await harnessAndConsumer()
-        let letters = try await feed(h, consumer, [
-            Envelope(kind: "strict", maxAttempts: 5, payload: "{not json").fields,
-            Envelope(kind: "strict", maxAttempts: 5, payload: #"{"ms": "soon"}"#).fields,
-            Envelope(kind: "strict", maxAttempts: 5, payload: #"{}"#).fields,
-        ])
+        let letters = try await feed(
+            h, consumer,
+            [
+                Envelope(kind: "strict", maxAttempts: 5, payload: "{not json").fields,
+                Envelope(kind: "strict", maxAttempts: 5, payload: #"{"ms": "soon"}"#).fields,
+                Envelope(kind: "strict", maxAttempts: 5, payload: #"{}"#).fields,
+            ])
         let errors = letters.map(\.error).sorted()
         #expect(errors.count == 3)
         #expect(errors.contains { $0.contains("undecodable payload for kind 'strict'") && $0.contains("not valid JSON") })
@@ -51,10 +56,12 @@ import TestSupport
 
     @Test func malformedEnvelopesDeadLetterWithWhatTheyCarried() async throws {
         let (h, consumer) = try await harnessAndConsumer()
-        let letters = try await feed(h, consumer, [
-            ["kind", "strict", "payload", "{}"],
-            ["id", "J1", "kind", "strict", "attempt", "x", "max_attempts", "1", "enqueued_at", "1", "payload", "{}"],
-        ])
+        let letters = try await feed(
+            h, consumer,
+            [
+                ["kind", "strict", "payload", "{}"],
+                ["id", "J1", "kind", "strict", "attempt", "x", "max_attempts", "1", "enqueued_at", "1", "payload", "{}"],
+            ])
         let errors = Set(letters.map(\.error))
         #expect(errors.contains("malformed envelope: missing field 'id'"))
         #expect(errors.contains("malformed envelope: field 'attempt' has an invalid value 'x'"))
@@ -66,10 +73,12 @@ import TestSupport
         let big = "{\"ms\": 1, \"pad\": \"" + String(repeating: "x", count: 5000) + "\"}"
         var longTrace = Envelope(kind: "strict", maxAttempts: 1, payload: #"{"ms": 1}"#)
         longTrace.trace = String(repeating: "t", count: 4096)
-        let letters = try await feed(h, consumer, [
-            Envelope(kind: "strict", maxAttempts: 1, payload: big).fields,
-            longTrace.fields,
-        ])
+        let letters = try await feed(
+            h, consumer,
+            [
+                Envelope(kind: "strict", maxAttempts: 1, payload: big).fields,
+                longTrace.fields,
+            ])
         let errors = Set(letters.map(\.error))
         #expect(errors.contains("field 'payload' is \(big.utf8.count) bytes, over the limit of 2048 bytes"))
         #expect(errors.contains("field 'trace' is 4096 bytes, over the limit of 1024 bytes"))

@@ -1,9 +1,10 @@
 import Foundation
-@testable import Queue
 import Redis
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 @Suite struct ConsumerTests {
     @Test func everyJobRunsOnceAndLeavesTheStream() async throws {
@@ -40,8 +41,11 @@ import TestSupport
     @Test func concurrencyIsBounded() async throws {
         let h = try await Harness()
         let gauge = Mutex((now: 0, peak: 0))
-        let kind = JobDefinition(kind: "busy", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) { _, context in
-            gauge.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+        let kind = JobDefinition(kind: "busy", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) {
+            _, context in
+            gauge.withLock {
+                $0.now += 1; $0.peak = max($0.peak, $0.now)
+            }
             try await Task.sleep(for: .milliseconds(30))
             gauge.withLock { $0.now -= 1 }
             try await context.redis.send("INCR", "{\(h.keys.prefix)}:done")
@@ -64,11 +68,12 @@ import TestSupport
         try await h.running([consumer]) {
             _ = try await h.enqueue("first")
             #expect(await eventually { (try? await h.runs().count) == 1 })
-            #expect(await eventually {
-                let first = try? await h.length("q")
-                let second = try? await h.length("q2")
-                return first == 0 && second == 0
-            })
+            #expect(
+                await eventually {
+                    let first = try? await h.length("q")
+                    let second = try? await h.length("q2")
+                    return first == 0 && second == 0
+                })
         }
         let queues = try await Inspector(broker: h.broker).queueNames()
         #expect(queues.contains("q2"))
@@ -84,16 +89,18 @@ import TestSupport
         try await h.running([consumer]) {
             _ = try await h.enqueue("first")
             _ = try await h.enqueue("first")
-            #expect(await eventually {
-                let waiting = try? await h.length("q")
-                let pending = try? await h.info().pending
-                return waiting == 0 && pending == 0
-            })
-            #expect(await eventually {
-                let runs = try? await h.runs().count
-                let next = try? await h.length("q2")
-                return runs == 1 && next == 0
-            })
+            #expect(
+                await eventually {
+                    let waiting = try? await h.length("q")
+                    let pending = try? await h.info().pending
+                    return waiting == 0 && pending == 0
+                })
+            #expect(
+                await eventually {
+                    let runs = try? await h.runs().count
+                    let next = try? await h.length("q2")
+                    return runs == 1 && next == 0
+                })
         }
         #expect(try await h.runs().count == 1, "the second hand-off settled its entry without a second follow-up")
         #expect(try await h.info().pending == 0)
@@ -110,7 +117,8 @@ import TestSupport
         // holds would start the job only then, past the bound below. Fewer slots than queues.
         let queues = ["q1", "q2", "q3", "q4"]
         let kinds = queues.map { queue in
-            JobDefinition(kind: "on-\(queue)", queue: queue, retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
+            JobDefinition(kind: "on-\(queue)", queue: queue, retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) {
+                _, context in
                 try await context.redis.send("HINCRBY", h.runsKey, queue, "1")
                 return .done
             }
@@ -124,8 +132,10 @@ import TestSupport
             }
             #expect(await eventually(timeout: .seconds(20)) { await blocked() == 1 })
             for queue in queues {
-                _ = try await h.broker.add(JobRequest(queue: queue, kind: "on-\(queue)", payload: "{}", maxAttempts: 1).envelope(), to: queue)
-                #expect(await eventually(timeout: .seconds(5)) { (try? await h.runs()[queue]) == 1 }, "the job on \(queue) started promptly")
+                _ = try await h.broker.add(
+                    JobRequest(queue: queue, kind: "on-\(queue)", payload: "{}", maxAttempts: 1).envelope(), to: queue)
+                #expect(
+                    await eventually(timeout: .seconds(5)) { (try? await h.runs()[queue]) == 1 }, "the job on \(queue) started promptly")
             }
             #expect(await eventually { await blocked() == 1 }, "and waits again with one read, never one per queue")
         }
@@ -133,7 +143,8 @@ import TestSupport
 
     @Test func thousandsOfAcknowledgementsAtOnceAreSplitIntoScriptSizedSteps() async throws {
         let h = try await Harness()
-        try await h.broker.add((0..<2500).map { _ in JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1).envelope() }, to: "q")
+        try await h.broker.add(
+            (0..<2500).map { _ in JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1).envelope() }, to: "q")
         try await h.broker.ensureGroup("q")
         let client = RedisClient(endpoint: h.server.endpoint)
         defer { client.close() }
@@ -192,11 +203,16 @@ import TestSupport
         let request = JobRequest(queue: "q", kind: "noop", payload: "{}", maxAttempts: 1)
         let first = request.envelope()
         #expect(try await h.broker.addGuarded(first, to: "q", dedupeKey: "k1", ttlSeconds: 60, highWater: 2) == .added(jobID: first.id))
-        #expect(try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: nil, ttlSeconds: 60, highWater: 2) != .full(length: 1))
+        #expect(
+            try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: nil, ttlSeconds: 60, highWater: 2) != .full(length: 1))
         let refused = try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: "k2", ttlSeconds: 60, highWater: 2)
         #expect(refused == .full(length: 2))
-        #expect(try await h.pool.send("EXISTS", h.keys.dedupe("k2")).integer == 0, "a refused delivery leaves no key behind, so its retry is accepted")
-        #expect(try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: "k1", ttlSeconds: 60, highWater: 2) == .duplicate(jobID: first.id))
+        #expect(
+            try await h.pool.send("EXISTS", h.keys.dedupe("k2")).integer == 0,
+            "a refused delivery leaves no key behind, so its retry is accepted")
+        #expect(
+            try await h.broker.addGuarded(request.envelope(), to: "q", dedupeKey: "k1", ttlSeconds: 60, highWater: 2)
+                == .duplicate(jobID: first.id))
         #expect(try await h.length() == 2)
     }
 }

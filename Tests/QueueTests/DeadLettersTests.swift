@@ -1,8 +1,9 @@
 import Foundation
-@testable import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 @Suite struct DeadLettersTests {
     /// Buries `count` letters of `kind` on `queue` through the real bury script.
@@ -83,10 +84,11 @@ import TestSupport
         #expect(Set(back.compactMap(\.letter?.envelope.id)).count == 4)
         #expect(back.allSatisfy { $0.letter?.error == "boom" && $0.letter?.envelope.history.count == 1 })
         // The same file again adds nothing; a foreign queue and broken lines are refused by number.
-        let again = try await dead.importLines(numbered + [
-            (number: 7, text: #"{"queue": "q", "fields": {"id": "x"}}"#), (number: 8, text: "not json"),
-            (number: 9, text: lines[0].replacingOccurrences(of: #""queue":"q""#, with: #""queue":"nowhere""#)),
-        ], queues: ["q"])
+        let again = try await dead.importLines(
+            numbered + [
+                (number: 7, text: #"{"queue": "q", "fields": {"id": "x"}}"#), (number: 8, text: "not json"),
+                (number: 9, text: lines[0].replacingOccurrences(of: #""queue":"q""#, with: #""queue":"nowhere""#)),
+            ], queues: ["q"])
         #expect(again.imported == 0 && again.alreadyThere == 4)
         #expect(again.refused.map(\.line) == [7, 8, 9])
         #expect(again.refused.last?.reason.contains("'nowhere' is not a queue of this build") == true)
@@ -103,7 +105,8 @@ import TestSupport
             let commands = (0..<1000).map { index -> RedisCommand in
                 var envelope = base
                 envelope.id = "job-\(batch * 1000 + index)"
-                return RedisCommand("XADD", [key, "*"] + DeadLetter(failing: envelope, queue: "q", error: index % 2 == 0 ? "even" : "odd", now: 1).fields)
+                return RedisCommand(
+                    "XADD", [key, "*"] + DeadLetter(failing: envelope, queue: "q", error: index % 2 == 0 ? "even" : "odd", now: 1).fields)
             }
             _ = try await h.pool.pipeline(commands)
         }

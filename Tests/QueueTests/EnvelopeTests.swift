@@ -1,10 +1,12 @@
-@testable import Queue
 import Testing
+
+@testable import Queue
 
 @Suite struct EnvelopeTests {
     @Test func fieldsRoundTrip() throws {
-        var envelope = Envelope(kind: "sleep", attempt: 2, maxAttempts: 5, enqueuedAt: 1_700_000_000_000, payload: #"{"ms":1}"#,
-                                trace: "00-abc-def-01", dedupe: "svix-1")
+        var envelope = Envelope(
+            kind: "sleep", attempt: 2, maxAttempts: 5, enqueuedAt: 1_700_000_000_000, payload: #"{"ms":1}"#,
+            trace: "00-abc-def-01", dedupe: "svix-1")
         envelope.record(FailureRecord(attempt: 1, at: 1_700_000_000_500, error: "boom \"quoted\"\nline"))
         var pairs: [(String, String)] = []
         var index = 0
@@ -26,10 +28,15 @@ import Testing
             try Envelope(fields: [("id", "1"), ("attempt", "1"), ("max_attempts", "1"), ("enqueued_at", "1"), ("payload", "{}")])
         }
         #expect(throws: EnvelopeError.malformedField("attempt", "two")) {
-            try Envelope(fields: [("id", "1"), ("kind", "k"), ("attempt", "two"), ("max_attempts", "1"), ("enqueued_at", "1"), ("payload", "{}")])
+            try Envelope(fields: [
+                ("id", "1"), ("kind", "k"), ("attempt", "two"), ("max_attempts", "1"), ("enqueued_at", "1"), ("payload", "{}"),
+            ])
         }
         #expect(throws: EnvelopeError.malformedField("history", "not json")) {
-            try Envelope(fields: [("id", "1"), ("kind", "k"), ("attempt", "1"), ("max_attempts", "1"), ("enqueued_at", "1"), ("payload", "{}"), ("history", "not json")])
+            try Envelope(fields: [
+                ("id", "1"), ("kind", "k"), ("attempt", "1"), ("max_attempts", "1"), ("enqueued_at", "1"), ("payload", "{}"),
+                ("history", "not json"),
+            ])
         }
     }
 

@@ -1,18 +1,23 @@
 import Foundation
-@testable import Queue
 import Redis
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 /// The engine against what Redis and time do to it: error replies around a restart or a failover,
 /// replies lost after Redis acted, a handler finishing at its deadline, a retry set holding
 /// something that is not an envelope, a consumer stopping while stale entries wait.
 @Suite struct FaultTests {
     /// A job kind that waits at a gate the test opens, then gives `result`.
-    static func gated(_ kind: String, gate: LockedValue<Bool>, started: LockedValue<Int>, result: @escaping @Sendable () throws -> JobResult) -> JobDefinition {
-        JobDefinition(kind: kind, queue: "q", retry: .exponentialJitter(maxAttempts: 3, base: .seconds(60)), timeout: .seconds(30),
-                      payload: TestKinds.Sleep.self) { _, _ in
+    static func gated(
+        _ kind: String, gate: LockedValue<Bool>, started: LockedValue<Int>, result: @escaping @Sendable () throws -> JobResult
+    ) -> JobDefinition {
+        JobDefinition(
+            kind: kind, queue: "q", retry: .exponentialJitter(maxAttempts: 3, base: .seconds(60)), timeout: .seconds(30),
+            payload: TestKinds.Sleep.self
+        ) { _, _ in
             started.withLock { $0 += 1 }
             while !gate.value { try await Task.sleep(for: .milliseconds(10)) }
             return try result()
@@ -40,7 +45,8 @@ import TestSupport
         let started = LockedValue(0)
         let kind = Self.gated("flaky", gate: gate, started: started) { throw JobFailure.retryable("upstream down") }
         let log = LogCapture()
-        let consumer = h.consumer(JobRegistry([kind]), visibilityTimeout: .seconds(120), promoteInterval: .seconds(3600), logger: log.logger)
+        let consumer = h.consumer(
+            JobRegistry([kind]), visibilityTimeout: .seconds(120), promoteInterval: .seconds(3600), logger: log.logger)
         try await h.running([consumer]) {
             _ = try await h.enqueue("flaky")
             #expect(await eventually { started.value == 1 })
@@ -51,7 +57,8 @@ import TestSupport
             gate.set(true)
             _ = try await stall.value
             #expect(await eventually(timeout: .seconds(10)) { (try? await h.delayedCount()) == 1 }, "the retry was written after the stall")
-            #expect(log.lines.contains { $0.contains("writing outcome failed; will retry") && $0.contains("BUSY") }, "it met BUSY on the way")
+            #expect(
+                log.lines.contains { $0.contains("writing outcome failed; will retry") && $0.contains("BUSY") }, "it met BUSY on the way")
             #expect(try await h.info().pending == 0)
         }
     }
@@ -61,7 +68,9 @@ import TestSupport
         let h = try await Harness()
         let gate = LockedValue(false)
         let started = LockedValue(0)
-        let kind = Self.gated("first", gate: gate, started: started) { .next(JobRequest(queue: "q2", kind: "second", payload: "{}", maxAttempts: 1)) }
+        let kind = Self.gated("first", gate: gate, started: started) {
+            .next(JobRequest(queue: "q2", kind: "second", payload: "{}", maxAttempts: 1))
+        }
         let log = LogCapture()
         let consumer = h.consumer(JobRegistry([kind]), visibilityTimeout: .seconds(120), logger: log.logger)
         let nowhere = try ClosedPort()
@@ -78,11 +87,12 @@ import TestSupport
             #expect(await eventually(timeout: .seconds(5)) { log.count(containing: "writing outcome failed") > 0 })
             #expect(log.lines.contains { $0.contains("writing outcome failed") && $0.contains("READONLY") })
             _ = try await h.server.command("REPLICAOF", "NO", "ONE")
-            #expect(await eventually(timeout: .seconds(10)) {
-                let left = try? await h.length("q")
-                let next = try? await h.length("q2")
-                return left == 0 && next == 1
-            })
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    let left = try? await h.length("q")
+                    let next = try? await h.length("q2")
+                    return left == 0 && next == 1
+                })
         }
     }
 
@@ -94,7 +104,8 @@ import TestSupport
         let h = try await Harness()
         let name = "consumer-under-test"
         let deliveries = LockedValue<[Int]>([])
-        let kind = JobDefinition(kind: "counted", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) { _, context in
+        let kind = JobDefinition(kind: "counted", queue: "q", retry: .once, timeout: .seconds(10), payload: TestKinds.Sleep.self) {
+            _, context in
             let pending = try await context.redis.send(RedisCommand("XPENDING", [h.keys.stream("q"), "workers", "-", "+", "10", name]))
             for entry in pending.array ?? [] { if let count = entry.array?[3].integer { deliveries.withLock { $0.append(count) } } }
             try await context.redis.send("HINCRBY", h.runsKey, context.id, "1")
@@ -105,18 +116,26 @@ import TestSupport
         try await h.broker.ensureGroup("q")
         let thief = RedisClient(endpoint: h.server.endpoint)
         defer { thief.close() }
-        let stolen = try await thief.send(RedisCommand("XREADGROUP", ["GROUP", "workers", name, "COUNT", "10", "STREAMS", h.keys.stream("q"), ">"]))
+        let stolen = try await thief.send(
+            RedisCommand("XREADGROUP", ["GROUP", "workers", name, "COUNT", "10", "STREAMS", h.keys.stream("q"), ">"]))
         #expect(StreamEntry.list(stolen.array?.first?.array?[1] ?? .null).count == 2)
         let log = LogCapture()
-        let consumer = h.consumer(JobRegistry([kind]), name: name, visibilityTimeout: .seconds(120), fetchBlock: .seconds(1), logger: log.logger)
+        let consumer = h.consumer(
+            JobRegistry([kind]), name: name, visibilityTimeout: .seconds(120), fetchBlock: .seconds(1), logger: log.logger)
         try await h.running([consumer]) {
             // Its read blocks (nothing new for it), then fails: every connection but ours is dropped.
-            #expect(await eventually {
-                ((try? await h.pool.send("CLIENT", "LIST").string) ?? "").split(separator: "\n").contains { $0.contains("flags=b") && $0.contains("cmd=xreadgroup") }
-            })
+            #expect(
+                await eventually {
+                    ((try? await h.pool.send("CLIENT", "LIST").string) ?? "").split(separator: "\n").contains {
+                        $0.contains("flags=b") && $0.contains("cmd=xreadgroup")
+                    }
+                })
             #expect(try await h.runs().isEmpty)
             _ = try await h.server.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
-            #expect(await eventually(timeout: .seconds(10)) { (try? await h.runs().count) == 2 }, "read back long before the 120 s visibility timeout: \(log.lines.filter { !$0.hasPrefix("debug") && !$0.hasPrefix("trace") })")
+            #expect(
+                await eventually(timeout: .seconds(10)) { (try? await h.runs().count) == 2 },
+                "read back long before the 120 s visibility timeout: \(log.lines.filter { !$0.hasPrefix("debug") && !$0.hasPrefix("trace") })"
+            )
             #expect(try await Set(h.runs().keys) == Set(ids))
         }
         #expect(deliveries.value.allSatisfy { $0 == 1 }, "each ran on its one delivery: \(deliveries.value)")
@@ -153,20 +172,26 @@ import TestSupport
         let h = try await Harness()
         let noted = LockedValue<[String]>([])
         // Ignores cancellation and answers 400 ms into a 100 ms timeout.
-        let late = JobDefinition(kind: "late", queue: "q", retry: .exponentialJitter(maxAttempts: 3), timeout: .milliseconds(100),
-                                 payload: TestKinds.Sleep.self) { _, context in
+        let late = JobDefinition(
+            kind: "late", queue: "q", retry: .exponentialJitter(maxAttempts: 3), timeout: .milliseconds(100),
+            payload: TestKinds.Sleep.self
+        ) { _, context in
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread { Thread.sleep(forTimeInterval: 0.4); done.resume() }
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: 0.4); done.resume()
+                }
             }
             try await context.redis.send("HINCRBY", h.runsKey, context.id, "1")
             return .done
         }
-        let hang = JobDefinition(kind: "hang", queue: "q", retry: .once, timeout: .milliseconds(100), payload: TestKinds.Sleep.self,
-                                 onDeadLetter: { _, error, _ in
-                                     // Waits, as an HTTP call to Chatwoot would: a cancelled task could not.
-                                     try await Task.sleep(for: .milliseconds(50))
-                                     noted.withLock { $0.append(error) }
-                                 }) { _, _ in
+        let hang = JobDefinition(
+            kind: "hang", queue: "q", retry: .once, timeout: .milliseconds(100), payload: TestKinds.Sleep.self,
+            onDeadLetter: { _, error, _ in
+                // Waits, as an HTTP call to Chatwoot would: a cancelled task could not.
+                try await Task.sleep(for: .milliseconds(50))
+                noted.withLock { $0.append(error) }
+            }
+        ) { _, _ in
             try await Task.sleep(for: .seconds(30))
             return .done
         }
@@ -174,11 +199,12 @@ import TestSupport
         try await h.running([consumer]) {
             let finished = try await h.enqueue("late")
             _ = try await h.enqueue("hang", maxAttempts: 1)
-            #expect(await eventually {
-                let runs = try? await h.runs()[finished.id]
-                let dead = try? await h.deadCount()
-                return runs == 1 && dead == 1
-            })
+            #expect(
+                await eventually {
+                    let runs = try? await h.runs()[finished.id]
+                    let dead = try? await h.deadCount()
+                    return runs == 1 && dead == 1
+                })
             #expect(await eventually { noted.value.count == 1 }, "the dead-letter step ran to its end")
             #expect(try await h.delayedCount() == 0, "the late result was not thrown away as a timeout")
             #expect(await eventually { (try? await h.length()) == 0 })
@@ -193,12 +219,15 @@ import TestSupport
         let now = WallClock.unixMilliseconds()
         let good1 = JobRequest(queue: "q1", kind: "recorded-1", payload: "{}", maxAttempts: 2).envelope()
         let good2 = JobRequest(queue: "q2", kind: "recorded-2", payload: "{}", maxAttempts: 2).envelope()
-        for (member, queue) in [(#"[{"a":1},"b"]"#, "q1"), ("not json", "q1"), (#"["odd"]"#, "q1"), (#"[1,2]"#, "q1"),
-                                (DelayedMember.encode(good1), "q1"), (DelayedMember.encode(good2), "q2")] {
+        for (member, queue) in [
+            (#"[{"a":1},"b"]"#, "q1"), ("not json", "q1"), (#"["odd"]"#, "q1"), (#"[1,2]"#, "q1"),
+            (DelayedMember.encode(good1), "q1"), (DelayedMember.encode(good2), "q2"),
+        ] {
             _ = try await h.pool.send("ZADD", h.keys.delayed(queue), String(now - 1), member)
         }
         let kinds = [1, 2].map { index in
-            JobDefinition(kind: "recorded-\(index)", queue: "q\(index)", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
+            JobDefinition(kind: "recorded-\(index)", queue: "q\(index)", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self)
+            { _, context in
                 try await context.redis.send("HINCRBY", h.runsKey, context.id, "1")
                 return .done
             }
@@ -213,7 +242,10 @@ import TestSupport
         let quarantined = try await h.pool.send(RedisCommand("XRANGE", [h.keys.dead("q1"), "-", "+"]))
         let letters = StreamEntry.list(quarantined).map(\.fieldMap)
         #expect(letters.count == 4)
-        #expect(letters.allSatisfy { $0["error"]?.hasPrefix("malformed retry entry quarantined") == true && $0["raw"] != nil && $0["queue"] == "q1" })
+        #expect(
+            letters.allSatisfy {
+                $0["error"]?.hasPrefix("malformed retry entry quarantined") == true && $0["raw"] != nil && $0["queue"] == "q1"
+            })
         #expect(Set(letters.compactMap { $0["raw"] }) == [#"[{"a":1},"b"]"#, "not json", #"["odd"]"#, #"[1,2]"#])
     }
 }

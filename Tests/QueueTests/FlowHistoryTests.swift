@@ -1,8 +1,9 @@
 import Foundation
-@testable import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 /// One flow id and one trace through every stage, the bounded history of settled attempts, and
 /// `FlowTracer` finding a flow's jobs wherever they are.
@@ -12,8 +13,10 @@ import TestSupport
         let first = JobDefinition(kind: "first", queue: "q", retry: .once, timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, _ in
             .next(JobRequest(queue: "q2", kind: "second", payload: "{}", maxAttempts: 2))
         }
-        let second = JobDefinition(kind: "second", queue: "q2", retry: RetryPolicy(maxAttempts: 2, base: .milliseconds(10), cap: .milliseconds(10)),
-                                   timeout: .seconds(5), payload: TestKinds.Sleep.self) { _, context in
+        let second = JobDefinition(
+            kind: "second", queue: "q2", retry: RetryPolicy(maxAttempts: 2, base: .milliseconds(10), cap: .milliseconds(10)),
+            timeout: .seconds(5), payload: TestKinds.Sleep.self
+        ) { _, context in
             try await context.redis.send("HSET", h.runsKey, "flow", context.flow, "trace", context.trace ?? "", "id", context.id)
             if let secondFails { throw secondFails }
             return .done
@@ -82,8 +85,9 @@ import TestSupport
         #expect(Set(kept.map(\.jobID)).isSubset(of: Set(ids)))
 
         // An age of 200 ms: a record written later drops those written before it by more than that.
-        let aged = try await Harness(server: try await RedisServer(extraArguments: ["--stream-node-max-entries", "1"]), prefix: "aged",
-                                     history: HistoryRetention(entries: 100, age: .milliseconds(200)))
+        let aged = try await Harness(
+            server: try await RedisServer(extraArguments: ["--stream-node-max-entries", "1"]), prefix: "aged",
+            history: HistoryRetention(entries: 100, age: .milliseconds(200)))
         let again = aged.consumer(JobRegistry([TestKinds.recorded(runsKey: aged.runsKey)]))
         try await aged.running([again]) {
             let old = try await aged.enqueue("recorded").id
@@ -113,8 +117,9 @@ import TestSupport
         let reader = RedisClient(endpoint: h.server.endpoint)
         defer { reader.close() }
         _ = try await h.broker.read("q", consumer: "gone", count: 1, block: nil, on: reader)
-        let reclaimed = try await h.broker.reclaim("q", consumer: "alive", visibilityTimeout: .zero, count: 10, poisonLimit: 0,
-                                                   cursor: "0-0", now: WallClock.unixMilliseconds())
+        let reclaimed = try await h.broker.reclaim(
+            "q", consumer: "alive", visibilityTimeout: .zero, count: 10, poisonLimit: 0,
+            cursor: "0-0", now: WallClock.unixMilliseconds())
         #expect(reclaimed.buried == 1)
         let records = try await h.history()
         #expect(records.count == 1)
@@ -154,7 +159,8 @@ import TestSupport
         try await h.broker.add(waiting, to: "idle")
         var delayed = JobRequest(queue: "idle", kind: "retried", payload: "{}", maxAttempts: 3, flow: flow).envelope()
         delayed.attempt = 2
-        try await h.pool.send("ZADD", h.keys.delayed("idle"), String(WallClock.unixMilliseconds() + 3_600_000), DelayedMember.encode(delayed))
+        try await h.pool.send(
+            "ZADD", h.keys.delayed("idle"), String(WallClock.unixMilliseconds() + 3_600_000), DelayedMember.encode(delayed))
         let consumer = h.consumer(JobRegistry([TestKinds.recorded(runsKey: h.runsKey)]), name: "runner-1")
         let running = JobRequest(queue: "q", kind: "recorded", payload: #"{"ms": 5000}"#, maxAttempts: 1, flow: flow).envelope()
         try await h.broker.add(running, to: "q")
@@ -182,7 +188,9 @@ import TestSupport
         #expect(child.parentID != parent.parentID && child.parentID.count == 16)
         #expect(child.parentID == TraceParent.span(of: "01JABCDEFGHJKMNPQRSTVWXYZ0"))
         // A later version may append fields; the first four keep their meaning.
-        #expect(TraceParent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")?.description == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(
+            TraceParent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")?.description
+                == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
     }
 
     @Test(arguments: [

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-@testable import Queue
 import Redis
 import TestSupport
+
+@testable import Queue
 
 /// A real Redis, a pool, a broker under a prefix of the test's own, and helpers to run consumers
 /// in-process and read back what the engine wrote.
@@ -30,10 +31,12 @@ struct Harness {
         return logger
     }
 
-    func consumer(_ registry: JobRegistry, queues: [String] = ["q"], concurrency: Int = 8, name: String = ConsumerName.make(),
-                  visibilityTimeout: Duration? = nil, poisonLimit: Int = 5, grace: Duration = .seconds(10),
-                  promoteInterval: Duration = .milliseconds(50), fetchBlock: Duration = .milliseconds(200),
-                  logger: Logger = Harness.logger) -> StreamConsumer {
+    func consumer(
+        _ registry: JobRegistry, queues: [String] = ["q"], concurrency: Int = 8, name: String = ConsumerName.make(),
+        visibilityTimeout: Duration? = nil, poisonLimit: Int = 5, grace: Duration = .seconds(10),
+        promoteInterval: Duration = .milliseconds(50), fetchBlock: Duration = .milliseconds(200),
+        logger: Logger = Harness.logger
+    ) -> StreamConsumer {
         let configuration = ConsumerConfiguration(
             queues: queues, concurrency: concurrency, consumerName: name, visibilityTimeout: visibilityTimeout,
             poisonLimit: poisonLimit, gracePeriod: grace, promoteInterval: promoteInterval, fetchBlock: fetchBlock)
@@ -88,8 +91,10 @@ enum TestKinds {
     struct Sleep: Decodable, Sendable { var ms: Int? }
 
     /// Sleeps `ms` (if given), then counts the run under the job id in the harness's runs hash.
-    static func recorded(_ kind: String = "recorded", runsKey: String, timeout: Duration = .seconds(30),
-                         retry: RetryPolicy = .exponentialJitter(maxAttempts: 3)) -> JobDefinition {
+    static func recorded(
+        _ kind: String = "recorded", runsKey: String, timeout: Duration = .seconds(30),
+        retry: RetryPolicy = .exponentialJitter(maxAttempts: 3)
+    ) -> JobDefinition {
         JobDefinition(kind: kind, queue: "q", retry: retry, timeout: timeout, payload: Sleep.self) { payload, context in
             if let ms = payload.ms { try await Task.sleep(for: .milliseconds(ms)) }
             try await context.redis.send("HINCRBY", runsKey, context.id, "1")

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 /// The gauges Prometheus scrapes, read from Redis: right under a large backlog, and cheap enough
 /// to read every 15 seconds.
@@ -24,7 +25,11 @@ import TestSupport
             #expect(q.delayed == 1 && q.dead == 1 && q.consumers == 1 && !q.paused)
             #expect(q.oldestWaitingMilliseconds >= 0 && q.oldestWaitingMilliseconds < 60_000)
             let idle = try #require(gauges.last)
-            #expect(idle == Inspector.Gauges(queue: "idle", depth: 0, pending: 0, lag: 0, oldestWaitingMilliseconds: 0, delayed: 0, dead: 0, consumers: 0, paused: true))
+            #expect(
+                idle
+                    == Inspector.Gauges(
+                        queue: "idle", depth: 0, pending: 0, lag: 0, oldestWaitingMilliseconds: 0, delayed: 0, dead: 0, consumers: 0,
+                        paused: true))
         }
     }
 
@@ -33,10 +38,14 @@ import TestSupport
     @Test func theGaugesUnderTwoHundredThousandWaitingJobs() async throws {
         let h = try await Harness()
         let old = WallClock.unixMilliseconds() - 90_000
-        try await h.pool.send("XADD", h.keys.stream("big"), "\(old)-0", "id", "first", "kind", "noop", "attempt", "1", "max_attempts", "1", "enqueued_at", "\(old)", "payload", "{}")
+        try await h.pool.send(
+            "XADD", h.keys.stream("big"), "\(old)-0", "id", "first", "kind", "noop", "attempt", "1", "max_attempts", "1", "enqueued_at",
+            "\(old)", "payload", "{}")
         // Added by Redis itself (a script, 20,000 at a time): the test's own CPU is not the point.
         for _ in 0..<10 {
-            try await h.pool.send("EVAL", """
+            try await h.pool.send(
+                "EVAL",
+                """
                 for i = 1, tonumber(ARGV[1]) do
                     redis.call('XADD', KEYS[1], '*', 'id', 'job' .. i, 'kind', 'noop', 'attempt', '1', 'max_attempts', '1', 'enqueued_at', ARGV[2], 'payload', '{}')
                 end

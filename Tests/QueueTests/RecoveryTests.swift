@@ -1,8 +1,9 @@
 import Foundation
-@testable import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 @Suite struct RecoveryTests {
     /// Delivers every entry of the queue to a consumer that will never settle them (a dead replica).
@@ -22,11 +23,12 @@ import TestSupport
         let registry = JobRegistry([TestKinds.recorded(runsKey: h.runsKey)])
         let consumers = (0..<3).map { _ in h.consumer(registry, concurrency: 10, visibilityTimeout: .milliseconds(300)) }
         try await h.running(consumers) {
-            #expect(await eventually(timeout: .seconds(20)) {
-                let runs = try? await h.runs().count
-                let length = try? await h.length()
-                return runs == 90 && length == 0
-            })
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    let runs = try? await h.runs().count
+                    let length = try? await h.length()
+                    return runs == 90 && length == 0
+                })
         }
         let runs = try await h.runs()
         #expect(Set(runs.keys) == Set(ids))
@@ -44,11 +46,12 @@ import TestSupport
         let consumers = (0..<2).map { _ in h.consumer(registry, concurrency: 4, visibilityTimeout: .milliseconds(2500)) }
         try await h.running(consumers) {
             for _ in 0..<4 { _ = try await h.enqueue("recorded", #"{"ms": 7500}"#) }
-            #expect(await eventually(timeout: .seconds(20)) {
-                let runs = try? await h.runs().count
-                let length = try? await h.length()
-                return runs == 4 && length == 0
-            })
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    let runs = try? await h.runs().count
+                    let length = try? await h.length()
+                    return runs == 4 && length == 0
+                })
         }
         #expect(try await h.runs().values.allSatisfy { $0 == 1 })
     }
@@ -73,8 +76,9 @@ import TestSupport
         // Each claim that is not followed by an outcome is one more delivery, as if each consumer crashed.
         var cursor = "0-0"
         for round in 1...4 {
-            let claimed = try await h.broker.reclaim("q", consumer: "crasher-\(round)", visibilityTimeout: .zero, count: 10, poisonLimit: 3,
-                                                      cursor: cursor, now: WallClock.unixMilliseconds())
+            let claimed = try await h.broker.reclaim(
+                "q", consumer: "crasher-\(round)", visibilityTimeout: .zero, count: 10, poisonLimit: 3,
+                cursor: cursor, now: WallClock.unixMilliseconds())
             cursor = claimed.cursor
             if round < 3 {
                 #expect(claimed.entries.count == 1 && claimed.buried == 0)
@@ -96,7 +100,8 @@ import TestSupport
         _ = try await h.enqueue("recorded")
         try await strand(h, count: 1, consumer: "dead-replica")
         #expect(try await h.broker.removeIdleConsumers("q", idle: .zero).isEmpty, "a consumer owning entries is never removed")
-        let claimed = try await h.broker.reclaim("q", consumer: "live", visibilityTimeout: .zero, count: 10, poisonLimit: 5, cursor: "0-0", now: 0)
+        let claimed = try await h.broker.reclaim(
+            "q", consumer: "live", visibilityTimeout: .zero, count: 10, poisonLimit: 5, cursor: "0-0", now: 0)
         #expect(claimed.entries.count == 1)
         let removed = try await h.broker.removeIdleConsumers("q", idle: .zero)
         #expect(removed == ["dead-replica"])
@@ -157,10 +162,13 @@ import TestSupport
     /// not settle the other's entry — XACK alone would, as it ignores who owns the entry.
     @Test func aLateOutcomeNeverSettlesAnEntryAnotherConsumerClaimed() async throws {
         let h = try await Harness()
-        let envelopes = [try await h.enqueue("recorded"), try await h.enqueue("recorded"), try await h.enqueue("recorded"),
-                         try await h.enqueue("recorded")]
+        let envelopes = [
+            try await h.enqueue("recorded"), try await h.enqueue("recorded"), try await h.enqueue("recorded"),
+            try await h.enqueue("recorded"),
+        ]
         try await strand(h, count: 4, consumer: "cut-off")
-        let claimed = try await h.broker.reclaim("q", consumer: "live", visibilityTimeout: .zero, count: 10, poisonLimit: 5, cursor: "0-0", now: 0)
+        let claimed = try await h.broker.reclaim(
+            "q", consumer: "live", visibilityTimeout: .zero, count: 10, poisonLimit: 5, cursor: "0-0", now: 0)
         #expect(claimed.entries.count == 4)
         let ids = claimed.entries.map(\.id)
         // The cut-off consumer's late outcomes, one of each kind.

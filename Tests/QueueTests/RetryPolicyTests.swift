@@ -1,11 +1,15 @@
-@testable import Queue
 import Testing
+
+@testable import Queue
 
 @Suite struct RetryPolicyTests {
     let policy = RetryPolicy(maxAttempts: 6, base: .seconds(1), cap: .seconds(10))
 
     @Test func ceilingDoublesUpToTheCap() {
-        #expect((1...6).map { policy.ceiling(afterAttempt: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
+        #expect(
+            (1...6).map { policy.ceiling(afterAttempt: $0) } == [
+                .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10),
+            ])
     }
 
     @Test func fullJitterSpansZeroToTheCeiling() {
@@ -27,7 +31,8 @@ import Testing
 
     @Test func retryableFailuresRetryUntilMaxAttempts() {
         let envelope = Envelope(kind: "k", attempt: 2, maxAttempts: 3, payload: "{}")
-        let outcome = OutcomePolicy.outcome(for: .retryable("upstream 503"), envelope: envelope, queue: "q", policy: policy, now: 1000, random: 0.5)
+        let outcome = OutcomePolicy.outcome(
+            for: .retryable("upstream 503"), envelope: envelope, queue: "q", policy: policy, now: 1000, random: 0.5)
         guard case .retry(let next, let delay) = outcome else { Issue.record("expected a retry, got \(outcome)"); return }
         #expect(next.attempt == 3)
         #expect(next.id == envelope.id)
@@ -35,7 +40,9 @@ import Testing
         #expect(delay == .seconds(1))
 
         let last = Envelope(kind: "k", attempt: 3, maxAttempts: 3, payload: "{}")
-        guard case .dead(let letter) = OutcomePolicy.outcome(for: .retryable("again"), envelope: last, queue: "q", policy: policy, now: 2000) else {
+        guard
+            case .dead(let letter) = OutcomePolicy.outcome(for: .retryable("again"), envelope: last, queue: "q", policy: policy, now: 2000)
+        else {
             Issue.record("expected a dead letter"); return
         }
         #expect(letter.error == "again (attempt 3 of 3)")
@@ -44,7 +51,10 @@ import Testing
 
     @Test func permanentFailuresDeadLetterAtOnce() {
         let envelope = Envelope(kind: "k", attempt: 1, maxAttempts: 9, payload: "{}")
-        guard case .dead(let letter) = OutcomePolicy.outcome(for: .permanent("400 bad request"), envelope: envelope, queue: "q", policy: policy, now: 5) else {
+        guard
+            case .dead(let letter) = OutcomePolicy.outcome(
+                for: .permanent("400 bad request"), envelope: envelope, queue: "q", policy: policy, now: 5)
+        else {
             Issue.record("expected a dead letter"); return
         }
         #expect(letter.error == "400 bad request")
@@ -64,10 +74,13 @@ import Testing
         #expect(early == .throttled(envelope, after: RetryPolicy.heldBackFloor), "Retry-After: 0 waits the floor, with no attempt counted")
         let late = OutcomePolicy.outcome(for: throttled, envelope: envelope, queue: "generate", policy: bounded, now: 1_000_000 + 300_000)
         guard case .dead(let letter) = late else { Issue.record("expected a dead letter, got \(late)"); return }
-        #expect(letter.error == "held back by limits for 5 min, longer than the 5 min allowed: POST /openai/v1/chat/completions answered 429")
+        #expect(
+            letter.error == "held back by limits for 5 min, longer than the 5 min allowed: POST /openai/v1/chat/completions answered 429")
         #expect(letter.queue == "generate")
         // The default bound, for background work, is hours.
-        #expect(OutcomePolicy.outcome(for: throttled, envelope: envelope, queue: "q", policy: policy, now: 1_000_000 + 3_600_000) == .throttled(envelope, after: .seconds(1)))
+        #expect(
+            OutcomePolicy.outcome(for: throttled, envelope: envelope, queue: "q", policy: policy, now: 1_000_000 + 3_600_000)
+                == .throttled(envelope, after: .seconds(1)))
         #expect(policy.heldBackAtMost == .seconds(6 * 3600))
     }
 }

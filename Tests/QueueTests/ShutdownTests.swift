@@ -1,8 +1,9 @@
 import Foundation
-@testable import Queue
 import Redis
-import Testing
 import TestSupport
+import Testing
+
+@testable import Queue
 
 @Suite struct ShutdownTests {
     @Test func stopLetsJobsInFlightFinishAndAcknowledgesThem() async throws {

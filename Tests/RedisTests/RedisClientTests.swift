@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct RedisClientTests {
     @Test func typedReplies() async throws {
@@ -162,7 +162,8 @@ import TestSupport
         // Killed and back while the client sat idle: its first command is answered at once.
         server.stop(graceful: false)
         try server.restart()
-        #expect(try await client.send("PING") == .status("PONG"), "the connection the restart closed is replaced before the command goes out")
+        #expect(
+            try await client.send("PING") == .status("PONG"), "the connection the restart closed is replaced before the command goes out")
     }
 
     /// A connection the server closed while it sat idle (Redis's `timeout`, a proxy) is replaced
@@ -186,8 +187,10 @@ import TestSupport
     }
 
     /// Replies whose numbers no length or count can be: too large, negative, empty, not numbers.
-    static let hostileReplies = [":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n",
-                                 "*1\r\n:-9223372036854775808\r\n", ":\r\n", "*3000000000\r\n", "$3000000000\r\n"]
+    static let hostileReplies = [
+        ":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n",
+        "*1\r\n:-9223372036854775808\r\n", ":\r\n", "*3000000000\r\n", "$3000000000\r\n",
+    ]
 
     /// A server (or something that is not Redis at all) answering with hostile numbers never traps
     /// the process: the reply is read as some value, or the command fails as a lost connection

@@ -33,7 +33,9 @@ import Testing
         #expect(!endpoint.description.contains("hunter2"))
     }
 
-    @Test(arguments: ["http://localhost", "redis://", "redis://host:0", "redis://host:99999", "redis://host:x", "redis://host/-1", "redis://host/db"])
+    @Test(arguments: [
+        "http://localhost", "redis://", "redis://host:0", "redis://host:99999", "redis://host:x", "redis://host/-1", "redis://host/db",
+    ])
     func rejectsMalformedURLs(_ url: String) {
         #expect(throws: RedisError.self) { try RedisEndpoint(url: url) }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// A client configured with sentinels, as Chatwoot's Redis is when it runs under Sentinel.
 @Suite struct SentinelTests {
@@ -35,14 +35,15 @@ import TestSupport
         // READONLY (what a caller retries, as the engine does), or, for the moment before the
         // sentinel demotes the old master, still write there: Sentinel's own window, said in the README.
         let written = LockedValue(0)
-        #expect(await eventually(timeout: .seconds(15)) {
-            let value = written.withLock { value -> Int in
-                value += 1
-                return value
-            }
-            guard (try? await client.send("SET", "after", String(value))) != nil else { return false }
-            return (try? await group.second.command("GET", "after"))?.string == String(value)
-        }, "written to the new master")
+        #expect(
+            await eventually(timeout: .seconds(15)) {
+                let value = written.withLock { value -> Int in
+                    value += 1
+                    return value
+                }
+                guard (try? await client.send("SET", "after", String(value))) != nil else { return false }
+                return (try? await group.second.command("GET", "after"))?.string == String(value)
+            }, "written to the new master")
         #expect(try await client.send("GET", "before").string == "1", "what was replicated is there")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Scheduler
 import Testing
+
+@testable import Scheduler
 
 @Suite struct CronScheduleTests {
     /// 2026-11-25 22:37:10 UTC, a Wednesday.
@@ -15,7 +16,9 @@ import Testing
         let now = Self.utc("2026-11-25T22:37:10Z")
         #expect(try CronSchedule("*/15 * * * *").nextTick(after: now) == Self.utc("2026-11-25T22:45:00Z"))
         #expect(try CronSchedule("0 3 * * *").nextTick(after: now) == Self.utc("2026-11-26T03:00:00Z"))
-        #expect(try CronSchedule("0 9 * * mon-fri").nextTick(after: Self.utc("2026-11-27T10:00:00Z")) == Self.utc("2026-11-30T09:00:00Z"), "Friday after 9 → Monday")
+        #expect(
+            try CronSchedule("0 9 * * mon-fri").nextTick(after: Self.utc("2026-11-27T10:00:00Z")) == Self.utc("2026-11-30T09:00:00Z"),
+            "Friday after 9 → Monday")
         #expect(try CronSchedule("30 2 1 * *").nextTick(after: now) == Self.utc("2026-12-01T02:30:00Z"))
         #expect(try CronSchedule("0 0 * feb 0").nextTick(after: now) == Self.utc("2027-02-07T00:00:00Z"), "first Sunday of February")
         #expect(try CronSchedule("0 0 * * 7").nextTick(after: now) == Self.utc("2026-11-29T00:00:00Z"), "7 is Sunday")
@@ -37,10 +40,12 @@ import Testing
         #expect(try CronSchedule("@every 366d").nextTick(after: 0) == 366 * 86_400, "a year is the longest")
     }
 
-    @Test(arguments: ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *",
-                      "5-1 * * * *", "@every", "@every 0s", "@every 5x", "@fortnightly", "a b c d e",
-                      // Past a year, or past what an Int holds (they once killed the scheduler, `schedules` and the console).
-                      "@every 9223372036854775807s", "@every 2562047788015216h", "@every 367d", "@every 366d1s", "@every 99999999999999999999s"])
+    @Test(arguments: [
+        "", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *",
+        "5-1 * * * *", "@every", "@every 0s", "@every 5x", "@fortnightly", "a b c d e",
+        // Past a year, or past what an Int holds (they once killed the scheduler, `schedules` and the console).
+        "@every 9223372036854775807s", "@every 2562047788015216h", "@every 367d", "@every 366d1s", "@every 99999999999999999999s",
+    ])
     func malformedExpressionsAreRefusedSayingWhy(_ text: String) {
         #expect(throws: CronError.self) { try CronSchedule(text) }
     }

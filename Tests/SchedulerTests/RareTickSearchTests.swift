@@ -1,6 +1,7 @@
 import Foundation
-@testable import Scheduler
 import Testing
+
+@testable import Scheduler
 
 /// A rarely firing entry (yearly, the 29th of February) once cost the leader 45 % of a core for an
 /// hour after it fired: the next and latest ticks were searched minute by minute. The search jumps
@@ -18,12 +19,16 @@ import Testing
         return nil
     }
 
-    @Test(arguments: ["0 0 29 2 *", "@yearly", "30 2 * * *", "15 1,2,3 * 3,10,11 sun", "0 12 13 * fri", "*/20 9-17 * * mon-fri", "59 23 31 12 *"])
+    @Test(arguments: [
+        "0 0 29 2 *", "@yearly", "30 2 * * *", "15 1,2,3 * 3,10,11 sun", "0 12 13 * fri", "*/20 9-17 * * mon-fri", "59 23 31 12 *",
+    ])
     func theTicksAreThoseAMinuteByMinuteWalkFinds(_ expression: String) throws {
         for zone in ["UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe"] {
             let schedule = try CronSchedule(expression, timeZone: try #require(TimeZone(identifier: zone)))
             // Around both of the year's jumps, and across a leap day.
-            for start in ["2026-03-07T11:17:00Z", "2026-03-28T20:00:00Z", "2026-10-24T21:59:00Z", "2026-10-31T23:00:00Z", "2028-02-27T05:00:00Z"] {
+            for start in [
+                "2026-03-07T11:17:00Z", "2026-03-28T20:00:00Z", "2026-10-24T21:59:00Z", "2026-10-31T23:00:00Z", "2028-02-27T05:00:00Z",
+            ] {
                 var time = Self.utc(start)
                 for _ in 0..<3 {
                     let walked = Self.walkedNextTick(schedule, after: time, within: 40 * 86_400)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `switchboard scheduler` as an operator runs it.
 @Suite struct SchedulerProcessTests {
@@ -11,8 +11,11 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: file) }
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
-        let scheduler = try SwitchboardProcess(["scheduler"] + h.common + ["--metrics-port", "0"], environment: ["SCHEDULE_FILE": file.path])
-        #expect(await eventually(timeout: .seconds(15)) { (try? await h.integer("XLEN", h.key("diagnostics:stream"))) ?? 0 >= 2 }, "\(scheduler.log)")
+        let scheduler = try SwitchboardProcess(
+            ["scheduler"] + h.common + ["--metrics-port", "0"], environment: ["SCHEDULE_FILE": file.path])
+        #expect(
+            await eventually(timeout: .seconds(15)) { (try? await h.integer("XLEN", h.key("diagnostics:stream"))) ?? 0 >= 2 },
+            "\(scheduler.log)")
         scheduler.signal(SIGTERM)
         #expect(await scheduler.waitForExit() == 0)
         #expect(try await h.client.send("EXISTS", h.key("scheduler:leader")).integer == 0, "the lease is given up on SIGTERM")
@@ -44,7 +47,8 @@ import TestSupport
         try #"[{"name": "heartbeat", "cron": "@every 1s", "kind": "noop"}]"#.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let replicas = try (0..<3).map { _ in
-            try SwitchboardProcess(["scheduler"] + h.common + ["--metrics-port", "0", "--lease", "3"], environment: ["SCHEDULE_FILE": file.path])
+            try SwitchboardProcess(
+                ["scheduler"] + h.common + ["--metrics-port", "0", "--lease", "3"], environment: ["SCHEDULE_FILE": file.path])
         }
         defer { for replica in replicas where replica.isRunning { replica.signal(SIGKILL) } }
         /// The tick of every job enqueued so far, read from the jobs' dedupe field.
@@ -60,16 +64,21 @@ import TestSupport
         let victim = try #require(replicas.first { leader.contains("-\($0.pid)-") }, "\(leader)")
         victim.signal(SIGKILL)
         let killedAt = Int(Date().timeIntervalSince1970)
-        #expect(await eventually(timeout: .seconds(20)) {
-            let now = try? await h.client.send("GET", h.key("scheduler:leader")).string
-            return now != nil && now != leader
-        })
-        #expect(await eventually(timeout: .seconds(20)) { await ticks().contains { $0 > killedAt + 4 } }, "ticks come again after the leader died")
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                let now = try? await h.client.send("GET", h.key("scheduler:leader")).string
+                return now != nil && now != leader
+            })
+        #expect(
+            await eventually(timeout: .seconds(20)) { await ticks().contains { $0 > killedAt + 4 } },
+            "ticks come again after the leader died")
         // Redis restarts (AOF on): the replicas reconnect and go on, firing nothing twice.
         server.stop(graceful: true)
         try server.restart()
         let restartedAt = Int(Date().timeIntervalSince1970)
-        #expect(await eventually(timeout: .seconds(30)) { await ticks().contains { $0 > restartedAt + 2 } }, "ticks come again after Redis restarted")
+        #expect(
+            await eventually(timeout: .seconds(30)) { await ticks().contains { $0 > restartedAt + 2 } },
+            "ticks come again after Redis restarted")
         for replica in replicas where replica.isRunning { replica.signal(SIGTERM) }
         for replica in replicas where replica !== victim { #expect(await replica.waitForExit() == 0) }
         let all = await ticks()

@@ -3,9 +3,10 @@ import Jobs
 import Logging
 import Queue
 import Redis
-@testable import Scheduler
-import Testing
 import TestSupport
+import Testing
+
+@testable import Scheduler
 
 /// Several scheduler replicas against one real Redis: every tick enqueued exactly once, one leader
 /// at a time, a dead leader replaced and its missed tick caught up.
@@ -24,7 +25,8 @@ import TestSupport
         func scheduler(_ name: String, entries: [ScheduleEntry], lease: Duration = .seconds(3)) -> SchedulerService {
             var logger = Logger(label: "test")
             logger.logLevel = .error
-            return SchedulerService(configuration: .init(entries: entries, name: name, lease: lease, catchUp: .seconds(60)), broker: broker, logger: logger)
+            return SchedulerService(
+                configuration: .init(entries: entries, name: name, lease: lease, catchUp: .seconds(60)), broker: broker, logger: logger)
         }
 
         /// The ticks enqueued so far, read back from the jobs' dedupe keys.
@@ -113,7 +115,8 @@ import TestSupport
 
     @Test func scheduleFilesAreCheckedEntryByEntry() throws {
         let registry = Catalogue.registry()
-        let good = #"[{"name": "nightly-noop", "cron": "0 3 * * *", "kind": "noop"}, {"name": "pause", "cron": "@every 30s", "kind": "sleep", "payload": {"ms": 5}}]"#
+        let good =
+            #"[{"name": "nightly-noop", "cron": "0 3 * * *", "kind": "noop"}, {"name": "pause", "cron": "@every 30s", "kind": "sleep", "payload": {"ms": 5}}]"#
         let entries = try ScheduleEntry.load(Data(good.utf8), registry: registry)
         #expect(entries.map(\.name) == ["nightly-noop", "pause"])
         #expect(entries[1].job.payload == #"{"ms":5}"# && entries[1].job.queue == "diagnostics" && entries[1].job.kind == "sleep")
@@ -125,7 +128,10 @@ import TestSupport
             (#"[{"name": "a", "cron": "@daily", "kind": "backup.snapshot"}]"#, "kind 'backup.snapshot' is not in the catalogue"),
             (#"[{"name": "a", "cron": "@daily", "kind": "noop", "payload": 5}]"#, "'payload' must be a JSON object"),
             // A queue the kind does not run on: no consumer would ever take the job.
-            (#"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": "diagnostcs"}]"#, "kind 'noop' runs on queue 'diagnostics', not 'diagnostcs'"),
+            (
+                #"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": "diagnostcs"}]"#,
+                "kind 'noop' runs on queue 'diagnostics', not 'diagnostcs'"
+            ),
             (#"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": "*"}]"#, "runs on queue 'diagnostics', not '*'"),
             (#"[{"name": "a", "cron": "@daily", "kind": "noop", "queue": 7}]"#, "'queue' must be a queue's name"),
         ]

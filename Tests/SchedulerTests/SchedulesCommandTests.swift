@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `switchboard schedules`: what the scheduler will do and has done, seen and driven from the CLI.
 @Suite struct SchedulesCommandTests {
@@ -19,11 +19,16 @@ import TestSupport
         var parisCalendar = Calendar(identifier: .gregorian)
         parisCalendar.timeZone = try #require(TimeZone(identifier: "Europe/Paris"))
         let hour = (parisCalendar.component(.hour, from: Date()) + 12) % 24
-        let file = try Self.file(#"[{"name": "heartbeat", "cron": "@every 1s", "kind": "noop"}, {"name": "paris-night", "cron": "30 "# + "\(hour)" + #" * * *", "kind": "noop", "tz": "Europe/Paris"}]"#)
+        let file = try Self.file(
+            #"[{"name": "heartbeat", "cron": "@every 1s", "kind": "noop"}, {"name": "paris-night", "cron": "30 "# + "\(hour)"
+                + #" * * *", "kind": "noop", "tz": "Europe/Paris"}]"#)
         defer { try? FileManager.default.removeItem(at: file) }
-        let scheduler = try SwitchboardProcess(["scheduler"] + h.common + ["--metrics-port", "0"], environment: ["SCHEDULE_FILE": file.path])
+        let scheduler = try SwitchboardProcess(
+            ["scheduler"] + h.common + ["--metrics-port", "0"], environment: ["SCHEDULE_FILE": file.path])
         defer { if scheduler.isRunning { scheduler.signal(SIGKILL) } }
-        #expect(await eventually(timeout: .seconds(15)) { (try? await h.integer("XLEN", h.key("diagnostics:stream"))) ?? 0 >= 1 }, "\(scheduler.log)")
+        #expect(
+            await eventually(timeout: .seconds(15)) { (try? await h.integer("XLEN", h.key("diagnostics:stream"))) ?? 0 >= 1 },
+            "\(scheduler.log)")
         let (status, json) = try await SwitchboardProcess.run(["schedules", "--json", "--schedule", file.path] + h.common)
         #expect(status == 0, "\(json)")
         let object = jsonFields(Array(json.utf8))
@@ -36,7 +41,9 @@ import TestSupport
         #expect(ids.contains(last["jobID"] as? String ?? "?"), "the last fire names a job the scheduler made: \(json)")
         #expect(heartbeat["lastOutcome"] as? String == "not dead")
         #expect(heartbeat["zone"] as? String == "UTC", "the default zone is named as operators write it")
-        #expect(paris["zone"] as? String == "Europe/Paris" && paris["last"] == nil && (paris["next"] as? Int ?? 0) > Int(Date().timeIntervalSince1970), "\(json)")
+        #expect(
+            paris["zone"] as? String == "Europe/Paris" && paris["last"] == nil
+                && (paris["next"] as? Int ?? 0) > Int(Date().timeIntervalSince1970), "\(json)")
         #expect(((object["leader"] as? [String: Any])?["replica"] as? String)?.isEmpty == false, "\(json)")
         let (_, table) = try await SwitchboardProcess.run(["schedules", "--schedule", file.path] + h.common)
         #expect(table.contains("paris-night") && table.contains("Europe/Paris") && table.contains("leader: "), "\(table)")
@@ -65,7 +72,9 @@ import TestSupport
 
     @Test func checkReadsAFileAsTheSchedulerWouldAndNamesTheEntryAtFault() async throws {
         let good = try Self.file(#"[{"name": "a", "cron": "@hourly", "kind": "noop", "tz": "America/New_York"}]"#)
-        let bad = try Self.file(#"[{"name": "a", "cron": "@hourly", "kind": "noop"}, {"name": "moon", "cron": "0 3 * * *", "kind": "noop", "tz": "Moon/Base"}]"#)
+        let bad = try Self.file(
+            #"[{"name": "a", "cron": "@hourly", "kind": "noop"}, {"name": "moon", "cron": "0 3 * * *", "kind": "noop", "tz": "Moon/Base"}]"#
+        )
         defer { for file in [good, bad] { try? FileManager.default.removeItem(at: file) } }
         let ok = try await SwitchboardProcess.run(["schedules", "check", good.path])
         #expect(ok.status == 0 && ok.output.contains("1 entries"), "\(ok.output)")

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import Queue
 @testable import Scheduler
-import Testing
 
 /// Schedules read on a zone's wall clock, through both of its yearly jumps.
 @Suite struct TimeZoneScheduleTests {
@@ -36,8 +37,9 @@ import Testing
         #expect(ticks == [Self.utc(tick)], "\(zone) \(day) \(cron): \(ticks.map { Date(timeIntervalSince1970: TimeInterval($0)) })")
         // Over the three days around the jump, three ticks: none lost, none doubled.
         let start = Self.utc(day + "T12:00:00Z") - 86_400 - 12 * 3600
-        let around = Self.ticks(schedule, from: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(start))),
-                                to: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(start + 3 * 86_400))))
+        let around = Self.ticks(
+            schedule, from: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(start))),
+            to: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(start + 3 * 86_400))))
         #expect(around.count == 3, "\(zone) around \(day): \(around.map { Date(timeIntervalSince1970: TimeInterval($0)) })")
         // Looking back from after the repeated hour finds the tick, not a second one.
         #expect(schedule.latestTick(atOrBefore: Self.utc(tick) + 3600 + 60, lookingBack: 7200) == Self.utc(tick))
@@ -51,12 +53,18 @@ import Testing
     }
 
     @Test func aZoneIsReadFromTheScheduleFileAndAnUnknownOneRefused() throws {
-        let registry = JobRegistry([JobDefinition(kind: "noop", queue: "diagnostics", retry: .once, timeout: .seconds(5), payload: [String: String].self) { _, _ in .done }])
-        let entries = try ScheduleEntry.load(Data(#"[{"name": "paris", "cron": "30 2 * * *", "kind": "noop", "tz": "Europe/Paris"}]"#.utf8), registry: registry)
+        let registry = JobRegistry([
+            JobDefinition(kind: "noop", queue: "diagnostics", retry: .once, timeout: .seconds(5), payload: [String: String].self) { _, _ in
+                .done
+            }
+        ])
+        let entries = try ScheduleEntry.load(
+            Data(#"[{"name": "paris", "cron": "30 2 * * *", "kind": "noop", "tz": "Europe/Paris"}]"#.utf8), registry: registry)
         #expect(entries.first?.schedule.timeZone.identifier == "Europe/Paris")
         #expect(entries.first?.schedule.nextTick(after: Self.utc("2026-11-29T00:00:00Z")) == Self.utc("2026-11-29T01:30:00Z"))
         #expect {
-            try ScheduleEntry.load(Data(#"[{"name": "mars", "cron": "30 2 * * *", "kind": "noop", "tz": "Mars/Olympus"}]"#.utf8), registry: registry)
+            try ScheduleEntry.load(
+                Data(#"[{"name": "mars", "cron": "30 2 * * *", "kind": "noop", "tz": "Mars/Olympus"}]"#.utf8), registry: registry)
         } throws: { "\($0)".contains("mars") && "\($0)".contains("Mars/Olympus") }
     }
 }

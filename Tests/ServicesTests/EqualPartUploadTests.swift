@@ -1,14 +1,16 @@
 import Foundation
 import Hummingbird
 import Services
-import Testing
 import TestSupport
+import Testing
 
 /// A stream of unknown length uploaded in equal parts to an S3 endpoint that holds R2's rules:
 /// what is retried, what aborts, and what is checked once the object exists.
 @Suite struct EqualPartUploadTests {
     static func client(_ s3: FakeS3) -> S3Client {
-        S3Client(endpoint: s3.url, bucket: "backups", signer: SignatureV4(accessKeyID: "key", secretAccessKey: "secret", region: "auto"), http: HTTPClient(connections: 2))
+        S3Client(
+            endpoint: s3.url, bucket: "backups", signer: SignatureV4(accessKeyID: "key", secretAccessKey: "secret", region: "auto"),
+            http: HTTPClient(connections: 2))
     }
 
     static func source(_ bytes: [UInt8], piece: Int) -> EqualPartUpload.Source {
@@ -31,7 +33,8 @@ import TestSupport
         #expect(written.bytes == Int64(Self.body.count) && written.parts == 3)
         #expect(s3.objects.value["dumps/a.dump"]?.body == Self.body)
         #expect(written.etag == s3.etags.value["dumps/a.dump"] && written.etag.hasSuffix("-3\""))
-        #expect(s3.requests.filter { $0.query.contains("partNumber=") }.map(\.body.count) == [1 << 20, 1 << 20, Self.body.count - (2 << 20)])
+        #expect(
+            s3.requests.filter { $0.query.contains("partNumber=") }.map(\.body.count) == [1 << 20, 1 << 20, Self.body.count - (2 << 20)])
     }
 
     @Test func aPartFailingForAWhileIsRetriedOnItsOwn() async throws {
@@ -75,7 +78,9 @@ import TestSupport
             return nil
         }
         _ = s3
-        await #expect { _ = try await EqualPartUpload(client: Self.client(tampering), partSize: 1 << 20).upload("dumps/d.dump", from: Self.source(Self.body, piece: 1 << 20)) }
-            throws: { "\($0)".contains("is not what was sent") }
+        await #expect {
+            _ = try await EqualPartUpload(client: Self.client(tampering), partSize: 1 << 20).upload(
+                "dumps/d.dump", from: Self.source(Self.body, piece: 1 << 20))
+        } throws: { "\($0)".contains("is not what was sent") }
     }
 }

@@ -1,21 +1,25 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-@testable import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Services
 
 /// The shared HTTP client against real HTTP servers on loopback: what it sends, what it reads
 /// back, and how every kind of failure comes out of it.
 @Suite struct HTTPClientTests {
     @Test func sendsMethodPathHeadersAndBodyAndReadsTheAnswer() async throws {
         let fake = try await FakeService { _ in
-            FakeService.answer(.created, #"{"id": 7}"#, headers: [.contentType: "application/json", HTTPField.Name("X-Request-Id")!: "r-1"])
+            FakeService.answer(
+                .created, #"{"id": 7}"#, headers: [.contentType: "application/json", HTTPField.Name("X-Request-Id")!: "r-1"])
         }
         let client = HTTPClient(connections: 1)
         let body = Array(#"{"content": "héllo"}"#.utf8)
-        let response = try await client.send(HTTPClient.Request("POST", fake.url + "/api/v1/accounts/1/messages?x=1",
-                                                         headers: [("api_access_token", "tok"), ("Content-Type", "application/json")], body: body))
+        let response = try await client.send(
+            HTTPClient.Request(
+                "POST", fake.url + "/api/v1/accounts/1/messages?x=1",
+                headers: [("api_access_token", "tok"), ("Content-Type", "application/json")], body: body))
         #expect(response.status == 201 && response.text == #"{"id": 7}"#)
         #expect(response.header("x-request-id") == "r-1" && response.header("Content-Type") == "application/json")
         let received = try #require(fake.requests.first)
@@ -34,9 +38,13 @@ import TestSupport
             _ = try await client.send(HTTPClient.Request(method, fake.url + "/part", body: Array("a=1&b=2".utf8)))
         }
         _ = try await client.send(HTTPClient.Request("POST", fake.url + "/empty"))
-        _ = try await client.send(HTTPClient.Request("PUT", fake.url + "/typed", headers: [("content-type", "text/csv")], body: Array("a,b".utf8)))
+        _ = try await client.send(
+            HTTPClient.Request("PUT", fake.url + "/typed", headers: [("content-type", "text/csv")], body: Array("a,b".utf8)))
         let types = fake.requests.map { $0.headers["content-type"] ?? "none" }
-        #expect(types == ["application/octet-stream", "application/octet-stream", "application/octet-stream", "application/octet-stream", "text/csv"])
+        #expect(
+            types == [
+                "application/octet-stream", "application/octet-stream", "application/octet-stream", "application/octet-stream", "text/csv",
+            ])
         #expect(fake.requests.prefix(3).allSatisfy { $0.text == "a=1&b=2" })
     }
 
@@ -102,7 +110,10 @@ import TestSupport
     @Test func otherClientErrorsArePermanent() async throws {
         let fake = try await FakeService { received in
             received.path == "/groq"
-                ? FakeService.answer(.badRequest, #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned","type":"invalid_request_error","code":"model_decommissioned"}}"#)
+                ? FakeService.answer(
+                    .badRequest,
+                    #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned","type":"invalid_request_error","code":"model_decommissioned"}}"#
+                )
                 : FakeService.answer(.unauthorized, #"{"error": "Invalid token"}"#)
         }
         let client = HTTPClient()
@@ -124,7 +135,8 @@ import TestSupport
         }
         let client = HTTPClient()
         let start = ContinuousClock.now
-        await #expect { try await client.send(HTTPClient.Request("GET", fake.url + "/slow", timeout: .milliseconds(300))) } throws: { error in
+        await #expect { try await client.send(HTTPClient.Request("GET", fake.url + "/slow", timeout: .milliseconds(300))) } throws: {
+            error in
             (error as? HTTPFailure)?.kind == .transport && (error as? HTTPFailure)?.isRetryable == true
         }
         #expect(ContinuousClock.now - start < .seconds(3))
@@ -165,7 +177,8 @@ import TestSupport
 
     @Test func redirectsAreFollowed() async throws {
         let fake = try await FakeService { received in
-            received.path == "/short" ? FakeService.answer(.found, "", headers: [.location: "/recording.mp3"]) : FakeService.answer(.ok, "ID3…")
+            received.path == "/short"
+                ? FakeService.answer(.found, "", headers: [.location: "/recording.mp3"]) : FakeService.answer(.ok, "ID3…")
         }
         let response = try await HTTPClient().sendChecked(HTTPClient.Request("GET", fake.url + "/short"))
         #expect(response.text == "ID3…" && fake.requests.map(\.path) == ["/short", "/recording.mp3"])
@@ -179,7 +192,9 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: secret) }
         let fake = try await FakeService { _ in FakeService.answer(.found, "", headers: [.location: "file://" + secret.path]) }
         let client = HTTPClient()
-        for url in ["file://" + secret.path, "FILE://" + secret.path, "gopher://127.0.0.1/", "dict://127.0.0.1:11211/", fake.url + "/to-file"] {
+        for url in [
+            "file://" + secret.path, "FILE://" + secret.path, "gopher://127.0.0.1/", "dict://127.0.0.1:11211/", fake.url + "/to-file",
+        ] {
             do {
                 let response = try await client.send(HTTPClient.Request("GET", url))
                 Issue.record("\(url) was fetched: \(response.status) \(response.text)")
@@ -192,7 +207,8 @@ import TestSupport
 
     @Test func hostileRetryAdviceIsBoundedNeverATrap() {
         func advice(_ name: String, _ value: String) -> Duration? {
-            RetryAdvice.delay(in: HTTPClient.Response(status: 429, headers: [(name, value)], body: []), now: Date(timeIntervalSince1970: 1_700_000_000))
+            RetryAdvice.delay(
+                in: HTTPClient.Response(status: 429, headers: [(name, value)], body: []), now: Date(timeIntervalSince1970: 1_700_000_000))
         }
         for value in ["1e300", "inf", "-inf", "99999999999999999999", "-5"] {
             let delay = advice("retry-after", value)
@@ -210,7 +226,9 @@ import TestSupport
     @Test func aDownloadStreamsItsBodyWithBoundedBuffering() async throws {
         let body = Array((0..<(4 << 10)).map { [UInt8](repeating: UInt8(truncatingIfNeeded: $0 &* 7), count: 1024) }.joined())
         let fake = try await FakeService { received in
-            received.path == "/missing" ? FakeService.answer(.notFound, "no such recording") : Response(status: .ok, headers: [.contentType: "audio/mpeg"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            received.path == "/missing"
+                ? FakeService.answer(.notFound, "no such recording")
+                : Response(status: .ok, headers: [.contentType: "audio/mpeg"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
         let client = HTTPClient()
         var received: [UInt8] = []
@@ -225,8 +243,9 @@ import TestSupport
         #expect(whole)
         #expect(pieces > 10, "handed over in pieces, not whole")
         // An answer outside 2xx is read whole and thrown; a receiver that throws stops the transfer.
-        await #expect { _ = try await client.download(HTTPClient.Request("GET", fake.url + "/missing")) { _ in Issue.record("no body for a 404") } }
-            throws: { ($0 as? HTTPFailure)?.status == 404 && "\($0)".contains("no such recording") }
+        await #expect {
+            _ = try await client.download(HTTPClient.Request("GET", fake.url + "/missing")) { _ in Issue.record("no body for a 404") }
+        } throws: { ($0 as? HTTPFailure)?.status == 404 && "\($0)".contains("no such recording") }
         struct Enough: Error {}
         var taken = 0
         await #expect(throws: Enough.self) {
@@ -237,10 +256,14 @@ import TestSupport
         }
         #expect(taken < 2 << 20, "stopped soon after the receiver gave up")
         // The client is still good for the next request.
-        #expect(try await client.sendChecked(HTTPClient.Request("GET", fake.url + "/recording.mp3", maxResponseBytes: 16 << 20)).body.count == body.count)
+        #expect(
+            try await client.sendChecked(HTTPClient.Request("GET", fake.url + "/recording.mp3", maxResponseBytes: 16 << 20)).body.count
+                == body.count)
     }
 
     @Test func requestsAreDescribedWithoutQueryOrCredentials() {
-        #expect(Transfer.describe(HTTPClient.Request("POST", "https://user:pw@api.example.com/v1/x?key=k")) == "POST https://api.example.com/v1/x")
+        #expect(
+            Transfer.describe(HTTPClient.Request("POST", "https://user:pw@api.example.com/v1/x?key=k"))
+                == "POST https://api.example.com/v1/x")
     }
 }

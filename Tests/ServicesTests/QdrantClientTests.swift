@@ -1,9 +1,10 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-@testable import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Services
 
 @Suite struct QdrantClientTests {
     @Test func indexingTheSameSourceTwiceOverwritesAndQueriesFilterAndThreshold() async throws {
@@ -13,9 +14,15 @@ import TestSupport
         #expect(try await client.ensureCollection(vectorSize: 3) == false, "already there")
         func points() -> [QdrantClient.Point] {
             [
-                .init(id: QdrantClient.pointID(for: "call:812:chunk:0"), vector: [1, 0, 0], payload: ["account_id": .integer(1), "text": .string("pool heated")]),
-                .init(id: QdrantClient.pointID(for: "call:812:chunk:1"), vector: [0, 1, 0], payload: ["account_id": .integer(1), "text": .string("late checkout")]),
-                .init(id: QdrantClient.pointID(for: "booking:R1"), vector: [0.9, 0.1, 0], payload: ["account_id": .integer(2), "text": .string("other account")]),
+                .init(
+                    id: QdrantClient.pointID(for: "call:812:chunk:0"), vector: [1, 0, 0],
+                    payload: ["account_id": .integer(1), "text": .string("pool heated")]),
+                .init(
+                    id: QdrantClient.pointID(for: "call:812:chunk:1"), vector: [0, 1, 0],
+                    payload: ["account_id": .integer(1), "text": .string("late checkout")]),
+                .init(
+                    id: QdrantClient.pointID(for: "booking:R1"), vector: [0.9, 0.1, 0],
+                    payload: ["account_id": .integer(2), "text": .string("other account")]),
             ]
         }
         try await client.upsert(points(), batchSize: 2)

@@ -1,21 +1,26 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-@testable import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Services
 
 /// SigV4 against AWS's own published example, and the S3 client against a fake that checks every
 /// signature and payload hash as S3 and R2 do.
 @Suite struct S3ClientTests {
     /// AWS's documented example (GET /test.txt from examplebucket with a Range header, 2013-05-24).
     @Test func signaturesMatchAWSsPublishedExample() {
-        let signer = SignatureV4(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
-        let headers = signer.sign(method: "GET", path: "/test.txt", headers: [("Host", "examplebucket.s3.amazonaws.com"), ("Range", "bytes=0-9")],
-                                  payloadHash: SignatureV4.emptyPayloadHash, date: Date(timeIntervalSince1970: 1_369_353_600))
+        let signer = SignatureV4(
+            accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
+        let headers = signer.sign(
+            method: "GET", path: "/test.txt", headers: [("Host", "examplebucket.s3.amazonaws.com"), ("Range", "bytes=0-9")],
+            payloadHash: SignatureV4.emptyPayloadHash, date: Date(timeIntervalSince1970: 1_369_353_600))
         let authorization = headers.first { $0.0 == "Authorization" }?.1
-        #expect(authorization == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-            + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+        #expect(
+            authorization == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+                + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        )
         #expect(headers.contains { $0 == ("x-amz-date", "20130524T000000Z") })
         #expect(PercentEncoding.component("a b/ü~") == "a%20b%2F%C3%BC~")
     }
@@ -24,21 +29,37 @@ import TestSupport
     /// instead of looping for hours or passing for complete (the mirror would take what it missed
     /// for gone and delete it after the grace).
     @Test(arguments: [
-        ("a repeated token", #"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken><Contents><Key>a</Key><LastModified>2026-11-26T01:18:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>"#, "does not advance"),
-        ("truncated without a token", #"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><LastModified>2026-11-26T01:18:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>"#, "names no next page"),
-        ("truncated with an empty token", #"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken></NextContinuationToken></ListBucketResult>"#, "names no next page"),
+        (
+            "a repeated token",
+            #"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken><Contents><Key>a</Key><LastModified>2026-11-26T01:18:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>"#,
+            "does not advance"
+        ),
+        (
+            "truncated without a token",
+            #"<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><LastModified>2026-11-26T01:18:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>"#,
+            "names no next page"
+        ),
+        (
+            "truncated with an empty token",
+            #"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken></NextContinuationToken></ListBucketResult>"#,
+            "names no next page"
+        ),
         ("no listing at all", #"<html>maintenance</html>"#, "not a ListBucketResult"),
     ])
     func aListingThatDoesNotAdvanceOrParseFails(_ name: String, _ page: String, _ said: String) async throws {
         let fake = try await FakeService { _ in FakeService.answer(.ok, page, headers: [.contentType: "application/xml"]) }
-        let client = S3Client(endpoint: fake.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        let client = S3Client(
+            endpoint: fake.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"),
+            http: HTTPClient())
         await #expect { try await client.list(prefix: "mirror/") } throws: { "\($0)".contains(said) }
         #expect(fake.requests.count <= 2, "\(name): \(fake.requests.count) requests")
     }
 
     @Test func objectsArePutReadAndDeletedWithSignedRequests() async throws {
         let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk")
-        let client = S3Client(endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        let client = S3Client(
+            endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"),
+            http: HTTPClient())
         let audio = Array("OggS".utf8) + [UInt8](repeating: 9, count: 70_000)
         try await client.put("voice/2026/11/26/a.ogg", body: audio, contentType: "audio/ogg")
         #expect(s3.objects.value["voice/2026/11/26/a.ogg"]?.body == audio)
@@ -50,7 +71,9 @@ import TestSupport
         let put = try #require(s3.requests.first)
         #expect(put.path == "/switchboard/voice/2026/11/26/a.ogg", "path-style addressing")
         #expect(put.headers["authorization"]?.contains("/auto/s3/aws4_request") == true, "R2's region")
-        await #expect { try await client.get("voice/none.ogg") } throws: { ($0 as? HTTPFailure)?.status == 404 && ($0 as? HTTPFailure)?.isRetryable == false }
+        await #expect { try await client.get("voice/none.ogg") } throws: {
+            ($0 as? HTTPFailure)?.status == 404 && ($0 as? HTTPFailure)?.isRetryable == false
+        }
     }
 
     /// A large object goes up in parts, every request signed; it appears only on completion, and an
@@ -60,7 +83,9 @@ import TestSupport
     /// must not land on a dump).
     @Test func aKeyWithDotSegmentsIsThatKeyAndNoOther() async throws {
         let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk")
-        let client = S3Client(endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        let client = S3Client(
+            endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"),
+            http: HTTPClient())
         let key = "mirror/a/../../dumps/./x.dump"
         try await client.put(key, body: Array("attachment".utf8), contentType: "text/plain")
         #expect(Array(s3.objects.value.keys) == [key], "\(s3.objects.value.keys)")
@@ -71,9 +96,13 @@ import TestSupport
     @Test func largeObjectsGoUpInPartsAndAppearWholeOnlyWhenComplete() async throws {
         // R2's rules at a smaller scale (its 5 MiB parts are slow to push through a debug build).
         let s3 = try await FakeS3(bucket: "switchboard", accessKeyID: "AK", secret: "sk", smallestPart: 64 << 10)
-        let client = S3Client(endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"), http: HTTPClient())
+        let client = S3Client(
+            endpoint: s3.url, bucket: "switchboard", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "sk", region: "auto"),
+            http: HTTPClient())
         let size = s3.smallestPart
-        let pieces: [[UInt8]] = [[UInt8](repeating: 1, count: size), [UInt8](repeating: 2, count: size), [UInt8](repeating: 3, count: 1000)]
+        let pieces: [[UInt8]] = [
+            [UInt8](repeating: 1, count: size), [UInt8](repeating: 2, count: size), [UInt8](repeating: 3, count: 1000),
+        ]
         let upload = try await client.startUpload("calls/812-recording.mp3", contentType: "audio/mpeg")
         var parts: [S3Client.Part] = []
         for (index, piece) in pieces.enumerated() { parts.append(try await client.uploadPart(upload, number: index + 1, body: piece)) }
@@ -100,13 +129,17 @@ import TestSupport
             received.path.hasSuffix("/busy.ogg")
                 ? FakeS3Answers.slowDown : nil
         }
-        let wrong = S3Client(endpoint: s3.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "wrong", region: "auto"), http: HTTPClient())
+        let wrong = S3Client(
+            endpoint: s3.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "wrong", region: "auto"),
+            http: HTTPClient())
         await #expect { try await wrong.put("x.ogg", body: [1, 2, 3], contentType: "audio/ogg") } throws: { error in
             let failure = error as? HTTPFailure
             return failure?.status == 403 && failure?.isRetryable == false && "\(error)".contains("SignatureDoesNotMatch")
         }
         #expect(s3.objects.value.isEmpty)
-        let right = S3Client(endpoint: s3.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "right", region: "auto"), http: HTTPClient())
+        let right = S3Client(
+            endpoint: s3.url, bucket: "b", signer: SignatureV4(accessKeyID: "AK", secretAccessKey: "right", region: "auto"),
+            http: HTTPClient())
         await #expect { try await right.put("busy.ogg", body: [1], contentType: "audio/ogg") } throws: { error in
             let failure = error as? HTTPFailure
             return failure?.isRetryable == true && failure?.retryAfter == .seconds(2)

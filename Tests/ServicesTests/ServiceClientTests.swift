@@ -1,9 +1,10 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-@testable import Services
-import Testing
 import TestSupport
+import Testing
+
+@testable import Services
 
 /// The parts of a multipart body: each part's headers (lowercased names) and bytes.
 func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String: String], body: [UInt8])] {
@@ -25,11 +26,14 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
 }
 
 @Suite struct ChatwootClientTests {
-    static let created = #"{"id": 901, "content": "hello", "account_id": 1, "inbox_id": 1, "conversation_id": 10, "message_type": 1, "created_at": 1700000000, "private": false, "status": "sent", "source_id": null, "content_type": "text", "content_attributes": {}, "sender_type": "AgentBot", "sender_id": 3}"#
+    static let created =
+        #"{"id": 901, "content": "hello", "account_id": 1, "inbox_id": 1, "conversation_id": 10, "message_type": 1, "created_at": 1700000000, "private": false, "status": "sent", "source_id": null, "content_type": "text", "content_attributes": {}, "sender_type": "AgentBot", "sender_id": 3}"#
 
     @Test func aReplyAndAPrivateNoteAreMessagesWithTheTokenHeader() async throws {
         let fake = try await FakeService { received in
-            guard received.headers["api_access_token"] == "cw-token" else { return FakeService.answer(.unauthorized, #"{"error":"Invalid token"}"#) }
+            guard received.headers["api_access_token"] == "cw-token" else {
+                return FakeService.answer(.unauthorized, #"{"error":"Invalid token"}"#)
+            }
             guard received.path == "/api/v1/accounts/1/conversations/10/messages" else { return FakeService.answer(.notFound) }
             return FakeService.answer(.ok, Self.created, headers: [.contentType: "application/json"])
         }
@@ -51,7 +55,9 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         let fake = try await FakeService { _ in FakeService.answer(.ok, Self.created) }
         let audio: [UInt8] = Array("OggS fake opus bytes".utf8)
         _ = try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient())
-            .postAudio(account: 1, conversation: 10, content: "Here is your answer", audio: audio, filename: "answer.ogg", contentType: "audio/ogg")
+            .postAudio(
+                account: 1, conversation: 10, content: "Here is your answer", audio: audio, filename: "answer.ogg", contentType: "audio/ogg"
+            )
         let received = try #require(fake.requests.first)
         let contentType = try #require(received.headers["content-type"])
         #expect(contentType.hasPrefix("multipart/form-data; boundary="))
@@ -88,21 +94,28 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).assignTeam(account: 2, conversation: 33, teamID: 5)
         let received = try #require(fake.requests.first)
         #expect(received.path == "/api/v1/accounts/2/conversations/33/assignments")
-        #expect(jsonFields(received.body).count == 1 && jsonFields(received.body)["team_id"] as? Int == 5, "an assignee_id would override the team")
+        #expect(
+            jsonFields(received.body).count == 1 && jsonFields(received.body)["team_id"] as? Int == 5,
+            "an assignee_id would override the team")
     }
 
     /// Chatwoot answers `null` for a team it does not know, and clears the conversation's team.
     @Test func aTeamChatwootDoesNotKnowIsAnError() async throws {
         let fake = try await FakeService { _ in FakeService.answer(.ok, "null") }
-        await #expect { try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).assignTeam(account: 2, conversation: 33, teamID: 99) }
-            throws: { error in (error as? HTTPFailure)?.isRetryable == false && "\(error)".contains("TRIAGE_TEAMS") }
+        await #expect {
+            try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).assignTeam(
+                account: 2, conversation: 33, teamID: 99)
+        } throws: { error in (error as? HTTPFailure)?.isRetryable == false && "\(error)".contains("TRIAGE_TEAMS") }
     }
 
     /// A history message is public only when Chatwoot says `"private": false`; any other value,
     /// or none, keeps it out of what a guest's answer is built from.
     @Test func aHistoryMessageIsPublicOnlyWhenPrivateIsFalse() async throws {
         let fake = try await FakeService { _ in
-            FakeService.answer(.ok, #"{"payload": [{"id": 1, "content": "a", "message_type": 0, "private": false}, {"id": 2, "content": "b", "message_type": 0, "private": true}, {"id": 3, "content": "c", "message_type": 1, "private": "true"}, {"id": 4, "content": "d", "message_type": 1, "private": 1}, {"id": 5, "content": "e", "message_type": 1, "private": 0}, {"id": 6, "content": "f", "message_type": 1, "private": null}, {"id": 7, "content": "g", "message_type": 1}, {"id": 8, "content": "h", "message_type": 1, "private": "false"}]}"#)
+            FakeService.answer(
+                .ok,
+                #"{"payload": [{"id": 1, "content": "a", "message_type": 0, "private": false}, {"id": 2, "content": "b", "message_type": 0, "private": true}, {"id": 3, "content": "c", "message_type": 1, "private": "true"}, {"id": 4, "content": "d", "message_type": 1, "private": 1}, {"id": 5, "content": "e", "message_type": 1, "private": 0}, {"id": 6, "content": "f", "message_type": 1, "private": null}, {"id": 7, "content": "g", "message_type": 1}, {"id": 8, "content": "h", "message_type": 1, "private": "false"}]}"#
+            )
         }
         let messages = try await ChatwootClient(baseURL: fake.url, apiToken: "t", http: HTTPClient()).messages(account: 1, conversation: 10)
         #expect(messages.map(\.id) == Array(1...8))
@@ -112,7 +125,8 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
     /// What the bot says and does goes with the bot's token; what is read, with the user's.
     @Test func theBotsTokenForWritesTheUsersForReads() async throws {
         let fake = try await FakeService { received in
-            received.method == "GET" ? FakeService.answer(.ok, #"{"id": 10, "status": "pending", "meta": {"assignee": null, "team": {"id": 4}}}"#)
+            received.method == "GET"
+                ? FakeService.answer(.ok, #"{"id": 10, "status": "pending", "meta": {"assignee": null, "team": {"id": 4}}}"#)
                 : FakeService.answer(.ok, #"{"id": 9001, "content": "hi", "private": false}"#)
         }
         let client = ChatwootClient(baseURL: fake.url, apiToken: "user-token", botToken: "bot-token", http: HTTPClient())
@@ -121,14 +135,18 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
         _ = try await client.postMessage(account: 1, conversation: 10, content: "hi")
         try await client.toggleStatus(account: 1, conversation: 10, to: "open")
         #expect(fake.requests.map { $0.headers["api_access_token"] ?? "" } == ["user-token", "bot-token", "bot-token"])
-        #expect(fake.requests.last?.path == "/api/v1/accounts/1/conversations/10/toggle_status" && jsonFields(fake.requests.last?.body ?? [])["status"] as? String == "open")
+        #expect(
+            fake.requests.last?.path == "/api/v1/accounts/1/conversations/10/toggle_status"
+                && jsonFields(fake.requests.last?.body ?? [])["status"] as? String == "open")
     }
 }
 
 @Suite struct ChatCompletionsClientTests {
     static func answer(_ content: String) -> String {
-        let quoted = String(decoding: try! JSONSerialization.data(withJSONObject: [content], options: [.fragmentsAllowed]), as: UTF8.self).dropFirst().dropLast()
-        return #"{"id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "qwen/qwen3-32b", "choices": [{"index": 0, "message": {"role": "assistant", "content": \#(quoted), "reasoning": "internal"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150, "queue_time": 0.01}, "x_groq": {"id": "req_1"}}"#
+        let quoted = String(decoding: try! JSONSerialization.data(withJSONObject: [content], options: [.fragmentsAllowed]), as: UTF8.self)
+            .dropFirst().dropLast()
+        return
+            #"{"id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "qwen/qwen3-32b", "choices": [{"index": 0, "message": {"role": "assistant", "content": \#(quoted), "reasoning": "internal"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150, "queue_time": 0.01}, "x_groq": {"id": "req_1"}}"#
     }
 
     @Test func sendsTheConfiguredModelAndReturnsOnlyTheAnswer() async throws {
@@ -136,10 +154,13 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
             guard received.path == "/openai/v1/chat/completions", received.headers["authorization"] == "Bearer gsk_test" else {
                 return FakeService.answer(.notFound, #"{"error":{"message":"Unknown request URL"}}"#)
             }
-            return FakeService.answer(.ok, Self.answer("<think>The guest asks about the pool. Check context.</think>\n\nYes, the pool is heated."))
+            return FakeService.answer(
+                .ok, Self.answer("<think>The guest asks about the pool. Check context.</think>\n\nYes, the pool is heated."))
         }
-        let client = ChatCompletionsClient(baseURL: fake.url + "/openai/v1", apiKey: "gsk_test", model: "qwen/qwen3-32b", http: HTTPClient())
-        let completion = try await client.complete([.system("You answer guests."), .user("Is the pool heated?")], temperature: 0.2, maxTokens: 300)
+        let client = ChatCompletionsClient(
+            baseURL: fake.url + "/openai/v1", apiKey: "gsk_test", model: "qwen/qwen3-32b", http: HTTPClient())
+        let completion = try await client.complete(
+            [.system("You answer guests."), .user("Is the pool heated?")], temperature: 0.2, maxTokens: 300)
         #expect(completion.text == "Yes, the pool is heated." && completion.promptTokens == 120 && completion.completionTokens == 30)
         let body = jsonFields(try #require(fake.requests.first).body)
         #expect(body["model"] as? String == "qwen/qwen3-32b" && body["max_tokens"] as? Int == 300 && body["stream"] as? Bool == false)
@@ -156,10 +177,15 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
     @Test func aDecommissionedModelIsPermanentAndARateLimitIsRetryableAfterItsDelay() async throws {
         let fake = try await FakeService { received in
             if jsonFields(received.body)["model"] as? String == "deepseek-r1-distill-qwen-32b" {
-                return FakeService.answer(.badRequest, #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned and is no longer supported.","type":"invalid_request_error","code":"model_decommissioned"}}"#)
+                return FakeService.answer(
+                    .badRequest,
+                    #"{"error":{"message":"The model `deepseek-r1-distill-qwen-32b` has been decommissioned and is no longer supported.","type":"invalid_request_error","code":"model_decommissioned"}}"#
+                )
             }
-            return FakeService.answer(.tooManyRequests, #"{"error":{"message":"Rate limit reached for model. Please try again in 5.289s.","type":"tokens","code":"rate_limit_exceeded"}}"#,
-                                      headers: [HTTPField.Name("retry-after")!: "6", HTTPField.Name("x-ratelimit-reset-tokens")!: "5.289s"])
+            return FakeService.answer(
+                .tooManyRequests,
+                #"{"error":{"message":"Rate limit reached for model. Please try again in 5.289s.","type":"tokens","code":"rate_limit_exceeded"}}"#,
+                headers: [HTTPField.Name("retry-after")!: "6", HTTPField.Name("x-ratelimit-reset-tokens")!: "5.289s"])
         }
         let old = ChatCompletionsClient(baseURL: fake.url, apiKey: "k", model: "deepseek-r1-distill-qwen-32b", http: HTTPClient())
         await #expect { try await old.complete([.user("hi")]) } throws: {
@@ -197,9 +223,13 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
                 let encoded = base64 ? "\"\(Self.base64(vector))\"" : "[\(vector.map { "\($0)" }.joined(separator: ","))]"
                 return #"{"object": "embedding", "index": \#(index), "embedding": \#(encoded)}"#
             }
-            return FakeService.answer(.ok, #"{"object": "list", "data": [\#(items.joined(separator: ","))], "model": "m", "usage": {"prompt_tokens": 8, "total_tokens": 8}}"#)
+            return FakeService.answer(
+                .ok,
+                #"{"object": "list", "data": [\#(items.joined(separator: ","))], "model": "m", "usage": {"prompt_tokens": 8, "total_tokens": 8}}"#
+            )
         }
-        let client = EmbeddingsClient(baseURL: fake.url + "/v1", apiKey: "sk-test", model: "text-embedding-3-small", http: HTTPClient(), encoding: encoding)
+        let client = EmbeddingsClient(
+            baseURL: fake.url + "/v1", apiKey: "sk-test", model: "text-embedding-3-small", http: HTTPClient(), encoding: encoding)
         let vectors = try await client.embed(["first", "second", "third"])
         #expect(vectors == [[0, 0.5, -1.25], [1, 0.5, -1.25], [2, 0.5, -1.25]])
         let received = try #require(fake.requests.first)
@@ -210,7 +240,8 @@ func multipartParts(_ body: [UInt8], contentType: String) -> [(headers: [String:
 
     @Test func aShortAnswerIsAContractFailure() async throws {
         let fake = try await FakeService { _ in
-            FakeService.answer(.ok, #"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [1, 2]}], "model": "m"}"#)
+            FakeService.answer(
+                .ok, #"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [1, 2]}], "model": "m"}"#)
         }
         let client = EmbeddingsClient(baseURL: fake.url, apiKey: nil, model: "m", http: HTTPClient())
         await #expect { try await client.embed(["a", "b"]) } throws: { ($0 as? HTTPFailure)?.kind == .unexpectedAnswer }

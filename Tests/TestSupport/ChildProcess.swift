@@ -19,12 +19,15 @@ public final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments`. `mergeStandardError` sends standard error into the
     /// standard output capture. `input`, when given, is written to standard input, which is then closed.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
-                stdout: Sink = .discard, stderr: Sink = .discard, mergeStandardError: Bool = false, input: String? = nil) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
+        stdout: Sink = .discard, stderr: Sink = .discard, mergeStandardError: Bool = false, input: String? = nil
+    ) throws {
         do {
-            process = try Subprocess(executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment, directory: directory,
-                                     input: input != nil, output: stdout == .capture ? .pipe : .discard,
-                                     error: mergeStandardError ? .standardOutput : stderr == .capture ? .pipe : .discard)
+            process = try Subprocess(
+                executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment, directory: directory,
+                input: input != nil, output: stdout == .capture ? .pipe : .discard,
+                error: mergeStandardError ? .standardOutput : stderr == .capture ? .pipe : .discard)
         } catch {
             throw TestFailure("\(error)")
         }
@@ -83,22 +86,30 @@ public final class ChildProcess: Sendable {
     }
 
     /// The same run for synchronous callers: blocks the calling thread (bounded).
-    public static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
-                                   input: String? = nil, timeout: Duration = .seconds(60)) throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ChildProcess(executable, arguments, environment: environment, directory: directory, stdout: .capture, stderr: .capture, input: input)
+    public static func runBlocking(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
+        input: String? = nil, timeout: Duration = .seconds(60)
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try ChildProcess(
+            executable, arguments, environment: environment, directory: directory, stdout: .capture, stderr: .capture, input: input)
         guard let status = child.waitBlocking(timeout: timeout) else {
             child.signal(SIGKILL)
             throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         let deadline = ContinuousClock.now + .seconds(5)
-        while !((child.stdoutText?.finished ?? true) && (child.stderrText?.finished ?? true)), ContinuousClock.now < deadline { usleep(2_000) }
+        while !((child.stdoutText?.finished ?? true) && (child.stderrText?.finished ?? true)), ContinuousClock.now < deadline {
+            usleep(2_000)
+        }
         return (status, child.standardOutput, child.standardError)
     }
 
     /// Runs a child to completion (bounded; killed on time-out) and returns status and output.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
-                           input: String? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ChildProcess(executable, arguments, environment: environment, directory: directory, stdout: .capture, stderr: .capture, input: input)
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
+        input: String? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try ChildProcess(
+            executable, arguments, environment: environment, directory: directory, stdout: .capture, stderr: .capture, input: input)
         guard let status = await child.wait(timeout: timeout) else {
             child.signal(SIGKILL)
             throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")

@@ -36,8 +36,10 @@ public final class FakeChatwoot: Sendable {
         /// Its inbox and that inbox's channel type, as `meta.channel` says it.
         public var inbox: Int
         public var channel: String
-        public init(id: Int, contact: Int = 7, lastActivityAt: Int = 1_700_000_000, labels: [String] = [], history: [HistoryMessage] = [],
-                    status: String = "open", assignee: Int? = nil, inbox: Int = 1, channel: String = "Channel::WebWidget") {
+        public init(
+            id: Int, contact: Int = 7, lastActivityAt: Int = 1_700_000_000, labels: [String] = [], history: [HistoryMessage] = [],
+            status: String = "open", assignee: Int? = nil, inbox: Int = 1, channel: String = "Channel::WebWidget"
+        ) {
             self.inbox = inbox
             self.channel = channel
             self.status = status
@@ -85,8 +87,10 @@ public final class FakeChatwoot: Sendable {
     /// agent bot's token gets, something that is not the messages API's shape).
     /// `slowPosts`: a posted message is created at once but answered only this much later (a
     /// client that gives up first does not know it was created).
-    public init(token: String, botToken: String? = nil, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero,
-                history: Response? = nil, slowPosts: Duration = .zero, host: String = "127.0.0.1", port: Int = 0) async throws {
+    public init(
+        token: String, botToken: String? = nil, contacts: [Contact] = [], conversations: [Conversation] = [], delay: Duration = .zero,
+        history: Response? = nil, slowPosts: Duration = .zero, host: String = "127.0.0.1", port: Int = 0
+    ) async throws {
         let contactState = LockedValue(contacts)
         let conversationState = LockedValue(Dictionary(uniqueKeysWithValues: conversations.map { ($0.id, $0) }))
         let posted = LockedValue<[Posted]>([])
@@ -95,7 +99,8 @@ public final class FakeChatwoot: Sendable {
         self.posted = posted
         service = try await FakeService(delay: delay, host: host, port: port) { received in
             if let history, received.method == "GET", received.path.hasSuffix("/messages") { return history }
-            let response = Self.handle(received, token: token, botToken: botToken, contacts: contactState, conversations: conversationState, posted: posted)
+            let response = Self.handle(
+                received, token: token, botToken: botToken, contacts: contactState, conversations: conversationState, posted: posted)
             if slowPosts > .zero, received.method == "POST", received.path.hasSuffix("/messages") { try? await Task.sleep(for: slowPosts) }
             return response
         }
@@ -105,8 +110,10 @@ public final class FakeChatwoot: Sendable {
     public var requests: [FakeService.Received] { service.requests }
     public var messages: [Posted] { posted.value }
 
-    static func handle(_ received: FakeService.Received, token: String, botToken: String? = nil, contacts: LockedValue<[Contact]>,
-                       conversations: LockedValue<[Int: Conversation]>, posted: LockedValue<[Posted]>) -> Response {
+    static func handle(
+        _ received: FakeService.Received, token: String, botToken: String? = nil, contacts: LockedValue<[Contact]>,
+        conversations: LockedValue<[Int: Conversation]>, posted: LockedValue<[Posted]>
+    ) -> Response {
         let given = received.headers["api_access_token"]
         let asBot = botToken != nil && given == botToken
         guard given == token || asBot else {
@@ -124,38 +131,59 @@ public final class FakeChatwoot: Sendable {
         let rest = Array(parts.dropFirst(4))
         switch (received.method, rest.count, rest.first) {
         case ("GET", 2, "contacts") where rest[1] == "search":
-            let query = received.query.split(separator: "&").first { $0.hasPrefix("q=") }
+            let query =
+                received.query.split(separator: "&").first { $0.hasPrefix("q=") }
                 .map { String($0.dropFirst(2)).removingPercentEncoding ?? "" }?.lowercased() ?? ""
             let found = contacts.value.filter { contact in
                 !query.isEmpty && [contact.name, contact.email ?? "", contact.phone ?? ""].contains { $0.lowercased().contains(query) }
             }
             let items = found.map { contact in
-                json(["id": contact.id, "name": contact.name, "email": contact.email as Any, "phone_number": contact.phone as Any, "identifier": NSNull()])
+                json([
+                    "id": contact.id, "name": contact.name, "email": contact.email as Any, "phone_number": contact.phone as Any,
+                    "identifier": NSNull(),
+                ])
             }
-            return FakeService.answer(.ok, #"{"meta":{"count":\#(items.count),"current_page":"1"},"payload":[\#(items.joined(separator: ","))]}"#)
+            return FakeService.answer(
+                .ok, #"{"meta":{"count":\#(items.count),"current_page":"1"},"payload":[\#(items.joined(separator: ","))]}"#)
         case ("GET", 3, "contacts") where rest[2] == "conversations":
             let contact = Int(rest[1]) ?? -1
             let items = conversations.value.values.filter { $0.contact == contact }.sorted { $0.id < $1.id }.map { conversation in
-                json(["id": conversation.id, "status": conversation.status, "labels": conversation.labels, "last_activity_at": conversation.lastActivityAt,
-                      "timestamp": conversation.lastActivityAt, "messages": [Any]()])
+                json([
+                    "id": conversation.id, "status": conversation.status, "labels": conversation.labels,
+                    "last_activity_at": conversation.lastActivityAt,
+                    "timestamp": conversation.lastActivityAt, "messages": [Any](),
+                ])
             }
             return FakeService.answer(.ok, #"{"payload":[\#(items.joined(separator: ","))]}"#)
         case ("GET", 2, "conversations"):
-            guard let id = Int(rest[1]), let conversation = conversations.value[id] else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
-            let assignee: Any = conversation.assignee.map { ["id": $0, "name": "Agent \($0)", "type": "user"] as [String: Any] } ?? NSNull()
-            return FakeService.answer(.ok, json(["id": id, "status": conversation.status, "labels": conversation.labels, "inbox_id": conversation.inbox,
-                                                 "meta": ["assignee": assignee, "team": conversation.team.map { ["id": $0] as Any } ?? NSNull(),
-                                                          "channel": conversation.channel]]))
+            guard let id = Int(rest[1]), let conversation = conversations.value[id] else {
+                return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#)
+            }
+            let assignee: Any =
+                conversation.assignee.map { ["id": $0, "name": "Agent \($0)", "type": "user"] as [String: Any] } ?? NSNull()
+            return FakeService.answer(
+                .ok,
+                json([
+                    "id": id, "status": conversation.status, "labels": conversation.labels, "inbox_id": conversation.inbox,
+                    "meta": [
+                        "assignee": assignee, "team": conversation.team.map { ["id": $0] as Any } ?? NSNull(),
+                        "channel": conversation.channel,
+                    ],
+                ]))
         case (_, 3, "conversations"):
-            guard let id = Int(rest[1]), conversations.value[id] != nil else { return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#) }
+            guard let id = Int(rest[1]), conversations.value[id] != nil else {
+                return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#)
+            }
             return conversation(received, id: id, what: rest[2], conversations: conversations, posted: posted, byBot: asBot)
         default:
             return FakeService.answer(.notFound)
         }
     }
 
-    static func conversation(_ received: FakeService.Received, id: Int, what: String, conversations: LockedValue<[Int: Conversation]>,
-                             posted: LockedValue<[Posted]>, byBot: Bool) -> Response {
+    static func conversation(
+        _ received: FakeService.Received, id: Int, what: String, conversations: LockedValue<[Int: Conversation]>,
+        posted: LockedValue<[Posted]>, byBot: Bool
+    ) -> Response {
         let body = jsonFields(received.body)
         switch (received.method, what) {
         case ("POST", "toggle_status"):
@@ -163,41 +191,57 @@ public final class FakeChatwoot: Sendable {
                 return FakeService.answer(.unprocessableContent, #"{"error":"status"}"#)
             }
             conversations.withLock { $0[id]?.status = status }
-            return FakeService.answer(.ok, json(["meta": [:] as [String: Any], "payload": ["success": true, "conversation_id": id, "current_status": status]]))
+            return FakeService.answer(
+                .ok, json(["meta": [:] as [String: Any], "payload": ["success": true, "conversation_id": id, "current_status": status]]))
         case ("GET", "labels"):
             return FakeService.answer(.ok, json(["payload": conversations.value[id]?.labels ?? []]))
         case ("POST", "labels"):
-            guard let labels = body["labels"] as? [String] else { return FakeService.answer(.unprocessableContent, #"{"error":"labels missing"}"#) }
+            guard let labels = body["labels"] as? [String] else {
+                return FakeService.answer(.unprocessableContent, #"{"error":"labels missing"}"#)
+            }
             conversations.withLock { $0[id]?.labels = labels }
             return FakeService.answer(.ok, json(["payload": labels]))
         case ("POST", "assignments"):
-            guard let team = body["team_id"] as? Int else { return FakeService.answer(.unprocessableContent, #"{"error":"team_id missing"}"#) }
+            guard let team = body["team_id"] as? Int else {
+                return FakeService.answer(.unprocessableContent, #"{"error":"team_id missing"}"#)
+            }
             conversations.withLock { $0[id]?.team = team }
             return FakeService.answer(.ok, json(["id": team, "name": "Team \(team)"]))
         case ("GET", "messages"):
             // The latest twenty, or the twenty before `before`, oldest first.
-            let before = received.query.split(separator: "&").first { $0.hasPrefix("before=") }.flatMap { Int($0.dropFirst("before=".count)) }
+            let before = received.query.split(separator: "&").first { $0.hasPrefix("before=") }.flatMap {
+                Int($0.dropFirst("before=".count))
+            }
             let page = (conversations.value[id]?.history ?? []).filter { before == nil || $0.id < before! }.suffix(20)
             let items = page.map { message in
-                json(["id": message.id, "content": message.content, "message_type": message.messageType, "private": message.isPrivate,
-                      "conversation_id": id, "content_type": "text", "created_at": message.createdAt])
+                json([
+                    "id": message.id, "content": message.content, "message_type": message.messageType, "private": message.isPrivate,
+                    "conversation_id": id, "content_type": "text", "created_at": message.createdAt,
+                ])
             }
             return FakeService.answer(.ok, #"{"meta":{"labels":[],"contact":{}},"payload":[\#(items.joined(separator: ","))]}"#)
         case ("POST", "messages"):
             let multipart = received.headers["content-type"]?.hasPrefix("multipart/form-data") == true
-            guard multipart || received.headers["content-type"] == "application/json" else { return FakeService.answer(.unsupportedMediaType) }
+            guard multipart || received.headers["content-type"] == "application/json" else {
+                return FakeService.answer(.unsupportedMediaType)
+            }
             let content = multipart ? multipartField(received.body, "content") ?? "" : body["content"] as? String ?? ""
             let isPrivate = multipart ? false : body["private"] as? Bool ?? false
-            guard multipart || body["message_type"] as? String == "outgoing" else { return FakeService.answer(.unprocessableContent, #"{"error":"message_type"}"#) }
+            guard multipart || body["message_type"] as? String == "outgoing" else {
+                return FakeService.answer(.unprocessableContent, #"{"error":"message_type"}"#)
+            }
             let number = posted.withLock { list in
                 list.append(Posted(conversation: id, content: content, isPrivate: isPrivate, multipart: multipart, byBot: byBot))
                 return list.count
             }
             conversations.withLock {
-                $0[id]?.history.append(HistoryMessage(id: 9000 + number, content: content, messageType: 1, isPrivate: isPrivate,
-                                                      createdAt: Int(Date().timeIntervalSince1970)))
+                $0[id]?.history.append(
+                    HistoryMessage(
+                        id: 9000 + number, content: content, messageType: 1, isPrivate: isPrivate,
+                        createdAt: Int(Date().timeIntervalSince1970)))
             }
-            return FakeService.answer(.ok, json(["id": 9000 + number, "content": content, "private": isPrivate, "conversation_id": id, "message_type": 1]))
+            return FakeService.answer(
+                .ok, json(["id": 9000 + number, "content": content, "private": isPrivate, "conversation_id": id, "message_type": 1]))
         default:
             return FakeService.answer(.notFound)
         }

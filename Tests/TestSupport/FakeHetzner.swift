@@ -16,7 +16,9 @@ public final class FakeHetzner: Sendable {
         public var labels: [String: String]
         public var server: Int?
 
-        public init(id: Int, status: String = "available", description: String = "", created: String, labels: [String: String], server: Int? = nil) {
+        public init(
+            id: Int, status: String = "available", description: String = "", created: String, labels: [String: String], server: Int? = nil
+        ) {
             self.id = id
             self.status = status
             self.description = description
@@ -58,8 +60,10 @@ public final class FakeHetzner: Sendable {
     let imageSize: Double
     public private(set) nonisolated(unsafe) var service: FakeService!
 
-    public init(token: String, servers: [Int: [String: String]], images: [Image] = [], pollsToFinish: Int = 3, failing: Set<Int> = [],
-                rateLimited: Set<Int> = [], imageSize: Double = 1.5) async throws {
+    public init(
+        token: String, servers: [Int: [String: String]], images: [Image] = [], pollsToFinish: Int = 3, failing: Set<Int> = [],
+        rateLimited: Set<Int> = [], imageSize: Double = 1.5
+    ) async throws {
         self.imageSize = imageSize
         self.token = token
         self.pollsToFinish = pollsToFinish
@@ -93,18 +97,22 @@ public final class FakeHetzner: Sendable {
     }
 
     func imageJSON(_ image: Image) -> [String: Any] {
-        var object: [String: Any] = ["id": image.id, "type": "snapshot", "status": image.status, "description": image.description,
-                                     "created": image.created, "labels": image.labels, "image_size": imageSize]
+        var object: [String: Any] = [
+            "id": image.id, "type": "snapshot", "status": image.status, "description": image.description,
+            "created": image.created, "labels": image.labels, "image_size": imageSize,
+        ]
         if let server = image.server { object["created_from"] = ["id": server, "name": "server-\(server)"] }
         return object
     }
 
     func actionJSON(_ action: Action) -> [String: Any] {
         let failed = action.status == "error"
-        return ["id": action.id, "command": "create_image", "status": action.status, "progress": action.status == "running" ? 40 : 100,
-                "started": "2026-11-29T02:30:00+00:00", "finished": action.status == "running" ? NSNull() : "2026-11-29T02:31:00+00:00",
-                "resources": [["id": action.server, "type": "server"]],
-                "error": failed ? ["code": "server_error", "message": "snapshot could not be created"] : NSNull()] as [String: Any]
+        return [
+            "id": action.id, "command": "create_image", "status": action.status, "progress": action.status == "running" ? 40 : 100,
+            "started": "2026-11-29T02:30:00+00:00", "finished": action.status == "running" ? NSNull() : "2026-11-29T02:31:00+00:00",
+            "resources": [["id": action.server, "type": "server"]],
+            "error": failed ? ["code": "server_error", "message": "snapshot could not be created"] : NSNull(),
+        ] as [String: Any]
     }
 
     func page(_ items: [[String: Any]], key: String, query: [String: String]) -> Response {
@@ -112,17 +120,22 @@ public final class FakeHetzner: Sendable {
         let page = max(1, Int(query["page"] ?? "") ?? 1)
         let slice = Array(items.dropFirst((page - 1) * perPage).prefix(perPage))
         let last = max(1, (items.count + perPage - 1) / perPage)
-        let pagination: [String: Any] = ["page": page, "per_page": perPage, "previous_page": page > 1 ? page - 1 : NSNull(),
-                                         "next_page": page < last ? page + 1 : NSNull(), "last_page": last, "total_entries": items.count]
+        let pagination: [String: Any] = [
+            "page": page, "per_page": perPage, "previous_page": page > 1 ? page - 1 : NSNull(),
+            "next_page": page < last ? page + 1 : NSNull(), "last_page": last, "total_entries": items.count,
+        ]
         return answer(.ok, Self.json([key: slice, "meta": ["pagination": pagination]]))
     }
 
     func answer(_ status: HTTPResponse.Status, _ body: String = "") -> Response {
         let remaining = state.value.requests % 3600
-        return FakeService.answer(status, body, headers: [
-            .contentType: "application/json", HTTPField.Name("RateLimit-Limit")!: "3600",
-            HTTPField.Name("RateLimit-Remaining")!: String(3599 - remaining), HTTPField.Name("RateLimit-Reset")!: String(Int(Date().timeIntervalSince1970) + 1),
-        ])
+        return FakeService.answer(
+            status, body,
+            headers: [
+                .contentType: "application/json", HTTPField.Name("RateLimit-Limit")!: "3600",
+                HTTPField.Name("RateLimit-Remaining")!: String(3599 - remaining),
+                HTTPField.Name("RateLimit-Reset")!: String(Int(Date().timeIntervalSince1970) + 1),
+            ])
     }
 
     func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
@@ -134,11 +147,18 @@ public final class FakeHetzner: Sendable {
             state.requests += 1
             return state.requests
         }
-        guard received.headers["authorization"] == "Bearer \(token)" else { return error(.unauthorized, "unauthorized", "unable to authenticate") }
+        guard received.headers["authorization"] == "Bearer \(token)" else {
+            return error(.unauthorized, "unauthorized", "unable to authenticate")
+        }
         if rateLimited.contains(number) {
-            return FakeService.answer(.tooManyRequests, Self.json(["error": ["code": "rate_limit_exceeded", "message": "limit of 3600 requests per hour reached"]]),
-                                      headers: [.contentType: "application/json", HTTPField.Name("RateLimit-Limit")!: "3600",
-                                                HTTPField.Name("RateLimit-Remaining")!: "0", HTTPField.Name("RateLimit-Reset")!: String(Int(Date().timeIntervalSince1970) + 2)])
+            return FakeService.answer(
+                .tooManyRequests,
+                Self.json(["error": ["code": "rate_limit_exceeded", "message": "limit of 3600 requests per hour reached"]]),
+                headers: [
+                    .contentType: "application/json", HTTPField.Name("RateLimit-Limit")!: "3600",
+                    HTTPField.Name("RateLimit-Remaining")!: "0",
+                    HTTPField.Name("RateLimit-Reset")!: String(Int(Date().timeIntervalSince1970) + 2),
+                ])
         }
         let segments: [String] = received.path.split(separator: "/").map(String.init)
         let start = segments.firstIndex { ["servers", "images", "actions"].contains($0) } ?? segments.count
@@ -147,15 +167,20 @@ public final class FakeHetzner: Sendable {
         switch (received.method, parts.first ?? "", parts.count) {
         case ("GET", "servers", 1):
             let servers = state.value.servers.filter { Self.matches($0.value, query["label_selector"] ?? "") }.keys.sorted()
-            return page(servers.map { ["id": $0, "name": "server-\($0)", "labels": state.value.servers[$0] ?? [:]] }, key: "servers", query: query)
+            return page(
+                servers.map { ["id": $0, "name": "server-\($0)", "labels": state.value.servers[$0] ?? [:]] }, key: "servers", query: query)
         case ("POST", "servers", 4) where parts[2] == "actions" && parts[3] == "create_image":
-            guard let server = Int(parts[1]), state.value.servers[server] != nil else { return error(.notFound, "not_found", "server not found") }
+            guard let server = Int(parts[1]), state.value.servers[server] != nil else {
+                return error(.notFound, "not_found", "server not found")
+            }
             let body = jsonFields(received.body)
             guard body["type"] as? String == "snapshot", let description = body["description"] as? String,
-                  let labels = body["labels"] as? [String: String] else { return error(.badRequest, "invalid_input", "invalid input") }
+                let labels = body["labels"] as? [String: String]
+            else { return error(.badRequest, "invalid_input", "invalid input") }
             let (image, action) = state.withLock { state -> (Image, Action) in
                 state.nextID += 2
-                let image = Image(id: state.nextID, status: "creating", description: description, created: Self.now(), labels: labels, server: server)
+                let image = Image(
+                    id: state.nextID, status: "creating", description: description, created: Self.now(), labels: labels, server: server)
                 let action = Action(id: state.nextID + 1, image: image.id, server: server)
                 state.images[image.id] = image
                 state.actions[action.id] = action
@@ -170,7 +195,11 @@ public final class FakeHetzner: Sendable {
                 action.looks += 1
                 if action.status == "running" && action.looks >= pollsToFinish {
                     action.status = failing.contains(action.server) ? "error" : "success"
-                    if action.status == "success" { state.images[action.image]?.status = "available" } else { state.images[action.image] = nil }
+                    if action.status == "success" {
+                        state.images[action.image]?.status = "available"
+                    } else {
+                        state.images[action.image] = nil
+                    }
                 }
                 state.actions[id] = action
                 return action
@@ -179,10 +208,14 @@ public final class FakeHetzner: Sendable {
             return answer(.ok, Self.json(["action": actionJSON(action)]))
         case ("GET", "images", 1):
             guard query["type"] == "snapshot" else { return error(.badRequest, "invalid_input", "test expects type=snapshot") }
-            let images = state.value.images.values.filter { Self.matches($0.labels, query["label_selector"] ?? "") }.sorted { $0.id < $1.id }
+            let images = state.value.images.values.filter { Self.matches($0.labels, query["label_selector"] ?? "") }.sorted {
+                $0.id < $1.id
+            }
             return page(images.map(imageJSON), key: "images", query: query)
         case ("DELETE", "images", 2):
-            guard let id = Int(parts[1]), state.withLock({ $0.images.removeValue(forKey: id) }) != nil else { return error(.notFound, "not_found", "image not found") }
+            guard let id = Int(parts[1]), state.withLock({ $0.images.removeValue(forKey: id) }) != nil else {
+                return error(.notFound, "not_found", "image not found")
+            }
             state.withLock { $0.deleted.append(id) }
             return FakeService.answer(.noContent)
         default:

@@ -74,8 +74,9 @@ public final class FakeOpenIDProvider: Sendable {
         router.post("\(base)/login-actions/authenticate") { [self] request, _ in try await authenticate(request) }
         router.post("\(base)/protocol/openid-connect/token") { [self] request, _ in try await token(request) }
         let port = self.port
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in port.set(channel.localAddress?.port) })
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.set(channel.localAddress?.port) })
         task.set(Task { try await app.run() })
         guard await eventually(timeout: .seconds(10), { port.value != nil }) else { throw TestFailure("the OpenID provider did not start") }
     }
@@ -92,7 +93,8 @@ public final class FakeOpenIDProvider: Sendable {
         [
             "issuer": issuer, "authorization_endpoint": "\(issuer)/protocol/openid-connect/auth",
             "token_endpoint": "\(issuer)/protocol/openid-connect/token", "jwks_uri": "\(issuer)/protocol/openid-connect/certs",
-            "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"], "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
+            "id_token_signing_alg_values_supported": ["RS256"],
         ]
     }
 
@@ -100,19 +102,25 @@ public final class FakeOpenIDProvider: Sendable {
         let primitives = try key.publicKey.getKeyPrimitives()
         // First, keys of types jwt-kit does not know (a provider lists new algorithms and
         // encryption keys beside its signing keys): a console must skip them, not fail.
-        return ["keys": [
-            ["kty": "XYZ-2026", "kid": "future", "use": "sig", "alg": "XYZ-2026", "pub": "AAAA"],
-            ["kty": "OKP", "crv": "X448", "kid": "agreement", "use": "enc", "x": "AAAA"],
-            ["kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": Self.base64URL(primitives.modulus), "e": Self.base64URL(primitives.publicExponent)],
-        ]]
+        return [
+            "keys": [
+                ["kty": "XYZ-2026", "kid": "future", "use": "sig", "alg": "XYZ-2026", "pub": "AAAA"],
+                ["kty": "OKP", "crv": "X448", "kid": "agreement", "use": "enc", "x": "AAAA"],
+                [
+                    "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": Self.base64URL(primitives.modulus),
+                    "e": Self.base64URL(primitives.publicExponent),
+                ],
+            ]
+        ]
     }
 
     /// The sign-in page the browser is sent to (the query carried into the form).
     func signInForm(_ request: Request) -> Response {
         let query = request.uri.queryParameters
         guard query.get("response_type") == "code", query.get("client_id") == clientID, query.get("code_challenge_method") == "S256",
-              let challenge = query.get("code_challenge"), !challenge.isEmpty, let redirect = query.get("redirect_uri"),
-              let state = query.get("state"), let nonce = query.get("nonce") else {
+            let challenge = query.get("code_challenge"), !challenge.isEmpty, let redirect = query.get("redirect_uri"),
+            let state = query.get("state"), let nonce = query.get("nonce")
+        else {
             return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "bad authorization request")))
         }
         func field(_ name: String, _ value: String) -> String {
@@ -133,14 +141,16 @@ public final class FakeOpenIDProvider: Sendable {
     func authenticate(_ request: Request) async throws -> Response {
         let form = Self.form(String(buffer: try await request.body.collect(upTo: 1 << 16)))
         guard let name = form["username"], let user = users[name], user.password == form["password"],
-              let redirect = form["redirect_uri"], let state = form["state"], let nonce = form["nonce"], let challenge = form["challenge"] else {
+            let redirect = form["redirect_uri"], let state = form["state"], let nonce = form["nonce"], let challenge = form["challenge"]
+        else {
             return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: "Invalid username or password.")))
         }
         let code = UUID().uuidString
         grants.withLock { $0[code] = Grant(user: name, clientID: clientID, redirectURI: redirect, nonce: nonce, challenge: challenge) }
         _ = user
         let separator = redirect.contains("?") ? "&" : "?"
-        let location = redirect + separator + "code=\(code)&state=\(state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+        let location =
+            redirect + separator + "code=\(code)&state=\(state.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
         return Response(status: .found, headers: [.location: location])
     }
 
@@ -156,7 +166,9 @@ public final class FakeOpenIDProvider: Sendable {
         let form = Self.form(String(buffer: try await request.body.collect(upTo: 1 << 16)))
         tokenRequests.withLock { $0.append(form) }
         func refuse(_ error: String) -> Response {
-            Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"\(error)\"}")))
+            Response(
+                status: .badRequest, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"\(error)\"}")))
         }
         guard form["grant_type"] == "authorization_code", let code = form["code"] else { return refuse("unsupported_grant_type") }
         // A code is used once.
@@ -182,10 +194,13 @@ public final class FakeOpenIDProvider: Sendable {
         ]
         if wrong.notYetValid { payload["nbf"] = now + 600 }
         if wrong.issuedInTheFuture { payload["iat"] = now + 600 }
-        let signingInput = Self.base64URL(try JSONSerialization.data(withJSONObject: header)) + "." + Self.base64URL(try JSONSerialization.data(withJSONObject: payload))
+        let signingInput =
+            Self.base64URL(try JSONSerialization.data(withJSONObject: header)) + "."
+            + Self.base64URL(try JSONSerialization.data(withJSONObject: payload))
         if wrong.unsigned { return signingInput + "." }
         if wrong.hmacWithThePublicKey {
-            let mac = HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: SymmetricKey(data: Array(key.publicKey.pemRepresentation.utf8)))
+            let mac = HMAC<SHA256>.authenticationCode(
+                for: Array(signingInput.utf8), using: SymmetricKey(data: Array(key.publicKey.pemRepresentation.utf8)))
             return signingInput + "." + Self.base64URL(Data(mac))
         }
         let signer = wrong.foreignKey ? foreign : key
@@ -210,6 +225,7 @@ public final class FakeOpenIDProvider: Sendable {
     }
 
     public static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+            of: "=", with: "")
     }
 }

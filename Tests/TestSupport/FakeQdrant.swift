@@ -14,9 +14,13 @@ public final class FakeQdrant: Sendable {
 
     public let state = LockedValue<[String: Collection]>([:])
 
-    public static func create(apiKey: String, delay: Duration = .zero, host: String = "127.0.0.1", port: Int = 0) async throws -> (FakeQdrant, FakeService) {
+    public static func create(apiKey: String, delay: Duration = .zero, host: String = "127.0.0.1", port: Int = 0) async throws -> (
+        FakeQdrant, FakeService
+    ) {
         let qdrant = FakeQdrant()
-        let service = try await FakeService(delay: delay, host: host, port: port) { received in await qdrant.handle(received, apiKey: apiKey) }
+        let service = try await FakeService(delay: delay, host: host, port: port) { received in
+            await qdrant.handle(received, apiKey: apiKey)
+        }
         return (qdrant, service)
     }
 
@@ -37,11 +41,17 @@ public final class FakeQdrant: Sendable {
         switch (received.method, parts.count) {
         case ("GET", 2):
             guard let collection = state.value[name] else {
-                return FakeService.answer(.notFound, #"{"status":{"error":"Not found: Collection `\#(name)` doesn't exist!"},"time":0.0001}"#)
+                return FakeService.answer(
+                    .notFound, #"{"status":{"error":"Not found: Collection `\#(name)` doesn't exist!"},"time":0.0001}"#)
             }
-            return FakeService.answer(.ok, #"{"result":{"status":"green","config":{"params":{"vectors":{"size":\#(collection.size),"distance":"Cosine"}}}},"status":"ok","time":0.0001}"#)
+            return FakeService.answer(
+                .ok,
+                #"{"result":{"status":"green","config":{"params":{"vectors":{"size":\#(collection.size),"distance":"Cosine"}}}},"status":"ok","time":0.0001}"#
+            )
         case ("PUT", 2):
-            guard let vectors = body["vectors"] as? [String: Any], let size = vectors["size"] as? Int, vectors["distance"] as? String == "Cosine" else {
+            guard let vectors = body["vectors"] as? [String: Any], let size = vectors["size"] as? Int,
+                vectors["distance"] as? String == "Cosine"
+            else {
                 return FakeService.answer(.badRequest, #"{"status":{"error":"bad collection config"}}"#)
             }
             // As Qdrant: creating a collection that exists is refused, never a reset of its points
@@ -51,19 +61,24 @@ public final class FakeQdrant: Sendable {
                 collections[name] = Collection(size: size, points: [:])
                 return true
             }
-            guard created else { return FakeService.answer(.conflict, #"{"status":{"error":"Wrong input: Collection `\#(name)` already exists!"},"time":0.0}"#) }
+            guard created else {
+                return FakeService.answer(
+                    .conflict, #"{"status":{"error":"Wrong input: Collection `\#(name)` already exists!"},"time":0.0}"#)
+            }
             return FakeService.answer(.ok, #"{"result":true,"status":"ok","time":0.01}"#)
         case ("PUT", 3) where parts[2] == "points":
             guard received.query.contains("wait=true") else { return FakeService.answer(.badRequest, "test expects wait=true") }
             for point in body["points"] as? [[String: Any]] ?? [] {
                 guard let id = point["id"] as? String, UUID(uuidString: id) != nil else {
-                    return FakeService.answer(.badRequest, #"{"status":{"error":"Format error in JSON body: value is not a valid point ID"}}"#)
+                    return FakeService.answer(
+                        .badRequest, #"{"status":{"error":"Format error in JSON body: value is not a valid point ID"}}"#)
                 }
                 let vector = (point["vector"] as? [NSNumber] ?? []).map { $0.floatValue }
                 guard vector.count == state.value[name]?.size else {
                     return FakeService.answer(.badRequest, #"{"status":{"error":"Wrong input: Vector dimension error"}}"#)
                 }
-                let payload = String(decoding: (try? JSONSerialization.data(withJSONObject: point["payload"] ?? [:])) ?? Data("{}".utf8), as: UTF8.self)
+                let payload = String(
+                    decoding: (try? JSONSerialization.data(withJSONObject: point["payload"] ?? [:])) ?? Data("{}".utf8), as: UTF8.self)
                 state.withLock { $0[name]?.points[id] = (vector, payload) }
             }
             return FakeService.answer(.ok, #"{"result":{"operation_id":1,"status":"completed"},"status":"ok","time":0.002}"#)

@@ -42,9 +42,10 @@ public final class FakeService: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             // HTTP/1's Host header arrives as the request's authority.
             if let authority = request.head.authority { headers["host"] = authority }
-            let received = Received(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                                    headers: headers, body: body.readBytes(length: body.readableBytes) ?? [], clientPort: context.clientPort,
-                                    arrivedAt: .now)
+            let received = Received(
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                headers: headers, body: body.readBytes(length: body.readableBytes) ?? [], clientPort: context.clientPort,
+                arrivedAt: .now)
             service.log.withLock { $0.append(received) }
             if delay > .zero { try? await Task.sleep(for: delay) }
             let response = await handler(received)
@@ -62,18 +63,22 @@ public final class FakeService: Sendable {
     /// `delay`: how long the service takes before it answers, as a real one would (benchmarks).
     /// `host` and `port`: where it listens (a free loopback port unless the stand-ins of a
     /// deployment test need a fixed one on every interface).
-    public init(delay: Duration = .zero, host: String = "127.0.0.1", port wanted: Int = 0,
-                _ handler: @escaping @Sendable (Received) async -> Response) async throws {
+    public init(
+        delay: Duration = .zero, host: String = "127.0.0.1", port wanted: Int = 0,
+        _ handler: @escaping @Sendable (Received) async -> Response
+    ) async throws {
         let router = Router(context: Context.self)
         router.add(middleware: Capture(service: self, delay: delay, handler: handler))
         let port = self.port
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: wanted)),
-                              onServerRunning: { channel in port.set(channel.localAddress?.port) })
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: wanted)),
+            onServerRunning: { channel in port.set(channel.localAddress?.port) })
         let ended = LockedValue<String?>(nil)
-        task.set(Task {
-            do { try await app.run() } catch { ended.set("\(error)"); throw error }
-            ended.set("it stopped")
-        })
+        task.set(
+            Task {
+                do { try await app.run() } catch { ended.set("\(error)"); throw error }
+                ended.set("it stopped")
+            })
         // A machine busy starting eighty suites at once can take a while to run the server's task:
         // wait for it to listen, or to fail saying why.
         guard await eventually(timeout: .seconds(30), { port.value != nil || ended.value != nil }), port.value != nil else {

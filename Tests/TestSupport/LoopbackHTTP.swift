@@ -27,18 +27,26 @@ public enum LoopbackHTTP {
     /// Content-Length. The blocking socket work runs on a thread of its own: not on Swift's
     /// cooperative pool, and not on Dispatch's global queues either, which on Linux share that
     /// pool's few threads — blocking them would starve the very server under test.
-    public static func send(port: Int, method: String = "POST", path: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                            chunked: Bool = false, timeout: Int = 10) async throws -> Reply {
+    public static func send(
+        port: Int, method: String = "POST", path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        chunked: Bool = false, timeout: Int = 10
+    ) async throws -> Reply {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try exchange(port: port, method: method, path: path, headers: headers, body: body, chunked: chunked, timeout: timeout) })
+                continuation.resume(
+                    with: Result {
+                        try exchange(
+                            port: port, method: method, path: path, headers: headers, body: body, chunked: chunked, timeout: timeout)
+                    })
             }
         }
     }
 
     /// The same exchange on the calling thread.
-    public static func exchange(port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                                chunked: Bool = false, timeout: Int = 10) throws -> Reply {
+    public static func exchange(
+        port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        chunked: Bool = false, timeout: Int = 10
+    ) throws -> Reply {
         guard let fd = LoopbackSocket.connect(port: port) else { throw TestFailure("nothing listens on 127.0.0.1:\(port)") }
         defer { close(fd) }
         var time = timeval(tv_sec: timeout, tv_usec: 0)
@@ -97,7 +105,8 @@ public enum LoopbackHTTP {
         var cookies: [String] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased(), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers[name] = value
             if name == "set-cookie" { cookies.append(value) }
         }

@@ -19,9 +19,13 @@ public final class MotoS3Server: Sendable {
         url = "http://127.0.0.1:\(port)"
         let http = HTTPClient(connections: 1)
         let url = url
-        guard await eventually(timeout: .seconds(30), every: .milliseconds(100), {
-            (try? await http.send(HTTPClient.Request("GET", url + "/moto-api/", timeout: .seconds(2))))?.status == 200
-        }) else { throw TestFailure("moto's S3 server did not answer on \(url) within 30 s") }
+        guard
+            await eventually(
+                timeout: .seconds(30), every: .milliseconds(100),
+                {
+                    (try? await http.send(HTTPClient.Request("GET", url + "/moto-api/", timeout: .seconds(2))))?.status == 200
+                })
+        else { throw TestFailure("moto's S3 server did not answer on \(url) within 30 s") }
         try await makeBucket(bucket)
     }
 
@@ -33,7 +37,8 @@ public final class MotoS3Server: Sendable {
 
     /// The object's bytes as moto holds them (a plain GET: moto checks no signature).
     public func object(_ bucket: String, _ key: String) async throws -> [UInt8]? {
-        let reply = try await HTTPClient(connections: 1).send(HTTPClient.Request("GET", "\(url)/\(bucket)/\(key)", timeout: .seconds(10), maxResponseBytes: 256 << 20))
+        let reply = try await HTTPClient(connections: 1).send(
+            HTTPClient.Request("GET", "\(url)/\(bucket)/\(key)", timeout: .seconds(10), maxResponseBytes: 256 << 20))
         return reply.status == 200 ? reply.body : nil
     }
 }

@@ -20,7 +20,8 @@ public final class PostgresServer: Sendable {
     /// Whether tests can run one here.
     public static var isInstalled: Bool {
         binaries.map { FileManager.default.isExecutableFile(atPath: "\($0)/postgres") } ?? false
-            && FileManager.default.isExecutableFile(atPath: "/usr/bin/pg_dump") && FileManager.default.isExecutableFile(atPath: "/usr/bin/pg_restore")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/pg_dump")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/pg_restore")
     }
 
     public init() async throws {
@@ -37,13 +38,19 @@ public final class PostgresServer: Sendable {
         let passwordFile = directory.appendingPathComponent("password")
         try Data(password.utf8).write(to: passwordFile)
         if getuid() == 0 {
-            guard let account = getpwnam("postgres") else { throw TestFailure("running as root needs the user postgres (made by the postgresql package)") }
+            guard let account = getpwnam("postgres") else {
+                throw TestFailure("running as root needs the user postgres (made by the postgresql package)")
+            }
             for path in [directory.path, passwordFile.path] { chown(path, account.pointee.pw_uid, account.pointee.pw_gid) }
         }
-        let made = try await ChildProcess.run(Self.command("\(binaries)/initdb"),
-                                              Self.arguments(["-D", directory.appendingPathComponent("data").path, "-U", "postgres", "--auth=scram-sha-256",
-                                                              "--pwfile=\(passwordFile.path)", "--no-sync", "-E", "UTF8", "--locale=C"], "\(binaries)/initdb"),
-                                              environment: ["PATH": "/usr/bin:/bin", "LANG": "C"], timeout: .seconds(120))
+        let made = try await ChildProcess.run(
+            Self.command("\(binaries)/initdb"),
+            Self.arguments(
+                [
+                    "-D", directory.appendingPathComponent("data").path, "-U", "postgres", "--auth=scram-sha-256",
+                    "--pwfile=\(passwordFile.path)", "--no-sync", "-E", "UTF8", "--locale=C",
+                ], "\(binaries)/initdb"),
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C"], timeout: .seconds(120))
         guard made.status == 0 else { throw TestFailure("initdb failed: \(made.stdout)\(made.stderr)") }
         port = try FreePort.find()
         server = LockedValue(nil)
@@ -61,16 +68,20 @@ public final class PostgresServer: Sendable {
     /// Starts the server (again, after `stop`) and waits until it takes connections.
     public func start() async throws {
         guard let binaries = Self.binaries else { throw TestFailure("PostgreSQL is not installed") }
-        let settings = ["-D", directory.appendingPathComponent("data").path, "-p", String(port), "-k", directory.path,
-                        "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
-                        "-c", "wal_level=minimal", "-c", "max_wal_senders=0", "-c", "shared_buffers=32MB"]
-        let child = try ChildProcess(Self.command("\(binaries)/postgres"), Self.arguments(settings, "\(binaries)/postgres"),
-                                     environment: ["PATH": "/usr/bin:/bin", "LANG": "C"], stderr: .capture)
+        let settings = [
+            "-D", directory.appendingPathComponent("data").path, "-p", String(port), "-k", directory.path,
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
+            "-c", "wal_level=minimal", "-c", "max_wal_senders=0", "-c", "shared_buffers=32MB",
+        ]
+        let child = try ChildProcess(
+            Self.command("\(binaries)/postgres"), Self.arguments(settings, "\(binaries)/postgres"),
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C"], stderr: .capture)
         server.set(child)
         let ready = await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
             guard child.isRunning else { return false }
-            let probe = try? await ChildProcess.run("/usr/bin/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(self.port)], environment: ["PATH": "/usr/bin:/bin"],
-                                                    timeout: .seconds(10))
+            let probe = try? await ChildProcess.run(
+                "/usr/bin/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(self.port)], environment: ["PATH": "/usr/bin:/bin"],
+                timeout: .seconds(10))
             return probe?.status == 0
         }
         guard ready else { throw TestFailure("postgres did not start: \(child.standardError.suffix(2000))") }
@@ -98,8 +109,9 @@ public final class PostgresServer: Sendable {
     /// Runs SQL with psql (stopping at the first error) and returns its unaligned, tuples-only output.
     @discardableResult
     public func sql(_ statements: String, database: String = "postgres", timeout: Duration = .seconds(120)) async throws -> String {
-        let run = try await ChildProcess.run("/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", database],
-                                             environment: clientEnvironment, input: statements, timeout: timeout)
+        let run = try await ChildProcess.run(
+            "/usr/bin/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", database],
+            environment: clientEnvironment, input: statements, timeout: timeout)
         guard run.status == 0 else { throw TestFailure("psql failed (\(run.status)): \(run.stderr)") }
         return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

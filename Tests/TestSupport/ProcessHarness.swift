@@ -23,7 +23,8 @@ public struct ProcessHarness: Sendable {
     }
 
     public func enqueue(kind: String, payload: String, count: Int = 1) async throws {
-        let result = try await SwitchboardProcess.run(["enqueue"] + common + ["--kind", kind, "--payload", payload, "--count", String(count)])
+        let result = try await SwitchboardProcess.run(
+            ["enqueue"] + common + ["--kind", kind, "--payload", payload, "--count", String(count)])
         guard result.status == 0 else { throw TestFailure("enqueue failed (\(result.status)): \(result.output)") }
     }
 

@@ -63,7 +63,9 @@ public final class RawConnection: @unchecked Sendable {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let reply = try? LoopbackHTTP.parse(received), let length = reply.headers["content-length"].flatMap(Int.init), reply.body.count >= length {
+            if let reply = try? LoopbackHTTP.parse(received), let length = reply.headers["content-length"].flatMap(Int.init),
+                reply.body.count >= length
+            {
                 return reply
             }
             guard waitReadable(until: deadline) else { return nil }

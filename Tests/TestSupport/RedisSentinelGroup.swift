@@ -23,18 +23,19 @@ public final class RedisSentinelGroup: Sendable {
             let port = try FreePort.find()
             let config = directory.appendingPathComponent("sentinel-\(port).conf")
             try """
-                port \(port)
-                bind 127.0.0.1
-                dir \(directory.path)
-                sentinel monitor \(masterName) 127.0.0.1 \(first.port) 1
-                sentinel down-after-milliseconds \(masterName) 1000
-                sentinel failover-timeout \(masterName) 5000
-                sentinel parallel-syncs \(masterName) 1
+            port \(port)
+            bind 127.0.0.1
+            dir \(directory.path)
+            sentinel monitor \(masterName) 127.0.0.1 \(first.port) 1
+            sentinel down-after-milliseconds \(masterName) 1000
+            sentinel failover-timeout \(masterName) 5000
+            sentinel parallel-syncs \(masterName) 1
 
-                """.write(to: config, atomically: true, encoding: .utf8)
+            """.write(to: config, atomically: true, encoding: .utf8)
             let box = ProcessBox()
             let sentinelBinary = "/usr/bin/redis-sentinel"
-            let launched: Void? = FileManager.default.isExecutableFile(atPath: sentinelBinary)
+            let launched: Void? =
+                FileManager.default.isExecutableFile(atPath: sentinelBinary)
                 ? (try? box.start(arguments: [config.path], port: port, executable: sentinelBinary))
                 : (try? box.start(arguments: [config.path, "--sentinel"], port: port))
             if launched != nil { started = (box, port) }

@@ -21,8 +21,10 @@ public final class RedisServer: Sendable {
         for _ in 0..<5 {
             let port = try FreePort.find()
             // DEBUG (for DEBUG SLEEP: a stalled server that burns no CPU) from loopback only.
-            var arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--daemonize", "no",
-                             "--logfile", directory.appendingPathComponent("redis.log").path, "--enable-debug-command", "local"]
+            var arguments = [
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--daemonize", "no",
+                "--logfile", directory.appendingPathComponent("redis.log").path, "--enable-debug-command", "local",
+            ]
             arguments += aof ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
             arguments += extraArguments
             do {
@@ -68,7 +70,9 @@ public final class RedisServer: Sendable {
         return Task {
             defer { client.close() }
             if busy {
-                try await client.send("EVAL", """
+                try await client.send(
+                    "EVAL",
+                    """
                     local s = redis.call('TIME')
                     repeat local n = redis.call('TIME') until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > tonumber(ARGV[1])
                     return 1
@@ -118,7 +122,8 @@ final class ProcessBox: Sendable {
             if !process.isRunning { throw TestFailure("redis-server exited at start-up (port \(port) taken?)") }
             if let log {
                 if let text = try? Data(contentsOf: log), text.count > logStart,
-                   String(decoding: text[logStart...], as: UTF8.self).contains("Ready to accept connections"), FreePort.isListening(port) {
+                    String(decoding: text[logStart...], as: UTF8.self).contains("Ready to accept connections"), FreePort.isListening(port)
+                {
                     return
                 }
             } else if FreePort.isListening(port) {
@@ -149,7 +154,8 @@ final class ProcessBox: Sendable {
 
 enum RedisServerBinary {
     static var path: String {
-        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
         return "/usr/bin/redis-server"

@@ -1,4 +1,5 @@
 import Foundation
+import Redis
 import Synchronization
 
 /// A failure raised by the test support code, with a message saying what went wrong.
@@ -13,13 +14,19 @@ public final class LockedValue<Value: Sendable>: Sendable {
     public init(_ value: Value) { mutex = Mutex(value) }
     public var value: Value { mutex.withLock { $0 } }
     public func set(_ value: Value) { mutex.withLock { $0 = value } }
-    public func take<T>() -> Value where Value == T? { mutex.withLock { value in defer { value = nil }; return value } }
+    public func take<T>() -> Value where Value == T? {
+        mutex.withLock { value in
+            defer { value = nil }; return value
+        }
+    }
     public func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }
 
 /// Waits for a condition with a bound: polls every `every` until it holds or `timeout` passes.
 /// Returns whether it held, so the test asserts on it rather than sleeping.
-public func eventually(timeout: Duration = .seconds(10), every: Duration = .milliseconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Duration = .seconds(10), every: Duration = .milliseconds(20), _ condition: () async throws -> Bool)
+    async rethrows -> Bool
+{
     let deadline = ContinuousClock.now + timeout
     while true {
         if try await condition() { return true }
@@ -96,8 +103,6 @@ public enum HTTPProbe {
         return (reply.status, reply.text)
     }
 }
-
-import Redis
 
 extension RedisValue {
     /// An HGETALL reply read as field → integer.

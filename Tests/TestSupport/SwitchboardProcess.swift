@@ -55,13 +55,17 @@ public final class SwitchboardProcess: Sendable {
     /// free — and waits until it answers `/healthz`. A port found free can be taken by another
     /// test's server before the process binds it; the process then exits saying the address is in
     /// use, and another port is tried.
-    public static func serving(environment: [String: String] = [:], timeout: Duration = .seconds(20),
-                               _ arguments: (Int) -> [String]) async throws -> (process: SwitchboardProcess, port: Int) {
+    public static func serving(
+        environment: [String: String] = [:], timeout: Duration = .seconds(20),
+        _ arguments: (Int) -> [String]
+    ) async throws -> (process: SwitchboardProcess, port: Int) {
         var lastLog = ""
         for _ in 0..<5 {
             let port = try FreePort.find()
             let process = try SwitchboardProcess(arguments(port), environment: environment)
-            let answered = await eventually(timeout: timeout) { !process.isRunning || HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }
+            let answered = await eventually(timeout: timeout) {
+                !process.isRunning || HTTPProbe.get(port: port, path: "/healthz")?.status == 200
+            }
             if answered && process.isRunning { return (process, port) }
             if process.isRunning { process.signal(SIGKILL) }
             _ = await process.waitForExit(timeout: .seconds(5))
@@ -73,7 +77,9 @@ public final class SwitchboardProcess: Sendable {
     }
 
     /// Runs `switchboard ARGUMENTS…` to completion and returns its exit status and output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> (
+        status: Int32, output: String
+    ) {
         let process = try SwitchboardProcess(arguments, environment: environment)
         guard let status = await process.waitForExit(timeout: timeout) else {
             process.signal(SIGKILL)

@@ -19,8 +19,13 @@ struct AuditLog: Sendable {
     static let kept = 10_000
 
     func record(who: String, role: VisitorRole, action: String, target: String, count: Int) async throws {
-        try await pool.send(RedisCommand("XADD", [keys.audit, "MAXLEN", "~", String(Self.kept), "*",
-                                                  "who", who, "role", role.rawValue, "action", action, "target", target, "count", String(count)]))
+        try await pool.send(
+            RedisCommand(
+                "XADD",
+                [
+                    keys.audit, "MAXLEN", "~", String(Self.kept), "*",
+                    "who", who, "role", role.rawValue, "action", action, "target", target, "count", String(count),
+                ]))
     }
 
     /// The newest `count` entries, newest first.
@@ -29,8 +34,9 @@ struct AuditLog: Sendable {
         return (reply.array ?? []).compactMap { item in
             guard let pair = item.array, pair.count == 2, let id = pair[0].string else { return nil }
             let fields = Dictionary(pair[1].pairs.map { ($0.key, $0.value.string ?? "") }, uniquingKeysWith: { _, last in last })
-            return Entry(at: UInt64(id.split(separator: "-").first ?? "") ?? 0, who: fields["who"] ?? "?", role: fields["role"] ?? "?",
-                         action: fields["action"] ?? "?", target: fields["target"] ?? "", count: Int(fields["count"] ?? "") ?? 0)
+            return Entry(
+                at: UInt64(id.split(separator: "-").first ?? "") ?? 0, who: fields["who"] ?? "?", role: fields["role"] ?? "?",
+                action: fields["action"] ?? "?", target: fields["target"] ?? "", count: Int(fields["count"] ?? "") ?? 0)
         }
     }
 }

@@ -119,7 +119,9 @@ struct ConsoleAccess: Sendable {
 
     /// Why an action is refused, or nil when `visitor` may take it with this form.
     func refusal(_ visitor: Visitor, form: [String: [String]], request: Request, publicOrigin: String?) -> (HTTPResponse.Status, String)? {
-        guard visitor.role == .operator else { return (.forbidden, "\(visitor.name) is a viewer: viewers see, operators act. Nothing was changed.") }
+        guard visitor.role == .operator else {
+            return (.forbidden, "\(visitor.name) is a viewer: viewers see, operators act. Nothing was changed.")
+        }
         guard let expected = visitor.csrf else { return nil }
         guard let sent = form["csrf"]?.first, Self.same(sent, expected) else {
             return (.forbidden, "This form is stale or was not sent by the console (its CSRF token does not match). Nothing was changed.")
@@ -127,14 +129,18 @@ struct ConsoleAccess: Sendable {
         if let origin = request.headers[.origin], origin != "null" {
             let host = request.head.authority ?? ""
             let own = publicOrigin.map { [$0] } ?? ["http://\(host)", "https://\(host)"]
-            guard own.contains(origin) else { return (.forbidden, "The request came from \(origin), not from the console. Nothing was changed.") }
+            guard own.contains(origin) else {
+                return (.forbidden, "The request came from \(origin), not from the console. Nothing was changed.")
+            }
         }
         return nil
     }
 
     /// The session cookie for `session`.
     func cookie(_ session: ConsoleSession) -> Cookie {
-        Cookie(name: Self.sessionCookie, value: seal.seal(session), maxAge: sessionLifetime, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+        Cookie(
+            name: Self.sessionCookie, value: seal.seal(session), maxAge: sessionLifetime, path: "/", secure: secureCookies, httpOnly: true,
+            sameSite: .lax)
     }
 
     func clearing(_ name: String) -> Cookie {
@@ -149,13 +155,15 @@ struct ConsoleAccess: Sendable {
     static func same(_ a: String, _ b: String) -> Bool {
         // Compare MACs of both, so the time taken says nothing of how much of the token was right.
         let key = SymmetricKey(size: .bits256)
-        return HMAC<SHA256>.authenticationCode(for: Array(a.utf8), using: key) == HMAC<SHA256>.authenticationCode(for: Array(b.utf8), using: key)
+        return HMAC<SHA256>.authenticationCode(for: Array(a.utf8), using: key)
+            == HMAC<SHA256>.authenticationCode(for: Array(b.utf8), using: key)
     }
 
     /// A path of this console to go to after signing in; anything else (another site, `//x`) is `/`.
     static func localPath(_ text: String?) -> String {
         guard let text, text.hasPrefix("/"), !text.hasPrefix("//"), !text.contains("\\"), text.count < 2048,
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 }) else { return "/" }
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 })
+        else { return "/" }
         return text
     }
 }

@@ -18,7 +18,9 @@ struct ConsoleSession: Sendable, Codable, Equatable {
     var expires: Int
     var csrf: String
 
-    static func make(subject: String, name: String, role: VisitorRole, lifetime: Int, now: Int = Int(Date().timeIntervalSince1970)) -> ConsoleSession {
+    static func make(subject: String, name: String, role: VisitorRole, lifetime: Int, now: Int = Int(Date().timeIntervalSince1970))
+        -> ConsoleSession
+    {
         ConsoleSession(subject: subject, name: name, role: role, expires: now + lifetime, csrf: RandomToken.make())
     }
 }
@@ -42,8 +44,9 @@ struct SessionSeal: Sendable {
     func open<Value: Decodable>(_ text: String, as type: Value.Type) -> Value? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count < 8192, let mac = Base64URL.decode(String(parts[1])),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array(parts[0].utf8), using: key),
-              let body = Base64URL.decode(String(parts[0])) else { return nil }
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array(parts[0].utf8), using: key),
+            let body = Base64URL.decode(String(parts[0]))
+        else { return nil }
         return try? JSONDecoder().decode(Value.self, from: body)
     }
 
@@ -72,7 +75,8 @@ enum Base64URL {
     }
 
     static func decode(_ text: String) -> Data? {
-        guard text.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) else { return nil }
+        guard text.utf8.allSatisfy({ $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
+        else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         return Data(base64Encoded: base64)

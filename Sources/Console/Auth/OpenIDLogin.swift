@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Logging
 import JWTKit
+import Logging
 import Services
 import Synchronization
 
@@ -78,7 +78,8 @@ final class OpenIDLogin: Sendable {
     func endpoints() async throws -> Endpoints {
         if let known = discovered.value { return known }
         let url = settings.issuer.trimmingSuffix("/") + "/.well-known/openid-configuration"
-        let response = try await http.send(HTTPClient.Request("GET", url, headers: [("Accept", "application/json")], timeout: .seconds(10), maxResponseBytes: 1 << 20))
+        let response = try await http.send(
+            HTTPClient.Request("GET", url, headers: [("Accept", "application/json")], timeout: .seconds(10), maxResponseBytes: 1 << 20))
         guard response.status == 200 else { throw ConsoleAuthError.provider("discovery document \(url) answered \(response.status)") }
         let endpoints = try JSONDecoder().decode(Endpoints.self, from: Data(response.body))
         guard endpoints.issuer == settings.issuer.trimmingSuffix("/") || endpoints.issuer == settings.issuer else {
@@ -94,7 +95,8 @@ final class OpenIDLogin: Sendable {
     /// Where to send the browser, and what to keep until it comes back.
     func start(next: String, now: Int = Int(Date().timeIntervalSince1970)) async throws -> (url: String, pending: Pending) {
         let endpoints = try await endpoints()
-        let pending = Pending(state: RandomToken.make(), nonce: RandomToken.make(), verifier: RandomToken.make(), expires: now + 600, next: next)
+        let pending = Pending(
+            state: RandomToken.make(), nonce: RandomToken.make(), verifier: RandomToken.make(), expires: now + 600, next: next)
         let challenge = Base64URL.encode(SHA256.hash(data: Array(pending.verifier.utf8)))
         let query = [
             ("response_type", "code"), ("client_id", settings.clientID), ("redirect_uri", settings.redirectURI),
@@ -109,19 +111,28 @@ final class OpenIDLogin: Sendable {
     /// token verified, the role read.
     func finish(code: String, state: String, pending: Pending, now: Int = Int(Date().timeIntervalSince1970)) async throws -> Identity {
         guard pending.expires > now else { throw ConsoleAuthError.refused("the sign-in took too long; start again") }
-        guard ConsoleAccess.same(state, pending.state) else { throw ConsoleAuthError.refused("the sign-in's state does not match; start again") }
+        guard ConsoleAccess.same(state, pending.state) else {
+            throw ConsoleAuthError.refused("the sign-in's state does not match; start again")
+        }
         let endpoints = try await endpoints()
-        var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", settings.redirectURI),
-                    ("client_id", settings.clientID), ("code_verifier", pending.verifier)]
+        var form = [
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", settings.redirectURI),
+            ("client_id", settings.clientID), ("code_verifier", pending.verifier),
+        ]
         if let secret = settings.clientSecret { form.append(("client_secret", secret)) }
         let body = form.map { "\($0.0)=\(PercentEncoding.component($0.1))" }.joined(separator: "&")
-        let response = try await http.send(HTTPClient.Request("POST", endpoints.tokenEndpoint, headers: [
-            ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json"),
-        ], body: Array(body.utf8), timeout: .seconds(10), maxResponseBytes: 1 << 20))
+        let response = try await http.send(
+            HTTPClient.Request(
+                "POST", endpoints.tokenEndpoint,
+                headers: [
+                    ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json"),
+                ], body: Array(body.utf8), timeout: .seconds(10), maxResponseBytes: 1 << 20))
         guard response.status == 200 else {
             throw ConsoleAuthError.refused("the provider refused the code (\(response.status)): \(String(response.text.prefix(200)))")
         }
-        guard let answer = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any], let token = answer["id_token"] as? String else {
+        guard let answer = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+            let token = answer["id_token"] as? String
+        else {
             throw ConsoleAuthError.refused("the provider's answer carries no id_token")
         }
         return try await verify(idToken: token, nonce: pending.nonce, now: now)
@@ -140,12 +151,20 @@ final class OpenIDLogin: Sendable {
         }
         let issuer = try await endpoints().issuer
         guard claims.iss == issuer else { throw ConsoleAuthError.refused("the ID token is from \(claims.iss), not \(issuer)") }
-        guard claims.aud.contains(settings.clientID) else { throw ConsoleAuthError.refused("the ID token is for \(claims.aud.joined(separator: ", ")), not \(settings.clientID)") }
+        guard claims.aud.contains(settings.clientID) else {
+            throw ConsoleAuthError.refused("the ID token is for \(claims.aud.joined(separator: ", ")), not \(settings.clientID)")
+        }
         guard Double(now) < claims.exp else { throw ConsoleAuthError.refused("the ID token has expired") }
         // A minute for clocks that differ; a token not yet valid, or issued in the future, is not taken.
-        if let notBefore = claims.nbf, notBefore > Double(now + 60) { throw ConsoleAuthError.refused("the ID token is not valid yet (nbf)") }
-        if let issued = claims.iat, issued > Double(now + 60) { throw ConsoleAuthError.refused("the ID token was issued in the future (iat)") }
-        guard let found = claims.nonce, ConsoleAccess.same(found, nonce) else { throw ConsoleAuthError.refused("the ID token's nonce does not match") }
+        if let notBefore = claims.nbf, notBefore > Double(now + 60) {
+            throw ConsoleAuthError.refused("the ID token is not valid yet (nbf)")
+        }
+        if let issued = claims.iat, issued > Double(now + 60) {
+            throw ConsoleAuthError.refused("the ID token was issued in the future (iat)")
+        }
+        guard let found = claims.nonce, ConsoleAccess.same(found, nonce) else {
+            throw ConsoleAuthError.refused("the ID token's nonce does not match")
+        }
         let payload = try Self.payload(of: token)
         let roles = Self.strings(at: settings.rolesClaim, in: payload)
         let role: VisitorRole
@@ -154,7 +173,9 @@ final class OpenIDLogin: Sendable {
         } else if roles.contains(settings.viewerRole) {
             role = .viewer
         } else {
-            throw ConsoleAuthError.forbidden("\(claims.preferredUsername ?? claims.sub) has neither \(settings.operatorRole) nor \(settings.viewerRole) in \(settings.rolesClaim)")
+            throw ConsoleAuthError.forbidden(
+                "\(claims.preferredUsername ?? claims.sub) has neither \(settings.operatorRole) nor \(settings.viewerRole) in \(settings.rolesClaim)"
+            )
         }
         return Identity(subject: claims.sub, name: claims.preferredUsername ?? claims.name ?? claims.email ?? claims.sub, role: role)
     }
@@ -177,7 +198,8 @@ final class OpenIDLogin: Sendable {
         let now = Int(Date().timeIntervalSince1970)
         if let last = keysFetched.value, !force || now - last < 60 { return false }
         let url = try await endpoints().jwksURI
-        let response = try await http.send(HTTPClient.Request("GET", url, headers: [("Accept", "application/json")], timeout: .seconds(10), maxResponseBytes: 1 << 20))
+        let response = try await http.send(
+            HTTPClient.Request("GET", url, headers: [("Accept", "application/json")], timeout: .seconds(10), maxResponseBytes: 1 << 20))
         guard response.status == 200 else { throw ConsoleAuthError.provider("the JWKS \(url) answered \(response.status)") }
         try await add(jwks: response.body, from: url)
         keysFetched.value = now
@@ -188,7 +210,8 @@ final class OpenIDLogin: Sendable {
     /// (a provider may list encryption keys or new algorithms beside its signing keys) is skipped,
     /// not the reason every sign-in fails. A set with no usable key is the provider's fault.
     private func add(jwks body: [UInt8], from url: String) async throws {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let listed = object["keys"] as? [Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let listed = object["keys"] as? [Any]
+        else {
             throw ConsoleAuthError.provider("the JWKS \(url) is not a key set")
         }
         var usable = 0
@@ -199,8 +222,9 @@ final class OpenIDLogin: Sendable {
                 usable += 1
             } catch {
                 let kid = (key as? [String: Any])?["kid"] as? String ?? "?"
-                logger.notice("a key of the provider's JWKS is skipped: it cannot verify tokens here",
-                              metadata: ["kid": "\(kid.prefix(64))", "kty": "\(((key as? [String: Any])?["kty"] as? String ?? "?").prefix(16))"])
+                logger.notice(
+                    "a key of the provider's JWKS is skipped: it cannot verify tokens here",
+                    metadata: ["kid": "\(kid.prefix(64))", "kty": "\(((key as? [String: Any])?["kty"] as? String ?? "?").prefix(16))"])
             }
         }
         guard usable > 0 else { throw ConsoleAuthError.provider("the JWKS \(url) holds no key this console can use") }
@@ -210,7 +234,8 @@ final class OpenIDLogin: Sendable {
     static func payload(of token: String) throws -> [String: Any] {
         let parts = token.split(separator: ".")
         guard parts.count == 3, let data = Base64URL.decode(String(parts[1])),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw ConsoleAuthError.refused("the ID token is not a JWT")
         }
         return object
@@ -248,7 +273,11 @@ struct IDTokenClaims: JWTPayload {
         iss = try container.decode(String.self, forKey: .iss)
         sub = try container.decode(String.self, forKey: .sub)
         // A single audience may be a string.
-        if let one = try? container.decode(String.self, forKey: .aud) { aud = [one] } else { aud = try container.decode([String].self, forKey: .aud) }
+        if let one = try? container.decode(String.self, forKey: .aud) {
+            aud = [one]
+        } else {
+            aud = try container.decode([String].self, forKey: .aud)
+        }
         exp = try container.decode(Double.self, forKey: .exp)
         nbf = try container.decodeIfPresent(Double.self, forKey: .nbf)
         iat = try container.decodeIfPresent(Double.self, forKey: .iat)

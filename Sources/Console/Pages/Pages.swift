@@ -23,7 +23,8 @@ struct Pages: Sendable {
         var rows: [[String: Any]] = []
         for queue in gauges {
             let minutes = counts[queue.queue] ?? []
-            let processed = minutes.map(\.processed), failed = minutes.map(\.failed)
+            let processed = minutes.map(\.processed)
+            let failed = minutes.map(\.failed)
             rows.append([
                 "name": queue.queue, "paused": queue.paused, "lag": queue.lag, "pending": queue.pending,
                 "oldest": queue.lag > 0 ? Format.age(queue.oldestWaitingMilliseconds) : "-",
@@ -49,11 +50,14 @@ struct Pages: Sendable {
         let running = try await inspector.running(name, count: 50).map(listed)
         let waiting = try await inspector.waiting(name, count: 50).map(listed)
         let delayed = try await inspector.delayed(name, count: 50).map { item -> [String: Any] in
-            ["id": item.envelope.id, "kind": item.envelope.kind, "attempt": item.envelope.attempt, "due": Format.time(item.dueAt),
-             "error": item.envelope.history.last?.error ?? ""]
+            [
+                "id": item.envelope.id, "kind": item.envelope.kind, "attempt": item.envelope.attempt, "due": Format.time(item.dueAt),
+                "error": item.envelope.history.last?.error ?? "",
+            ]
         }
         return [
-            "name": name, "paused": gauges.paused, "lag": gauges.lag, "pending": gauges.pending, "retries": gauges.delayed, "dead": gauges.dead,
+            "name": name, "paused": gauges.paused, "lag": gauges.lag, "pending": gauges.pending, "retries": gauges.delayed,
+            "dead": gauges.dead,
             "consumers": gauges.consumers, "oldest": gauges.lag > 0 ? Format.age(gauges.oldestWaitingMilliseconds) : "-",
             "running": running, "hasRunning": !running.isEmpty, "waiting": waiting, "hasWaiting": !waiting.isEmpty,
             "delayed": delayed, "hasDelayed": !delayed.isEmpty,
@@ -72,13 +76,16 @@ struct Pages: Sendable {
         let counted = try await letters.count(filter, scanning: Self.deadLettersRead)
         let total = counted.count
         let rows = shown.map { item -> [String: Any] in
-            ["id": item.jobID, "queue": item.queue, "entry": item.entryID, "kind": item.kind, "attempts": item.attempts,
-             "failed": Format.time(item.buriedAt), "error": item.error]
+            [
+                "id": item.jobID, "queue": item.queue, "entry": item.entryID, "kind": item.kind, "attempts": item.attempts,
+                "failed": Format.time(item.buriedAt), "error": item.error,
+            ]
         }
         let names = try await queues()
         return [
             "letters": rows, "hasLetters": !rows.isEmpty, "total": counted.exact ? "\(total)" : "\(total) or more", "shown": rows.count,
-            "shownFewer": total > rows.count || !counted.exact, "counted": counted.exact ? "" : " (among the newest \(Self.deadLettersRead) of each queue)",
+            "shownFewer": total > rows.count || !counted.exact,
+            "counted": counted.exact ? "" : " (among the newest \(Self.deadLettersRead) of each queue)",
             "queues": names.map { ["name": $0, "selected": $0 == filter.queue] },
         ]
     }
@@ -134,8 +141,11 @@ struct Pages: Sendable {
 
     func consumers() async throws -> [String: Any] {
         let rows = try await inspector.consumers(try await queues()).map { consumer -> [String: Any] in
-            ["name": consumer.name, "host": consumer.host, "queues": consumer.queues.joined(separator: ", "), "pending": consumer.pending,
-             "seen": consumer.idleMilliseconds == Int.max ? "-" : Format.age(consumer.idleMilliseconds)]
+            [
+                "name": consumer.name, "host": consumer.host, "queues": consumer.queues.joined(separator: ", "),
+                "pending": consumer.pending,
+                "seen": consumer.idleMilliseconds == Int.max ? "-" : Format.age(consumer.idleMilliseconds),
+            ]
         }
         return ["consumers": rows, "hasConsumers": !rows.isEmpty]
     }
@@ -156,7 +166,10 @@ struct Pages: Sendable {
 
     func audit(_ log: AuditLog) async throws -> [String: Any] {
         let entries = try await log.latest(200).map { entry -> [String: Any] in
-            ["at": Format.time(entry.at), "who": entry.who, "role": entry.role, "action": entry.action, "target": entry.target, "count": entry.count]
+            [
+                "at": Format.time(entry.at), "who": entry.who, "role": entry.role, "action": entry.action, "target": entry.target,
+                "count": entry.count,
+            ]
         }
         return ["entries": entries, "hasEntries": !entries.isEmpty]
     }
@@ -166,7 +179,8 @@ struct Pages: Sendable {
 enum Format {
     static func time(_ milliseconds: UInt64) -> String {
         guard milliseconds > 0, milliseconds < 253_402_300_799_999 else { return "-" }
-        return Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: false))
     }
 
     static func age(_ milliseconds: Int) -> String {
@@ -182,7 +196,7 @@ enum Format {
 
     static func prettyJSON(_ text: String) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         else { return text }
         return String(decoding: data, as: UTF8.self)
     }
@@ -198,7 +212,8 @@ enum Sparkline {
             let y = Double(height - 2) - Double(value) / Double(top) * Double(height - 4)
             return String(format: "%.1f,%.1f", x, y)
         }.joined(separator: " ")
-        return "<svg width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"per minute, peak \(values.max() ?? 0)\">"
+        return
+            "<svg width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"per minute, peak \(values.max() ?? 0)\">"
             + "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points)\"/></svg>"
     }
 }

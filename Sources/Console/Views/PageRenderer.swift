@@ -14,7 +14,8 @@ struct PageRenderer: Sendable {
         var library = MustacheLibrary()
         let templates: [(String, String)] = [
             ("layout", Templates.layout), ("overview", Templates.overview), ("queue", Templates.queue), ("dead", Templates.dead),
-            ("letter", Templates.letter), ("schedules", Templates.schedules), ("trace", Templates.trace), ("consumers", Templates.consumers),
+            ("letter", Templates.letter), ("schedules", Templates.schedules), ("trace", Templates.trace),
+            ("consumers", Templates.consumers),
             ("flows", Templates.flows), ("audit", Templates.audit), ("login", Templates.login), ("problem", Templates.problem),
         ]
         for (name, text) in templates {
@@ -25,7 +26,8 @@ struct PageRenderer: Sendable {
     }
 
     static let securityHeaders: HTTPFields = [
-        .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        .contentSecurityPolicy:
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         HTTPField.Name("X-Frame-Options")!: "DENY",
         .xContentTypeOptions: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "same-origin",
@@ -33,16 +35,20 @@ struct PageRenderer: Sendable {
     ]
 
     /// `page` rendered with `context`, in the layout unless `fragment`.
-    func render(_ page: String, _ context: [String: Any], title: String, nav: String?, visitor: ConsoleAccess.Visitor?,
-                live: Int? = nil, flash: (kind: String, text: String)? = nil, fragment: Bool = false,
-                status: HTTPResponse.Status = .ok) -> Response {
+    func render(
+        _ page: String, _ context: [String: Any], title: String, nav: String?, visitor: ConsoleAccess.Visitor?,
+        live: Int? = nil, flash: (kind: String, text: String)? = nil, fragment: Bool = false,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
         var context = Self.withLinkForms(context)
         if let visitor { context["canAct"] = visitor.role == .operator; context["csrf"] = visitor.csrf ?? "" }
         let body = library.render(context, withTemplate: page) ?? ""
         if fragment { return html(body, status: status) }
         var layout: [String: Any] = ["title": title, "body": body, "nav": nav.map { [$0: true] } ?? [:]]
         if let visitor {
-            layout["visitor"] = ["name": visitor.name, "role": visitor.role.rawValue, "csrf": visitor.csrf ?? "", "canSignOut": visitor.session != nil]
+            layout["visitor"] = [
+                "name": visitor.name, "role": visitor.role.rawValue, "csrf": visitor.csrf ?? "", "canSignOut": visitor.session != nil,
+            ]
         }
         if let live { layout["live"] = live }
         if let flash { layout["flash"] = ["kind": flash.kind, "text": flash.text] }

@@ -32,25 +32,41 @@ public enum AttachmentsMirror {
     }
 
     public static func definitions(_ backups: BackupServices?) -> [JobDefinition] {
-        [JobDefinition(kind: kind, queue: queue, retry: retry, timeout: backups?.attachments?.timeout ?? .seconds(21_600), restartable: true, payload: Request.self) { _, context in
-            guard let backups, let settings = backups.attachments else {
-                throw JobFailure.permanent("this consumer has no ATTACHMENTS_S3_ENDPOINT and R2 settings: it cannot mirror the attachments")
+        [
+            JobDefinition(
+                kind: kind, queue: queue, retry: retry, timeout: backups?.attachments?.timeout ?? .seconds(21_600), restartable: true,
+                payload: Request.self
+            ) { _, context in
+                guard let backups, let settings = backups.attachments else {
+                    throw JobFailure.permanent(
+                        "this consumer has no ATTACHMENTS_S3_ENDPOINT and R2 settings: it cannot mirror the attachments")
+                }
+                let started = WallClock.unixMilliseconds()
+                let run = try await mirror(settings, redis: context.redis, keys: backups.keys, logger: context.logger)
+                let finished = WallClock.unixMilliseconds()
+                try await BackupRecords(pool: context.redis, keys: backups.keys).record(
+                    .init(
+                        kind: "attachments", name: settings.prefix, finishedAt: finished,
+                        durationMilliseconds: finished - min(started, finished), bytes: run.mirroredBytes))
+                context.logger.info(
+                    "attachments mirrored",
+                    metadata: [
+                        "copied": "\(run.copied)", "bytes": "\(run.copiedBytes)", "unchanged": "\(run.unchanged)",
+                        "removed": "\(run.removed)", "failed": "\(run.failed.count)",
+                    ])
+                guard run.failed.isEmpty else {
+                    throw JobFailure.retryable(
+                        "\(run.failed.count) attachment(s) not copied, the next run resumes: "
+                            + run.failed.prefix(3).joined(separator: "; "))
+                }
+                return .done
             }
-            let started = WallClock.unixMilliseconds()
-            let run = try await mirror(settings, redis: context.redis, keys: backups.keys, logger: context.logger)
-            let finished = WallClock.unixMilliseconds()
-            try await BackupRecords(pool: context.redis, keys: backups.keys).record(
-                .init(kind: "attachments", name: settings.prefix, finishedAt: finished, durationMilliseconds: finished - min(started, finished), bytes: run.mirroredBytes))
-            context.logger.info("attachments mirrored", metadata: ["copied": "\(run.copied)", "bytes": "\(run.copiedBytes)", "unchanged": "\(run.unchanged)",
-                                                                    "removed": "\(run.removed)", "failed": "\(run.failed.count)"])
-            guard run.failed.isEmpty else {
-                throw JobFailure.retryable("\(run.failed.count) attachment(s) not copied, the next run resumes: " + run.failed.prefix(3).joined(separator: "; "))
-            }
-            return .done
-        }]
+        ]
     }
 
-    static func mirror(_ settings: MirrorSettings, redis: RedisPool, keys: Keys, logger: Logger, now: UInt64 = WallClock.unixMilliseconds()) async throws -> Run {
+    static func mirror(_ settings: MirrorSettings, redis: RedisPool, keys: Keys, logger: Logger, now: UInt64 = WallClock.unixMilliseconds())
+        async throws -> Run
+    {
         let sources = try await settings.source.list(prefix: settings.sourcePrefix)
         let mirrored = Dictionary(try await settings.r2.client.list(prefix: settings.prefix).map { ($0.key, $0) }) { first, _ in first }
         var copiedAs = [String: String]()
@@ -84,7 +100,8 @@ public enum AttachmentsMirror {
                 run.failed.append("\(object.key): \(error)")
             }
         }
-        let gone = Dictionary(try await redis.send("HGETALL", keys.mirrorGone).pairs.map { ($0.key, UInt64($0.value.string ?? "") ?? now) }) { first, _ in first }
+        let gone = Dictionary(try await redis.send("HGETALL", keys.mirrorGone).pairs.map { ($0.key, UInt64($0.value.string ?? "") ?? now) })
+        { first, _ in first }
         let back = gone.keys.filter { present.contains($0) }
         if !back.isEmpty { try await redis.send(RedisCommand("HDEL", [keys.mirrorGone] + back)) }
         let grace = UInt64(settings.graceDays) * 86_400_000
@@ -109,7 +126,9 @@ public enum AttachmentsMirror {
         if object.size <= partSize {
             var body: [UInt8] = []
             try await settings.source.download(object.key, buffer: min(partSize, 4 << 20)) { piece in
-                guard body.count + piece.count <= partSize else { throw UploadFailure("\(object.key) grew past its listed \(object.size) bytes while copied") }
+                guard body.count + piece.count <= partSize else {
+                    throw UploadFailure("\(object.key) grew past its listed \(object.size) bytes while copied")
+                }
                 body += piece
             }
             try await settings.r2.client.put(target, body: body, contentType: "application/octet-stream")

@@ -24,19 +24,27 @@ public struct BackupServices: Sendable {
     /// The backups' services, or nil when none is configured and they are not `required` (a
     /// consumer that takes the `backups` queue needs at least one). Throws, naming the setting,
     /// for a missing or malformed one.
-    public static func configured(required: Bool, keys: Keys = Keys(), http makeHTTP: @autoclosure () -> HTTPClient,
-                                  setting: (String) throws -> String?) throws -> BackupServices? {
+    public static func configured(
+        required: Bool, keys: Keys = Keys(), http makeHTTP: @autoclosure () -> HTTPClient,
+        setting: (String) throws -> String?
+    ) throws -> BackupServices? {
         try withoutActuallyEscaping(setting) { setting in
             try configured(required: required, keys: keys, http: makeHTTP(), settings: BackupSettingReader(setting: setting))
         }
     }
 
-    private static func configured(required: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient, settings: BackupSettingReader) throws -> BackupServices? {
-        let wanted = try (snapshots: settings.string("HCLOUD_TOKEN") != nil, dumps: settings.string("DATABASE_URL") != nil,
-                          attachments: settings.string("ATTACHMENTS_S3_ENDPOINT") != nil)
+    private static func configured(required: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient, settings: BackupSettingReader)
+        throws -> BackupServices?
+    {
+        let wanted = try (
+            snapshots: settings.string("HCLOUD_TOKEN") != nil, dumps: settings.string("DATABASE_URL") != nil,
+            attachments: settings.string("ATTACHMENTS_S3_ENDPOINT") != nil
+        )
         guard wanted.snapshots || wanted.dumps || wanted.attachments else {
             if required {
-                throw ConfigurationError("the backups need HCLOUD_TOKEN (snapshots), DATABASE_URL (dumps) or ATTACHMENTS_S3_ENDPOINT (attachments mirror), each also as NAME_FILE")
+                throw ConfigurationError(
+                    "the backups need HCLOUD_TOKEN (snapshots), DATABASE_URL (dumps) or ATTACHMENTS_S3_ENDPOINT (attachments mirror), each also as NAME_FILE"
+                )
             }
             return nil
         }
@@ -61,8 +69,10 @@ public struct SnapshotSettings: Sendable {
     public var poll: Duration
     public var snapshotTimeout: Duration
 
-    public init(hetzner: HetznerClient, serverIDs: [Int]? = nil, serverSelector: String? = nil, keepSnapshots: Int = 7,
-                poll: Duration = .seconds(15), snapshotTimeout: Duration = .seconds(7200)) {
+    public init(
+        hetzner: HetznerClient, serverIDs: [Int]? = nil, serverSelector: String? = nil, keepSnapshots: Int = 7,
+        poll: Duration = .seconds(15), snapshotTimeout: Duration = .seconds(7200)
+    ) {
         self.hetzner = hetzner
         self.serverIDs = serverIDs
         self.serverSelector = serverSelector
@@ -86,11 +96,14 @@ public struct SnapshotSettings: Sendable {
             throw ConfigurationError("the backups need BACKUP_SERVER_IDS or BACKUP_SERVER_SELECTOR (which servers to snapshot)")
         }
         return SnapshotSettings(
-            hetzner: HetznerClient(baseURL: try settings.string("HCLOUD_BASE_URL") ?? "https://api.hetzner.cloud/v1", token: token, http: http),
-            serverIDs: ids, serverSelector: selector, keepSnapshots: try settings.count("BACKUP_KEEP_SNAPSHOTS", default: 7, within: 1...1000),
+            hetzner: HetznerClient(
+                baseURL: try settings.string("HCLOUD_BASE_URL") ?? "https://api.hetzner.cloud/v1", token: token, http: http),
+            serverIDs: ids, serverSelector: selector,
+            keepSnapshots: try settings.count("BACKUP_KEEP_SNAPSHOTS", default: 7, within: 1...1000),
             // A poll of a millisecond would put the follow-up back and run it again without pause.
             poll: try settings.duration("BACKUP_SNAPSHOT_POLL", default: .seconds(15), within: .milliseconds(100)...(.seconds(3600))),
-            snapshotTimeout: try settings.duration("BACKUP_SNAPSHOT_TIMEOUT", default: .seconds(7200), within: .seconds(60)...(.seconds(7 * 86_400))))
+            snapshotTimeout: try settings.duration(
+                "BACKUP_SNAPSHOT_TIMEOUT", default: .seconds(7200), within: .seconds(60)...(.seconds(7 * 86_400))))
     }
 }
 
@@ -128,11 +141,16 @@ public struct R2Settings: Sendable {
             throw ConfigurationError("the dumps and the attachments mirror need R2_ENDPOINT or R2_ACCOUNT_ID")
         }
         guard HTTPClient.isWebURL(endpoint) else { throw ConfigurationError("R2_ENDPOINT '\(endpoint)' is not an http(s) URL") }
-        let signer = SignatureV4(accessKeyID: try settings.required("R2_ACCESS_KEY_ID", for: "R2"), secretAccessKey: try settings.required("R2_SECRET_ACCESS_KEY", for: "R2"),
-                                 region: try settings.string("R2_REGION") ?? "auto")
+        let signer = SignatureV4(
+            accessKeyID: try settings.required("R2_ACCESS_KEY_ID", for: "R2"),
+            secretAccessKey: try settings.required("R2_SECRET_ACCESS_KEY", for: "R2"),
+            region: try settings.string("R2_REGION") ?? "auto")
         let partSize = try settings.bytes("BACKUP_PART_SIZE", default: 16 << 20, within: EqualPartUpload.smallestPart...(512 << 20))
-        return R2Settings(client: S3Client(endpoint: endpoint, bucket: try settings.required("R2_BUCKET", for: "R2"), signer: signer, http: http),
-                          partSize: partSize, partRetryDelay: try settings.duration("BACKUP_PART_RETRY_DELAY", default: .seconds(1), within: .milliseconds(10)...(.seconds(60))))
+        return R2Settings(
+            client: S3Client(endpoint: endpoint, bucket: try settings.required("R2_BUCKET", for: "R2"), signer: signer, http: http),
+            partSize: partSize,
+            partRetryDelay: try settings.duration(
+                "BACKUP_PART_RETRY_DELAY", default: .seconds(1), within: .milliseconds(10)...(.seconds(60))))
     }
 }
 
@@ -149,14 +167,17 @@ struct BackupSettingReader {
 
     func count(_ name: String, default value: Int, within bounds: ClosedRange<Int>) throws -> Int {
         guard let text = try setting(name) else { return value }
-        guard let number = Int(text), bounds.contains(number) else { throw ConfigurationError("\(name) '\(text)' is not a number from \(bounds.lowerBound) to \(bounds.upperBound)") }
+        guard let number = Int(text), bounds.contains(number) else {
+            throw ConfigurationError("\(name) '\(text)' is not a number from \(bounds.lowerBound) to \(bounds.upperBound)")
+        }
         return number
     }
 
     func duration(_ name: String, default value: Duration, within bounds: ClosedRange<Duration>) throws -> Duration {
         guard let text = try setting(name) else { return value }
         guard let parsed = RetryBudgets.duration(text), bounds.contains(parsed) else {
-            throw ConfigurationError("\(name) '\(text)' is not a duration from \(bounds.lowerBound) to \(bounds.upperBound), such as 15s, 2m or 2h")
+            throw ConfigurationError(
+                "\(name) '\(text)' is not a duration from \(bounds.lowerBound) to \(bounds.upperBound), such as 15s, 2m or 2h")
         }
         return parsed
     }
@@ -165,13 +186,16 @@ struct BackupSettingReader {
     func bytes(_ name: String, default value: Int, within bounds: ClosedRange<Int>) throws -> Int {
         guard let text = try setting(name) else { return value }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("", 1)]
+        let units: [(String, Int)] = [
+            ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("", 1),
+        ]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
             guard let number = Int(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { break }
             let (total, overflow) = number.multipliedReportingOverflow(by: scale)
             if !overflow, bounds.contains(total) { return total }
             break
         }
-        throw ConfigurationError("\(name) '\(text)' is not a size from \(bounds.lowerBound >> 20)MiB to \(bounds.upperBound >> 20)MiB, such as 16MiB")
+        throw ConfigurationError(
+            "\(name) '\(text)' is not a size from \(bounds.lowerBound >> 20)MiB to \(bounds.upperBound >> 20)MiB, such as 16MiB")
     }
 }

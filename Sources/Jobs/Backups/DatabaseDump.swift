@@ -25,13 +25,19 @@ public enum DatabaseDump {
     struct Request: Codable, Sendable {}
 
     public static func definitions(_ backups: BackupServices?) -> [JobDefinition] {
-        [JobDefinition(kind: kind, queue: queue, retry: retry, timeout: backups?.dumps?.timeout ?? .seconds(21_600), restartable: true, payload: Request.self) { _, context in
-            guard let backups, let settings = backups.dumps else {
-                throw JobFailure.permanent("this consumer has no DATABASE_URL and R2 settings: it cannot dump the database")
+        [
+            JobDefinition(
+                kind: kind, queue: queue, retry: retry, timeout: backups?.dumps?.timeout ?? .seconds(21_600), restartable: true,
+                payload: Request.self
+            ) { _, context in
+                guard let backups, let settings = backups.dumps else {
+                    throw JobFailure.permanent("this consumer has no DATABASE_URL and R2 settings: it cannot dump the database")
+                }
+                try await run(
+                    settings, records: BackupRecords(pool: context.redis, keys: backups.keys), job: context.id, logger: context.logger)
+                return .done
             }
-            try await run(settings, records: BackupRecords(pool: context.redis, keys: backups.keys), job: context.id, logger: context.logger)
-            return .done
-        }]
+        ]
     }
 
     static func run(_ settings: DumpSettings, records: BackupRecords, job: String, logger: Logger) async throws {
@@ -47,11 +53,18 @@ public enum DatabaseDump {
             throw JobFailure.retryable(settings.database.redacting(failure.description))
         }
         let finished = WallClock.unixMilliseconds()
-        try await records.record(.init(kind: "dump", name: key, finishedAt: finished, durationMilliseconds: finished - min(started, finished), bytes: written.bytes))
+        try await records.record(
+            .init(
+                kind: "dump", name: key, finishedAt: finished, durationMilliseconds: finished - min(started, finished), bytes: written.bytes
+            ))
         let deleted = try await rotate(settings)
         try await records.forget(kind: "dump", names: deleted)
-        logger.info("database dumped and rotated", metadata: ["object": "\(key)", "bytes": "\(written.bytes)", "parts": "\(written.parts)",
-                                                               "deleted": "\(deleted)", "kept": "\(settings.keepDumps)"])
+        logger.info(
+            "database dumped and rotated",
+            metadata: [
+                "object": "\(key)", "bytes": "\(written.bytes)", "parts": "\(written.parts)",
+                "deleted": "\(deleted)", "kept": "\(settings.keepDumps)",
+            ])
     }
 
     /// `20261129T023000Z-<job id>.dump`: sorts by time, and the job's id tells runs apart.
@@ -63,10 +76,13 @@ public enum DatabaseDump {
     static func isOurs(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard bytes.count == 16 + 1 + 26 + 5, name.hasSuffix(".dump"), bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z"),
-              bytes[16] == UInt8(ascii: "-") else { return false }
+            bytes[16] == UInt8(ascii: "-")
+        else { return false }
         let digits = bytes[0..<8] + bytes[9..<15]
         return digits.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-            && bytes[17..<43].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+            && bytes[17..<43].allSatisfy {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+            }
     }
 
     /// Deletes this database's dumps beyond the newest `keepDumps`; returns the keys deleted.

@@ -14,7 +14,8 @@ public struct DatabaseURL: Sendable, Equatable {
 
     public init(_ text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let schemeEnd = trimmed.range(of: "://"), ["postgres", "postgresql"].contains(trimmed[..<schemeEnd.lowerBound].lowercased()) else {
+        guard let schemeEnd = trimmed.range(of: "://"), ["postgres", "postgresql"].contains(trimmed[..<schemeEnd.lowerBound].lowercased())
+        else {
             throw ConfigurationError("DATABASE_URL is not a postgres:// or postgresql:// URL")
         }
         let rest = trimmed[schemeEnd.upperBound...]
@@ -29,10 +30,16 @@ public struct DatabaseURL: Sendable, Equatable {
         if !authority.contains("@"), let at = afterAuthority.firstIndex(of: "@") {
             let before = afterAuthority[..<at]
             let inQueryValue = before.contains("?") && (before.split(separator: "&").last ?? "").contains("=")
-            let host = authority.hasPrefix("[") ? authority[(authority.firstIndex(of: "]").map { authority.index(after: $0) } ?? authority.endIndex)...] : authority
-            let plainHost = host.split(separator: ":", omittingEmptySubsequences: false).dropFirst().allSatisfy { $0.allSatisfy(\.isNumber) }
+            let host =
+                authority.hasPrefix("[")
+                ? authority[(authority.firstIndex(of: "]").map { authority.index(after: $0) } ?? authority.endIndex)...] : authority
+            let plainHost = host.split(separator: ":", omittingEmptySubsequences: false).dropFirst().allSatisfy {
+                $0.allSatisfy(\.isNumber)
+            }
             if !inQueryValue || !plainHost {
-                throw ConfigurationError("DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be")
+                throw ConfigurationError(
+                    "DATABASE_URL's user or password holds an unencoded '/' or '?': percent-encode them (%2F, %3F), as every URL's user information must be"
+                )
             }
         }
         var user: Substring = ""

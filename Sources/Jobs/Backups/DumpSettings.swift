@@ -13,8 +13,10 @@ public struct DumpSettings: Sendable {
     public var prefix: String
     public var timeout: Duration
 
-    public init(database: DatabaseURL, pgDump: String, r2: R2Settings, keepDumps: Int = 14, prefix: String = "switchboard/dumps/",
-                timeout: Duration = .seconds(21_600)) {
+    public init(
+        database: DatabaseURL, pgDump: String, r2: R2Settings, keepDumps: Int = 14, prefix: String = "switchboard/dumps/",
+        timeout: Duration = .seconds(21_600)
+    ) {
         self.database = database
         self.pgDump = pgDump
         self.r2 = r2
@@ -30,12 +32,14 @@ public struct DumpSettings: Sendable {
         guard let url = try settings.string("DATABASE_URL") else { return nil }
         let name = try settings.string("PG_DUMP") ?? "pg_dump"
         guard let pgDump = ExecutableSearch.find(name, path: try settings.string("PATH") ?? "/usr/local/bin:/usr/bin:/bin") else {
-            throw ConfigurationError("PG_DUMP '\(name)' is not an executable file (nor a name found on PATH): install postgresql-client or set PG_DUMP")
+            throw ConfigurationError(
+                "PG_DUMP '\(name)' is not an executable file (nor a name found on PATH): install postgresql-client or set PG_DUMP")
         }
-        return DumpSettings(database: try DatabaseURL(url), pgDump: pgDump, r2: r2,
-                            keepDumps: try settings.count("BACKUP_KEEP_DUMPS", default: 14, within: 1...1000),
-                            prefix: try BackupSettingReader.folder("BACKUP_DUMP_PREFIX", try settings.string("BACKUP_DUMP_PREFIX") ?? "switchboard/dumps/"),
-                            timeout: try settings.duration("BACKUP_DUMP_TIMEOUT", default: .seconds(21_600), within: .seconds(60)...(.seconds(2 * 86_400))))
+        return DumpSettings(
+            database: try DatabaseURL(url), pgDump: pgDump, r2: r2,
+            keepDumps: try settings.count("BACKUP_KEEP_DUMPS", default: 14, within: 1...1000),
+            prefix: try BackupSettingReader.folder("BACKUP_DUMP_PREFIX", try settings.string("BACKUP_DUMP_PREFIX") ?? "switchboard/dumps/"),
+            timeout: try settings.duration("BACKUP_DUMP_TIMEOUT", default: .seconds(21_600), within: .seconds(60)...(.seconds(2 * 86_400))))
     }
 }
 

@@ -16,8 +16,10 @@ public struct MirrorSettings: Sendable {
     public var graceDays: Int
     public var timeout: Duration
 
-    public init(source: S3Client, sourcePrefix: String = "", r2: R2Settings, prefix: String = "switchboard/attachments/", graceDays: Int = 30,
-                timeout: Duration = .seconds(21_600)) {
+    public init(
+        source: S3Client, sourcePrefix: String = "", r2: R2Settings, prefix: String = "switchboard/attachments/", graceDays: Int = 30,
+        timeout: Duration = .seconds(21_600)
+    ) {
         self.source = source
         self.sourcePrefix = sourcePrefix
         self.r2 = r2
@@ -30,13 +32,19 @@ public struct MirrorSettings: Sendable {
         guard let endpoint = try settings.string("ATTACHMENTS_S3_ENDPOINT") else { return nil }
         guard HTTPClient.isWebURL(endpoint) else { throw ConfigurationError("ATTACHMENTS_S3_ENDPOINT '\(endpoint)' is not an http(s) URL") }
         let what = "the attachments mirror"
-        let signer = SignatureV4(accessKeyID: try settings.required("ATTACHMENTS_S3_ACCESS_KEY_ID", for: what),
-                                 secretAccessKey: try settings.required("ATTACHMENTS_S3_SECRET_ACCESS_KEY", for: what),
-                                 region: try settings.string("ATTACHMENTS_S3_REGION") ?? "us-east-1", sessionToken: try settings.string("ATTACHMENTS_S3_SESSION_TOKEN"))
-        let source = S3Client(endpoint: endpoint, bucket: try settings.required("ATTACHMENTS_S3_BUCKET", for: what), signer: signer, http: http)
-        return MirrorSettings(source: source, sourcePrefix: try settings.string("ATTACHMENTS_S3_PREFIX") ?? "", r2: r2,
-                              prefix: try BackupSettingReader.folder("BACKUP_ATTACHMENTS_PREFIX", try settings.string("BACKUP_ATTACHMENTS_PREFIX") ?? "switchboard/attachments/"),
-                              graceDays: try settings.count("BACKUP_ATTACHMENTS_GRACE_DAYS", default: 30, within: 0...3650),
-                              timeout: try settings.duration("BACKUP_ATTACHMENTS_TIMEOUT", default: .seconds(21_600), within: .seconds(60)...(.seconds(2 * 86_400))))
+        let signer = SignatureV4(
+            accessKeyID: try settings.required("ATTACHMENTS_S3_ACCESS_KEY_ID", for: what),
+            secretAccessKey: try settings.required("ATTACHMENTS_S3_SECRET_ACCESS_KEY", for: what),
+            region: try settings.string("ATTACHMENTS_S3_REGION") ?? "us-east-1",
+            sessionToken: try settings.string("ATTACHMENTS_S3_SESSION_TOKEN"))
+        let source = S3Client(
+            endpoint: endpoint, bucket: try settings.required("ATTACHMENTS_S3_BUCKET", for: what), signer: signer, http: http)
+        return MirrorSettings(
+            source: source, sourcePrefix: try settings.string("ATTACHMENTS_S3_PREFIX") ?? "", r2: r2,
+            prefix: try BackupSettingReader.folder(
+                "BACKUP_ATTACHMENTS_PREFIX", try settings.string("BACKUP_ATTACHMENTS_PREFIX") ?? "switchboard/attachments/"),
+            graceDays: try settings.count("BACKUP_ATTACHMENTS_GRACE_DAYS", default: 30, within: 0...3650),
+            timeout: try settings.duration(
+                "BACKUP_ATTACHMENTS_TIMEOUT", default: .seconds(21_600), within: .seconds(60)...(.seconds(2 * 86_400))))
     }
 }

@@ -17,7 +17,9 @@ struct PostgresDump {
 
     /// What the child is given: nothing of ours but the path and libpq's own settings.
     var childEnvironment: [String: String] {
-        let passed = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("PG") && $0.key != "PG_DUMP" && $0.key != "PGPASSFILE" || $0.key == "PATH" }
+        let passed = ProcessInfo.processInfo.environment.filter {
+            $0.key.hasPrefix("PG") && $0.key != "PG_DUMP" && $0.key != "PGPASSFILE" || $0.key == "PATH"
+        }
         let fixed = ["LANG": "C", "LC_ALL": "C", "PGPASSWORD": settings.database.password]
         let defaults = ["PATH": "/usr/local/bin:/usr/bin:/bin", "PGCONNECT_TIMEOUT": "30"]
         return defaults.merging(passed) { _, given in given }.merging(fixed.compactMapValues { $0 }) { _, fixed in fixed }
@@ -59,10 +61,15 @@ struct PostgresDump {
         if said.contains("server version mismatch") {
             let server = value(after: "server version: ", in: said) ?? "?"
             let client = value(after: "pg_dump version: ", in: said) ?? "?"
-            return .permanent("pg_dump \(client) is older than the server, PostgreSQL \(server): set PG_DUMP to a pg_dump of the server's major version or newer")
+            return .permanent(
+                "pg_dump \(client) is older than the server, PostgreSQL \(server): set PG_DUMP to a pg_dump of the server's major version or newer"
+            )
         }
         let message = "pg_dump \(how): \(said.isEmpty ? "(nothing on standard error)" : said)"
-        let hopeless = ["password authentication failed", "authentication failed", "does not exist", "permission denied", "no password supplied", "invalid connection option"]
+        let hopeless = [
+            "password authentication failed", "authentication failed", "does not exist", "permission denied", "no password supplied",
+            "invalid connection option",
+        ]
         return hopeless.contains { said.contains($0) } ? .permanent(message) : .retryable(message)
     }
 

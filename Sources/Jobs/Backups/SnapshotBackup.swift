@@ -55,16 +55,24 @@ public enum SnapshotBackup {
     public static func definitions(_ backups: BackupServices?) -> [JobDefinition] {
         [
             JobDefinition(kind: kind, queue: queue, retry: retry, timeout: .seconds(300), payload: Request.self) { request, context in
-                guard let settings = backups?.snapshots else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot take snapshots") }
+                guard let settings = backups?.snapshots else {
+                    throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot take snapshots")
+                }
                 let snapshots = try await start(settings, servers: request.servers, run: context.id)
                 context.logger.info("snapshots asked for", metadata: ["servers": "\(snapshots.map(\.server))"])
                 let follow = Follow(run: context.id, startedAt: WallClock.unixMilliseconds(), snapshots: snapshots)
                 let text = String(decoding: try FlowPayloadCoding.encoder.encode(follow), as: UTF8.self)
-                return .next(JobRequest(queue: queue, kind: followKind, payload: text, maxAttempts: retry.maxAttempts, dedupe: "backup:follow:\(context.id)"))
+                return .next(
+                    JobRequest(
+                        queue: queue, kind: followKind, payload: text, maxAttempts: retry.maxAttempts, dedupe: "backup:follow:\(context.id)"
+                    ))
             },
             JobDefinition(kind: followKind, queue: queue, retry: retry, timeout: .seconds(300), payload: Follow.self) { follow, context in
-                guard let backups, let settings = backups.snapshots else { throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot follow snapshots") }
-                return try await self.follow(settings, follow, records: BackupRecords(pool: context.redis, keys: backups.keys), context: context)
+                guard let backups, let settings = backups.snapshots else {
+                    throw JobFailure.permanent("this consumer has no HCLOUD_TOKEN: it cannot follow snapshots")
+                }
+                return try await self.follow(
+                    settings, follow, records: BackupRecords(pool: context.redis, keys: backups.keys), context: context)
             },
         ]
     }
@@ -78,8 +86,11 @@ public enum SnapshotBackup {
         } else {
             servers = try await backups.hetzner.servers(labelSelector: backups.serverSelector ?? "")
         }
-        guard !servers.isEmpty else { throw JobFailure.permanent("no server to snapshot: BACKUP_SERVER_SELECTOR '\(backups.serverSelector ?? "")' matches none") }
-        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate, .withTime])
+        guard !servers.isEmpty else {
+            throw JobFailure.permanent("no server to snapshot: BACKUP_SERVER_SELECTOR '\(backups.serverSelector ?? "")' matches none")
+        }
+        let stamp = ISO8601DateFormatter.string(
+            from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate, .withTime])
         var snapshots: [Snapshot] = []
         for server in servers {
             var labels = ours(server)
@@ -89,13 +100,15 @@ public enum SnapshotBackup {
                 snapshots.append(Snapshot(server: server, image: made.id, action: 0))
                 continue
             }
-            let (image, action) = try await backups.hetzner.createImage(server: server, description: "switchboard-\(server)-\(stamp)", labels: labels)
+            let (image, action) = try await backups.hetzner.createImage(
+                server: server, description: "switchboard-\(server)-\(stamp)", labels: labels)
             snapshots.append(Snapshot(server: server, image: image.id, action: action.id))
         }
         return snapshots
     }
 
-    static func follow(_ backups: SnapshotSettings, _ follow: Follow, records: BackupRecords, context: JobContext) async throws -> JobResult {
+    static func follow(_ backups: SnapshotSettings, _ follow: Follow, records: BackupRecords, context: JobContext) async throws -> JobResult
+    {
         var running: [Int] = []
         var failed: [String] = []
         var succeeded: [Snapshot] = []
@@ -109,7 +122,9 @@ public enum SnapshotBackup {
         if !running.isEmpty {
             let elapsed = Duration.milliseconds(Int64(WallClock.millisecondsSince(follow.startedAt)))
             guard elapsed < backups.snapshotTimeout else {
-                throw JobFailure.permanent("snapshot of server \(running.map(String.init).joined(separator: ", ")) still running after \(backups.snapshotTimeout); nothing was rotated for it")
+                throw JobFailure.permanent(
+                    "snapshot of server \(running.map(String.init).joined(separator: ", ")) still running after \(backups.snapshotTimeout); nothing was rotated for it"
+                )
             }
             return .later(backups.poll)
         }
@@ -118,10 +133,14 @@ public enum SnapshotBackup {
         for snapshot in succeeded {
             let (kept, deleted) = try await rotate(backups, server: snapshot.server)
             let made = kept.first { $0.id == snapshot.image }
-            try await records.record(.init(kind: "snapshot", name: String(snapshot.image), server: snapshot.server, finishedAt: finished,
-                                           durationMilliseconds: took, bytes: bytes(gigabytes: made?.image_size)))
+            try await records.record(
+                .init(
+                    kind: "snapshot", name: String(snapshot.image), server: snapshot.server, finishedAt: finished,
+                    durationMilliseconds: took, bytes: bytes(gigabytes: made?.image_size)))
             try await records.forget(kind: "snapshot", names: deleted.map(String.init))
-            context.logger.info("snapshot done and rotated", metadata: ["server": "\(snapshot.server)", "deleted": "\(deleted)", "kept": "\(backups.keepSnapshots)"])
+            context.logger.info(
+                "snapshot done and rotated",
+                metadata: ["server": "\(snapshot.server)", "deleted": "\(deleted)", "kept": "\(backups.keepSnapshots)"])
         }
         if !failed.isEmpty {
             throw JobFailure.permanent("snapshot failed: " + failed.joined(separator: "; "))
@@ -129,7 +148,11 @@ public enum SnapshotBackup {
         return .done
     }
 
-    enum State { case running, done, failed(String) }
+    enum State {
+        case running
+        case done
+        case failed(String)
+    }
 
     static func state(of snapshot: Snapshot, _ backups: SnapshotSettings) async throws -> State {
         if snapshot.action > 0 {
@@ -140,10 +163,15 @@ public enum SnapshotBackup {
             default: return .running
             }
         }
-        guard let image = try await backups.hetzner.snapshots(labelSelector: selector(ours(snapshot.server))).first(where: { $0.id == snapshot.image }) else {
+        guard
+            let image = try await backups.hetzner.snapshots(labelSelector: selector(ours(snapshot.server))).first(where: {
+                $0.id == snapshot.image
+            })
+        else {
             return .failed("image \(snapshot.image) is gone")
         }
-        return image.status == "available" ? .done : image.status == "creating" ? .running : .failed("image \(snapshot.image) is \(image.status)")
+        return image.status == "available"
+            ? .done : image.status == "creating" ? .running : .failed("image \(snapshot.image) is \(image.status)")
     }
 
     /// Deletes the server's available snapshots of ours beyond the newest `keepSnapshots`; returns
@@ -152,7 +180,8 @@ public enum SnapshotBackup {
         let labels = ours(server)
         let available = try await backups.hetzner.snapshots(labelSelector: selector(labels)).filter { image in
             // The selector already says so; an image is deleted only if it says so itself too.
-            labels.allSatisfy { image.labels?[$0.key] == $0.value } && image.status == "available" && (image.type ?? "snapshot") == "snapshot"
+            labels.allSatisfy { image.labels?[$0.key] == $0.value } && image.status == "available"
+                && (image.type ?? "snapshot") == "snapshot"
         }
         let newestFirst = available.sorted { ($0.created ?? "", $0.id) > ($1.created ?? "", $1.id) }
         let old = newestFirst.dropFirst(backups.keepSnapshots).map(\.id)

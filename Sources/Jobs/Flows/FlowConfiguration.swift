@@ -1,5 +1,5 @@
-import Foundation
 import Blobs
+import Foundation
 import Queue
 import Services
 
@@ -19,42 +19,53 @@ public enum FlowConfiguration {
 
     /// A list of Chatwoot inbox ids (`4,7`) as `ASSISTANT_INBOX_IDS` and `ASSISTANT_STAFF_INBOX_IDS` take it.
     public static func inboxIDs(_ name: String, _ text: String?) throws -> Set<Int> {
-        Set(try (text ?? "").split(separator: ",").map { part in
-            guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
-                throw ConfigurationError("\(name) '\(text ?? "")' is not a list of inbox ids, e.g. 4,7")
-            }
-            return id
-        })
+        Set(
+            try (text ?? "").split(separator: ",").map { part in
+                guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                    throw ConfigurationError("\(name) '\(text ?? "")' is not a list of inbox ids, e.g. 4,7")
+                }
+                return id
+            })
     }
 
     /// The voice flow's own settings: Azure Speech by region or endpoint, and where audio is kept.
-    public static let voiceSettings: [(name: String, required: Bool)] = [
-        ("AZURE_SPEECH_KEY", true), ("AZURE_SPEECH_REGION", false), ("AZURE_SPEECH_ENDPOINT", false),
-        ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("AZURE_SPEECH_OUTPUT_FORMAT", false), ("BLOB_STORE", false),
-    ] + S3Settings.names.map { ($0.name, false) }
+    public static let voiceSettings: [(name: String, required: Bool)] =
+        [
+            ("AZURE_SPEECH_KEY", true), ("AZURE_SPEECH_REGION", false), ("AZURE_SPEECH_ENDPOINT", false),
+            ("AZURE_SPEECH_LANGUAGE", false), ("AZURE_SPEECH_VOICE", false), ("AZURE_SPEECH_OUTPUT_FORMAT", false), ("BLOB_STORE", false),
+        ] + S3Settings.names.map { ($0.name, false) }
 
     /// The call and booking flows' own settings (they also need the chat flow's): the Chatwoot
     /// account their knowledge and notes belong to, and the team per stay phase
     /// (`pre-stay=3,during-stay=4,post-stay=5,inquiry=2`; phases left out keep their team).
-    public static let indexSettings: [(name: String, required: Bool)] = [("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false), ("TRIAGE_TIME_ZONE", false)]
+    public static let indexSettings: [(name: String, required: Bool)] = [
+        ("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false), ("TRIAGE_TIME_ZONE", false),
+    ]
 
     /// The services for a consumer of `queues` (nil: every queue of the catalogue): each flow one
     /// of those queues belongs to must be completely configured; without `queues`, every flow that
     /// is configured runs.
-    public static func services(forQueues queues: [String]?, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
-                                setting: (String) throws -> String?) throws -> FlowServices? {
+    public static func services(
+        forQueues queues: [String]?, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
+        setting: (String) throws -> String?
+    ) throws -> FlowServices? {
         func wants(_ group: StageNeeds) -> Bool { queues.map { StageGraph.needs(group, onAnyOf: $0) } ?? false }
-        return try services(chat: wants(.chat), voice: wants(.voice), index: wants(.index),
-                            keys: keys, http: makeHTTP(), setting: setting)
+        return try services(
+            chat: wants(.chat), voice: wants(.voice), index: wants(.index),
+            keys: keys, http: makeHTTP(), setting: setting)
     }
 
     /// The flows' services: the chat flow's, plus the voice flow's and the call and booking flows'
     /// when wanted (`voice`, `index`) or configured (AZURE_SPEECH_KEY, CHATWOOT_ACCOUNT_ID set).
     /// Throws, naming the setting, when a wanted flow lacks one.
-    public static func services(chat: Bool, voice: Bool, index: Bool = false, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
-                                setting: (String) throws -> String?) throws -> FlowServices? {
+    public static func services(
+        chat: Bool, voice: Bool, index: Bool = false, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
+        setting: (String) throws -> String?
+    ) throws -> FlowServices? {
         // The HTTP client (and its worker threads) is made only once a flow is configured.
-        guard var services = try chatServices(required: chat || voice || index, keys: keys, http: makeHTTP(), setting: setting) else { return nil }
+        guard var services = try chatServices(required: chat || voice || index, keys: keys, http: makeHTTP(), setting: setting) else {
+            return nil
+        }
         try configureIndexing(&services, required: index, setting: setting)
         let key = try setting("AZURE_SPEECH_KEY")
         guard voice || key != nil else { return services }
@@ -70,10 +81,13 @@ public enum FlowConfiguration {
         let http = services.http ?? makeHTTP()
         let format = try setting("AZURE_SPEECH_OUTPUT_FORMAT") ?? "ogg-24khz-16bit-mono-opus"
         guard AzureSpeechClient.fileExtension(ofOutputFormat: format) != nil else {
-            throw ConfigurationError("AZURE_SPEECH_OUTPUT_FORMAT \(format) is no format a Chatwoot attachment can carry (ogg-…-opus, webm-…-opus, audio-…-mp3, riff-…-pcm)")
+            throw ConfigurationError(
+                "AZURE_SPEECH_OUTPUT_FORMAT \(format) is no format a Chatwoot attachment can carry (ogg-…-opus, webm-…-opus, audio-…-mp3, riff-…-pcm)"
+            )
         }
-        services.speech = AzureSpeechClient(key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
-                                            voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural", outputFormat: format)
+        services.speech = AzureSpeechClient(
+            key: key, hosts: hosts, http: http, language: try setting("AZURE_SPEECH_LANGUAGE") ?? "en-US",
+            voice: try setting("AZURE_SPEECH_VOICE") ?? "en-US-JennyNeural", outputFormat: format)
         services.blobs = try blobStore(at: try setting("BLOB_STORE") ?? "blobs", http: http, setting: setting)
         return services
     }
@@ -81,8 +95,10 @@ public enum FlowConfiguration {
     /// The blob store a consumer's sweep works on: the flows' own, else the one `BLOB_STORE` names
     /// (nil when unset). A consumer asked for the `blobs` queue must have one; one asked for other
     /// queues only never opens it (a read-only root need not have the folder).
-    public static func blobStore(forQueues queues: [String]?, flows: FlowServices?, http makeHTTP: @autoclosure () -> HTTPClient,
-                                 setting: (String) throws -> String?) throws -> BlobStore? {
+    public static func blobStore(
+        forQueues queues: [String]?, flows: FlowServices?, http makeHTTP: @autoclosure () -> HTTPClient,
+        setting: (String) throws -> String?
+    ) throws -> BlobStore? {
         if let blobs = flows?.blobs { return blobs }
         if let queues, !queues.contains(BlobRetention.queue) { return nil }
         guard let location = try setting("BLOB_STORE") else {
@@ -124,7 +140,9 @@ public enum FlowConfiguration {
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let phase = StayPhase(rawValue: parts[0].lowercased()), let team = Int(parts[1]), team > 0 else {
-                throw ConfigurationError("TRIAGE_TEAMS entry '\(entry)' is not phase=team id (phases: \(StayPhase.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ConfigurationError(
+                    "TRIAGE_TEAMS entry '\(entry)' is not phase=team id (phases: \(StayPhase.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             teams[phase] = team
         }
@@ -133,14 +151,18 @@ public enum FlowConfiguration {
 
     /// The chat flow's services, or nil when none of its required settings is set and `required`
     /// is false. Throws, naming the setting, when the flow is wanted but a required setting is missing.
-    public static func chatServices(required: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
-                                    setting: (String) throws -> String?) throws -> FlowServices? {
+    public static func chatServices(
+        required: Bool, keys: Keys, http makeHTTP: @autoclosure () -> HTTPClient,
+        setting: (String) throws -> String?
+    ) throws -> FlowServices? {
         var values: [String: String] = [:]
         for (name, _) in chatSettings { values[name] = try setting(name) }
         let missing = chatSettings.filter { $0.required && values[$0.name] == nil }.map(\.name)
         if missing.count == chatSettings.filter(\.required).count && !required { return nil }
         if let first = missing.first {
-            throw ConfigurationError("the chat flow needs \(first) (or \(first)_FILE)" + (missing.count > 1 ? "; also missing: \(missing.dropFirst().joined(separator: ", "))" : ""))
+            throw ConfigurationError(
+                "the chat flow needs \(first) (or \(first)_FILE)"
+                    + (missing.count > 1 ? "; also missing: \(missing.dropFirst().joined(separator: ", "))" : ""))
         }
         let withoutKnowledge = values["HANDOFF_WITHOUT_KNOWLEDGE"]
         guard withoutKnowledge == nil || ["0", "1"].contains(withoutKnowledge!) else {
@@ -155,11 +177,16 @@ public enum FlowConfiguration {
         }
         let http = makeHTTP()
         var services = FlowServices(
-            embeddings: EmbeddingsClient(baseURL: values["EMBEDDINGS_URL"]!, apiKey: values["EMBEDDINGS_API_KEY"], model: values["EMBEDDINGS_MODEL"]!, http: http),
-            qdrant: QdrantClient(baseURL: values["QDRANT_URL"]!, apiKey: values["QDRANT_API_KEY"], collection: values["QDRANT_COLLECTION"]!, http: http),
-            completions: ChatCompletionsClient(baseURL: values["GROQ_BASE_URL"] ?? "https://api.groq.com/openai/v1", apiKey: values["GROQ_API_KEY"]!,
-                                               model: values["GROQ_MODEL"] ?? "qwen/qwen3-32b", http: http),
-            chatwoot: ChatwootClient(baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, botToken: values["CHATWOOT_BOT_TOKEN"], http: http),
+            embeddings: EmbeddingsClient(
+                baseURL: values["EMBEDDINGS_URL"]!, apiKey: values["EMBEDDINGS_API_KEY"], model: values["EMBEDDINGS_MODEL"]!, http: http),
+            qdrant: QdrantClient(
+                baseURL: values["QDRANT_URL"]!, apiKey: values["QDRANT_API_KEY"], collection: values["QDRANT_COLLECTION"]!, http: http),
+            completions: ChatCompletionsClient(
+                baseURL: values["GROQ_BASE_URL"] ?? "https://api.groq.com/openai/v1", apiKey: values["GROQ_API_KEY"]!,
+                model: values["GROQ_MODEL"] ?? "qwen/qwen3-32b", http: http),
+            chatwoot: ChatwootClient(
+                baseURL: values["CHATWOOT_URL"]!, apiToken: values["CHATWOOT_API_TOKEN"]!, botToken: values["CHATWOOT_BOT_TOKEN"],
+                http: http),
             systemPrompt: values["SYSTEM_PROMPT"]!, keys: keys, http: http, turn: try AssistantTurn.configured(values["ASSISTANT_ANSWERS"]))
         services.handOffWithoutKnowledge = withoutKnowledge == "1"
         services.giveUpAfter = giveUpAfter

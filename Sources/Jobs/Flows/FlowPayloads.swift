@@ -28,8 +28,10 @@ public struct ChatMessage: Codable, Sendable, Equatable {
         case agent
     }
 
-    public init(accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?,
-                replyAsVoice: Bool? = nil, audience: Audience? = nil, verifiedGuest: [VerifiedGuest]? = nil) {
+    public init(
+        accountID: Int, conversationID: Int, inboxID: Int?, messageID: Int, content: String, senderID: Int?, senderName: String?,
+        replyAsVoice: Bool? = nil, audience: Audience? = nil, verifiedGuest: [VerifiedGuest]? = nil
+    ) {
         self.audience = audience
         self.verifiedGuest = verifiedGuest
         self.replyAsVoice = replyAsVoice
@@ -43,8 +45,16 @@ public struct ChatMessage: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id", conversationID = "conversation_id", inboxID = "inbox_id", messageID = "message_id"
-        case content, senderID = "sender_id", senderName = "sender_name", replyAsVoice = "reply_as_voice", audience, verifiedGuest = "verified_guest"
+        case accountID = "account_id"
+        case conversationID = "conversation_id"
+        case inboxID = "inbox_id"
+        case messageID = "message_id"
+        case content
+        case senderID = "sender_id"
+        case senderName = "sender_name"
+        case replyAsVoice = "reply_as_voice"
+        case audience
+        case verifiedGuest = "verified_guest"
     }
 }
 
@@ -65,7 +75,9 @@ public struct AudioSource: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case blob, url, contentType = "content_type", byteCount = "byte_count"
+        case blob, url
+        case contentType = "content_type"
+        case byteCount = "byte_count"
     }
 }
 
@@ -88,7 +100,10 @@ public struct VoiceMessage: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", audio, caption
+        case accountID = "account_id"
+        case conversationID = "conversation_id"
+        case messageID = "message_id"
+        case audio, caption
     }
 }
 
@@ -109,8 +124,10 @@ public struct CallRecording: Codable, Sendable, Equatable {
     public var agentName: String?
     public var lineName: String?
 
-    public init(event: String, callID: Int, recordingURL: String, source: String, direction: String?, rawDigits: String?,
-                startedAt: Int?, endedAt: Int?, duration: Int?, agentName: String?, lineName: String?) {
+    public init(
+        event: String, callID: Int, recordingURL: String, source: String, direction: String?, rawDigits: String?,
+        startedAt: Int?, endedAt: Int?, duration: Int?, agentName: String?, lineName: String?
+    ) {
         self.event = event
         self.callID = callID
         self.recordingURL = recordingURL
@@ -125,8 +142,16 @@ public struct CallRecording: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case event, callID = "call_id", recordingURL = "recording_url", source, direction, rawDigits = "raw_digits"
-        case startedAt = "started_at", endedAt = "ended_at", duration, agentName = "agent_name", lineName = "line_name"
+        case event
+        case callID = "call_id"
+        case recordingURL = "recording_url"
+        case source, direction
+        case rawDigits = "raw_digits"
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+        case duration
+        case agentName = "agent_name"
+        case lineName = "line_name"
     }
 }
 
@@ -153,9 +178,18 @@ public struct BookingChange: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case event, reservationID = "reservation_id", status, checkIn = "check_in", checkOut = "check_out"
-        case guestName = "guest_name", guestEmail = "guest_email", guestPhone = "guest_phone"
-        case listingID = "listing_id", listingTitle = "listing_title", confirmationCode = "confirmation_code"
-        case source, publishedAt = "published_at"
+        case event
+        case reservationID = "reservation_id"
+        case status
+        case checkIn = "check_in"
+        case checkOut = "check_out"
+        case guestName = "guest_name"
+        case guestEmail = "guest_email"
+        case guestPhone = "guest_phone"
+        case listingID = "listing_id"
+        case listingTitle = "listing_title"
+        case confirmationCode = "confirmation_code"
+        case source
+        case publishedAt = "published_at"
     }
 }

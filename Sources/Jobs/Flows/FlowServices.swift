@@ -56,10 +56,12 @@ public struct FlowServices: Sendable {
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 
-    public init(embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
-                systemPrompt: String, contextLimit: Int = 5, historyLimit: Int = 10, scoreThreshold: Double? = 0.3, keys: Keys,
-                speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil,
-                account: Int? = nil, teams: [StayPhase: Int] = [:], turn: AssistantTurn = .unassigned) {
+    public init(
+        embeddings: EmbeddingsClient, qdrant: QdrantClient, completions: ChatCompletionsClient, chatwoot: ChatwootClient,
+        systemPrompt: String, contextLimit: Int = 5, historyLimit: Int = 10, scoreThreshold: Double? = 0.3, keys: Keys,
+        speech: AzureSpeechClient? = nil, blobs: BlobStore? = nil, http: HTTPClient? = nil,
+        account: Int? = nil, teams: [StayPhase: Int] = [:], turn: AssistantTurn = .unassigned
+    ) {
         self.turn = turn
         self.account = account
         self.teams = teams

@@ -30,7 +30,8 @@ public struct FlowEntry: Sendable {
     /// A request for this entry with `payload` encoded as JSON, its attempts from `budgets`.
     public func request<Payload: Encodable>(_ payload: Payload, dedupe: String?, budgets: RetryBudgets = .defaults) throws -> JobRequest {
         let text = String(decoding: try FlowPayloadCoding.encoder.encode(payload), as: UTF8.self)
-        return JobRequest(queue: queue, kind: kind, payload: text, maxAttempts: budgets.policy(for: kind, in: self).maxAttempts, dedupe: dedupe)
+        return JobRequest(
+            queue: queue, kind: kind, payload: text, maxAttempts: budgets.policy(for: kind, in: self).maxAttempts, dedupe: dedupe)
     }
 }
 
@@ -44,17 +45,21 @@ public struct FlowEntry: Sendable {
 /// same values (a job's attempts are fixed when it is enqueued, its waits by the consumer that runs it).
 public enum Flows {
     /// A guest's text message in Chatwoot → retrieve → generate → reply.
-    public static let chat = FlowEntry(queue: "retrieve", kind: "chat.retrieve",
-                                       setting: "RETRY_CHAT", retry: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
+    public static let chat = FlowEntry(
+        queue: "retrieve", kind: "chat.retrieve",
+        setting: "RETRY_CHAT", retry: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
     /// A guest's voice message (Chatwoot attachment or direct upload) → transcribe → … → reply.
-    public static let voice = FlowEntry(queue: "transcribe", kind: "voice.transcribe",
-                                        setting: "RETRY_VOICE", retry: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
+    public static let voice = FlowEntry(
+        queue: "transcribe", kind: "voice.transcribe",
+        setting: "RETRY_VOICE", retry: .exponentialJitter(maxAttempts: 4, base: .seconds(2), cap: .seconds(20)))
     /// An Aircall recording or voicemail → download → transcribe → vectorize (+ a note in Chatwoot).
-    public static let call = FlowEntry(queue: "download", kind: "call.download",
-                                       setting: "RETRY_CALL", retry: .exponentialJitter(maxAttempts: 10, base: .seconds(5), cap: .seconds(300)))
+    public static let call = FlowEntry(
+        queue: "download", kind: "call.download",
+        setting: "RETRY_CALL", retry: .exponentialJitter(maxAttempts: 10, base: .seconds(5), cap: .seconds(300)))
     /// A Guesty reservation change → vectorize → triage (labels and team in Chatwoot).
-    public static let booking = FlowEntry(queue: "vectorize", kind: "booking.vectorize",
-                                          setting: "RETRY_BOOKING", retry: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900)))
+    public static let booking = FlowEntry(
+        queue: "vectorize", kind: "booking.vectorize",
+        setting: "RETRY_BOOKING", retry: .exponentialJitter(maxAttempts: 12, base: .seconds(5), cap: .seconds(900)))
 }
 
 extension Flows {

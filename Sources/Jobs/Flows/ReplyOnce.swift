@@ -39,10 +39,13 @@ enum ReplyOnce {
     static let postWindow: Duration = .seconds(60)
 
     /// The answer to Chatwoot message `message`.
-    static func reply(_ services: FlowServices, _ context: JobContext, account: Int, conversation: Int, message: Int, content: String,
-                      isPrivate: Bool = false, _ send: () async throws -> Int) async throws {
-        let post = Post(marker: "reply:\(account):\(message)", what: "the reply to message \(message)", account: account,
-                        conversation: conversation, content: content, isPrivate: isPrivate)
+    static func reply(
+        _ services: FlowServices, _ context: JobContext, account: Int, conversation: Int, message: Int, content: String,
+        isPrivate: Bool = false, _ send: () async throws -> Int
+    ) async throws {
+        let post = Post(
+            marker: "reply:\(account):\(message)", what: "the reply to message \(message)", account: account,
+            conversation: conversation, content: content, isPrivate: isPrivate)
         try await once(services, context, post, send)
     }
 
@@ -52,7 +55,8 @@ enum ReplyOnce {
         let claim = "posting:\(context.id):\(now)"
         if let holder = try await marks.claim(post.marker, with: claim, lifetime: lifetime) {
             guard let earlier = Claim(holder) else {
-                context.logger.notice("already posted; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(holder)"])
+                context.logger.notice(
+                    "already posted; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(holder)"])
                 return
             }
             let age = Duration.milliseconds(Int64(WallClock.millisecondsSince(earlier.at, now: now)))
@@ -61,7 +65,9 @@ enum ReplyOnce {
             }
             if let found = await posted(post, since: earlier.at, services: services, context: context) {
                 _ = try await marks.complete(post.marker, expected: holder, with: String(found), lifetime: lifetime)
-                context.logger.notice("an earlier attempt had posted it; not posting again", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(found)"])
+                context.logger.notice(
+                    "an earlier attempt had posted it; not posting again",
+                    metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(found)"])
                 return
             }
             guard try await marks.complete(post.marker, expected: holder, with: claim, lifetime: lifetime) else {
@@ -94,8 +100,9 @@ enum ReplyOnce {
                     && (message.content ?? "").trimmingCharacters(in: .whitespacesAndNewlines) == content
             }?.id
         } catch {
-            context.logger.warning("cannot tell whether an earlier attempt posted; posting (it may show twice)",
-                                   metadata: ["marker": "\(post.marker)", "error": "\(error)"])
+            context.logger.warning(
+                "cannot tell whether an earlier attempt posted; posting (it may show twice)",
+                metadata: ["marker": "\(post.marker)", "error": "\(error)"])
             return nil
         }
     }

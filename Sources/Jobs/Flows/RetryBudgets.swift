@@ -24,9 +24,12 @@ public struct RetryBudgets: Sendable, Equatable {
 
     /// The budgets `environment` sets; a malformed one is refused naming its variable.
     public init(environment: [String: String]) throws {
-        var flows: [String: RetryPolicy] = [:], kinds: [String: RetryPolicy] = [:]
+        var flows: [String: RetryPolicy] = [:]
+        var kinds: [String: RetryPolicy] = [:]
         for (name, text) in environment where name.hasPrefix("RETRY_") && !text.isEmpty {
-            guard let policy = Self.parse(text) else { throw ConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s") }
+            guard let policy = Self.parse(text) else {
+                throw ConfigurationError("\(name) '\(text)' is not attempts/base/cap, e.g. 4/2s/20s")
+            }
             if Self.names.contains(name) {
                 flows[name] = policy
             } else {
@@ -46,14 +49,17 @@ public struct RetryBudgets: Sendable, Equatable {
     public static func parse(_ text: String) -> RetryPolicy? {
         let parts = text.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 3, let attempts = Int(parts[0]), attempts >= 1,
-              let base = duration(parts[1]), let cap = duration(parts[2]), base > .zero, cap >= base else { return nil }
+            let base = duration(parts[1]), let cap = duration(parts[2]), base > .zero, cap >= base
+        else { return nil }
         return RetryPolicy(maxAttempts: attempts, base: base, cap: cap)
     }
 
     static func duration(_ text: String) -> Duration? {
         for (suffix, milliseconds) in [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where text.hasSuffix(suffix) {
             // At most a year: a larger (or infinite) number is a typo, never a wait.
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value * Double(milliseconds) <= 365 * 86_400_000 else { return nil }
+            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value * Double(milliseconds) <= 365 * 86_400_000 else {
+                return nil
+            }
             return .milliseconds(Int64(value * Double(milliseconds)))
         }
         return nil

@@ -52,7 +52,8 @@ public struct VerifiedGuest: Codable, Sendable, Equatable {
     /// The line an agent's answer ends with, saying whose records it could draw on.
     static func note(_ identities: [VerifiedGuest]) -> String {
         guard !identities.isEmpty else {
-            return "(No identity of this guest is verified — no call or reservation reached this conversation — so only shared knowledge was used.)"
+            return
+                "(No identity of this guest is verified — no call or reservation reached this conversation — so only shared knowledge was used.)"
         }
         return "(The guest's own records were looked up by " + identities.map { "\($0.key) — \($0.source)" }.joined(separator: "; ") + ".)"
     }

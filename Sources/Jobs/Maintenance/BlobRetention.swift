@@ -18,13 +18,18 @@ public enum BlobRetention {
 
     /// The sweep's definition; without a blob store (as the scheduler knows it) it cannot run.
     public static func definition(_ blobs: BlobStore?) -> JobDefinition {
-        JobDefinition(kind: kind, queue: queue, retry: .exponentialJitter(maxAttempts: 3, base: .seconds(60), cap: .seconds(600)),
-                      timeout: .seconds(600), payload: Request.self) { request, context in
+        JobDefinition(
+            kind: kind, queue: queue, retry: .exponentialJitter(maxAttempts: 3, base: .seconds(60), cap: .seconds(600)),
+            timeout: .seconds(600), payload: Request.self
+        ) { request, context in
             guard let blobs else { throw JobFailure.permanent("this consumer has no BLOB_STORE to sweep") }
             let days = request.olderThanDays ?? 30
-            guard days >= 1 else { throw JobFailure.permanent("older_than_days must be at least 1 (a younger blob may still be needed), not \(days)") }
+            guard days >= 1 else {
+                throw JobFailure.permanent("older_than_days must be at least 1 (a younger blob may still be needed), not \(days)")
+            }
             let swept = try await blobs.sweep(olderThan: Date().addingTimeInterval(-Double(days) * 86_400))
-            context.logger.info("blob store swept", metadata: ["blobs": "\(swept.blobs)", "bytes": "\(swept.bytes)", "older_than_days": "\(days)"])
+            context.logger.info(
+                "blob store swept", metadata: ["blobs": "\(swept.blobs)", "bytes": "\(swept.bytes)", "older_than_days": "\(days)"])
             return .done
         }
     }

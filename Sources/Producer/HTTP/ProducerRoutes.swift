@@ -1,5 +1,5 @@
-import HTTPTypes
 import Blobs
+import HTTPTypes
 import Hummingbird
 import Jobs
 import Logging
@@ -35,10 +35,13 @@ struct ProducerRoutes: Sendable {
         func set(_ value: String?) -> String? { value?.isEmpty == false ? value : nil }
         aircall = set(configuration.aircallToken).map(AircallWebhook.init(token:))
         guesty = try set(configuration.guestySecret).map { try GuestyWebhook(secret: $0) }
-        chatwoot = ChatwootWebhook(secrets: [set(configuration.chatwootSecret), set(configuration.chatwootBotSecret)].compactMap { $0 },
-                                   turn: configuration.assistantTurn, teamInboxes: configuration.assistantInboxes,
-                                   staffInboxes: configuration.staffInboxes, handle: configuration.assistantHandle)
-        voice = set(configuration.voiceUploadToken).map { VoiceUpload(token: SecretToken($0), blobs: blobs, limit: configuration.audioLimit) }
+        chatwoot = ChatwootWebhook(
+            secrets: [set(configuration.chatwootSecret), set(configuration.chatwootBotSecret)].compactMap { $0 },
+            turn: configuration.assistantTurn, teamInboxes: configuration.assistantInboxes,
+            staffInboxes: configuration.staffInboxes, handle: configuration.assistantHandle)
+        voice = set(configuration.voiceUploadToken).map {
+            VoiceUpload(token: SecretToken($0), blobs: blobs, limit: configuration.audioLimit)
+        }
     }
 
     /// The routes this configuration serves, for the start-up log line.
@@ -89,8 +92,9 @@ struct ProducerRoutes: Sendable {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(16 << 10)
             metrics.emit(into: &bytes)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         for path in posts { Self.refuseOtherMethods(router, path, allow: .post) }
         for path in ["/healthz", "/readyz", "/metrics"] { Self.refuseOtherMethods(router, path, allow: .get) }
@@ -107,8 +111,10 @@ struct ProducerRoutes: Sendable {
 
     // MARK: Handlers
 
-    private func webhook(_ request: Request, _ context: BasicRequestContext, source: String,
-                         parse: ([UInt8]) throws -> Delivery) async -> Response {
+    private func webhook(
+        _ request: Request, _ context: BasicRequestContext, source: String,
+        parse: ([UInt8]) throws -> Delivery
+    ) async -> Response {
         // The source goes on each line rather than into the logger: setting logger metadata costs
         // a copy and a re-render per request, most of which log nothing.
         let logger = context.logger
@@ -122,8 +128,9 @@ struct ProducerRoutes: Sendable {
         switch delivery {
         case .ignore(let reason):
             count(source, "ignored")
-            logger.log(level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored",
-                       metadata: ["source": "\(source)", "reason": "\(reason)"])
+            logger.log(
+                level: configuration.logIgnored ? .info : .debug, "delivery acknowledged and ignored",
+                metadata: ["source": "\(source)", "reason": "\(reason)"])
             return APIResponse.ignored(reason)
         case .start(var job, let dedupe, let first):
             // The main job's id is the flow's: the side jobs it starts are enqueued first, in it.
@@ -136,8 +143,12 @@ struct ProducerRoutes: Sendable {
                 // Not worth refusing the delivery for: the sender's retry (of a refused main job) brings it again.
                 let outcome = await ingress.submit(side.job, dedupe: side.dedupe)
                 if case .accepted(let id) = outcome {
-                    logger.info("job enqueued", metadata: ["source": "\(source)", "flow.id": "\(flow)", "job.id": "\(id)",
-                                                           "job.kind": "\(side.job.kind)", "queue": "\(side.job.queue)"])
+                    logger.info(
+                        "job enqueued",
+                        metadata: [
+                            "source": "\(source)", "flow.id": "\(flow)", "job.id": "\(id)",
+                            "job.kind": "\(side.job.kind)", "queue": "\(side.job.queue)",
+                        ])
                 }
             }
             return answer(await ingress.submit(job, dedupe: dedupe, id: flow), job: job, source: source, logger: logger)
@@ -183,24 +194,33 @@ struct ProducerRoutes: Sendable {
         switch outcome {
         case .accepted(let id):
             count(source, "accepted")
-            logger.info("job enqueued", metadata: ["source": "\(source)", "flow.id": "\(id)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)"])
+            logger.info(
+                "job enqueued",
+                metadata: [
+                    "source": "\(source)", "flow.id": "\(id)", "job.id": "\(id)", "job.kind": "\(job.kind)", "queue": "\(job.queue)",
+                ])
             return APIResponse.accepted(jobID: id)
         case .duplicate(let id):
             count(source, "duplicate")
-            logger.info("duplicate delivery, nothing enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(job.kind)"])
+            logger.info(
+                "duplicate delivery, nothing enqueued", metadata: ["source": "\(source)", "job.id": "\(id)", "job.kind": "\(job.kind)"])
             return APIResponse.duplicate(jobID: id)
         case .full(let queue, let length):
             count(source, "full")
-            logger.warning("queue at its high-water mark, delivery refused", metadata: ["source": "\(source)", "queue": "\(queue)", "length": "\(length)"])
+            logger.warning(
+                "queue at its high-water mark, delivery refused",
+                metadata: ["source": "\(source)", "queue": "\(queue)", "length": "\(length)"])
             // Chatwoot retries an agent-bot delivery on 429 and 500 only; anything else hands the
             // conversation to people (docs/contracts.md §1e).
-            return APIResponse.retryLater("queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter,
-                                          status: source == "chatwoot" ? .tooManyRequests : .serviceUnavailable)
+            return APIResponse.retryLater(
+                "queue \(queue) is full, retry later", seconds: configuration.fullRetryAfter,
+                status: source == "chatwoot" ? .tooManyRequests : .serviceUnavailable)
         case .unavailable(let reason, _):
             count(source, "unavailable")
             logger.error("enqueue failed, delivery refused", metadata: ["source": "\(source)", "error": "\(reason)"])
-            return APIResponse.retryLater("queue unavailable, retry later", seconds: configuration.unavailableRetryAfter,
-                                          status: source == "chatwoot" ? .internalServerError : .serviceUnavailable)
+            return APIResponse.retryLater(
+                "queue unavailable, retry later", seconds: configuration.unavailableRetryAfter,
+                status: source == "chatwoot" ? .internalServerError : .serviceUnavailable)
         }
     }
 

@@ -31,4 +31,3 @@ struct RequestMetrics<Context: RequestContext>: RouterMiddleware {
             .recordNanoseconds(Int64((ContinuousClock.now - start).nanoseconds))
     }
 }
-

@@ -56,7 +56,8 @@ public struct SvixHeaders: Sendable, Equatable {
     /// Reads the `svix-*` set when the delivery carries any of it, else the `webhook-*` set.
     public init(header: (String) -> String?) {
         let prefix = ["svix-id", "svix-timestamp", "svix-signature"].contains(where: { header($0) != nil }) ? "svix" : "webhook"
-        self.init(id: header("\(prefix)-id"), timestamp: header("\(prefix)-timestamp"), signature: header("\(prefix)-signature"), prefix: prefix)
+        self.init(
+            id: header("\(prefix)-id"), timestamp: header("\(prefix)-timestamp"), signature: header("\(prefix)-signature"), prefix: prefix)
     }
 }
 
@@ -110,7 +111,9 @@ public struct ChatwootVerifier: Sendable {
         keys = secrets.map { SymmetricKey(data: Array($0.utf8)) }
     }
 
-    public func verify(signature: String?, timestamp: String?, body: [UInt8], now: Int = Int(Date().timeIntervalSince1970)) throws(WebhookRejection) {
+    public func verify(signature: String?, timestamp: String?, body: [UInt8], now: Int = Int(Date().timeIntervalSince1970))
+        throws(WebhookRejection)
+    {
         guard let signature else { throw .missingHeader("X-Chatwoot-Signature") }
         guard let timestamp else { throw .missingHeader("X-Chatwoot-Timestamp") }
         guard signature.hasPrefix("sha256="), let given = Hex.decode(String(signature.dropFirst(7))) else {

@@ -1,4 +1,5 @@
 import Foundation
+
 /// A `multipart/form-data` body split into its parts (RFC 7578): each part's name, filename,
 /// content type and bytes. Enough for a voice upload form; refuses anything it cannot frame.
 struct MultipartForm {
@@ -18,10 +19,14 @@ struct MultipartForm {
     }
 
     init(body: [UInt8], boundary: String) throws(MalformedBody) {
-        guard !boundary.isEmpty, boundary.utf8.count <= 70 else { throw MalformedBody(message: "multipart boundary is missing or too long", field: nil) }
+        guard !boundary.isEmpty, boundary.utf8.count <= 70 else {
+            throw MalformedBody(message: "multipart boundary is missing or too long", field: nil)
+        }
         let delimiter = Array("--\(boundary)".utf8)
         let separator = Array("\r\n--\(boundary)".utf8)
-        guard body.starts(with: delimiter) else { throw MalformedBody(message: "multipart body does not start with its boundary", field: nil) }
+        guard body.starts(with: delimiter) else {
+            throw MalformedBody(message: "multipart body does not start with its boundary", field: nil)
+        }
         var parts: [Part] = []
         var cursor = delimiter.count
         while true {

@@ -1,9 +1,9 @@
-import HTTPTypes
 import Blobs
+import HTTPTypes
 import Hummingbird
 import Jobs
-import Services
 import NIOCore
+import Services
 
 /// `POST /voice`: a voice message uploaded directly, for a Chatwoot account and conversation,
 /// as a raw audio body (`Content-Type: audio/ogg`, …; account and conversation in the query) or
@@ -42,7 +42,8 @@ struct VoiceUpload: Sendable {
             return try await storeMultipart(request, dedupe: dedupe)
         }
         guard let fileExtension = AudioTypes.fileExtension(forContentType: type) else {
-            throw BodyRefusal.unsupportedType(expected: "audio/* (\(AudioTypes.extensions.keys.sorted().joined(separator: ", "))) or multipart/form-data")
+            throw BodyRefusal.unsupportedType(
+                expected: "audio/* (\(AudioTypes.extensions.keys.sorted().joined(separator: ", "))) or multipart/form-data")
         }
         let query = request.uri.queryParameters
         let account = try Self.identifier(query["account_id"].map(String.init), "account_id")
@@ -60,10 +61,12 @@ struct VoiceUpload: Sendable {
             throw MalformedBody(message: "the audio body is empty", field: nil)
         }
         try await blob.commit()
-        let audio = AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
+        let audio = AudioSource(
+            blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
         let caption = query["caption"].map(String.init)
-        return Stored(message: VoiceMessage(accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: caption),
-                      dedupe: dedupe, blob: blob)
+        return Stored(
+            message: VoiceMessage(accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: caption),
+            dedupe: dedupe, blob: blob)
     }
 
     private func storeMultipart(_ request: Request, dedupe: String?) async throws -> Stored {
@@ -75,12 +78,16 @@ struct VoiceUpload: Sendable {
         let form = try MultipartForm(body: body, boundary: boundary)
         let query = request.uri.queryParameters
         let account = try Self.identifier(form.field("account_id") ?? query["account_id"].map(String.init), "account_id")
-        let conversation = try Self.identifier(form.field("conversation_id") ?? query["conversation_id"].map(String.init), "conversation_id")
+        let conversation = try Self.identifier(
+            form.field("conversation_id") ?? query["conversation_id"].map(String.init), "conversation_id")
         guard let part = form.parts.first(where: { $0.filename != nil || $0.contentType?.hasPrefix("audio/") == true }) else {
             throw MalformedBody.missing("audio")
         }
-        let fileExtension = part.contentType.flatMap(AudioTypes.fileExtension(forContentType:))
-            ?? part.filename.flatMap { name in name.split(separator: ".").last.map(String.init) }.flatMap { AudioTypes.contentType(forExtension: $0) != nil ? $0.lowercased() : nil }
+        let fileExtension =
+            part.contentType.flatMap(AudioTypes.fileExtension(forContentType:))
+            ?? part.filename.flatMap { name in name.split(separator: ".").last.map(String.init) }.flatMap {
+                AudioTypes.contentType(forExtension: $0) != nil ? $0.lowercased() : nil
+            }
         guard let fileExtension else {
             throw BodyRefusal.unsupportedType(expected: "an audio part (audio/ogg, audio/mpeg, audio/wav, …)")
         }
@@ -89,8 +96,10 @@ struct VoiceUpload: Sendable {
         let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
         try await blob.append(part.body)
         try await blob.commit()
-        let audio = AudioSource(blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
-        let message = VoiceMessage(accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: form.field("caption"))
+        let audio = AudioSource(
+            blob: blob.reference, contentType: AudioTypes.contentType(forExtension: fileExtension), byteCount: blob.byteCount)
+        let message = VoiceMessage(
+            accountID: account, conversationID: conversation, messageID: nil, audio: audio, caption: form.field("caption"))
         return Stored(message: message, dedupe: dedupe, blob: blob)
     }
 

@@ -30,7 +30,8 @@ public struct AircallWebhook: Sendable {
         if name == "call.voicemail_left" {
             audio = (call.voicemail ?? call.voicemailShortURL).map { ($0, "voicemail") }
         } else {
-            audio = (call.recording ?? call.recordingShortURL).map { ($0, "recording") }
+            audio =
+                (call.recording ?? call.recordingShortURL).map { ($0, "recording") }
                 ?? (call.voicemail ?? call.voicemailShortURL).map { ($0, "voicemail") }
         }
         guard let audio else { return .ignore(reason: "call \(id) has no recording or voicemail") }
@@ -68,8 +69,16 @@ public struct AircallWebhook: Sendable {
         var number: Named?
 
         enum CodingKeys: String, CodingKey {
-            case id, direction, rawDigits = "raw_digits", startedAt = "started_at", endedAt = "ended_at", duration
-            case recording, recordingShortURL = "recording_short_url", voicemail, voicemailShortURL = "voicemail_short_url", user, number
+            case id, direction
+            case rawDigits = "raw_digits"
+            case startedAt = "started_at"
+            case endedAt = "ended_at"
+            case duration
+            case recording
+            case recordingShortURL = "recording_short_url"
+            case voicemail
+            case voicemailShortURL = "voicemail_short_url"
+            case user, number
         }
     }
 

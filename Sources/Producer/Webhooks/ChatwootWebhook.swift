@@ -22,8 +22,10 @@ public struct ChatwootWebhook: Sendable {
     /// deliveries. `teamInboxes`: inboxes where the team's members (Chatwoot users) ask the
     /// assistant; `staffInboxes`: API inboxes whose contacts are all staff, where contacts ask;
     /// `handle`: what starts an agent's private note to the assistant.
-    public init(secrets: [String], turn: AssistantTurn = .unassigned, teamInboxes: Set<Int> = [], staffInboxes: Set<Int> = [],
-                handle: String = "@assistant") {
+    public init(
+        secrets: [String], turn: AssistantTurn = .unassigned, teamInboxes: Set<Int> = [], staffInboxes: Set<Int> = [],
+        handle: String = "@assistant"
+    ) {
         verifier = secrets.isEmpty ? nil : ChatwootVerifier(secrets: secrets)
         self.turn = turn
         self.teamInboxes = teamInboxes
@@ -38,8 +40,11 @@ public struct ChatwootWebhook: Sendable {
         if event == "conversation_created" {
             // The conversation's own data with `event` (no `account` object; its `account_id`).
             let conversation = try WebhookJSON.decode(CreatedConversation.self, from: body)
-            let triage = try NewConversation(accountID: try (conversation.accountID ?? message.account?.id).positive("account_id"), conversationID: try conversation.id.positive("id"),
-                                             phone: conversation.meta?.sender?.phoneNumber, email: conversation.meta?.sender?.email).request()
+            let triage = try NewConversation(
+                accountID: try (conversation.accountID ?? message.account?.id).positive("account_id"),
+                conversationID: try conversation.id.positive("id"),
+                phone: conversation.meta?.sender?.phoneNumber, email: conversation.meta?.sender?.email
+            ).request()
             return .start(triage.0, dedupe: triage.dedupe)
         }
         guard event == "message_created" else { return .ignore(reason: "event \(event) starts no work") }
@@ -54,20 +59,27 @@ public struct ChatwootWebhook: Sendable {
         let conversationID = try (message.conversation?.id).positive("conversation.id")
         let conversation = message.conversation
         guard turn.answers(status: conversation?.status, assigned: conversation?.meta?.assignee?.id != nil, handedOff: false) else {
-            return .ignore(reason: "a person has the conversation (\(conversation?.status ?? "no status"), assignee \(conversation?.meta?.assignee?.id.map(String.init) ?? "none"))")
+            return .ignore(
+                reason:
+                    "a person has the conversation (\(conversation?.status ?? "no status"), assignee \(conversation?.meta?.assignee?.id.map(String.init) ?? "none"))"
+            )
         }
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         // Where only the agent bot's events arrive (no conversation_created), the first message triages.
-        let triage = try NewConversation(accountID: accountID, conversationID: conversationID, phone: message.sender?.phoneNumber,
-                                         email: message.sender?.email).request()
+        let triage = try NewConversation(
+            accountID: accountID, conversationID: conversationID, phone: message.sender?.phoneNumber,
+            email: message.sender?.email
+        ).request()
         let first = [Delivery.Side(triage.0, dedupe: triage.dedupe)]
         let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
         if let index = message.attachments?.firstIndex(where: { $0.fileType == "audio" }), let audio = message.attachments?[index] {
             let url = try audio.dataURL.required("attachments[\(index)].data_url").webURL("attachments[\(index)].data_url")
             let voice = VoiceMessage(
                 accountID: accountID, conversationID: conversationID, messageID: messageID,
-                audio: AudioSource(url: url, contentType: (audio.fileExtension ?? Self.fileExtension(of: url)).flatMap(AudioTypes.contentType(forExtension:)),
-                                   byteCount: audio.fileSize),
+                audio: AudioSource(
+                    url: url,
+                    contentType: (audio.fileExtension ?? Self.fileExtension(of: url)).flatMap(AudioTypes.contentType(forExtension:)),
+                    byteCount: audio.fileSize),
                 caption: text)
             return .start(try Flows.voice.request(voice, dedupe: dedupe), dedupe: dedupe, first: first)
         }
@@ -94,9 +106,10 @@ public struct ChatwootWebhook: Sendable {
         // The guest as the channel vouches for them, never the email or phone they typed; the
         // consumer adds what calls and reservations verified.
         let guest = VerifiedGuest.fromChannel(message.conversation?.channel, phone: message.conversation?.meta?.sender?.phoneNumber)
-        let note = ChatMessage(accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
-                               messageID: messageID, content: question, senderID: message.sender?.id, senderName: message.sender?.name,
-                               audience: .agent, verifiedGuest: guest.isEmpty ? nil : guest)
+        let note = ChatMessage(
+            accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
+            messageID: messageID, content: question, senderID: message.sender?.id, senderName: message.sender?.name,
+            audience: .agent, verifiedGuest: guest.isEmpty ? nil : guest)
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         return .start(try Flows.chat.request(note, dedupe: dedupe), dedupe: dedupe)
     }
@@ -118,12 +131,15 @@ public struct ChatwootWebhook: Sendable {
                 return .ignore(reason: "in a team inbox only the team's members ask (this: \(sender))")
             }
         }
-        guard let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return .ignore(reason: "no text") }
+        guard let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            return .ignore(reason: "no text")
+        }
         let messageID = try message.id.positive("id")
         let accountID = try (message.account?.id).positive("account.id")
         let conversationID = try (message.conversation?.id).positive("conversation.id")
-        let question = ChatMessage(accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
-                                   messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name, audience: .team)
+        let question = ChatMessage(
+            accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
+            messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name, audience: .team)
         let dedupe = "chatwoot:\(accountID):message:\(messageID)"
         return .start(try Flows.chat.request(question, dedupe: dedupe), dedupe: dedupe)
     }
@@ -150,7 +166,10 @@ public struct ChatwootWebhook: Sendable {
         var attachments: [Attachment]?
 
         enum CodingKeys: String, CodingKey {
-            case event, id, content, messageType = "message_type", isPrivate = "private", sender, inbox, account, conversation, attachments
+            case event, id, content
+            case messageType = "message_type"
+            case isPrivate = "private"
+            case sender, inbox, account, conversation, attachments
         }
     }
 
@@ -161,7 +180,10 @@ public struct ChatwootWebhook: Sendable {
         var email: String?
         var phoneNumber: String?
 
-        enum CodingKeys: String, CodingKey { case id, name, type, email, phoneNumber = "phone_number" }
+        enum CodingKeys: String, CodingKey {
+            case id, name, type, email
+            case phoneNumber = "phone_number"
+        }
     }
 
     /// `conversation_created`: the conversation's push data, its contact in `meta.sender`.
@@ -170,7 +192,11 @@ public struct ChatwootWebhook: Sendable {
         var accountID: Int?
         var meta: CreatedMeta?
 
-        enum CodingKeys: String, CodingKey { case id, accountID = "account_id", meta }
+        enum CodingKeys: String, CodingKey {
+            case id
+            case accountID = "account_id"
+            case meta
+        }
     }
 
     struct CreatedMeta: Decodable {
@@ -189,7 +215,11 @@ public struct ChatwootWebhook: Sendable {
         var channel: String?
         var meta: Meta?
 
-        enum CodingKeys: String, CodingKey { case id, inboxID = "inbox_id", status, channel, meta }
+        enum CodingKeys: String, CodingKey {
+            case id
+            case inboxID = "inbox_id"
+            case status, channel, meta
+        }
     }
 
     struct Meta: Decodable {
@@ -205,7 +235,10 @@ public struct ChatwootWebhook: Sendable {
         var fileSize: Int?
 
         enum CodingKeys: String, CodingKey {
-            case fileType = "file_type", dataURL = "data_url", fileExtension = "extension", fileSize = "file_size"
+            case fileType = "file_type"
+            case dataURL = "data_url"
+            case fileExtension = "extension"
+            case fileSize = "file_size"
         }
     }
 }

@@ -25,16 +25,20 @@ public struct GuestyWebhook: Sendable {
         let event = try WebhookJSON.decode(Event.self, from: body)
         let name = try event.event.required("event")
         guard Self.startingEvents.contains(name) else { return .ignore(reason: "event \(name) starts no work") }
-        let (reservation, path) = if let top = event.reservation { (top, "reservation") }
-            else if let nested = event.data?.reservation { (nested, "data.reservation") }
-            else if let data = event.data, data.identifier != nil { (data.plain, "data") }
-            else { throw MalformedBody.missing("reservation") }
+        let (reservation, path) =
+            if let top = event.reservation { (top, "reservation") } else if let nested = event.data?.reservation {
+                (nested, "data.reservation")
+            } else if let data = event.data, data.identifier != nil { (data.plain, "data") } else {
+                throw MalformedBody.missing("reservation")
+            }
         let reservationID = try reservation.identifier.required("\(path)._id")
         var change = BookingChange(event: name, reservationID: reservationID)
         change.status = reservation.status
         change.checkIn = reservation.checkIn
         change.checkOut = reservation.checkOut
-        change.guestName = reservation.guest?.fullName ?? [reservation.guest?.firstName, reservation.guest?.lastName].compactMap { $0 }.joined(separator: " ").nonEmpty
+        change.guestName =
+            reservation.guest?.fullName
+            ?? [reservation.guest?.firstName, reservation.guest?.lastName].compactMap { $0 }.joined(separator: " ").nonEmpty
         change.guestEmail = reservation.guest?.email
         change.guestPhone = reservation.guest?.phone
         change.listingID = reservation.listingId ?? reservation.listing?.id
@@ -83,7 +87,8 @@ public struct GuestyWebhook: Sendable {
         var identifier: String? { underscoreID ?? id ?? reservationId }
 
         enum CodingKeys: String, CodingKey {
-            case underscoreID = "_id", id, reservationId, status, checkIn, checkOut, confirmationCode, source, listingId, guest, listing
+            case underscoreID = "_id"
+            case id, reservationId, status, checkIn, checkOut, confirmationCode, source, listingId, guest, listing
         }
     }
 
@@ -100,7 +105,10 @@ public struct GuestyWebhook: Sendable {
         var title: String?
         var nickname: String?
 
-        enum CodingKeys: String, CodingKey { case id = "_id", title, nickname }
+        enum CodingKeys: String, CodingKey {
+            case id = "_id"
+            case title, nickname
+        }
     }
 }
 

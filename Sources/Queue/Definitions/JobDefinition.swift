@@ -115,7 +115,9 @@ public struct JobDefinition: Sendable {
 
     /// The same kind, its handler run inside `wrapper` (which calls `run` once): to set what the
     /// handler's calls see (a task-local) or to translate another layer's errors into `JobFailure`s.
-    public func running(within wrapper: @escaping @Sendable (JobContext, _ run: @Sendable () async throws -> JobResult) async throws -> JobResult) -> JobDefinition {
+    public func running(
+        within wrapper: @escaping @Sendable (JobContext, _ run: @Sendable () async throws -> JobResult) async throws -> JobResult
+    ) -> JobDefinition {
         var copy = self
         let inner = execute
         copy.execute = { text, context in try await wrapper(context) { try await inner(text, context) } }

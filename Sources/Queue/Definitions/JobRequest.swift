@@ -11,7 +11,9 @@ public struct JobRequest: Sendable, Equatable {
     /// stage's flow by the engine).
     public var flow: String?
 
-    public init(queue: String, kind: String, payload: String, maxAttempts: Int, dedupe: String? = nil, trace: String? = nil, flow: String? = nil) {
+    public init(
+        queue: String, kind: String, payload: String, maxAttempts: Int, dedupe: String? = nil, trace: String? = nil, flow: String? = nil
+    ) {
         self.queue = queue
         self.kind = kind
         self.payload = payload

@@ -29,8 +29,10 @@ public struct Envelope: Sendable, Equatable {
 
     public static let historyLimit = 10
 
-    public init(id: String = JobID.make(), kind: String, attempt: Int = 1, maxAttempts: Int, enqueuedAt: UInt64 = WallClock.unixMilliseconds(),
-                payload: String, flow: String? = nil, trace: String? = nil, dedupe: String? = nil, history: [FailureRecord] = []) {
+    public init(
+        id: String = JobID.make(), kind: String, attempt: Int = 1, maxAttempts: Int, enqueuedAt: UInt64 = WallClock.unixMilliseconds(),
+        payload: String, flow: String? = nil, trace: String? = nil, dedupe: String? = nil, history: [FailureRecord] = []
+    ) {
         self.id = id
         self.flow = flow ?? id
         self.kind = kind
@@ -73,8 +75,16 @@ public struct Envelope: Sendable, Equatable {
     /// Decodes the fields of a stream entry in the order Redis returns them (no dictionary on the
     /// hot path); unknown fields are ignored, a repeated field keeps its last value.
     public init(fields: [(String, String)]) throws(EnvelopeError) {
-        var id: String?, kind: String?, attempt: String?, maxAttempts: String?, enqueuedAt: String?, payload: String?
-        var flow: String?, trace: String?, dedupe: String?, history: String?
+        var id: String?
+        var kind: String?
+        var attempt: String?
+        var maxAttempts: String?
+        var enqueuedAt: String?
+        var payload: String?
+        var flow: String?
+        var trace: String?
+        var dedupe: String?
+        var history: String?
         for (name, value) in fields {
             switch name {
             case "id": id = value
@@ -110,8 +120,9 @@ public struct Envelope: Sendable, Equatable {
             guard let decoded = FailureRecord.decode(history) else { throw .malformedField("history", String(history.prefix(80))) }
             records = decoded
         }
-        self.init(id: decodedID, kind: decodedKind, attempt: max(decodedAttempt, 1), maxAttempts: decodedMax,
-                  enqueuedAt: UInt64(decodedEnqueuedAt), payload: decodedPayload, flow: flow, trace: trace, dedupe: dedupe, history: records)
+        self.init(
+            id: decodedID, kind: decodedKind, attempt: max(decodedAttempt, 1), maxAttempts: decodedMax,
+            enqueuedAt: UInt64(decodedEnqueuedAt), payload: decodedPayload, flow: flow, trace: trace, dedupe: dedupe, history: records)
     }
 
     /// Decodes the fields of a stream entry given as a dictionary.

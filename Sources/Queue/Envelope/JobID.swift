@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A job's identity: 26 characters of Crockford base32, 48 bits of milliseconds then 80 random bits,
 /// so ids sort by creation time and never collide between replicas. It stays the same across
 /// retries and dead letters, unlike the stream entry id.
@@ -71,10 +73,8 @@ final class RandomBits: Sendable {
     }
 }
 
-import Synchronization
-
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -13,10 +13,11 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         // Versions after 00 may append fields; the first four keep their meaning.
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", Self.isHex(parts[0]),
-              parts[0] != "00" || parts.count == 4,
-              parts[1].count == 32, Self.isHex(parts[1]), parts[1].contains(where: { $0 != "0" }),
-              parts[2].count == 16, Self.isHex(parts[2]), parts[2].contains(where: { $0 != "0" }),
-              parts[3].count == 2, Self.isHex(parts[3]) else { return nil }
+            parts[0] != "00" || parts.count == 4,
+            parts[1].count == 32, Self.isHex(parts[1]), parts[1].contains(where: { $0 != "0" }),
+            parts[2].count == 16, Self.isHex(parts[2]), parts[2].contains(where: { $0 != "0" }),
+            parts[3].count == 2, Self.isHex(parts[3])
+        else { return nil }
         traceID = String(parts[1])
         parentID = String(parts[2])
         flags = String(parts[3])

@@ -28,8 +28,10 @@ enum Outcome: Sendable, Equatable {
 /// job held back by a limit is put back as it was, no sooner than the floor, until it has been
 /// held back longer than the policy allows.
 enum OutcomePolicy {
-    static func outcome(for failure: JobFailure, envelope: Envelope, queue: String, policy: RetryPolicy, now: UInt64,
-                        random: Double = Double.random(in: 0...1)) -> Outcome {
+    static func outcome(
+        for failure: JobFailure, envelope: Envelope, queue: String, policy: RetryPolicy, now: UInt64,
+        random: Double = Double.random(in: 0...1)
+    ) -> Outcome {
         var failed = envelope
         failed.record(FailureRecord(attempt: envelope.attempt, at: now, error: failure.description))
         let maxAttempts = envelope.maxAttempts > 0 ? envelope.maxAttempts : policy.maxAttempts
@@ -37,7 +39,8 @@ enum OutcomePolicy {
         case .throttled(let message, let retryAfter):
             let waited = Duration.milliseconds(Int64(clamping: now) - Int64(clamping: envelope.enqueuedAt))
             if envelope.enqueuedAt > 0, waited >= policy.heldBackAtMost {
-                let error = "held back by limits for \(Self.minutes(waited)), longer than the \(Self.minutes(policy.heldBackAtMost)) allowed: \(message)"
+                let error =
+                    "held back by limits for \(Self.minutes(waited)), longer than the \(Self.minutes(policy.heldBackAtMost)) allowed: \(message)"
                 return .dead(DeadLetter(failing: failed, queue: queue, error: error, now: now))
             }
             return .throttled(envelope, after: max(retryAfter, RetryPolicy.heldBackFloor))
@@ -46,7 +49,8 @@ enum OutcomePolicy {
             next.attempt += 1
             return .retry(next, after: policy.delay(afterAttempt: envelope.attempt, retryAfter: retryAfter, random: random))
         case .retryable(let message, _):
-            return .dead(DeadLetter(failing: failed, queue: queue, error: "\(message) (attempt \(envelope.attempt) of \(maxAttempts))", now: now))
+            return .dead(
+                DeadLetter(failing: failed, queue: queue, error: "\(message) (attempt \(envelope.attempt) of \(maxAttempts))", now: now))
         case .permanent(let message):
             return .dead(DeadLetter(failing: failed, queue: queue, error: message, now: now))
         }

@@ -33,9 +33,12 @@ public struct FinishedJob: Sendable, Equatable {
     static let errorLimit = 1000
 
     /// The fields written for an attempt of `envelope` (the finish time is the entry's id).
-    static func fields(_ envelope: Envelope, outcome: Outcome, milliseconds: UInt64, error: String? = nil, next: String? = nil) -> [String] {
-        var fields = ["id", envelope.id, "flow", envelope.flow, "kind", envelope.kind, "outcome", outcome.rawValue,
-                      "attempt", String(envelope.attempt), "enqueued_at", String(envelope.enqueuedAt), "ms", String(milliseconds)]
+    static func fields(_ envelope: Envelope, outcome: Outcome, milliseconds: UInt64, error: String? = nil, next: String? = nil) -> [String]
+    {
+        var fields = [
+            "id", envelope.id, "flow", envelope.flow, "kind", envelope.kind, "outcome", outcome.rawValue,
+            "attempt", String(envelope.attempt), "enqueued_at", String(envelope.enqueuedAt), "ms", String(milliseconds),
+        ]
         if let error { fields += ["error", String(error.prefix(errorLimit))] }
         if let next { fields += ["next", next] }
         return fields
@@ -45,7 +48,8 @@ public struct FinishedJob: Sendable, Equatable {
     init?(entry: StreamEntry, queue: String) {
         let fields = entry.fieldMap
         guard let id = fields["id"], let kind = fields["kind"], let outcome = fields["outcome"].flatMap(Outcome.init(rawValue:)),
-              let finished = StreamID.parse(entry.id)?.0 else { return nil }
+            let finished = StreamID.parse(entry.id)?.0
+        else { return nil }
         jobID = id
         flow = fields["flow"] ?? id
         self.kind = kind

@@ -135,7 +135,8 @@ public struct DeadLetters: Sendable {
             for queue in queues { total += try await broker.pool.send("XLEN", broker.keys.dead(queue)).integer ?? 0 }
             return (total, true)
         }
-        var total = 0, exact = true
+        var total = 0
+        var exact = true
         for queue in queues {
             let more = try await walkNewest(queue, filter, scanning: scanning) { _ in
                 total += 1
@@ -171,7 +172,8 @@ public struct DeadLetters: Sendable {
     /// The letter of job `id` on `queue`, buried at or after `since` (Unix ms), among the first
     /// `scanning` letters buried from then on: one bounded read, whatever the dead letters hold.
     public func find(_ id: String, queue: String, buriedSince since: UInt64, scanning: Int) async throws -> Item? {
-        let page = StreamEntry.list(try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.dead(queue), "\(since)-0", "+", "COUNT", String(scanning)])))
+        let page = StreamEntry.list(
+            try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.dead(queue), "\(since)-0", "+", "COUNT", String(scanning)])))
         return page.lazy.map { Item(queue: queue, entryID: $0.id, fields: $0.fields) }.first { $0.jobID == id }
     }
 
@@ -181,7 +183,8 @@ public struct DeadLetters: Sendable {
 
         public var description: String {
             switch self {
-            case .malformed(let id): "dead letter \(id) has no valid envelope to put back on a queue; inspect it with 'dead show' and drop it"
+            case .malformed(let id):
+                "dead letter \(id) has no valid envelope to put back on a queue; inspect it with 'dead show' and drop it"
             }
         }
     }
@@ -262,7 +265,8 @@ public struct DeadLetters: Sendable {
     /// once (see `Import`); a queue not in `queues` is refused.
     public func importLines(_ lines: [(number: Int, text: String)], queues: Set<String>) async throws -> ImportReport {
         var importing = Import(letters: self) { _, queue in
-            queues.contains(queue) ? nil : "queue '\(queue)' is not a queue of this build (queues: \(queues.sorted().joined(separator: ", ")))"
+            queues.contains(queue)
+                ? nil : "queue '\(queue)' is not a queue of this build (queues: \(queues.sorted().joined(separator: ", ")))"
         }
         try await importing.add(lines)
         return importing.report
@@ -332,7 +336,9 @@ public struct DeadLetters: Sendable {
             throw ImportError(line: number, reason: "not a JSON object")
         }
         guard let queue = object["queue"] as? String, !queue.isEmpty else { throw ImportError(line: number, reason: "missing 'queue'") }
-        guard let fields = object["fields"] as? [String: String] else { throw ImportError(line: number, reason: "missing 'fields' (an object of strings)") }
+        guard let fields = object["fields"] as? [String: String] else {
+            throw ImportError(line: number, reason: "missing 'fields' (an object of strings)")
+        }
         guard fields["id"] != nil, let kind = fields["kind"], let payload = fields["payload"] else {
             throw ImportError(line: number, reason: "'fields' lacks id, kind or payload")
         }
@@ -342,13 +348,23 @@ public struct DeadLetters: Sendable {
             }
         }
         if payload.utf8.count > ConsumerConfiguration.defaultMaxPayloadBytes {
-            throw ImportError(line: number, reason: "the payload is \(payload.utf8.count) bytes, over the engine's \(ConsumerConfiguration.defaultMaxPayloadBytes)")
+            throw ImportError(
+                line: number,
+                reason: "the payload is \(payload.utf8.count) bytes, over the engine's \(ConsumerConfiguration.defaultMaxPayloadBytes)")
         }
-        if let (name, value) = fields.first(where: { $0.key != "payload" && $0.value.utf8.count > ConsumerConfiguration.defaultMaxFieldBytes }) {
-            throw ImportError(line: number, reason: "field '\(String(name.prefix(40)))' is \(value.utf8.count) bytes, over the engine's \(ConsumerConfiguration.defaultMaxFieldBytes)")
+        if let (name, value) = fields.first(where: {
+            $0.key != "payload" && $0.value.utf8.count > ConsumerConfiguration.defaultMaxFieldBytes
+        }) {
+            throw ImportError(
+                line: number,
+                reason:
+                    "field '\(String(name.prefix(40)))' is \(value.utf8.count) bytes, over the engine's \(ConsumerConfiguration.defaultMaxFieldBytes)"
+            )
         }
-        let order = ["id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "trace", "dedupe", "history",
-                     "queue", "error", "first_failed_at", "last_failed_at"]
+        let order = [
+            "id", "kind", "attempt", "max_attempts", "enqueued_at", "payload", "flow", "trace", "dedupe", "history",
+            "queue", "error", "first_failed_at", "last_failed_at",
+        ]
         var flat: [String] = []
         for name in order { if let value = fields[name] { flat += [name, value] } }
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !order.contains(name) { flat += [name, value] }

@@ -76,7 +76,9 @@ public struct FlowTracer: Sendable {
     public func trace(_ id: String, queues known: [String] = []) async throws -> FlowTrace? {
         let queues = try await Inspector(broker: broker).queueNames(including: known)
         var finished: [FinishedJob] = []
-        for (queue, reply) in zip(queues, try await broker.pool.pipeline(queues.map { RedisCommand("XRANGE", [broker.keys.history($0), "-", "+"]) })) {
+        for (queue, reply) in zip(
+            queues, try await broker.pool.pipeline(queues.map { RedisCommand("XRANGE", [broker.keys.history($0), "-", "+"]) }))
+        {
             finished += StreamEntry.list(reply).compactMap { FinishedJob(entry: $0, queue: queue) }
         }
         // The flow started before any of its jobs was made; a minute's leeway for clocks apart.
@@ -84,7 +86,8 @@ public struct FlowTracer: Sendable {
         // The flow: the one job `id` names belongs to (its history says, else its live entry),
         // else `id` itself. The live jobs are scanned for it once, or twice when only a live entry
         // of a later stage could tell the flow.
-        var live: [LiveJob] = [], truncated = false
+        var live: [LiveJob] = []
+        var truncated = false
         var scanned: String?
         var belongs = finished.first { $0.jobID == id }?.flow
         if belongs == nil {
@@ -97,16 +100,19 @@ public struct FlowTracer: Sendable {
             (live, truncated) = try await liveJobs(queues, matching: flow, since: min(start(flow), start(id)))
         }
         var steps: [FlowTrace.Step] = finished.filter { $0.flow == flow }.map { record in
-            FlowTrace.Step(jobID: record.jobID, kind: record.kind, queue: record.queue, state: FlowTrace.State(rawValue: record.outcome.rawValue) ?? .done,
-                           attempt: record.attempt, enqueuedAt: record.enqueuedAt, at: record.finishedAt, milliseconds: record.milliseconds,
-                           error: record.error, next: record.next)
+            FlowTrace.Step(
+                jobID: record.jobID, kind: record.kind, queue: record.queue,
+                state: FlowTrace.State(rawValue: record.outcome.rawValue) ?? .done,
+                attempt: record.attempt, enqueuedAt: record.enqueuedAt, at: record.finishedAt, milliseconds: record.milliseconds,
+                error: record.error, next: record.next)
         }
         for item in live {
             let fields = item.entry.fieldMap
             guard let jobID = fields["id"], (fields["flow"] ?? jobID) == flow else { continue }
-            var step = FlowTrace.Step(jobID: jobID, kind: fields["kind"] ?? "?", queue: item.queue, state: item.state,
-                                      attempt: fields["attempt"].flatMap { Int($0) } ?? 1, enqueuedAt: fields["enqueued_at"].flatMap { UInt64($0) } ?? 0,
-                                      at: item.due ?? StreamID.parse(item.entry.id)?.0 ?? 0)
+            var step = FlowTrace.Step(
+                jobID: jobID, kind: fields["kind"] ?? "?", queue: item.queue, state: item.state,
+                attempt: fields["attempt"].flatMap { Int($0) } ?? 1, enqueuedAt: fields["enqueued_at"].flatMap { UInt64($0) } ?? 0,
+                at: item.due ?? StreamID.parse(item.entry.id)?.0 ?? 0)
             if item.state == .deadLetter {
                 step.error = fields["error"]
                 step.entryID = item.entry.id
@@ -135,7 +141,9 @@ public struct FlowTracer: Sendable {
             let (letters, cutLetters) = try await scan(broker.keys.dead(queue), since: since, matching: id)
             let (delayed, cutDelayed) = try await delayed(queue, matching: id)
             truncated = truncated || cut || cutLetters || cutDelayed
-            live += entries.map { (queue, $0, .waiting, nil) } + letters.map { (queue, $0, .deadLetter, nil) } + delayed.map { (queue, $0.entry, .delayed, $0.due) }
+            live +=
+                entries.map { (queue, $0, .waiting, nil) } + letters.map { (queue, $0, .deadLetter, nil) }
+                + delayed.map { (queue, $0.entry, .delayed, $0.due) }
         }
         return (live, truncated)
     }
@@ -147,7 +155,8 @@ public struct FlowTracer: Sendable {
         var exclusive = false
         var read = 0
         while read < scanLimit {
-            let page = StreamEntry.list(try await broker.pool.send(RedisCommand("XRANGE", [key, exclusive ? "(" + cursor : cursor, "+", "COUNT", "1000"])))
+            let page = StreamEntry.list(
+                try await broker.pool.send(RedisCommand("XRANGE", [key, exclusive ? "(" + cursor : cursor, "+", "COUNT", "1000"])))
             read += page.count
             found += page.filter { entry in entry.fields.contains { ($0.0 == "id" || $0.0 == "flow") && $0.1 == id } }
             guard page.count == 1000, let last = page.last else { return (found, false) }
@@ -162,7 +171,10 @@ public struct FlowTracer: Sendable {
         var found: [(entry: StreamEntry, due: UInt64)] = []
         var start = 0
         while start < scanLimit {
-            let flat = try await broker.pool.send(RedisCommand("ZRANGE", [broker.keys.delayed(queue), String(start), String(start + 999), "WITHSCORES"])).array ?? []
+            let flat =
+                try await broker.pool.send(
+                    RedisCommand("ZRANGE", [broker.keys.delayed(queue), String(start), String(start + 999), "WITHSCORES"])
+                ).array ?? []
             var index = 0
             while index + 1 < flat.count {
                 if let member = flat[index].string, member.contains(id), let list = DelayedMember.decode(member) {

@@ -58,10 +58,11 @@ public struct Inspector: Sendable {
             RedisCommand("HMGET", [keys.stats(queue, minute: lastMinute), "processed", "failed"]),
         ])
         let minute = replies[7].array ?? []
-        var info = QueueInfo(queue: queue, length: replies[0].integer ?? 0, pending: 0, lag: nil,
-                             delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0, consumers: [],
-                             oldestAgeMilliseconds: nil, paused: replies[6].integer == 1,
-                             processedPerMinute: minute.first?.integer ?? 0, failedPerMinute: minute.dropFirst().first?.integer ?? 0)
+        var info = QueueInfo(
+            queue: queue, length: replies[0].integer ?? 0, pending: 0, lag: nil,
+            delayed: replies[2].integer ?? 0, dead: replies[3].integer ?? 0, consumers: [],
+            oldestAgeMilliseconds: nil, paused: replies[6].integer == 1,
+            processedPerMinute: minute.first?.integer ?? 0, failedPerMinute: minute.dropFirst().first?.integer ?? 0)
         if let oldest = StreamEntry.list(replies[5]).first, let millis = UInt64(oldest.id.split(separator: "-").first ?? "") {
             info.oldestAgeMilliseconds = Int(WallClock.unixMilliseconds()) - Int(clamping: millis)
         }
@@ -71,8 +72,9 @@ public struct Inspector: Sendable {
         }
         info.consumers = (replies[4].array ?? []).map { consumer in
             let fields = Self.pairs(consumer)
-            return ConsumerInfo(name: fields["name"]?.string ?? "", pending: fields["pending"]?.integer ?? 0,
-                                idleMilliseconds: fields["idle"]?.integer ?? 0)
+            return ConsumerInfo(
+                name: fields["name"]?.string ?? "", pending: fields["pending"]?.integer ?? 0,
+                idleMilliseconds: fields["idle"]?.integer ?? 0)
         }
         return info
     }
@@ -144,8 +146,9 @@ extension Inspector {
         var waitingSince: [RedisCommand] = []
         for (index, queue) in queues.enumerated() {
             let reply = Array(replies[(index * 5)..<(index * 5 + 5)])
-            var gauges = Gauges(queue: queue, depth: reply[0].integer ?? 0, pending: 0, lag: 0, oldestWaitingMilliseconds: 0,
-                                delayed: reply[2].integer ?? 0, dead: reply[3].integer ?? 0, consumers: 0, paused: reply[4].integer == 1)
+            var gauges = Gauges(
+                queue: queue, depth: reply[0].integer ?? 0, pending: 0, lag: 0, oldestWaitingMilliseconds: 0,
+                delayed: reply[2].integer ?? 0, dead: reply[3].integer ?? 0, consumers: 0, paused: reply[4].integer == 1)
             let group = Self.workers(reply[1])
             gauges.pending = group?["pending"]?.integer ?? 0
             gauges.consumers = group?["consumers"]?.integer ?? 0
@@ -178,33 +181,41 @@ extension Inspector {
     public func waiting(_ queue: String, count: Int) async throws -> [Listed] {
         let groups = try await broker.pool.pipeline([RedisCommand("XINFO", ["GROUPS", broker.keys.stream(queue)])])[0]
         let lastDelivered = Self.workers(groups)?["last-delivered-id"]?.string ?? "0-0"
-        let reply = try await broker.pool.send(RedisCommand("XRANGE", [broker.keys.stream(queue), "(" + lastDelivered, "+", "COUNT", String(count)]))
+        let reply = try await broker.pool.send(
+            RedisCommand("XRANGE", [broker.keys.stream(queue), "(" + lastDelivered, "+", "COUNT", String(count)]))
         return StreamEntry.list(reply).map { Listed(entryID: $0.id, envelope: try? Envelope(fields: $0.fields)) }
     }
 
     /// The first `count` jobs running (delivered, not settled), with their consumer and idle time.
     public func running(_ queue: String, count: Int) async throws -> [Listed] {
         let stream = broker.keys.stream(queue)
-        let pending = try await broker.pool.pipeline([RedisCommand("XPENDING", [stream, Keys.group, "-", "+", String(count)])])[0].array ?? []
+        let pending =
+            try await broker.pool.pipeline([RedisCommand("XPENDING", [stream, Keys.group, "-", "+", String(count)])])[0].array ?? []
         let records = pending.compactMap { record -> (String, String, Int, Int)? in
-            guard let fields = record.array, fields.count >= 4, let id = fields[0].string, let consumer = fields[1].string else { return nil }
+            guard let fields = record.array, fields.count >= 4, let id = fields[0].string, let consumer = fields[1].string else {
+                return nil
+            }
             return (id, consumer, fields[2].integer ?? 0, fields[3].integer ?? 0)
         }
         let entries = try await broker.pool.pipeline(records.map { RedisCommand("XRANGE", [stream, $0.0, $0.0]) })
         return zip(records, entries).map { record, reply in
-            Listed(entryID: record.0, envelope: StreamEntry.list(reply).first.flatMap { try? Envelope(fields: $0.fields) },
-                   consumer: record.1, idleMilliseconds: record.2, deliveries: record.3)
+            Listed(
+                entryID: record.0, envelope: StreamEntry.list(reply).first.flatMap { try? Envelope(fields: $0.fields) },
+                consumer: record.1, idleMilliseconds: record.2, deliveries: record.3)
         }
     }
 
     /// Processed and failed counts of each of the last `minutes` whole minutes, oldest first, for
     /// each of `queues` (one pipeline for all of them).
-    public func perMinute(_ queues: [String], minutes: Int, now: UInt64 = WallClock.unixMilliseconds()) async throws -> [String: [(processed: Int, failed: Int)]] {
+    public func perMinute(_ queues: [String], minutes: Int, now: UInt64 = WallClock.unixMilliseconds()) async throws -> [String: [(
+        processed: Int, failed: Int
+    )]] {
         let current = now / 60_000
         let range = (current - UInt64(minutes))..<current
-        let replies = try await broker.pool.pipeline(queues.flatMap { queue in
-            range.map { RedisCommand("HMGET", [broker.keys.stats(queue, minute: $0), "processed", "failed"]) }
-        })
+        let replies = try await broker.pool.pipeline(
+            queues.flatMap { queue in
+                range.map { RedisCommand("HMGET", [broker.keys.stats(queue, minute: $0), "processed", "failed"]) }
+            })
         var counts: [String: [(processed: Int, failed: Int)]] = [:]
         for (index, queue) in queues.enumerated() {
             counts[queue] = replies[(index * minutes)..<((index + 1) * minutes)].map { reply in
@@ -227,13 +238,15 @@ extension Inspector {
 
     /// Every consumer registered in any of `queues`' groups.
     public func consumers(_ queues: [String]) async throws -> [ConsumerSummary] {
-        let replies = try await broker.pool.pipeline(queues.map { RedisCommand("XINFO", ["CONSUMERS", broker.keys.stream($0), Keys.group]) })
+        let replies = try await broker.pool.pipeline(
+            queues.map { RedisCommand("XINFO", ["CONSUMERS", broker.keys.stream($0), Keys.group]) })
         var found: [String: ConsumerSummary] = [:]
         for (queue, reply) in zip(queues, replies) {
             for consumer in reply.array ?? [] {
                 let fields = Self.pairs(consumer)
                 guard let name = fields["name"]?.string else { continue }
-                var summary = found[name] ?? ConsumerSummary(name: name, host: Self.host(of: name), queues: [], pending: 0, idleMilliseconds: Int.max)
+                var summary =
+                    found[name] ?? ConsumerSummary(name: name, host: Self.host(of: name), queues: [], pending: 0, idleMilliseconds: Int.max)
                 summary.queues.append(queue)
                 summary.pending += fields["pending"]?.integer ?? 0
                 summary.idleMilliseconds = min(summary.idleMilliseconds, fields["idle"]?.integer ?? Int.max)

@@ -57,7 +57,9 @@ public struct Broker: Sendable {
 
     /// Adds an envelope unless its dedupe key was seen within `ttlSeconds` or the queue is at its
     /// high-water mark (0: no mark); key, check and enqueue are one atomic step.
-    public func addGuarded(_ envelope: Envelope, to queue: String, dedupeKey: String?, ttlSeconds: Int, highWater: Int) async throws -> GuardedAdd {
+    public func addGuarded(_ envelope: Envelope, to queue: String, dedupeKey: String?, ttlSeconds: Int, highWater: Int) async throws
+        -> GuardedAdd
+    {
         let reply = try await Scripts.enqueueGuarded.run(
             on: pool.client, keys: [keys.dedupe(dedupeKey ?? ""), keys.stream(queue), keys.queues],
             arguments: [dedupeKey == nil ? "0" : String(max(ttlSeconds, 1)), envelope.id, queue, String(highWater)] + envelope.fields)
@@ -103,24 +105,30 @@ public struct Broker: Sendable {
     /// Takes up to `count` new entries of one queue for `consumer`; with `block`, waits that long
     /// for some to arrive, without it answers at once. Runs on the caller's own client: a blocking
     /// read must not hold a pooled connection.
-    public func read(_ queue: String, consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [StreamEntry] {
+    public func read(_ queue: String, consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [StreamEntry]
+    {
         try await read([queue], consumer: consumer, count: count, block: block, on: client).map(\.entry)
     }
 
     /// Takes new entries of several queues at once for `consumer`: up to `count` from each queue
     /// that has some, waiting up to `block` for the first to arrive on any of them. One blocking
     /// read serves every queue of a process, so waiting never holds more than one connection.
-    public func read(_ queues: [String], consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [(queue: String, entry: StreamEntry)] {
+    public func read(_ queues: [String], consumer: String, count: Int, block: Duration?, on client: RedisClient) async throws -> [(
+        queue: String, entry: StreamEntry
+    )] {
         guard !queues.isEmpty else { return [] }
         let wait = block.map { ["BLOCK", String(max(1, $0.milliseconds))] } ?? []
-        let reply = try await client.send(RedisCommand(
-            "XREADGROUP",
-            ["GROUP", Keys.group, consumer, "COUNT", String(count)] + wait + ["STREAMS"] + queues.map(keys.stream)
-                + Array(repeating: ">", count: queues.count),
-            blocksFor: block ?? .zero))
+        let reply = try await client.send(
+            RedisCommand(
+                "XREADGROUP",
+                ["GROUP", Keys.group, consumer, "COUNT", String(count)] + wait + ["STREAMS"] + queues.map(keys.stream)
+                    + Array(repeating: ">", count: queues.count),
+                blocksFor: block ?? .zero))
         var read: [(queue: String, entry: StreamEntry)] = []
         for stream in reply.array ?? [] {
-            guard let pair = stream.array, pair.count == 2, let key = pair[0].string, let queue = keys.queue(ofStream: key) else { continue }
+            guard let pair = stream.array, pair.count == 2, let key = pair[0].string, let queue = keys.queue(ofStream: key) else {
+                continue
+            }
             for entry in StreamEntry.list(pair[1]) { read.append((queue, entry)) }
         }
         return read
@@ -129,8 +137,9 @@ public struct Broker: Sendable {
     /// Entries Redis delivered to `consumer` that are not running here (`running`): deliveries
     /// whose reply was lost. Up to `count`, their delivery counts unchanged.
     public func recover(_ queue: String, consumer: String, count: Int, running: [String]) async throws -> [StreamEntry] {
-        StreamEntry.list(try await Scripts.recover.run(
-            on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer, String(count)] + running))
+        StreamEntry.list(
+            try await Scripts.recover.run(
+                on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer, String(count)] + running))
     }
 
     /// Makes entries this consumer gives up on (abandoned at the end of its grace period)
@@ -176,7 +185,8 @@ public struct Broker: Sendable {
         var acked = 0
         for chunk in Self.chunks(finished) {
             guard let (lowest, highest) = StreamID.bounds(chunk.lazy.map(\.entryID)) else { continue }
-            var arguments = [Keys.group, consumer, lowest, highest] + history.arguments(now: WallClock.unixMilliseconds()) + [String(chunk.count)]
+            var arguments =
+                [Keys.group, consumer, lowest, highest] + history.arguments(now: WallClock.unixMilliseconds()) + [String(chunk.count)]
             arguments.reserveCapacity(arguments.count + chunk.count * 16)
             for item in chunk { arguments.append(item.entryID) }
             for item in chunk {
@@ -184,7 +194,8 @@ public struct Broker: Sendable {
                 arguments.append(String(record.count))
                 arguments.append(contentsOf: record)
             }
-            let reply = try await Scripts.ack.run(on: pool.client, keys: [keys.stream(queue), statsKey(queue), keys.history(queue)], arguments: arguments)
+            let reply = try await Scripts.ack.run(
+                on: pool.client, keys: [keys.stream(queue), statsKey(queue), keys.history(queue)], arguments: arguments)
             acked += reply.integer ?? 0
         }
         return acked
@@ -197,12 +208,15 @@ public struct Broker: Sendable {
     /// Schedules the next attempt; false when the entry was no longer `consumer`'s (settled or
     /// claimed elsewhere).
     /// `milliseconds` is how long the failed attempt ran (for its history record).
-    public func retry(_ queue: String, consumer: String, entryID: String, next: Envelope, dueAt: UInt64, milliseconds: UInt64 = 0) async throws -> Bool {
+    public func retry(_ queue: String, consumer: String, entryID: String, next: Envelope, dueAt: UInt64, milliseconds: UInt64 = 0)
+        async throws -> Bool
+    {
         var failed = next
         failed.attempt = max(next.attempt - 1, 1)
         let reply = try await Scripts.retry.run(
             on: pool.client, keys: [keys.stream(queue), keys.delayed(queue), statsKey(queue), keys.history(queue)],
-            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)] + history.arguments(now: WallClock.unixMilliseconds())
+            arguments: [Keys.group, consumer, entryID, String(dueAt), DelayedMember.encode(next)]
+                + history.arguments(now: WallClock.unixMilliseconds())
                 + record(FinishedJob.fields(failed, outcome: .retry, milliseconds: milliseconds, error: next.history.last?.error)))
         return reply.integer == 1
     }
@@ -217,24 +231,33 @@ public struct Broker: Sendable {
         return reply.integer == 1
     }
 
-    public func bury(_ queue: String, consumer: String, entryID: String, letter: DeadLetter, milliseconds: UInt64 = 0) async throws -> Bool {
+    public func bury(_ queue: String, consumer: String, entryID: String, letter: DeadLetter, milliseconds: UInt64 = 0) async throws -> Bool
+    {
         let finished = record(FinishedJob.fields(letter.envelope, outcome: .dead, milliseconds: milliseconds, error: letter.error))
         let reply = try await Scripts.bury.run(
             on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue), keys.history(queue)],
-            arguments: [Keys.group, consumer, entryID] + history.arguments(now: WallClock.unixMilliseconds()) + [String(finished.count)] + finished + letter.fields)
+            arguments: [Keys.group, consumer, entryID] + history.arguments(now: WallClock.unixMilliseconds()) + [String(finished.count)]
+                + finished + letter.fields)
         return !reply.isNull && reply.string != nil
     }
 
     /// Settles an entry by enqueuing its follow-up job; false when it was no longer `consumer`'s.
     /// `finished` is the envelope of the job handing on and `milliseconds` how long it ran (for
     /// its history record).
-    public func handOff(_ queue: String, consumer: String, entryID: String, next: Envelope, nextQueue: String,
-                        dedupeTTL: Duration = .seconds(Broker.handOffDedupeSeconds), finished: Envelope? = nil, milliseconds: UInt64 = 0) async throws -> Bool {
+    public func handOff(
+        _ queue: String, consumer: String, entryID: String, next: Envelope, nextQueue: String,
+        dedupeTTL: Duration = .seconds(Broker.handOffDedupeSeconds), finished: Envelope? = nil, milliseconds: UInt64 = 0
+    ) async throws -> Bool {
         let ttl = next.dedupe == nil ? 0 : max(1, dedupeTTL.components.seconds)
         let done = finished.map { record(FinishedJob.fields($0, outcome: .handedOn, milliseconds: milliseconds, next: next.id)) } ?? []
         let reply = try await Scripts.handOff.run(
-            on: pool.client, keys: [keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? ""), keys.history(queue)],
-            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id] + history.arguments(now: WallClock.unixMilliseconds())
+            on: pool.client,
+            keys: [
+                keys.stream(queue), keys.stream(nextQueue), keys.queues, statsKey(queue), keys.dedupe(next.dedupe ?? ""),
+                keys.history(queue),
+            ],
+            arguments: [Keys.group, consumer, entryID, nextQueue, String(ttl), next.id]
+                + history.arguments(now: WallClock.unixMilliseconds())
                 + [String(done.count)] + done + next.fields)
         return !reply.isNull && (reply.string != nil || reply.integer == 1)
     }
@@ -256,7 +279,8 @@ public struct Broker: Sendable {
     /// Moves due retries back onto the stream, quarantining malformed members in the dead letters.
     public func promote(_ queue: String, now: UInt64, limit: Int = 500) async throws -> Promoted {
         let reply = try await Scripts.promote.run(
-            on: pool.client, keys: [keys.delayed(queue), keys.stream(queue), keys.dead(queue)], arguments: [String(now), String(limit), queue])
+            on: pool.client, keys: [keys.delayed(queue), keys.stream(queue), keys.dead(queue)],
+            arguments: [String(now), String(limit), queue])
         guard let parts = reply.array, parts.count == 2 else {
             throw RedisError.unexpectedReply(command: "script promote", detail: "expected {taken, quarantined}")
         }
@@ -271,12 +295,16 @@ public struct Broker: Sendable {
     }
 
     /// Claims entries idle past `visibilityTimeout` for `consumer`, burying poison messages.
-    public func reclaim(_ queue: String, consumer: String, visibilityTimeout: Duration, count: Int, poisonLimit: Int,
-                        cursor: String, now: UInt64) async throws -> Reclaimed {
+    public func reclaim(
+        _ queue: String, consumer: String, visibilityTimeout: Duration, count: Int, poisonLimit: Int,
+        cursor: String, now: UInt64
+    ) async throws -> Reclaimed {
         let reply = try await Scripts.reclaim.run(
             on: pool.client, keys: [keys.stream(queue), keys.dead(queue), statsKey(queue), keys.history(queue)],
-            arguments: [Keys.group, consumer, String(visibilityTimeout.milliseconds), String(count), String(poisonLimit),
-                        String(now), queue, cursor] + history.arguments(now: now))
+            arguments: [
+                Keys.group, consumer, String(visibilityTimeout.milliseconds), String(count), String(poisonLimit),
+                String(now), queue, cursor,
+            ] + history.arguments(now: now))
         guard let parts = reply.array, parts.count == 3 else {
             throw RedisError.unexpectedReply(command: "script reclaim", detail: "expected {cursor, entries, buried}")
         }
@@ -287,7 +315,8 @@ public struct Broker: Sendable {
     public func heartbeat(_ queue: String, consumer: String, entryIDs: [String]) async throws -> Int {
         var renewed = 0
         for chunk in Self.chunks(entryIDs) {
-            let reply = try await Scripts.heartbeat.run(on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer] + chunk)
+            let reply = try await Scripts.heartbeat.run(
+                on: pool.client, keys: [keys.stream(queue)], arguments: [Keys.group, consumer] + chunk)
             renewed += reply.integer ?? 0
         }
         return renewed
@@ -313,7 +342,8 @@ public struct Broker: Sendable {
     /// from `after` (exclusive); nil starts at the newest (or oldest) end.
     public func deadPage(_ queue: String, newestFirst: Bool, from cursor: String?, count: Int) async throws -> [StreamEntry] {
         let key = keys.dead(queue)
-        let command = newestFirst
+        let command =
+            newestFirst
             ? RedisCommand("XREVRANGE", [key, cursor.map { "(" + $0 } ?? "+", "-", "COUNT", String(count)])
             : RedisCommand("XRANGE", [key, cursor.map { "(" + $0 } ?? "-", "+", "COUNT", String(count)])
         return StreamEntry.list(try await pool.send(command))

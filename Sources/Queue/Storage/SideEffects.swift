@@ -29,7 +29,8 @@ public struct SideEffects: Sendable {
     /// claim); true when replaced.
     public func complete(_ name: String, expected: String, with value: String, lifetime: Duration) async throws -> Bool {
         try await Scripts.swap.run(
-            on: pool.client, keys: [keys.done(name)], arguments: [expected, value, String(max(1, lifetime.components.seconds))]).integer == 1
+            on: pool.client, keys: [keys.done(name)], arguments: [expected, value, String(max(1, lifetime.components.seconds))]
+        ).integer == 1
     }
 
     /// Removes the mark only if it still holds `claim`: the side effect did not happen.

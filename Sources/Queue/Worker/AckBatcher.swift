@@ -70,13 +70,15 @@ final class AckBatcher: Sendable {
                 do {
                     let acked = try await broker.ack(queue, consumer: consumer, finished: ids)
                     if acked < ids.count {
-                        logger.notice("acknowledgements dropped: the entries had been claimed or settled by another consumer",
-                                      metadata: ["queue": "\(queue)", "jobs": "\(ids.count - acked)"])
+                        logger.notice(
+                            "acknowledgements dropped: the entries had been claimed or settled by another consumer",
+                            metadata: ["queue": "\(queue)", "jobs": "\(ids.count - acked)"])
                     }
                     settle(queue, ids)
                 } catch {
                     failed[queue] = ids
-                    logger.warning("acknowledgement failed; will retry", metadata: ["queue": "\(queue)", "jobs": "\(ids.count)", "error": "\(error)"])
+                    logger.warning(
+                        "acknowledgement failed; will retry", metadata: ["queue": "\(queue)", "jobs": "\(ids.count)", "error": "\(error)"])
                 }
             }
             if failed.isEmpty {
@@ -86,7 +88,8 @@ final class AckBatcher: Sendable {
             let pastDeadline = finishing && deadline().map { ContinuousClock.now >= $0 } == true
             if pastDeadline || Task.isCancelled {
                 let lost = failed.values.reduce(0) { $0 + $1.count }
-                logger.error("giving up on acknowledgements at shutdown; the jobs stay pending and will run again", metadata: ["jobs": "\(lost)"])
+                logger.error(
+                    "giving up on acknowledgements at shutdown; the jobs stay pending and will run again", metadata: ["jobs": "\(lost)"])
                 for (queue, ids) in failed { settle(queue, ids) }
                 continue
             }

@@ -69,10 +69,12 @@ struct Fetcher: Sendable {
                         for queue in active where passes.lost.contains(queue) && taken.count < slots && stopping.goOn {
                             reading = [queue]
                             let want = slots - taken.count
-                            let found = try await broker.recover(queue, consumer: consumer, count: want, running: inFlight.running(in: queue))
+                            let found = try await broker.recover(
+                                queue, consumer: consumer, count: want, running: inFlight.running(in: queue))
                             if found.count < want { passes.lost.remove(queue) }
                             if !found.isEmpty {
-                                logger.notice("read back deliveries that never arrived", metadata: ["queue": "\(queue)", "jobs": "\(found.count)"])
+                                logger.notice(
+                                    "read back deliveries that never arrived", metadata: ["queue": "\(queue)", "jobs": "\(found.count)"])
                             }
                             taken += found.map { (queue, $0) }
                         }
@@ -84,7 +86,8 @@ struct Fetcher: Sendable {
                         let start = passes.rotation % active.count
                         for queue in active[start...] + active[..<start] where taken.count < slots && stopping.goOn {
                             reading = [queue]
-                            taken += try await broker.read(queue, consumer: consumer, count: slots - taken.count, block: nil, on: client).map { (queue, $0) }
+                            taken += try await broker.read(queue, consumer: consumer, count: slots - taken.count, block: nil, on: client)
+                                .map { (queue, $0) }
                         }
                         if taken.isEmpty && stopping.goOn {
                             reading = active
@@ -131,7 +134,9 @@ struct Fetcher: Sendable {
                 if ran.timedOut {
                     // The watchdog cancelled this task; the outcome (and a dead letter's note to
                     // the agents) must not be cut short with it.
-                    await Task { await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope, milliseconds: milliseconds) }.value
+                    await Task {
+                        await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope, milliseconds: milliseconds)
+                    }.value
                 } else {
                     await writer.write(ran.outcome, entryID: entry.id, queue: queue, envelope: ran.envelope, milliseconds: milliseconds)
                 }

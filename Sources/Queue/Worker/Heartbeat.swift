@@ -18,7 +18,8 @@ struct Heartbeat: Sendable {
                 do {
                     _ = try await broker.heartbeat(queue, consumer: consumer, entryIDs: ids)
                 } catch {
-                    logger.warning("heartbeat failed; running jobs may be reclaimed by others", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                    logger.warning(
+                        "heartbeat failed; running jobs may be reclaimed by others", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 }
             }
         }

@@ -27,16 +27,21 @@ struct JobRunner: Sendable {
             envelope = try Envelope(fields: entry.fields)
         } catch {
             let salvaged = Envelope.salvage(entry.fieldMap, entryID: entry.id)
-            return Ran(outcome: .dead(DeadLetter(failing: salvaged, queue: queue, error: error.description, now: WallClock.unixMilliseconds())),
-                       envelope: salvaged, kind: "unknown", nanoseconds: 0)
+            return Ran(
+                outcome: .dead(DeadLetter(failing: salvaged, queue: queue, error: error.description, now: WallClock.unixMilliseconds())),
+                envelope: salvaged, kind: "unknown", nanoseconds: 0)
         }
         if let problem = sizeProblem(entry.fields) {
-            return Ran(outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: problem, now: WallClock.unixMilliseconds())),
-                       envelope: envelope, kind: envelope.kind, nanoseconds: 0)
+            return Ran(
+                outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: problem, now: WallClock.unixMilliseconds())),
+                envelope: envelope, kind: envelope.kind, nanoseconds: 0)
         }
         guard let definition = registry[envelope.kind] else {
-            return Ran(outcome: .dead(DeadLetter(failing: envelope, queue: queue, error: "unknown job kind '\(envelope.kind)'", now: WallClock.unixMilliseconds())),
-                       envelope: envelope, kind: "unknown", nanoseconds: 0)
+            return Ran(
+                outcome: .dead(
+                    DeadLetter(
+                        failing: envelope, queue: queue, error: "unknown job kind '\(envelope.kind)'", now: WallClock.unixMilliseconds())),
+                envelope: envelope, kind: "unknown", nanoseconds: 0)
         }
         let context = JobContext(
             id: envelope.id, kind: envelope.kind, queue: queue, attempt: envelope.attempt, maxAttempts: envelope.maxAttempts,
@@ -60,17 +65,20 @@ struct JobRunner: Sendable {
             outcome = .later(envelope, after: delay)
         case .failure where timedOut:
             let failure = JobFailure.retryable("timed out after \(definition.timeout)")
-            outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: WallClock.unixMilliseconds())
+            outcome = OutcomePolicy.outcome(
+                for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: WallClock.unixMilliseconds())
             context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
         case .failure(let error) where Task.isCancelled:
             context.logger.notice("job abandoned at shutdown; it is given back for another consumer", metadata: ["error": "\(error)"])
             outcome = .abandoned
         case .failure(let error):
             let failure = error as? JobFailure ?? .retryable(String(describing: error))
-            outcome = OutcomePolicy.outcome(for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: WallClock.unixMilliseconds())
+            outcome = OutcomePolicy.outcome(
+                for: failure, envelope: envelope, queue: queue, policy: definition.retry, now: WallClock.unixMilliseconds())
             if case .throttled(_, let after) = outcome {
-                context.logger.info("job held back by a limit; it runs again later, no attempt counted",
-                                    metadata: ["reason": "\(failure.description)", "after": "\(after)"])
+                context.logger.info(
+                    "job held back by a limit; it runs again later, no attempt counted",
+                    metadata: ["reason": "\(failure.description)", "after": "\(after)"])
             } else {
                 context.logger.warning("job failed", metadata: ["error": "\(failure.description)", "outcome": "\(outcome.label)"])
             }

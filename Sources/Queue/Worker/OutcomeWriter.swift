@@ -28,14 +28,18 @@ struct OutcomeWriter: Sendable {
         metrics.queue(queue).settled(outcome.label)
         switch outcome {
         case .done:
-            acks.ack(queue: queue, entryID: entryID,
-                     record: broker.history.entries > 0 ? envelope.map { FinishedJob.fields($0, outcome: .done, milliseconds: milliseconds) } ?? [] : [])
+            acks.ack(
+                queue: queue, entryID: entryID,
+                record: broker.history.entries > 0
+                    ? envelope.map { FinishedJob.fields($0, outcome: .done, milliseconds: milliseconds) } ?? [] : [])
             return
         case .abandoned:
             do {
                 try await broker.release(queue, consumer: consumer, entryIDs: [entryID], visibilityTimeout: visibilityTimeout(queue))
             } catch {
-                logger.warning("could not give an abandoned job back; it is reclaimed after the visibility timeout", metadata: meta(queue, envelope, ["error": "\(error)"]))
+                logger.warning(
+                    "could not give an abandoned job back; it is reclaimed after the visibility timeout",
+                    metadata: meta(queue, envelope, ["error": "\(error)"]))
             }
         case .retry(let next, let delay):
             let due = WallClock.unixMilliseconds() + UInt64(max(delay.milliseconds, 0))
@@ -57,8 +61,9 @@ struct OutcomeWriter: Sendable {
         case .next(let request):
             let next = Self.following(request, after: envelope)
             await persist(queue, envelope) {
-                try await broker.handOff(queue, consumer: consumer, entryID: entryID, next: next, nextQueue: request.queue,
-                                         finished: envelope, milliseconds: milliseconds)
+                try await broker.handOff(
+                    queue, consumer: consumer, entryID: entryID, next: next, nextQueue: request.queue,
+                    finished: envelope, milliseconds: milliseconds)
             }
         }
         inFlight.settled(queue, [entryID])
@@ -72,14 +77,17 @@ struct OutcomeWriter: Sendable {
         while true {
             do {
                 if try await write() == false {
-                    logger.notice("outcome dropped: the entry was claimed or settled by another consumer", metadata: meta(queue, envelope, [:]))
+                    logger.notice(
+                        "outcome dropped: the entry was claimed or settled by another consumer", metadata: meta(queue, envelope, [:]))
                     return false
                 }
                 return true
             } catch let error as RedisError where error.isTransient {
                 logger.warning("writing outcome failed; will retry", metadata: meta(queue, envelope, ["error": "\(error)"]))
                 guard await graceOver.nap(delay.nextDelay()) else {
-                    logger.error("writing outcome abandoned at shutdown; the entry stays pending", metadata: meta(queue, envelope, ["error": "\(error)"]))
+                    logger.error(
+                        "writing outcome abandoned at shutdown; the entry stays pending",
+                        metadata: meta(queue, envelope, ["error": "\(error)"]))
                     return false
                 }
             } catch {

@@ -27,7 +27,9 @@ struct Promoter: Sendable {
                     if promoted.taken >= 500 { busy = true }
                     if promoted.quarantined > 0 {
                         metrics.queue(queue).settled("dead", count: promoted.quarantined)
-                        logger.error("malformed retries quarantined in the dead letters", metadata: ["queue": "\(queue)", "jobs": "\(promoted.quarantined)"])
+                        logger.error(
+                            "malformed retries quarantined in the dead letters",
+                            metadata: ["queue": "\(queue)", "jobs": "\(promoted.quarantined)"])
                     }
                 } catch {
                     failed = true

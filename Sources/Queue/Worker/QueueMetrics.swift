@@ -42,7 +42,9 @@ final class QueueMetrics: Sendable {
         func duration(kind: String, nanoseconds: Int64) {
             let timer = durations.withLock { timers -> Metrics.Timer in
                 if let timer = timers[kind] { return timer }
-                let timer = Metrics.Timer(label: "switchboard_job_duration_seconds", dimensions: [("queue", queue), ("kind", kind)], preferredDisplayUnit: .seconds)
+                let timer = Metrics.Timer(
+                    label: "switchboard_job_duration_seconds", dimensions: [("queue", queue), ("kind", kind)],
+                    preferredDisplayUnit: .seconds)
                 timers[kind] = timer
                 return timer
             }

@@ -24,7 +24,10 @@ struct Reclaimer: Sendable {
     private(set) var nextRun = ContinuousClock.now
     private var nextConsumerSweep = ContinuousClock.now
 
-    init(broker: Broker, queue: String, consumer: String, visibilityTimeout: Duration, poisonLimit: Int, metrics: QueueMetrics, logger: Logger) {
+    init(
+        broker: Broker, queue: String, consumer: String, visibilityTimeout: Duration, poisonLimit: Int, metrics: QueueMetrics,
+        logger: Logger
+    ) {
         self.broker = broker
         self.queue = queue
         self.consumer = consumer
@@ -46,7 +49,9 @@ struct Reclaimer: Sendable {
         nextRun = cursor == "0-0" ? ContinuousClock.now + interval : ContinuousClock.now
         if result.buried > 0 {
             metrics.queue(queue).settled("dead", count: result.buried)
-            logger.error("poison messages dead-lettered", metadata: ["queue": "\(queue)", "jobs": "\(result.buried)", "poison_limit": "\(poisonLimit)"])
+            logger.error(
+                "poison messages dead-lettered",
+                metadata: ["queue": "\(queue)", "jobs": "\(result.buried)", "poison_limit": "\(poisonLimit)"])
         }
         if !result.entries.isEmpty {
             metrics.queue(queue).reclaimed.increment(by: result.entries.count)
@@ -57,7 +62,8 @@ struct Reclaimer: Sendable {
             do {
                 let removed = try await broker.removeIdleConsumers(queue, idle: idleConsumerLimit, keeping: consumer)
                 if !removed.isEmpty {
-                    logger.notice("removed dead consumers", metadata: ["queue": "\(queue)", "consumers": "\(removed.joined(separator: ","))"])
+                    logger.notice(
+                        "removed dead consumers", metadata: ["queue": "\(queue)", "consumers": "\(removed.joined(separator: ","))"])
                 }
             } catch {
                 logger.warning("sweeping dead consumers failed", metadata: ["queue": "\(queue)", "error": "\(error)"])

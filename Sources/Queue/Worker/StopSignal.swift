@@ -65,7 +65,8 @@ public final class StopSignal: Sendable {
                     return
                 }
                 if let duration {
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(duration, .zero).nanoseconds))) { [self] in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: max(duration, .zero).nanoseconds))) {
+                        [self] in
                         wake(id)
                     }
                 }

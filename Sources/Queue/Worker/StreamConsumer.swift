@@ -51,10 +51,13 @@ public final class StreamConsumer: Service, Sendable {
     private func work() async {
         let configuration = configuration
         let registry = registry
-        let visibility: [String: Duration] = Dictionary(uniqueKeysWithValues: configuration.queues.map {
-            ($0, configuration.visibilityTimeout(for: $0, registry: registry))
-        })
-        let visibilityTimeout: @Sendable (String) -> Duration = { visibility[$0] ?? configuration.visibilityTimeout(for: $0, registry: registry) }
+        let visibility: [String: Duration] = Dictionary(
+            uniqueKeysWithValues: configuration.queues.map {
+                ($0, configuration.visibilityTimeout(for: $0, registry: registry))
+            })
+        let visibilityTimeout: @Sendable (String) -> Duration = {
+            visibility[$0] ?? configuration.visibilityTimeout(for: $0, registry: registry)
+        }
         let graceOver = StopSignal()
         let jobsDone = StopSignal()
         let limit = ConcurrencyLimit(capacity: configuration.concurrency)
@@ -73,14 +76,17 @@ public final class StreamConsumer: Service, Sendable {
             broker: broker, queues: configuration.queues, interval: configuration.promoteInterval, metrics: metrics, logger: logger,
             onTick: { metrics.sampleInFlight(limit.used) })
         let lastJob = LastJobFinished()
-        let heartbeat = Heartbeat(broker: broker, consumer: configuration.consumerName, inFlight: inFlight,
-                                  interval: max((visibility.values.min() ?? .seconds(30)) / 3, .milliseconds(50)), logger: logger)
+        let heartbeat = Heartbeat(
+            broker: broker, consumer: configuration.consumerName, inFlight: inFlight,
+            interval: max((visibility.values.min() ?? .seconds(30)) / 3, .milliseconds(50)), logger: logger)
         let stopping = stopping
         let logger = logger
 
-        logger.info("consumer started", metadata: [
-            "queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)",
-        ])
+        logger.info(
+            "consumer started",
+            metadata: [
+                "queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)",
+            ])
         await withDiscardingTaskGroup { duties in
             duties.addTask { await promoter.run(stopping: stopping) }
             duties.addTask { await acks.run(deadline: { lastJob.at.map { $0 + .seconds(5) } }) }
@@ -100,11 +106,14 @@ public final class StreamConsumer: Service, Sendable {
                     if await workers.next() == false {
                         let running = inFlight.snapshot.values.reduce(0) { $0 + $1.count }
                         if Task.isCancelled {
-                            logger.warning("consumer cancelled; giving jobs still running back to the queue", metadata: ["in_flight": "\(running)"])
+                            logger.warning(
+                                "consumer cancelled; giving jobs still running back to the queue", metadata: ["in_flight": "\(running)"])
                         } else {
-                            logger.warning("grace period over; giving jobs still running back to the queue", metadata: [
-                                "grace_seconds": "\(configuration.gracePeriod)", "in_flight": "\(running)",
-                            ])
+                            logger.warning(
+                                "grace period over; giving jobs still running back to the queue",
+                                metadata: [
+                                    "grace_seconds": "\(configuration.gracePeriod)", "in_flight": "\(running)",
+                                ])
                         }
                         graceOver.raise()
                     }
@@ -132,9 +141,11 @@ extension StreamConsumer {
                     logger.debug("consumer stays in its group: it owns entries", metadata: ["queue": "\(queue)"])
                 }
             } catch {
-                logger.warning("could not leave the consumer group; another replica's sweep removes it later", metadata: [
-                    "queue": "\(queue)", "error": "\(error)",
-                ])
+                logger.warning(
+                    "could not leave the consumer group; another replica's sweep removes it later",
+                    metadata: [
+                        "queue": "\(queue)", "error": "\(error)",
+                    ])
             }
         }
     }

@@ -11,9 +11,10 @@ public struct AzureSpeechClient: Sendable {
         public var textToSpeech: String
 
         public static func region(_ region: String) -> Hosts {
-            Hosts(speechToText: "https://\(region).stt.speech.microsoft.com",
-                  transcription: "https://\(region).api.cognitive.microsoft.com",
-                  textToSpeech: "https://\(region).tts.speech.microsoft.com")
+            Hosts(
+                speechToText: "https://\(region).stt.speech.microsoft.com",
+                transcription: "https://\(region).api.cognitive.microsoft.com",
+                textToSpeech: "https://\(region).tts.speech.microsoft.com")
         }
 
         public static func endpoint(_ url: String) -> Hosts {
@@ -30,8 +31,10 @@ public struct AzureSpeechClient: Sendable {
     private let userAgent: String
     private let http: HTTPClient
 
-    public init(key: String, hosts: Hosts, http: HTTPClient, language: String = "en-US", voice: String = "en-US-JennyNeural",
-                outputFormat: String = "ogg-24khz-16bit-mono-opus", userAgent: String = "switchboard") {
+    public init(
+        key: String, hosts: Hosts, http: HTTPClient, language: String = "en-US", voice: String = "en-US-JennyNeural",
+        outputFormat: String = "ogg-24khz-16bit-mono-opus", userAgent: String = "switchboard"
+    ) {
         self.key = key
         self.hosts = hosts
         self.http = http
@@ -81,16 +84,19 @@ public struct AzureSpeechClient: Sendable {
             var DisplayText: String?
         }
         let url = hosts.speechToText + "/speech/recognition/conversation/cognitiveservices/v1?language=\(language)&format=simple"
-        let request = HTTPClient.Request("POST", url, headers: [
-            ("Ocp-Apim-Subscription-Key", key), ("Content-Type", contentType), ("Accept", "application/json"),
-        ], body: audio, timeout: .seconds(60), service: .azureSTT)
+        let request = HTTPClient.Request(
+            "POST", url,
+            headers: [
+                ("Ocp-Apim-Subscription-Key", key), ("Content-Type", contentType), ("Accept", "application/json"),
+            ], body: audio, timeout: .seconds(60), service: .azureSTT)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         switch answer.RecognitionStatus {
         case "Success": return Transcript(text: answer.DisplayText ?? "", endpoint: "short")
         case "NoMatch", "InitialSilenceTimeout", "BabbleTimeout": return Transcript(text: "", endpoint: "short")
         default:
-            throw HTTPFailure(kind: .status(503), request: Transfer.describe(request), detail: "RecognitionStatus \(answer.RecognitionStatus)")
+            throw HTTPFailure(
+                kind: .status(503), request: Transfer.describe(request), detail: "RecognitionStatus \(answer.RecognitionStatus)")
         }
     }
 
@@ -100,12 +106,16 @@ public struct AzureSpeechClient: Sendable {
             var combinedPhrases: [Phrase]?
         }
         var form = MultipartFormBody()
-        form.file("audio", filename: "audio.\(AudioTypes.fileExtension(forContentType: contentType) ?? "bin")", contentType: contentType, data: audio)
+        form.file(
+            "audio", filename: "audio.\(AudioTypes.fileExtension(forContentType: contentType) ?? "bin")", contentType: contentType,
+            data: audio)
         form.field("definition", #"{"locales":["\#(language)"]}"#)
         let url = hosts.transcription + "/speechtotext/transcriptions:transcribe?api-version=2024-11-15"
-        let request = HTTPClient.Request("POST", url, headers: [
-            ("Ocp-Apim-Subscription-Key", key), ("Content-Type", form.contentType), ("Accept", "application/json"),
-        ], body: form.body, timeout: .seconds(300), service: .azureSTT)
+        let request = HTTPClient.Request(
+            "POST", url,
+            headers: [
+                ("Ocp-Apim-Subscription-Key", key), ("Content-Type", form.contentType), ("Accept", "application/json"),
+            ], body: form.body, timeout: .seconds(300), service: .azureSTT)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         let text = (answer.combinedPhrases ?? []).map(\.text).joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -115,10 +125,12 @@ public struct AzureSpeechClient: Sendable {
     /// Speaks `text` in the configured voice and output format; returns the audio bytes.
     public func synthesize(_ text: String, voice: String? = nil, language: String? = nil) async throws -> [UInt8] {
         let ssml = Self.ssml(text, voice: voice ?? self.voice, language: language ?? self.language)
-        let request = HTTPClient.Request("POST", hosts.textToSpeech + "/cognitiveservices/v1", headers: [
-            ("Ocp-Apim-Subscription-Key", key), ("Content-Type", "application/ssml+xml"),
-            ("X-Microsoft-OutputFormat", outputFormat), ("User-Agent", userAgent),
-        ], body: Array(ssml.utf8), timeout: .seconds(60), maxResponseBytes: 32 << 20, service: .azureTTS)
+        let request = HTTPClient.Request(
+            "POST", hosts.textToSpeech + "/cognitiveservices/v1",
+            headers: [
+                ("Ocp-Apim-Subscription-Key", key), ("Content-Type", "application/ssml+xml"),
+                ("X-Microsoft-OutputFormat", outputFormat), ("User-Agent", userAgent),
+            ], body: Array(ssml.utf8), timeout: .seconds(60), maxResponseBytes: 32 << 20, service: .azureTTS)
         let response = try await http.sendChecked(request)
         guard !response.body.isEmpty else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no audio in the answer")

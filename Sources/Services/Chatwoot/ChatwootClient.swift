@@ -61,18 +61,25 @@ public struct ChatwootClient: Sendable {
             var channel: String?
             var meta: Meta?
 
-            enum CodingKeys: String, CodingKey { case status, inboxID = "inbox_id", channel, meta }
+            enum CodingKeys: String, CodingKey {
+                case status
+                case inboxID = "inbox_id"
+                case channel, meta
+            }
         }
         let shown = try await decode(Shown.self, request("GET", "/api/v1/accounts/\(account)/conversations/\(conversation)"))
-        return ConversationState(status: shown.status, assigneeID: shown.meta?.assignee?.id, teamID: shown.meta?.team?.id,
-                                 inboxID: shown.inboxID, channel: shown.meta?.channel ?? shown.channel)
+        return ConversationState(
+            status: shown.status, assigneeID: shown.meta?.assignee?.id, teamID: shown.meta?.team?.id,
+            inboxID: shown.inboxID, channel: shown.meta?.channel ?? shown.channel)
     }
 
     /// Sets the conversation's status (`open` hands a bot's conversation to people).
     public func toggleStatus(account: Int, conversation: Int, to status: String) async throws {
         struct Body: Encodable { var status: String }
-        _ = try await http.sendChecked(request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/toggle_status",
-                                               json: Body(status: status), asBot: true))
+        _ = try await http.sendChecked(
+            request(
+                "POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/toggle_status",
+                json: Body(status: status), asBot: true))
     }
 
     /// A message Chatwoot created, as much of it as Switchboard uses.
@@ -81,7 +88,10 @@ public struct ChatwootClient: Sendable {
         public var content: String?
         public var isPrivate: Bool?
 
-        enum CodingKeys: String, CodingKey { case id, content, isPrivate = "private" }
+        enum CodingKeys: String, CodingKey {
+            case id, content
+            case isPrivate = "private"
+        }
     }
 
     /// Posts a text message: an outgoing reply the guest sees, or (`isPrivate`) a note only agents see.
@@ -92,21 +102,25 @@ public struct ChatwootClient: Sendable {
             var `private`: Bool
             var content_type = "text"
         }
-        let request = try self.request("POST", messagesPath(account, conversation), json: Body(content: content, private: isPrivate), asBot: true)
+        let request = try self.request(
+            "POST", messagesPath(account, conversation), json: Body(content: content, private: isPrivate), asBot: true)
         return try await decode(Message.self, request)
     }
 
     /// Posts an audio file with its text (so agents can read what the guest hears), as one
     /// multipart message with an `attachments[]` part.
-    public func postAudio(account: Int, conversation: Int, content: String, audio: [UInt8], filename: String, contentType: String) async throws -> Message {
+    public func postAudio(account: Int, conversation: Int, content: String, audio: [UInt8], filename: String, contentType: String)
+        async throws -> Message
+    {
         var form = MultipartFormBody()
         form.field("content", content)
         form.field("message_type", "outgoing")
         form.field("private", "false")
         form.file("attachments[]", filename: filename, contentType: contentType, data: audio)
-        let request = HTTPClient.Request("POST", baseURL + messagesPath(account, conversation),
-                                         headers: [("api_access_token", botToken ?? token), ("Content-Type", form.contentType), ("Accept", "application/json")],
-                                         body: form.body, timeout: timeout, service: .chatwoot)
+        let request = HTTPClient.Request(
+            "POST", baseURL + messagesPath(account, conversation),
+            headers: [("api_access_token", botToken ?? token), ("Content-Type", form.contentType), ("Accept", "application/json")],
+            body: form.body, timeout: timeout, service: .chatwoot)
         return try await decode(Message.self, request)
     }
 
@@ -119,7 +133,8 @@ public struct ChatwootClient: Sendable {
     @discardableResult
     public func setLabels(account: Int, conversation: Int, _ labels: [String]) async throws -> [String] {
         struct Body: Encodable { var labels: [String] }
-        return try await decode(Payload<String>.self, request("POST", labelsPath(account, conversation), json: Body(labels: labels))).payload
+        return try await decode(Payload<String>.self, request("POST", labelsPath(account, conversation), json: Body(labels: labels)))
+            .payload
     }
 
     /// Adds labels to those already there (read, merge, write): the endpoint replaces the list, so
@@ -137,10 +152,13 @@ public struct ChatwootClient: Sendable {
     /// answers `null` for a team it does not know, and clears the conversation's team: an error.
     public func assignTeam(account: Int, conversation: Int, teamID: Int) async throws {
         struct Body: Encodable { var team_id: Int }
-        let request = try request("POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID), asBot: true)
+        let request = try request(
+            "POST", "/api/v1/accounts/\(account)/conversations/\(conversation)/assignments", json: Body(team_id: teamID), asBot: true)
         let response = try await http.sendChecked(request)
         if response.text.trimmingCharacters(in: .whitespacesAndNewlines) == "null" {
-            throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no team \(teamID) in account \(account) (TRIAGE_TEAMS): the conversation's team was cleared")
+            throw HTTPFailure(
+                kind: .unexpectedAnswer, request: Transfer.describe(request),
+                detail: "no team \(teamID) in account \(account) (TRIAGE_TEAMS): the conversation's team was cleared")
         }
     }
 
@@ -154,7 +172,12 @@ public struct ChatwootClient: Sendable {
         /// Unix seconds, when the list gives it.
         public var createdAt: Int?
 
-        enum CodingKeys: String, CodingKey { case id, content, messageType = "message_type", isPrivate = "private", createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey {
+            case id, content
+            case messageType = "message_type"
+            case isPrivate = "private"
+            case createdAt = "created_at"
+        }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -183,7 +206,10 @@ public struct ChatwootClient: Sendable {
         public var email: String?
         public var phoneNumber: String?
 
-        enum CodingKeys: String, CodingKey { case id, name, email, phoneNumber = "phone_number" }
+        enum CodingKeys: String, CodingKey {
+            case id, name, email
+            case phoneNumber = "phone_number"
+        }
     }
 
     /// A contact's conversation: its display id (what the API's paths take) and when it was last active.
@@ -193,7 +219,12 @@ public struct ChatwootClient: Sendable {
         /// Unix seconds of the last activity, or of creation when Chatwoot sends no activity time.
         public var lastActivity: Double
 
-        enum CodingKeys: String, CodingKey { case id, status, lastActivityAt = "last_activity_at", timestamp, createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey {
+            case id, status
+            case lastActivityAt = "last_activity_at"
+            case timestamp
+            case createdAt = "created_at"
+        }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -216,7 +247,8 @@ public struct ChatwootClient: Sendable {
 
     /// The contact's conversations.
     public func conversations(account: Int, contact: Int) async throws -> [Conversation] {
-        try await decode(Payload<Conversation>.self, request("GET", "/api/v1/accounts/\(account)/contacts/\(contact)/conversations")).payload
+        try await decode(Payload<Conversation>.self, request("GET", "/api/v1/accounts/\(account)/contacts/\(contact)/conversations"))
+            .payload
     }
 
     // MARK: Plumbing
@@ -232,14 +264,20 @@ public struct ChatwootClient: Sendable {
     }
 
     private func request(_ method: String, _ path: String) -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path, headers: [("api_access_token", token), ("Accept", "application/json")], timeout: timeout, service: .chatwoot)
+        HTTPClient.Request(
+            method, baseURL + path, headers: [("api_access_token", token), ("Accept", "application/json")], timeout: timeout,
+            service: .chatwoot)
     }
 
     /// `asBot`: with the agent bot's token when there is one.
     private func request<Body: Encodable>(_ method: String, _ path: String, json: Body, asBot: Bool = false) throws -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path,
-                           headers: [("api_access_token", asBot ? botToken ?? token : token), ("Content-Type", "application/json"), ("Accept", "application/json")],
-                           body: try ServiceJSON.body(json), timeout: timeout, service: .chatwoot)
+        HTTPClient.Request(
+            method, baseURL + path,
+            headers: [
+                ("api_access_token", asBot ? botToken ?? token : token), ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+            ],
+            body: try ServiceJSON.body(json), timeout: timeout, service: .chatwoot)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPClient.Request) async throws -> T {

@@ -13,7 +13,9 @@ public struct EmbeddingsClient: Sendable {
 
     public enum Encoding: String, Sendable { case float, base64 }
 
-    public init(baseURL: String, apiKey: String?, model: String, http: HTTPClient, encoding: Encoding = .float, timeout: Duration = .seconds(30)) {
+    public init(
+        baseURL: String, apiKey: String?, model: String, http: HTTPClient, encoding: Encoding = .float, timeout: Duration = .seconds(30)
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.apiKey = apiKey
         self.model = model
@@ -31,16 +33,18 @@ public struct EmbeddingsClient: Sendable {
         }
         var headers = [("Content-Type", "application/json")]
         if let apiKey, !apiKey.isEmpty { headers.append(("Authorization", "Bearer \(apiKey)")) }
-        let request = HTTPClient.Request("POST", baseURL + "/embeddings", headers: headers,
-                                         body: try ServiceJSON.body(Body(model: model, input: inputs, encoding_format: encoding.rawValue)),
-                                         timeout: timeout, maxResponseBytes: 64 << 20, service: .embeddings)
+        let request = HTTPClient.Request(
+            "POST", baseURL + "/embeddings", headers: headers,
+            body: try ServiceJSON.body(Body(model: model, input: inputs, encoding_format: encoding.rawValue)),
+            timeout: timeout, maxResponseBytes: 64 << 20, service: .embeddings)
         let response = try await http.sendChecked(request)
         let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request))
         var vectors = [[Float]?](repeating: nil, count: inputs.count)
         for item in answer.data where vectors.indices.contains(item.index) { vectors[item.index] = item.embedding.values }
         guard vectors.allSatisfy({ $0 != nil }), Set(vectors.map { $0!.count }).count == 1 else {
-            throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request),
-                              detail: "expected \(inputs.count) vectors of one size, got \(answer.data.count)")
+            throw HTTPFailure(
+                kind: .unexpectedAnswer, request: Transfer.describe(request),
+                detail: "expected \(inputs.count) vectors of one size, got \(answer.data.count)")
         }
         return vectors.map { $0! }
     }

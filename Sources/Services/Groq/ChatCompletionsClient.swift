@@ -11,7 +11,10 @@ public struct ChatCompletionsClient: Sendable {
     private let http: HTTPClient
     private let timeout: Duration
 
-    public init(baseURL: String = "https://api.groq.com/openai/v1", apiKey: String, model: String, http: HTTPClient, timeout: Duration = .seconds(60)) {
+    public init(
+        baseURL: String = "https://api.groq.com/openai/v1", apiKey: String, model: String, http: HTTPClient,
+        timeout: Duration = .seconds(60)
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.apiKey = apiKey
         self.model = model
@@ -70,8 +73,9 @@ public struct ChatCompletionsClient: Sendable {
         guard !text.isEmpty else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "the completion has no answer text")
         }
-        return Completion(text: text, model: answer.model ?? model, promptTokens: answer.usage?.prompt_tokens,
-                          completionTokens: answer.usage?.completion_tokens)
+        return Completion(
+            text: text, model: answer.model ?? model, promptTokens: answer.usage?.prompt_tokens,
+            completionTokens: answer.usage?.completion_tokens)
     }
 
     /// The content with every `<think>…</think>` block removed (an unclosed one drops the rest).

@@ -12,7 +12,8 @@ struct CurlWorker {
     func run(_ transfers: BlockingQueue<Transfer>) {
         guard let handle = curl_easy_init() else {
             while let transfer = transfers.take() {
-                transfer.continuation.resume(throwing: HTTPFailure(kind: .transport, request: Transfer.describe(transfer.request), detail: "curl_easy_init failed"))
+                transfer.continuation.resume(
+                    throwing: HTTPFailure(kind: .transport, request: Transfer.describe(transfer.request), detail: "curl_easy_init failed"))
             }
             return
         }
@@ -96,9 +97,12 @@ struct CurlWorker {
         guard code == CURLE_OK else {
             if sink.tooLarge { throw HTTPFailure(kind: .responseTooLarge(limit: request.maxResponseBytes), request: described, detail: "") }
             if transfer.cancelled.isSet { throw HTTPFailure(kind: .cancelled, request: described, detail: "") }
-            if code == CURLE_UNSUPPORTED_PROTOCOL { throw HTTPFailure(kind: .refusedURL, request: described, detail: "a redirect to another scheme") }
+            if code == CURLE_UNSUPPORTED_PROTOCOL {
+                throw HTTPFailure(kind: .refusedURL, request: described, detail: "a redirect to another scheme")
+            }
             let message = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw HTTPFailure(kind: .transport, request: described, detail: message.isEmpty ? String(cString: curl_easy_strerror(code)) : message)
+            throw HTTPFailure(
+                kind: .transport, request: described, detail: message.isEmpty ? String(cString: curl_easy_strerror(code)) : message)
         }
         var status = 0
         sb_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

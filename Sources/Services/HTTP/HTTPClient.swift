@@ -17,7 +17,9 @@ public final class HTTPClient: Sendable {
     private let gate: (any ServiceGate)?
 
     /// Starts `connections` workers (the most requests in flight at once).
-    public init(connections: Int = 4, connectTimeout: Duration = .seconds(5), userAgent: String = "switchboard", gate: (any ServiceGate)? = nil) {
+    public init(
+        connections: Int = 4, connectTimeout: Duration = .seconds(5), userAgent: String = "switchboard", gate: (any ServiceGate)? = nil
+    ) {
         self.gate = gate
         CurlLibrary.initialize()
         for index in 0..<max(1, connections) {
@@ -72,11 +74,15 @@ public final class HTTPClient: Sendable {
     /// returned response carries status and headers (its body empty); an answer outside 2xx is
     /// read whole (up to the request's `maxResponseBytes`) and thrown as `HTTPFailure`. When
     /// `receive` throws, the transfer is stopped and the error rethrown.
-    public func download(_ request: HTTPClient.Request, buffer: Int = 4 << 20, into receive: ([UInt8]) async throws -> Void) async throws -> HTTPClient.Response {
+    public func download(_ request: HTTPClient.Request, buffer: Int = 4 << 20, into receive: ([UInt8]) async throws -> Void) async throws
+        -> HTTPClient.Response
+    {
         try await gated(request) { try await streamed(request, buffer: buffer, into: receive) }
     }
 
-    private func streamed(_ request: HTTPClient.Request, buffer: Int, into receive: ([UInt8]) async throws -> Void) async throws -> HTTPClient.Response {
+    private func streamed(_ request: HTTPClient.Request, buffer: Int, into receive: ([UInt8]) async throws -> Void) async throws
+        -> HTTPClient.Response
+    {
         let stream = BodyStream(capacity: buffer)
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
@@ -143,7 +149,8 @@ extension BlockingQueue<Transfer> {
     /// Hands `transfer` to a worker, or answers it at once when the client is closed.
     func hand(_ transfer: Transfer) {
         guard !push(transfer) else { return }
-        transfer.continuation.resume(throwing: HTTPFailure(kind: .cancelled, request: Transfer.describe(transfer.request), detail: "the HTTP client is closed"))
+        transfer.continuation.resume(
+            throwing: HTTPFailure(kind: .cancelled, request: Transfer.describe(transfer.request), detail: "the HTTP client is closed"))
     }
 }
 

@@ -69,8 +69,9 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
     /// The failure a non-2xx response means, with its advised delay and the start of its body.
     public static func from(_ response: HTTPClient.Response, request: String, now: Date = Date()) -> HTTPFailure {
         let snippet = String(response.text.prefix(300)).replacingOccurrences(of: "\n", with: " ")
-        return HTTPFailure(kind: .status(response.status), request: request, detail: snippet, retryAfter: RetryAdvice.delay(in: response, now: now),
-                           response: HTTPClient.Response(status: response.status, headers: response.headers, body: []))
+        return HTTPFailure(
+            kind: .status(response.status), request: request, detail: snippet, retryAfter: RetryAdvice.delay(in: response, now: now),
+            response: HTTPClient.Response(status: response.status, headers: response.headers, body: []))
     }
 }
 

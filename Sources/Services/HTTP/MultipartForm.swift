@@ -16,7 +16,9 @@ public struct MultipartFormBody: Sendable {
     }
 
     public mutating func file(_ name: String, filename: String, contentType: String, data: [UInt8]) {
-        bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(Self.escape(name))\"; filename=\"\(Self.escape(filename))\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
+        bytes += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(Self.escape(name))\"; filename=\"\(Self.escape(filename))\"\r\nContent-Type: \(contentType)\r\n\r\n"
+                .utf8)
         bytes += data
         bytes += Array("\r\n".utf8)
     }

@@ -20,9 +20,9 @@ enum ServiceJSON {
         do {
             return try decoder.decode(T.self, from: Data(response.body))
         } catch {
-            throw HTTPFailure(kind: .unexpectedAnswer, request: request,
-                              detail: "\(error): \(String(response.text.prefix(200)))")
+            throw HTTPFailure(
+                kind: .unexpectedAnswer, request: request,
+                detail: "\(error): \(String(response.text.prefix(200)))")
         }
     }
 }
-

@@ -59,7 +59,8 @@ public struct HetznerClient: Sendable {
             var image: Image
             var action: Action
         }
-        let request = try self.request("POST", "/servers/\(server)/actions/create_image", json: Body(description: description, labels: labels))
+        let request = try self.request(
+            "POST", "/servers/\(server)/actions/create_image", json: Body(description: description, labels: labels))
         let answer = try ServiceJSON.decode(Answer.self, from: try await http.sendChecked(request), request: Transfer.describe(request))
         return (answer.image, answer.action)
     }
@@ -75,7 +76,8 @@ public struct HetznerClient: Sendable {
     public func snapshots(labelSelector selector: String) async throws -> [Image] {
         struct Answer: Decodable { var images: [Image]; var meta: Meta? }
         return try await pages { page in
-            let request = request("GET", "/images?type=snapshot&label_selector=\(PercentEncoding.component(selector))&page=\(page)&per_page=50")
+            let request = request(
+                "GET", "/images?type=snapshot&label_selector=\(PercentEncoding.component(selector))&page=\(page)&per_page=50")
             let answer = try ServiceJSON.decode(Answer.self, from: try await http.sendChecked(request), request: Transfer.describe(request))
             return (answer.images, answer.meta?.pagination?.next_page)
         }
@@ -126,7 +128,8 @@ public struct HetznerClient: Sendable {
     }
 
     private func request<Body: Encodable>(_ method: String, _ path: String, json: Body) throws -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                           body: try ServiceJSON.body(json), timeout: timeout, service: .hetzner)
+        HTTPClient.Request(
+            method, baseURL + path, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+            body: try ServiceJSON.body(json), timeout: timeout, service: .hetzner)
     }
 }

@@ -21,7 +21,9 @@ public struct ServiceLimit: Sendable, Equatable, CustomStringConvertible {
 /// is full, refilled at `count` per `period` — the way Groq, Hetzner and most vendors count.
 public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     public enum Period: String, Sendable, CaseIterable {
-        case second = "s", minute = "min", hour = "h"
+        case second = "s"
+        case minute = "min"
+        case hour = "h"
 
         public var duration: Duration {
             switch self {

@@ -29,7 +29,9 @@ public struct ServiceLimits: Sendable, Equatable {
                 } else if let rate = RateLimit.parse(text) {
                     limit.rate = rate
                 } else {
-                    throw ConfigurationError("\(rateName) '\(text)' is not a rate such as 30/min, 5/s or 3600/h (at most \(RateLimit.largestCount) per period), or none")
+                    throw ConfigurationError(
+                        "\(rateName) '\(text)' is not a rate such as 30/min, 5/s or 3600/h (at most \(RateLimit.largestCount) per period), or none"
+                    )
                 }
             }
             let concurrencyName = "CONCURRENCY_\(service.settingName)"
@@ -45,7 +47,9 @@ public struct ServiceLimits: Sendable, Equatable {
             limits[service] = limit
         }
         let known = Set(ExternalService.allCases.flatMap { ["RATE_LIMIT_\($0.settingName)", "CONCURRENCY_\($0.settingName)"] })
-        if let unknown = environment.keys.sorted().first(where: { ($0.hasPrefix("RATE_LIMIT_") || $0.hasPrefix("CONCURRENCY_")) && !known.contains($0) }) {
+        if let unknown = environment.keys.sorted().first(where: {
+            ($0.hasPrefix("RATE_LIMIT_") || $0.hasPrefix("CONCURRENCY_")) && !known.contains($0)
+        }) {
             let services = ExternalService.allCases.map(\.settingName).joined(separator: ", ")
             throw ConfigurationError("\(unknown) names no service (services: \(services))")
         }

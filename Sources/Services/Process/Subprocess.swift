@@ -32,13 +32,17 @@ public final class Subprocess: Sendable {
     private static let spawning = Mutex(())
     private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
     // Glibc declares it only under _GNU_SOURCE, which Swift does not see: looked up by name.
-    private static let addCloseFrom: AddCloseFrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
+    private static let addCloseFrom: AddCloseFrom? = dlsym(
+        UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np"
+    )
+    .map { unsafeBitCast($0, to: AddCloseFrom.self) }
 
     /// Starts `executable` (a path) with `arguments` and exactly `environment`. `directory`, when
     /// given, is the child's working folder.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String], directory: String? = nil,
-                input: Bool = false, output: Output = .discard, error: Output = .discard) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String], directory: String? = nil,
+        input: Bool = false, output: Output = .discard, error: Output = .discard
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -82,7 +86,8 @@ public final class Subprocess: Sendable {
                 posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
             }
             guard let closeFrom = Self.addCloseFrom, closeFrom(&actions, 3) == 0 else {
-                throw SubprocessError("cannot start \(executable): posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later is needed)")
+                throw SubprocessError(
+                    "cannot start \(executable): posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later is needed)")
             }
 
             var attributes = posix_spawnattr_t()

@@ -46,7 +46,9 @@ public struct QdrantClient: Sendable {
         bytes[6] = (bytes[6] & 0x0f) | 0x80
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         let hex = Hex.encode(bytes)
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20),
+        ]
         return parts.joined(separator: "-")
     }
 
@@ -73,8 +75,9 @@ public struct QdrantClient: Sendable {
             }
             let info = try ServiceJSON.decode(Info.self, from: existing, request: Transfer.describe(lookup))
             if let size = info.result?.config?.params?.vectors?.size, size != vectorSize {
-                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(lookup),
-                                  detail: "collection \(collection) holds vectors of size \(size), but the embeddings have \(vectorSize)")
+                throw HTTPFailure(
+                    kind: .unexpectedAnswer, request: Transfer.describe(lookup),
+                    detail: "collection \(collection) holds vectors of size \(size), but the embeddings have \(vectorSize)")
             }
             return false
         }
@@ -86,7 +89,9 @@ public struct QdrantClient: Sendable {
         let create = try request("PUT", path, json: Create(vectors: .init(size: vectorSize)))
         let created = try await http.send(create)
         // 409: another replica created it a moment ago.
-        guard (200..<300).contains(created.status) || created.status == 409 else { throw HTTPFailure.from(created, request: Transfer.describe(create)) }
+        guard (200..<300).contains(created.status) || created.status == 409 else {
+            throw HTTPFailure.from(created, request: Transfer.describe(create))
+        }
         return created.status != 409
     }
 
@@ -95,7 +100,8 @@ public struct QdrantClient: Sendable {
         struct Body: Encodable { var points: [Point] }
         for start in stride(from: 0, to: points.count, by: max(1, batchSize)) {
             let batch = points[start..<min(start + batchSize, points.count)]
-            _ = try await http.sendChecked(try request("PUT", "/collections/\(collection)/points?wait=true", json: Body(points: Array(batch))))
+            _ = try await http.sendChecked(
+                try request("PUT", "/collections/\(collection)/points?wait=true", json: Body(points: Array(batch))))
         }
     }
 
@@ -103,8 +109,10 @@ public struct QdrantClient: Sendable {
     /// the `mustNot` pairs, scoring at least `scoreThreshold`.
     /// `sharedOr`, when given, admits besides the points that are not `private` those whose
     /// `guest_keys` hold any of these keys (a `should` of the two): one guest's own knowledge.
-    public func query(_ vector: [Float], limit: Int, must: [String: JSONValue] = [:], mustNot: [String: JSONValue] = [:],
-                      sharedOr guestKeys: [String]? = nil, scoreThreshold: Double? = nil) async throws -> [ScoredPoint] {
+    public func query(
+        _ vector: [Float], limit: Int, must: [String: JSONValue] = [:], mustNot: [String: JSONValue] = [:],
+        sharedOr guestKeys: [String]? = nil, scoreThreshold: Double? = nil
+    ) async throws -> [ScoredPoint] {
         struct Condition: Encodable {
             struct Match: Encodable {
                 var value: JSONValue?
@@ -135,10 +143,14 @@ public struct QdrantClient: Sendable {
             pairs.isEmpty ? nil : pairs.sorted { $0.key < $1.key }.map { Condition(key: $0.key, match: .init(value: $0.value)) }
         }
         let should = guestKeys.map { keys in
-            [Condition(must_not: [Condition(key: "private", match: .init(value: .bool(true)))]),
-             Condition(key: "guest_keys", match: .init(any: keys.isEmpty ? ["none"] : keys))]
+            [
+                Condition(must_not: [Condition(key: "private", match: .init(value: .bool(true)))]),
+                Condition(key: "guest_keys", match: .init(any: keys.isEmpty ? ["none"] : keys)),
+            ]
         }
-        let filter = must.isEmpty && mustNot.isEmpty && should == nil ? nil : Filter(must: conditions(must), must_not: conditions(mustNot), should: should)
+        let filter =
+            must.isEmpty && mustNot.isEmpty && should == nil
+            ? nil : Filter(must: conditions(must), must_not: conditions(mustNot), should: should)
         let body = Body(query: vector, limit: limit, filter: filter, score_threshold: scoreThreshold)
         let request = try request("POST", "/collections/\(collection)/points/query", json: body)
         let response = try await http.sendChecked(request)
@@ -158,6 +170,7 @@ public struct QdrantClient: Sendable {
     }
 
     private func request<Body: Encodable>(_ method: String, _ path: String, json: Body) throws -> HTTPClient.Request {
-        HTTPClient.Request(method, baseURL + path, headers: headers(json: true), body: try ServiceJSON.body(json), timeout: timeout, service: .qdrant)
+        HTTPClient.Request(
+            method, baseURL + path, headers: headers(json: true), body: try ServiceJSON.body(json), timeout: timeout, service: .qdrant)
     }
 }

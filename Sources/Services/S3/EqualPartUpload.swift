@@ -83,7 +83,8 @@ public struct EqualPartUpload: Sendable {
             let expected = "\"\(Hex.encode(Insecure.MD5.hash(data: digests)))-\(parts.count)\""
             guard let head = try await client.head(key) else { throw UploadFailure("\(key) is missing right after its upload completed") }
             guard head.size == total, head.etag == expected else {
-                throw UploadFailure("\(key) is not what was sent: \(head.size) bytes with ETag \(head.etag), expected \(total) bytes with ETag \(expected)")
+                throw UploadFailure(
+                    "\(key) is not what was sent: \(head.size) bytes with ETag \(head.etag), expected \(total) bytes with ETag \(expected)")
             }
             return Written(bytes: total, parts: parts.count, etag: expected)
         } catch {
@@ -102,7 +103,9 @@ public struct EqualPartUpload: Sendable {
         while true {
             do {
                 let part = try await client.uploadPart(upload, number: number, body: body)
-                guard part.etag == sent else { throw UploadFailure("part \(number) of \(upload.key) came back with ETag \(part.etag), sent \(sent)") }
+                guard part.etag == sent else {
+                    throw UploadFailure("part \(number) of \(upload.key) came back with ETag \(part.etag), sent \(sent)")
+                }
                 return part
             } catch let failure as HTTPFailure where failure.isRetryable && attempt < attempts && !Task.isCancelled {
                 let backoff = retryDelay * (1 << min(attempt - 1, 6))

@@ -20,9 +20,12 @@ struct ListPage {
         var found: [S3Client.Object] = []
         for contents in Self.elements("Contents", in: xml) {
             guard let key = Self.elements("Key", in: contents).first.map(Self.unescape),
-                  let modified = Self.elements("LastModified", in: contents).first.flatMap(Self.date) else { continue }
-            found.append(S3Client.Object(key: key, lastModified: modified, size: Self.elements("Size", in: contents).first.flatMap { Int($0) } ?? 0,
-                                         etag: Self.elements("ETag", in: contents).first.map(Self.unescape) ?? ""))
+                let modified = Self.elements("LastModified", in: contents).first.flatMap(Self.date)
+            else { continue }
+            found.append(
+                S3Client.Object(
+                    key: key, lastModified: modified, size: Self.elements("Size", in: contents).first.flatMap { Int($0) } ?? 0,
+                    etag: Self.elements("ETag", in: contents).first.map(Self.unescape) ?? ""))
         }
         objects = found
         let truncated = Self.elements("IsTruncated", in: xml).first == "true"
@@ -44,7 +47,8 @@ struct ListPage {
 
     static func unescape(_ text: String) -> String {
         text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(
+                of: "&amp;", with: "&")
     }
 
     /// `2026-11-26T01:18:00.000Z` (fractional seconds optional).
@@ -53,6 +57,7 @@ struct ListPage {
         guard trimmed.count >= 20 else { return nil }
         let digits = trimmed.prefix(19).split(whereSeparator: { "-T:".contains($0) }).compactMap { Int($0) }
         guard digits.count == 6 else { return nil }
-        return UTCTime.calendar.date(from: DateComponents(year: digits[0], month: digits[1], day: digits[2], hour: digits[3], minute: digits[4], second: digits[5]))
+        return UTCTime.calendar.date(
+            from: DateComponents(year: digits[0], month: digits[1], day: digits[2], hour: digits[3], minute: digits[4], second: digits[5]))
     }
 }

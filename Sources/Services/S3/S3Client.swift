@@ -57,7 +57,8 @@ public struct S3Client: Sendable {
         if response.status == 404 { return nil }
         guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
         guard let size = response.header("Content-Length").flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) }), size >= 0,
-              let etag = response.header("ETag") else {
+            let etag = response.header("ETag")
+        else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no Content-Length or ETag")
         }
         return Head(size: size, etag: etag)
@@ -98,8 +99,9 @@ public struct S3Client: Sendable {
 
     /// Uploads part `number` (from 1). R2 wants every part but the last of one size, 5 MiB at least.
     public func uploadPart(_ upload: Upload, number: Int, body: [UInt8]) async throws -> Part {
-        let request = request("PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)],
-                              headers: [("Content-Type", "application/octet-stream")], body: body)
+        let request = request(
+            "PUT", upload.key, query: [("partNumber", String(number)), ("uploadId", upload.id)],
+            headers: [("Content-Type", "application/octet-stream")], body: body)
         let response = try await http.sendChecked(request)
         guard let etag = response.header("ETag") else {
             throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "no ETag for part \(number)")
@@ -111,13 +113,16 @@ public struct S3Client: Sendable {
     /// error in the body; that is a failure too.
     public func completeUpload(_ upload: Upload, parts: [Part]) async throws {
         let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.escaped($0.etag))</ETag></Part>" }.joined()
-        let body = Array("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(list)</CompleteMultipartUpload>".utf8)
-        let request = request("POST", upload.key, query: [("uploadId", upload.id)], headers: [("Content-Type", "application/xml")], body: body)
+        let body = Array(
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(list)</CompleteMultipartUpload>".utf8)
+        let request = request(
+            "POST", upload.key, query: [("uploadId", upload.id)], headers: [("Content-Type", "application/xml")], body: body)
         let answer = try await http.sendChecked(request).text
         if answer.contains("<Error>") {
             let code = Self.element("Code", in: answer) ?? "InternalError"
-            throw HTTPFailure(kind: code == "InternalError" || code == "SlowDown" ? .status(503) : .unexpectedAnswer,
-                              request: Transfer.describe(request), detail: "\(code): \(Self.element("Message", in: answer) ?? "")")
+            throw HTTPFailure(
+                kind: code == "InternalError" || code == "SlowDown" ? .status(503) : .unexpectedAnswer,
+                request: Transfer.describe(request), detail: "\(code): \(Self.element("Message", in: answer) ?? "")")
         }
     }
 
@@ -132,7 +137,9 @@ public struct S3Client: Sendable {
 
     /// The text of the first `<name>` element of an XML answer.
     static func element(_ name: String, in xml: String) -> String? {
-        guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        guard let open = xml.range(of: "<\(name)>"), let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else {
+            return nil
+        }
         return String(xml[open.upperBound..<close.lowerBound])
     }
 
@@ -174,27 +181,37 @@ public struct S3Client: Sendable {
                 throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "not a ListBucketResult")
             }
             guard !page.truncatedWithoutToken else {
-                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "a page marked truncated names no next page")
+                throw HTTPFailure(
+                    kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "a page marked truncated names no next page")
             }
             objects += found
             token = page.nextToken
             if let token, !seen.insert(token).inserted {
-                throw HTTPFailure(kind: .unexpectedAnswer, request: Transfer.describe(request),
-                                  detail: "the listing does not advance: continuation token \(token.prefix(60)) came back again")
+                throw HTTPFailure(
+                    kind: .unexpectedAnswer, request: Transfer.describe(request),
+                    detail: "the listing does not advance: continuation token \(token.prefix(60)) came back again")
             }
         } while token != nil
         return objects
     }
 
     /// A request signed over `body`'s SHA-256 (S3 checks it against what arrives).
-    private func request(_ method: String, _ key: String?, query: [(String, String)] = [], headers: [(String, String)], body: [UInt8]) -> HTTPClient.Request {
+    private func request(_ method: String, _ key: String?, query: [(String, String)] = [], headers: [(String, String)], body: [UInt8])
+        -> HTTPClient.Request
+    {
         let payloadHash = body.isEmpty ? SignatureV4.emptyPayloadHash : Hex.encode(SHA256.hash(data: body))
         var path = "/" + PercentEncoding.component(bucket)
-        if let key { path += "/" + key.split(separator: "/", omittingEmptySubsequences: false).map { PercentEncoding.component(String($0)) }.joined(separator: "/") }
+        if let key {
+            path +=
+                "/"
+                + key.split(separator: "/", omittingEmptySubsequences: false).map { PercentEncoding.component(String($0)) }.joined(
+                    separator: "/")
+        }
         let own = [("Host", Self.host(of: endpoint))] + headers
         let signed = signer.sign(method: method, path: path, query: query, headers: own, payloadHash: payloadHash)
         let queryText = query.map { "\(PercentEncoding.component($0.0))=\(PercentEncoding.component($0.1))" }.joined(separator: "&")
-        return HTTPClient.Request(method, endpoint + path + (queryText.isEmpty ? "" : "?" + queryText), headers: own + signed, body: body, timeout: timeout)
+        return HTTPClient.Request(
+            method, endpoint + path + (queryText.isEmpty ? "" : "?" + queryText), headers: own + signed, body: body, timeout: timeout)
     }
 
     /// `host[:port]` of a URL, as the Host header carries it.

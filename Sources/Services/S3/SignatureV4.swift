@@ -24,8 +24,10 @@ public struct SignatureV4: Sendable {
     /// The headers to add to a request (`x-amz-date`, `x-amz-content-sha256`, the session token if
     /// any, and `Authorization`). `headers` are the request's own headers to sign besides those,
     /// `Host` among them; `path` is the URI path as sent, `query` its decoded parameters.
-    public func sign(method: String, path: String, query: [(String, String)] = [], headers: [(String, String)], payloadHash: String,
-                     date: Date = Date()) -> [(String, String)] {
+    public func sign(
+        method: String, path: String, query: [(String, String)] = [], headers: [(String, String)], payloadHash: String,
+        date: Date = Date()
+    ) -> [(String, String)] {
         let stamp = UTCTime.basicTimestamp(date)
         let day = String(stamp.prefix(8))
         var added: [(String, String)] = [("x-amz-date", stamp), ("x-amz-content-sha256", payloadHash)]
@@ -35,7 +37,8 @@ public struct SignatureV4: Sendable {
         let canonical = [
             method,
             Self.canonicalPath(path),
-            query.map { (PercentEncoding.component($0.0), PercentEncoding.component($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&"),
+            query.map { (PercentEncoding.component($0.0), PercentEncoding.component($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }
+                .joined(separator: "&"),
             signed.map { "\($0.0):\($0.1)\n" }.joined(),
             signedNames,
             payloadHash,
@@ -47,7 +50,8 @@ public struct SignatureV4: Sendable {
             key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
         }
         let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
-        added.append(("Authorization", "AWS4-HMAC-SHA256 Credential=\(accessKeyID)/\(scope),SignedHeaders=\(signedNames),Signature=\(signature)"))
+        added.append(
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=\(accessKeyID)/\(scope),SignedHeaders=\(signedNames),Signature=\(signature)"))
         return added
     }
 

@@ -26,6 +26,7 @@ public enum UTCTime {
     /// `20261126T090500Z`, ISO 8601's basic form (as SigV4 signs it).
     public static func basicTimestamp(_ date: Date) -> String {
         let p = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", p.year ?? 0, p.month ?? 0, p.day ?? 0, p.hour ?? 0, p.minute ?? 0, p.second ?? 0)
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", p.year ?? 0, p.month ?? 0, p.day ?? 0, p.hour ?? 0, p.minute ?? 0, p.second ?? 0)
     }
 }

@@ -41,18 +41,23 @@ enum StandIns {
             conversations: [.init(id: 51, contact: 7, lastActivityAt: 1_700_000_000)], host: everywhere, port: 3000)
         let embeddings = try await FakeService.embeddings(vector: [1, 0, 0], host: everywhere, port: 8001)
         let model = try await FakeService.chatModel(answer: "Breakfast is served from 7 to 10.", host: everywhere, port: 8002)
-        let speech = try await FakeService.azureSpeech(heard: "When is breakfast?", transcribed: "Hello, this is Ada, I would like to arrive early on Friday.",
-                                                       host: everywhere, port: 8003)
+        let speech = try await FakeService.azureSpeech(
+            heard: "When is breakfast?", transcribed: "Hello, this is Ada, I would like to arrive early on Friday.",
+            host: everywhere, port: 8003)
         let recordings = try await FakeService(host: everywhere, port: 8004) { _ in
             FakeService.answer(.ok, "ID3-recording", headers: [.contentType: "audio/mpeg"])
         }
         let fakes = ["chatwoot": chatwoot.service, "embeddings": embeddings, "model": model, "speech": speech, "recordings": recordings]
         let report = try await FakeService(host: everywhere, port: 8999) { _ in
             let posted = chatwoot.posted.value.map { post -> [String: Any] in
-                ["conversation": post.conversation, "private": post.isPrivate, "bot": post.byBot, "multipart": post.multipart, "content": post.content]
+                [
+                    "conversation": post.conversation, "private": post.isPrivate, "bot": post.byBot, "multipart": post.multipart,
+                    "content": post.content,
+                ]
             }
             let requests = fakes.mapValues { $0.requests.map { "\($0.method) \($0.path)" } }
-            let body = (try? JSONSerialization.data(withJSONObject: ["posted": posted, "requests": requests], options: [.sortedKeys])) ?? Data()
+            let body =
+                (try? JSONSerialization.data(withJSONObject: ["posted": posted, "requests": requests], options: [.sortedKeys])) ?? Data()
             return FakeService.answer(.ok, String(decoding: body, as: UTF8.self), headers: [.contentType: "application/json"])
         }
         return [chatwoot, report] + Array(fakes.values)
@@ -61,8 +66,9 @@ enum StandIns {
     static func qdrant() async throws -> [any Sendable] {
         let (qdrant, service) = try await FakeQdrant.create(apiKey: setting("QDRANT_API_KEY") ?? "", host: "0.0.0.0", port: 6333)
         // What the house manual would hold: the chat flow's retrieval finds it.
-        qdrant.seed(setting("QDRANT_COLLECTION") ?? "knowledge", id: QdrantClient.pointID(for: "kb:breakfast"), vector: [1, 0, 0],
-                    payload: #"{"account_id":1,"text":"Breakfast 7:00-10:00 in the lobby."}"#)
+        qdrant.seed(
+            setting("QDRANT_COLLECTION") ?? "knowledge", id: QdrantClient.pointID(for: "kb:breakfast"), vector: [1, 0, 0],
+            payload: #"{"account_id":1,"text":"Breakfast 7:00-10:00 in the lobby."}"#)
         return [qdrant, service]
     }
 }

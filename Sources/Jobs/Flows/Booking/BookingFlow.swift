@@ -15,22 +15,31 @@ public enum BookingFlow {
 
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
         guard let account = services.account else { return [] }
-        return [vectorize(services, account), triage(services, account), ConversationTriage.definition(services), PhaseAdvance.definition(services)]
+        return [
+            vectorize(services, account), triage(services, account), ConversationTriage.definition(services),
+            PhaseAdvance.definition(services),
+        ]
     }
 
     static func vectorize(_ services: FlowServices, _ account: Int) -> JobDefinition {
-        JobDefinition(kind: Flows.booking.kind, queue: Flows.booking.queue, retry: Flows.booking.retry, timeout: .seconds(120),
-                      payload: BookingChange.self) { booking, context in
+        JobDefinition(
+            kind: Flows.booking.kind, queue: Flows.booking.queue, retry: Flows.booking.retry, timeout: .seconds(120),
+            payload: BookingChange.self
+        ) { booking, context in
             var facts: [String: JSONValue] = ["source": .string("booking"), "reservation_id": .string(booking.reservationID)]
-            for (key, value) in [("status", booking.status), ("check_in", booking.checkIn), ("check_out", booking.checkOut),
-                                 ("guest_name", booking.guestName), ("guest_email", booking.guestEmail), ("guest_phone", booking.guestPhone),
-                                 ("listing_id", booking.listingID), ("listing", booking.listingTitle),
-                                 ("confirmation_code", booking.confirmationCode), ("channel", booking.source)] {
+            for (key, value) in [
+                ("status", booking.status), ("check_in", booking.checkIn), ("check_out", booking.checkOut),
+                ("guest_name", booking.guestName), ("guest_email", booking.guestEmail), ("guest_phone", booking.guestPhone),
+                ("listing_id", booking.listingID), ("listing", booking.listingTitle),
+                ("confirmation_code", booking.confirmationCode), ("channel", booking.source),
+            ] {
                 facts[key] = value.map(JSONValue.string)
             }
-            facts["guest_keys"] = .array(ReservationIndex.contacts(phone: booking.guestPhone, email: booking.guestEmail).map(JSONValue.string))
-            try await KnowledgeIndex.write(services, account: account, source: "guesty:reservation:\(booking.reservationID)",
-                                           texts: [summary(booking)], payload: facts)
+            facts["guest_keys"] = .array(
+                ReservationIndex.contacts(phone: booking.guestPhone, email: booking.guestEmail).map(JSONValue.string))
+            try await KnowledgeIndex.write(
+                services, account: account, source: "guesty:reservation:\(booking.reservationID)",
+                texts: [summary(booking)], payload: facts)
             let request = try Flows.booking.stage(triageKind, queue: triageQueue)
                 .request(booking, dedupe: "booking:\(context.id):\(triageKind)", budgets: services.budgets)
             return .next(request)
@@ -38,26 +47,36 @@ public enum BookingFlow {
     }
 
     static func triage(_ services: FlowServices, _ account: Int) -> JobDefinition {
-        JobDefinition(kind: triageKind, queue: triageQueue, retry: Flows.booking.retry, timeout: .seconds(60), payload: BookingChange.self) { change, context in
+        JobDefinition(kind: triageKind, queue: triageQueue, retry: Flows.booking.retry, timeout: .seconds(60), payload: BookingChange.self)
+        { change, context in
             // Kept for the triage of the guest's later conversations; a lean event is decided on
             // what is known of the reservation.
             let booking = try await ReservationIndex(pool: context.redis, keys: services.keys).record(change)
-            let decision = StayPhase.decide(status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, today: services.today())
+            let decision = StayPhase.decide(
+                status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, today: services.today())
             let logger = context.logger
             guard decision != .unknown else {
-                logger.info("the reservation does not say its phase; conversation left as it is", metadata: ["guesty.reservation": "\(booking.reservationID)"])
+                logger.info(
+                    "the reservation does not say its phase; conversation left as it is",
+                    metadata: ["guesty.reservation": "\(booking.reservationID)"])
                 return .done
             }
-            guard let conversation = try await GuestConversation.latest(services.chatwoot, account: account, phone: booking.guestPhone,
-                                                                         email: booking.guestEmail) else {
-                logger.info("the guest has no Chatwoot conversation; nothing to triage", metadata: ["guesty.reservation": "\(booking.reservationID)"])
+            guard
+                let conversation = try await GuestConversation.latest(
+                    services.chatwoot, account: account, phone: booking.guestPhone,
+                    email: booking.guestEmail)
+            else {
+                logger.info(
+                    "the guest has no Chatwoot conversation; nothing to triage",
+                    metadata: ["guesty.reservation": "\(booking.reservationID)"])
                 return .done
             }
             // The reservation reached this conversation: its phone and email are the guest's.
             let identities = ReservationIndex.contacts(phone: booking.guestPhone, email: booking.guestEmail).map { key in
                 VerifiedGuest(key: key, source: "reservation \(booking.reservationID) (Guesty)")
             }
-            try await VerifiedGuest.record(identities, pool: context.redis, keys: services.keys, account: account, conversation: conversation)
+            try await VerifiedGuest.record(
+                identities, pool: context.redis, keys: services.keys, account: account, conversation: conversation)
             try await Triage.apply(services, account: account, conversation: conversation, decision)
             return .done
         }

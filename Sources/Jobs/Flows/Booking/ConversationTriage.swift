@@ -13,16 +13,22 @@ public enum ConversationTriage {
     public static let queue = BookingFlow.triageQueue
 
     public static func definition(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: kind, queue: queue, retry: Flows.booking.retry, timeout: .seconds(60), payload: NewConversation.self) { new, context in
+        JobDefinition(kind: kind, queue: queue, retry: Flows.booking.retry, timeout: .seconds(60), payload: NewConversation.self) {
+            new, context in
             let reservation = try await ReservationIndex(pool: context.redis, keys: services.keys).find(phone: new.phone, email: new.email)
             var decision = StayPhase.Decision.label(.inquiry)
             if let reservation {
-                decision = StayPhase.decide(status: reservation.status, checkIn: reservation.checkIn, checkOut: reservation.checkOut, today: services.today())
+                decision = StayPhase.decide(
+                    status: reservation.status, checkIn: reservation.checkIn, checkOut: reservation.checkOut, today: services.today())
                 // A stay that fell through, or one whose dates are unknown: the guest is asking again.
                 if decision == .clear || decision == .unknown { decision = .label(.inquiry) }
             }
-            context.logger.info("conversation triaged", metadata: ["chatwoot.conversation": "\(new.conversationID)", "decision": "\(decision)",
-                                                                  "guesty.reservation": "\(reservation?.reservationID ?? "none")"])
+            context.logger.info(
+                "conversation triaged",
+                metadata: [
+                    "chatwoot.conversation": "\(new.conversationID)", "decision": "\(decision)",
+                    "guesty.reservation": "\(reservation?.reservationID ?? "none")",
+                ])
             try await Triage.apply(services, account: new.accountID, conversation: new.conversationID, decision)
             return .done
         }
@@ -45,14 +51,19 @@ public struct NewConversation: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id", conversationID = "conversation_id", phone, email
+        case accountID = "account_id"
+        case conversationID = "conversation_id"
+        case phone, email
     }
 
     /// The job, deduplicated per conversation: the first of its events starts it, the others find it.
     public func request() throws -> (JobRequest, dedupe: String) {
         let dedupe = "chatwoot:\(accountID):conversation:\(conversationID):triage"
         let text = String(decoding: try FlowPayloadCoding.encoder.encode(self), as: UTF8.self)
-        return (JobRequest(queue: ConversationTriage.queue, kind: ConversationTriage.kind, payload: text, maxAttempts: Flows.booking.retry.maxAttempts,
-                           dedupe: dedupe), dedupe)
+        return (
+            JobRequest(
+                queue: ConversationTriage.queue, kind: ConversationTriage.kind, payload: text, maxAttempts: Flows.booking.retry.maxAttempts,
+                dedupe: dedupe), dedupe
+        )
     }
 }

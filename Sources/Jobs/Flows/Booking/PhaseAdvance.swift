@@ -20,7 +20,8 @@ public enum PhaseAdvance {
 
     /// Without `services` (a scheduler checking what it may enqueue) it refuses to run.
     public static func definition(_ services: FlowServices?) -> JobDefinition {
-        JobDefinition(kind: kind, queue: queue, retry: retry, timeout: .seconds(1800), restartable: true, payload: Request.self) { request, context in
+        JobDefinition(kind: kind, queue: queue, retry: retry, timeout: .seconds(1800), restartable: true, payload: Request.self) {
+            request, context in
             guard let services, let account = services.account else {
                 throw JobFailure.permanent("this consumer has no CHATWOOT_ACCOUNT_ID: it cannot move conversations between phases")
             }
@@ -29,8 +30,10 @@ public enum PhaseAdvance {
             let index = ReservationIndex(pool: context.redis, keys: services.keys)
             var moved = 0
             for reservation in try await index.all() {
-                let now = StayPhase.decide(status: reservation.status, checkIn: reservation.checkIn, checkOut: reservation.checkOut, today: today)
-                let before = StayPhase.decide(status: reservation.status, checkIn: reservation.checkIn, checkOut: reservation.checkOut, today: yesterday)
+                let now = StayPhase.decide(
+                    status: reservation.status, checkIn: reservation.checkIn, checkOut: reservation.checkOut, today: today)
+                let before = StayPhase.decide(
+                    status: reservation.status, checkIn: reservation.checkIn, checkOut: reservation.checkOut, today: yesterday)
                 guard case .label = now, now != before else { continue }
                 for conversation in try await conversations(of: reservation, services: services, account: account) {
                     try await Triage.apply(services, account: account, conversation: conversation, now)
@@ -38,14 +41,18 @@ public enum PhaseAdvance {
                 }
             }
             let dropped = try await index.sweep(today: today)
-            context.logger.info("stay phases advanced", metadata: ["day": "\(today)", "conversations": "\(moved)", "reservations_dropped": "\(dropped)"])
+            context.logger.info(
+                "stay phases advanced", metadata: ["day": "\(today)", "conversations": "\(moved)", "reservations_dropped": "\(dropped)"])
             return .done
         }
     }
 
     /// The guest's conversations that are not resolved (exact phone digits, then email).
     static func conversations(of reservation: BookingChange, services: FlowServices, account: Int) async throws -> [Int] {
-        guard let contact = try await GuestConversation.contact(services.chatwoot, account: account, phone: reservation.guestPhone, email: reservation.guestEmail) else {
+        guard
+            let contact = try await GuestConversation.contact(
+                services.chatwoot, account: account, phone: reservation.guestPhone, email: reservation.guestEmail)
+        else {
             return []
         }
         let all = try await services.chatwoot.conversations(account: account, contact: contact)

@@ -19,8 +19,10 @@ struct ReservationIndex {
     func record(_ change: BookingChange) async throws -> BookingChange {
         var merged = try await reservation(change.reservationID) ?? BookingChange(event: change.event, reservationID: change.reservationID)
         merged.event = change.event
-        for path in [\BookingChange.status, \.checkIn, \.checkOut, \.guestName, \.guestEmail, \.guestPhone, \.listingID, \.listingTitle,
-                     \.confirmationCode, \.source, \.publishedAt] {
+        for path in [
+            \BookingChange.status, \.checkIn, \.checkOut, \.guestName, \.guestEmail, \.guestPhone, \.listingID, \.listingTitle,
+            \.confirmationCode, \.source, \.publishedAt,
+        ] {
             if let value = change[keyPath: path] { merged[keyPath: path] = value }
         }
         let text = String(decoding: try FlowPayloadCoding.encoder.encode(merged), as: UTF8.self)
@@ -71,14 +73,16 @@ struct ReservationIndex {
         for reservation in stale {
             for contact in Self.contacts(phone: reservation.guestPhone, email: reservation.guestEmail) {
                 // Only if the contact still points at this one (a later stay may have taken it).
-                commands.append(RedisCommand("EVAL", [Self.deleteIfEqual, "1", keys.reservationsByContact, contact, reservation.reservationID]))
+                commands.append(
+                    RedisCommand("EVAL", [Self.deleteIfEqual, "1", keys.reservationsByContact, contact, reservation.reservationID]))
             }
         }
         _ = try await pool.pipeline(commands)
         return old.count
     }
 
-    static let deleteIfEqual = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
+    static let deleteIfEqual =
+        "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
 
     /// The index's keys for a guest: `phone:<digits>` and `email:<lowercased>`.
     static func contacts(phone: String?, email: String?) -> [String] {

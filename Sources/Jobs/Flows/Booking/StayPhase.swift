@@ -35,7 +35,8 @@ public enum StayPhase: String, Sendable, CaseIterable, Hashable {
     static func day(_ day: String, plus days: Int) -> String? {
         let parts = day.split(separator: "-").compactMap { Int($0) }
         guard parts.count == 3, let date = UTCTime.calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-              let moved = UTCTime.calendar.date(byAdding: .day, value: days, to: date) else { return nil }
+            let moved = UTCTime.calendar.date(byAdding: .day, value: days, to: date)
+        else { return nil }
         return UTCTime.day(moved)
     }
 
@@ -43,7 +44,9 @@ public enum StayPhase: String, Sendable, CaseIterable, Hashable {
     static func day(_ text: String?) -> String? {
         guard let text, text.count >= 10 else { return nil }
         let day = String(text.prefix(10))
-        let shape = day.enumerated().allSatisfy { index, character in index == 4 || index == 7 ? character == "-" : character.isASCII && character.isNumber }
+        let shape = day.enumerated().allSatisfy { index, character in
+            index == 4 || index == 7 ? character == "-" : character.isASCII && character.isNumber
+        }
         return shape ? day : nil
     }
 }

@@ -10,7 +10,8 @@ enum Triage {
         let phases = Set(StayPhase.allCases.map(\.rawValue))
         switch decision {
         case .label(let phase):
-            try await services.chatwoot.addLabels(account: account, conversation: conversation, [phase.rawValue], removing: phases.subtracting([phase.rawValue]))
+            try await services.chatwoot.addLabels(
+                account: account, conversation: conversation, [phase.rawValue], removing: phases.subtracting([phase.rawValue]))
             if let team = services.teams[phase] {
                 let current = try await services.chatwoot.conversationState(account: account, conversation: conversation)
                 if current.teamID != team {

@@ -35,7 +35,9 @@ public enum CallFlow {
     }
 
     static func download(_ http: HTTPClient, _ blobs: BlobStore, budgets: RetryBudgets) -> JobDefinition {
-        JobDefinition(kind: Flows.call.kind, queue: Flows.call.queue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallRecording.self) { call, _ in
+        JobDefinition(
+            kind: Flows.call.kind, queue: Flows.call.queue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallRecording.self
+        ) { call, _ in
             // Aircall serves MP3 (a CDN may label it application/octet-stream); the name is fixed
             // per call, so a rerun overwrites its own blob.
             let blob = try blobs.create(folder: "calls", name: "\(call.callID)-\(call.source).mp3")
@@ -44,7 +46,9 @@ public enum CallFlow {
             let limit = 200 << 20
             let response: HTTPClient.Response
             do {
-                response = try await http.download(HTTPClient.Request("GET", call.recordingURL, timeout: .seconds(240), maxResponseBytes: 64 << 10)) { piece in
+                response = try await http.download(
+                    HTTPClient.Request("GET", call.recordingURL, timeout: .seconds(240), maxResponseBytes: 64 << 10)
+                ) { piece in
                     guard blob.byteCount + piece.count <= limit else {
                         throw JobFailure.permanent("the \(call.source) of call \(call.callID) is over \(limit >> 20) MiB")
                     }
@@ -59,27 +63,38 @@ public enum CallFlow {
                 throw JobFailure.retryable("the \(call.source) of call \(call.callID) came back empty")
             }
             try await blob.commit()
-            let served = response.header("Content-Type").flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(AudioTypes.contentType(forExtension:))
-            let audio = CallAudio(call: call, audio: AudioSource(blob: blob.reference, contentType: served ?? "audio/mpeg", byteCount: blob.byteCount))
+            let served = response.header("Content-Type").flatMap(AudioTypes.fileExtension(forContentType:)).flatMap(
+                AudioTypes.contentType(forExtension:))
+            let audio = CallAudio(
+                call: call, audio: AudioSource(blob: blob.reference, contentType: served ?? "audio/mpeg", byteCount: blob.byteCount))
             return .next(try next(transcribeKind, queue: transcribeQueue, audio, call: call, budgets: budgets))
         }
     }
 
     static func transcribe(_ speech: AzureSpeechClient, _ blobs: BlobStore, budgets: RetryBudgets) -> JobDefinition {
-        JobDefinition(kind: transcribeKind, queue: transcribeQueue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallAudio.self) { item, context in
-            guard let reference = item.audio.blob else { throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store") }
+        JobDefinition(
+            kind: transcribeKind, queue: transcribeQueue, retry: Flows.call.retry, timeout: .seconds(300), payload: CallAudio.self
+        ) { item, context in
+            guard let reference = item.audio.blob else {
+                throw JobFailure.permanent("call \(item.call.callID): no recording in the blob store")
+            }
             let audio = try await BlobAccess.read(blobs, reference)
             let transcript = try await speech.transcribe(audio, contentType: item.audio.contentType ?? "audio/mpeg")
             guard !transcript.text.isEmpty else {
                 context.logger.notice("nothing intelligible in the call; not indexed", metadata: ["aircall.call": "\(item.call.callID)"])
                 return .done
             }
-            return .next(try next(vectorizeKind, queue: vectorizeQueue, CallTranscript(call: item.call, text: transcript.text), call: item.call, budgets: budgets))
+            return .next(
+                try next(
+                    vectorizeKind, queue: vectorizeQueue, CallTranscript(call: item.call, text: transcript.text), call: item.call,
+                    budgets: budgets))
         }
     }
 
     static func vectorize(_ services: FlowServices, _ account: Int) -> JobDefinition {
-        JobDefinition(kind: vectorizeKind, queue: vectorizeQueue, retry: Flows.call.retry, timeout: .seconds(120), payload: CallTranscript.self) { item, _ in
+        JobDefinition(
+            kind: vectorizeKind, queue: vectorizeQueue, retry: Flows.call.retry, timeout: .seconds(120), payload: CallTranscript.self
+        ) { item, _ in
             let call = item.call
             var facts: [String: JSONValue] = ["source": .string("call"), "call_id": .integer(call.callID), "audio": .string(call.source)]
             facts["direction"] = call.direction.map(JSONValue.string)
@@ -90,30 +105,41 @@ public enum CallFlow {
             facts["duration"] = call.duration.map(JSONValue.integer)
             facts["agent"] = call.agentName.map(JSONValue.string)
             facts["line"] = call.lineName.map(JSONValue.string)
-            try await KnowledgeIndex.write(services, account: account, source: "aircall:call:\(call.callID):\(call.source)",
-                                           texts: TextChunks.split(item.text), payload: facts)
+            try await KnowledgeIndex.write(
+                services, account: account, source: "aircall:call:\(call.callID):\(call.source)",
+                texts: TextChunks.split(item.text), payload: facts)
             guard call.rawDigits != nil else { return .done }
             return .next(try next(noteKind, queue: BookingFlow.triageQueue, item, call: call, budgets: services.budgets))
         }
     }
 
     static func note(_ services: FlowServices, _ account: Int) -> JobDefinition {
-        JobDefinition(kind: noteKind, queue: BookingFlow.triageQueue, retry: Flows.call.retry, timeout: .seconds(60), payload: CallTranscript.self) { item, context in
+        JobDefinition(
+            kind: noteKind, queue: BookingFlow.triageQueue, retry: Flows.call.retry, timeout: .seconds(60), payload: CallTranscript.self
+        ) { item, context in
             let call = item.call
-            guard let conversation = try await GuestConversation.latest(services.chatwoot, account: account, phone: call.rawDigits, email: nil) else {
-                context.logger.info("the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])
+            guard
+                let conversation = try await GuestConversation.latest(
+                    services.chatwoot, account: account, phone: call.rawDigits, email: nil)
+            else {
+                context.logger.info(
+                    "the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])
                 return .done
             }
             // The caller's number, as Aircall saw it, reached this conversation: an agent's
             // `@assistant` note may look the guest up by it.
             if let digits = call.rawDigits.flatMap(GuestConversation.digits) {
-                try await VerifiedGuest.record([VerifiedGuest(key: "phone:\(digits)", source: "the caller's number of Aircall call \(call.callID)")],
-                                               pool: context.redis, keys: services.keys, account: account, conversation: conversation)
+                try await VerifiedGuest.record(
+                    [VerifiedGuest(key: "phone:\(digits)", source: "the caller's number of Aircall call \(call.callID)")],
+                    pool: context.redis, keys: services.keys, account: account, conversation: conversation)
             }
-            let note = ReplyOnce.Post(marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)",
-                                      account: account, conversation: conversation, content: noteText(item), isPrivate: true)
+            let note = ReplyOnce.Post(
+                marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)",
+                account: account, conversation: conversation, content: noteText(item), isPrivate: true)
             try await ReplyOnce.once(services, context, note) {
-                try await services.chatwoot.postMessage(account: account, conversation: conversation, content: note.content, isPrivate: true).id
+                try await services.chatwoot.postMessage(
+                    account: account, conversation: conversation, content: note.content, isPrivate: true
+                ).id
             }
             return .done
         }
@@ -136,7 +162,9 @@ public enum CallFlow {
         return "\(heading) (Aircall call \(call.callID)), transcribed:\n\n\(text)"
     }
 
-    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, call: CallRecording, budgets: RetryBudgets) throws -> JobRequest {
+    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, call: CallRecording, budgets: RetryBudgets)
+        throws -> JobRequest
+    {
         try Flows.call.stage(kind, queue: queue).request(payload, dedupe: "call:\(call.callID):\(call.source):\(kind)", budgets: budgets)
     }
 }

@@ -21,39 +21,52 @@ public enum ChatFlow {
     }
 
     static func retrieve(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
-                      onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error) }) { message, context in
+        JobDefinition(
+            kind: Flows.chat.kind, queue: Flows.chat.queue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatMessage.self,
+            onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error)
+            }
+        ) { message, context in
             let vector = try await services.embeddings.embed([message.content]).first ?? []
             let account: [String: JSONValue] = ["account_id": .integer(message.accountID)]
             let audience = message.audience ?? .guest
             var guest: [VerifiedGuest] = []
             if audience == .agent {
-                let recorded = try await VerifiedGuest.recorded(pool: context.redis, keys: services.keys, account: message.accountID,
-                                                                conversation: message.conversationID)
+                let recorded = try await VerifiedGuest.recorded(
+                    pool: context.redis, keys: services.keys, account: message.accountID,
+                    conversation: message.conversationID)
                 for identity in (message.verifiedGuest ?? []) + recorded where !guest.contains(where: { $0.key == identity.key }) {
                     guest.append(identity)
                 }
             }
-            let hits = switch audience {
-            case .guest:
-                // Never what is known privately about any guest.
-                try await services.qdrant.query(vector, limit: services.contextLimit, must: account, mustNot: ["private": .bool(true)],
-                                                scoreThreshold: services.scoreThreshold)
-            case .team:
-                try await services.qdrant.query(vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
-            case .agent:
-                // The shared knowledge and this guest's own calls and bookings; never another guest's.
-                try await services.qdrant.query(vector, limit: services.contextLimit, must: account, sharedOr: guest.map(\.key),
-                                                scoreThreshold: services.scoreThreshold)
-            }
-            var draft = ChatDraft(message: message, context: hits.compactMap { hit in
-                // For the team, each fact says where it comes from, so staff can check it.
-                hit.payload?["text"]?.string.map { text in audience == .guest ? text : "[\(hit.payload?["source_id"]?.string ?? "knowledge")] \(text)" }
-            })
+            let hits =
+                switch audience {
+                case .guest:
+                    // Never what is known privately about any guest.
+                    try await services.qdrant.query(
+                        vector, limit: services.contextLimit, must: account, mustNot: ["private": .bool(true)],
+                        scoreThreshold: services.scoreThreshold)
+                case .team:
+                    try await services.qdrant.query(
+                        vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
+                case .agent:
+                    // The shared knowledge and this guest's own calls and bookings; never another guest's.
+                    try await services.qdrant.query(
+                        vector, limit: services.contextLimit, must: account, sharedOr: guest.map(\.key),
+                        scoreThreshold: services.scoreThreshold)
+                }
+            var draft = ChatDraft(
+                message: message,
+                context: hits.compactMap { hit in
+                    // For the team, each fact says where it comes from, so staff can check it.
+                    hit.payload?["text"]?.string.map { text in
+                        audience == .guest ? text : "[\(hit.payload?["source_id"]?.string ?? "knowledge")] \(text)"
+                    }
+                })
             if audience == .agent { draft.guest = guest }
             if draft.context.isEmpty, services.handOffWithoutKnowledge, audience == .guest {
-                try await Handoff.handOver(services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
-                                           reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
+                try await Handoff.handOver(
+                    services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
+                    reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
                 return .done
             }
             return .next(try next(generateKind, queue: generateQueue, draft, message: message, budgets: services.budgets))
@@ -61,13 +74,17 @@ public enum ChatFlow {
     }
 
     static func generate(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: generateKind, queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
-                      onDeadLetter: { draft, error, redis in
-                          try await tellAgents(services, redis, draft.message.accountID, draft.message.conversationID, error)
-                      }) { draft, context in
+        JobDefinition(
+            kind: generateKind, queue: generateQueue, retry: Flows.chat.retry, timeout: .seconds(90), payload: ChatDraft.self,
+            onDeadLetter: { draft, error, redis in
+                try await tellAgents(services, redis, draft.message.accountID, draft.message.conversationID, error)
+            }
+        ) { draft, context in
             var prompt = services.systemPrompt
             if !draft.context.isEmpty {
-                prompt += "\n\nWhat we know that may help (use only what is relevant):\n" + draft.context.map { "- \($0)" }.joined(separator: "\n")
+                prompt +=
+                    "\n\nWhat we know that may help (use only what is relevant):\n"
+                    + draft.context.map { "- \($0)" }.joined(separator: "\n")
             }
             let message = draft.message
             // The conversation so far helps the answer but is not worth the guest's answer: if it
@@ -75,24 +92,28 @@ public enum ChatFlow {
             // slow or down), the model answers the question alone.
             var turns: [ChatCompletionsClient.Message] = []
             do {
-                let history = try await services.chatwoot.messages(account: message.accountID, conversation: message.conversationID,
-                                                                   before: message.messageID > 0 ? message.messageID : nil)
+                let history = try await services.chatwoot.messages(
+                    account: message.accountID, conversation: message.conversationID,
+                    before: message.messageID > 0 ? message.messageID : nil)
                 turns = ConversationHistory.turns(history, before: message.messageID, limit: services.historyLimit)
             } catch {
-                context.logger.warning("answering without the conversation's history: it could not be read", metadata: ["error": "\(error)"])
+                context.logger.warning(
+                    "answering without the conversation's history: it could not be read", metadata: ["error": "\(error)"])
             }
             let audience = draft.message.audience ?? .guest
             if audience == .guest {
                 prompt += "\n\n" + HandoffRequest.instruction
             } else {
-                prompt += "\n\nYou are answering a member of the team, not a guest. After each fact you use, name its source as given in brackets."
+                prompt +=
+                    "\n\nYou are answering a member of the team, not a guest. After each fact you use, name its source as given in brackets."
             }
             let completion = try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
             let said = audience == .guest ? HandoffRequest(completion.text) : HandoffRequest(text: completion.text)
             // An agent's answer says whose records it could draw on.
             let content = audience == .agent ? said.text + "\n\n" + VerifiedGuest.note(draft.guest ?? []) : said.text
-            var answer = ChatAnswer(accountID: draft.message.accountID, conversationID: draft.message.conversationID,
-                                    messageID: draft.message.messageID, content: content)
+            var answer = ChatAnswer(
+                accountID: draft.message.accountID, conversationID: draft.message.conversationID,
+                messageID: draft.message.messageID, content: content)
             answer.audience = draft.message.audience
             if said.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
@@ -102,29 +123,41 @@ public enum ChatFlow {
             // Spoken by the synthesize stage, wherever it runs: this consumer's own lack of Azure
             // (the stack's llm service has none) says nothing about whether one can speak.
             if draft.message.replyAsVoice == true {
-                return .next(try next(VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, flow: Flows.voice, budgets: services.budgets))
+                return .next(
+                    try next(
+                        VoiceFlow.synthesizeKind, queue: VoiceFlow.synthesizeQueue, answer, message: draft.message, flow: Flows.voice,
+                        budgets: services.budgets))
             }
             return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message, budgets: services.budgets))
         }
     }
 
     static func reply(_ services: FlowServices) -> JobDefinition {
-        JobDefinition(kind: replyKind, queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
-                      onDeadLetter: { answer, error, redis in try await tellAgents(services, redis, answer.accountID, answer.conversationID, error) }) { answer, context in
+        JobDefinition(
+            kind: replyKind, queue: replyQueue, retry: Flows.chat.retry, timeout: .seconds(30), payload: ChatAnswer.self,
+            onDeadLetter: { answer, error, redis in try await tellAgents(services, redis, answer.accountID, answer.conversationID, error) }
+        ) { answer, context in
             let audience = answer.audience ?? .guest
             // Whose turn it is matters for guests; the team and an agent's note are always answered.
             if audience == .guest {
-                guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else { return .done }
+                guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else {
+                    return .done
+                }
             }
             let isPrivate = try await answersPrivately(services, context, answer)
-            try await ReplyOnce.reply(services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
-                                      content: answer.content, isPrivate: isPrivate) {
-                try await services.chatwoot.postMessage(account: answer.accountID, conversation: answer.conversationID, content: answer.content,
-                                                        isPrivate: isPrivate).id
+            try await ReplyOnce.reply(
+                services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
+                content: answer.content, isPrivate: isPrivate
+            ) {
+                try await services.chatwoot.postMessage(
+                    account: answer.accountID, conversation: answer.conversationID, content: answer.content,
+                    isPrivate: isPrivate
+                ).id
             }
             if answer.handOff == true {
-                try await Handoff.handOver(services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
-                                           reason: "the guest asked for a person.")
+                try await Handoff.handOver(
+                    services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
+                    reason: "the guest asked for a person.")
             }
             return .done
         }
@@ -137,7 +170,9 @@ public enum ChatFlow {
         try await assistantsTurn(services, redis: context.redis, logger: context.logger, account: account, conversation: conversation)
     }
 
-    static func assistantsTurn(_ services: FlowServices, redis: RedisPool, logger: Logger, account: Int, conversation: Int) async throws -> Bool {
+    static func assistantsTurn(_ services: FlowServices, redis: RedisPool, logger: Logger, account: Int, conversation: Int) async throws
+        -> Bool
+    {
         let handedOff = try await Handoff.isHandedOff(services, redis: redis, account: account, conversation: conversation)
         let state: ChatwootClient.ConversationState
         do {
@@ -147,14 +182,18 @@ public enum ChatFlow {
             return !handedOff
         }
         if handedOff, state.status == "pending", state.assigneeID == nil,
-           try await Handoff.isComplete(services, redis: redis, account: account, conversation: conversation) {
+            try await Handoff.isComplete(services, redis: redis, account: account, conversation: conversation)
+        {
             // Chatwoot gave the conversation back to the assistant.
             try await Handoff.forget(services, redis: redis, account: account, conversation: conversation)
             return true
         }
         guard services.turn.answers(status: state.status, assigned: state.assigneeID != nil, handedOff: handedOff) else {
-            logger.info("a person has the conversation; the assistant stays silent",
-                                metadata: ["chatwoot.status": "\(state.status ?? "?")", "chatwoot.assignee": "\(state.assigneeID.map(String.init) ?? "none")"])
+            logger.info(
+                "a person has the conversation; the assistant stays silent",
+                metadata: [
+                    "chatwoot.status": "\(state.status ?? "?")", "chatwoot.assignee": "\(state.assigneeID.map(String.init) ?? "none")",
+                ])
             return false
         }
         return true
@@ -175,13 +214,17 @@ public enum ChatFlow {
                 let state = try await services.chatwoot.conversationState(account: answer.accountID, conversation: answer.conversationID)
                 let staff = state.inboxID.map(services.staffInboxes.contains) == true && state.channel == "Channel::Api"
                 if !staff {
-                    context.logger.info("the team's answer goes as a private note: the conversation is in no staff inbox",
-                                        metadata: ["chatwoot.inbox": "\(state.inboxID.map(String.init) ?? "?")", "chatwoot.channel": "\(state.channel ?? "?")"])
+                    context.logger.info(
+                        "the team's answer goes as a private note: the conversation is in no staff inbox",
+                        metadata: [
+                            "chatwoot.inbox": "\(state.inboxID.map(String.init) ?? "?")", "chatwoot.channel": "\(state.channel ?? "?")",
+                        ])
                 }
                 return !staff
             } catch {
-                context.logger.warning("cannot tell whether the conversation is a staff inbox's; the team's answer goes as a private note",
-                                       metadata: ["error": "\(error)"])
+                context.logger.warning(
+                    "cannot tell whether the conversation is a staff inbox's; the team's answer goes as a private note",
+                    metadata: ["error": "\(error)"])
                 return true
             }
         }
@@ -189,16 +232,21 @@ public enum ChatFlow {
 
     /// A dead-lettered stage hands the conversation to people, once, with a private note saying
     /// why; the guest sees nothing of it.
-    static func tellAgents(_ services: FlowServices, _ redis: RedisPool, _ account: Int, _ conversation: Int, _ error: String) async throws {
-        try await Handoff.handOver(services, redis: redis, account: account, conversation: conversation,
-                                   reason: "it could not answer the guest's last message automatically; please reply yourself. Reason: \(error)")
+    static func tellAgents(_ services: FlowServices, _ redis: RedisPool, _ account: Int, _ conversation: Int, _ error: String) async throws
+    {
+        try await Handoff.handOver(
+            services, redis: redis, account: account, conversation: conversation,
+            reason: "it could not answer the guest's last message automatically; please reply yourself. Reason: \(error)")
     }
 
     /// The next stage's job, deduplicated per (flow, stage, message), its attempts from the flow's
     /// budget (`flow`: the voice flow's for the stages a voice message runs through).
-    static func next<Payload: Encodable>(_ kind: String, queue: String, _ payload: Payload, message: ChatMessage,
-                                         flow: FlowEntry = Flows.chat, budgets: RetryBudgets) throws -> JobRequest {
-        try flow.stage(kind, queue: queue).request(payload, dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)", budgets: budgets)
+    static func next<Payload: Encodable>(
+        _ kind: String, queue: String, _ payload: Payload, message: ChatMessage,
+        flow: FlowEntry = Flows.chat, budgets: RetryBudgets
+    ) throws -> JobRequest {
+        try flow.stage(kind, queue: queue).request(
+            payload, dedupe: "chat:\(message.accountID):\(message.messageID):\(kind)", budgets: budgets)
     }
 }
 
@@ -228,6 +276,11 @@ public struct ChatAnswer: Codable, Sendable, Equatable {
     public var audience: ChatMessage.Audience?
 
     enum CodingKeys: String, CodingKey {
-        case accountID = "account_id", conversationID = "conversation_id", messageID = "message_id", content, handOff = "hand_off", audience
+        case accountID = "account_id"
+        case conversationID = "conversation_id"
+        case messageID = "message_id"
+        case content
+        case handOff = "hand_off"
+        case audience
     }
 }

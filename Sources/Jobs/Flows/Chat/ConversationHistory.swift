@@ -8,7 +8,8 @@ enum ConversationHistory {
     /// The last `limit` turns before message `current` (all of them when `current` is not a
     /// Chatwoot message, as for a direct voice upload).
     static func turns(_ messages: [ChatwootClient.HistoryMessage], before current: Int, limit: Int) -> [ChatCompletionsClient.Message] {
-        let spoken = messages
+        let spoken =
+            messages
             .filter { !$0.isPrivate && ($0.messageType == .incoming || $0.messageType == .outgoing) && (current <= 0 || $0.id < current) }
             .sorted { $0.id < $1.id }
             .compactMap { message -> ChatCompletionsClient.Message? in

@@ -12,7 +12,9 @@ enum KnowledgeIndex {
     /// Embeds `texts` and upserts them as `source#0`, `source#1`, … with `payload` plus the text,
     /// its position, the account and the private mark. Returns how many points were written.
     @discardableResult
-    static func write(_ services: FlowServices, account: Int, source: String, texts: [String], payload: [String: JSONValue]) async throws -> Int {
+    static func write(_ services: FlowServices, account: Int, source: String, texts: [String], payload: [String: JSONValue]) async throws
+        -> Int
+    {
         guard !texts.isEmpty else { return 0 }
         let vectors = try await services.embeddings.embed(texts)
         guard vectors.count == texts.count, let size = vectors.first?.count, size > 0 else {

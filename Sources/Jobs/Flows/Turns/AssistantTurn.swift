@@ -1,4 +1,5 @@
 import Services
+
 /// Whose turn it is in a guest's conversation: the assistant's or the people's.
 ///
 /// The assistant never answers once a person is assigned, nor after it handed the conversation

@@ -39,7 +39,9 @@ public enum Handoff {
     /// Hands the conversation over with `reason` in the note, unless it already was; true when
     /// this call did it. A failure undoes the mark, so a retry hands it over.
     @discardableResult
-    public static func handOver(_ services: FlowServices, redis: RedisPool, account: Int, conversation: Int, reason: String) async throws -> Bool {
+    public static func handOver(_ services: FlowServices, redis: RedisPool, account: Int, conversation: Int, reason: String) async throws
+        -> Bool
+    {
         let marks = marks(services, redis)
         let name = marker(account: account, conversation: conversation)
         // "handing" while the note and the toggle are under way, "done" once both are: another
@@ -48,8 +50,9 @@ public enum Handoff {
         let claim = "handing \(WallClock.unixMilliseconds())"
         guard try await marks.claim(name, with: claim, lifetime: lifetime) == nil else { return false }
         do {
-            _ = try await services.chatwoot.postMessage(account: account, conversation: conversation,
-                                                        content: "Handed to the team by the assistant: \(reason)", isPrivate: true)
+            _ = try await services.chatwoot.postMessage(
+                account: account, conversation: conversation,
+                content: "Handed to the team by the assistant: \(reason)", isPrivate: true)
             try await services.chatwoot.toggleStatus(account: account, conversation: conversation, to: "open")
             _ = try? await marks.complete(name, expected: claim, with: "done \(WallClock.unixMilliseconds())", lifetime: lifetime)
             return true
