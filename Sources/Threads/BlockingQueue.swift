@@ -7,19 +7,26 @@ import Foundation
 /// Guarantees: every pushed item is taken exactly once, or refused by `push` once the queue is
 /// closed (the caller then answers it, with its own error); items still waiting at `close` are
 /// drained before the takers see the end. Items are taken in the order they were pushed.
+///
+/// Its methods are inlinable, so each client's use is specialised for its item type: this is on
+/// every Redis command's and every HTTP request's path.
 public final class BlockingQueue<Item: Sendable>: Sendable {
-    private struct State {
-        var waiting: [Item] = []
-        var closed = false
+    @usableFromInline
+    struct State {
+        @usableFromInline var waiting: [Item] = []
+        @usableFromInline var closed = false
+
+        @inlinable init() {}
     }
 
-    private let condition = NSCondition()
+    @usableFromInline let condition = NSCondition()
     // Only touched while holding `condition`.
-    private nonisolated(unsafe) var state = State()
+    @usableFromInline nonisolated(unsafe) var state = State()
 
     public init() {}
 
     /// Hands `item` to a waiting thread. False, and the item untouched, once the queue is closed.
+    @inlinable
     public func push(_ item: Item) -> Bool {
         condition.lock()
         defer { condition.unlock() }
@@ -30,6 +37,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     }
 
     /// Blocks until there is an item and returns the oldest; nil once closed and drained.
+    @inlinable
     public func take() -> Item? {
         condition.lock()
         defer { condition.unlock() }
@@ -39,6 +47,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
 
     /// Blocks until there is an item and returns everything waiting, oldest first (one thread
     /// batching all callers' work into one round trip); nil once closed and drained.
+    @inlinable
     public func takeAll() -> [Item]? {
         condition.lock()
         defer { condition.unlock() }
@@ -50,6 +59,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     }
 
     /// Refuses further pushes and wakes every taker; what is waiting is still handed out.
+    @inlinable
     public func close() {
         condition.lock()
         state.closed = true
