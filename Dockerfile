@@ -32,7 +32,7 @@ RUN swift build -c release --product switchboard --static-swift-stdlib --force-r
 FROM ${RUN_IMAGE}
 ARG PG_CLIENT_MAJOR
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends libhiredis0.14 libcurl4 ca-certificates tzdata poppler-utils \
  && if ! apt-cache show "postgresql-client-${PG_CLIENT_MAJOR}" >/dev/null 2>&1; then \
       apt-get install -y --no-install-recommends curl gnupg \
       && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc | gpg --dearmor -o /usr/share/keyrings/postgresql.gpg \

@@ -59,7 +59,7 @@ public enum Catalogue {
     /// Every flow stage this process can run.
     static func flowDefinitions(_ services: FlowServices) -> [JobDefinition] {
         ChatFlow.definitions(services) + VoiceFlow.definitions(services) + CallFlow.definitions(services)
-            + BookingFlow.definitions(services)
+            + BookingFlow.definitions(services) + KnowledgeIndexing.definitions(services)
     }
 
     /// Every kind as the registry runs it: with the operator's retry setting for it

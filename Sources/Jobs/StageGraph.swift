@@ -5,8 +5,8 @@ import Queue
 public struct Stage: Sendable, Equatable {
     public let kind: String
     public let queue: String
-    /// The flow's name (`chat`, `voice`, `call`, `booking`, `triage`, `maintenance`, `backups`,
-    /// `diagnostics`).
+    /// The flow's name (`chat`, `voice`, `call`, `booking`, `triage`, `knowledge`, `maintenance`,
+    /// `backups`, `diagnostics`).
     public let flow: String
     /// The kinds this stage may return as its next job; anything else is refused (`StageGraph.check`).
     public let next: [String]
@@ -84,6 +84,7 @@ public enum StageGraph {
             Stage(BookingFlow.triageKind, on: BookingFlow.triageQueue, flow: "booking", needs: [.chat, .index]),
             Stage(ConversationTriage.kind, on: ConversationTriage.queue, flow: "triage", entry: true, needs: [.chat, .index]),
             Stage(PhaseAdvance.kind, on: PhaseAdvance.queue, flow: "triage", entry: true, needs: [.chat, .index]),
+            Stage(KnowledgeIndexing.kind, on: KnowledgeIndexing.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
             Stage(BlobRetention.kind, on: BlobRetention.queue, flow: "maintenance", entry: true, needs: [.blobStore]),
             Stage(
                 SnapshotBackup.kind, on: SnapshotBackup.queue, flow: "backups", next: [SnapshotBackup.followKind], entry: true,

@@ -17,15 +17,7 @@ public final class MotoS3Server: Sendable {
         let port = try FreePort.find()
         child = try ChildProcess("/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)])
         url = "http://127.0.0.1:\(port)"
-        let http = HTTPClient(connections: 1)
-        let url = url
-        guard
-            await eventually(
-                timeout: .seconds(30), every: .milliseconds(100),
-                {
-                    (try? await http.send(HTTPClient.Request("GET", url + "/moto-api/", timeout: .seconds(2))))?.status == 200
-                })
-        else { throw TestFailure("moto's S3 server did not answer on \(url) within 30 s") }
+        guard await answers(url + "/moto-api/") else { throw TestFailure("moto's S3 server did not answer on \(url) within 30 s") }
         try await makeBucket(bucket)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Redis
+import Services
 import Synchronization
 
 /// A failure raised by the test support code, with a message saying what went wrong.
@@ -33,6 +34,14 @@ public func eventually(timeout: Duration = .seconds(10), every: Duration = .mill
         if ContinuousClock.now >= deadline { return false }
         // A cancelled test's sleep returns at once: stop rather than spin until the deadline.
         do { try await Task.sleep(for: every) } catch { return false }
+    }
+}
+
+/// Waits (up to 30 s) until a GET of `url` answers 200: a server started as a child is ready.
+public func answers(_ url: String) async -> Bool {
+    let http = HTTPClient(connections: 1)
+    return await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+        (try? await http.send(HTTPClient.Request("GET", url, timeout: .seconds(2))))?.status == 200
     }
 }
 

@@ -39,6 +39,9 @@ public struct FlowServices: Sendable {
     /// API inboxes whose contacts are all staff (`ASSISTANT_STAFF_INBOX_IDS`): the only places the
     /// team's answers — drawn from private knowledge — are posted in the open.
     public var staffInboxes: Set<Int> = []
+    /// Days before check-in a confirmed guest's answers may use their listing's restricted
+    /// knowledge (`ASSISTANT_ACCESS_DAYS`).
+    public var accessDays = GuestKnowledge.defaultAccessDays
     /// How long a guest's message may be held back by limits (a model that keeps answering 429)
     /// before the conversation goes to a person (`ASSISTANT_GIVE_UP_AFTER`, each stage of the
     /// guest's flows counted from its own enqueue).

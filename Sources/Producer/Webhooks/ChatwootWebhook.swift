@@ -84,9 +84,13 @@ public struct ChatwootWebhook: Sendable {
             return .start(try Flows.voice.request(voice, dedupe: dedupe), dedupe: dedupe, first: first)
         }
         guard let text else { return .ignore(reason: "no text or audio") }
+        // The guest's stay is looked up only by what the channel vouches for (and what calls and
+        // reservations verified, added by the consumer), never by what the guest typed.
+        let vouched = VerifiedGuest.fromChannel(message.conversation?.channel, phone: message.conversation?.meta?.sender?.phoneNumber)
         let chat = ChatMessage(
             accountID: accountID, conversationID: conversationID, inboxID: message.inbox?.id ?? message.conversation?.inboxID,
-            messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name)
+            messageID: messageID, content: text, senderID: message.sender?.id, senderName: message.sender?.name,
+            verifiedGuest: vouched.isEmpty ? nil : vouched)
         return .start(try Flows.chat.request(chat, dedupe: dedupe), dedupe: dedupe, first: first)
     }
 

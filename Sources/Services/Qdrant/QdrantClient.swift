@@ -113,48 +113,94 @@ public struct QdrantClient: Sendable {
         _ vector: [Float], limit: Int, must: [String: JSONValue] = [:], mustNot: [String: JSONValue] = [:],
         sharedOr guestKeys: [String]? = nil, scoreThreshold: Double? = nil
     ) async throws -> [ScoredPoint] {
-        struct Condition: Encodable {
-            struct Match: Encodable {
-                var value: JSONValue?
-                var any: [String]?
-            }
-            var key: String?
-            var match: Match?
-            /// A nested filter in place of a key and match.
-            var must_not: [Condition]?
+        func conditions(_ pairs: [String: JSONValue]) -> [QdrantFilter.Condition] {
+            pairs.sorted { $0.key < $1.key }.map { .equals($0.key, $0.value) }
         }
-        struct Filter: Encodable {
-            var must: [Condition]?
-            var must_not: [Condition]?
-            var should: [Condition]?
-        }
+        let should: [QdrantFilter.Condition] =
+            guestKeys.map { keys in
+                [.nested(QdrantFilter(mustNot: [.equals("private", .bool(true))])), .any("guest_keys", keys)]
+            } ?? []
+        let filter = QdrantFilter(must: conditions(must), mustNot: conditions(mustNot), should: should)
+        return try await query(vector, limit: limit, filter: filter, scoreThreshold: scoreThreshold)
+    }
+
+    /// The `limit` nearest points to `vector` that `filter` admits, scoring at least `scoreThreshold`.
+    public func query(_ vector: [Float], limit: Int, filter: QdrantFilter, scoreThreshold: Double? = nil) async throws -> [ScoredPoint] {
         struct Body: Encodable {
             var query: [Float]
             var limit: Int
             var with_payload = true
-            var filter: Filter?
+            var filter: QdrantFilter?
             var score_threshold: Double?
         }
         struct Answer: Decodable {
             struct Result: Decodable { var points: [ScoredPoint] }
             var result: Result
         }
-        func conditions(_ pairs: [String: JSONValue]) -> [Condition]? {
-            pairs.isEmpty ? nil : pairs.sorted { $0.key < $1.key }.map { Condition(key: $0.key, match: .init(value: $0.value)) }
-        }
-        let should = guestKeys.map { keys in
-            [
-                Condition(must_not: [Condition(key: "private", match: .init(value: .bool(true)))]),
-                Condition(key: "guest_keys", match: .init(any: keys.isEmpty ? ["none"] : keys)),
-            ]
-        }
-        let filter =
-            must.isEmpty && mustNot.isEmpty && should == nil
-            ? nil : Filter(must: conditions(must), must_not: conditions(mustNot), should: should)
-        let body = Body(query: vector, limit: limit, filter: filter, score_threshold: scoreThreshold)
+        let body = Body(query: vector, limit: limit, filter: filter.isEmpty ? nil : filter, score_threshold: scoreThreshold)
         let request = try request("POST", "/collections/\(collection)/points/query", json: body)
         let response = try await http.sendChecked(request)
         return try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request)).result.points
+    }
+
+    /// Deletes every point `filter` admits, applied before the call returns (`wait=true`). A
+    /// collection that does not exist holds nothing to delete.
+    public func delete(_ filter: QdrantFilter) async throws {
+        struct Body: Encodable { var filter: QdrantFilter }
+        let request = try request("POST", "/collections/\(collection)/points/delete?wait=true", json: Body(filter: filter))
+        let response = try await http.send(request)
+        guard response.status != 404 else { return }
+        guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
+    }
+
+    /// Sets `payload`'s fields (others kept) on every point `filter` admits, applied before the call returns.
+    public func setPayload(_ payload: [String: JSONValue], where filter: QdrantFilter) async throws {
+        struct Body: Encodable {
+            var payload: [String: JSONValue]
+            var filter: QdrantFilter
+        }
+        let request = try request(
+            "POST", "/collections/\(collection)/points/payload?wait=true", json: Body(payload: payload, filter: filter))
+        _ = try await http.sendChecked(request)
+    }
+
+    /// A point as a listing returns it: id and payload.
+    public struct Record: Sendable, Decodable {
+        public var id: JSONValue
+        public var payload: [String: JSONValue]?
+    }
+
+    /// Every point `filter` admits, read `page` at a time (Qdrant's scroll), at most `limit` in all.
+    /// A collection that does not exist holds none.
+    public func points(_ filter: QdrantFilter, limit: Int = 10_000, page: Int = 256) async throws -> [Record] {
+        struct Body: Encodable {
+            var filter: QdrantFilter?
+            var limit: Int
+            var offset: JSONValue?
+            var with_payload = true
+        }
+        struct Answer: Decodable {
+            struct Result: Decodable {
+                var points: [Record]
+                var next_page_offset: JSONValue?
+            }
+            var result: Result
+        }
+        var found: [Record] = []
+        var offset: JSONValue?
+        repeat {
+            let body = Body(filter: filter.isEmpty ? nil : filter, limit: min(page, limit - found.count), offset: offset)
+            let request = try request("POST", "/collections/\(collection)/points/scroll", json: body)
+            let response = try await http.send(request)
+            if response.status == 404 { return [] }
+            guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
+            let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request)).result
+            found += answer.points
+            offset = answer.next_page_offset == .null ? nil : answer.next_page_offset
+            // A page that brings nothing new cannot make progress, whatever offset it names.
+            if answer.points.isEmpty { break }
+        } while offset != nil && found.count < limit
+        return found
     }
 
     // MARK: Plumbing

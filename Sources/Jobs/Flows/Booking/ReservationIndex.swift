@@ -44,7 +44,12 @@ struct ReservationIndex {
 
     /// The latest reservation of the guest with this phone number, else this email.
     func find(phone: String?, email: String?) async throws -> BookingChange? {
-        for contact in Self.contacts(phone: phone, email: email) {
+        try await find(contacts: Self.contacts(phone: phone, email: email))
+    }
+
+    /// The latest reservation of the first of these index keys (`phone:<digits>`, `email:<lowercased>`) that has one.
+    func find(contacts: [String]) async throws -> BookingChange? {
+        for contact in contacts {
             if let id = try await pool.send("HGET", keys.reservationsByContact, contact).string, let found = try await reservation(id) {
                 return found
             }

@@ -38,22 +38,28 @@ public enum ChatFlow {
                     guest.append(identity)
                 }
             }
-            let hits =
-                switch audience {
-                case .guest:
-                    // Never what is known privately about any guest.
-                    try await services.qdrant.query(
-                        vector, limit: services.contextLimit, must: account, mustNot: ["private": .bool(true)],
-                        scoreThreshold: services.scoreThreshold)
-                case .team:
-                    try await services.qdrant.query(
-                        vector, limit: services.contextLimit, must: account, scoreThreshold: services.scoreThreshold)
-                case .agent:
-                    // The shared knowledge and this guest's own calls and bookings; never another guest's.
-                    try await services.qdrant.query(
-                        vector, limit: services.contextLimit, must: account, sharedOr: guest.map(\.key),
-                        scoreThreshold: services.scoreThreshold)
-                }
+            // Never a version of a document still being indexed.
+            let indexing: [String: JSONValue] = ["staging": .bool(true)]
+            var knowledge: GuestKnowledge?
+            let hits: [QdrantClient.ScoredPoint]
+            switch audience {
+            case .guest:
+                // Never what is known privately about any guest; of a listing's knowledge only
+                // their own stay's, its restricted part only while their confirmed stay is open.
+                let found = try await GuestKnowledge.find(services, redis: context.redis, message: message, today: services.today())
+                knowledge = found
+                hits = try await services.qdrant.query(
+                    vector, limit: services.contextLimit, filter: found.filter(account: message.accountID),
+                    scoreThreshold: services.scoreThreshold)
+            case .team:
+                hits = try await services.qdrant.query(
+                    vector, limit: services.contextLimit, must: account, mustNot: indexing, scoreThreshold: services.scoreThreshold)
+            case .agent:
+                // The shared knowledge and this guest's own calls and bookings; never another guest's.
+                hits = try await services.qdrant.query(
+                    vector, limit: services.contextLimit, must: account, mustNot: indexing, sharedOr: guest.map(\.key),
+                    scoreThreshold: services.scoreThreshold)
+            }
             var draft = ChatDraft(
                 message: message,
                 context: hits.compactMap { hit in
@@ -63,6 +69,7 @@ public enum ChatFlow {
                     }
                 })
             if audience == .agent { draft.guest = guest }
+            draft.booking = knowledge?.bookingFacts
             if draft.context.isEmpty, services.handOffWithoutKnowledge, audience == .guest {
                 try await Handoff.handOver(
                     services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
@@ -81,6 +88,9 @@ public enum ChatFlow {
             }
         ) { draft, context in
             var prompt = services.systemPrompt
+            if let booking = draft.booking {
+                prompt += "\n\nThis guest's booking (theirs alone; no other booking is known to you): \(booking)"
+            }
             if !draft.context.isEmpty {
                 prompt +=
                     "\n\nWhat we know that may help (use only what is relevant):\n"
@@ -256,6 +266,8 @@ public struct ChatDraft: Codable, Sendable, Equatable {
     public var context: [String]
     /// For an agent's note: the verified identities the guest's own records were looked up by.
     public var guest: [VerifiedGuest]?
+    /// For a guest: their own booking's facts, as the model is told them (`GuestKnowledge`).
+    public var booking: String?
 
     public init(message: ChatMessage, context: [String], guest: [VerifiedGuest]? = nil) {
         self.message = message

@@ -1,0 +1,317 @@
+import ArgumentParser
+import Foundation
+import Jobs
+import Queue
+import Redis
+import Services
+
+struct KnowledgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knowledge",
+        abstract: "Put the property's knowledge in, see it and take it out.",
+        discussion: """
+            Documents (Markdown, plain text, HTML, PDF through pdftotext) are read here and indexed by a \
+            consumer of the knowledge queue (knowledge.index). Guests read the account's knowledge and \
+            their own listing's; restricted knowledge only during a confirmed stay at that listing.
+            """,
+        subcommands: [KnowledgeAddCommand.self, KnowledgeListCommand.self, KnowledgeShowCommand.self, KnowledgeRemoveCommand.self]
+    )
+}
+
+struct KnowledgeAddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add or refresh documents (paths or http(s) URLs); an unchanged one is left as it is.",
+        discussion: """
+            A Markdown heading ending in [restricted] makes its section restricted (door codes, Wi-Fi \
+            passwords). Waits until each is indexed, showing progress, unless --no-wait. Example: \
+            switchboard knowledge add house-manual.md --listing 64f1c2 --restricted
+            """
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "Paths or http(s) URLs of the documents.")
+    var sources: [String]
+
+    @Option(help: "The listing (Guesty id) the documents are about; without it they are the whole account's.")
+    var listing: String?
+
+    @Option(help: "The source's id (default: its path or URL); only with one document.")
+    var id: String?
+
+    @Flag(help: "Every piece restricted: shown to a guest only during a confirmed stay at the listing.")
+    var restricted = false
+
+    @Flag(name: .customLong("no-wait"), help: "Return once the indexing is asked for.")
+    var noWait = false
+
+    @Option(help: "How long to wait for the indexing, in seconds.")
+    var timeout: Double = 1800
+
+    func validate() throws {
+        guard !sources.isEmpty else { throw ValidationError("name at least one document") }
+        guard id == nil || sources.count == 1 else { throw ValidationError("--id names one document; give one at a time") }
+        if let id { guard Self.acceptable(id) else { throw ValidationError("--id must be 1 to 200 visible characters") } }
+        if let listing { guard Self.acceptable(listing) else { throw ValidationError("--listing must be 1 to 200 visible characters") } }
+        guard timeout.isFinite, timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be from 0 to 86400 seconds") }
+    }
+
+    static func pieces(_ count: Int) -> String { count == 1 ? "1 piece" : "\(count) pieces" }
+
+    static func acceptable(_ text: String) -> Bool {
+        (1...200).contains(text.count) && !text.contains { $0.isWhitespace && $0 != " " || $0.unicodeScalars.contains { $0.value < 0x20 } }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let limit: Int
+        do {
+            limit =
+                try Environment.value("KNOWLEDGE_MAX_BYTES", environment).map { text in
+                    guard let bytes = Int(text), bytes > 0 else {
+                        throw ValidationError("KNOWLEDGE_MAX_BYTES '\(text)' is not a positive number of bytes")
+                    }
+                    return bytes
+                } ?? 50_000_000
+        }
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        let keys = Keys(prefix: redis.keyPrefix)
+        let store = KnowledgeSources(pool: pool, keys: keys)
+        let broker = Broker(pool: pool, keys: keys)
+        var failed = false
+        for origin in sources {
+            let id = self.id ?? origin
+            let text: String
+            let format: DocumentText.Format
+            do {
+                (text, format) = try await Self.read(origin, limit: limit)
+            } catch let error as DocumentError {
+                Terminal.error(error.description)
+                failed = true
+                continue
+            }
+            let hash = KnowledgeSource.contentHash(text: text, listing: listing, restricted: restricted)
+            let asked: KnowledgeSource = try await RedisFailure.exitOnFailure {
+                if let known = try await store.source(id), known.hash == hash, known.state != .failed {
+                    if known.state == .ready {
+                        print("unchanged: \(Terminal.visible(id)) (\(Self.pieces(known.livePieces ?? 0)))")
+                    }
+                    return known
+                }
+                let source = KnowledgeSource(
+                    id: id, origin: origin, format: format, listing: listing, restricted: restricted, hash: hash,
+                    version: UUID().uuidString.lowercased(), updated: ISO8601DateFormatter().string(from: Date()))
+                try await store.ask(source, text: text)
+                try await broker.add(try KnowledgeIndexing.request(source).envelope(), to: KnowledgeIndexing.queue)
+                return source
+            }
+            guard asked.state == .indexing else { continue }
+            if noWait {
+                print("indexing: \(Terminal.visible(id)) (version \(asked.version))")
+                continue
+            }
+            if !(try await wait(for: asked, store: store)) { failed = true }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// Waits for `asked`'s version to be indexed, showing its progress; false when it failed.
+    func wait(for asked: KnowledgeSource, store: KnowledgeSources) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        var shown = ""
+        while ContinuousClock.now < deadline {
+            let current = try await RedisFailure.exitOnFailure { try await store.source(asked.id) }
+            guard let current, current.version == asked.version else {
+                Terminal.error("\(asked.id) was changed or removed while it was indexed")
+                return false
+            }
+            switch current.state {
+            case .ready:
+                print("indexed: \(Terminal.visible(asked.id)) (\(Self.pieces(current.livePieces ?? 0)))")
+                return true
+            case .failed:
+                Terminal.error("\(asked.id) was not indexed: \(current.error ?? "unknown error") (the previous version, if any, stays)")
+                return false
+            case .indexing:
+                let progress =
+                    current.pieces.map { "\(current.written ?? 0)/\($0) pieces" } ?? "waiting for a consumer of the knowledge queue"
+                if progress != shown {
+                    FileHandle.standardError.write(Data("indexing \(Terminal.visible(asked.id)): \(progress)\n".utf8))
+                    shown = progress
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Terminal.error("\(asked.id) is still being indexed after \(Int(timeout)) s; `switchboard knowledge list` shows how far it is")
+        return false
+    }
+
+    /// A document's text and format, from a file or an http(s) URL, at most `limit` bytes.
+    static func read(_ origin: String, limit: Int) async throws -> (String, DocumentText.Format) {
+        let bytes: [UInt8]
+        var contentType: String?
+        if origin.contains("://") {
+            guard HTTPClient.isWebURL(origin) else { throw DocumentError("\(origin): only http and https URLs are read") }
+            let http = HTTPClient(connections: 1)
+            let response: HTTPClient.Response
+            do {
+                response = try await http.sendChecked(HTTPClient.Request("GET", origin, timeout: .seconds(60), maxResponseBytes: limit))
+            } catch let failure as HTTPFailure {
+                throw DocumentError("cannot read \(origin): \(failure)")
+            }
+            bytes = response.body
+            contentType = response.headers.first { $0.0 == "content-type" }?.1
+        } else {
+            let attributes: [FileAttributeKey: Any]
+            do { attributes = try FileManager.default.attributesOfItem(atPath: origin) } catch {
+                throw DocumentError("cannot read \(origin): no such file")
+            }
+            guard attributes[.type] as? FileAttributeType == .typeRegular else { throw DocumentError("\(origin) is not a file") }
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= limit else { throw DocumentError("\(origin) is \(size) bytes, over KNOWLEDGE_MAX_BYTES (\(limit))") }
+            guard let data = FileManager.default.contents(atPath: origin) else { throw DocumentError("cannot read \(origin)") }
+            bytes = Array(data)
+        }
+        guard let format = DocumentText.format(name: origin, contentType: contentType) else {
+            throw DocumentError("cannot tell what \(origin) is: name it .md, .txt, .html or .pdf")
+        }
+        return (try await DocumentText.extract(bytes, format: format, name: origin), format)
+    }
+}
+
+struct KnowledgeListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The knowledge sources, their state and size.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Flag(help: "One JSON object per line instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        let sources = try await RedisFailure.exitOnFailure {
+            try await KnowledgeSources(pool: pool, keys: Keys(prefix: redis.keyPrefix)).all()
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for source in sources { print(String(decoding: try encoder.encode(source), as: UTF8.self)) }
+            return
+        }
+        guard !sources.isEmpty else {
+            print("no knowledge sources yet: switchboard knowledge add PATH|URL")
+            return
+        }
+        let rows =
+            [["ID", "STATE", "PIECES", "LISTING", "RESTRICTED", "UPDATED", "ORIGIN"]]
+            + sources.map { source in
+                let state =
+                    source.state == .indexing
+                    ? "indexing \(source.written ?? 0)/\(source.pieces.map(String.init) ?? "?")" : source.state.rawValue
+                return [
+                    source.id, state, source.livePieces.map(String.init) ?? "-", source.listing ?? "(account)",
+                    source.restricted ? "yes" : "per section", source.updated, source.origin,
+                ]
+            }
+        print(Table.render(rows) { _, column, cell in column == 1 && cell == "failed" ? .red : nil }, terminator: "")
+        for source in sources where source.state == .failed {
+            print("\(Terminal.visible(source.id)): \(Terminal.visible(source.error ?? "unknown error"))")
+        }
+    }
+}
+
+struct KnowledgeShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "A source and the pieces guests can be answered from.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The source's id, as `knowledge list` shows it.")
+    var id: String
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        guard
+            let source = try await RedisFailure.exitOnFailure({
+                try await KnowledgeSources(pool: pool, keys: Keys(prefix: redis.keyPrefix)).source(id)
+            })
+        else {
+            Terminal.error("no knowledge source \(id)")
+            throw ExitCode(1)
+        }
+        print("\(Terminal.visible(source.id)): \(source.format.rawValue) from \(Terminal.visible(source.origin)), \(source.state.rawValue)")
+        print(
+            "listing: \(Terminal.visible(source.listing ?? "(the whole account)")); restricted: \(source.restricted ? "all of it" : "its [restricted] sections")"
+        )
+        guard let live = source.liveVersion else {
+            print("no version is indexed yet")
+            return
+        }
+        let qdrant = try KnowledgeQdrant.client(ProcessInfo.processInfo.environment)
+        let points = try await KnowledgeQdrant.reporting {
+            try await qdrant.points(
+                QdrantFilter(must: [.equals("source_id", .string(source.pointSource)), .equals("version", .string(live))]))
+        }
+        let pieces = points.compactMap(\.payload).sorted { ($0["chunk"]?.integer ?? 0) < ($1["chunk"]?.integer ?? 0) }
+        print("\(pieces.count) pieces:")
+        for piece in pieces {
+            let mark = piece["restricted"] == .bool(true) ? " [restricted]" : ""
+            print("#\(piece["chunk"]?.integer ?? 0) \(Terminal.visible(piece["title"]?.string ?? ""))\(mark)")
+            print("  " + Terminal.visible(String((piece["text"]?.string ?? "").prefix(300))).replacingOccurrences(of: "\n", with: " "))
+        }
+    }
+}
+
+struct KnowledgeRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove", abstract: "Take a source out of the knowledge, every version of it.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The source's id, as `knowledge list` shows it.")
+    var id: String
+
+    func run() async throws {
+        let qdrant = try KnowledgeQdrant.client(ProcessInfo.processInfo.environment)
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        guard
+            let removed = try await RedisFailure.exitOnFailure({
+                try await KnowledgeSources(pool: pool, keys: Keys(prefix: redis.keyPrefix)).remove(id)
+            })
+        else {
+            Terminal.error("no knowledge source \(id)")
+            throw ExitCode(1)
+        }
+        // The record first: an indexing still running finds it gone and drops what it wrote.
+        try await KnowledgeQdrant.reporting {
+            try await qdrant.delete(QdrantFilter(must: [.equals("source_id", .string(removed.pointSource))]))
+        }
+        print("removed: \(Terminal.visible(id))")
+    }
+}
+
+/// The Qdrant the knowledge commands read and remove from: the consumers' settings.
+enum KnowledgeQdrant {
+    static func client(_ environment: [String: String]) throws -> QdrantClient {
+        guard let url = try Environment.value("QDRANT_URL", environment),
+            let collection = try Environment.value("QDRANT_COLLECTION", environment)
+        else {
+            Terminal.error("this command reads Qdrant: set QDRANT_URL and QDRANT_COLLECTION (and QDRANT_API_KEY) as for the consumers")
+            throw ExitCode(2)
+        }
+        return QdrantClient(
+            baseURL: url, apiKey: try Environment.value("QDRANT_API_KEY", environment), collection: collection,
+            http: HTTPClient(connections: 1))
+    }
+
+    static func reporting<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let failure as HTTPFailure {
+            Terminal.error("Qdrant: \(failure)")
+            throw ExitCode(1)
+        }
+    }
+}

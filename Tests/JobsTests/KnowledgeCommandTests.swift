@@ -1,0 +1,95 @@
+import Foundation
+import Services
+import TestSupport
+import Testing
+
+@testable import Jobs
+
+/// `switchboard knowledge` as a property manager runs it, with a real consumer of the knowledge
+/// queue, against qdrant-client's local mode and a fake embeddings service that counts its calls.
+@Suite(.enabled(if: LocalQdrant.available)) struct KnowledgeCommandTests {
+    @Test func addListShowChangeAndRemoveADocument() async throws {
+        let server = try await RedisServer()
+        let h = ProcessHarness(server: server)
+        let qdrant = try await LocalQdrant()
+        let embeddingCalls = LockedValue(0)
+        let embeddings = try await FakeService { received in
+            embeddingCalls.withLock { $0 += 1 }
+            let inputs = jsonFields(received.body)["input"] as? [String] ?? []
+            let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[0.5,0.5,0.0]}"# }
+            return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
+        }
+        let chatwoot = try await FakeChatwoot(token: "cw")
+        let environment = [
+            "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": qdrant.apiKey,
+            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN": "cw",
+            "SYSTEM_PROMPT": "Front desk.", "CHATWOOT_ACCOUNT_ID": "1",
+        ]
+        let consumer = try h.consumer(["--queues", "knowledge", "--concurrency", "2"], environment: environment)
+        defer { consumer.signal(SIGTERM) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-knowledge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let manual = folder.appendingPathComponent("manual.md")
+        try "# Loft\n\nCheck-in from 15:00.\n\n## Door [restricted]\n\nCode 4711.".write(to: manual, atomically: true, encoding: .utf8)
+
+        let added = try await SwitchboardProcess.run(
+            ["knowledge", "add", manual.path, "--id", "loft-manual", "--listing", "L1"] + h.common, environment: environment)
+        #expect(added.status == 0, "\(added.output)\n\(consumer.log.suffix(2000))")
+        #expect(added.output.contains("indexed: loft-manual (2 pieces)"), "\(added.output)")
+        let callsAfterFirst = embeddingCalls.value
+        #expect(callsAfterFirst == 1, "two pieces, one batch")
+
+        let again = try await SwitchboardProcess.run(
+            ["knowledge", "add", manual.path, "--id", "loft-manual", "--listing", "L1"] + h.common, environment: environment)
+        #expect(again.status == 0 && again.output.contains("unchanged: loft-manual (2 pieces)"), "\(again.output)")
+        #expect(embeddingCalls.value == callsAfterFirst, "an unchanged source calls no embedding service")
+
+        let listed = try await SwitchboardProcess.run(["knowledge", "list", "--json"] + h.common, environment: environment)
+        let record = try JSONDecoder().decode(KnowledgeSource.self, from: Data(listed.output.split(separator: "\n")[0].utf8))
+        #expect(record.id == "loft-manual" && record.state == .ready && record.listing == "L1" && record.livePieces == 2)
+
+        let shown = try await SwitchboardProcess.run(["knowledge", "show", "loft-manual"] + h.common, environment: environment)
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(
+            shown.output.contains("#0 Loft") && shown.output.contains("#1 Loft › Door [restricted]") && shown.output.contains("Code 4711"))
+
+        try "# Loft\n\nCheck-in from 16:00.".write(to: manual, atomically: true, encoding: .utf8)
+        let changed = try await SwitchboardProcess.run(
+            ["knowledge", "add", manual.path, "--id", "loft-manual", "--listing", "L1"] + h.common, environment: environment)
+        #expect(changed.output.contains("indexed: loft-manual (1 piece)"), "\(changed.output)")
+        let client = QdrantClient(baseURL: qdrant.url, apiKey: qdrant.apiKey, collection: "knowledge", http: HTTPClient(connections: 1))
+        let points = try await client.points(QdrantFilter(must: [.equals("source_id", .string("doc:loft-manual"))]))
+        #expect(points.count == 1 && points[0].payload?["text"]?.string == "Check-in from 16:00.")
+
+        let removed = try await SwitchboardProcess.run(["knowledge", "remove", "loft-manual"] + h.common, environment: environment)
+        #expect(removed.status == 0 && removed.output.contains("removed: loft-manual"), "\(removed.output)")
+        #expect(try await client.points(QdrantFilter(must: [.equals("source_id", .string("doc:loft-manual"))])).isEmpty)
+        let gone = try await SwitchboardProcess.run(["knowledge", "show", "loft-manual"] + h.common, environment: environment)
+        #expect(gone.status == 1 && gone.output.contains("no knowledge source loft-manual"))
+    }
+
+    @Test func whatCannotBeAddedIsSaidAndNothingIsAsked() async throws {
+        let server = try await RedisServer()
+        let h = ProcessHarness(server: server)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-knowledge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fake = folder.appendingPathComponent("manual.pdf")
+        try "# not a pdf".write(to: fake, atomically: true, encoding: .utf8)
+        let big = folder.appendingPathComponent("big.md")
+        try String(repeating: "a", count: 2_000).write(to: big, atomically: true, encoding: .utf8)
+        let photo = folder.appendingPathComponent("photo.jpg")
+        try Data([0xff, 0xd8, 0xff]).write(to: photo)
+        for (arguments, said) in [
+            ([fake.path], "not a PDF"), ([big.path], "over KNOWLEDGE_MAX_BYTES"), ([photo.path], "cannot tell what"),
+            ([folder.appendingPathComponent("missing.md").path], "no such file"), (["file:///etc/passwd"], "only http and https"),
+        ] {
+            let run = try await SwitchboardProcess.run(
+                ["knowledge", "add"] + arguments + ["--no-wait"] + h.common, environment: ["KNOWLEDGE_MAX_BYTES": "1000"])
+            #expect(run.status == 1 && run.output.contains(said), "\(arguments): \(run.output)")
+        }
+        #expect(try await h.integer("HLEN", h.key("knowledge:sources")) == 0)
+        #expect(try await h.integer("XLEN", h.key("knowledge:stream")) == 0)
+    }
+}
