@@ -234,4 +234,45 @@ import Testing
         #expect(points.count == 1 && points[0]["text"]?.string?.contains("after 22:00") == true)
         #expect(try await w.sources.text("stale-version") == nil)
     }
+
+    @Test func aListingsFactsAreItsKnowledgeReplacedOnUpdateAndRemovedWithIt() async throws {
+        let w = try await World()
+        var facts = ListingFacts(event: "listing.new", listingID: "L1")
+        facts.title = "Sea View Loft"
+        facts.checkInTime = "15:00"
+        facts.access = "Key box code 4711, left of the door."
+        facts.houseRules = "No parties."
+        func run(_ facts: ListingFacts) async throws {
+            try await w.broker.add(try ListingKnowledge.request(facts, dedupe: UUID().uuidString).envelope(), to: ListingKnowledge.queue)
+            try await FlowRun.untilIdle([ListingKnowledge.queue], services: w.services, broker: w.broker, pool: w.pool)
+        }
+        try await run(facts)
+        let points = try await w.points("listing:L1")
+        #expect(points.count == 3 && points.allSatisfy { $0["listing_id"] == .string("L1") })
+        #expect(
+            points.filter { $0["restricted"] == .bool(true) }.compactMap { $0["text"]?.string } == ["Key box code 4711, left of the door."])
+        #expect(points.contains { $0["text"]?.string?.contains("Check-in from 15:00.") == true })
+
+        let calls = w.embeddings.requests.count
+        facts.event = "listing.updated"
+        try await run(facts)
+        #expect(w.embeddings.requests.count == calls, "an update that changes nothing guests read embeds nothing")
+
+        facts.houseRules = "No parties. Quiet after 22:00."
+        try await run(facts)
+        let updated = try await w.points("listing:L1")
+        #expect(updated.count == 3 && updated.contains { $0["text"]?.string?.contains("Quiet after 22:00") == true })
+        #expect(Set(updated.compactMap { $0["version"]?.string }).count == 1, "one version left")
+
+        try await w.stay("R1", key: "phone:33611111111", listing: "L1", status: "confirmed", conversation: 21)
+        try await w.stay("R4", key: "phone:33644444444", listing: "L1", status: "inquiry", conversation: 24)
+        let prompts = try await w.askEveryone()
+        #expect(prompts[21]?.contains("4711") == true && prompts[21]?.contains("Quiet after 22:00") == true)
+        #expect(prompts[24]?.contains("Quiet after 22:00") == true && prompts[24]?.contains("4711") == false)
+        #expect(prompts[23]?.contains("Sea View Loft") == false, "another listing's facts are not a stranger's")
+
+        try await run(ListingFacts(event: "listing.removed", listingID: "L1", removed: true))
+        #expect(try await w.points("listing:L1").isEmpty)
+        #expect(try await w.sources.source("listing:L1") == nil)
+    }
 }

@@ -36,9 +36,44 @@ import Testing
     @Test func v2EventsStartTheBookingFlowAndOtherEventsAreAcknowledged() async throws {
         let h = try await ProducerHarness()
         #expect(try await h.guesty(Fixtures.guestyReservation(event: "reservation.updated.v2", id: "R2")).status == 202)
-        let other = try await h.guesty(#"{"event": "listing.updated", "listing": {"_id": "L1"}}"#)
-        #expect(other.status == 200 && (ProducerHarness.json(other)["ignored"] as? String)?.contains("listing.updated") == true)
+        let other = try await h.guesty(#"{"event": "listing.calendar.updated", "listing": {"_id": "L1"}}"#)
+        #expect(other.status == 200 && (ProducerHarness.json(other)["ignored"] as? String)?.contains("listing.calendar.updated") == true)
         #expect(try await h.length("vectorize") == 1)
+    }
+
+    /// A listing's guest-facing facts become the knowledge of that listing; its private description
+    /// never leaves the producer; a field of the wrong type is left out, an oversized one cut.
+    @Test func listingEventsStartTheListingsKnowledgeWithItsPublicFactsOnly() async throws {
+        let h = try await ProducerHarness()
+        let huge = String(repeating: "sea view ", count: 6_000)
+        let body = """
+            {"event": "listing.updated", "listing": {"_id": "L1", "title": "Sea View Loft", "nickname": "loft-internal",
+             "address": {"full": "Quai des Belges 12, Marseille"}, "defaultCheckInTime": "15:00", "defaultCheckOutTime": "11:00",
+             "accommodates": 4, "bedrooms": "two", "bathrooms": 1.5, "amenities": ["Wifi", "Kitchen"],
+             "publicDescription": {"summary": "A loft over the port.", "access": "Key box code 4711, left of the door.",
+               "houseRules": "No parties.", "space": "\(huge)"},
+             "privateDescription": {"notes": "Owner's safe code 9999"}, "notes": "cleaner paid in cash"}}
+            """
+        let updated = try await h.guesty(body, id: "msg_listing_1")
+        #expect(updated.status == 202, "\(updated.text)")
+        let entries = try await h.entries("knowledge")
+        #expect(entries.count == 1 && entries[0]["kind"] == "knowledge.listing" && entries[0]["dedupe"] == "guesty:msg_listing_1")
+        let payload = try #require(entries[0]["payload"])
+        let facts = try JSONDecoder().decode(ListingFacts.self, from: Data(payload.utf8))
+        #expect(facts.listingID == "L1" && facts.title == "Sea View Loft" && facts.address == "Quai des Belges 12, Marseille")
+        #expect(facts.checkInTime == "15:00" && facts.capacity == 4 && facts.bedrooms == nil && facts.bathrooms == 1.5)
+        #expect(facts.access == "Key box code 4711, left of the door." && facts.amenities == ["Wifi", "Kitchen"])
+        #expect((facts.space?.count ?? 0) <= 20_002, "an oversized description is cut")
+        #expect(!payload.contains("9999") && !payload.contains("cash") && !payload.contains("loft-internal"), "nothing private")
+
+        let removed = try await h.guesty(#"{"event": "listing.removed", "listing": {"_id": "L1"}}"#)
+        #expect(removed.status == 202)
+        let last = try #require(try await h.entries("knowledge").last?["payload"])
+        #expect(
+            try JSONDecoder().decode(ListingFacts.self, from: Data(last.utf8))
+                == ListingFacts(event: "listing.removed", listingID: "L1", removed: true))
+        let noID = try await h.guesty(#"{"event": "listing.updated", "listing": {"title": "x"}}"#)
+        #expect(noID.status == 400 && noID.text.contains("listing._id"), "\(noID.text)")
     }
 
     @Test func forgedStaleOrUnsignedDeliveriesGetABare401() async throws {

@@ -1,11 +1,12 @@
 import Jobs
 
-/// `POST /webhooks/guesty`: Guesty's reservation events, signed with Svix (docs/contracts.md §3).
+/// `POST /webhooks/guesty`: Guesty's reservation and listing events, signed with Svix (docs/contracts.md §3).
 ///
 /// The signature is checked over the raw bytes before anything is parsed, under Svix's header names
 /// or the Standard Webhooks ones a white-labelled Svix uses; the dedupe key is the message id
 /// (`svix-id` or `webhook-id`), which stays the same on every resend. Legacy `reservation.new`/`reservation.updated`
-/// and their `.v2` replacements start the booking flow; other events are acknowledged and dropped.
+/// and their `.v2` replacements start the booking flow; `listing.new`, `listing.updated` and
+/// `listing.removed` the listing's knowledge (`GuestyListing`); other events are acknowledged and dropped.
 /// The reservation is read from `reservation` (or `data.reservation`/`data` in the lean v2 shape,
 /// whose exact layout is not pinned down in our sources), its id from `_id`, `id` or `reservationId`.
 public struct GuestyWebhook: Sendable {
@@ -24,6 +25,16 @@ public struct GuestyWebhook: Sendable {
         try verifier.verify(headers, body: body)
         let event = try WebhookJSON.decode(Event.self, from: body)
         let name = try event.event.required("event")
+        let dedupe = "guesty:\(headers.id ?? "")"
+        if GuestyListing.events.contains(name) {
+            let listing = try WebhookJSON.decode(ListingEvent.self, from: body)
+            let listingID = try (listing.listing?.identifier ?? listing.listingId).required("listing._id")
+            let facts =
+                name == "listing.removed"
+                ? ListingFacts(event: name, listingID: listingID, removed: true)
+                : try listing.listing.required("listing").facts(event: name, listingID: listingID)
+            return .start(try ListingKnowledge.request(facts, dedupe: dedupe), dedupe: dedupe)
+        }
         guard Self.startingEvents.contains(name) else { return .ignore(reason: "event \(name) starts no work") }
         let (reservation, path) =
             if let top = event.reservation { (top, "reservation") } else if let nested = event.data?.reservation {
@@ -46,8 +57,13 @@ public struct GuestyWebhook: Sendable {
         change.confirmationCode = reservation.confirmationCode
         change.source = reservation.source
         change.publishedAt = event.publishedAt
-        let dedupe = "guesty:\(headers.id ?? "")"
         return .start(try Flows.booking.request(change, dedupe: dedupe), dedupe: dedupe)
+    }
+
+    /// A listing event: the listing, or for a removal perhaps only its id.
+    struct ListingEvent: Decodable {
+        var listing: GuestyListing?
+        var listingId: String?
     }
 
     struct Event: Decodable {

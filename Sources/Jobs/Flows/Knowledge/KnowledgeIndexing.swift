@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import Queue
+import Redis
 import Services
 
 /// What `switchboard knowledge add` asks a consumer to do: index one version of a source.
@@ -32,82 +34,92 @@ public enum KnowledgeIndexing {
 
     /// The kind, for a consumer that knows its account (`CHATWOOT_ACCOUNT_ID`), as the booking flow's.
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
-        services.account == nil ? [] : [definition(services)]
+        services.account == nil ? [] : [definition(services), ListingKnowledge.definition(services)]
     }
 
     static func definition(_ services: FlowServices) -> JobDefinition {
         JobDefinition(
             kind: kind, queue: queue, retry: retry, timeout: .seconds(900), restartable: true, payload: KnowledgeIndexRequest.self,
-            onDeadLetter: { request, error, redis in
-                let sources = KnowledgeSources(pool: redis, keys: services.keys)
-                try await dropVersion(services, request)
-                if var source = try await sources.source(request.source), source.version == request.version {
-                    source.state = .failed
-                    source.error = error
-                    source.updated = ISO8601DateFormatter().string(from: Date())
-                    try await sources.update(source)
-                }
-                try await sources.dropText(request.version)
-            }
+            onDeadLetter: { request, error, redis in try await failed(services, redis: redis, request, error: error) }
         ) { request, context in
-            let sources = KnowledgeSources(pool: context.redis, keys: services.keys)
-            guard var source = try await sources.source(request.source), source.version == request.version else {
-                context.logger.info("knowledge source changed or removed since this version was asked for; dropping it")
+            try await index(services, redis: context.redis, logger: context.logger, request)
+        }
+    }
+
+    /// Indexes `request`'s version of its source, as the job does (the listing job calls it too).
+    static func index(_ services: FlowServices, redis: RedisPool, logger: Logger, _ request: KnowledgeIndexRequest) async throws
+        -> JobResult
+    {
+        let sources = KnowledgeSources(pool: redis, keys: services.keys)
+        guard var source = try await sources.source(request.source), source.version == request.version else {
+            logger.info("knowledge source changed or removed since this version was asked for; dropping it")
+            try await dropVersion(services, request)
+            try await sources.dropText(request.version)
+            return .done
+        }
+        guard let text = try await sources.text(request.version) else {
+            throw JobFailure.permanent("the text of \(request.source) version \(request.version) is gone from Redis")
+        }
+        guard let account = services.account else { throw JobFailure.permanent("knowledge needs CHATWOOT_ACCOUNT_ID") }
+        let pieces = DocumentChunks.pieces(text)
+        guard !pieces.isEmpty else { throw JobFailure.permanent("\(request.source) has no text to index") }
+        source.pieces = pieces.count
+        source.written = 0
+        try await sources.update(source)
+        var ensured = false
+        for start in stride(from: 0, to: pieces.count, by: batch) {
+            let slice = Array(pieces[start..<min(start + batch, pieces.count)])
+            let vectors = try await services.embeddings.embed(slice.map(\.embedded))
+            guard vectors.count == slice.count, let size = vectors.first?.count, size > 0 else {
+                throw JobFailure.permanent("the embeddings service answered \(vectors.count) vectors for \(slice.count) texts")
+            }
+            if !ensured {
+                try await services.qdrant.ensureCollection(vectorSize: size)
+                ensured = true
+            }
+            let points = zip(slice, vectors).enumerated().map { offset, pair in
+                QdrantClient.Point(
+                    id: QdrantClient.pointID(for: "\(source.pointSource)@\(request.version)#\(start + offset)"), vector: pair.1,
+                    payload: payload(source, account: account, piece: pair.0, position: start + offset))
+            }
+            try await services.qdrant.upsert(points)
+            source.written = start + slice.count
+            guard try await sources.update(source) else {
                 try await dropVersion(services, request)
                 try await sources.dropText(request.version)
                 return .done
             }
-            guard let text = try await sources.text(request.version) else {
-                throw JobFailure.permanent("the text of \(request.source) version \(request.version) is gone from Redis")
-            }
-            guard let account = services.account else { throw JobFailure.permanent("knowledge needs CHATWOOT_ACCOUNT_ID") }
-            let pieces = DocumentChunks.pieces(text)
-            guard !pieces.isEmpty else { throw JobFailure.permanent("\(request.source) has no text to index") }
-            source.pieces = pieces.count
-            source.written = 0
-            try await sources.update(source)
-            var ensured = false
-            for start in stride(from: 0, to: pieces.count, by: batch) {
-                let slice = Array(pieces[start..<min(start + batch, pieces.count)])
-                let vectors = try await services.embeddings.embed(slice.map(\.embedded))
-                guard vectors.count == slice.count, let size = vectors.first?.count, size > 0 else {
-                    throw JobFailure.permanent("the embeddings service answered \(vectors.count) vectors for \(slice.count) texts")
-                }
-                if !ensured {
-                    try await services.qdrant.ensureCollection(vectorSize: size)
-                    ensured = true
-                }
-                let points = zip(slice, vectors).enumerated().map { offset, pair in
-                    QdrantClient.Point(
-                        id: QdrantClient.pointID(for: "\(source.pointSource)@\(request.version)#\(start + offset)"), vector: pair.1,
-                        payload: payload(source, account: account, piece: pair.0, position: start + offset))
-                }
-                try await services.qdrant.upsert(points)
-                source.written = start + slice.count
-                guard try await sources.update(source) else {
-                    try await dropVersion(services, request)
-                    try await sources.dropText(request.version)
-                    return .done
-                }
-            }
-            // Shown in one step, then the previous version removed: never half of one.
-            try await services.qdrant.setPayload(["staging": .bool(false)], where: versionFilter(source.pointSource, request.version))
-            try await services.qdrant.delete(
-                QdrantFilter(
-                    must: [.equals("source_id", .string(source.pointSource))],
-                    mustNot: [.equals("version", .string(request.version)), .equals("staging", .bool(true))]))
-            source.state = .ready
-            source.liveVersion = request.version
-            source.liveHash = source.hash
-            source.livePieces = pieces.count
-            source.error = nil
+        }
+        // Shown in one step, then the previous version removed: never half of one.
+        try await services.qdrant.setPayload(["staging": .bool(false)], where: versionFilter(source.pointSource, request.version))
+        try await services.qdrant.delete(
+            QdrantFilter(
+                must: [.equals("source_id", .string(source.pointSource))],
+                mustNot: [.equals("version", .string(request.version)), .equals("staging", .bool(true))]))
+        source.state = .ready
+        source.liveVersion = request.version
+        source.liveHash = source.hash
+        source.livePieces = pieces.count
+        source.error = nil
+        source.updated = ISO8601DateFormatter().string(from: Date())
+        try await sources.update(source)
+        try await sources.dropText(request.version)
+        logger.info("knowledge source indexed", metadata: ["knowledge.source": "\(source.id)", "knowledge.pieces": "\(pieces.count)"])
+        return .done
+    }
+
+    /// A version that will not be indexed: what it wrote removed, its source marked failed with
+    /// `error` while it is still the version asked for (the previous version stays what guests read).
+    static func failed(_ services: FlowServices, redis: RedisPool, _ request: KnowledgeIndexRequest, error: String) async throws {
+        let sources = KnowledgeSources(pool: redis, keys: services.keys)
+        try await dropVersion(services, request)
+        if var source = try await sources.source(request.source), source.version == request.version {
+            source.state = .failed
+            source.error = error
             source.updated = ISO8601DateFormatter().string(from: Date())
             try await sources.update(source)
-            try await sources.dropText(request.version)
-            context.logger.info(
-                "knowledge source indexed", metadata: ["knowledge.source": "\(source.id)", "knowledge.pieces": "\(pieces.count)"])
-            return .done
         }
+        try await sources.dropText(request.version)
     }
 
     /// A piece's payload: whose it is, where it comes from, whether it is restricted, hidden until shown.
