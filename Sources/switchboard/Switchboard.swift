@@ -40,7 +40,7 @@ struct Switchboard: AsyncParsableCommand {
         subcommands: [
             ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self,
             TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, HealthCommand.self,
-            KnowledgeCommand.self,
+            KnowledgeCommand.self, AskCommand.self,
         ]
     )
 }

@@ -92,4 +92,56 @@ import Testing
         #expect(try await h.integer("HLEN", h.key("knowledge:sources")) == 0)
         #expect(try await h.integer("XLEN", h.key("knowledge:stream")) == 0)
     }
+
+    /// `switchboard ask` runs the flow's retrieval and generation, posts nothing, and shows what was
+    /// used, what was left out and why.
+    @Test func askShowsWhatAnAnswerUsedAndLeftOutAndPostsNothing() async throws {
+        let server = try await RedisServer()
+        let h = ProcessHarness(server: server)
+        let qdrant = try await LocalQdrant()
+        let embeddings = try await FakeService.embeddings(vector: [0.5, 0.5, 0])
+        let model = try await FakeService.chatModel(answer: "The code is 1111.")
+        let chatwoot = try await FakeChatwoot(token: "cw")
+        let environment = [
+            "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": qdrant.apiKey,
+            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url + "/openai/v1",
+            "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN": "cw", "SYSTEM_PROMPT": "Front desk.", "CHATWOOT_ACCOUNT_ID": "1",
+        ]
+        let consumer = try h.consumer(["--queues", "knowledge"], environment: environment)
+        defer { consumer.signal(SIGTERM) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-ask-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (listing, code) in [("L1", "1111"), ("L2", "2222")] {
+            let file = folder.appendingPathComponent("\(listing).md")
+            try "# Flat \(listing)\n\n## Door [restricted]\n\nThe door code is \(code).".write(to: file, atomically: true, encoding: .utf8)
+            let added = try await SwitchboardProcess.run(
+                ["knowledge", "add", file.path, "--id", "flat-\(listing)", "--listing", listing] + h.common, environment: environment)
+            #expect(added.status == 0, "\(added.output)\n\(consumer.log.suffix(1500))")
+        }
+        // Ada's confirmed stay at L1, from today, as the booking flow keeps it.
+        let today = ISO8601DateFormatter().string(from: Date()).prefix(10)
+        let stay =
+            #"{"event":"reservation.new","reservation_id":"R1","status":"confirmed","listing_id":"L1","check_in":"\#(today)","check_out":"2099-01-01","confirmation_code":"CODE-R1","guest_phone":"+33611111111"}"#
+        try await h.client.send("HSET", h.key("reservations"), "R1", stay)
+        try await h.client.send("HSET", h.key("reservations:contact"), "phone:33611111111", "R1")
+
+        let asked = try await SwitchboardProcess.run(
+            ["ask", "What is the door code?", "--contact", "+33 6 11 11 11 11", "--json"] + h.common, environment: environment)
+        #expect(asked.status == 0, "\(asked.output)")
+        let trial = try JSONDecoder().decode(AnswerTrial.self, from: Data(asked.output.utf8))
+        #expect(trial.pieces.contains { $0.source == "doc:flat-L1" && $0.restricted && $0.text.contains("1111") })
+        #expect(!trial.pieces.contains { $0.text.contains("2222") })
+        #expect(trial.leftOut.contains { $0.source == "doc:flat-L2" && $0.reason.contains("another listing's (L2)") })
+        #expect(trial.booking?.contains("CODE-R1") == true && trial.restrictedOpen)
+        #expect(trial.answer == "The code is 1111." && trial.handOver == nil)
+
+        let stranger = try await SwitchboardProcess.run(["ask", "What is the door code?"] + h.common, environment: environment)
+        #expect(stranger.status == 0, "\(stranger.output)")
+        #expect(stranger.output.contains("This guest's booking: none known") && stranger.output.contains("Hands over: no"))
+        #expect(stranger.output.contains("this guest has no stay") && !stranger.output.contains("The door code is 1111"))
+        #expect(chatwoot.messages.isEmpty, "ask posts nothing")
+        let prompts = model.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(prompts.count == 2 && prompts[0].contains("1111") && !prompts[1].contains("1111"), "the model saw what each could read")
+    }
 }

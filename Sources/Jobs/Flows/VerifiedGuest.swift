@@ -34,6 +34,14 @@ public struct VerifiedGuest: Codable, Sendable, Equatable {
         return [VerifiedGuest(key: "phone:\(digits)", source: "the number this \(name) conversation comes from")]
     }
 
+    /// The identity an operator gives (`switchboard ask --contact`): a phone number, or an email.
+    public static func given(_ contact: String) -> [VerifiedGuest] {
+        let keys =
+            contact.contains("@")
+            ? ReservationIndex.contacts(phone: nil, email: contact) : ReservationIndex.contacts(phone: contact, email: nil)
+        return keys.map { VerifiedGuest(key: $0, source: "given on the command line") }
+    }
+
     /// Remembers identities a call or a reservation verified for the conversation.
     static func record(_ identities: [VerifiedGuest], pool: RedisPool, keys: Keys, account: Int, conversation: Int) async throws {
         guard !identities.isEmpty else { return }

@@ -60,8 +60,8 @@ extension QdrantFilter.Condition: Encodable {
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(key, forKey: .key)
             var match = container.nestedContainer(keyedBy: Keys.self, forKey: .match)
-            // Qdrant matches nothing for an empty list; one value no point holds says the same.
-            try match.encode(values.isEmpty ? ["\u{0}none"] : values, forKey: .any)
+            // Qdrant matches nothing for an empty list; a value no key takes (keys are `kind:value`) says the same.
+            try match.encode(values.isEmpty ? ["none"] : values, forKey: .any)
         case .isEmpty(let key):
             var container = encoder.container(keyedBy: Keys.self)
             var field = container.nestedContainer(keyedBy: Keys.self, forKey: .isEmpty)

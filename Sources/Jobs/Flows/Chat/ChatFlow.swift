@@ -26,56 +26,14 @@ public enum ChatFlow {
             onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error)
             }
         ) { message, context in
-            let vector = try await services.embeddings.embed([message.content]).first ?? []
-            let account: [String: JSONValue] = ["account_id": .integer(message.accountID)]
-            let audience = message.audience ?? .guest
-            var guest: [VerifiedGuest] = []
-            if audience == .agent {
-                let recorded = try await VerifiedGuest.recorded(
-                    pool: context.redis, keys: services.keys, account: message.accountID,
-                    conversation: message.conversationID)
-                for identity in (message.verifiedGuest ?? []) + recorded where !guest.contains(where: { $0.key == identity.key }) {
-                    guest.append(identity)
-                }
-            }
-            // Never a version of a document still being indexed.
-            let indexing: [String: JSONValue] = ["staging": .bool(true)]
-            var knowledge: GuestKnowledge?
-            let hits: [QdrantClient.ScoredPoint]
-            switch audience {
-            case .guest:
-                // Never what is known privately about any guest; of a listing's knowledge only
-                // their own stay's, its restricted part only while their confirmed stay is open.
-                let found = try await GuestKnowledge.find(services, redis: context.redis, message: message, today: services.today())
-                knowledge = found
-                hits = try await services.qdrant.query(
-                    vector, limit: services.contextLimit, filter: found.filter(account: message.accountID),
-                    scoreThreshold: services.scoreThreshold)
-            case .team:
-                hits = try await services.qdrant.query(
-                    vector, limit: services.contextLimit, must: account, mustNot: indexing, scoreThreshold: services.scoreThreshold)
-            case .agent:
-                // The shared knowledge and this guest's own calls and bookings; never another guest's.
-                hits = try await services.qdrant.query(
-                    vector, limit: services.contextLimit, must: account, mustNot: indexing, sharedOr: guest.map(\.key),
-                    scoreThreshold: services.scoreThreshold)
-            }
-            var draft = ChatDraft(
-                message: message,
-                context: hits.compactMap { hit in
-                    // For the team, each fact says where it comes from, so staff can check it.
-                    hit.payload?["text"]?.string.map { text in
-                        audience == .guest ? text : "[\(hit.payload?["source_id"]?.string ?? "knowledge")] \(text)"
-                    }
-                })
-            if audience == .agent { draft.guest = guest }
-            draft.booking = knowledge?.bookingFacts
-            if draft.context.isEmpty, services.handOffWithoutKnowledge, audience == .guest {
+            let retrieval = try await ChatRetrieval.run(services, redis: context.redis, message: message)
+            if retrieval.handsOver(services) {
                 try await Handoff.handOver(
                     services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
                     reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
                 return .done
             }
+            let draft = retrieval.draft
             return .next(try next(generateKind, queue: generateQueue, draft, message: message, budgets: services.budgets))
         }
     }
@@ -87,45 +45,9 @@ public enum ChatFlow {
                 try await tellAgents(services, redis, draft.message.accountID, draft.message.conversationID, error)
             }
         ) { draft, context in
-            var prompt = services.systemPrompt
-            if let booking = draft.booking {
-                prompt += "\n\nThis guest's booking (theirs alone; no other booking is known to you): \(booking)"
-            }
-            if !draft.context.isEmpty {
-                prompt +=
-                    "\n\nWhat we know that may help (use only what is relevant):\n"
-                    + draft.context.map { "- \($0)" }.joined(separator: "\n")
-            }
-            let message = draft.message
-            // The conversation so far helps the answer but is not worth the guest's answer: if it
-            // cannot be read (a token that may not read it, an answer we do not understand, Chatwoot
-            // slow or down), the model answers the question alone.
-            var turns: [ChatCompletionsClient.Message] = []
-            do {
-                let history = try await services.chatwoot.messages(
-                    account: message.accountID, conversation: message.conversationID,
-                    before: message.messageID > 0 ? message.messageID : nil)
-                turns = ConversationHistory.turns(history, before: message.messageID, limit: services.historyLimit)
-            } catch {
-                context.logger.warning(
-                    "answering without the conversation's history: it could not be read", metadata: ["error": "\(error)"])
-            }
-            let audience = draft.message.audience ?? .guest
-            if audience == .guest {
-                prompt += "\n\n" + HandoffRequest.instruction
-            } else {
-                prompt +=
-                    "\n\nYou are answering a member of the team, not a guest. After each fact you use, name its source as given in brackets."
-            }
-            let completion = try await services.completions.complete([.system(prompt)] + turns + [.user(message.content)])
-            let said = audience == .guest ? HandoffRequest(completion.text) : HandoffRequest(text: completion.text)
-            // An agent's answer says whose records it could draw on.
-            let content = audience == .agent ? said.text + "\n\n" + VerifiedGuest.note(draft.guest ?? []) : said.text
-            var answer = ChatAnswer(
-                accountID: draft.message.accountID, conversationID: draft.message.conversationID,
-                messageID: draft.message.messageID, content: content)
-            answer.audience = draft.message.audience
-            if said.wantsPerson {
+            let composed = try await ChatComposition.run(services, draft: draft, logger: context.logger)
+            var answer = composed.answer
+            if composed.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
                 answer.handOff = true
                 return .next(try next(replyKind, queue: replyQueue, answer, message: draft.message, budgets: services.budgets))
