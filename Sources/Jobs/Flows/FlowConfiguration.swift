@@ -15,6 +15,7 @@ public enum FlowConfiguration {
         ("CHATWOOT_URL", true), ("CHATWOOT_API_TOKEN", true), ("SYSTEM_PROMPT", true),
         ("CHATWOOT_BOT_TOKEN", false), ("ASSISTANT_ANSWERS", false), ("HANDOFF_WITHOUT_KNOWLEDGE", false),
         ("ASSISTANT_GIVE_UP_AFTER", false), ("ASSISTANT_STAFF_INBOX_IDS", false), ("ASSISTANT_ACCESS_DAYS", false),
+        ("ASSISTANT_DELAY", false),
     ]
 
     /// A list of Chatwoot inbox ids (`4,7`) as `ASSISTANT_INBOX_IDS` and `ASSISTANT_STAFF_INBOX_IDS` take it.
@@ -191,6 +192,12 @@ public enum FlowConfiguration {
         services.handOffWithoutKnowledge = withoutKnowledge == "1"
         services.giveUpAfter = giveUpAfter
         services.staffInboxes = try inboxIDs("ASSISTANT_STAFF_INBOX_IDS", values["ASSISTANT_STAFF_INBOX_IDS"])
+        if let text = values["ASSISTANT_DELAY"] {
+            guard let delay = RetryBudgets.duration(text), delay >= .zero, delay <= .seconds(3_600) else {
+                throw ConfigurationError("ASSISTANT_DELAY '\(text)' is not a duration from 0s to 1h, e.g. 2m")
+            }
+            services.assistantDelay = delay
+        }
         if let text = values["ASSISTANT_ACCESS_DAYS"] {
             guard let days = Int(text), (0...30).contains(days) else {
                 throw ConfigurationError("ASSISTANT_ACCESS_DAYS '\(text)' is not a whole number of days from 0 to 30")

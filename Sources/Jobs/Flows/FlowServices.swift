@@ -42,6 +42,9 @@ public struct FlowServices: Sendable {
     /// Days before check-in a confirmed guest's answers may use their listing's restricted
     /// knowledge (`ASSISTANT_ACCESS_DAYS`).
     public var accessDays = GuestKnowledge.defaultAccessDays
+    /// How long a guest's message waits before the assistant answers it, so the team can answer
+    /// first (`ASSISTANT_DELAY`, default none).
+    public var assistantDelay: Duration = .zero
     /// How long a guest's message may be held back by limits (a model that keeps answering 429)
     /// before the conversation goes to a person (`ASSISTANT_GIVE_UP_AFTER`, each stage of the
     /// guest's flows counted from its own enqueue).

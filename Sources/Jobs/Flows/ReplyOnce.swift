@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Redis
 import Services
 
 /// Posting something into Chatwoot once — the answer to a guest message, a call's note —
@@ -38,13 +39,16 @@ enum ReplyOnce {
     /// belongs to an attempt that is over, however it ended.
     static let postWindow: Duration = .seconds(60)
 
+    /// The mark of the answer to Chatwoot message `message`.
+    static func replyMarker(account: Int, message: Int) -> String { "reply:\(account):\(message)" }
+
     /// The answer to Chatwoot message `message`.
     static func reply(
         _ services: FlowServices, _ context: JobContext, account: Int, conversation: Int, message: Int, content: String,
         isPrivate: Bool = false, _ send: () async throws -> Int
     ) async throws {
         let post = Post(
-            marker: "reply:\(account):\(message)", what: "the reply to message \(message)", account: account,
+            marker: replyMarker(account: account, message: message), what: "the reply to message \(message)", account: account,
             conversation: conversation, content: content, isPrivate: isPrivate)
         try await once(services, context, post, send)
     }
@@ -85,6 +89,13 @@ enum ReplyOnce {
             throw failure
         }
         _ = try await marks.complete(post.marker, expected: claim, with: String(id), lifetime: lifetime)
+        if !post.isPrivate {
+            // Ours, so a later answer's check for a person's reply does not take it for one.
+            let key = services.keys.postedPublicly(account: post.account, conversation: post.conversation)
+            _ = try? await context.redis.pipeline([
+                RedisCommand("SADD", [key, String(id)]), RedisCommand("EXPIRE", [key, String(lifetime.components.seconds)]),
+            ])
+        }
         context.logger.info("posted to Chatwoot", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(id)"])
     }
 
@@ -119,4 +130,10 @@ enum ReplyOnce {
             self.at = at
         }
     }
+}
+
+/// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
+extension Keys {
+    /// The ids of the public messages Switchboard posted in a conversation (a set, kept 7 days).
+    public func postedPublicly(account: Int, conversation: Int) -> String { named("posted:\(account):\(conversation)") }
 }

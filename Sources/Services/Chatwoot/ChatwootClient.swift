@@ -171,13 +171,17 @@ public struct ChatwootClient: Sendable {
         public var isPrivate: Bool
         /// Unix seconds, when the list gives it.
         public var createdAt: Int?
+        /// `sender.type`: `user` (an agent, or a user token's API call), `agent_bot`, `contact`.
+        public var senderType: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, content
+            case id, content, sender
             case messageType = "message_type"
             case isPrivate = "private"
             case createdAt = "created_at"
         }
+
+        struct Sender: Decodable { var type: String? }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -189,6 +193,7 @@ public struct ChatwootClient: Sendable {
             isPrivate = !(number == nil && (try? container.decode(Bool.self, forKey: .isPrivate)) == false)
             messageType = (try? container.decodeIfPresent(ChatwootMessageType.self, forKey: .messageType)) ?? .activity
             createdAt = try? container.decodeIfPresent(Int.self, forKey: .createdAt)
+            senderType = (try? container.decodeIfPresent(Sender.self, forKey: .sender))?.type
         }
     }
 

@@ -26,6 +26,11 @@ public enum ChatFlow {
             onDeadLetter: { message, error, redis in try await tellAgents(services, redis, message.accountID, message.conversationID, error)
             }
         ) { message, context in
+            // People first: a guest's message waits ASSISTANT_DELAY (put back, no attempt counted).
+            if (message.audience ?? .guest) == .guest, services.assistantDelay > .zero {
+                let waited = Duration.milliseconds(Int64(WallClock.millisecondsSince(context.enqueuedAt)))
+                if waited < services.assistantDelay { return .later(services.assistantDelay - waited) }
+            }
             let retrieval = try await ChatRetrieval.run(services, redis: context.redis, message: message)
             if retrieval.handsOver(services) {
                 try await Handoff.handOver(
@@ -75,6 +80,7 @@ public enum ChatFlow {
                 guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else {
                     return .done
                 }
+                guard try await !aPersonAnswered(services, context, answer) else { return .done }
             }
             let isPrivate = try await answersPrivately(services, context, answer)
             try await ReplyOnce.reply(
@@ -93,6 +99,39 @@ public enum ChatFlow {
             }
             return .done
         }
+    }
+
+    /// Whether a person wrote a public message in the conversation after the guest's message (an
+    /// agent answered first, perhaps during `ASSISTANT_DELAY`): then the assistant stays silent. Our
+    /// own posts (`Keys.postedPublicly`) and an agent bot's do not count; when the conversation
+    /// cannot be read, the answer is posted (the guest is not left without one for a lookup).
+    static func aPersonAnswered(_ services: FlowServices, _ context: JobContext, _ answer: ChatAnswer) async throws -> Bool {
+        guard answer.messageID > 0 else { return false }
+        // An earlier attempt of this reply already set out to post: ReplyOnce finishes its work.
+        let marker = ReplyOnce.replyMarker(account: answer.accountID, message: answer.messageID)
+        if try await SideEffects(pool: context.redis, keys: services.keys).read(marker) != nil { return false }
+        let latest: [ChatwootClient.HistoryMessage]
+        do {
+            latest = try await services.chatwoot.messages(account: answer.accountID, conversation: answer.conversationID)
+        } catch {
+            context.logger.warning("cannot tell whether a person answered first; answering", metadata: ["error": "\(error)"])
+            return false
+        }
+        let ownText = answer.content.trimmingCharacters(in: .whitespacesAndNewlines)
+        let later = latest.filter {
+            $0.id > answer.messageID && $0.messageType == .outgoing && !$0.isPrivate && $0.senderType != "agent_bot"
+                && ($0.content ?? "").trimmingCharacters(in: .whitespacesAndNewlines) != ownText
+        }
+        guard !later.isEmpty else { return false }
+        let ours = Set(
+            try await context.redis.send(
+                "SMEMBERS", services.keys.postedPublicly(account: answer.accountID, conversation: answer.conversationID)
+            ).array?.compactMap(\.string) ?? [])
+        guard let person = later.first(where: { !ours.contains(String($0.id)) }) else { return false }
+        context.logger.info(
+            "a person answered the guest first; the assistant stays silent",
+            metadata: ["chatwoot.message": "\(person.id)", "chatwoot.conversation": "\(answer.conversationID)"])
+        return true
     }
 
     /// Whether the assistant may still answer here, asked of Chatwoot just before posting: an

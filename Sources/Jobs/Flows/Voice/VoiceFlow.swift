@@ -88,6 +88,7 @@ public enum VoiceFlow {
             let answer = spoken.answer
             guard try await ChatFlow.assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID)
             else { return .done }
+            guard try await !ChatFlow.aPersonAnswered(services, context, answer) else { return .done }
             let (audio, _) = try await fetch(spoken.audio, services: services, blobs: blobs)
             try await ReplyOnce.reply(
                 services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
