@@ -14,7 +14,10 @@ struct KnowledgeCommand: AsyncParsableCommand {
             consumer of the knowledge queue (knowledge.index). Guests read the account's knowledge and \
             their own listing's; restricted knowledge only during a confirmed stay at that listing.
             """,
-        subcommands: [KnowledgeAddCommand.self, KnowledgeListCommand.self, KnowledgeShowCommand.self, KnowledgeRemoveCommand.self]
+        subcommands: [
+            KnowledgeAddCommand.self, KnowledgeListCommand.self, KnowledgeShowCommand.self, KnowledgeRemoveCommand.self,
+            KnowledgeCandidatesCommand.self, KnowledgeApproveCommand.self, KnowledgeRejectCommand.self,
+        ]
     )
 }
 
@@ -313,5 +316,138 @@ enum KnowledgeQdrant {
             Terminal.error("Qdrant: \(failure)")
             throw ExitCode(1)
         }
+    }
+}
+
+struct KnowledgeCandidatesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "candidates", abstract: "What agents answered in resolved conversations, waiting to be approved as knowledge.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Flag(help: "One JSON object per line instead of text.")
+    var json = false
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        let candidates = try await RedisFailure.exitOnFailure {
+            try await KnowledgeCandidates(pool: pool, keys: Keys(prefix: redis.keyPrefix)).all()
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for candidate in candidates { print(String(decoding: try encoder.encode(candidate), as: UTF8.self)) }
+            return
+        }
+        guard !candidates.isEmpty else {
+            print("no candidates waiting")
+            return
+        }
+        for candidate in candidates {
+            print(Terminal.paint("\(candidate.id)", .bold) + "  from conversation \(candidate.conversation), \(candidate.proposed)")
+            print("  Q: " + Terminal.visible(candidate.question))
+            print("  A: " + Terminal.visible(candidate.answer))
+        }
+        print("switchboard knowledge approve ID [--edit] | reject ID")
+    }
+}
+
+struct KnowledgeApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve", abstract: "Make a candidate shared knowledge (source faq:ID), as it is or edited.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The candidate's id, as `knowledge candidates` shows it.")
+    var id: String
+
+    @Flag(help: "Edit the question and answer in $VISUAL or $EDITOR first.")
+    var edit = false
+
+    @Option(help: "The question as it should stand (instead of --edit).")
+    var question: String?
+
+    @Option(help: "The answer as it should stand (instead of --edit).")
+    var answer: String?
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        let keys = Keys(prefix: redis.keyPrefix)
+        var question = self.question
+        var answer = self.answer
+        if edit {
+            guard
+                let candidate = try await RedisFailure.exitOnFailure({ try await KnowledgeCandidates(pool: pool, keys: keys).candidate(id) }
+                )
+            else { throw Self.missing(id) }
+            (question, answer) = try Self.edited(candidate)
+        }
+        let approved = try await RedisFailure.exitOnFailure {
+            try await AnswerCandidates.approve(id, question: question, answer: answer, pool: pool, keys: keys)
+        }
+        guard let (source, request) = approved else {
+            let known = try await RedisFailure.exitOnFailure { try await KnowledgeSources(pool: pool, keys: keys).source("faq:\(id)") }
+            if known != nil {
+                Terminal.error("\(id) is already approved: knowledge source faq:\(id)")
+                throw ExitCode(1)
+            }
+            throw Self.missing(id)
+        }
+        try await RedisFailure.exitOnFailure { _ = try await Broker(pool: pool, keys: keys).add(request.envelope(), to: request.queue) }
+        print("approved: \(Terminal.visible(id)) → knowledge source \(Terminal.visible(source.id)) (indexing)")
+    }
+
+    static func missing(_ id: String) -> ExitCode {
+        Terminal.error("no candidate \(id) is waiting (see `switchboard knowledge candidates`)")
+        return ExitCode(1)
+    }
+
+    /// The question and answer as a person leaves them in their editor: the first line the
+    /// question, the rest the answer.
+    static func edited(_ candidate: KnowledgeCandidate) throws -> (String, String) {
+        let environment = ProcessInfo.processInfo.environment
+        guard let editor = environment["VISUAL"] ?? environment["EDITOR"], !editor.isEmpty else {
+            Terminal.error("--edit needs VISUAL or EDITOR; or give --question and --answer")
+            throw ExitCode(2)
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-candidate-\(candidate.id).txt")
+        try "\(candidate.question)\n\(candidate.answer)\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let child = try Subprocess("/bin/sh", ["-c", "\(editor) \"$1\"", "editor", file.path], environment: environment)
+        guard child.waitBlocking(timeout: .seconds(86_400)) == 0 else {
+            Terminal.error("the editor did not finish cleanly; nothing approved")
+            throw ExitCode(1)
+        }
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let question = lines.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let answer = lines.dropFirst().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !question.isEmpty, !answer.isEmpty else {
+            Terminal.error("the first line is the question and the rest the answer; one was empty, nothing approved")
+            throw ExitCode(1)
+        }
+        return (question, answer)
+    }
+}
+
+struct KnowledgeRejectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reject", abstract: "Turn a candidate down; it is not proposed again from the same conversation.")
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The candidate's id, as `knowledge candidates` shows it.")
+    var id: String
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        guard
+            try await RedisFailure.exitOnFailure({
+                try await KnowledgeCandidates(pool: pool, keys: Keys(prefix: redis.keyPrefix)).reject(id)
+            })
+        else { throw KnowledgeApproveCommand.missing(id) }
+        print("rejected: \(Terminal.visible(id))")
     }
 }

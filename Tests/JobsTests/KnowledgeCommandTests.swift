@@ -1,4 +1,6 @@
 import Foundation
+import Queue
+import Redis
 import Services
 import TestSupport
 import Testing
@@ -102,11 +104,7 @@ import Testing
         let embeddings = try await FakeService.embeddings(vector: [0.5, 0.5, 0])
         let model = try await FakeService.chatModel(answer: "The code is 1111.")
         let chatwoot = try await FakeChatwoot(token: "cw")
-        let environment = [
-            "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": qdrant.apiKey,
-            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url + "/openai/v1",
-            "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN": "cw", "SYSTEM_PROMPT": "Front desk.", "CHATWOOT_ACCOUNT_ID": "1",
-        ]
+        let environment = Self.settings(qdrant: qdrant, embeddings: embeddings, model: model, chatwoot: chatwoot)
         let consumer = try h.consumer(["--queues", "knowledge"], environment: environment)
         defer { consumer.signal(SIGTERM) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-ask-\(UUID().uuidString)")
@@ -143,5 +141,79 @@ import Testing
         #expect(chatwoot.messages.isEmpty, "ask posts nothing")
         let prompts = model.requests.map { String(decoding: $0.body, as: UTF8.self) }
         #expect(prompts.count == 2 && prompts[0].contains("1111") && !prompts[1].contains("1111"), "the model saw what each could read")
+    }
+
+    /// What agents answered in a resolved conversation is proposed, never published by itself;
+    /// approved it becomes shared knowledge, rejected it is not proposed again.
+    @Test func candidatesFromAResolvedConversationWaitForAPerson() async throws {
+        let server = try await RedisServer()
+        let h = ProcessHarness(server: server)
+        let qdrant = try await LocalQdrant()
+        let embeddings = try await FakeService.embeddings(vector: [0.5, 0.5, 0])
+        let faqs =
+            #"{\"faqs\": [{\"question\": \"Is there parking?\", \"answer\": \"Yes, free street parking after 19:00.\"}, {\"question\": \"What is the door code?\", \"answer\": \"It is 4711.\"}, {\"question\": \"Can I check in early?\", \"answer\": \"Ask the team the day before.\"}]}"#
+        let model = try await FakeService.chatModel(answer: faqs)
+        let chatwoot = try await FakeChatwoot(
+            token: "cw",
+            conversations: [
+                .init(
+                    id: 50,
+                    history: [
+                        .init(id: 500, content: "Hi, is there parking?", messageType: 0),
+                        .init(id: 501, content: "VIP guest, be nice", messageType: 1, isPrivate: true),
+                        .init(id: 502, content: "Yes, free street parking after 19:00.", messageType: 1),
+                    ])
+            ])
+        let environment = Self.settings(qdrant: qdrant, embeddings: embeddings, model: model, chatwoot: chatwoot)
+        let consumer = try h.consumer(["--queues", "knowledge"], environment: environment)
+        defer { consumer.signal(SIGTERM) }
+        try await h.enqueue(kind: "knowledge.candidates", payload: #"{"account_id": 1, "conversation_id": 50}"#)
+        #expect(
+            await eventually(timeout: .seconds(30)) { (try? await h.integer("HLEN", h.key("knowledge:candidates"))) == 2 },
+            "\(consumer.log.suffix(2000))")
+        let asked = try #require(model.requests.first.map { String(decoding: $0.body, as: UTF8.self) })
+        #expect(asked.contains("Leave out everything about this one stay") && asked.contains("Guest: Hi, is there parking?"))
+        #expect(asked.contains("Team: Yes, free street parking") && !asked.contains("VIP guest"), "never a private note")
+
+        let listed = try await SwitchboardProcess.run(["knowledge", "candidates", "--json"] + h.common)
+        let candidates = try listed.output.split(separator: "\n").map {
+            try JSONDecoder().decode(KnowledgeCandidate.self, from: Data($0.utf8))
+        }
+        #expect(Set(candidates.map(\.question)) == ["Is there parking?", "Can I check in early?"], "the door code was dropped")
+        #expect(candidates.allSatisfy { $0.conversation == 50 })
+        let parking = try #require(candidates.first { $0.question == "Is there parking?" })
+        let early = try #require(candidates.first { $0.question == "Can I check in early?" })
+
+        let approved = try await SwitchboardProcess.run(
+            ["knowledge", "approve", parking.id, "--answer", "Yes: free street parking after 19:00, and a garage nearby."] + h.common)
+        #expect(approved.status == 0 && approved.output.contains("faq:\(parking.id)"), "\(approved.output)")
+        let pool = RedisPool(endpoint: server.endpoint, size: 1)
+        defer { pool.close() }
+        let sources = KnowledgeSources(pool: pool, keys: Keys(prefix: h.prefix))
+        #expect(await eventually(timeout: .seconds(30)) { (try? await sources.source("faq:\(parking.id)"))?.state == .ready })
+        let client = QdrantClient(baseURL: qdrant.url, apiKey: qdrant.apiKey, collection: "knowledge", http: HTTPClient(connections: 1))
+        let points = try await client.points(QdrantFilter(must: [.equals("source_id", .string("doc:faq:\(parking.id)"))]))
+        #expect(points.count == 1 && points[0].payload?["text"]?.string?.contains("a garage nearby") == true)
+        #expect(points[0].payload?["listing_id"] == nil && points[0].payload?["restricted"] == .bool(false), "shared knowledge")
+        let twice = try await SwitchboardProcess.run(["knowledge", "approve", parking.id] + h.common)
+        #expect(twice.status == 1 && twice.output.contains("already approved"), "\(twice.output)")
+
+        let rejected = try await SwitchboardProcess.run(["knowledge", "reject", early.id] + h.common)
+        #expect(rejected.status == 0)
+        // Resolved again: nothing already approved or turned down is proposed again.
+        try await h.enqueue(kind: "knowledge.candidates", payload: #"{"account_id": 1, "conversation_id": 50}"#)
+        #expect(await eventually(timeout: .seconds(30)) { model.requests.count == 2 })
+        // The job's entry leaves the stream once it is acknowledged: done.
+        #expect(await eventually(timeout: .seconds(30)) { (try? await h.integer("XLEN", h.key("knowledge:stream"))) == 0 })
+        #expect(try await h.integer("HLEN", h.key("knowledge:candidates")) == 0)
+    }
+
+    /// The consumers' chat settings, every service one of the test's.
+    static func settings(qdrant: LocalQdrant, embeddings: FakeService, model: FakeService, chatwoot: FakeChatwoot) -> [String: String] {
+        [
+            "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": qdrant.apiKey,
+            "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url + "/openai/v1",
+            "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN": "cw", "SYSTEM_PROMPT": "Front desk.", "CHATWOOT_ACCOUNT_ID": "1",
+        ]
     }
 }

@@ -146,6 +146,27 @@ import Testing
         #expect(try await h.length("transcribe") == 0)
     }
 
+    /// A resolved conversation (the agent bot's conversation_resolved, or an account webhook's
+    /// conversation_status_changed to resolved) is read for candidate knowledge, once per resolution.
+    @Test func aResolvedConversationIsReadForCandidateKnowledge() async throws {
+        let h = try await ProducerHarness()
+        let resolved = #"{"event": "conversation_resolved", "id": 10, "account_id": 1, "status": "resolved", "updated_at": 1796600000}"#
+        #expect(try await h.chatwoot(resolved).status == 202)
+        #expect(try await h.chatwoot(resolved).status == 200, "Chatwoot's retry of the same resolution")
+        let changed =
+            #"{"event": "conversation_status_changed", "id": 11, "account_id": 1, "status": "resolved", "updated_at": 1796600100}"#
+        #expect(try await h.chatwoot(changed).status == 202)
+        let reopened = #"{"event": "conversation_status_changed", "id": 12, "account_id": 1, "status": "open"}"#
+        let ignored = try await h.chatwoot(reopened)
+        #expect(ignored.status == 200 && (ProducerHarness.json(ignored)["ignored"] as? String)?.contains("not resolved") == true)
+        let hostile = #"{"event": "conversation_resolved", "id": 13, "account_id": 1, "updated_at": 1e308}"#
+        #expect(try await h.chatwoot(hostile).status == 202, "a hostile time is left out, not a trap")
+        let entries = try await h.entries("knowledge")
+        #expect(entries.count == 3 && entries.allSatisfy { $0["kind"] == "knowledge.candidates" })
+        let payload = try ProducerHarness.payload(entries[0])
+        #expect(payload["account_id"] as? Int == 1 && payload["conversation_id"] as? Int == 10)
+    }
+
     /// Every new conversation is triaged once: from conversation_created (an account webhook), or
     /// from its first message where only the agent bot's events arrive.
     @Test func aNewConversationIsTriagedOnceWhicheverEventComesFirst() async throws {

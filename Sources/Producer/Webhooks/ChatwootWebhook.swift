@@ -47,6 +47,19 @@ public struct ChatwootWebhook: Sendable {
             ).request()
             return .start(triage.0, dedupe: triage.dedupe)
         }
+        if event == "conversation_resolved" || event == "conversation_status_changed" {
+            // What the agents answered becomes candidate knowledge, once a person approves it.
+            let conversation = try WebhookJSON.decode(CreatedConversation.self, from: body)
+            if event == "conversation_status_changed", conversation.status != "resolved" {
+                return .ignore(reason: "conversation status \(conversation.status ?? "unknown") is not resolved")
+            }
+            let resolved = ResolvedConversation(
+                accountID: try (conversation.accountID ?? message.account?.id).positive("account_id"),
+                conversationID: try conversation.id.positive("id"))
+            let dedupe =
+                "chatwoot:\(resolved.accountID):resolved:\(resolved.conversationID):\(conversation.updatedAt.map { String(Int($0)) } ?? "-")"
+            return .start(try AnswerCandidates.request(resolved, dedupe: dedupe), dedupe: dedupe)
+        }
         guard event == "message_created" else { return .ignore(reason: "event \(event) starts no work") }
         if message.isPrivate == true { return try agentNote(message) }
         if let inbox = message.inbox?.id ?? message.conversation?.inboxID, teamInboxes.contains(inbox) || staffInboxes.contains(inbox) {
@@ -195,11 +208,24 @@ public struct ChatwootWebhook: Sendable {
         var id: Int?
         var accountID: Int?
         var meta: CreatedMeta?
+        var status: String?
+        /// Unix seconds (a number, or a date string Chatwoot sometimes sends, then left out).
+        var updatedAt: Double?
 
         enum CodingKeys: String, CodingKey {
-            case id
+            case id, meta, status
             case accountID = "account_id"
-            case meta
+            case updatedAt = "updated_at"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decodeIfPresent(Int.self, forKey: .id)
+            accountID = try container.decodeIfPresent(Int.self, forKey: .accountID)
+            meta = try container.decodeIfPresent(CreatedMeta.self, forKey: .meta)
+            status = try? container.decodeIfPresent(String.self, forKey: .status)
+            let time = (try? container.decodeIfPresent(Double.self, forKey: .updatedAt)) ?? nil
+            updatedAt = time.flatMap { (0...1e12).contains($0) ? $0 : nil }
         }
     }
 

@@ -34,7 +34,7 @@ public enum KnowledgeIndexing {
 
     /// The kind, for a consumer that knows its account (`CHATWOOT_ACCOUNT_ID`), as the booking flow's.
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
-        services.account == nil ? [] : [definition(services), ListingKnowledge.definition(services)]
+        services.account == nil ? [] : [definition(services), ListingKnowledge.definition(services), AnswerCandidates.definition(services)]
     }
 
     static func definition(_ services: FlowServices) -> JobDefinition {
