@@ -70,7 +70,7 @@ let package = Package(
             name: "Jobs",
             dependencies: [
                 "Blobs", "Queue", "Redis", "Services", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(

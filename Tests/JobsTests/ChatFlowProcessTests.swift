@@ -19,6 +19,8 @@ import Testing
         let consumer: SwitchboardProcess
         let producer: SwitchboardProcess
         let port: Int
+        /// The consumer's monitoring listener.
+        let metricsPort: Int
         let folder: URL
 
         init(
@@ -52,7 +54,9 @@ import Testing
                 "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "GROQ_BASE_URL": model.url + "/openai/v1",
                 "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN_FILE": tokenFile.path, "SYSTEM_PROMPT": "You are the front desk.",
             ].merging(settings) { _, given in given }
-            consumer = try h.consumer(["--queues", "retrieve,generate,reply", "--concurrency", "4"], environment: environment)
+            (consumer, metricsPort) = try await SwitchboardProcess.serving(environment: environment) { [h] port in
+                ["consumer"] + h.common + ["--queues", "retrieve,generate,reply", "--concurrency", "4", "--metrics-port", String(port)]
+            }
             let blobs = folder.appendingPathComponent("blobs").path
             (producer, port) = try await SwitchboardProcess.serving(
                 environment: ["BLOB_STORE": blobs].merging(settings) { _, given in given }
@@ -64,6 +68,16 @@ import Testing
         func deliver(_ message: String) async throws -> LoopbackHTTP.Reply {
             try await LoopbackHTTP.send(
                 port: port, path: "/webhooks/chatwoot", headers: [("Content-Type", "application/json")], body: Array(message.utf8))
+        }
+
+        /// The consumer's count of `outcome` answers to guests, as its /metrics says it.
+        func answers(_ outcome: String) async throws -> Int {
+            let scraped = try await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics", headers: [], body: [])
+            let line = scraped.text.split(separator: "\n").first {
+                $0.hasPrefix("switchboard_assistant_answers_total") && $0.contains(#"audience="guest""#)
+                    && $0.contains(#"outcome="\#(outcome)""#)
+            }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
         }
 
         func stop() async {
@@ -85,6 +99,7 @@ import Testing
         #expect(await eventually(timeout: .seconds(30)) { d.chatwoot.messages.count == 1 }, "\(d.consumer.log.suffix(2000))")
         let reply = try #require(d.chatwoot.messages.first)
         #expect(reply.conversation == 10 && !reply.isPrivate && reply.content == "Late checkout is possible until 13:00.")
+        #expect(await eventually { (try? await d.answers("answered")) == 1 }, "counted as answered from the knowledge")
         let request = try #require(d.model.requests.first)
         let prompt = (jsonFields(request.body)["messages"] as? [[String: String]])?.first?["content"] ?? ""
         #expect(prompt.contains("Late checkout until 13:00 for 20 EUR."))
@@ -148,6 +163,8 @@ import Testing
             later.status == 200 && (jsonFields(later.body)["ignored"] as? String)?.contains("a person has the conversation") == true,
             "\(later.text)")
         #expect(d.chatwoot.requests.filter { $0.path.hasSuffix("/toggle_status") }.count == 1)
+        #expect(try await d.answers("handed_over_asked") == 1)
+        #expect(try await d.answers("answered") == 0)
         await d.stop()
     }
 

@@ -27,7 +27,9 @@ import Testing
             "QDRANT_COLLECTION": "knowledge", "GROQ_API_KEY": "gsk", "CHATWOOT_URL": chatwoot.url, "CHATWOOT_API_TOKEN": "cw",
             "SYSTEM_PROMPT": "Front desk.", "CHATWOOT_ACCOUNT_ID": "1",
         ]
-        let consumer = try h.consumer(["--queues", "knowledge", "--concurrency", "2"], environment: environment)
+        let (consumer, metricsPort) = try await SwitchboardProcess.serving(environment: environment) { port in
+            ["consumer"] + h.common + ["--queues", "knowledge", "--concurrency", "2", "--metrics-port", String(port)]
+        }
         defer { consumer.signal(SIGTERM) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-knowledge-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -39,6 +41,8 @@ import Testing
             ["knowledge", "add", manual.path, "--id", "loft-manual", "--listing", "L1"] + h.common, environment: environment)
         #expect(added.status == 0, "\(added.output)\n\(consumer.log.suffix(2000))")
         #expect(added.output.contains("indexed: loft-manual (2 pieces)"), "\(added.output)")
+        let scraped = try await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics").text
+        #expect(scraped.contains("switchboard_knowledge_sources 1") && scraped.contains("switchboard_knowledge_pieces 2"), "\(scraped)")
         let callsAfterFirst = embeddingCalls.value
         #expect(callsAfterFirst == 1, "two pieces, one batch")
 

@@ -33,6 +33,7 @@ public enum ChatFlow {
             }
             let retrieval = try await ChatRetrieval.run(services, redis: context.redis, message: message)
             if retrieval.handsOver(services) {
+                AssistantMetrics.count(.handedOverNoKnowledge, audience: message.audience)
                 try await Handoff.handOver(
                     services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
                     reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
@@ -52,6 +53,7 @@ public enum ChatFlow {
         ) { draft, context in
             let composed = try await ChatComposition.run(services, draft: draft, logger: context.logger)
             var answer = composed.answer
+            answer.grounded = !draft.context.isEmpty
             if composed.wantsPerson {
                 // Said in text whatever the guest sent: the hand-off follows the reply.
                 answer.handOff = true
@@ -77,10 +79,7 @@ public enum ChatFlow {
             let audience = answer.audience ?? .guest
             // Whose turn it is matters for guests; the team and an agent's note are always answered.
             if audience == .guest {
-                guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else {
-                    return .done
-                }
-                guard try await !aPersonAnswered(services, context, answer) else { return .done }
+                guard try await stillTheAssistantsTurn(services, context, answer) else { return .done }
             }
             let isPrivate = try await answersPrivately(services, context, answer)
             try await ReplyOnce.reply(
@@ -92,6 +91,7 @@ public enum ChatFlow {
                     isPrivate: isPrivate
                 ).id
             }
+            AssistantMetrics.count(answered(answer), audience: answer.audience)
             if answer.handOff == true {
                 try await Handoff.handOver(
                     services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
@@ -99,6 +99,25 @@ public enum ChatFlow {
             }
             return .done
         }
+    }
+
+    /// Whether the assistant may post its answer to a guest now: it is still its turn and no person
+    /// answered first; counted when it stays silent.
+    static func stillTheAssistantsTurn(_ services: FlowServices, _ context: JobContext, _ answer: ChatAnswer) async throws -> Bool {
+        guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else {
+            AssistantMetrics.count(.silentPersonHasIt, audience: answer.audience)
+            return false
+        }
+        guard try await !aPersonAnswered(services, context, answer) else {
+            AssistantMetrics.count(.silentPersonAnswered, audience: answer.audience)
+            return false
+        }
+        return true
+    }
+
+    /// How a posted answer counts.
+    static func answered(_ answer: ChatAnswer) -> AssistantMetrics.Outcome {
+        answer.handOff == true ? .handedOverAsked : answer.grounded == false ? .answeredWithoutKnowledge : .answered
     }
 
     /// Whether a person wrote a public message in the conversation after the guest's message (an
@@ -247,6 +266,8 @@ public struct ChatAnswer: Codable, Sendable, Equatable {
     public var handOff: Bool?
     /// Who asked (nil: a guest): an agent's note is answered as a private note.
     public var audience: ChatMessage.Audience?
+    /// Whether anything from the knowledge stood behind it (for the assistant's metrics).
+    public var grounded: Bool?
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
@@ -254,6 +275,6 @@ public struct ChatAnswer: Codable, Sendable, Equatable {
         case messageID = "message_id"
         case content
         case handOff = "hand_off"
-        case audience
+        case audience, grounded
     }
 }

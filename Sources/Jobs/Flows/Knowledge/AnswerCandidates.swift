@@ -133,6 +133,7 @@ public enum AnswerCandidates {
                     answer: pair.answer, account: resolved.accountID, conversation: resolved.conversationID, proposed: now)
             }
             let added = try await KnowledgeCandidates(pool: context.redis, keys: services.keys).propose(candidates)
+            await AssistantMetrics.recordKnowledge(pool: context.redis, keys: services.keys)
             context.logger.info(
                 "answers proposed as knowledge",
                 metadata: [

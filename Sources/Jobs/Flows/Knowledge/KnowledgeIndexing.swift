@@ -104,6 +104,7 @@ public enum KnowledgeIndexing {
         source.updated = ISO8601DateFormatter().string(from: Date())
         try await sources.update(source)
         try await sources.dropText(request.version)
+        await AssistantMetrics.recordKnowledge(pool: redis, keys: services.keys)
         logger.info("knowledge source indexed", metadata: ["knowledge.source": "\(source.id)", "knowledge.pieces": "\(pieces.count)"])
         return .done
     }
@@ -120,6 +121,7 @@ public enum KnowledgeIndexing {
             try await sources.update(source)
         }
         try await sources.dropText(request.version)
+        await AssistantMetrics.recordKnowledge(pool: redis, keys: services.keys)
     }
 
     /// A piece's payload: whose it is, where it comes from, whether it is restricted, hidden until shown.

@@ -89,6 +89,7 @@ public enum ListingKnowledge {
                 if let removed = try await sources.remove(id) {
                     try await services.qdrant.delete(QdrantFilter(must: [.equals("source_id", .string(removed.pointSource))]))
                 }
+                await AssistantMetrics.recordKnowledge(pool: context.redis, keys: services.keys)
                 return .done
             }
             let text = facts.document

@@ -86,9 +86,7 @@ public enum VoiceFlow {
             }
         ) { spoken, context in
             let answer = spoken.answer
-            guard try await ChatFlow.assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID)
-            else { return .done }
-            guard try await !ChatFlow.aPersonAnswered(services, context, answer) else { return .done }
+            guard try await ChatFlow.stillTheAssistantsTurn(services, context, answer) else { return .done }
             let (audio, _) = try await fetch(spoken.audio, services: services, blobs: blobs)
             try await ReplyOnce.reply(
                 services, context, account: answer.accountID, conversation: answer.conversationID, message: answer.messageID,
@@ -100,6 +98,7 @@ public enum VoiceFlow {
                     contentType: spoken.audio.contentType ?? "audio/ogg"
                 ).id
             }
+            AssistantMetrics.count(ChatFlow.answered(answer), audience: answer.audience)
             return .done
         }
     }
