@@ -196,6 +196,12 @@ let package = Package(
             ],
             path: "Benchmarks/SwitchboardBench"
         ),
+        // A 300-page manual through knowledge add and a consumer; a guest's retrieval beside the one before.
+        .executableTarget(
+            name: "knowledgebench",
+            dependencies: ["Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/KnowledgeBench"
+        ),
         .executableTarget(
             name: "dumpbench",
             dependencies: ["Jobs", "Queue", "Redis", "TestSupport"],

@@ -28,10 +28,11 @@ trap 'rm -f "$log"' EXIT
 # A hung test must fail the run with a name, not run into CI's limit: the suite takes a few
 # minutes, so half an hour is a hang. On time-out, the tests that started and never ended are named.
 # The suites that move megabytes through a real PostgreSQL and an S3 fake, drive chromium, start
-# console processes by the dozen or run Prometheus run after the others, on their own: their load would bend the timing of the tests
+# console processes by the dozen, run Prometheus or start qdrant-client's local mode (a Python
+# process each, about a second of CPU to start) run after the others, on their own: their load would bend the timing of the tests
 # that measure time (rate limits, leases, grace periods). Arguments (`--filter X`) run one pass
 # with exactly those.
-heavy='DatabaseBackupTests|PostgresDumpProcessTests|EqualPartUploadTests|AttachmentsMirrorTests|ConsoleBrowserTests|ConsoleTests|PrometheusScrapeTests'
+heavy='DatabaseBackupTests|PostgresDumpProcessTests|EqualPartUploadTests|AttachmentsMirrorTests|ConsoleBrowserTests|ConsoleTests|PrometheusScrapeTests|GuestKnowledgeTests|KnowledgeCommandTests|QdrantFilterTests'
 run() {
     timeout --kill-after=30s "${SWITCHBOARD_TEST_TIMEOUT:-30m}" swift test "${config[@]}" --skip-build "$@" 2>&1 | tee -a "$log"
     return "${PIPESTATUS[0]}"

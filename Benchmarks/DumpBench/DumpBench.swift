@@ -65,9 +65,9 @@ struct DumpBench {
         print(
             "dumpbench: database of \(size >> 20) MiB, \(options.runs) runs, parts of \(options.partSize), switchboard at \(SwitchboardProcess.executable.path)"
         )
-        _ = await eventually(timeout: .seconds(30)) { @Sendable in Self.memory(consumer.pid, "VmRSS") != nil }
+        _ = await eventually(timeout: .seconds(30)) { @Sendable in Measure.memory(consumer.pid, "VmRSS") != nil }
         try await Task.sleep(for: .seconds(1))
-        let idle = Self.memory(consumer.pid, "VmRSS") ?? 0
+        let idle = Measure.memory(consumer.pid, "VmRSS") ?? 0
         var alone: [Double] = []
         var ours: [Double] = []
         var bytes = 0
@@ -78,7 +78,7 @@ struct DumpBench {
                 "/usr/bin/pg_dump", ["--format=custom", "--no-password", "--no-sync", "--file=/dev/null", "--dbname=chatwoot"],
                 environment: pg.clientEnvironment, timeout: .seconds(1800))
             guard baseline.status == 0 else { throw TestFailure("pg_dump failed: \(baseline.stderr)") }
-            alone.append(Self.seconds(ContinuousClock.now - started))
+            alone.append(Measure.seconds(ContinuousClock.now - started))
 
             let begun = ContinuousClock.now
             try await Self.enqueue(h)
@@ -89,7 +89,7 @@ struct DumpBench {
                     { @Sendable in (try? await h.integer("XLEN", h.key("backups:stream"))) == 0 }),
                 try await h.integer("XLEN", h.key("backups:dead")) == 0
             else { throw TestFailure("the dump did not finish: \(consumer.log.suffix(2000))") }
-            ours.append(Self.seconds(ContinuousClock.now - begun))
+            ours.append(Measure.seconds(ContinuousClock.now - begun))
             bytes = s3.objects.value.values.map(\.body.count).max() ?? 0
             s3.objects.withLock { $0.removeAll() }
             print(
@@ -97,10 +97,10 @@ struct DumpBench {
                     format: "run %d: pg_dump > /dev/null %.2f s, backup.database %.2f s, dump %.1f MiB", run, alone.last!, ours.last!,
                     Double(bytes) / 1_048_576))
         }
-        let peak = Self.memory(consumer.pid, "VmHWM") ?? 0
+        let peak = Measure.memory(consumer.pid, "VmHWM") ?? 0
         let dumpMB = Double(bytes) / 1_000_000
-        let limit = median(alone)
-        let measured = median(ours)
+        let limit = Measure.median(alone)
+        let measured = Measure.median(ours)
         print(String(format: "pg_dump > /dev/null: %.1f MB/s (median %.2f s)", dumpMB / limit, limit))
         print(
             String(
@@ -117,22 +117,5 @@ struct DumpBench {
         defer { pool.close() }
         let request = JobRequest(queue: Backups.queue, kind: DatabaseDump.kind, payload: "{}", maxAttempts: 1)
         try await Broker(pool: pool, keys: Keys(prefix: h.prefix)).add(request.envelope(), to: Backups.queue)
-    }
-
-    /// A `/proc/<pid>/status` figure in KiB.
-    static func memory(_ pid: Int32, _ field: String) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        return status.split(separator: "\n").first { $0.hasPrefix(field + ":") }.flatMap { line in
-            Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 }
