@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Queue
 import Redis
@@ -39,6 +40,14 @@ enum ReplyOnce {
     /// belongs to an attempt that is over, however it ended.
     static let postWindow: Duration = .seconds(60)
 
+    /// How a public post is known among a conversation's messages before its id is: `text:` and
+    /// the SHA-256 of its trimmed text.
+    static func fingerprint(_ content: String) -> String {
+        "text:"
+            + SHA256.hash(data: Array(content.trimmingCharacters(in: .whitespacesAndNewlines).utf8)).prefix(12)
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
     /// The mark of the answer to Chatwoot message `message`.
     static func replyMarker(account: Int, message: Int) -> String { "reply:\(account):\(message)" }
 
@@ -78,6 +87,15 @@ enum ReplyOnce {
                 throw JobFailure.retryable("\(post.what) is being posted by another attempt", retryAfter: .seconds(2))
             }
         }
+        let posted = services.keys.postedPublicly(account: post.account, conversation: post.conversation)
+        if !post.isPrivate {
+            // Known as ours before Chatwoot shows it: another answer's check for a person who
+            // answered first, running at this very moment, must not take it for a person's.
+            _ = try await context.redis.pipeline([
+                RedisCommand("SADD", [posted, fingerprint(post.content)]),
+                RedisCommand("EXPIRE", [posted, String(lifetime.components.seconds)]),
+            ])
+        }
         let id: Int
         do {
             id = try await send()
@@ -90,11 +108,7 @@ enum ReplyOnce {
         }
         _ = try await marks.complete(post.marker, expected: claim, with: String(id), lifetime: lifetime)
         if !post.isPrivate {
-            // Ours, so a later answer's check for a person's reply does not take it for one.
-            let key = services.keys.postedPublicly(account: post.account, conversation: post.conversation)
-            _ = try? await context.redis.pipeline([
-                RedisCommand("SADD", [key, String(id)]), RedisCommand("EXPIRE", [key, String(lifetime.components.seconds)]),
-            ])
+            _ = try? await context.redis.send(RedisCommand("SADD", [posted, String(id)]))
         }
         context.logger.info("posted to Chatwoot", metadata: ["marker": "\(post.marker)", "chatwoot.message": "\(id)"])
     }
@@ -134,6 +148,7 @@ enum ReplyOnce {
 
 /// The Redis keys of this feature, under the deployment's hash tag (docs/design.md lists them all).
 extension Keys {
-    /// The ids of the public messages Switchboard posted in a conversation (a set, kept 7 days).
+    /// The public messages Switchboard posted in a conversation, by id and by `ReplyOnce.fingerprint`
+    /// (written before the post), a set kept 7 days.
     public func postedPublicly(account: Int, conversation: Int) -> String { named("posted:\(account):\(conversation)") }
 }

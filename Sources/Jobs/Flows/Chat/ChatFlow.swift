@@ -146,7 +146,11 @@ public enum ChatFlow {
             try await context.redis.send(
                 "SMEMBERS", services.keys.postedPublicly(account: answer.accountID, conversation: answer.conversationID)
             ).array?.compactMap(\.string) ?? [])
-        guard let person = later.first(where: { !ours.contains(String($0.id)) }) else { return false }
+        guard
+            let person = later.first(where: {
+                !ours.contains(String($0.id)) && !ours.contains(ReplyOnce.fingerprint($0.content ?? ""))
+            })
+        else { return false }
         context.logger.info(
             "a person answered the guest first; the assistant stays silent",
             metadata: ["chatwoot.message": "\(person.id)", "chatwoot.conversation": "\(answer.conversationID)"])
