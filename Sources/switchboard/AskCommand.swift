@@ -82,9 +82,7 @@ struct AskCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(trial), as: UTF8.self))
+            try Terminal.printJSONLine(trial)
             return
         }
         print(Terminal.paint("Retrieved (\(trial.pieces.count), as a \(trial.audience) asks):", .bold))

@@ -199,9 +199,7 @@ struct KnowledgeListCommand: AsyncParsableCommand {
             try await KnowledgeSources(pool: pool, keys: Keys(prefix: redis.keyPrefix)).all()
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for source in sources { print(String(decoding: try encoder.encode(source), as: UTF8.self)) }
+            for source in sources { try Terminal.printJSONLine(source) }
             return
         }
         guard !sources.isEmpty else {
@@ -335,9 +333,7 @@ struct KnowledgeCandidatesCommand: AsyncParsableCommand {
             try await KnowledgeCandidates(pool: pool, keys: Keys(prefix: redis.keyPrefix)).all()
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for candidate in candidates { print(String(decoding: try encoder.encode(candidate), as: UTF8.self)) }
+            for candidate in candidates { try Terminal.printJSONLine(candidate) }
             return
         }
         guard !candidates.isEmpty else {

@@ -70,6 +70,14 @@ enum Terminal {
         return Date(timeIntervalSince1970: milliseconds / 1000).formatted(.iso8601)
     }
 
+    /// `value` as one line of JSON on standard output (keys sorted, slashes as they are): what the
+    /// `--json` of a listing prints per item.
+    static func printJSONLine<Value: Encodable>(_ value: Value) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
     /// An error on standard error, its outside text (names, keys, a letter's error) made visible.
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("error: \(visible(message, lines: true))\n".utf8))
