@@ -247,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConsoleTests",
-            dependencies: ["Console", "Queue", "Redis", "TestSupport"],
+            dependencies: ["Console", "Jobs", "Queue", "Redis", "Services", "TestSupport"],
             // The browser walkthrough is Python (selenium), run by ConsoleBrowserTests.
             exclude: ["Browser"]
         ),

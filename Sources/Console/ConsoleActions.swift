@@ -11,18 +11,30 @@ import Services
 extension ConsoleRoutes {
     /// An operator's action: identified, checked (role, CSRF, origin), run; answered with a
     /// redirect (303) to where it leads, with the outcome as a notice.
+    ///
+    /// `multipartLimit`: the largest multipart body the action takes (an upload); nil, none. The
+    /// body is read only once an operator is known: no one else can make the console read 50 MB.
     func action(
-        _ request: Request, _ context: ConsoleContext,
-        _ run: (ConsoleAccess.Visitor, [String: [String]]) async throws -> (path: String, notice: String)
+        _ request: Request, _ context: ConsoleContext, multipartLimit: Int? = nil,
+        _ run: (ConsoleAccess.Visitor, SubmittedForm) async throws -> (path: String, notice: String)
     ) async throws -> Response {
-        let form = try await Self.form(request)
         let visitor: ConsoleAccess.Visitor
         switch await access.identify(request, client: context.client) {
         case .visitor(let found): visitor = found
         case .anonymous: return renderer.html("sign in first: nothing was changed\n", status: .unauthorized)
         case let other: return refusal(other)
         }
-        if let (status, message) = access.refusal(visitor, form: form, request: request, publicOrigin: publicOrigin) {
+        let form: SubmittedForm
+        if visitor.role == .operator {
+            do { form = try await SubmittedForm.read(request, multipartLimit: multipartLimit) } catch let bad as ConsoleBadRequest {
+                return renderer.render(
+                    "problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nil, visitor: visitor,
+                    status: .badRequest)
+            }
+        } else {
+            form = SubmittedForm()
+        }
+        if let (status, message) = access.refusal(visitor, form: form.fields, request: request, publicOrigin: publicOrigin) {
             logger.warning(
                 "console action refused", metadata: ["who": "\(visitor.name)", "path": "\(request.uri.path)", "reason": "\(message)"])
             return renderer.render(
@@ -57,11 +69,11 @@ extension ConsoleRoutes {
         return ("/queues/\(queue)", notice)
     }
 
-    func dead(_ form: [String: [String]], retry: Bool, _ visitor: ConsoleAccess.Visitor) async throws -> (path: String, notice: String) {
+    func dead(_ form: SubmittedForm, retry: Bool, _ visitor: ConsoleAccess.Visitor) async throws -> (path: String, notice: String) {
         let letters = DeadLetters(broker: broker)
         let known = Set(try await pages.queues())
         let verb = retry ? "retried" : "dropped"
-        let filter = try Self.deadFilter(form.flatMap { key, values in values.map { (key, $0) } })
+        let filter = try Self.deadFilter(form.fields.flatMap { key, values in values.map { (key, $0) } })
         var items: [DeadLetters.Item] = []
         let target: String
         switch form["scope"]?.first {

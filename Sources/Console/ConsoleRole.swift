@@ -71,7 +71,7 @@ public enum ConsoleRole {
         let routes = ConsoleRoutes(
             pages: Pages(broker: broker, schedule: options.schedule), access: access, audit: AuditLog(pool: pool, keys: keys),
             publicOrigin: settings.publicURL.flatMap(ConsoleSettings.origin), hostNames: hostNames, refresh: options.refresh,
-            logger: logger)
+            knowledgeMaxBytes: settings.knowledgeMaxBytes, logger: logger)
         let app = Application(
             router: routes.router(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "switchboard-console"),
@@ -110,6 +110,8 @@ public struct ConsoleSettings: Sendable {
     public var publicURL: String?
     public var sessionSecret: String?
     public var sessionHours: Int
+    /// The largest document the Knowledge page takes (`KNOWLEDGE_MAX_BYTES`).
+    public var knowledgeMaxBytes = 50_000_000
     /// No sign-in: the console must listen on loopback.
     public var local: Bool { token == nil && openID == nil }
 
@@ -146,7 +148,8 @@ public struct ConsoleSettings: Sendable {
             } ?? 8
         let secret = try setting("CONSOLE_SESSION_SECRET")
         if let secret, secret.count < 32 { throw ConfigurationError("CONSOLE_SESSION_SECRET must be at least 32 characters") }
-        let settings = ConsoleSettings(token: token, openID: openID, publicURL: publicURL, sessionSecret: secret, sessionHours: hours)
+        var settings = ConsoleSettings(token: token, openID: openID, publicURL: publicURL, sessionSecret: secret, sessionHours: hours)
+        settings.knowledgeMaxBytes = try KnowledgeIntake.maxBytes(try setting("KNOWLEDGE_MAX_BYTES"))
         if settings.local && !["127.0.0.1", "::1", "localhost"].contains(host) {
             throw ConfigurationError(
                 "the console refuses to listen on \(host) with no sign-in: set CONSOLE_TOKEN or CONSOLE_OIDC_ISSUER (with CONSOLE_OIDC_CLIENT_ID and CONSOLE_PUBLIC_URL), or listen on 127.0.0.1"

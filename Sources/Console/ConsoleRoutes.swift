@@ -21,6 +21,8 @@ struct ConsoleRoutes: Sendable {
     let hostNames: Set<String>?
     /// Seconds between a live page's refreshes.
     let refresh: Int
+    /// The largest document the Knowledge page takes (`KNOWLEDGE_MAX_BYTES`).
+    let knowledgeMaxBytes: Int
     let logger: Logger
 
     var broker: Broker { pages.broker }
@@ -86,6 +88,7 @@ struct ConsoleRoutes: Sendable {
         router.get("/flows") { request, context in
             await page(request, context, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) }
         }
+        addKnowledgeRoutes(to: router)
         router.get("/audit") { request, context in
             await page(request, context, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) }
         }
@@ -143,6 +146,10 @@ struct ConsoleRoutes: Sendable {
             return renderer.render(
                 "problem", ["title": "Bad request", "message": bad.message], title: "Bad request", nav: nav, visitor: visitor,
                 fragment: fragment, status: .badRequest)
+        } catch let forbidden as ConsoleForbidden {
+            return renderer.render(
+                "problem", ["title": "Not allowed", "message": forbidden.message], title: "Not allowed", nav: nav, visitor: visitor,
+                fragment: fragment, status: .forbidden)
         } catch {
             logger.error("console page failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return renderer.render(
@@ -180,18 +187,7 @@ struct ConsoleRoutes: Sendable {
 
     /// A url-encoded form body (at most 1 MiB), each name with its values in order.
     static func form(_ request: Request) async throws -> [String: [String]] {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
-        let text = String(buffer: buffer)
-        var form: [String: [String]] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                (String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? ""
-            }
-            guard let name = parts.first.map(decode), !name.isEmpty else { continue }
-            form[name, default: []].append(parts.count == 2 ? decode(parts[1]) : "")
-        }
-        return form
+        try await SubmittedForm.read(request).fields
     }
 
     /// The dead-letter filter of a query or a form, and its fields as given (to show and pass on).

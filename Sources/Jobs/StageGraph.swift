@@ -87,6 +87,8 @@ public enum StageGraph {
             Stage(KnowledgeIndexing.kind, on: KnowledgeIndexing.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
             Stage(ListingKnowledge.kind, on: ListingKnowledge.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
             Stage(AnswerCandidates.kind, on: AnswerCandidates.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
+            Stage(KnowledgeRemoval.kind, on: KnowledgeRemoval.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
+            Stage(TrialQuestions.kind, on: TrialQuestions.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
             Stage(BlobRetention.kind, on: BlobRetention.queue, flow: "maintenance", entry: true, needs: [.blobStore]),
             Stage(
                 SnapshotBackup.kind, on: SnapshotBackup.queue, flow: "backups", next: [SnapshotBackup.followKind], entry: true,

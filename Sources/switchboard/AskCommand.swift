@@ -36,13 +36,15 @@ struct AskCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object instead of text.")
     var json = false
 
-    func validate() throws {
-        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("ask a question") }
-        guard ChatMessage.Audience(rawValue: audience) != nil else { throw ValidationError("--audience is guest, team or agent") }
-        if let conversation { guard conversation > 0 else { throw ValidationError("--conversation must be a positive id") } }
-        if let contact {
-            guard !VerifiedGuest.given(contact).isEmpty else { throw ValidationError("--contact is neither a phone number nor an email") }
+    var trial: TrialQuestion? {
+        ChatMessage.Audience(rawValue: audience).map {
+            TrialQuestion(question: question, audience: $0, conversation: conversation, contact: contact)
         }
+    }
+
+    func validate() throws {
+        guard let trial else { throw ValidationError("--audience is guest, team or agent") }
+        if let problem = trial.problem { throw ValidationError(problem) }
     }
 
     func run() async throws {
@@ -65,9 +67,7 @@ struct AskCommand: AsyncParsableCommand {
             Terminal.error("ask needs CHATWOOT_ACCOUNT_ID, as the consumers have it")
             throw ExitCode(2)
         }
-        let message = ChatMessage(
-            accountID: account, conversationID: conversation ?? 0, inboxID: nil, messageID: 0, content: question, senderID: nil,
-            senderName: nil, audience: ChatMessage.Audience(rawValue: audience), verifiedGuest: contact.map(VerifiedGuest.given))
+        guard let message = trial?.message(account: account) else { throw ExitCode(2) }
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 2)
         defer { pool.close() }
         var logger = Logger(label: "switchboard.ask")

@@ -15,10 +15,22 @@ struct KnowledgeCommand: AsyncParsableCommand {
             their own listing's; restricted knowledge only during a confirmed stay at that listing.
             """,
         subcommands: [
-            KnowledgeAddCommand.self, KnowledgeListCommand.self, KnowledgeShowCommand.self, KnowledgeRemoveCommand.self,
+            KnowledgeAddCommand.self, KnowledgeListCommand.self, KnowledgeShowCommand.self, KnowledgeReindexCommand.self,
+            KnowledgeRemoveCommand.self,
             KnowledgeCandidatesCommand.self, KnowledgeApproveCommand.self, KnowledgeRejectCommand.self,
         ]
     )
+}
+
+extension KnowledgeCommand {
+    /// `KNOWLEDGE_MAX_BYTES`, as the commands that read documents take it.
+    static func maxBytes() throws -> Int {
+        do {
+            return try KnowledgeIntake.maxBytes(try Environment.value("KNOWLEDGE_MAX_BYTES", ProcessInfo.processInfo.environment))
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
 }
 
 struct KnowledgeAddCommand: AsyncParsableCommand {
@@ -55,62 +67,41 @@ struct KnowledgeAddCommand: AsyncParsableCommand {
     func validate() throws {
         guard !sources.isEmpty else { throw ValidationError("name at least one document") }
         guard id == nil || sources.count == 1 else { throw ValidationError("--id names one document; give one at a time") }
-        if let id { guard Self.acceptable(id) else { throw ValidationError("--id must be 1 to 200 visible characters") } }
-        if let listing { guard Self.acceptable(listing) else { throw ValidationError("--listing must be 1 to 200 visible characters") } }
+        if let id { guard KnowledgeIntake.acceptable(id) else { throw ValidationError("--id must be 1 to 200 visible characters") } }
+        if let listing {
+            guard KnowledgeIntake.acceptable(listing) else { throw ValidationError("--listing must be 1 to 200 visible characters") }
+        }
         guard timeout.isFinite, timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be from 0 to 86400 seconds") }
     }
 
     static func pieces(_ count: Int) -> String { count == 1 ? "1 piece" : "\(count) pieces" }
 
-    static func acceptable(_ text: String) -> Bool {
-        (1...200).contains(text.count) && !text.contains { $0.isWhitespace && $0 != " " || $0.unicodeScalars.contains { $0.value < 0x20 } }
-    }
-
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let limit: Int
-        do {
-            limit =
-                try Environment.value("KNOWLEDGE_MAX_BYTES", environment).map { text in
-                    guard let bytes = Int(text), bytes > 0 else {
-                        throw ValidationError("KNOWLEDGE_MAX_BYTES '\(text)' is not a positive number of bytes")
-                    }
-                    return bytes
-                } ?? 50_000_000
-        }
+        let limit = try KnowledgeCommand.maxBytes()
         let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
         defer { pool.close() }
         let keys = Keys(prefix: redis.keyPrefix)
         let store = KnowledgeSources(pool: pool, keys: keys)
-        let broker = Broker(pool: pool, keys: keys)
         var failed = false
         for origin in sources {
             let id = self.id ?? origin
             let text: String
             let format: DocumentText.Format
             do {
-                (text, format) = try await Self.read(origin, limit: limit)
+                (text, format) = try await KnowledgeIntake.read(origin, limit: limit)
             } catch let error as DocumentError {
                 Terminal.error(error.description)
                 failed = true
                 continue
             }
-            let hash = KnowledgeSource.contentHash(text: text, listing: listing, restricted: restricted)
-            let asked: KnowledgeSource = try await RedisFailure.exitOnFailure {
-                if let known = try await store.source(id), known.hash == hash, known.state != .failed {
-                    if known.state == .ready {
-                        print("unchanged: \(Terminal.visible(id)) (\(Self.pieces(known.livePieces ?? 0)))")
-                    }
-                    return known
-                }
-                let source = KnowledgeSource(
-                    id: id, origin: origin, format: format, listing: listing, restricted: restricted, hash: hash,
-                    version: UUID().uuidString.lowercased(), updated: ISO8601DateFormatter().string(from: Date()))
-                try await store.ask(source, text: text)
-                try await broker.add(try KnowledgeIndexing.request(source).envelope(), to: KnowledgeIndexing.queue)
-                return source
+            let outcome = try await RedisFailure.exitOnFailure {
+                try await KnowledgeIntake.add(
+                    id: id, origin: origin, text: text, format: format, listing: listing, restricted: restricted, pool: pool, keys: keys)
             }
-            guard asked.state == .indexing else { continue }
+            guard case .indexing(let asked) = outcome else {
+                print("unchanged: \(Terminal.visible(id)) (\(Self.pieces(outcome.source.livePieces ?? 0)))")
+                continue
+            }
             if noWait {
                 print("indexing: \(Terminal.visible(id)) (version \(asked.version))")
                 continue
@@ -149,38 +140,6 @@ struct KnowledgeAddCommand: AsyncParsableCommand {
         }
         Terminal.error("\(asked.id) is still being indexed after \(Int(timeout)) s; `switchboard knowledge list` shows how far it is")
         return false
-    }
-
-    /// A document's text and format, from a file or an http(s) URL, at most `limit` bytes.
-    static func read(_ origin: String, limit: Int) async throws -> (String, DocumentText.Format) {
-        let bytes: [UInt8]
-        var contentType: String?
-        if origin.contains("://") {
-            guard HTTPClient.isWebURL(origin) else { throw DocumentError("\(origin): only http and https URLs are read") }
-            let http = HTTPClient(connections: 1)
-            let response: HTTPClient.Response
-            do {
-                response = try await http.sendChecked(HTTPClient.Request("GET", origin, timeout: .seconds(60), maxResponseBytes: limit))
-            } catch let failure as HTTPFailure {
-                throw DocumentError("cannot read \(origin): \(failure)")
-            }
-            bytes = response.body
-            contentType = response.headers.first { $0.0 == "content-type" }?.1
-        } else {
-            let attributes: [FileAttributeKey: Any]
-            do { attributes = try FileManager.default.attributesOfItem(atPath: origin) } catch {
-                throw DocumentError("cannot read \(origin): no such file")
-            }
-            guard attributes[.type] as? FileAttributeType == .typeRegular else { throw DocumentError("\(origin) is not a file") }
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= limit else { throw DocumentError("\(origin) is \(size) bytes, over KNOWLEDGE_MAX_BYTES (\(limit))") }
-            guard let data = FileManager.default.contents(atPath: origin) else { throw DocumentError("cannot read \(origin)") }
-            bytes = Array(data)
-        }
-        guard let format = DocumentText.format(name: origin, contentType: contentType) else {
-            throw DocumentError("cannot tell what \(origin) is: name it .md, .txt, .html or .pdf")
-        }
-        return (try await DocumentText.extract(bytes, format: format, name: origin), format)
     }
 }
 
@@ -266,6 +225,38 @@ struct KnowledgeShowCommand: AsyncParsableCommand {
     }
 }
 
+struct KnowledgeReindexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex",
+        abstract: "Index a source again as a new version: a URL is read again, any other's pieces embedded afresh.",
+        discussion: "After a change of embedding model, say; guests keep the version they read until the new one is whole."
+    )
+
+    @OptionGroup var redis: RedisOptions
+
+    @Argument(help: "The source's id, as `knowledge list` shows it.")
+    var id: String
+
+    func run() async throws {
+        let limit = try KnowledgeCommand.maxBytes()
+        let pool = RedisPool(endpoint: try redis.endpoint(), size: 1)
+        defer { pool.close() }
+        do {
+            let outcome = try await RedisFailure.exitOnFailure {
+                try await KnowledgeIntake.reindex(id, limit: limit, pool: pool, keys: Keys(prefix: redis.keyPrefix))
+            }
+            guard let outcome else {
+                Terminal.error("no knowledge source \(id)")
+                throw ExitCode(1)
+            }
+            print("indexing: \(Terminal.visible(id)) (version \(outcome.source.version))")
+        } catch let error as DocumentError {
+            Terminal.error(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct KnowledgeRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove", abstract: "Take a source out of the knowledge, every version of it.")
@@ -288,9 +279,7 @@ struct KnowledgeRemoveCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         // The record first: an indexing still running finds it gone and drops what it wrote.
-        try await KnowledgeQdrant.reporting {
-            try await qdrant.delete(QdrantFilter(must: [.equals("source_id", .string(removed.pointSource))]))
-        }
+        try await KnowledgeQdrant.reporting { try await KnowledgeRemoval.deletePieces(qdrant, of: removed.id, keeping: nil) }
         print("removed: \(Terminal.visible(id))")
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// The console in Debian's chromium, driven by selenium (Browser/walkthrough.py): an operator
 /// signs in at the OpenID provider, retries a dead letter and sees its job done and the action
-/// audited; a viewer finds no button and a forged POST refused. Screenshots at a laptop's and a
+/// audited, uploads a house manual on the Knowledge page; a viewer finds no button and a forged POST refused. Screenshots at a laptop's and a
 /// phone's width go to .build/test-output/console.
 @Suite(.serialized) struct ConsoleBrowserTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -47,6 +47,10 @@ import Testing
         // Guests' messages waiting on a queue no consumer reads here: the overview marks it.
         try await c.h.enqueue(kind: "chat.generate", payload: "{}", count: 12)
 
+        let manual = FileManager.default.temporaryDirectory.appendingPathComponent("browser-\(UUID().uuidString)/house-manual.md")
+        try FileManager.default.createDirectory(at: manual.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try "# Loft\n\nCheck-in from 15:00.\n\n## Door [restricted]\n\nCode 4711.\n".write(to: manual, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: manual.deletingLastPathComponent()) }
         let shots = Self.repository.appendingPathComponent(".build/test-output/console")
         try? FileManager.default.removeItem(at: shots)
         let walk = try await ChildProcess.run(
@@ -54,13 +58,18 @@ import Testing
             [
                 Self.repository.appendingPathComponent("Tests/ConsoleTests/Browser/walkthrough.py").path,
                 "--console", "http://127.0.0.1:\(c.port)", "--shots", shots.path, "--retry-job", retryJob, "--kept-job", keptJob,
+                "--manual", manual.path,
             ], timeout: .seconds(240))
         #expect(walk.status == 0, "\(walk.stdout)\(walk.stderr)\nconsole: \(c.console.log.suffix(3000))")
         print("console screenshots in \(shots.path)")
         // What the browser did, as Redis has it: the job ran once, the other letter stayed.
         #expect(try await c.h.client.send("HGET", record, retryJob).integer == 1)
         #expect(try await c.h.integer("XLEN", c.h.key("diagnostics:dead")) == 1)
-        for name in ["overview-laptop", "overview-phone", "dead-letter-laptop", "audit-laptop", "dead-letters-viewer"] {
+        // The upload as the browser encoded it: the file's text, for the listing typed, waiting for a consumer.
+        let uploaded = try #require(try await c.h.client.send("HGET", c.h.key("knowledge:sources"), "house-manual.md").string)
+        #expect(uploaded.contains(#""listing":"L1""#) && uploaded.contains(#""state":"indexing""#), "\(uploaded)")
+        #expect(try await c.h.integer("XLEN", c.h.key("knowledge:stream")) == 1)
+        for name in ["overview-laptop", "overview-phone", "dead-letter-laptop", "audit-laptop", "dead-letters-viewer", "knowledge-laptop"] {
             #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent("\(name).png").path), "\(name).png")
         }
         consumer.signal(SIGTERM)

@@ -235,6 +235,45 @@ import Testing
         #expect(try await w.sources.text("stale-version") == nil)
     }
 
+    /// The console's removal is a job: run late, after the same id was added again, it deletes
+    /// only what the removed source showed.
+    @Test func aRemovalRunLateSparesTheSourceAddedAgain() async throws {
+        let w = try await World()
+        let old = try await w.index("rules", "# Rules\n\nNo parties.")
+        #expect(try await KnowledgeRemoval.remove("rules", pool: w.pool, keys: w.services.keys)?.liveVersion == old.liveVersion)
+        #expect(try await w.sources.source("rules") == nil)
+        // Added again before a consumer took the removal: the removal still waits behind it.
+        let text = "# Rules\n\nNo parties after 22:00."
+        let again = KnowledgeSource(
+            id: "rules", origin: "rules.md", format: .markdown, listing: nil, restricted: false,
+            hash: KnowledgeSource.contentHash(text: text, listing: nil, restricted: false), version: "second", updated: "t")
+        try await w.sources.ask(again, text: text)
+        try await w.broker.add(try KnowledgeIndexing.request(again).envelope(), to: KnowledgeIndexing.queue)
+        try await FlowRun.untilIdle([KnowledgeIndexing.queue], services: w.services, broker: w.broker, pool: w.pool)
+        let points = try await w.points("rules")
+        #expect(points.count == 1 && points[0]["version"] == .string("second"), "\(points)")
+        #expect(try await w.sources.source("rules")?.state == .ready)
+
+        // Re-indexed from its pieces: a new version, the same text, the old pieces gone.
+        let outcome = try #require(try await KnowledgeIntake.reindex("rules", limit: 1_000, pool: w.pool, keys: w.services.keys))
+        try await FlowRun.untilIdle([KnowledgeIndexing.queue], services: w.services, broker: w.broker, pool: w.pool)
+        let reindexed = try await w.points("rules")
+        #expect(reindexed.count == 1 && reindexed[0]["version"] == .string(outcome.source.version))
+        #expect(reindexed[0]["text"]?.string == "No parties after 22:00.")
+        #expect(try await w.sources.source("rules")?.from == nil, "a finished re-index forgets where it came from")
+
+        // Removed for good: nothing of it left; a source with nothing to index from says so.
+        _ = try await KnowledgeRemoval.remove("rules", pool: w.pool, keys: w.services.keys)
+        try await FlowRun.untilIdle([KnowledgeIndexing.queue], services: w.services, broker: w.broker, pool: w.pool)
+        #expect(try await w.points("rules").isEmpty)
+        var failed = again
+        failed.version = "third"
+        try await w.sources.ask(failed, text: nil)
+        await #expect(throws: DocumentError.self) {
+            try await KnowledgeIntake.reindex("rules", limit: 1_000, pool: w.pool, keys: w.services.keys)
+        }
+    }
+
     @Test func aListingsFactsAreItsKnowledgeReplacedOnUpdateAndRemovedWithIt() async throws {
         let w = try await World()
         var facts = ListingFacts(event: "listing.new", listingID: "L1")

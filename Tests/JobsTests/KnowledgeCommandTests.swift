@@ -14,13 +14,7 @@ import Testing
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)
         let qdrant = try await LocalQdrant()
-        let embeddingCalls = LockedValue(0)
-        let embeddings = try await FakeService { received in
-            embeddingCalls.withLock { $0 += 1 }
-            let inputs = jsonFields(received.body)["input"] as? [String] ?? []
-            let items = inputs.indices.map { #"{"object":"embedding","index":\#($0),"embedding":[0.5,0.5,0.0]}"# }
-            return FakeService.answer(.ok, #"{"object":"list","data":[\#(items.joined(separator: ","))],"model":"m"}"#)
-        }
+        let embeddings = try await FakeService.embeddings(vector: [0.5, 0.5, 0])
         let chatwoot = try await FakeChatwoot(token: "cw")
         let environment = [
             "EMBEDDINGS_URL": embeddings.url, "EMBEDDINGS_MODEL": "m", "QDRANT_URL": qdrant.url, "QDRANT_API_KEY": qdrant.apiKey,
@@ -43,13 +37,13 @@ import Testing
         #expect(added.output.contains("indexed: loft-manual (2 pieces)"), "\(added.output)")
         let scraped = try await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics").text
         #expect(scraped.contains("switchboard_knowledge_sources 1") && scraped.contains("switchboard_knowledge_pieces 2"), "\(scraped)")
-        let callsAfterFirst = embeddingCalls.value
+        let callsAfterFirst = embeddings.requests.count
         #expect(callsAfterFirst == 1, "two pieces, one batch")
 
         let again = try await SwitchboardProcess.run(
             ["knowledge", "add", manual.path, "--id", "loft-manual", "--listing", "L1"] + h.common, environment: environment)
         #expect(again.status == 0 && again.output.contains("unchanged: loft-manual (2 pieces)"), "\(again.output)")
-        #expect(embeddingCalls.value == callsAfterFirst, "an unchanged source calls no embedding service")
+        #expect(embeddings.requests.count == callsAfterFirst, "an unchanged source calls no embedding service")
 
         let listed = try await SwitchboardProcess.run(["knowledge", "list", "--json"] + h.common, environment: environment)
         let record = try JSONDecoder().decode(KnowledgeSource.self, from: Data(listed.output.split(separator: "\n")[0].utf8))
@@ -67,6 +61,16 @@ import Testing
         let client = QdrantClient(baseURL: qdrant.url, apiKey: qdrant.apiKey, collection: "knowledge", http: HTTPClient(connections: 1))
         let points = try await client.points(QdrantFilter(must: [.equals("source_id", .string("doc:loft-manual"))]))
         #expect(points.count == 1 && points[0].payload?["text"]?.string == "Check-in from 16:00.")
+
+        let reindexed = try await SwitchboardProcess.run(["knowledge", "reindex", "loft-manual"] + h.common, environment: environment)
+        #expect(reindexed.status == 0 && reindexed.output.contains("indexing: loft-manual"), "\(reindexed.output)")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let listed = try? await SwitchboardProcess.run(["knowledge", "list", "--json"] + h.common, environment: environment)
+                return listed?.output.contains(#""state":"ready""#) == true && embeddings.requests.count == callsAfterFirst + 2
+            }, "\(consumer.log.suffix(2000))")
+        let unknown = try await SwitchboardProcess.run(["knowledge", "reindex", "nope"] + h.common, environment: environment)
+        #expect(unknown.status == 1 && unknown.output.contains("no knowledge source nope"), "\(unknown.output)")
 
         let removed = try await SwitchboardProcess.run(["knowledge", "remove", "loft-manual"] + h.common, environment: environment)
         #expect(removed.status == 0 && removed.output.contains("removed: loft-manual"), "\(removed.output)")

@@ -46,6 +46,12 @@ enum Assets {
         dl.facts dd { margin: 0; overflow-wrap: anywhere; }
         pre { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .8rem; overflow-x: auto; }
         ol.history { padding-left: 1.2rem; }
+        td.text { white-space: pre-wrap; color: var(--ink); }
+        form.candidate { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .6rem 0; }
+        form.candidate label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); margin: .3rem 0; }
+        textarea { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line); border-radius: 4px; }
+        td.row-actions form { display: inline-block; margin-right: .3rem; }
+        #upload, #try { margin-top: .8rem; }
         body.login main { max-width: 22rem; margin: 12vh auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 1.4rem; }
         body.login label { display: flex; flex-direction: column; gap: .3rem; margin: .8rem 0; }
         @media (max-width: 640px) {

@@ -15,7 +15,7 @@ struct PageRenderer: Sendable {
         let templates: [(String, String)] = [
             ("layout", Templates.layout), ("overview", Templates.overview), ("queue", Templates.queue), ("dead", Templates.dead),
             ("letter", Templates.letter), ("schedules", Templates.schedules), ("trace", Templates.trace),
-            ("consumers", Templates.consumers),
+            ("consumers", Templates.consumers), ("knowledge", Templates.knowledge), ("trial", Templates.trial),
             ("flows", Templates.flows), ("audit", Templates.audit), ("login", Templates.login), ("problem", Templates.problem),
         ]
         for (name, text) in templates {

@@ -21,6 +21,7 @@ enum Templates {
             <a href="/schedules" {{#nav.schedules}}aria-current="page"{{/nav.schedules}}>Schedules</a>
             <a href="/trace" {{#nav.trace}}aria-current="page"{{/nav.trace}}>Trace</a>
             <a href="/consumers" {{#nav.consumers}}aria-current="page"{{/nav.consumers}}>Consumers</a>
+            <a href="/knowledge" {{#nav.knowledge}}aria-current="page"{{/nav.knowledge}}>Knowledge</a>
             <a href="/flows" {{#nav.flows}}aria-current="page"{{/nav.flows}}>Stages</a>
             <a href="/audit" {{#nav.audit}}aria-current="page"{{/nav.audit}}>Audit</a>
           </nav>
@@ -174,6 +175,75 @@ enum Templates {
         <div class="scroll"><table><thead><tr><th>Kind</th><th>Queue</th><th>Next</th><th>Needs</th></tr></thead><tbody>
         {{#stages}}<tr><td>{{kind}}{{#entry}} <span class="tag">entry</span>{{/entry}}</td><td><a href="/queues/{{queueURL}}">{{queue}}</a></td><td>{{next}}</td><td>{{needs}}</td></tr>{{/stages}}
         </tbody></table></div>{{/flows}}
+        """
+
+    static let knowledge = """
+        <h1>Knowledge</h1>
+        <p class="meta" id="knowledge-summary"><span id="source-count">{{sourceCount}}</span> sources · {{pieceCount}} pieces guests can be answered from · {{indexingCount}} indexing{{#hasFailed}} · <span class="bad">{{failedCount}} failed</span>{{/hasFailed}} · <span id="candidate-count">{{candidateCount}}</span> candidates waiting{{#noConsumer}} · <span class="bad">no consumer serves the knowledge queue</span>: nothing is indexed, removed or tried{{/noConsumer}}</p>
+        <h2>Sources</h2>
+        {{^hasSources}}<p class="empty">No knowledge yet: upload the house manual below, or run switchboard knowledge add.</p>{{/hasSources}}
+        {{#hasSources}}<div class="scroll"><table id="sources"><thead><tr><th>Source</th><th>State</th><th class="n">Pieces</th><th>Listing</th><th>Restricted</th><th>Updated</th><th>From</th>{{#canAct}}<th></th>{{/canAct}}</tr></thead><tbody>
+        {{#sources}}<tr data-source="{{id}}"><td>{{id}}</td><td class="state {{state}}">{{state}} {{progress}}{{#failed}}<div class="error">{{error}}</div>{{/failed}}</td><td class="n">{{pieces}}</td><td>{{listing}}</td><td>{{#restricted}}all of it{{/restricted}}{{^restricted}}[restricted] sections{{/restricted}}</td><td>{{updated}}</td><td>{{format}} · {{origin}}</td>
+          {{#canAct}}<td class="row-actions"><form method="post" action="/knowledge/reindex"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}"><button>Re-index</button></form>
+          <form method="post" action="/knowledge/remove" data-confirm="Remove {{id}} from the knowledge?"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}"><button class="danger">Remove</button></form></td>{{/canAct}}</tr>{{/sources}}
+        </tbody></table></div>{{/hasSources}}
+        {{#canAct}}
+        <form method="post" action="/knowledge/add" enctype="multipart/form-data" class="filters" id="upload">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>Document (.md, .txt, .html, .pdf) <input type="file" name="document" id="document" required accept=".md,.markdown,.txt,.html,.htm,.pdf"></label>
+          <label>Id <input name="id" size="16" placeholder="its file name"></label>
+          <label>Listing <input name="listing" size="12" placeholder="the whole account"></label>
+          <label><span><input type="checkbox" name="restricted"> Restricted</span><small>door codes, Wi-Fi: only during a confirmed stay</small></label>
+          <button id="upload-document">Add</button>
+        </form>
+        {{/canAct}}
+        <h2>Answers agents gave, waiting for a person</h2>
+        {{^hasCandidates}}<p class="empty">No candidate waiting: they come from resolved conversations.</p>{{/hasCandidates}}
+        {{#candidates}}
+        <form method="post" class="candidate" data-candidate="{{id}}">
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}">
+          <p class="meta">From conversation {{conversation}}, {{proposed}}</p>
+          <label>Question <textarea name="question" rows="2" {{^canAct}}readonly{{/canAct}}>{{question}}</textarea></label>
+          <label>Answer <textarea name="answer" rows="4" {{^canAct}}readonly{{/canAct}}>{{answer}}</textarea></label>
+          {{#canAct}}<div class="actions"><button formaction="/knowledge/approve">Approve</button><button formaction="/knowledge/reject" class="danger">Turn down</button></div>{{/canAct}}
+        </form>
+        {{/candidates}}
+        {{#canAct}}
+        <h2>Try a question</h2>
+        <form method="post" action="/knowledge/try" class="filters" id="try">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>Question <textarea name="question" rows="2" cols="40" required></textarea></label>
+          <label>As <select name="audience"><option value="guest">a guest</option><option value="team">the team</option><option value="agent">an agent</option></select></label>
+          <label>Guest's phone or email <input name="contact" size="18"></label>
+          <label>or conversation <input name="conversation" size="6"></label>
+          <button id="try-question">Try</button>
+        </form>
+        <p class="meta">Answered as the chat flow would answer it, by a consumer of the knowledge queue; nothing is posted.</p>
+        {{/canAct}}
+        """
+
+    static let trial = """
+        <h1>Tried question</h1>
+        {{#waiting}}<p class="empty" id="trial-waiting">Being answered by a consumer of the knowledge queue…{{#noConsumer}} <span class="bad">No consumer serves the knowledge queue.</span>{{/noConsumer}}</p>{{/waiting}}
+        {{#error}}<p class="flash bad" id="trial-error">Not answered: {{error}}</p>{{/error}}
+        {{#answered}}
+        <h2>Retrieved, as {{audience}} asks</h2>
+        {{^hasPieces}}<p class="empty">Nothing from the knowledge.</p>{{/hasPieces}}
+        {{#hasPieces}}<div class="scroll"><table id="trial-pieces"><thead><tr><th class="n">Score</th><th>Source</th><th>Listing</th><th>Text</th></tr></thead><tbody>
+        {{#pieces}}<tr><td class="n">{{score}}</td><td>{{source}}{{#title}} — {{title}}{{/title}}{{#restricted}} <span class="tag">restricted</span>{{/restricted}}</td><td>{{listing}}</td><td class="error text">{{text}}</td></tr>{{/pieces}}
+        </tbody></table></div>{{/hasPieces}}
+        <dl class="facts">
+          <dt>This guest's booking</dt><dd id="trial-booking">{{#booking}}{{booking}}{{/booking}}{{^booking}}none known{{/booking}}</dd>
+          <dt>Restricted knowledge</dt><dd>{{#restrictedOpen}}open: a confirmed stay is on{{/restrictedOpen}}{{^restrictedOpen}}closed{{/restrictedOpen}}</dd>
+          <dt>Hands over</dt><dd id="trial-handover">{{#handOver}}yes: {{handOver}}{{/handOver}}{{^handOver}}no{{/handOver}}</dd>
+        </dl>
+        {{#hasLeftOut}}<h2>Left out</h2><div class="scroll"><table id="trial-left-out"><thead><tr><th class="n">Score</th><th>Source</th><th>Why</th></tr></thead><tbody>
+        {{#leftOut}}<tr><td class="n">{{score}}</td><td>{{source}}{{#title}} — {{title}}{{/title}}</td><td>{{reason}}</td></tr>{{/leftOut}}
+        </tbody></table></div>{{/hasLeftOut}}
+        <h2>Answer</h2>
+        <pre id="trial-answer">{{answer}}</pre>
+        {{/answered}}
+        <p><a href="/knowledge">Back to the knowledge</a></p>
         """
 
     static let audit = """

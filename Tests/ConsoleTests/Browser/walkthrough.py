@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The console in a real browser (Debian's chromium through chromedriver), as an operator and a
 viewer use it: sign in at the OpenID provider, see the queues, open a dead letter, retry it, see
-it gone and its job done, find the action in the audit; then as a viewer, find no retry button
+it gone and its job done, find the action in the audit, upload a house manual on the Knowledge page; then as a viewer, find no retry button
 and have a forged POST refused. Screenshots at a laptop's width and a phone's go to --shots.
 
 Run by Tests/ConsoleTests/ConsoleBrowserTests.swift, which starts Redis, the provider, the
@@ -24,6 +24,7 @@ parser.add_argument("--console", required=True)
 parser.add_argument("--shots", required=True)
 parser.add_argument("--retry-job", required=True, help="the dead letter's job id the operator retries")
 parser.add_argument("--kept-job", required=True, help="a dead letter the viewer tries to retry")
+parser.add_argument("--manual", required=True, help="a Markdown house manual the operator uploads")
 arguments = parser.parse_args()
 os.makedirs(arguments.shots, exist_ok=True)
 
@@ -89,6 +90,16 @@ try:
     first = rows[0].text
     assert "ada" in first and "dead.retry" in first and first.strip().endswith("1"), first
     shot("audit-laptop")
+
+    step = "she uploads the house manual for one listing on the Knowledge page"
+    driver.find_element(By.LINK_TEXT, "Knowledge").click()
+    wait.until(EC.presence_of_element_located((By.ID, "upload")))
+    driver.find_element(By.ID, "document").send_keys(arguments.manual)
+    driver.find_element(By.CSS_SELECTOR, '#upload input[name="listing"]').send_keys("L1")
+    driver.find_element(By.ID, "upload-document").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "indexing house-manual.md"))
+    assert driver.find_elements(By.CSS_SELECTOR, 'tr[data-source="house-manual.md"]'), "the source is not listed"
+    shot("knowledge-laptop")
 
     step = "at a phone's width nothing overflows the page"
     driver.set_window_size(390, 844)

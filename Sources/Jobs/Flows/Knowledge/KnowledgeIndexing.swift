@@ -34,7 +34,12 @@ public enum KnowledgeIndexing {
 
     /// The kind, for a consumer that knows its account (`CHATWOOT_ACCOUNT_ID`), as the booking flow's.
     public static func definitions(_ services: FlowServices) -> [JobDefinition] {
-        services.account == nil ? [] : [definition(services), ListingKnowledge.definition(services), AnswerCandidates.definition(services)]
+        services.account == nil
+            ? []
+            : [
+                definition(services), ListingKnowledge.definition(services), AnswerCandidates.definition(services),
+                KnowledgeRemoval.definition(services), TrialQuestions.definition(services),
+            ]
     }
 
     static func definition(_ services: FlowServices) -> JobDefinition {
@@ -57,11 +62,18 @@ public enum KnowledgeIndexing {
             try await sources.dropText(request.version)
             return .done
         }
-        guard let text = try await sources.text(request.version) else {
+        guard let account = services.account else { throw JobFailure.permanent("knowledge needs CHATWOOT_ACCOUNT_ID") }
+        let pieces: [DocumentPiece]
+        if let text = try await sources.text(request.version) {
+            pieces = DocumentChunks.pieces(text)
+        } else if let from = source.from {
+            pieces = try await self.pieces(services, of: source.pointSource, version: from)
+            guard !pieces.isEmpty else {
+                throw JobFailure.permanent("the pieces of \(request.source) version \(from) are gone: add the document again")
+            }
+        } else {
             throw JobFailure.permanent("the text of \(request.source) version \(request.version) is gone from Redis")
         }
-        guard let account = services.account else { throw JobFailure.permanent("knowledge needs CHATWOOT_ACCOUNT_ID") }
-        let pieces = DocumentChunks.pieces(text)
         guard !pieces.isEmpty else { throw JobFailure.permanent("\(request.source) has no text to index") }
         source.pieces = pieces.count
         source.written = 0
@@ -101,6 +113,7 @@ public enum KnowledgeIndexing {
         source.liveHash = source.hash
         source.livePieces = pieces.count
         source.error = nil
+        source.from = nil
         source.updated = ISO8601DateFormatter().string(from: Date())
         try await sources.update(source)
         try await sources.dropText(request.version)
@@ -122,6 +135,17 @@ public enum KnowledgeIndexing {
         }
         try await sources.dropText(request.version)
         await AssistantMetrics.recordKnowledge(pool: redis, keys: services.keys)
+    }
+
+    /// The pieces a version wrote, in their order: what a re-index embeds again.
+    static func pieces(_ services: FlowServices, of pointSource: String, version: String) async throws -> [DocumentPiece] {
+        try await services.qdrant.points(versionFilter(pointSource, version)).compactMap(\.payload)
+            .sorted { ($0["chunk"]?.integer ?? 0) < ($1["chunk"]?.integer ?? 0) }
+            .map { payload in
+                DocumentPiece(
+                    title: payload["title"]?.string ?? "", text: payload["text"]?.string ?? "",
+                    restricted: payload["restricted"] == .bool(true))
+            }
     }
 
     /// A piece's payload: whose it is, where it comes from, whether it is restricted, hidden until shown.

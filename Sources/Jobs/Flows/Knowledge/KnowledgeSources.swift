@@ -40,6 +40,8 @@ public struct KnowledgeSource: Codable, Sendable, Equatable {
     public var liveHash: String?
     public var livePieces: Int?
     public var error: String?
+    /// A re-index's: the version whose pieces this one embeds again (there is no text to cut).
+    public var from: String?
     /// When it was last asked for or changed, ISO 8601.
     public var updated: String
 
@@ -100,9 +102,10 @@ public struct KnowledgeSources: Sendable {
         return try JSONDecoder().decode(KnowledgeSource.self, from: Data(text.utf8))
     }
 
-    /// Records `source` as asked for, with the text its version indexes, in one step; the version
-    /// guests read meanwhile is carried over from the record it replaces.
-    public func ask(_ asked: KnowledgeSource, text: String) async throws {
+    /// Records `source` as asked for, with the text its version indexes (none for a re-index of
+    /// the pieces it has), in one step; the version guests read meanwhile is carried over from the
+    /// record it replaces.
+    public func ask(_ asked: KnowledgeSource, text: String?) async throws {
         var source = asked
         if let known = try await self.source(asked.id) {
             source.liveVersion = known.liveVersion
@@ -110,10 +113,9 @@ public struct KnowledgeSources: Sendable {
             source.livePieces = known.livePieces
         }
         let record = String(decoding: try Self.encoder.encode(source), as: UTF8.self)
-        let replies = try await pool.pipeline([
-            RedisCommand("SET", [keys.knowledgeText(source.version), text]),
-            RedisCommand("HSET", [keys.knowledgeSources, source.id, record]),
-        ])
+        let replies = try await pool.pipeline(
+            (text.map { [RedisCommand("SET", [keys.knowledgeText(source.version), $0])] } ?? [])
+                + [RedisCommand("HSET", [keys.knowledgeSources, source.id, record])])
         for reply in replies { if case .error(let message) = reply { throw RedisError.server(command: "HSET", message: message) } }
     }
 
