@@ -146,8 +146,8 @@ import Testing
         await c.stop()
     }
 
-    /// What a page prints of a source's id and a candidate is escaped: an id is the operator's
-    /// text, a candidate the model's.
+    /// The answers' tally as the flows keep it, and what a page prints of a source's id and a
+    /// candidate escaped: an id is the operator's text, a candidate the model's.
     @Test func whatThePageShowsIsEscaped() async throws {
         let c = try await ConsoleHarness()
         let cookie = try await c.signInWithToken()
@@ -159,7 +159,13 @@ import Testing
         let record =
             #"{"id":"abcdefabcdef","question":"<script>alert(2)</script>","answer":"x","account":1,"conversation":5,"proposed":"t"}"#
         try await c.h.client.send("HSET", c.h.key("knowledge:candidates"), "abcdefabcdef", record)
+        let today = Date().formatted(.iso8601.year().month().day().dateSeparator(.dash))
+        try await c.h.client.send("HSET", c.h.key("assistant:answers:\(today)"), "guest answered", "5", "team handed_over_asked", "2")
         let page = try await c.get("/knowledge", cookie: cookie)
+        #expect(page.text.contains(#"<tr data-audience="guest"><td>guest</td><td class="n">5</td><td class="n">0</td>"#), "\(page.text)")
+        #expect(
+            page.text.contains(
+                #"<tr data-audience="team"><td>team</td><td class="n">0</td><td class="n">0</td><td class="n">0</td><td class="n">2</td>"#))
         #expect(!page.text.contains("<img src=x") && page.text.contains("&lt;img src=x onerror=alert(1)&gt;"), "\(page.text)")
         #expect(!page.text.contains("<script>alert(2)") && page.text.contains("&lt;script&gt;alert(2)"))
         #expect(page.text.contains("no consumer serves the knowledge queue"))

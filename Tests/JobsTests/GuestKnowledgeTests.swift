@@ -164,6 +164,9 @@ import Testing
         #expect(inquiry.contains("courtyard"), "an inquiry reads its listing's open knowledge")
         for code in ["1111", "2222", "sunset-42", "bakery"] { #expect(!inquiry.contains(code), "an inquiry: \(code)") }
         #expect(inquiry.contains("CODE-R4") && inquiry.contains("status: inquiry"))
+        // Each answer tallied for the console, whatever became of it.
+        let tally = try await AssistantMetrics.recentAnswers(pool: w.pool, keys: w.services.keys)
+        #expect(tally.values.reduce(0, +) == 4 && tally.keys.allSatisfy { $0.hasPrefix("guest ") }, "\(tally)")
     }
 
     @Test func aPastOrCancelledStayOpensNothingRestricted() {

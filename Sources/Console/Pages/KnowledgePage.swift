@@ -25,13 +25,33 @@ extension Pages {
                 "conversation": String(candidate.conversation), "proposed": candidate.proposed,
             ]
         }
+        let answers = try await AssistantMetrics.recentAnswers(days: 7, pool: broker.pool, keys: broker.keys)
+        let outcomes = AssistantMetrics.Outcome.allCases
+        let tally: [[String: Any]] = ["guest", "team", "agent"].map { audience in
+            [
+                "audience": audience,
+                "cells": outcomes.map { ["n": answers["\(audience) \($0.rawValue)"] ?? 0] },
+            ]
+        }
         return [
+            "outcomes": outcomes.map { ["label": Self.label($0)] }, "answers": tally, "answerTotal": answers.values.reduce(0, +),
             "sources": rows, "hasSources": !rows.isEmpty, "candidates": waiting, "hasCandidates": !waiting.isEmpty,
             "sourceCount": sources.count, "pieceCount": sources.reduce(0) { $0 + ($1.livePieces ?? 0) },
             "failedCount": sources.filter { $0.state == .failed }.count, "hasFailed": sources.contains { $0.state == .failed },
             "indexingCount": sources.filter { $0.state == .indexing }.count, "candidateCount": waiting.count,
             "noConsumer": (gauges?.consumers ?? 0) == 0,
         ]
+    }
+
+    static func label(_ outcome: AssistantMetrics.Outcome) -> String {
+        switch outcome {
+        case .answered: "answered"
+        case .answeredWithoutKnowledge: "answered without knowledge"
+        case .handedOverNoKnowledge: "handed over: nothing known"
+        case .handedOverAsked: "handed over: asked for a person"
+        case .silentPersonHasIt: "silent: a person has it"
+        case .silentPersonAnswered: "silent: a person answered first"
+        }
     }
 
     /// A tried question's page: its outcome, or that it is still being answered.

@@ -180,6 +180,10 @@ enum Templates {
     static let knowledge = """
         <h1>Knowledge</h1>
         <p class="meta" id="knowledge-summary"><span id="source-count">{{sourceCount}}</span> sources · {{pieceCount}} pieces guests can be answered from · {{indexingCount}} indexing{{#hasFailed}} · <span class="bad">{{failedCount}} failed</span>{{/hasFailed}} · <span id="candidate-count">{{candidateCount}}</span> candidates waiting{{#noConsumer}} · <span class="bad">no consumer serves the knowledge queue</span>: nothing is indexed, removed or tried{{/noConsumer}}</p>
+        <h2>Answers of the last seven days</h2>
+        <div class="scroll"><table id="answers"><thead><tr><th>Asked by</th>{{#outcomes}}<th class="n">{{label}}</th>{{/outcomes}}</tr></thead><tbody>
+        {{#answers}}<tr data-audience="{{audience}}"><td>{{audience}}</td>{{#cells}}<td class="n">{{n}}</td>{{/cells}}</tr>{{/answers}}
+        </tbody></table></div>
         <h2>Sources</h2>
         {{^hasSources}}<p class="empty">No knowledge yet: upload the house manual below, or run switchboard knowledge add.</p>{{/hasSources}}
         {{#hasSources}}<div class="scroll"><table id="sources"><thead><tr><th>Source</th><th>State</th><th class="n">Pieces</th><th>Listing</th><th>Restricted</th><th>Updated</th><th>From</th>{{#canAct}}<th></th>{{/canAct}}</tr></thead><tbody>

@@ -33,7 +33,7 @@ public enum ChatFlow {
             }
             let retrieval = try await ChatRetrieval.run(services, redis: context.redis, message: message)
             if retrieval.handsOver(services) {
-                AssistantMetrics.count(.handedOverNoKnowledge, audience: message.audience)
+                await AssistantMetrics.count(.handedOverNoKnowledge, audience: message.audience, redis: context.redis, keys: services.keys)
                 try await Handoff.handOver(
                     services, redis: context.redis, account: message.accountID, conversation: message.conversationID,
                     reason: "nothing in the knowledge answers the guest's last message (HANDOFF_WITHOUT_KNOWLEDGE).")
@@ -91,7 +91,7 @@ public enum ChatFlow {
                     isPrivate: isPrivate
                 ).id
             }
-            AssistantMetrics.count(answered(answer), audience: answer.audience)
+            await AssistantMetrics.count(answered(answer), audience: answer.audience, redis: context.redis, keys: services.keys)
             if answer.handOff == true {
                 try await Handoff.handOver(
                     services, redis: context.redis, account: answer.accountID, conversation: answer.conversationID,
@@ -105,11 +105,11 @@ public enum ChatFlow {
     /// answered first; counted when it stays silent.
     static func stillTheAssistantsTurn(_ services: FlowServices, _ context: JobContext, _ answer: ChatAnswer) async throws -> Bool {
         guard try await assistantsTurn(services, context, account: answer.accountID, conversation: answer.conversationID) else {
-            AssistantMetrics.count(.silentPersonHasIt, audience: answer.audience)
+            await AssistantMetrics.count(.silentPersonHasIt, audience: answer.audience, redis: context.redis, keys: services.keys)
             return false
         }
         guard try await !aPersonAnswered(services, context, answer) else {
-            AssistantMetrics.count(.silentPersonAnswered, audience: answer.audience)
+            await AssistantMetrics.count(.silentPersonAnswered, audience: answer.audience, redis: context.redis, keys: services.keys)
             return false
         }
         return true

@@ -98,7 +98,7 @@ public enum VoiceFlow {
                     contentType: spoken.audio.contentType ?? "audio/ogg"
                 ).id
             }
-            AssistantMetrics.count(ChatFlow.answered(answer), audience: answer.audience)
+            await AssistantMetrics.count(ChatFlow.answered(answer), audience: answer.audience, redis: context.redis, keys: services.keys)
             return .done
         }
     }
