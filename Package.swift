@@ -112,6 +112,7 @@ let package = Package(
         .target(
             name: "Console",
             dependencies: [
+                "Autoscale",
                 "Jobs",
                 "Monitoring",
                 "Queue",
@@ -142,6 +143,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Autoscale",
+            dependencies: [
+                "Monitoring",
+                "Queue",
+                "Redis",
+                "Services",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Scheduler",
             dependencies: [
                 "Monitoring",
@@ -158,6 +172,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
+                "Autoscale",
                 "Blobs",
                 "Console",
                 "Consumers",
@@ -260,6 +275,10 @@ let package = Package(
             dependencies: [
                 "Producer", "Blobs", "Jobs", "Queue", "Redis", "Services", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "AutoscaleTests",
+            dependencies: ["Autoscale", "Queue", "Redis", "Services", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "SchedulerTests",

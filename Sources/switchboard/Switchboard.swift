@@ -38,7 +38,8 @@ struct Switchboard: AsyncParsableCommand {
             Exit codes: 0 ok, 1 not found or nothing matched, 2 usage, 3 Redis unreachable.
             """,
         subcommands: [
-            ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, EnqueueCommand.self, QueuesCommand.self, FlowsCommand.self,
+            ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, AutoscaleCommand.self, EnqueueCommand.self,
+            QueuesCommand.self, FlowsCommand.self,
             TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, HealthCommand.self,
             KnowledgeCommand.self, AskCommand.self,
         ]

@@ -98,6 +98,16 @@ import Testing
 
         let consumers = try await c.get("/consumers", cookie: session)
         #expect(consumers.text.contains(name) && consumers.text.contains("diagnostics"))
+        #expect(consumers.text.contains("No autoscaler has decided lately"))
+        // What the autoscaler recorded: each service's replicas and the replicas it wants.
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let snapshot =
+            #"{"by":"mgr-1","at":\#(now),"services":[{"service":"sb_llm","current":2,"wanted":4,"minimum":1,"maximum":6,"queues":["retrieve","generate"],"reason":"over_target","waiting":120,"oldestWaiting":14000}]}"#
+        try await c.h.client.send("SET", c.h.key("autoscale:state"), snapshot, "PX", "60000")
+        let scaled = try await c.get("/consumers", cookie: session)
+        #expect(
+            scaled.text.contains(#"<tr data-service="sb_llm"><td>sb_llm</td><td class="n">2</td><td class="n warn">4</td><td>1–6</td>"#)
+                && scaled.text.contains("over_target") && scaled.text.contains("Decided by mgr-1"), "\(scaled.text)")
         let flows = try await c.get("/flows", cookie: session)
         #expect(flows.text.contains("<h2>chat</h2>") && flows.text.contains("chat.reply, voice.synthesize"))
         let audit = try await c.get("/audit", cookie: session)

@@ -63,16 +63,17 @@ public final class FakeService: Sendable {
     /// `delay`: how long the service takes before it answers, as a real one would (benchmarks).
     /// `host` and `port`: where it listens (a free loopback port unless the stand-ins of a
     /// deployment test need a fixed one on every interface).
+    /// `unixSocket`: listen on that Unix socket instead (the Docker Engine's way).
     public init(
-        delay: Duration = .zero, host: String = "127.0.0.1", port wanted: Int = 0,
+        delay: Duration = .zero, host: String = "127.0.0.1", port wanted: Int = 0, unixSocket: String? = nil,
         _ handler: @escaping @Sendable (Received) async -> Response
     ) async throws {
         let router = Router(context: Context.self)
         router.add(middleware: Capture(service: self, delay: delay, handler: handler))
         let port = self.port
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: wanted)),
-            onServerRunning: { channel in port.set(channel.localAddress?.port) })
+            router: router, configuration: .init(address: unixSocket.map { .unixDomainSocket(path: $0) } ?? .hostname(host, port: wanted)),
+            onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) })
         let ended = LockedValue<String?>(nil)
         task.set(
             Task {

@@ -1,3 +1,4 @@
+import Autoscale
 import Foundation
 import Jobs
 import Queue
@@ -147,7 +148,19 @@ struct Pages: Sendable {
                 "seen": consumer.idleMilliseconds == Int.max ? "-" : Format.age(consumer.idleMilliseconds),
             ]
         }
-        return ["consumers": rows, "hasConsumers": !rows.isEmpty]
+        var context: [String: Any] = ["consumers": rows, "hasConsumers": !rows.isEmpty]
+        if let snapshot = try await AutoscaleState(pool: broker.pool, keys: broker.keys).latest() {
+            context["autoscaled"] = snapshot.services.map { service -> [String: Any] in
+                [
+                    "service": service.service, "current": service.current, "wanted": service.wanted,
+                    "changing": service.current != service.wanted, "bounds": "\(service.minimum)–\(service.maximum)",
+                    "waiting": service.waiting, "oldest": service.waiting > 0 ? Format.age(service.oldestWaiting) : "-",
+                    "reason": service.reason, "queues": service.queues.joined(separator: ", "),
+                ]
+            }
+            context["autoscaler"] = ["by": snapshot.by, "ago": Format.age(Int(clamping: WallClock.unixMilliseconds() &- snapshot.at))]
+        }
+        return context
     }
 
     static func flows() -> [String: Any] {

@@ -166,6 +166,12 @@ enum Templates {
         {{#consumers}}<tr><td>{{name}}</td><td>{{host}}</td><td>{{queues}}</td><td class="n">{{pending}}</td><td>{{seen}} ago</td></tr>{{/consumers}}
         {{#hasConsumers}}</tbody></table></div>{{/hasConsumers}}
         <p class="meta">A consumer blocked on an empty queue is not seen by Redis until work arrives: its last-seen time grows while it waits.</p>
+        <h2>Autoscaling</h2>
+        {{^autoscaler}}<p class="empty">No autoscaler has decided lately (switchboard autoscale, the stack's autoscale service).</p>{{/autoscaler}}
+        {{#autoscaler}}<p class="meta">Decided by {{by}}, {{ago}} ago.</p>
+        <div class="scroll"><table id="autoscaling"><thead><tr><th>Service</th><th class="n">Replicas</th><th class="n">Wanted</th><th>Min–max</th><th class="n">Waiting</th><th class="n">Oldest waiting</th><th>Why</th><th>Queues</th></tr></thead><tbody>
+        {{#autoscaled}}<tr data-service="{{service}}"><td>{{service}}</td><td class="n">{{current}}</td><td class="n {{#changing}}warn{{/changing}}">{{wanted}}</td><td>{{bounds}}</td><td class="n">{{waiting}}</td><td class="n">{{oldest}}</td><td>{{reason}}</td><td>{{queues}}</td></tr>{{/autoscaled}}
+        </tbody></table></div>{{/autoscaler}}
         """
 
     static let flows = """

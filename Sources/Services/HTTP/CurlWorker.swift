@@ -56,6 +56,7 @@ struct CurlWorker {
         let code: CURLcode = request.body.withUnsafeBytes { body in
             errorBuffer.withUnsafeMutableBufferPointer { errors in
                 sb_curl_setopt_pointer(handle, CURLOPT_URL, request.url)
+                if let socket = request.unixSocket { sb_curl_setopt_pointer(handle, CURLOPT_UNIX_SOCKET_PATH, socket) }
                 sb_curl_setopt_pointer(handle, CURLOPT_PROTOCOLS_STR, "http,https")
                 sb_curl_setopt_pointer(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
                 sb_curl_setopt_pointer(handle, CURLOPT_USERAGENT, userAgent)

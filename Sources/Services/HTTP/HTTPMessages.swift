@@ -12,6 +12,9 @@ extension HTTPClient {
         public var maxResponseBytes: Int
         /// The service this request goes to, whose limits it is held to; nil: not limited.
         public var service: ExternalService?
+        /// A Unix socket the request is sent over instead of the network (the Docker Engine's);
+        /// the URL still names the path and the `Host`.
+        public var unixSocket: String?
 
         public init(
             _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8] = [],
