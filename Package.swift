@@ -305,7 +305,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeploymentTests",
-            dependencies: ["Blobs", "Jobs", "Queue", "Scheduler", "Services", "TestSupport"]
+            dependencies: ["Autoscale", "Blobs", "Jobs", "Queue", "Scheduler", "Services", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -191,8 +191,12 @@ report >/dev/null || fail "the stand-ins did not answer on :$report_port within 
 # docs/deploying.md's step 6, word for word but for the values: a node-local blob folder (so no BLOB_S3_*),
 # the console by token alone (no Keycloak), and an image from no registry (--resolve-image never
 # instead of --with-registry-auth).
+# Further compose files after the image, as `-c` each (the autoscaling step's).
 deploy() {
-  SWITCHBOARD_IMAGE=$1 SWITCHBOARD_HOST=hooks.example.test CHATWOOT_NETWORK=$chatwoot_network TRAEFIK_NETWORK=$traefik_network \
+  local image=$1 extra=() file; shift
+  for file in "$@"; do extra+=(-c "$file"); done
+  SWITCHBOARD_IMAGE=$image SWITCHBOARD_STACK=$stack AUTOSCALE_COOLDOWN=${AUTOSCALE_COOLDOWN:-30m} \
+  REPLICAS_AUTOSCALE=${REPLICAS_AUTOSCALE:-1} SWITCHBOARD_HOST=hooks.example.test CHATWOOT_NETWORK=$chatwoot_network TRAEFIK_NETWORK=$traefik_network \
   CHATWOOT_ACCOUNT_ID=1 SCHEDULE_VERSION=swarm-test BLOB_STORE=file:///var/lib/switchboard/blobs \
   TRIAGE_TEAMS=inquiry=2,pre-stay=3,during-stay=4,post-stay=5 \
   BACKUP_SERVER_SELECTOR=role=chatwoot R2_ENDPOINT=http://r2.invalid R2_BUCKET=backups R2_ACCESS_KEY_ID=key \
@@ -201,7 +205,7 @@ deploy() {
   REPLICAS_PRODUCER=1 REPLICAS_DIAGNOSTICS=${REPLICAS_DIAGNOSTICS:-1} \
   PRODUCER_TEST_PORT=$producer_port CONSOLE_TEST_PORT=$console_port STANDINS_IMAGE=switchboard-test/standins:1 \
   SWARM_TEST_SCHEDULE=$root/Tests/Swarm/schedule.test.json \
-    d stack deploy --resolve-image never -c stack.yml -c Tests/Swarm/stack.test.yml "$stack"
+    d stack deploy --resolve-image never -c stack.yml -c Tests/Swarm/stack.test.yml "${extra[@]}" "$stack"
 }
 
 stack_services() { d service ls --filter "$ours" --format '{{.Name}}'; }
@@ -240,9 +244,9 @@ await_convergence() {
 step "deploy"
 deploy "$image:1" >/dev/null
 services=$(stack_services | wc -l)
-[ "$services" -eq 12 ] || fail "the stack has $services services, not 12"
+[ "$services" -eq 13 ] || fail "the stack has $services services, not 13"
 await_convergence "$converge_bound"
-say "12 services converged, every task healthy"
+say "13 services converged, every task healthy"
 # No task restarted: each service has exactly as many tasks as replicas, none failed or shut down.
 for service in $(stack_services); do
   tasks=$(d service ps -q "$service" | wc -l)
@@ -413,6 +417,55 @@ say "every one of $jobs jobs ran exactly once; nothing pending or delayed; the o
 others=$(python3 -c 'import json, sys
 print(" ".join("{}:{}".format(q["queue"], q["dead"]) for q in json.load(open(sys.argv[1]))["queues"] if q["queue"] != "diagnostics" and q["dead"]))' "$work/queues.json")
 [ -z "$others" ] || fail "dead letters on other queues: $others"
+
+step "autoscaling on the real Engine"
+# Redeployed with Tests/Swarm/autoscale.test.yml: two autoscalers deciding every 2 s, the diagnostics
+# service labelled (min 1, max 3, target 5 s, cool-down 20 s), every labelled service cooling down in 20 s.
+AUTOSCALE_COOLDOWN=20s REPLICAS_AUTOSCALE=2 REPLICAS_DIAGNOSTICS=1 deploy "$image:2" Tests/Swarm/autoscale.test.yml >/dev/null
+await_convergence 240
+decided_since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+replicas_of() { d service inspect --format '{{.Spec.Mode.Replicated.Replicas}}' "${stack}_$1"; }
+await_replicas() {  # service, count, bound in seconds, what it shows
+  local began; began=$(date +%s)
+  until [ "$(replicas_of "$1")" = "$2" ]; do
+    (( $(date +%s) - began < $3 )) || fail "$4: ${stack}_$1 has $(replicas_of "$1") replicas, not $2, after $3 s; the autoscaler: $(d service logs --tail 20 "${stack}_autoscale" 2>&1 | tr '\n' ' ')"
+    sleep 1
+  done
+  say "$4: ${stack}_$1 at $2 replicas in $(( $(date +%s) - began )) s"
+}
+# maintenance (min 0) goes to sleep once idle past the cool-down, and wakes when its work arrives.
+await_replicas maintenance 0 120 "idle past the cool-down, a min-0 service sleeps"
+cli enqueue --kind blobs.sweep --payload '{"older_than_days": 30}' >/dev/null
+await_replicas maintenance 1 60 "a job arrives: it wakes"
+# A backlog of slow jobs: the oldest passes its 5 s target; bound: max within 90 s.
+cli enqueue --kind sleep --payload '{"ms": 2000, "record": "swarm-test:autoscale"}' --count 600 >/dev/null
+await_replicas diagnostics 3 90 "600 jobs of 2 s: from 1 to its max"
+began=$(date +%s)
+until [ "$(redis_cli HLEN swarm-test:autoscale)" -ge 600 ]; do
+  (( $(date +%s) - began < 300 )) || fail "the backlog was not drained within 300 s: $(redis_cli HLEN swarm-test:autoscale) of 600 ran"
+  sleep 2
+done
+await_replicas diagnostics 1 90 "drained, after the 20 s cool-down it returns to min"
+# Two autoscalers ran throughout: every decision came from one task.
+deciders=$(d service logs --since "$decided_since" "${stack}_autoscale" 2>&1 | grep '\] scaled$' | awk '{ print $1 }' | sort -u)
+[ "$(echo "$deciders" | grep -c .)" -eq 1 ] || fail "decisions came from more than one autoscaler task (or none): $deciders"
+[ "$(d service ps -q --filter desired-state=running "${stack}_autoscale" | wc -l)" -eq 2 ] || fail "two autoscalers should be running"
+say "two autoscalers ran; every decision came from one ($deciders)"
+# Redis stopped (paused) first, then a service put above what it needs: no decision while Redis
+# cannot be read (a step under way lists the services before it reads the queues, so none can act
+# on the new count with what it read before the pause).
+redis_container=$(d ps -q --filter "label=com.docker.swarm.service.name=${standins}_redis" | head -1)
+paused_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+d pause "$redis_container" >/dev/null
+d service scale --detach "${stack}_diagnostics=2" >/dev/null
+sleep 25  # the Redis pause itself is what is tested: how long the autoscaler goes without it
+still=$(replicas_of diagnostics)
+d unpause "$redis_container" >/dev/null
+[ "$still" = 2 ] || fail "with Redis stopped, the autoscaler changed ${stack}_diagnostics to $still replicas"
+d service logs --since "$paused_at" "${stack}_autoscale" 2>&1 | grep -q "no decision: Redis cannot be read" \
+  || fail "the autoscaler did not say it made no decision while Redis was stopped"
+say "Redis paused for 25 s: no change, and the autoscaler said why"
+await_replicas diagnostics 1 120 "Redis back: decisions resume"
 
 step "the stack removed"
 remove_stack "$stack"

@@ -1,3 +1,4 @@
+import Autoscale
 import Blobs
 import Foundation
 import Jobs
@@ -304,6 +305,30 @@ import Testing
             #expect(deploy["restart_policy"] != nil)
             #expect((deploy["resources"] as? [String: Any])?["limits"] != nil, "\(name) has no resource limits")
         }
+        // The consumers the autoscaler scales: labels it takes, naming exactly the queues each reads;
+        // the autoscaler itself on a manager, speaking to its Engine, limited to this stack.
+        var scaled: [String] = []
+        for (name, service) in services {
+            guard let labels = (service["deploy"] as? [String: Any])?["labels"] as? [String: String],
+                labels[ScalingRules.marker] != nil
+            else { continue }
+            let rules = try ScalingRules.read(service: name, labels: labels, known: Catalogue.allQueues)
+            let command = service["command"] as? [String] ?? []
+            let queues = command.firstIndex(of: "--queues").map { command[$0 + 1].split(separator: ",").map(String.init) } ?? []
+            #expect(Set(rules.queues) == Set(queues), "\(name): switchboard.autoscale.queues is not its --queues")
+            scaled.append(name)
+        }
+        #expect(Set(scaled) == ["speech", "calls", "knowledge", "llm", "replies", "maintenance", "backups"], "\(scaled)")
+        let autoscale = try #require(services["autoscale"])
+        let autoscaleCommand = autoscale["command"] as? [String] ?? []
+        #expect(autoscaleCommand.first == "autoscale" && autoscaleCommand.contains("--stack"))
+        #expect(
+            ((autoscale["deploy"] as? [String: Any])?["placement"] as? [String: Any])?["constraints"] as? [String] == [
+                "node.role == manager"
+            ])
+        #expect(
+            (autoscale["volumes"] as? [[String: Any]] ?? []).contains { $0["target"] as? String == "/var/run/docker.sock" },
+            "the autoscaler reaches the Engine through its socket")
         // The scheduler reads its entries from a Docker config, and they are a valid schedule.
         let scheduler = try #require(services["scheduler"])
         let configs = (scheduler["configs"] as? [[String: Any]] ?? []).compactMap { $0["target"] as? String }
