@@ -1,0 +1,114 @@
+import ArgumentParser
+import Autoscale
+import Foundation
+import Jobs
+import Logging
+import Queue
+import Redis
+import TestSupport
+
+/// `switchboardbench autoscale`: what one decision interval of `switchboard autoscale` costs — the
+/// lease, the Engine's service list, one read of the labelled queues — with the stack's seven
+/// labelled services, idle and with `--jobs` waiting, on the Redis given and a Docker Engine that
+/// speaks its API on a Unix socket: wall time per interval (median, p99), Redis CPU per interval,
+/// Engine calls per interval.
+struct AutoscaleBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "autoscale",
+        abstract: "Measure one decision interval of the autoscaler, idle and under a backlog."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Redis URL.", valueName: "url"))
+    var redis: String = "redis://127.0.0.1:6379"
+
+    @Option(help: "Jobs waiting on the retrieve queue in the second round.")
+    var jobs: Int = 200_000
+
+    @Option(help: "Intervals per round.")
+    var steps: Int = 200
+
+    func validate() throws {
+        guard (1...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be 1-10000000") }
+        guard (10...100_000).contains(steps) else { throw ValidationError("--steps must be 10-100000") }
+    }
+
+    /// The stack's labelled services, as stack.yml has them (at their max: a round measures the
+    /// reading and deciding, and the one Engine call a change adds is counted apart).
+    static let services: [(String, String, Int, Int, String)] = [
+        ("speech", "transcribe,synthesize,voice-reply", 1, 4, "15s"), ("calls", "download,call-transcribe", 0, 2, "5m"),
+        ("knowledge", "vectorize,triage,knowledge", 1, 3, "2m"), ("llm", "retrieve,generate", 1, 6, "10s"),
+        ("replies", "reply", 1, 4, "10s"), ("maintenance", "blobs", 0, 1, "30m"), ("backups", "backups", 0, 2, "15m"),
+    ]
+
+    func run() async throws {
+        let pool = RedisPool(endpoint: try RedisEndpoint(url: redis), size: 1)
+        defer { pool.close() }
+        let keys = Keys(prefix: "bench-autoscale-\(UInt32.random(in: 0...UInt32.max))")
+        let broker = Broker(pool: pool, keys: keys)
+        let engine = try await FakeDockerEngine(
+            Self.services.map { name, queues, min, max, target in
+                FakeDockerEngine.Service(
+                    name: "sb_\(name)",
+                    labels: [
+                        "switchboard.autoscale.min": "\(min)", "switchboard.autoscale.max": "\(max)", "switchboard.autoscale.queues": queues,
+                        "switchboard.autoscale.target": target, "com.docker.stack.namespace": "sb",
+                    ], replicas: max)
+            })
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let autoscaler = Autoscaler(
+            configuration: .init(name: "bench", namespace: "sb"), broker: broker,
+            engine: try DockerEngine(host: "unix://" + engine.socket), known: Catalogue.allQueues, logger: logger)
+        for queue in Catalogue.allQueues { try await broker.ensureGroup(queue) }
+        print("autoscaler: \(Self.services.count) labelled services, \(steps) intervals per round")
+        try await round("idle", autoscaler, engine, pool)
+        var added = 0
+        while added < jobs {
+            let batch = min(50_000, jobs - added)
+            try await pool.send(
+                "EVAL",
+                """
+                for i = 1, tonumber(ARGV[1]) do
+                    redis.call('XADD', KEYS[1], '*', 'id', 'bench' .. i, 'kind', 'chat.retrieve', 'attempt', '1', 'max_attempts', '4', 'enqueued_at', '0', 'payload', '{}')
+                end
+                return 1
+                """, "1", keys.stream("retrieve"), String(batch))
+            added += batch
+        }
+        try await round("\(jobs) waiting on retrieve", autoscaler, engine, pool)
+        var cursor = "0"
+        repeat {
+            let reply = try await pool.send("SCAN", cursor, "MATCH", "{\(keys.prefix)}:*", "COUNT", "1000").array ?? []
+            cursor = reply.first?.string ?? "0"
+            let found = (reply.dropFirst().first?.array ?? []).compactMap(\.string)
+            if !found.isEmpty { try await pool.send(RedisCommand("UNLINK", found)) }
+        } while cursor != "0"
+    }
+
+    private func round(_ title: String, _ autoscaler: Autoscaler, _ engine: FakeDockerEngine, _ pool: RedisPool) async throws {
+        let before = try await GaugesCommand.redisCPU(pool)
+        let calls = engine.requests.count
+        let changes = engine.updates.value.count
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        let cpuBefore = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        var times: [Double] = []
+        for _ in 0..<steps {
+            let start = ContinuousClock.now
+            await autoscaler.step()
+            let took = ContinuousClock.now - start
+            times.append(Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
+        }
+        getrusage(RUSAGE_SELF, &usage)
+        let cpuAfter = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let cpu = try await GaugesCommand.redisCPU(pool) - before
+        times.sort()
+        print(
+            String(
+                format:
+                    "  %@: median %.3f ms, p99 %.3f ms per interval; Redis CPU %.0f µs, this process (with the Engine stand-in) %.0f µs per interval; %.1f Engine calls per interval, %d changes",
+                title, times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], cpu * 1e6 / Double(steps),
+                (cpuAfter - cpuBefore) * 1e6 / Double(steps), Double(engine.requests.count - calls) / Double(steps),
+                engine.updates.value.count - changes))
+    }
+}
