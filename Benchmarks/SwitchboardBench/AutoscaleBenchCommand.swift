@@ -89,9 +89,7 @@ struct AutoscaleBenchCommand: AsyncParsableCommand {
         let before = try await GaugesCommand.redisCPU(pool)
         let calls = engine.requests.count
         let changes = engine.updates.value.count
-        var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
-        let cpuBefore = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let cpuBefore = Bench.processCPU()
         var times: [Double] = []
         for _ in 0..<steps {
             let start = ContinuousClock.now
@@ -99,8 +97,7 @@ struct AutoscaleBenchCommand: AsyncParsableCommand {
             let took = ContinuousClock.now - start
             times.append(Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
         }
-        getrusage(RUSAGE_SELF, &usage)
-        let cpuAfter = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let cpuAfter = Bench.processCPU()
         let cpu = try await GaugesCommand.redisCPU(pool) - before
         times.sort()
         print(

@@ -28,7 +28,9 @@ import Testing
             .init(name: "s_backups", labels: Self.labels(min: 0, max: 2, queues: "backups", target: "1m"), replicas: 0),
             .init(name: "s_other", labels: ["unrelated": "yes"], replicas: 3),
         ])
-        let autoscaler = try Self.autoscaler(h, engine)
+        let (autoscaler, metricsPort) = try await SwitchboardProcess.serving(environment: ["DOCKER_HOST": "unix://" + engine.socket]) {
+            ["autoscale"] + h.common + ["--interval", "2", "--lease", "5", "--engine-timeout", "2", "--metrics-port", String($0)]
+        }
         defer { autoscaler.signal(SIGKILL) }
         try await h.enqueue(kind: "sleep", payload: #"{"ms": 20}"#, count: 200)
         let began = ContinuousClock.now
@@ -40,6 +42,14 @@ import Testing
         #expect(engine.updates.value.map(\.1) == [2, 4], "doubling while no rate is measured, never past max")
         #expect(autoscaler.log.contains("reason=over_target"), "\(autoscaler.log.suffix(2000))")
         print("1 → 4 replicas in \(rose) (target 2 s, interval 2 s)")
+        let scraped = try await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics").text
+        let decisions = scraped.split(separator: "\n").filter {
+            $0.hasPrefix("switchboard_autoscale_decisions_total{") && $0.contains(#"service="s_diagnostics""#)
+                && $0.contains(#"reason="over_target""#) && $0.contains(#"direction="up""#)
+        }
+        #expect(decisions.count == 1 && decisions[0].hasSuffix(" 2"), "\(scraped)")
+        #expect(scraped.contains(#"switchboard_autoscale_replicas{service="s_diagnostics"} 4"#), "\(scraped)")
+        #expect(scraped.contains("switchboard_autoscale_leader 1"))
 
         // A job for the sleeping service wakes it.
         try await h.enqueue(kind: "backup.snapshot", payload: "{}")
