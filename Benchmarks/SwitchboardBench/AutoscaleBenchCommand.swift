@@ -50,7 +50,8 @@ struct AutoscaleBenchCommand: AsyncParsableCommand {
                 FakeDockerEngine.Service(
                     name: "sb_\(name)",
                     labels: [
-                        "switchboard.autoscale.min": "\(min)", "switchboard.autoscale.max": "\(max)", "switchboard.autoscale.queues": queues,
+                        "switchboard.autoscale.min": "\(min)", "switchboard.autoscale.max": "\(max)",
+                        "switchboard.autoscale.queues": queues,
                         "switchboard.autoscale.target": target, "com.docker.stack.namespace": "sb",
                     ], replicas: max)
             })
