@@ -48,14 +48,22 @@ import Testing
         #expect(engine.updates.value.map(\.1) == [2, 4], "doubling while no rate is measured, never past max")
         #expect(await Self.logged("reason=over_target", autoscaler), "\(autoscaler.log.suffix(2000))")
         print("1 → 4 replicas in \(rose) (target 2 s, interval 2 s)")
-        let scraped = try await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics").text
-        let decisions = scraped.split(separator: "\n").filter {
-            $0.hasPrefix("switchboard_autoscale_decisions_total{") && $0.contains(#"service="s_diagnostics""#)
-                && $0.contains(#"reason="over_target""#) && $0.contains(#"direction="up""#)
+        // The counters move once the Engine has answered: read until they show the second change.
+        var scraped = ""
+        func counted() -> Bool {
+            let decisions = scraped.split(separator: "\n").filter {
+                $0.hasPrefix("switchboard_autoscale_decisions_total{") && $0.contains(#"service="s_diagnostics""#)
+                    && $0.contains(#"reason="over_target""#) && $0.contains(#"direction="up""#)
+            }
+            return decisions.count == 1 && decisions[0].hasSuffix(" 2")
+                && scraped.contains(#"switchboard_autoscale_replicas{service="s_diagnostics"} 4"#)
+                && scraped.contains("switchboard_autoscale_leader 1")
         }
-        #expect(decisions.count == 1 && decisions[0].hasSuffix(" 2"), "\(scraped)")
-        #expect(scraped.contains(#"switchboard_autoscale_replicas{service="s_diagnostics"} 4"#), "\(scraped)")
-        #expect(scraped.contains("switchboard_autoscale_leader 1"))
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                scraped = (try? await LoopbackHTTP.send(port: metricsPort, method: "GET", path: "/metrics").text) ?? ""
+                return counted()
+            }, "\(scraped)")
 
         // A job for the sleeping service wakes it.
         try await h.enqueue(kind: "backup.snapshot", payload: "{}")
