@@ -63,27 +63,9 @@ struct AutoscaleBenchCommand: AsyncParsableCommand {
         for queue in Catalogue.allQueues { try await broker.ensureGroup(queue) }
         print("autoscaler: \(Self.services.count) labelled services, \(steps) intervals per round")
         try await round("idle", autoscaler, engine, pool)
-        var added = 0
-        while added < jobs {
-            let batch = min(50_000, jobs - added)
-            try await pool.send(
-                "EVAL",
-                """
-                for i = 1, tonumber(ARGV[1]) do
-                    redis.call('XADD', KEYS[1], '*', 'id', 'bench' .. i, 'kind', 'chat.retrieve', 'attempt', '1', 'max_attempts', '4', 'enqueued_at', '0', 'payload', '{}')
-                end
-                return 1
-                """, "1", keys.stream("retrieve"), String(batch))
-            added += batch
-        }
+        try await BenchBacklog.fill(pool, stream: keys.stream("retrieve"), jobs: jobs)
         try await round("\(jobs) waiting on retrieve", autoscaler, engine, pool)
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send("SCAN", cursor, "MATCH", "{\(keys.prefix)}:*", "COUNT", "1000").array ?? []
-            cursor = reply.first?.string ?? "0"
-            let found = (reply.dropFirst().first?.array ?? []).compactMap(\.string)
-            if !found.isEmpty { try await pool.send(RedisCommand("UNLINK", found)) }
-        } while cursor != "0"
+        try await BenchBacklog.removeAll(pool, keys: keys)
     }
 
     private func round(_ title: String, _ autoscaler: Autoscaler, _ engine: FakeDockerEngine, _ pool: RedisPool) async throws {
