@@ -59,11 +59,14 @@ public struct BlobStore: Sendable {
         backend = .folder(root)
     }
 
-    /// Starts a new blob under `folder` (e.g. `voice`) with a fresh unique name and `fileExtension`.
-    public func create(folder: String, fileExtension: String) throws -> BlobWriter {
+    /// Starts a new blob under `folder` (e.g. `voice`) with a fresh unique name and `fileExtension`,
+    /// the name starting with `owner` (`<account>-<conversation>`) when given, so a person's blobs
+    /// can be found by their conversation (`switchboard privacy find`).
+    public func create(folder: String, fileExtension: String, owner: String? = nil) throws -> BlobWriter {
         // Foldered by day (2026/11/26), so old blobs are easy to find.
         let day = UTCTime.day(Date(), separator: "/")
-        let name = UUID().uuidString.lowercased() + (fileExtension.isEmpty ? "" : "." + fileExtension)
+        let name =
+            (owner.map { $0 + "-" } ?? "") + UUID().uuidString.lowercased() + (fileExtension.isEmpty ? "" : "." + fileExtension)
         return try writer(folder + "/" + day, name)
     }
 

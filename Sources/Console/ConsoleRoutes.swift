@@ -89,6 +89,7 @@ struct ConsoleRoutes: Sendable {
             await page(request, context, nav: "flows") { _ in ("flows", Pages.flows(), "Stages", nil) }
         }
         addKnowledgeRoutes(to: router)
+        addPrivacyRoutes(to: router)
         router.get("/audit") { request, context in
             await page(request, context, nav: "audit") { _ in ("audit", try await pages.audit(audit), "Audit", refresh) }
         }

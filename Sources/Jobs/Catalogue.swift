@@ -17,6 +17,7 @@ public enum Catalogue {
         let every =
             Diagnostics.all(allowCrash: allowCrash) + (flows.map(flowDefinitions) ?? [])
             + (store.map { [BlobRetention.definition($0)] } ?? []) + (backups.map(Backups.definitions) ?? [])
+            + (flows.map { Privacy.definitions($0, blobs: store, mirror: backups?.attachments) } ?? [])
         return JobRegistry(every.map { callingServices($0, budgets: budgets) })
     }
 
@@ -24,7 +25,7 @@ public enum Catalogue {
     /// maintenance ones that consumers with the right settings run.
     public static func schedulable(budgets: RetryBudgets = .defaults) -> JobRegistry {
         let maintenance =
-            [BlobRetention.definition(nil), PhaseAdvance.definition(nil)]
+            [BlobRetention.definition(nil), PhaseAdvance.definition(nil)] + Privacy.scheduled
             + Backups.definitions(nil).filter { Backups.scheduled.contains($0.kind) }
         return JobRegistry(
             Array(registry(budgets: budgets).definitions.values)

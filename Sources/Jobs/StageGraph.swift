@@ -90,6 +90,9 @@ public enum StageGraph {
             Stage(KnowledgeRemoval.kind, on: KnowledgeRemoval.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
             Stage(TrialQuestions.kind, on: TrialQuestions.queue, flow: "knowledge", entry: true, needs: [.chat, .index]),
             Stage(BlobRetention.kind, on: BlobRetention.queue, flow: "maintenance", entry: true, needs: [.blobStore]),
+            Stage(PrivacyJobs.runKind, on: PrivacyJobs.queue, flow: "privacy", entry: true, needs: [.chat, .index, .blobStore]),
+            Stage(RetentionSweep.kind, on: PrivacyJobs.queue, flow: "privacy", entry: true, needs: [.chat, .index, .blobStore]),
+            Stage(DeletedContacts.kind, on: PrivacyJobs.queue, flow: "privacy", entry: true, needs: [.chat, .index, .blobStore]),
             Stage(
                 SnapshotBackup.kind, on: SnapshotBackup.queue, flow: "backups", next: [SnapshotBackup.followKind], entry: true,
                 needs: [.snapshots]),

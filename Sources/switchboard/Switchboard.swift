@@ -41,7 +41,7 @@ struct Switchboard: AsyncParsableCommand {
             ProducerCommand.self, ConsumerCommand.self, SchedulerCommand.self, AutoscaleCommand.self, EnqueueCommand.self,
             QueuesCommand.self, FlowsCommand.self,
             TraceCommand.self, ConsoleCommand.self, SchedulesCommand.self, BackupsCommand.self, DeadCommand.self, HealthCommand.self,
-            KnowledgeCommand.self, AskCommand.self,
+            KnowledgeCommand.self, AskCommand.self, PrivacyCommand.self,
         ]
     )
 }

@@ -145,6 +145,19 @@ public final class FakeChatwoot: Sendable {
             }
             return FakeService.answer(
                 .ok, #"{"meta":{"count":\#(items.count),"current_page":"1"},"payload":[\#(items.joined(separator: ","))]}"#)
+        case ("GET", 2, "contacts"):
+            // contacts/show.json.jbuilder: the contact under `payload`; a deleted one is 404.
+            guard let contact = contacts.value.first(where: { $0.id == Int(rest[1]) }) else {
+                return FakeService.answer(.notFound, #"{"error":"Resource could not be found"}"#)
+            }
+            return FakeService.answer(
+                .ok,
+                json([
+                    "payload": [
+                        "id": contact.id, "name": contact.name, "email": contact.email as Any, "phone_number": contact.phone as Any,
+                        "identifier": NSNull(),
+                    ] as [String: Any]
+                ]))
         case ("GET", 3, "contacts") where rest[2] == "conversations":
             let contact = Int(rest[1]) ?? -1
             let items = conversations.value.values.filter { $0.contact == contact }.sorted { $0.id < $1.id }.map { conversation in

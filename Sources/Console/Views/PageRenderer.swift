@@ -16,6 +16,7 @@ struct PageRenderer: Sendable {
             ("layout", Templates.layout), ("overview", Templates.overview), ("queue", Templates.queue), ("dead", Templates.dead),
             ("letter", Templates.letter), ("schedules", Templates.schedules), ("trace", Templates.trace),
             ("consumers", Templates.consumers), ("knowledge", Templates.knowledge), ("trial", Templates.trial),
+            ("privacy", Templates.privacy), ("privacyRun", Templates.privacyRun),
             ("flows", Templates.flows), ("audit", Templates.audit), ("login", Templates.login), ("problem", Templates.problem),
         ]
         for (name, text) in templates {
@@ -50,6 +51,7 @@ struct PageRenderer: Sendable {
                 "name": visitor.name, "role": visitor.role.rawValue, "csrf": visitor.csrf ?? "", "canSignOut": visitor.session != nil,
             ]
         }
+        layout["operator"] = visitor?.role == .operator
         if let live { layout["live"] = live }
         if let flash { layout["flash"] = ["kind": flash.kind, "text": flash.text] }
         return html(library.render(layout, withTemplate: "layout") ?? "", status: status)

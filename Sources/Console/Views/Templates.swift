@@ -22,6 +22,7 @@ enum Templates {
             <a href="/trace" {{#nav.trace}}aria-current="page"{{/nav.trace}}>Trace</a>
             <a href="/consumers" {{#nav.consumers}}aria-current="page"{{/nav.consumers}}>Consumers</a>
             <a href="/knowledge" {{#nav.knowledge}}aria-current="page"{{/nav.knowledge}}>Knowledge</a>
+            {{#operator}}<a href="/privacy" {{#nav.privacy}}aria-current="page"{{/nav.privacy}}>Privacy</a>{{/operator}}
             <a href="/flows" {{#nav.flows}}aria-current="page"{{/nav.flows}}>Stages</a>
             <a href="/audit" {{#nav.audit}}aria-current="page"{{/nav.audit}}>Audit</a>
           </nav>
@@ -254,6 +255,52 @@ enum Templates {
         <pre id="trial-answer">{{answer}}</pre>
         {{/answered}}
         <p><a href="/knowledge">Back to the knowledge</a></p>
+        """
+
+    static let privacy = """
+        <h1>Privacy</h1>
+        <p class="meta">Everything Switchboard holds about one person — jobs, dead letters, history, knowledge points, reservations, conversation records, blobs, the attachments mirror — found, then forgotten on confirmation. For a deletion request, delete the contact in Chatwoot first.{{#noConsumer}} <span class="bad">No consumer serves the privacy queue</span>: nothing is looked up or forgotten.{{/noConsumer}}</p>
+        <form method="post" action="/privacy/find" class="filters" id="privacy-find">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <label>Phone <input name="phone" id="privacy-phone" placeholder="+33 6 12 34 56 78"></label>
+          <label>or email <input name="email" id="privacy-email" type="email"></label>
+          <label>or Chatwoot contact <input name="contact" id="privacy-contact" inputmode="numeric"></label>
+          <button id="privacy-look">Look</button>
+        </form>
+        <h2>Retention</h2>
+        {{^retention}}<p class="empty">No retention run yet (privacy.retention, daily from the schedule).</p>{{/retention}}
+        {{#retentionAt}}<p class="meta">Last run {{retentionAt}}.</p>{{/retentionAt}}
+        <div class="scroll"><table id="retention"><thead><tr><th>Setting</th><th>Kept</th><th>What</th><th>Oldest held</th><th class="n">Removed</th></tr></thead><tbody>
+        {{#retention}}<tr><td>{{setting}}</td><td>{{kept}}</td><td>{{what}}</td><td>{{oldest}}</td><td class="n">{{removed}}</td></tr>{{/retention}}
+        </tbody></table></div>
+        <h2>Privacy actions</h2>
+        {{^hasActions}}<p class="empty">No one has been looked up or forgotten.</p>{{/hasActions}}
+        {{#hasActions}}<div class="scroll"><table id="privacy-actions"><thead><tr><th>When</th><th>Who</th><th>Action</th><th>Whom (hashed)</th><th class="n">Removed</th></tr></thead><tbody>
+        {{#actions}}<tr><td>{{at}}</td><td>{{who}}</td><td>{{action}}</td><td>{{target}}</td><td class="n">{{count}}</td></tr>{{/actions}}
+        </tbody></table></div>{{/hasActions}}
+        """
+
+    static let privacyRun = """
+        <h1>Privacy</h1>
+        {{#waiting}}<p class="empty" id="privacy-waiting">Being looked up by a consumer of the privacy queue…{{#noConsumer}} <span class="bad">No consumer serves the privacy queue.</span>{{/noConsumer}}</p>{{/waiting}}
+        {{^waiting}}
+        <h2 id="privacy-subject">{{#forgot}}Forgotten about{{/forgot}}{{^forgot}}Held about{{/forgot}} {{subject}}</h2>
+        {{#failed}}<p class="flash bad" id="privacy-failed">Stopped at {{failed}}. What is listed as removed was removed; run it again to finish.</p>{{/failed}}
+        {{#stillRunning}}<p class="flash bad">{{stillRunning}} job(s) of this person were still running: forget again once they finish.</p>{{/stillRunning}}
+        {{#chatwootContacts}}<p class="meta" id="privacy-chatwoot">Chatwoot still has contact {{chatwootContacts}} for this person: delete it there too.</p>{{/chatwootContacts}}
+        {{#nothing}}<p class="empty" id="privacy-nothing">Nothing held.</p>{{/nothing}}
+        {{#places}}<h3>{{place}}: {{held}}{{#forgot}}, {{removed}} removed{{/forgot}}</h3>
+        <ul class="held">{{#items}}<li>{{#at}}{{at}} · {{/at}}{{what}}</li>{{/items}}{{#more}}<li>… and {{more}} more</li>{{/more}}</ul>
+        {{#notes}}<p class="meta">{{.}}</p>{{/notes}}{{/places}}
+        {{#looked}}{{^nothing}}
+        <form method="post" action="/privacy/forget" id="privacy-forget" data-confirm="Forget everything listed, for good?">
+          <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="run" value="{{id}}">
+          <label><input type="checkbox" name="confirm" value="yes" id="privacy-confirm"> Remove all of the above for good (the audit keeps who, when and how many — never the data)</label>
+          <label><input type="checkbox" name="redact" id="privacy-redact"> Keep the dead letters without their payload</label>
+          <button class="danger" id="privacy-forget-button">Forget</button>
+        </form>{{/nothing}}{{/looked}}
+        {{/waiting}}
+        <p><a href="/privacy">Back to privacy</a></p>
         """
 
     static let audit = """

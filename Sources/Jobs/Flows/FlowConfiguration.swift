@@ -39,9 +39,10 @@ public enum FlowConfiguration {
     /// The call and booking flows' own settings (they also need the chat flow's): the Chatwoot
     /// account their knowledge and notes belong to, and the team per stay phase
     /// (`pre-stay=3,during-stay=4,post-stay=5,inquiry=2`; phases left out keep their team).
-    public static let indexSettings: [(name: String, required: Bool)] = [
-        ("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false), ("TRIAGE_TIME_ZONE", false),
-    ]
+    public static let indexSettings: [(name: String, required: Bool)] =
+        [
+            ("CHATWOOT_ACCOUNT_ID", true), ("TRIAGE_TEAMS", false), ("TRIAGE_TIME_ZONE", false),
+        ] + (RetentionSettings.names + ["PRIVACY_FORGET_DELETED_CONTACTS"]).map { ($0, false) }
 
     /// The services for a consumer of `queues` (nil: every queue of the catalogue): each flow one
     /// of those queues belongs to must be completely configured; without `queues`, every flow that
@@ -101,10 +102,13 @@ public enum FlowConfiguration {
         setting: (String) throws -> String?
     ) throws -> BlobStore? {
         if let blobs = flows?.blobs { return blobs }
-        if let queues, !queues.contains(BlobRetention.queue) { return nil }
+        if let queues, !queues.contains(BlobRetention.queue), !queues.contains(PrivacyJobs.queue) { return nil }
         guard let location = try setting("BLOB_STORE") else {
             if queues?.contains(BlobRetention.queue) == true {
                 throw ConfigurationError("the blobs queue (\(BlobRetention.kind)) needs BLOB_STORE")
+            }
+            if queues?.contains(PrivacyJobs.queue) == true {
+                throw ConfigurationError("the privacy queue needs BLOB_STORE: a person's voice messages and recordings are there")
             }
             return nil
         }
@@ -126,6 +130,7 @@ public enum FlowConfiguration {
         guard let account = Int(text), account > 0 else { throw ConfigurationError("CHATWOOT_ACCOUNT_ID is not an account id: \(text)") }
         services.account = account
         services.teams = try teams(try setting("TRIAGE_TEAMS") ?? "")
+        services.retention = try RetentionSettings.from(setting)
         if let zone = try setting("TRIAGE_TIME_ZONE") {
             // The property's day decides the phase: check-in day, the day after check-out.
             guard let timeZone = TimeZone(identifier: zone) else {

@@ -53,6 +53,9 @@ public struct FlowServices: Sendable {
     /// The property's time zone (`TRIAGE_TIME_ZONE`, default UTC): whose calendar day a stay's
     /// phase is decided on.
     public var timeZone: TimeZone = TimeZone(identifier: "UTC")!
+    /// How long each kind of personal data is kept (`RETENTION_*`), and whether contacts deleted
+    /// in Chatwoot are forgotten (`PRIVACY_FORGET_DELETED_CONTACTS`).
+    public var retention = RetentionSettings.defaults
 
     /// `yyyy-MM-dd` of `now` in the property's time zone.
     public func today(_ now: Date = Date()) -> String {

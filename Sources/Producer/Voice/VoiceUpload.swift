@@ -49,7 +49,7 @@ struct VoiceUpload: Sendable {
         let account = try Self.identifier(query["account_id"].map(String.init), "account_id")
         let conversation = try Self.identifier(query["conversation_id"].map(String.init), "conversation_id")
         if let length = RequestBody.declaredLength(request), length > limit { throw BodyRefusal.tooLarge(limit: limit) }
-        let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
+        let blob = try blobs.create(folder: "voice", fileExtension: fileExtension, owner: "\(account)-\(conversation)")
         do {
             try await RequestBody.stream(request, limit: limit) { piece in try await blob.append(piece.readableBytesView) }
         } catch {
@@ -93,7 +93,7 @@ struct VoiceUpload: Sendable {
         }
         guard !part.body.isEmpty else { throw MalformedBody(message: "the audio part is empty", field: "audio") }
         guard part.body.count <= limit else { throw BodyRefusal.tooLarge(limit: limit) }
-        let blob = try blobs.create(folder: "voice", fileExtension: fileExtension)
+        let blob = try blobs.create(folder: "voice", fileExtension: fileExtension, owner: "\(account)-\(conversation)")
         try await blob.append(part.body)
         try await blob.commit()
         let audio = AudioSource(

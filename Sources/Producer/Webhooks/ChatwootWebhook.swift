@@ -43,7 +43,8 @@ public struct ChatwootWebhook: Sendable {
             let triage = try NewConversation(
                 accountID: try (conversation.accountID ?? message.account?.id).positive("account_id"),
                 conversationID: try conversation.id.positive("id"),
-                phone: conversation.meta?.sender?.phoneNumber, email: conversation.meta?.sender?.email
+                phone: conversation.meta?.sender?.phoneNumber, email: conversation.meta?.sender?.email,
+                contactID: conversation.meta?.sender?.id
             ).request()
             return .start(triage.0, dedupe: triage.dedupe)
         }
@@ -81,7 +82,7 @@ public struct ChatwootWebhook: Sendable {
         // Where only the agent bot's events arrive (no conversation_created), the first message triages.
         let triage = try NewConversation(
             accountID: accountID, conversationID: conversationID, phone: message.sender?.phoneNumber,
-            email: message.sender?.email
+            email: message.sender?.email, contactID: message.sender?.id
         ).request()
         let first = [Delivery.Side(triage.0, dedupe: triage.dedupe)]
         let text = message.content?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty

@@ -22,7 +22,7 @@ public enum JSONString {
         return out + "\""
     }
 
-    static func parseStringArray(_ text: String) -> [String]? {
+    public static func parseStringArray(_ text: String) -> [String]? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else { return nil }
         var strings: [String] = []
         for element in object {

@@ -35,7 +35,7 @@ public struct StreamEntry: Sendable, Equatable {
     }
 
     /// Parses a list of entries (XRANGE, XAUTOCLAIM's second element).
-    static func list(_ value: RedisValue) -> [StreamEntry] {
+    public static func list(_ value: RedisValue) -> [StreamEntry] {
         (value.array ?? []).compactMap(StreamEntry.init)
     }
 }

@@ -250,6 +250,17 @@ public struct ChatwootClient: Sendable {
         return try await decode(Payload<Contact>.self, request("GET", path)).payload
     }
 
+    /// Contact `id`, or nil when Chatwoot has none by that id (404: deleted, or never there).
+    public func contact(account: Int, id: Int) async throws -> Contact? {
+        let request = request("GET", "/api/v1/accounts/\(account)/contacts/\(id)")
+        let response = try await http.send(request)
+        if response.status == 404 { return nil }
+        guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
+        struct Answer: Decodable { var payload: Contact }
+        if let wrapped = try? JSONDecoder().decode(Answer.self, from: Data(response.body)) { return wrapped.payload }
+        return try ServiceJSON.decode(Contact.self, from: response, request: Transfer.describe(request))
+    }
+
     /// The contact's conversations.
     public func conversations(account: Int, contact: Int) async throws -> [Conversation] {
         try await decode(Payload<Conversation>.self, request("GET", "/api/v1/accounts/\(account)/contacts/\(contact)/conversations"))

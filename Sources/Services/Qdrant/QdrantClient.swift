@@ -173,11 +173,22 @@ public struct QdrantClient: Sendable {
     /// Every point `filter` admits, read `page` at a time (Qdrant's scroll), at most `limit` in all.
     /// A collection that does not exist holds none.
     public func points(_ filter: QdrantFilter, limit: Int = 10_000, page: Int = 256) async throws -> [Record] {
+        var found: [Record] = []
+        try await scroll(filter, page: page, limit: limit) { found += $0 }
+        return found
+    }
+
+    /// Hands every point `filter` admits to `body`, one page at a time (at most `limit` in all),
+    /// with only the payload `fields` named (all when nil): a million points never sit in memory.
+    /// A collection that does not exist holds none.
+    public func scroll(
+        _ filter: QdrantFilter, fields: [String]? = nil, page: Int = 256, limit: Int = .max, _ body: ([Record]) async throws -> Void
+    ) async throws {
         struct Body: Encodable {
             var filter: QdrantFilter?
             var limit: Int
             var offset: JSONValue?
-            var with_payload = true
+            var with_payload: JSONValue
         }
         struct Answer: Decodable {
             struct Result: Decodable {
@@ -186,21 +197,34 @@ public struct QdrantClient: Sendable {
             }
             var result: Result
         }
-        var found: [Record] = []
+        let selection: JSONValue = fields.map { .array($0.map(JSONValue.string)) } ?? .bool(true)
+        var seen = 0
         var offset: JSONValue?
         repeat {
-            let body = Body(filter: filter.isEmpty ? nil : filter, limit: min(page, limit - found.count), offset: offset)
-            let request = try request("POST", "/collections/\(collection)/points/scroll", json: body)
+            let query = Body(filter: filter.isEmpty ? nil : filter, limit: min(page, limit - seen), offset: offset, with_payload: selection)
+            let request = try request("POST", "/collections/\(collection)/points/scroll", json: query)
             let response = try await http.send(request)
-            if response.status == 404 { return [] }
+            if response.status == 404 { return }
             guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
             let answer = try ServiceJSON.decode(Answer.self, from: response, request: Transfer.describe(request)).result
-            found += answer.points
+            seen += answer.points.count
             offset = answer.next_page_offset == .null ? nil : answer.next_page_offset
             // A page that brings nothing new cannot make progress, whatever offset it names.
             if answer.points.isEmpty { break }
-        } while offset != nil && found.count < limit
-        return found
+            try await body(answer.points)
+        } while offset != nil && seen < limit
+    }
+
+    /// Deletes the points with these ids, applied before the call returns; ids no point has are no error.
+    public func delete(ids: [JSONValue]) async throws {
+        struct Body: Encodable { var points: [JSONValue] }
+        for start in stride(from: 0, to: ids.count, by: 1000) {
+            let batch = Array(ids[start..<min(start + 1000, ids.count)])
+            let request = try request("POST", "/collections/\(collection)/points/delete?wait=true", json: Body(points: batch))
+            let response = try await http.send(request)
+            guard response.status != 404 else { return }
+            guard (200..<300).contains(response.status) else { throw HTTPFailure.from(response, request: Transfer.describe(request)) }
+        }
     }
 
     // MARK: Plumbing

@@ -170,6 +170,12 @@ public struct S3Client: Sendable {
     /// throws: what a caller would infer from a partial listing (objects gone) would be wrong.
     public func list(prefix: String) async throws -> [Object] {
         var objects: [Object] = []
+        try await forEachPage(prefix: prefix) { objects += $0 }
+        return objects
+    }
+
+    /// The same listing as `list`, handed to `body` a page (up to a thousand objects) at a time.
+    public func forEachPage(prefix: String, _ body: ([Object]) async throws -> Void) async throws {
         var token: String?
         var seen: Set<String> = []
         repeat {
@@ -184,7 +190,7 @@ public struct S3Client: Sendable {
                 throw HTTPFailure(
                     kind: .unexpectedAnswer, request: Transfer.describe(request), detail: "a page marked truncated names no next page")
             }
-            objects += found
+            try await body(found)
             token = page.nextToken
             if let token, !seen.insert(token).inserted {
                 throw HTTPFailure(
@@ -192,7 +198,6 @@ public struct S3Client: Sendable {
                     detail: "the listing does not advance: continuation token \(token.prefix(60)) came back again")
             }
         } while token != nil
-        return objects
     }
 
     /// A request signed over `body`'s SHA-256 (S3 checks it against what arrives).

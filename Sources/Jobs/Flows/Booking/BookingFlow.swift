@@ -61,10 +61,9 @@ public enum BookingFlow {
                     metadata: ["guesty.reservation": "\(booking.reservationID)"])
                 return .done
             }
-            guard
-                let conversation = try await GuestConversation.latest(
-                    services.chatwoot, account: account, phone: booking.guestPhone,
-                    email: booking.guestEmail)
+            let contact = try await GuestConversation.contact(
+                services.chatwoot, account: account, phone: booking.guestPhone, email: booking.guestEmail)
+            guard let contact, let conversation = try await GuestConversation.latest(services.chatwoot, account: account, contact: contact)
             else {
                 logger.info(
                     "the guest has no Chatwoot conversation; nothing to triage",
@@ -77,6 +76,9 @@ public enum BookingFlow {
             }
             try await VerifiedGuest.record(
                 identities, pool: context.redis, keys: services.keys, account: account, conversation: conversation)
+            try await KnownContacts.record(
+                pool: context.redis, keys: services.keys, account: account, contact: contact, identities: identities.map(\.key),
+                conversation: conversation)
             try await Triage.apply(services, account: account, conversation: conversation, decision)
             return .done
         }

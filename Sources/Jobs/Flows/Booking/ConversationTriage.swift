@@ -15,6 +15,12 @@ public enum ConversationTriage {
     public static func definition(_ services: FlowServices) -> JobDefinition {
         JobDefinition(kind: kind, queue: queue, retry: Flows.booking.retry, timeout: .seconds(60), payload: NewConversation.self) {
             new, context in
+            if let contact = new.contactID {
+                // Only the conversation: the phone and email a contact typed are not vouched for.
+                try await KnownContacts.record(
+                    pool: context.redis, keys: services.keys, account: new.accountID, contact: contact, identities: [],
+                    conversation: new.conversationID)
+            }
             let reservation = try await ReservationIndex(pool: context.redis, keys: services.keys).find(phone: new.phone, email: new.email)
             var decision = StayPhase.Decision.label(.inquiry)
             if let reservation {
@@ -42,18 +48,22 @@ public struct NewConversation: Codable, Sendable, Equatable {
     public var conversationID: Int
     public var phone: String?
     public var email: String?
+    /// The conversation's contact, recorded as one Switchboard holds data about (`KnownContacts`).
+    public var contactID: Int?
 
-    public init(accountID: Int, conversationID: Int, phone: String?, email: String?) {
+    public init(accountID: Int, conversationID: Int, phone: String?, email: String?, contactID: Int? = nil) {
         self.accountID = accountID
         self.conversationID = conversationID
         self.phone = phone
         self.email = email
+        self.contactID = contactID
     }
 
     enum CodingKeys: String, CodingKey {
         case accountID = "account_id"
         case conversationID = "conversation_id"
         case phone, email
+        case contactID = "contact_id"
     }
 
     /// The job, deduplicated per conversation: the first of its events starts it, the others find it.

@@ -7,7 +7,7 @@ import Services
 /// day before — pre-stay to during-stay on the check-in day, during-stay to post-stay the day
 /// after check-out — has each of its guest's conversations that is not resolved moved: the new
 /// phase's label and team, by the same rules as any triage. Run twice, the second run changes
-/// nothing (triage writes only what differs). Reservations whose stay ended long ago are dropped.
+/// nothing (triage writes only what differs). Stays long over are dropped by `privacy.retention`.
 public enum PhaseAdvance {
     public static let kind = "triage.advance"
     public static let queue = BookingFlow.triageQueue
@@ -40,9 +40,7 @@ public enum PhaseAdvance {
                     moved += 1
                 }
             }
-            let dropped = try await index.sweep(today: today)
-            context.logger.info(
-                "stay phases advanced", metadata: ["day": "\(today)", "conversations": "\(moved)", "reservations_dropped": "\(dropped)"])
+            context.logger.info("stay phases advanced", metadata: ["day": "\(today)", "conversations": "\(moved)"])
             return .done
         }
     }

@@ -6,13 +6,11 @@ import Services
 /// The reservations triage looks a guest up in, by phone digits or email, without asking Guesty:
 /// every reservation change the booking flow receives is kept here (its latest known facts, a lean
 /// event merged into what was known), in Redis, so it survives restarts as the queues do. A stay
-/// whose check-out is more than `retention` days past is dropped by `sweep`.
+/// whose check-out is more than `RETENTION_BOOKINGS` past is dropped by `sweep` (the daily
+/// `privacy.retention`).
 struct ReservationIndex {
     let pool: RedisPool
     let keys: Keys
-
-    /// How long after check-out a reservation is kept (post-stay conversations still find it).
-    static let retentionDays = 60
 
     /// Keeps `change`, merged over what was known of the reservation; returns the merged facts.
     @discardableResult
@@ -65,11 +63,11 @@ struct ReservationIndex {
         }
     }
 
-    /// Drops the reservations whose check-out day is more than `retentionDays` before `today`
+    /// Drops the reservations whose check-out day is more than `keepDays` before `today`
     /// (`yyyy-MM-dd`); returns how many.
     @discardableResult
-    func sweep(today: String) async throws -> Int {
-        guard let bound = StayPhase.day(today, plus: -Self.retentionDays)?.replacingOccurrences(of: "-", with: "") else { return 0 }
+    func sweep(today: String, keepDays: Int = 60) async throws -> Int {
+        guard let bound = StayPhase.day(today, plus: -keepDays)?.replacingOccurrences(of: "-", with: "") else { return 0 }
         let old = try await pool.send("ZRANGEBYSCORE", keys.reservationEnds, "-inf", "(\(bound)").array?.compactMap(\.string) ?? []
         guard !old.isEmpty else { return 0 }
         var stale: [BookingChange] = []

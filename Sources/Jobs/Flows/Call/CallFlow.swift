@@ -118,9 +118,8 @@ public enum CallFlow {
             kind: noteKind, queue: BookingFlow.triageQueue, retry: Flows.call.retry, timeout: .seconds(60), payload: CallTranscript.self
         ) { item, context in
             let call = item.call
-            guard
-                let conversation = try await GuestConversation.latest(
-                    services.chatwoot, account: account, phone: call.rawDigits, email: nil)
+            let contact = try await GuestConversation.contact(services.chatwoot, account: account, phone: call.rawDigits, email: nil)
+            guard let contact, let conversation = try await GuestConversation.latest(services.chatwoot, account: account, contact: contact)
             else {
                 context.logger.info(
                     "the caller is no Chatwoot contact with a conversation; no note", metadata: ["aircall.call": "\(call.callID)"])
@@ -132,6 +131,9 @@ public enum CallFlow {
                 try await VerifiedGuest.record(
                     [VerifiedGuest(key: "phone:\(digits)", source: "the caller's number of Aircall call \(call.callID)")],
                     pool: context.redis, keys: services.keys, account: account, conversation: conversation)
+                try await KnownContacts.record(
+                    pool: context.redis, keys: services.keys, account: account, contact: contact, identities: ["phone:\(digits)"],
+                    conversation: conversation)
             }
             let note = ReplyOnce.Post(
                 marker: "note:call:\(call.callID):\(call.source)", what: "the note of call \(call.callID)",

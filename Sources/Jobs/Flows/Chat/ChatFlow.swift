@@ -31,6 +31,11 @@ public enum ChatFlow {
                 let waited = Duration.milliseconds(Int64(WallClock.millisecondsSince(context.enqueuedAt)))
                 if waited < services.assistantDelay { return .later(services.assistantDelay - waited) }
             }
+            if (message.audience ?? .guest) == .guest, let contact = message.senderID {
+                try await KnownContacts.record(
+                    pool: context.redis, keys: services.keys, account: message.accountID, contact: contact,
+                    identities: (message.verifiedGuest ?? []).map(\.key), conversation: message.conversationID)
+            }
             let retrieval = try await ChatRetrieval.run(services, redis: context.redis, message: message)
             if retrieval.handsOver(services) {
                 await AssistantMetrics.count(.handedOverNoKnowledge, audience: message.audience, redis: context.redis, keys: services.keys)

@@ -62,7 +62,8 @@ public enum VoiceFlow {
             let audio = try await speech.synthesize(answer.content)
             // One blob per answered message: a synthesize stage that runs again replaces it.
             let fileExtension = AzureSpeechClient.fileExtension(ofOutputFormat: speech.outputFormat) ?? "ogg"
-            let blob = try blobs.create(folder: "answers", name: "\(answer.accountID)-\(answer.messageID).\(fileExtension)")
+            let blob = try blobs.create(
+                folder: "answers", name: "\(answer.accountID)-\(answer.conversationID)-\(answer.messageID).\(fileExtension)")
             try await blob.append(audio)
             try await blob.commit()
             let spoken = SpokenAnswer(

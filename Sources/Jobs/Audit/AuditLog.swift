@@ -1,35 +1,41 @@
 import Queue
 import Redis
 
-/// Every action taken from the console, kept in a stream of its own (`Keys.audit`, the last
-/// 10,000): who, with which role, what, on what, how many, and when (the entry's id). Written
-/// after the action took effect, with what it did, not what was asked.
-struct AuditLog: Sendable {
-    struct Entry: Sendable {
-        var at: UInt64
-        var who: String
-        var role: String
-        var action: String
-        var target: String
-        var count: Int
+/// Every action an operator took — from the console, and a person forgotten from the command line
+/// — kept in a stream of its own (`Keys.audit`, the last 10,000): who, with which role, what, on
+/// what, how many, and when (the entry's id). Written after the action took effect, with what it
+/// did, not what was asked.
+public struct AuditLog: Sendable {
+    public struct Entry: Sendable {
+        public var at: UInt64
+        public var who: String
+        public var role: String
+        public var action: String
+        public var target: String
+        public var count: Int
     }
 
     let pool: RedisPool
     let keys: Keys
     static let kept = 10_000
 
-    func record(who: String, role: VisitorRole, action: String, target: String, count: Int) async throws {
+    public init(pool: RedisPool, keys: Keys) {
+        self.pool = pool
+        self.keys = keys
+    }
+
+    public func record(who: String, role: String, action: String, target: String, count: Int) async throws {
         try await pool.send(
             RedisCommand(
                 "XADD",
                 [
                     keys.audit, "MAXLEN", "~", String(Self.kept), "*",
-                    "who", who, "role", role.rawValue, "action", action, "target", target, "count", String(count),
+                    "who", who, "role", role, "action", action, "target", target, "count", String(count),
                 ]))
     }
 
     /// The newest `count` entries, newest first.
-    func latest(_ count: Int) async throws -> [Entry] {
+    public func latest(_ count: Int) async throws -> [Entry] {
         let reply = try await pool.send(RedisCommand("XREVRANGE", [keys.audit, "+", "-", "COUNT", String(count)]))
         return (reply.array ?? []).compactMap { item in
             guard let pair = item.array, pair.count == 2, let id = pair[0].string else { return nil }
