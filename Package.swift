@@ -204,7 +204,7 @@ let package = Package(
         .executableTarget(
             name: "switchboardbench",
             dependencies: [
-                "Autoscale", "Jobs", "Limits", "Monitoring", "Producer", "Queue", "Redis", "Services", "TestSupport",
+                "Autoscale", "Blobs", "Jobs", "Limits", "Monitoring", "Producer", "Queue", "Redis", "Services", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -364,6 +364,15 @@ say "the console takes CONSOLE_TOKEN from its secret and refuses another"
 cli_in scheduler schedules >"$work/schedules.txt" 2>&1 || fail "switchboard schedules failed: $(cat "$work/schedules.txt")"
 grep -q swarm-test-heartbeat "$work/schedules.txt" || fail "the deployed schedule is not the test's: $(cat "$work/schedules.txt")"
 
+# A guest's data, looked up by the deployed privacy service: the caller of the call flow above has
+# its transcript in Qdrant; someone else has nothing (exit 1).
+cli privacy find --phone '+33 6 12 34 56 78' --timeout 60 >"$work/privacy.txt" 2>&1 \
+  || fail "privacy find of the caller failed: $(cat "$work/privacy.txt")"
+grep -q "knowledge points: [1-9]" "$work/privacy.txt" || fail "privacy find did not find the call's transcript: $(cat "$work/privacy.txt")"
+code=0; cli privacy find --email nobody@example.com --timeout 60 >"$work/privacy-none.txt" 2>&1 || code=$?
+[ "$code" = 1 ] || fail "privacy find of no one exited $code, not 1: $(cat "$work/privacy-none.txt")"
+say "switchboard privacy find, answered by the privacy service: the caller's $(grep -c '^  [a-z]' "$work/privacy.txt" || true) places; no one: exit 1"
+
 consumers_of() { cli queues --json | python3 -c 'import json, sys; print(next(len(q["consumers"]) for q in json.load(sys.stdin)["queues"] if q["queue"] == sys.argv[1]))' "$1"; }
 
 # Scales the diagnostics service, waits for the stack to settle and for its group to list exactly

@@ -8,6 +8,9 @@ struct SwitchboardBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboardbench",
         abstract: "Benchmarks of Switchboard's engine, limits, gauges and ingress yardstick.",
-        subcommands: [EngineCommand.self, LimitsCommand.self, GaugesCommand.self, AutoscaleBenchCommand.self, BaselineCommand.self]
+        subcommands: [
+            EngineCommand.self, LimitsCommand.self, GaugesCommand.self, AutoscaleBenchCommand.self, PrivacyBenchCommand.self,
+            BaselineCommand.self,
+        ]
     )
 }

@@ -86,12 +86,13 @@ import Testing
         #expect(try await c.h.integer("SISMEMBER", c.h.key("paused"), "diagnostics") == 0)
 
         let schedules = try await c.get("/schedules", cookie: session)
-        #expect(schedules.status == 200 && schedules.text.contains("data-schedule=\"blob-retention\""), "\(schedules.text)")
+        #expect(schedules.status == 200 && schedules.text.contains("data-schedule=\"retention\""), "\(schedules.text)")
         #expect(schedules.text.contains("No scheduler leads"))
-        let ran = try await c.post("/schedules/blob-retention/run", form: [("csrf", csrf)], cookie: session)
+        let ran = try await c.post("/schedules/retention/run", form: [("csrf", csrf)], cookie: session)
         #expect(
-            ran.status == 303 && ran.headers["location"]?.hasPrefix("/schedules?notice=enqueued%20blobs.sweep") == true, "\(ran.headers)")
-        #expect(try await c.h.integer("XLEN", c.h.key("blobs:stream")) == 1)
+            ran.status == 303 && ran.headers["location"]?.hasPrefix("/schedules?notice=enqueued%20privacy.retention") == true,
+            "\(ran.headers)")
+        #expect(try await c.h.integer("XLEN", c.h.key("privacy:stream")) == 1)
         #expect(try await c.post("/schedules/nope/run", form: [("csrf", csrf)], cookie: session).status == 404)
         let fired = try await c.get("/schedules", cookie: session)
         #expect(fired.text.contains("/trace?id="), "the entry's last job links to its trace")
@@ -111,7 +112,7 @@ import Testing
         let flows = try await c.get("/flows", cookie: session)
         #expect(flows.text.contains("<h2>chat</h2>") && flows.text.contains("chat.reply, voice.synthesize"))
         let audit = try await c.get("/audit", cookie: session)
-        #expect(audit.text.contains("<td>schedule.run</td>") && audit.text.contains("<td>blob-retention</td>"))
+        #expect(audit.text.contains("<td>schedule.run</td>") && audit.text.contains("<td>retention</td>"))
         consumer.signal(SIGTERM)
         _ = await consumer.waitForExit()
         await c.stop()

@@ -284,6 +284,31 @@ import Testing
         #expect(try await world.trail(phone: Self.anaPhone, reservation: "R-ANA", conversation: 21, call: 9001)["points"] == 0)
     }
 
+    @Test func aBlobStoreDownStopsTheRunAndTheNextRunFindsWhatWasLeft() async throws {
+        let world = try await World()
+        try await world.seedBoth()
+        let closed = try BlobStore(
+            location: "s3://media/switchboard",
+            s3: S3Settings(endpoint: "http://127.0.0.1:\(try FreePort.find())", accessKeyID: "AK", secretAccessKey: "sk"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let down = PersonalData(
+            pool: world.pool, keys: world.keys, account: 1, qdrant: world.services.qdrant, chatwoot: world.services.chatwoot,
+            blobs: closed, mirror: world.mirror, queues: StageGraph.queues)
+        let stopped = await down.run(PrivacyRequest(phone: Self.anaPhone, forget: true, requestedBy: "test"), logger: logger)
+        #expect(stopped.failed?.hasPrefix("the blob store:") == true, "\(stopped.failed ?? "")")
+        #expect(Self.place(stopped, "jobs waiting")?.removed == 1, "what was removed before the failure is reported")
+        #expect(Self.place(stopped, "knowledge points") == nil, "nothing after the failure was touched")
+        let audit = StreamEntry.list(try await world.pool.send("XRANGE", world.keys.audit, "-", "+")).map(\.fieldMap)
+        #expect(audit.last?["action"] == "privacy.forget.incomplete")
+        // The store back: the next run finds the recording through the call's point, still there.
+        let again = await world.run(PrivacyRequest(phone: Self.anaPhone, forget: true, requestedBy: "test"))
+        #expect(again.complete && Self.place(again, "blobs")?.removed == 3)
+        #expect(
+            try await world.trail(phone: Self.anaPhone, reservation: "R-ANA", conversation: 21, call: 9001)
+                == ["points": 0, "reservation": 0, "blobs": 0, "guest": 0, "trial": 0])
+    }
+
     @Test func aContactDeletedInChatwootIsForgottenByTheDailyJob() async throws {
         let world = try await World()
         try await world.seedBoth()

@@ -87,12 +87,9 @@ public struct PersonalData: Sendable {
             report.stillRunning = try await jobs.stillRunning(again.runningEntries)
         }
         report.places += [found.waiting, found.running, found.dead, found.history]
-        report.places.append(try await at("Qdrant") { try await HeldKnowledge(qdrant: qdrant).sweep(subject, forget: removing) })
-        let reservations = HeldReservations(pool: pool, keys: keys)
-        report.places.append(try await at("Redis (reservations)") { try await reservations.sweep(subject, forget: removing) })
-        let records = HeldConversationRecords(pool: pool, keys: keys)
-        var conversations = try await at("Redis (conversation records)") { try await records.sweep(subject, forget: removing) }
-        report.places.append(conversations)
+        // What links the person to other places goes after those places: blobs are found through
+        // the calls their points name and the conversations their records name, so points and
+        // records go after blobs — a run stopped in between still finds everything the next time.
         if let blobs {
             report.places.append(try await at("the blob store") { try await HeldBlobs(blobs: blobs).sweep(subject, forget: removing) })
         } else {
@@ -100,6 +97,12 @@ public struct PersonalData: Sendable {
             skipped.notes.append("not searched: the consumer that ran this has no BLOB_STORE")
             report.places.append(skipped)
         }
+        let records = HeldConversationRecords(pool: pool, keys: keys)
+        var conversations = try await at("Redis (conversation records)") { try await records.sweep(subject, forget: removing) }
+        report.places.append(conversations)
+        let reservations = HeldReservations(pool: pool, keys: keys)
+        report.places.append(try await at("Redis (reservations)") { try await reservations.sweep(subject, forget: removing) })
+        report.places.append(try await at("Qdrant") { try await HeldKnowledge(qdrant: qdrant).sweep(subject, forget: removing) })
         if let mirror {
             let held = HeldMirror(settings: mirror, pool: pool, keys: keys)
             report.places.append(try await at("the attachments mirror") { try await held.sweep(forget: removing) })
