@@ -32,7 +32,7 @@ trap 'rm -f "$log"' EXIT
 # process each, about a second of CPU to start) run after the others, on their own: their load would bend the timing of the tests
 # that measure time (rate limits, leases, grace periods). Arguments (`--filter X`) run one pass
 # with exactly those.
-heavy='DatabaseBackupTests|PostgresDumpProcessTests|EqualPartUploadTests|AttachmentsMirrorTests|ConsoleBrowserTests|ConsoleTests|PrometheusScrapeTests|GuestKnowledgeTests|KnowledgeCommandTests|QdrantFilterTests'
+heavy='DatabaseBackupTests|PostgresDumpProcessTests|EqualPartUploadTests|AttachmentsMirrorTests|ConsoleBrowserTests|ConsoleTests|PrometheusScrapeTests|GuestKnowledgeTests|KnowledgeCommandTests|QdrantFilterTests|PrivacyTests|RetentionTests'
 run() {
     timeout --kill-after=30s "${SWITCHBOARD_TEST_TIMEOUT:-30m}" swift test "${config[@]}" --skip-build "$@" 2>&1 | tee -a "$log"
     return "${PIPESTATUS[0]}"

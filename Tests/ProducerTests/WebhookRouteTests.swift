@@ -180,6 +180,7 @@ import Testing
         let payload = try ProducerHarness.payload(try #require(triage.first))
         #expect(payload["account_id"] as? Int == 1 && payload["conversation_id"] as? Int == 10)
         #expect(payload["phone"] as? String == "+33612345678" && payload["email"] as? String == "ada@example.com")
+        #expect(payload["contact_id"] as? Int == 14, "the contact, recorded by triage as one Switchboard holds data about")
         #expect(try await h.length("retrieve") == 1)
         // Another conversation whose first event is a message (an agent bot only).
         #expect(try await h.chatwoot(Fixtures.chatwootMessage(id: 119, conversation: 11)).status == 202)

@@ -56,10 +56,12 @@ public struct PersonalData: Sendable {
         let action =
             removing
             ? (report.complete ? "privacy.forget" : "privacy.forget.incomplete") : (report.dryRun ? "privacy.dry-run" : "privacy.find")
+        let counts = report.places.filter { removing ? $0.removed > 0 : $0.held > 0 }
+            .map { "\($0.place) \(removing ? $0.removed : $0.held)" }.joined(separator: ", ")
         do {
             try await AuditLog(pool: pool, keys: keys).record(
                 who: request.requestedBy, role: request.requestedBy == DeletedContacts.kind ? "scheduler" : "operator", action: action,
-                target: request.hashed, count: removing ? report.removed : report.held)
+                target: request.hashed + (counts.isEmpty ? "" : " (\(counts))"), count: removing ? report.removed : report.held)
         } catch {
             report.failed = report.failed ?? "the audit: \(error)"
         }
