@@ -359,6 +359,9 @@ import Testing
         for (name, service) in services {
             let attached = service["networks"] as? [String: Any] ?? [:]
             #expect(attached["traefik"] == nil || name == "producer" || name == "console", "\(name) is on Traefik's network")
+            // The stack's Qdrant is on the stack's own network: whoever is given its address must be there too.
+            let qdrant = "\((service["environment"] as? [String: Any] ?? [:])["QDRANT_URL"] ?? "")"
+            #expect(!qdrant.contains("//qdrant:") || attached["switchboard"] != nil, "\(name) talks to qdrant but is not on its network")
         }
         #expect(labels.contains { $0.key.hasSuffix(".retry.attempts") }, "a retry middleware covers a replica going away")
         #expect(labels.contains { $0.key.hasSuffix("loadbalancer.healthcheck.path") && $0.value == "/readyz" })
