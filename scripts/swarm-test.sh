@@ -368,7 +368,9 @@ grep -q swarm-test-heartbeat "$work/schedules.txt" || fail "the deployed schedul
 # its transcript in Qdrant; someone else has nothing (exit 1).
 cli privacy find --phone '+33 6 12 34 56 78' --timeout 60 >"$work/privacy.txt" 2>&1 \
   || fail "privacy find of the caller failed: $(cat "$work/privacy.txt")"
-grep -q "knowledge points: [1-9]" "$work/privacy.txt" || fail "privacy find did not find the call's transcript: $(cat "$work/privacy.txt")"
+for place in "knowledge points: [1-9]" "blobs: [1-9]" "reservations: 1" "conversation records: [1-9]"; do
+  grep -q "$place" "$work/privacy.txt" || fail "privacy find of the caller lists no '$place': $(cat "$work/privacy.txt")"
+done
 code=0; cli privacy find --email nobody@example.com --timeout 60 >"$work/privacy-none.txt" 2>&1 || code=$?
 [ "$code" = 1 ] || fail "privacy find of no one exited $code, not 1: $(cat "$work/privacy-none.txt")"
 say "switchboard privacy find, answered by the privacy service: the caller's $(grep -c '^  [a-z]' "$work/privacy.txt" || true) places; no one: exit 1"

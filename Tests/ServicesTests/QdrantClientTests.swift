@@ -33,6 +33,35 @@ import Testing
         #expect(hits.map { $0.payload?["text"]?.string } == ["pool heated"], "the other account's point and the far one are left out")
     }
 
+    @Test func scrollingPagesThroughWhatAFilterAdmitsWithTheFieldsAskedAndDeletingTakesThemOut() async throws {
+        let (qdrant, fake) = try await FakeQdrant.create(apiKey: "k")
+        let client = QdrantClient(baseURL: fake.url, apiKey: "k", collection: "knowledge", http: HTTPClient())
+        var seen: [[String: JSONValue]] = []
+        try await client.scroll(QdrantFilter()) { seen += $0.compactMap(\.payload) }
+        #expect(seen.isEmpty, "no collection holds nothing")
+        try await client.ensureCollection(vectorSize: 2)
+        try await client.upsert(
+            (0..<7).map { index in
+                .init(
+                    id: QdrantClient.pointID(for: "p\(index)"), vector: [1, 0],
+                    payload: [
+                        "guest_keys": .array([.string(index < 5 ? "phone:1" : "phone:2")]), "call_id": .integer(index),
+                        "text": .string("secret \(index)"),
+                    ])
+            })
+        var pages = 0
+        try await client.scroll(QdrantFilter(must: [.any("guest_keys", ["phone:1"])]), fields: ["call_id"], page: 2) { page in
+            pages += 1
+            seen += page.compactMap(\.payload)
+        }
+        #expect(pages == 3 && Set(seen.compactMap { $0["call_id"]?.integer }) == [0, 1, 2, 3, 4], "\(seen)")
+        #expect(seen.allSatisfy { $0["text"] == nil }, "only the fields asked for")
+        try await client.delete(QdrantFilter(must: [.any("guest_keys", ["phone:1"])]))
+        #expect(qdrant.state.value["knowledge"]?.points.count == 2)
+        try await client.delete(ids: [.string(QdrantClient.pointID(for: "p5"))])
+        #expect(qdrant.state.value["knowledge"]?.points.count == 1)
+    }
+
     @Test func aCollectionOfAnotherSizeIsAPermanentError() async throws {
         let (_, fake) = try await FakeQdrant.create(apiKey: "k")
         let client = QdrantClient(baseURL: fake.url, apiKey: "k", collection: "knowledge", http: HTTPClient())

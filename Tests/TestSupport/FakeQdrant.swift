@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
 
-/// A small Qdrant: collections with a vector size, points by id (an upsert overwrites), and a
-/// query that filters on payload equality (`must`, `must_not`) and scores by cosine similarity.
+/// A small Qdrant: collections with a vector size, points by id (an upsert overwrites), a query
+/// that filters on payload equality (`must`, `must_not`, `should`) and scores by cosine
+/// similarity, a scroll through what a filter admits (paged by id, payload fields selectable), and
+/// deletion by filter or ids.
 /// It answers 400 for an id that is neither an unsigned integer nor a UUID, and 401 without the
 /// api-key.
 public final class FakeQdrant: Sendable {
@@ -98,6 +100,39 @@ public final class FakeQdrant: Sendable {
                 .filter { $0.score >= threshold }.sorted { $0.score > $1.score }.prefix(limit)
             let points = hits.map { hit in #"{"id":"\#(hit.id)","version":1,"score":\#(hit.score),"payload":\#(hit.payload)}"# }
             return FakeService.answer(.ok, #"{"result":{"points":[\#(points.joined(separator: ","))]},"status":"ok","time":0.001}"#)
+        case ("POST", 4) where parts[2] == "points" && parts[3] == "scroll":
+            // Points the filter admits in id order, a page from `offset`, with all or the named payload fields.
+            guard let collection = state.value[name] else {
+                return FakeService.answer(.notFound, #"{"status":{"error":"Not found: Collection `\#(name)` doesn't exist!"}}"#)
+            }
+            let filter = body["filter"] as? [String: Any] ?? [:]
+            let limit = body["limit"] as? Int ?? 10
+            let offset = body["offset"] as? String
+            let fields = body["with_payload"] as? [String]
+            let admitted = collection.points.keys.sorted().filter { id in
+                (offset.map { id >= $0 } ?? true) && FakeQdrant.passes(filter, jsonFields(Array(collection.points[id]!.payload.utf8)))
+            }
+            let page = admitted.prefix(limit).map { id -> String in
+                var payload = jsonFields(Array(collection.points[id]!.payload.utf8))
+                if let fields { payload = payload.filter { fields.contains($0.key) } }
+                let text = String(decoding: (try? JSONSerialization.data(withJSONObject: payload)) ?? Data("{}".utf8), as: UTF8.self)
+                return #"{"id":"\#(id)","payload":\#(text)}"#
+            }
+            let next = admitted.count > limit ? #""\#(admitted[limit])""# : "null"
+            return FakeService.answer(
+                .ok, #"{"result":{"points":[\#(page.joined(separator: ","))],"next_page_offset":\#(next)},"status":"ok","time":0.001}"#)
+        case ("POST", 4) where parts[2] == "points" && parts[3] == "delete":
+            guard state.value[name] != nil else { return FakeService.answer(.notFound, #"{"status":{"error":"Not found"}}"#) }
+            let filter = body["filter"] as? [String: Any]
+            let ids = Set((body["points"] as? [Any] ?? []).map { "\($0)" })
+            state.withLock { collections in
+                let kept = (collections[name]?.points ?? [:]).filter { id, point in
+                    if let filter { return !FakeQdrant.passes(filter, jsonFields(Array(point.payload.utf8))) }
+                    return !ids.contains(id)
+                }
+                collections[name]?.points = kept
+            }
+            return FakeService.answer(.ok, #"{"result":{"operation_id":2,"status":"completed"},"status":"ok","time":0.001}"#)
         default:
             return FakeService.answer(.notFound)
         }
