@@ -35,6 +35,7 @@ public enum RetentionSweep {
         public var removed: Int
     }
 
+    /// One run: a row per kind, whether it only looked, and where it stopped if it did.
     public struct Report: Codable, Sendable, Equatable {
         public var dryRun: Bool
         public var rows: [Row]
