@@ -125,6 +125,38 @@ import Testing
         let unasked = try await SwitchboardProcess.run(["privacy", "forget", "--phone", Self.phone] + c.h.common, environment: env)
         #expect(unasked.status == 2 && unasked.output.contains("--yes"), "no terminal to confirm on: \(unasked.output)")
         #expect(try await held() == 1)
+        // On a terminal (tmux) it shows what would go and asks: anything but yes removes nothing; yes removes it.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") {
+            let session = "sbforget\(getpid())\(Int.random(in: 0...99999))"
+            func tmux(_ arguments: String...) async throws -> String {
+                try await ChildProcess.run("/usr/bin/tmux", arguments, timeout: .seconds(10)).stdout
+            }
+            func screen() async -> String { (try? await tmux("capture-pane", "-p", "-S", "-200", "-t", session)) ?? "" }
+            defer { _ = try? ChildProcess("/usr/bin/tmux", ["kill-session", "-t", session]).waitBlocking(timeout: .seconds(10)) }
+            let command = ([SwitchboardProcess.executable.path, "privacy", "forget", "--phone", "'\(Self.phone)'"] + c.h.common)
+                .joined(separator: " ")
+            _ = try await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", "env NO_COLOR=1 \(command); sleep 30")
+            let shown1 = await eventually(timeout: .seconds(30)) { await screen().contains("Type yes:") }
+            let screen1 = await screen()
+            #expect(shown1, "\(screen1)")
+            #expect(screen1.contains("knowledge points: 1"))
+            _ = try await tmux("send-keys", "-t", session, "no", "Enter")
+            let shown2 = await eventually(timeout: .seconds(10)) { await screen().contains("Nothing removed.") }
+            let screen2 = await screen()
+            #expect(shown2, "\(screen2)")
+            #expect(try await held() == 1)
+            _ = try await tmux("kill-session", "-t", session)
+            _ = try await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", "env NO_COLOR=1 \(command); sleep 30")
+            let shown3 = await eventually(timeout: .seconds(30)) { await screen().contains("Type yes:") }
+            let screen3 = await screen()
+            #expect(shown3, "\(screen3)")
+            _ = try await tmux("send-keys", "-t", session, "yes", "Enter")
+            let shown4 = await eventually(timeout: .seconds(30)) { await screen().contains("Forgotten about phone") }
+            let screen4 = await screen()
+            #expect(shown4, "\(screen4)")
+            #expect(try await held() == 0)
+            try await Self.seed(c.h, qdrant: qdrant, blobs: blobs)
+        }
         let gone = try await SwitchboardProcess.run(["privacy", "forget", "--phone", Self.phone, "--yes"] + c.h.common, environment: env)
         #expect(gone.status == 0 && gone.output.contains("knowledge points: 1, 1 removed"), "\(gone.output)")
         #expect(try await held() == 0)
