@@ -61,13 +61,9 @@ struct HeldConversationRecords {
     }
 
     private func scan(match pattern: String, _ body: ([String]) async throws -> Void) async throws {
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-            guard let parts = reply.array, parts.count == 2 else { return }
-            cursor = parts[0].string ?? "0"
-            let names = (parts[1].array ?? []).compactMap(\.string)
+        try await pool.scan("SCAN", match: pattern, count: 1000) { page in
+            let names = (page.array ?? []).compactMap(\.string)
             if !names.isEmpty { try await body(names) }
-        } while cursor != "0"
+        }
     }
 }

@@ -40,7 +40,7 @@ struct HeldJobs {
                     note(fields, into: &subject)
                     let what = "\(fields["kind"] ?? "?") job \(fields["id"] ?? entry.id) on \(queue)"
                     let at = Self.date(ofEntry: entry.id)
-                    if let lastDelivered, Self.compare(entry.id, lastDelivered) <= 0 {
+                    if let lastDelivered, let id = StreamID.parse(entry.id), let last = StreamID.parse(lastDelivered), id <= last {
                         found.running.add(what, at: at)
                         found.runningEntries.append((queue, entry.id))
                     } else {
@@ -110,9 +110,17 @@ struct HeldJobs {
     }
 
     private func forEachPage(_ key: String, _ body: ([StreamEntry]) async throws -> Void) async throws {
+        try await Self.forEachPage(pool, key, body)
+    }
+
+    /// Hands the entries of stream `key` up to `end` (inclusive, or `(id` exclusive) to `body`, oldest
+    /// first, `page` at a time.
+    static func forEachPage(_ pool: RedisPool, _ key: String, upTo end: String = "+", _ body: ([StreamEntry]) async throws -> Void)
+        async throws
+    {
         var cursor = "-"
         while true {
-            let entries = StreamEntry.list(try await pool.send("XRANGE", key, cursor, "+", "COUNT", String(Self.page)))
+            let entries = StreamEntry.list(try await pool.send("XRANGE", key, cursor, end, "COUNT", String(Self.page)))
             guard !entries.isEmpty else { return }
             try await body(entries)
             guard entries.count == Self.page, let last = entries.last else { return }
@@ -229,16 +237,6 @@ struct HeldJobs {
             """)
 
     static func date(ofEntry id: String) -> Date? {
-        guard let ms = id.split(separator: "-").first.flatMap({ UInt64($0) }) else { return nil }
-        return Date(timeIntervalSince1970: Double(ms) / 1000)
-    }
-
-    static func compare(_ a: String, _ b: String) -> Int {
-        func parts(_ id: String) -> (UInt64, UInt64) {
-            let pieces = id.split(separator: "-")
-            return (UInt64(pieces.first ?? "") ?? 0, pieces.count > 1 ? UInt64(pieces[1]) ?? 0 : 0)
-        }
-        let (x, y) = (parts(a), parts(b))
-        return x == y ? 0 : (x < y ? -1 : 1)
+        StreamID.parse(id).map { Date(timeIntervalSince1970: Double($0.0) / 1000) }
     }
 }

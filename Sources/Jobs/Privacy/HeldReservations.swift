@@ -13,12 +13,8 @@ struct HeldReservations {
     func matching(_ subject: DataSubject) async throws -> [BookingChange] {
         var found: [BookingChange] = []
         let decoder = JSONDecoder()
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send("HSCAN", keys.reservations, cursor, "COUNT", "500")
-            guard let parts = reply.array, parts.count == 2 else { break }
-            cursor = parts[0].string ?? "0"
-            for pair in parts[1].pairs {
+        try await pool.scan("HSCAN", key: keys.reservations, count: 500) { page in
+            for pair in page.pairs {
                 guard let text = pair.value.string, let reservation = try? decoder.decode(BookingChange.self, from: Data(text.utf8)) else {
                     continue
                 }
@@ -27,7 +23,7 @@ struct HeldReservations {
                     || reservation.guestPhone.map(subject.hasPhone) == true || reservation.guestEmail.map(subject.hasEmail) == true
                 if mine { found.append(reservation) }
             }
-        } while cursor != "0"
+        }
         return found
     }
 

@@ -55,21 +55,17 @@ public enum KnownContacts {
 
     /// Hands every known contact of `account` to `body`, a page at a time.
     static func forEach(pool: RedisPool, keys: Keys, account: Int, _ body: ([Known]) async throws -> Void) async throws {
-        var cursor = "0"
-        repeat {
-            let reply = try await pool.send("SSCAN", keys.knownContacts, cursor, "COUNT", "200")
-            guard let parts = reply.array, parts.count == 2 else { return }
-            cursor = parts[0].string ?? "0"
-            let contacts = (parts[1].array ?? []).compactMap(\.string).compactMap { member -> Int? in
+        try await pool.scan("SSCAN", key: keys.knownContacts, count: 200) { page in
+            let contacts = (page.array ?? []).compactMap(\.string).compactMap { member -> Int? in
                 let pieces = member.split(separator: ":")
                 guard pieces.count == 2, Int(pieces[0]) == account else { return nil }
                 return Int(pieces[1])
             }
-            guard !contacts.isEmpty else { continue }
+            guard !contacts.isEmpty else { return }
             let replies = try await pool.pipeline(
                 contacts.map { RedisCommand("HKEYS", [keys.knownContact(account: account, contact: $0)]) })
             try await body(zip(contacts, replies).map { known($0, ($1.array ?? []).compactMap(\.string)) })
-        } while cursor != "0"
+        }
     }
 
     /// Forgets `contact`: its record and its place in the set.

@@ -225,7 +225,7 @@ public enum RetentionSweep {
             for queue in queues {
                 let key = keys.history(queue)
                 if let first = StreamEntry.list(try await pool.send("XRANGE", key, "-", "+", "COUNT", "1")).first,
-                    let at = first.id.split(separator: "-").first.flatMap({ UInt64($0) })
+                    let at = StreamID.parse(first.id)?.0
                 {
                     oldest = min(oldest ?? at, at)
                 }
@@ -247,16 +247,12 @@ public enum RetentionSweep {
             var oldest: UInt64?
             for queue in queues {
                 let key = keys.dead(queue)
-                var cursor = "-"
-                while true {
-                    let entries = StreamEntry.list(try await pool.send("XRANGE", key, cursor, "(\(bound)-0", "COUNT", "500"))
+                // A letter redacted goes to the stream's end, past the bound: it is not read again.
+                try await HeldJobs.forEachPage(pool, key, upTo: "(\(bound)-0") { entries in
                     for entry in entries {
                         let fields = entry.fieldMap
                         guard fields["redacted_at"] == nil, fields["payload"] != "{}" else { continue }
-                        if let at = HeldJobs.date(ofEntry: entry.id) {
-                            let ms = UInt64(at.timeIntervalSince1970 * 1000)
-                            oldest = min(oldest ?? ms, ms)
-                        }
+                        if let at = StreamID.parse(entry.id)?.0 { oldest = min(oldest ?? at, at) }
                         row.due += 1
                         guard !dryRun else { continue }
                         let letter = HeldJobs.redactedLetter(
@@ -264,8 +260,6 @@ public enum RetentionSweep {
                         let reply = try await HeldJobs.replaceEntry.run(on: pool.client, keys: [key], arguments: [entry.id] + letter)
                         if reply.integer == 1 { row.removed += 1 }
                     }
-                    guard entries.count == 500, let last = entries.last else { break }
-                    cursor = "(" + last.id
                 }
             }
             row.oldest = oldest.map { HeldItem.day(Date(timeIntervalSince1970: Double($0) / 1000)) }

@@ -1,7 +1,7 @@
 /// Stream entry ids (`<unix ms>-<sequence>`) compared as Redis compares them, numerically, part by
 /// part — not as text, where `9-0` would sort after `10-0`.
-enum StreamID {
-    static func parse(_ id: String) -> (UInt64, UInt64)? {
+public enum StreamID {
+    public static func parse(_ id: String) -> (UInt64, UInt64)? {
         let parts = id.split(separator: "-", maxSplits: 1)
         guard let time = parts.first.flatMap({ UInt64($0) }) else { return nil }
         let sequence = parts.count == 2 ? UInt64(parts[1]) : 0
