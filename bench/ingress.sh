@@ -7,6 +7,7 @@
 #   bench/ingress.sh                      # 3 runs of 10 s each, 64 connections
 #   RUNS=5 DURATION=15s bench/ingress.sh
 #   PRODUCER_BIN=/tmp/old/switchboard bench/ingress.sh   # another build's producer, same baseline
+#   PRODUCER_BIN=… BENCH_BIN=… bench/ingress.sh           # both given: nothing is built
 #
 # Every request carries its own svix-id (pre-signed by bench/ingress_requests.py), so none takes the
 # duplicate shortcut; afterwards the stream must hold exactly one job per accepted request.
@@ -22,14 +23,16 @@ empty_port=${BENCH_EMPTY_PORT:-8092}
 secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 command -v wrk >/dev/null || { sudo -n true 2>/dev/null && SUDO=sudo || SUDO=; $SUDO apt-get install -y wrk; }
 
-if [ -n "${PRODUCER_BIN:-}" ]; then
+if [ -n "${PRODUCER_BIN:-}" ] && [ -n "${BENCH_BIN:-}" ]; then
+  bin=$PRODUCER_BIN
+elif [ -n "${PRODUCER_BIN:-}" ]; then
   swift build -c release --product switchboardbench
   bin=$PRODUCER_BIN
 else
   swift build -c release --product switchboard && swift build -c release --product switchboardbench
   bin=.build/release/switchboard
 fi
-bench_bin=.build/release/switchboardbench
+bench_bin=${BENCH_BIN:-.build/release/switchboardbench}
 dir=$(mktemp -d)
 cleanup() {
   kill "${producer:-}" "${empty:-}" 2>/dev/null || true

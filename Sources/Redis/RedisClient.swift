@@ -42,7 +42,10 @@ public final class RedisClient: Sendable {
     /// Runs one command; a server error reply is thrown as `RedisError.server`.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        let reply = try await submit([command])[0]
+        let reply = try await withCheckedThrowingContinuation { continuation in
+            let request = PendingRequest.one(command, continuation)
+            if !requests.push(request) { continuation.resume(throwing: RedisError.closed) }
+        }
         if case .error(let message) = reply { throw RedisError.server(command: command.name, message: message) }
         return reply
     }
@@ -67,15 +70,50 @@ public final class RedisClient: Sendable {
 
     private func submit(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         try await withCheckedThrowingContinuation { continuation in
-            let request = PendingRequest(commands: commands, continuation: continuation)
-            if !requests.push(request) { request.continuation.resume(throwing: RedisError.closed) }
+            let request = PendingRequest.many(commands, continuation)
+            if !requests.push(request) { continuation.resume(throwing: RedisError.closed) }
         }
     }
 }
 
-struct PendingRequest: Sendable {
-    let commands: [RedisCommand]
-    let continuation: CheckedContinuation<[RedisValue], any Error>
+/// A caller's command, or commands sent together, and where their replies go. One command (the
+/// common case) travels without an array of its own, and its reply without one either.
+enum PendingRequest: Sendable {
+    case one(RedisCommand, CheckedContinuation<RedisValue, any Error>)
+    case many([RedisCommand], CheckedContinuation<[RedisValue], any Error>)
+
+    func fail(_ error: any Error) {
+        switch self {
+        case .one(_, let continuation): continuation.resume(throwing: error)
+        case .many(_, let continuation): continuation.resume(throwing: error)
+        }
+    }
+
+    /// Hands this request its replies, which start at `offset` of the batch's; returns where the
+    /// next request's replies start.
+    func answer(_ replies: [RedisValue], from offset: Int) -> Int {
+        switch self {
+        case .one(_, let continuation):
+            continuation.resume(returning: replies[offset])
+            return offset + 1
+        case .many(let commands, let continuation):
+            continuation.resume(returning: Array(replies[offset..<(offset + commands.count)]))
+            return offset + commands.count
+        }
+    }
+
+    static func commands(of batch: [PendingRequest]) -> [RedisCommand] {
+        if batch.count == 1, case .many(let commands, _) = batch[0] { return commands }
+        var commands: [RedisCommand] = []
+        commands.reserveCapacity(batch.count)
+        for request in batch {
+            switch request {
+            case .one(let command, _): commands.append(command)
+            case .many(let many, _): commands.append(contentsOf: many)
+            }
+        }
+        return commands
+    }
 }
 
 /// What runs on the client's thread: owns the connection and the reconnect state.
@@ -119,10 +157,10 @@ struct ConnectionLoop {
             }
             guard let connection = connected() else {
                 let error = RedisError.unavailable(endpoint: endpoint.description, reason: lastFailure)
-                for request in batch { request.continuation.resume(throwing: error) }
+                for request in batch { request.fail(error) }
                 continue
             }
-            let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
+            let commands = PendingRequest.commands(of: batch)
             do {
                 let replies = try connection.run(commands)
                 if replies.contains(where: Self.saysTheMasterMoved) {
@@ -132,16 +170,12 @@ struct ConnectionLoop {
                     self.connection = nil
                 }
                 var offset = 0
-                for request in batch {
-                    let count = request.commands.count
-                    request.continuation.resume(returning: Array(replies[offset..<(offset + count)]))
-                    offset += count
-                }
+                for request in batch { offset = request.answer(replies, from: offset) }
             } catch {
                 self.connection = nil
                 lastFailure = (error as? RedisError)?.description ?? "\(error)"
                 logger.warning("redis connection lost", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(lastFailure)"])
-                for request in batch { request.continuation.resume(throwing: error) }
+                for request in batch { request.fail(error) }
             }
         }
         connection = nil

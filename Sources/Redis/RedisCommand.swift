@@ -7,7 +7,11 @@ public struct RedisCommand: Sendable {
     public var blocksFor: Duration
 
     public init(_ name: String, _ arguments: [String] = [], blocksFor: Duration = .zero) {
-        self.arguments = [name] + arguments
+        var line: [String] = []
+        line.reserveCapacity(arguments.count + 1)
+        line.append(name)
+        line.append(contentsOf: arguments)
+        self.arguments = line
         self.blocksFor = blocksFor
     }
 

@@ -10,6 +10,8 @@ final class RedisConnection {
     private var currentTimeout: Duration
     /// When the connection last carried a round trip.
     private(set) var lastUsed = ContinuousClock.now
+    /// The protocol bytes of the batch being written, reused from batch to batch.
+    private var encoding = CommandEncoding()
 
     /// Connects (to the master the sentinels name, for a Sentinel endpoint), then runs AUTH and
     /// SELECT as the endpoint asks, and checks that a Sentinel master really is one (mid-failover
@@ -62,15 +64,15 @@ final class RedisConnection {
     /// error reply comes back as `.error`; an I/O failure throws `connectionLost` and leaves the
     /// connection unusable.
     func run(_ commands: [RedisCommand]) throws -> [RedisValue] {
-        let blocking = commands.map(\.blocksFor).max() ?? .zero
+        let blocking = commands.reduce(Duration.zero) { max($0, $1.blocksFor) }
         setTimeout(commandTimeout + blocking)
-        for command in commands {
-            let status = HiredisReply.withArgv(command.arguments) { argc, argv, lengths in
-                redisAppendCommandArgv(context, argc, argv, lengths)
-            }
-            if status != REDIS_OK {
-                throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
-            }
+        encoding.reset()
+        for command in commands { encoding.append(command) }
+        let status = encoding.bytes.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+        }
+        if status != REDIS_OK {
+            throw RedisError.connectionLost(endpoint: endpoint.description, command: commands[0].name, reason: Self.errorText(context))
         }
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)

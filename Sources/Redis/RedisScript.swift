@@ -18,14 +18,26 @@ public struct RedisScript: Sendable {
     }
 
     public func run(on client: RedisClient, keys: [String], arguments: [String]) async throws -> RedisValue {
-        let tail = [String(keys.count)] + keys + arguments
         do {
-            return try await client.send(RedisCommand("EVALSHA", [sha] + tail))
+            return try await client.send(command("EVALSHA", sha, keys: keys, arguments: arguments))
         } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
-            return try await client.send(RedisCommand("EVAL", [source] + tail))
+            return try await client.send(command("EVAL", source, keys: keys, arguments: arguments))
         } catch let error as RedisError {
             if case .server(_, let message) = error { throw RedisError.server(command: "script \(name)", message: message) }
             throw error
         }
+    }
+
+    /// The command line built once, in one array: an acknowledgement of a few hundred jobs
+    /// carries thousands of arguments.
+    private func command(_ name: String, _ script: String, keys: [String], arguments: [String]) -> RedisCommand {
+        var line: [String] = []
+        line.reserveCapacity(3 + keys.count + arguments.count)
+        line.append(name)
+        line.append(script)
+        line.append(String(keys.count))
+        line.append(contentsOf: keys)
+        line.append(contentsOf: arguments)
+        return RedisCommand(arguments: line)
     }
 }

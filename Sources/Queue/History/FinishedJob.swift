@@ -35,13 +35,40 @@ public struct FinishedJob: Sendable, Equatable {
     /// The fields written for an attempt of `envelope` (the finish time is the entry's id).
     static func fields(_ envelope: Envelope, outcome: Outcome, milliseconds: UInt64, error: String? = nil, next: String? = nil) -> [String]
     {
-        var fields = [
-            "id", envelope.id, "flow", envelope.flow, "kind", envelope.kind, "outcome", outcome.rawValue,
-            "attempt", String(envelope.attempt), "enqueued_at", String(envelope.enqueuedAt), "ms", String(milliseconds),
-        ]
-        if let error { fields += ["error", String(error.prefix(errorLimit))] }
-        if let next { fields += ["next", next] }
+        var fields: [String] = []
+        append(envelope, outcome: outcome, milliseconds: milliseconds, error: error, next: next, to: &fields)
         return fields
+    }
+
+    /// Appends those fields to a command line being built (an acknowledgement carries a record
+    /// per job: no array of its own for each).
+    static func append(
+        _ envelope: Envelope, outcome: Outcome, milliseconds: UInt64, error: String? = nil, next: String? = nil,
+        to fields: inout [String]
+    ) {
+        fields.reserveCapacity(fields.count + 18)
+        fields.append("id")
+        fields.append(envelope.id)
+        fields.append("flow")
+        fields.append(envelope.flow)
+        fields.append("kind")
+        fields.append(envelope.kind)
+        fields.append("outcome")
+        fields.append(outcome.rawValue)
+        fields.append("attempt")
+        fields.append(String(envelope.attempt))
+        fields.append("enqueued_at")
+        fields.append(String(envelope.enqueuedAt))
+        fields.append("ms")
+        fields.append(String(milliseconds))
+        if let error {
+            fields.append("error")
+            fields.append(String(error.prefix(errorLimit)))
+        }
+        if let next {
+            fields.append("next")
+            fields.append(next)
+        }
     }
 
     /// Reads an entry of `queue`'s history back; nil for one that is not a record.

@@ -165,17 +165,20 @@ public struct Broker: Sendable {
     /// thousand per atomic step; returns how many it acknowledged.
     @discardableResult
     public func ack(_ queue: String, consumer: String, entryIDs: [String]) async throws -> Int {
-        try await ack(queue, consumer: consumer, finished: entryIDs.map { Finished(entryID: $0, record: []) })
+        try await ack(queue, consumer: consumer, finished: entryIDs.map { Finished(entryID: $0) })
     }
 
-    /// An entry to acknowledge and the history record of its attempt (`FinishedJob.fields`).
+    /// An entry to acknowledge, with what its history record is made of: the attempt's envelope
+    /// (none: no record) and how long it ran.
     public struct Finished: Sendable {
         public var entryID: String
-        public var record: [String]
+        public var envelope: Envelope?
+        public var milliseconds: UInt64
 
-        public init(entryID: String, record: [String]) {
+        public init(entryID: String, envelope: Envelope? = nil, milliseconds: UInt64 = 0) {
             self.entryID = entryID
-            self.record = record
+            self.envelope = envelope
+            self.milliseconds = milliseconds
         }
     }
 
@@ -190,9 +193,14 @@ public struct Broker: Sendable {
             arguments.reserveCapacity(arguments.count + chunk.count * 16)
             for item in chunk { arguments.append(item.entryID) }
             for item in chunk {
-                let record = history.entries > 0 ? item.record : []
-                arguments.append(String(record.count))
-                arguments.append(contentsOf: record)
+                guard history.entries > 0, let envelope = item.envelope else {
+                    arguments.append("0")
+                    continue
+                }
+                let counted = arguments.count
+                arguments.append("")
+                FinishedJob.append(envelope, outcome: .done, milliseconds: item.milliseconds, to: &arguments)
+                arguments[counted] = String(arguments.count - counted - 1)
             }
             let reply = try await Scripts.ack.run(
                 on: pool.client, keys: [keys.stream(queue), statsKey(queue), keys.history(queue)], arguments: arguments)

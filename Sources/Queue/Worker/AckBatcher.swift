@@ -34,11 +34,12 @@ final class AckBatcher: Sendable {
         self.logger = logger
     }
 
-    /// Queues an acknowledgement with the attempt's history record; the job's slot is released
-    /// once it is written.
-    func ack(queue: String, entryID: String, record: [String] = []) {
+    /// Queues an acknowledgement with what the attempt's history record is made of; the job's
+    /// slot is released once it is written.
+    func ack(queue: String, entryID: String, envelope: Envelope? = nil, milliseconds: UInt64 = 0) {
+        let finished = Broker.Finished(entryID: entryID, envelope: envelope, milliseconds: milliseconds)
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.pending[queue, default: []].append(Broker.Finished(entryID: entryID, record: record))
+            state.pending[queue, default: []].append(finished)
             state.count += 1
             defer { state.waiter = nil }
             return state.waiter

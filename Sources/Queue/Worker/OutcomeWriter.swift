@@ -28,10 +28,7 @@ struct OutcomeWriter: Sendable {
         metrics.queue(queue).settled(outcome.label)
         switch outcome {
         case .done:
-            acks.ack(
-                queue: queue, entryID: entryID,
-                record: broker.history.entries > 0
-                    ? envelope.map { FinishedJob.fields($0, outcome: .done, milliseconds: milliseconds) } ?? [] : [])
+            acks.ack(queue: queue, entryID: entryID, envelope: envelope, milliseconds: milliseconds)
             return
         case .abandoned:
             do {
