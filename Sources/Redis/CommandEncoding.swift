@@ -1,5 +1,5 @@
 /// Commands laid out in the Redis protocol (an array of bulk strings each) in one growing buffer,
-/// handed to hiredis whole with `redisAppendFormattedCommand`.
+/// written to the socket whole (`RedisConnection`); hiredis reads the replies.
 ///
 /// Why not hiredis' `redisAppendCommandArgv`: it formats each argument's header with `sdscatfmt`
 /// and grows its buffer argument by argument, which showed as a tenth of the worker's CPU under a

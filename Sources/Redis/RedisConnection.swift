@@ -68,12 +68,7 @@ final class RedisConnection {
         setTimeout(commandTimeout + blocking)
         encoding.reset()
         for command in commands { encoding.append(command) }
-        let status = encoding.bytes.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
-        }
-        if status != REDIS_OK {
-            throw RedisError.connectionLost(endpoint: endpoint.description, command: commands[0].name, reason: Self.errorText(context))
-        }
+        try write(encoding.bytes, naming: commands[0].name)
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
         for command in commands {
@@ -87,6 +82,27 @@ final class RedisConnection {
         }
         lastUsed = ContinuousClock.now
         return replies
+    }
+
+    /// Writes a batch's bytes to the socket itself: hiredis' output buffer would copy them once
+    /// more and start from an empty buffer on every batch. Its reader then finds nothing left to
+    /// send and only reads. The socket's send timeout (`redisSetTimeout`) bounds each write.
+    private func write(_ bytes: [UInt8], naming command: String) throws {
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let sent = send(context.pointee.fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if sent > 0 {
+                    offset += sent
+                    continue
+                }
+                if sent < 0 && errno == EINTR { continue }
+                let reason =
+                    sent == 0
+                    ? "connection closed" : errno == EAGAIN || errno == EWOULDBLOCK ? "timed out" : String(cString: strerror(errno))
+                throw RedisError.connectionLost(endpoint: endpoint.description, command: command, reason: reason)
+            }
+        }
     }
 
     /// Reads one more reply (a message of a subscription).

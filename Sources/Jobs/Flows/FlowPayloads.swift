@@ -1,3 +1,5 @@
+import Queue
+
 /// A guest's incoming text message in Chatwoot: the start of the chat flow.
 public struct ChatMessage: Codable, Sendable, Equatable {
     public var accountID: Int
@@ -191,5 +193,31 @@ public struct BookingChange: Codable, Sendable, Equatable {
         case confirmationCode = "confirmation_code"
         case source
         case publishedAt = "published_at"
+    }
+}
+
+/// A payload whose JSON is written by hand, equal to what `JSONEncoder` with `.sortedKeys` makes
+/// of it (the tests decode both and compare).
+public protocol WritesOwnJSON {
+    var jsonText: String { get }
+}
+
+extension BookingChange: WritesOwnJSON {
+    public var jsonText: String {
+        var object = JSONObjectText()
+        object.add(CodingKeys.checkIn.rawValue, checkIn)
+        object.add(CodingKeys.checkOut.rawValue, checkOut)
+        object.add(CodingKeys.confirmationCode.rawValue, confirmationCode)
+        object.add(CodingKeys.event.rawValue, event)
+        object.add(CodingKeys.guestEmail.rawValue, guestEmail)
+        object.add(CodingKeys.guestName.rawValue, guestName)
+        object.add(CodingKeys.guestPhone.rawValue, guestPhone)
+        object.add(CodingKeys.listingID.rawValue, listingID)
+        object.add(CodingKeys.listingTitle.rawValue, listingTitle)
+        object.add(CodingKeys.publishedAt.rawValue, publishedAt)
+        object.add(CodingKeys.reservationID.rawValue, reservationID)
+        object.add(CodingKeys.source.rawValue, source)
+        object.add(CodingKeys.status.rawValue, status)
+        return object.closed
     }
 }

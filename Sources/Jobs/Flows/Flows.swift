@@ -29,8 +29,18 @@ public struct FlowEntry: Sendable {
 
     /// A request for this entry with `payload` encoded as JSON, its attempts from `budgets`.
     public func request<Payload: Encodable>(_ payload: Payload, dedupe: String?, budgets: RetryBudgets = .defaults) throws -> JobRequest {
-        let text = String(decoding: try FlowPayloadCoding.encoder.encode(payload), as: UTF8.self)
-        return JobRequest(
+        request(text: String(decoding: try FlowPayloadCoding.encoder.encode(payload), as: UTF8.self), dedupe: dedupe, budgets: budgets)
+    }
+
+    /// The same for a payload that writes its own JSON (what ingress enqueues per delivery). It
+    /// cannot fail, but throws as the general one does, so callers need not know which they call.
+    public func request(_ payload: some Encodable & WritesOwnJSON, dedupe: String?, budgets: RetryBudgets = .defaults) throws -> JobRequest
+    {
+        request(text: payload.jsonText, dedupe: dedupe, budgets: budgets)
+    }
+
+    private func request(text: String, dedupe: String?, budgets: RetryBudgets) -> JobRequest {
+        JobRequest(
             queue: queue, kind: kind, payload: text, maxAttempts: budgets.policy(for: kind, in: self).maxAttempts, dedupe: dedupe)
     }
 }

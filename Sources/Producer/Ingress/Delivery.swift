@@ -45,7 +45,7 @@ public struct MalformedBody: Error, Equatable, CustomStringConvertible {
 enum WebhookJSON {
     static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(MalformedBody) -> T {
         do {
-            return try decoder.decode(T.self, from: Data(body))
+            return try decoder.decode(T.self, borrowing: body)
         } catch let error as DecodingError {
             switch error {
             case .typeMismatch(let expected, let context) where !context.codingPath.isEmpty:

@@ -80,7 +80,7 @@ public struct JobDefinition: Sendable {
         let decoder = JSONDecoder()
         if let onDeadLetter {
             self.deadLettered = { @Sendable (text: String, error: String, redis: RedisPool, logger: Logger) async -> Void in
-                guard let payload = try? decoder.decode(Payload.self, from: Data(text.utf8)) else { return }
+                guard let payload = try? decoder.decode(Payload.self, borrowing: text) else { return }
                 do {
                     try await onDeadLetter(payload, error, redis)
                 } catch {
@@ -93,7 +93,7 @@ public struct JobDefinition: Sendable {
         self.execute = { text, context in
             let payload: Payload
             do {
-                payload = try decoder.decode(Payload.self, from: Data(text.utf8))
+                payload = try decoder.decode(Payload.self, borrowing: text)
             } catch {
                 throw JobFailure.permanent("undecodable payload for kind '\(kind)': \(PayloadDecodingError.describe(error))")
             }

@@ -102,7 +102,9 @@ struct Fetcher: Sendable {
                     logger.warning("fetching jobs failed", metadata: ["queues": "\(reading.joined(separator: ","))", "error": "\(error)"])
                 }
                 // Held from here on: the heartbeat renews them even while they wait for a slot.
-                for (queue, entry) in taken { inFlight.started(queue, [entry.id]) }
+                for queue in Set(taken.lazy.map(\.queue)) {
+                    inFlight.started(queue, taken.lazy.filter { $0.queue == queue }.map(\.entry.id))
+                }
                 if taken.count < slots {
                     limit.release(slots - taken.count)
                 } else if taken.count > slots {
