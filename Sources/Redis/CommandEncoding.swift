@@ -57,5 +57,5 @@ struct CommandEncoding {
         bytes.append(10)
     }
 
-    static let keptCapacity = 1 << 20
+    static let keptCapacity = 1 << 16
 }

@@ -34,6 +34,9 @@ final class RedisConnection {
         self.context = context
         _ = redisSetTimeout(context, Self.timeval(commandTimeout))
         _ = redisEnableKeepAlive(context)
+        // hiredis frees its read buffer once a reply leaves more than 16 KiB of it unused, so
+        // every batch of a few hundred entries grew a new one; it may keep up to this much.
+        context.pointee.reader.pointee.maxbuf = Self.readBufferKept
         do {
             if let password = endpoint.password {
                 let auth = endpoint.username.map { RedisCommand("AUTH", [$0, password]) } ?? RedisCommand("AUTH", [password])
@@ -59,6 +62,8 @@ final class RedisConnection {
     deinit {
         redisFree(context)
     }
+
+    static let readBufferKept = 256 * 1024
 
     /// Writes every command, then reads every reply: one round trip for the whole batch. A server
     /// error reply comes back as `.error`; an I/O failure throws `connectionLost` and leaves the
