@@ -69,6 +69,7 @@ final class RedisConnection {
     /// error reply comes back as `.error`; an I/O failure throws `connectionLost` and leaves the
     /// connection unusable.
     func run(_ commands: [RedisCommand]) throws -> [RedisValue] {
+        guard !commands.isEmpty else { return [] }
         let blocking = commands.reduce(Duration.zero) { max($0, $1.blocksFor) }
         setTimeout(commandTimeout + blocking)
         encoding.reset()

@@ -36,17 +36,17 @@ public struct FinishedJob: Sendable, Equatable {
     static func fields(_ envelope: Envelope, outcome: Outcome, milliseconds: UInt64, error: String? = nil, next: String? = nil) -> [String]
     {
         var fields: [String] = []
+        fields.reserveCapacity(18)
         append(envelope, outcome: outcome, milliseconds: milliseconds, error: error, next: next, to: &fields)
         return fields
     }
 
     /// Appends those fields to a command line being built (an acknowledgement carries a record
-    /// per job: no array of its own for each).
+    /// per job: no array of its own for each). Reserving room is the caller's: it knows the whole.
     static func append(
         _ envelope: Envelope, outcome: Outcome, milliseconds: UInt64, error: String? = nil, next: String? = nil,
         to fields: inout [String]
     ) {
-        fields.reserveCapacity(fields.count + 18)
         fields.append("id")
         fields.append(envelope.id)
         fields.append("flow")
