@@ -91,10 +91,14 @@ final class BenchWorld: Sendable {
         self.port = port
     }
 
+    /// Stops everything it started, the redis-server included: the benchmark ends with `exit`,
+    /// so nothing it holds is ever released (each run used to leave a redis-server behind).
     func stop() async throws {
         consumer.stop()
         for task in tasks.value { task.cancel() }
         pool.close()
+        redis.stop(graceful: false)
+        try? FileManager.default.removeItem(at: redis.directory)
         try? FileManager.default.removeItem(at: folder)
     }
 
