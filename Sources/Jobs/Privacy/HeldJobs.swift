@@ -32,7 +32,7 @@ struct HeldJobs {
     func sweep(_ subject: inout DataSubject, forget: Bool, redact: Bool) async throws -> Found {
         var found = Found()
         for queue in queues {
-            let lastDelivered = try await lastDeliveredID(queue)
+            let lastDelivered = try await lastDeliveredID(queue).flatMap(StreamID.parse)
             try await forEachPage(keys.stream(queue)) { entries in
                 for entry in entries {
                     let fields = entry.fieldMap
@@ -40,7 +40,7 @@ struct HeldJobs {
                     note(fields, into: &subject)
                     let what = "\(fields["kind"] ?? "?") job \(fields["id"] ?? entry.id) on \(queue)"
                     let at = Self.date(ofEntry: entry.id)
-                    if let lastDelivered, let id = StreamID.parse(entry.id), let last = StreamID.parse(lastDelivered), id <= last {
+                    if let lastDelivered, let id = StreamID.parse(entry.id), id <= lastDelivered {
                         found.running.add(what, at: at)
                         found.runningEntries.append((queue, entry.id))
                     } else {
