@@ -141,6 +141,41 @@ import Testing
         #expect(recovered)
     }
 
+    /// The client writes each batch to the socket itself: a command far larger than the socket's
+    /// buffers goes out whole, in as many writes as it takes; against a stalled server the write
+    /// times out, the half-sent command is never run, and the next call reconnects.
+    @Test func aCommandLargerThanTheSocketBuffersIsWrittenWholeOrNotRunAtAll() async throws {
+        let server = try await RedisServer()
+        let client = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(300))
+        defer { client.close() }
+        let big = String(repeating: "0123456789abcdef", count: 1 << 20)
+        try await client.send("SET", "big", big)
+        #expect(try await client.send("STRLEN", "big") == .integer(big.utf8.count))
+        #expect(try await client.send("GETRANGE", "big", "16777200", "16777215").string == "0123456789abcdef")
+
+        let stall = server.stall(for: .seconds(3))
+        // A PING unanswered for 300 ms is the stall, not a busy machine's slow answer.
+        let probe = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(300))
+        defer { probe.close() }
+        #expect(await eventually { (try? await probe.send("PING")) == nil }, "Redis never stalled")
+        let bigger = big + big
+        do {
+            try await client.send("SET", "half-sent", bigger)
+            Issue.record("expected the write to time out against a stalled server")
+        } catch let error as RedisError {
+            guard case .connectionLost(_, let command, let reason) = error else { Issue.record("got \(error)"); return }
+            #expect(command == "SET")
+            #expect(reason.contains("timed out"))
+        }
+        _ = try await stall.value
+        let recovered = await eventually(timeout: .seconds(5)) {
+            (try? await client.send("PING")) == .status("PONG")
+        }
+        #expect(recovered)
+        #expect(try await client.send("EXISTS", "half-sent") == .integer(0))
+        #expect(try await client.send("STRLEN", "big") == .integer(big.utf8.count))
+    }
+
     @Test func blockingCommandsGetTheirBlockTimeOnTopOfTheTimeout() async throws {
         let server = try await RedisServer()
         let client = RedisClient(endpoint: server.endpoint, commandTimeout: .milliseconds(200))
