@@ -63,6 +63,12 @@ public final class RedisClient: Sendable {
         return try await submit(commands)
     }
 
+    /// Commands queued for the thread's next batch, and whether the thread is idle waiting for one.
+    var backlog: (waiting: Int, idle: Bool) {
+        let backlog = requests.backlog
+        return (backlog.waiting, backlog.takerIdle)
+    }
+
     /// Fails every queued call with `RedisError.closed` and lets the thread end.
     public func close() {
         requests.close()

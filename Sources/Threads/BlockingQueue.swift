@@ -15,6 +15,8 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     struct State {
         @usableFromInline var waiting: [Item] = []
         @usableFromInline var closed = false
+        /// Takers asleep in `take`/`takeAll`, waiting for an item.
+        @usableFromInline var sleeping = 0
 
         @inlinable init() {}
     }
@@ -41,7 +43,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     public func take() -> Item? {
         condition.lock()
         defer { condition.unlock() }
-        while state.waiting.isEmpty && !state.closed { condition.wait() }
+        while state.waiting.isEmpty && !state.closed { sleep() }
         return state.waiting.isEmpty ? nil : state.waiting.removeFirst()
     }
 
@@ -51,7 +53,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     public func takeAll() -> [Item]? {
         condition.lock()
         defer { condition.unlock() }
-        while state.waiting.isEmpty && !state.closed { condition.wait() }
+        while state.waiting.isEmpty && !state.closed { sleep() }
         guard !state.waiting.isEmpty else { return nil }
         let batch = state.waiting
         state.waiting.removeAll(keepingCapacity: true)
@@ -59,6 +61,23 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     }
 
     /// Refuses further pushes and wakes every taker; what is waiting is still handed out.
+    /// Items waiting to be taken, and whether a taker is asleep waiting for one — so a producer
+    /// with several queues to choose from can join items already waiting (taken together) or wake
+    /// an idle taker, rather than start a batch behind a busy one.
+    @inlinable
+    public var backlog: (waiting: Int, takerIdle: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (state.waiting.count, state.sleeping > 0)
+    }
+
+    @inlinable
+    func sleep() {
+        state.sleeping += 1
+        condition.wait()
+        state.sleeping -= 1
+    }
+
     @inlinable
     public func close() {
         condition.lock()

@@ -249,7 +249,10 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(10), "the call ended within its timeout and the reply's cleanup")
     }
 
-    @Test func poolSpreadsCallsOverItsConnections() async throws {
+    /// 300 concurrent calls ride the pool's own connections, never more than its size. (Which
+    /// connection each call takes is `RedisPoolTests`': calls join a batch already gathering, so a
+    /// burst no longer opens every connection.)
+    @Test func poolCarriesConcurrentCallsOnItsOwnConnections() async throws {
         let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 3)
         defer { pool.close() }
@@ -259,7 +262,7 @@ import Testing
         }
         #expect(try await pool.send("GET", "n") == .string("300"))
         let clients = try await server.command("CLIENT", "LIST").string ?? ""
-        #expect(clients.split(separator: "\n").count == 4)
+        #expect((2...4).contains(clients.split(separator: "\n").count), "the pool's connections and this one")
     }
 
     @Test func closedClientRefusesCalls() async throws {

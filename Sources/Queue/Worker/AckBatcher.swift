@@ -38,6 +38,7 @@ final class AckBatcher: Sendable {
     /// slot is released once it is written.
     func ack(queue: String, entryID: String, envelope: Envelope? = nil, milliseconds: UInt64 = 0) {
         let finished = Broker.Finished(entryID: entryID, envelope: envelope, milliseconds: milliseconds)
+        limit.willRelease(1)
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.pending[queue, default: []].append(finished)
             state.count += 1
@@ -106,7 +107,7 @@ final class AckBatcher: Sendable {
 
     private func settle(_ queue: String, _ finished: [Broker.Finished]) {
         inFlight.settled(queue, finished.map(\.entryID))
-        limit.release(finished.count)
+        limit.release(finished.count, announced: true)
     }
 
     private func next() async -> ([String: [Broker.Finished]], Int, Bool) {
