@@ -152,7 +152,8 @@ def main():
     options = parser.parse_args()
     Handler.api_key = options.api_key
     server = ThreadingHTTPServer(("127.0.0.1", options.port), Handler)
-    print(f"listening on 127.0.0.1:{options.port}", flush=True)
+    # With --port 0 the kernel picks the port; the caller reads it from this line.
+    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
     server.serve_forever()
 
 

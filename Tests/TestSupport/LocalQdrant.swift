@@ -18,12 +18,20 @@ public final class LocalQdrant: Sendable {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("QdrantLocal/qdrant_rest.py").path
 
+    /// The server binds a port the kernel picks and says which: a port found free beforehand could
+    /// be taken meanwhile by another test's stand-in, whose answers this one's callers would read.
     public init(apiKey: String = "qd") async throws {
         self.apiKey = apiKey
-        let port = try FreePort.find()
-        child = try ChildProcess(
-            "/usr/bin/env", ["python3", Self.script, "--port", String(port), "--api-key", apiKey], stdout: .capture,
-            mergeStandardError: true)
+        let child = try ChildProcess(
+            "/usr/bin/env", ["python3", Self.script, "--port", "0", "--api-key", apiKey], stdout: .capture, mergeStandardError: true)
+        self.child = child
+        let marker = "listening on 127.0.0.1:"
+        guard await eventually(timeout: .seconds(30), { child.standardOutput.contains(marker) }),
+            let line = child.standardOutput.split(separator: "\n").first(where: { $0.hasPrefix(marker) }),
+            let port = Int(line.dropFirst(marker.count))
+        else {
+            throw TestFailure("qdrant-client's local mode did not say where it listens within 30 s: \(child.standardOutput.suffix(2000))")
+        }
         url = "http://127.0.0.1:\(port)"
         guard await answers(url + "/_requests") else {
             throw TestFailure("qdrant-client's local mode did not answer on \(url) within 30 s: \(child.standardOutput.suffix(2000))")
