@@ -30,6 +30,12 @@ public struct RedisScript: Sendable {
 
     /// The command line built once, in one array: an acknowledgement of a few hundred jobs
     /// carries thousands of arguments.
+    /// The script's call by SHA, for a caller that sends it in a pipeline of its own: a `NOSCRIPT`
+    /// reply (Redis restarted and forgot it) is then the caller's to handle, as by `run`.
+    public func call(keys: [String], arguments: [String]) -> RedisCommand {
+        command("EVALSHA", sha, keys: keys, arguments: arguments)
+    }
+
     private func command(_ name: String, _ script: String, keys: [String], arguments: [String]) -> RedisCommand {
         var line: [String] = []
         line.reserveCapacity(3 + keys.count + arguments.count)

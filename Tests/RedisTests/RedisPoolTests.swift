@@ -7,16 +7,17 @@ import Testing
 /// Which connection of the pool a call is given: the one where it costs the fewest round trips,
 /// never one stuck behind a long batch while another is free.
 @Suite struct RedisPoolTests {
-    /// One connection runs a slow command (Redis sleeps in DEBUG SLEEP): the next calls go to the
-    /// idle one, not in turn to the busy one.
+    /// One connection waits on a slow command (a BLPOP nothing answers yet): the next calls go to
+    /// the idle one, not in turn to the busy one.
     @Test func aCallGoesToAnIdleConnectionNotBehindABusyOne() async throws {
         let server = try await RedisServer()
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
         defer { pool.close() }
         try await pool.send("PING")
-        let (busy, sleeping) = try await Self.occupy(pool.client, with: RedisCommand("DEBUG", ["SLEEP", "1"]))
+        let (busy, waiting) = try await Self.occupy(pool.client, until: "go")
         for _ in 0..<10 { #expect(pool.client !== busy) }
-        _ = try await sleeping.value
+        _ = try await server.command("LPUSH", "go", "now")
+        #expect(try await waiting.value == .array([.string("go"), .string("now")]))
     }
 
     /// Both connections busy: a call joins the one whose next batch is already gathering (one round
@@ -26,32 +27,34 @@ import Testing
         let pool = RedisPool(endpoint: server.endpoint, size: 2)
         defer { pool.close() }
         try await pool.send("PING")
-        let (first, sleeping) = try await Self.occupy(pool.client, with: RedisCommand("DEBUG", ["SLEEP", "1"]))
-        let (second, blocked) = try await Self.occupy(pool.client, with: RedisCommand("PING", []))
+        let (first, firstWaiting) = try await Self.occupy(pool.client, until: "first")
+        let (second, secondWaiting) = try await Self.occupy(pool.client, until: "second")
         #expect(second !== first)
 
         let gathering = pool.client
         var queued: [Task<RedisValue, any Error>] = []
         for index in 0..<RedisPool.joinBelow {
             queued.append(Task { try await gathering.send("ECHO", "\(index)") })
-            #expect(await eventually(timeout: .seconds(5), every: .milliseconds(1)) { gathering.backlog.waiting == index + 1 })
-            if index + 1 < RedisPool.joinBelow { #expect(pool.client === gathering, "joined with \(index + 1) waiting") }
+            try #require(await eventually(timeout: .seconds(5), every: .milliseconds(1)) { gathering.backlog.waiting == index + 1 })
+            if index + 1 < RedisPool.joinBelow { try #require(pool.client === gathering, "joined with \(index + 1) waiting") }
         }
         #expect(gathering.backlog.waiting == RedisPool.joinBelow)
         #expect(Set((0..<10).map { _ in ObjectIdentifier(pool.client) }).count == 2, "a long batch is not joined: calls spread")
 
-        _ = try await sleeping.value
-        #expect(try await blocked.value == .status("PONG"))
+        _ = try await server.command("LPUSH", "first", "1")
+        _ = try await server.command("LPUSH", "second", "2")
+        #expect(try await firstWaiting.value == .array([.string("first"), .string("1")]))
+        #expect(try await secondWaiting.value == .array([.string("second"), .string("2")]))
         for (index, call) in queued.enumerated() { #expect(try await call.value == .string("\(index)")) }
     }
 
-    /// Sends `command` on `client`, once its thread is idle, and returns once the thread has taken
-    /// it (nothing waiting, not idle): the client is busy until Redis answers.
-    static func occupy(_ client: RedisClient, with command: RedisCommand) async throws -> (RedisClient, Task<RedisValue, any Error>) {
+    /// Sends a BLPOP of `key` on `client`, once its thread is idle, and returns once the thread has
+    /// taken it (nothing waiting, not idle): the client is busy until something is pushed to `key`.
+    static func occupy(_ client: RedisClient, until key: String) async throws -> (RedisClient, Task<RedisValue, any Error>) {
         try #require(await eventually(timeout: .seconds(5), every: .milliseconds(1)) { client.backlog == (0, true) })
-        let call = Task { try await client.send(command) }
+        let call = Task { try await client.send(RedisCommand("BLPOP", [key, "60"], blocksFor: .seconds(60))) }
         let taken = await eventually(timeout: .seconds(5), every: .milliseconds(1)) { client.backlog == (0, false) }
-        try #require(taken, "the client's thread took \(command.name)")
+        try #require(taken, "the client's thread took the BLPOP of \(key)")
         return (client, call)
     }
 }

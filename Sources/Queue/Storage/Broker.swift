@@ -186,6 +186,15 @@ public struct Broker: Sendable {
     @discardableResult
     public func ack(_ queue: String, consumer: String, finished: [Finished]) async throws -> Int {
         var acked = 0
+        for (keys, arguments) in ackCalls(queue, consumer: consumer, finished: finished) {
+            acked += try await Scripts.ack.run(on: pool.client, keys: keys, arguments: arguments).integer ?? 0
+        }
+        return acked
+    }
+
+    /// The acknowledgement of `finished` as calls of the ack script, a thousand entries each at most.
+    func ackCalls(_ queue: String, consumer: String, finished: [Finished]) -> [(keys: [String], arguments: [String])] {
+        var calls: [(keys: [String], arguments: [String])] = []
         for chunk in Self.chunks(finished) {
             guard let (lowest, highest) = StreamID.bounds(chunk.lazy.map(\.entryID)) else { continue }
             var arguments =
@@ -202,11 +211,58 @@ public struct Broker: Sendable {
                 FinishedJob.append(envelope, outcome: .done, milliseconds: item.milliseconds, to: &arguments)
                 arguments[counted] = String(arguments.count - counted - 1)
             }
-            let reply = try await Scripts.ack.run(
-                on: pool.client, keys: [keys.stream(queue), statsKey(queue), keys.history(queue)], arguments: arguments)
-            acked += reply.integer ?? 0
+            calls.append(([keys.stream(queue), statsKey(queue), keys.history(queue)], arguments))
         }
-        return acked
+        return calls
+    }
+
+    /// What `readCarrying` got back: how each carried acknowledgement went (how many acknowledged,
+    /// or the error: those entries are still to be acknowledged), and the entries read.
+    public struct CarriedRead: Sendable {
+        public var acknowledged: [String: Result<Int, RedisError>]
+        public var entries: [StreamEntry]
+    }
+
+    /// Acknowledges `finished` (queue by queue), then reads up to `count` new entries of `queue`
+    /// without waiting, in one round trip on the caller's client: the slots the acknowledged jobs
+    /// give back are filled by the read that follows them. A failing acknowledgement leaves its
+    /// entries pending and does not stop the read; a failing read throws (the acknowledgements'
+    /// outcome then unknown: writing them again is harmless, the script skips what is settled).
+    public func readCarrying(
+        _ finished: [String: [Finished]], queue: String, consumer: String, count: Int, on client: RedisClient
+    ) async throws -> CarriedRead {
+        var commands: [RedisCommand] = []
+        var calls: [(queue: String, count: Int)] = []
+        for (ackQueue, items) in finished {
+            let queueCalls = ackCalls(ackQueue, consumer: consumer, finished: items)
+            calls.append((ackQueue, queueCalls.count))
+            for call in queueCalls { commands.append(Scripts.ack.call(keys: call.keys, arguments: call.arguments)) }
+        }
+        commands.append(
+            RedisCommand("XREADGROUP", ["GROUP", Keys.group, consumer, "COUNT", String(count), "STREAMS", keys.stream(queue), ">"]))
+        let replies = try await client.pipeline(commands)
+        var acknowledged: [String: Result<Int, RedisError>] = [:]
+        var index = 0
+        for (ackQueue, count) in calls {
+            var result = Result<Int, RedisError>.success(0)
+            for reply in replies[index..<(index + count)] {
+                if case .error(let message) = reply {
+                    result = .failure(.server(command: "script ack", message: message))
+                } else if case .success(let acked) = result {
+                    result = .success(acked + (reply.integer ?? 0))
+                }
+            }
+            acknowledged[ackQueue] = result
+            index += count
+        }
+        let read = replies[index]
+        if case .error(let message) = read { throw RedisError.server(command: "XREADGROUP", message: message) }
+        var entries: [StreamEntry] = []
+        for stream in read.array ?? [] {
+            guard let pair = stream.array, pair.count == 2 else { continue }
+            entries += StreamEntry.list(pair[1])
+        }
+        return CarriedRead(acknowledged: acknowledged, entries: entries)
     }
 
     static func chunks<Element>(_ items: [Element]) -> [ArraySlice<Element>] {

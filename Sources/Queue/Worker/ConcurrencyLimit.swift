@@ -104,8 +104,10 @@ final class ConcurrencyLimit: Sendable {
 
     /// Returns slots (`announced`: ones `willRelease` announced) and wakes waiters in turn, each
     /// taking at most what it asked for.
-    func release(_ count: Int, announced: Bool = false) {
-        guard count > 0 else { return }
+    /// Returns whether a waiter was given slots.
+    @discardableResult
+    func release(_ count: Int, announced: Bool = false) -> Bool {
+        guard count > 0 else { return false }
         let wakeups = state.withLock { state -> [(CheckedContinuation<Int, Never>, Int)] in
             state.free += count
             if announced { state.returning -= count }
@@ -117,5 +119,6 @@ final class ConcurrencyLimit: Sendable {
             return wakeups
         }
         for (continuation, take) in wakeups { continuation.resume(returning: take) }
+        return !wakeups.isEmpty
     }
 }

@@ -48,8 +48,12 @@ struct Fetcher: Sendable {
         var passes = Passes()
         var paused = PausedQueues(broker: broker)
         var backoff = Backoff()
+        defer { writer.acks.fetcherStopped() }
         await withDiscardingTaskGroup { jobs in
             while stopping.goOn {
+                // Whatever this loop waits on — slots, a blocking read, a nap — it first lets the
+                // acknowledger write what was left for this read to carry.
+                writer.acks.fetcherPassed()
                 let slots = await limit.acquire(upTo: min(configuration.concurrency, 1000))
                 if slots == 0 { break }
                 var taken: [(queue: String, entry: StreamEntry)] = []
@@ -84,11 +88,18 @@ struct Fetcher: Sendable {
                         }
                         passes.rotation &+= 1
                         let start = passes.rotation % active.count
+                        var carry = true
                         for queue in active[start...] + active[..<start] where taken.count < slots && stopping.goOn {
                             reading = [queue]
-                            taken += try await broker.read(queue, consumer: consumer, count: slots - taken.count, block: nil, on: client)
-                                .map { (queue, $0) }
+                            let count = slots - taken.count
+                            let read =
+                                carry
+                                ? try await readCarryingAcks(queue, count: count, on: client)
+                                : try await broker.read(queue, consumer: consumer, count: count, block: nil, on: client)
+                            carry = false
+                            taken += read.map { (queue, $0) }
                         }
+                        writer.acks.fetcherPassed()
                         if taken.isEmpty && stopping.goOn {
                             reading = active
                             taken = try await broker.read(active, consumer: consumer, count: 1, block: configuration.fetchBlock, on: client)
@@ -101,6 +112,7 @@ struct Fetcher: Sendable {
                     passes.lost.formUnion(reading)
                     logger.warning("fetching jobs failed", metadata: ["queues": "\(reading.joined(separator: ","))", "error": "\(error)"])
                 }
+                writer.acks.fetcherPassed()
                 // Held from here on: the heartbeat renews them even while they wait for a slot.
                 for queue in Set(taken.lazy.map(\.queue)) {
                     inFlight.started(queue, taken.lazy.filter { $0.queue == queue }.map(\.entry.id))
@@ -108,7 +120,8 @@ struct Fetcher: Sendable {
                 if taken.count < slots {
                     limit.release(slots - taken.count)
                 } else if taken.count > slots {
-                    // One blocking read over several queues can bring one entry from each.
+                    // One blocking read over several queues can bring one entry from each; a read
+                    // carrying acknowledgements brings entries for their slots.
                     guard await limit.acquire(exactly: taken.count - slots) else {
                         await giveBack(taken[slots...])
                         taken.removeLast(taken.count - slots)
@@ -116,6 +129,7 @@ struct Fetcher: Sendable {
                         break
                     }
                 }
+                writer.acks.fetcherPassed()
                 start(taken, in: &jobs)
                 if failure != nil {
                     guard await stopping.nap(backoff.nextDelay()) else { break }
@@ -123,6 +137,25 @@ struct Fetcher: Sendable {
                     guard await stopping.nap(PausedQueues.interval) else { break }
                 }
             }
+        }
+    }
+
+    /// Reads up to `count` entries of `queue`, plus one for each acknowledgement waiting to be
+    /// written, which go ahead of the read in the same round trip: their slots are free again by
+    /// the time Redis reads. (Written on their own, then read, each cycle took two round trips —
+    /// at low concurrency most of a job's cost.) Entries beyond the slots held wait for the slots
+    /// of acknowledgements that failed, as any overflow does.
+    private func readCarryingAcks(_ queue: String, count: Int, on client: RedisClient) async throws -> [StreamEntry] {
+        let acks = writer.acks
+        let (batch, carried) = acks.takeWaiting()
+        guard carried > 0 else { return try await broker.read(queue, consumer: consumer, count: count, block: nil, on: client) }
+        do {
+            let read = try await broker.readCarrying(batch, queue: queue, consumer: consumer, count: count + carried, on: client)
+            acks.carried(batch, outcome: read.acknowledged)
+            return read.entries
+        } catch {
+            acks.giveBack(batch)
+            throw error
         }
     }
 
