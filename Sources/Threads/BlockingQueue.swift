@@ -60,7 +60,6 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
         return batch
     }
 
-    /// Refuses further pushes and wakes every taker; what is waiting is still handed out.
     /// Items waiting to be taken, and whether a taker is asleep waiting for one — so a producer
     /// with several queues to choose from can join items already waiting (taken together) or wake
     /// an idle taker, rather than start a batch behind a busy one.
@@ -71,6 +70,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
         return (state.waiting.count, state.sleeping > 0)
     }
 
+    /// Waits on the condition (its lock held), counted among the takers asleep.
     @inlinable
     func sleep() {
         state.sleeping += 1
@@ -78,6 +78,7 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
         state.sleeping -= 1
     }
 
+    /// Refuses further pushes and wakes every taker; what is waiting is still handed out.
     @inlinable
     public func close() {
         condition.lock()
