@@ -103,8 +103,7 @@ final class ConcurrencyLimit: Sendable {
     }
 
     /// Returns slots (`announced`: ones `willRelease` announced) and wakes waiters in turn, each
-    /// taking at most what it asked for.
-    /// Returns whether a waiter was given slots.
+    /// taking at most what it asked for; true when a waiter was given slots.
     @discardableResult
     func release(_ count: Int, announced: Bool = false) -> Bool {
         guard count > 0 else { return false }
