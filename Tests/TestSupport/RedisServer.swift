@@ -83,6 +83,15 @@ public final class RedisServer: Sendable {
         }
     }
 
+    /// Freezes the server (SIGSTOP) until `thaw()`: it neither reads nor answers, so whatever is
+    /// written to it fills the sockets' buffers and then blocks. Unlike `stall`, it is in force
+    /// the moment this returns and lasts exactly as long as the test needs, however loaded the
+    /// machine.
+    public func freeze() { process.signal(SIGSTOP) }
+
+    /// Lets a frozen server run again.
+    public func thaw() { process.signal(SIGCONT) }
+
     /// A `redis-cli`-like helper for assertions: runs one command on a fresh connection.
     public func command(_ arguments: String...) async throws -> RedisValue {
         let client = RedisClient(endpoint: endpoint)
@@ -143,6 +152,10 @@ final class ProcessBox: Sendable {
             process.signal(SIGKILL)
             _ = process.waitBlocking(timeout: .seconds(10))
         }
+    }
+
+    func signal(_ signal: Int32) {
+        state.withLock { $0?.signal(signal) }
     }
 
     func stop() {
