@@ -125,13 +125,19 @@ public struct Broker: Sendable {
                     + Array(repeating: ">", count: queues.count),
                 blocksFor: block ?? .zero))
         var read: [(queue: String, entry: StreamEntry)] = []
-        for stream in reply.array ?? [] {
-            guard let pair = stream.array, pair.count == 2, let key = pair[0].string, let queue = keys.queue(ofStream: key) else {
-                continue
-            }
-            for entry in StreamEntry.list(pair[1]) { read.append((queue, entry)) }
+        for (stream, entries) in Self.streams(of: reply) {
+            guard let queue = keys.queue(ofStream: stream) else { continue }
+            for entry in entries { read.append((queue, entry)) }
         }
         return read
+    }
+
+    /// An XREADGROUP reply's entries, stream by stream (a reply of nothing has none).
+    static func streams(of reply: RedisValue) -> [(stream: String, entries: [StreamEntry])] {
+        (reply.array ?? []).compactMap { stream in
+            guard let pair = stream.array, pair.count == 2, let key = pair[0].string else { return nil }
+            return (key, StreamEntry.list(pair[1]))
+        }
     }
 
     /// Entries Redis delivered to `consumer` that are not running here (`running`): deliveries
@@ -257,12 +263,7 @@ public struct Broker: Sendable {
         }
         let read = replies[index]
         if case .error(let message) = read { throw RedisError.server(command: "XREADGROUP", message: message) }
-        var entries: [StreamEntry] = []
-        for stream in read.array ?? [] {
-            guard let pair = stream.array, pair.count == 2 else { continue }
-            entries += StreamEntry.list(pair[1])
-        }
-        return CarriedRead(acknowledged: acknowledged, entries: entries)
+        return CarriedRead(acknowledged: acknowledged, entries: Self.streams(of: read).flatMap(\.entries))
     }
 
     static func chunks<Element>(_ items: [Element]) -> [ArraySlice<Element>] {
