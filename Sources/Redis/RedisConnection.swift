@@ -12,6 +12,8 @@ final class RedisConnection {
     private(set) var lastUsed = ContinuousClock.now
     /// The protocol bytes of the batch being written, reused from batch to batch.
     private var encoding = CommandEncoding()
+    /// Builds each reply's value as hiredis parses it.
+    private let reader: HiredisReply
 
     /// Connects (to the master the sentinels name, for a Sentinel endpoint), then runs AUTH and
     /// SELECT as the endpoint asks, and checks that a Sentinel master really is one (mid-failover
@@ -32,6 +34,7 @@ final class RedisConnection {
             throw RedisError.connectFailed(endpoint: endpoint.description, reason: reason)
         }
         self.context = context
+        self.reader = HiredisReply(on: context)
         _ = redisSetTimeout(context, Self.timeval(commandTimeout))
         _ = redisEnableKeepAlive(context)
         // hiredis frees its read buffer once a reply leaves more than 16 KiB of it unused, so
@@ -82,9 +85,7 @@ final class RedisConnection {
             if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
                 throw RedisError.connectionLost(endpoint: endpoint.description, command: command.name, reason: Self.errorText(context))
             }
-            let reply = raw!.assumingMemoryBound(to: redisReply.self)
-            replies.append(HiredisReply.copy(reply))
-            freeReplyObject(raw)
+            replies.append(reader.take())
         }
         lastUsed = ContinuousClock.now
         return replies
@@ -117,8 +118,7 @@ final class RedisConnection {
         if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
             throw RedisError.connectionLost(endpoint: endpoint.description, command: "SUBSCRIBE", reason: Self.errorText(context))
         }
-        defer { freeReplyObject(raw) }
-        return HiredisReply.copy(raw!.assumingMemoryBound(to: redisReply.self))
+        return reader.take()
     }
 
     /// Whether the server has closed the connection (or reset it) while it sat idle: an end of

@@ -223,6 +223,7 @@ import Testing
     static let hostileReplies = [
         ":99999999999999999999999999\r\n", "$-7\r\n", "*-5\r\n", "$abc\r\nxyz\r\n",
         "*1\r\n:-9223372036854775808\r\n", ":\r\n", "*3000000000\r\n", "$3000000000\r\n",
+        "*2000000000\r\n", "*2\r\n*2147483647\r\n",
     ]
 
     /// A server (or something that is not Redis at all) answering with hostile numbers never traps
