@@ -42,7 +42,7 @@ public final class RedisClient: Sendable {
     /// Runs one command; a server error reply is thrown as `RedisError.server`.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        let reply = try await withCheckedThrowingContinuation { continuation in
+        let reply = try await withUnsafeThrowingContinuation { continuation in
             let request = PendingRequest.one(command, continuation)
             if !requests.push(request) { continuation.resume(throwing: RedisError.closed) }
         }
@@ -75,7 +75,7 @@ public final class RedisClient: Sendable {
     }
 
     private func submit(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { continuation in
             let request = PendingRequest.many(commands, continuation)
             if !requests.push(request) { continuation.resume(throwing: RedisError.closed) }
         }
@@ -83,10 +83,13 @@ public final class RedisClient: Sendable {
 }
 
 /// A caller's command, or commands sent together, and where their replies go. One command (the
-/// common case) travels without an array of its own, and its reply without one either.
+/// common case) travels without an array of its own, and its reply without one either. The
+/// continuations are unchecked (a checked one costs an allocation per call): every request pushed
+/// is answered or failed exactly once by the connection thread, which drains its queue even once
+/// closed (a push refused after `close` is failed by the caller instead).
 enum PendingRequest: Sendable {
-    case one(RedisCommand, CheckedContinuation<RedisValue, any Error>)
-    case many([RedisCommand], CheckedContinuation<[RedisValue], any Error>)
+    case one(RedisCommand, UnsafeContinuation<RedisValue, any Error>)
+    case many([RedisCommand], UnsafeContinuation<[RedisValue], any Error>)
 
     func fail(_ error: any Error) {
         switch self {

@@ -7,15 +7,21 @@ import Synchronization
 final class InFlightEntries: Sendable {
     private let entries = Mutex<[String: Set<String>]>([:])
 
+    // The queue's set is taken out once per call, not reached through the dictionary per entry:
+    // each such access was a `modify` coroutine whose frames were allocated (three per entry).
     func started(_ queue: String, _ entryIDs: some Sequence<String>) {
         entries.withLock { entries in
-            for id in entryIDs { entries[queue, default: []].insert(id) }
+            var held = entries.removeValue(forKey: queue) ?? []
+            for id in entryIDs { held.insert(id) }
+            entries[queue] = held
         }
     }
 
     func settled(_ queue: String, _ entryIDs: some Sequence<String>) {
         entries.withLock { entries in
-            for id in entryIDs { entries[queue]?.remove(id) }
+            guard var held = entries.removeValue(forKey: queue) else { return }
+            for id in entryIDs { held.remove(id) }
+            entries[queue] = held
         }
     }
 
