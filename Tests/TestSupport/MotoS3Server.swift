@@ -13,12 +13,30 @@ public final class MotoS3Server: Sendable {
         (try? ChildProcess.runBlocking("/usr/bin/env", ["python3", "-c", "import moto.server"]))?.status == 0
     }()
 
+    /// The port is found free before moto binds it, so another test's server may take it first;
+    /// moto then exits, and is started again on another port (up to five times).
     public init(bucket: String) async throws {
-        let port = try FreePort.find()
-        child = try ChildProcess("/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)])
-        url = "http://127.0.0.1:\(port)"
-        guard await answers(url + "/moto-api/") else { throw TestFailure("moto's S3 server did not answer on \(url) within 30 s") }
-        try await makeBucket(bucket)
+        let http = HTTPClient(connections: 1)
+        var tried: [String] = []
+        for _ in 0..<5 {
+            let port = try FreePort.find()
+            let child = try ChildProcess("/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)])
+            let url = "http://127.0.0.1:\(port)"
+            let answered = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+                guard child.isRunning else { return true }
+                return (try? await http.send(HTTPClient.Request("GET", url + "/moto-api/", timeout: .seconds(2))))?.status == 200
+            }
+            guard answered, child.isRunning else {
+                child.signal(SIGKILL)
+                tried.append(url)
+                continue
+            }
+            self.child = child
+            self.url = url
+            try await makeBucket(bucket)
+            return
+        }
+        throw TestFailure("moto's S3 server did not answer on any of \(tried)")
     }
 
     /// Another bucket on the same server (moto checks no signature: a plain PUT makes it).
