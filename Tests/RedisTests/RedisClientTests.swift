@@ -153,10 +153,14 @@ import Testing
         #expect(try await client.send("STRLEN", "big") == .integer(big.utf8.count))
         #expect(try await client.send("GETRANGE", "big", "16777200", "16777215").string == "0123456789abcdef")
 
-        // Frozen rather than stalled for a while: a stall that ended mid-write (a loaded machine
-        // noticing it late) let the whole command out, and it ran — as a timed-out command may.
+        // Frozen (SIGSTOP) rather than stalled for a while: in force at once and for as long as
+        // the write takes, however loaded the machine.
         server.freeze()
-        let bigger = big + big
+        // Larger than the kernel's buffers can hold between them: a loopback receive buffer may
+        // grow to tcp_rmem's maximum (32 MiB on this VM) and the send buffer to tcp_wmem's, and a
+        // command that fits whole is sent whole, times out waiting for its reply, and runs later.
+        let buffers = Self.socketBufferMaximum("tcp_rmem") + Self.socketBufferMaximum("tcp_wmem")
+        let bigger = String(repeating: big, count: buffers / big.utf8.count + 2)
         do {
             defer { server.thaw() }
             try await client.send("SET", "half-sent", bigger)
@@ -172,6 +176,12 @@ import Testing
         #expect(recovered)
         #expect(try await client.send("EXISTS", "half-sent") == .integer(0))
         #expect(try await client.send("STRLEN", "big") == .integer(big.utf8.count))
+    }
+
+    /// The largest a TCP socket buffer may grow to (`/proc/sys/net/ipv4/<name>`'s third figure).
+    static func socketBufferMaximum(_ name: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/\(name)", encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? (32 << 20)
     }
 
     @Test func blockingCommandsGetTheirBlockTimeOnTopOfTheTimeout() async throws {
