@@ -117,7 +117,7 @@ import Testing
         let waited = engine.updates.value.count
         try await Task.sleep(for: .seconds(5))  // two intervals with Redis down: nothing may change in them
         #expect(engine.updates.value.count == waited && engine.replicas("s_llm") == 0)
-        try server.restart()
+        try await server.restart()
         #expect(
             await eventually(timeout: .seconds(30)) { engine.replicas("s_llm") == 1 }, "\(autoscaler.log.suffix(2000))")
         #expect(await Self.logged("reason=below_min", autoscaler))

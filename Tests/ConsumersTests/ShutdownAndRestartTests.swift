@@ -29,7 +29,7 @@ import Testing
         #expect(await eventually(timeout: .seconds(30)) { (try? await h.runs().count) ?? 0 >= 200 })
         // Kill Redis outright under load (AOF with fsync always: what it acknowledged survives).
         server.stop(graceful: false)
-        try server.restart()
+        try await server.restart()
         #expect(
             await eventually(timeout: .seconds(60)) {
                 let done = try? await h.runs().count

@@ -31,11 +31,15 @@ import Testing
         "SWITCHBOARD_CONSOLE_HOST": "switchboard.example.com", "CONSOLE_OIDC_ISSUER": "https://sso.example.com/realms/hosting",
     ]
 
-    static func run(_ executable: String, _ arguments: [String], input: String? = nil, settings: [String: String] = [:]) throws -> Output {
+    /// Runs a tool to completion without holding a thread of the cooperative pool (two here): a
+    /// blocking wait for `docker stack config` under load stalled every other test for seconds.
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil, settings: [String: String] = [:]) async throws
+        -> Output
+    {
         var environment = ProcessInfo.processInfo.environment
         for name in stackSettings.keys { environment.removeValue(forKey: name) }
         environment.merge(settings) { $1 }
-        let result = try ChildProcess.runBlocking(executable, arguments, environment: environment, directory: root.path, input: input ?? "")
+        let result = try await ChildProcess.run(executable, arguments, environment: environment, directory: root.path, input: input ?? "")
         return Output(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
@@ -44,8 +48,8 @@ import Testing
     }
 
     /// YAML → JSON through python3-yaml (the test's only YAML reader; Swift has none in our dependency set).
-    static func json(fromYAML yaml: String) throws -> [String: Any] {
-        let converted = try run(
+    static func json(fromYAML yaml: String) async throws -> [String: Any] {
+        let converted = try await run(
             "/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"], input: yaml)
         guard converted.status == 0, let object = try JSONSerialization.jsonObject(with: Data(converted.stdout.utf8)) as? [String: Any]
         else {
@@ -54,17 +58,17 @@ import Testing
         return object
     }
 
-    static func rendered(_ file: String) throws -> [String: Any] {
+    static func rendered(_ file: String) async throws -> [String: Any] {
         let output: Output
         if file == "stack.yml" {
             let docker = try #require(which("docker"))
-            output = try run(docker, ["stack", "config", "-c", file], settings: stackSettings)
+            output = try await run(docker, ["stack", "config", "-c", file], settings: stackSettings)
         } else {
             let compose = try #require(which("docker-compose"))
-            output = try run(compose, ["-f", file, "config"])
+            output = try await run(compose, ["-f", file, "config"])
         }
         guard output.status == 0 else { throw TestFailure("\(file) does not validate: \(output.stderr)") }
-        return try json(fromYAML: output.stdout)
+        return try await json(fromYAML: output.stdout)
     }
 
     /// The environment variables a subcommand reads, found by the two ways the code reads them:
@@ -156,8 +160,8 @@ import Testing
         return image == stackSettings["SWITCHBOARD_IMAGE"] || image == "switchboard:local"
     }
 
-    func check(_ file: String) throws {
-        let config = try Self.rendered(file)
+    func check(_ file: String) async throws {
+        let config = try await Self.rendered(file)
         let services = try #require(config["services"] as? [String: [String: Any]])
         let declaredSecrets = Set((config["secrets"] as? [String: Any] ?? [:]).keys)
         for (name, service) in services where Self.isSwitchboard(service) {
@@ -237,7 +241,7 @@ import Testing
                     "\(environment["HEALTHCHECK_PORT"] ?? "")" == command[index + 1],
                     "\(file): \(name)'s health check probes the wrong port")
             }
-            let help = try Self.run(SwitchboardProcess.executable.path, [command[0], "--help"])
+            let help = try await Self.run(SwitchboardProcess.executable.path, [command[0], "--help"])
             #expect(help.status == 0, "\(file): \(name) runs '\(command[0])', which is no switchboard subcommand")
             for option in command where option.hasPrefix("--") {
                 #expect(help.stdout.contains(option), "\(file): \(name) passes \(option), which '\(command[0])' does not take")
@@ -290,9 +294,9 @@ import Testing
     }
 
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))
-    func stackFileIsValidAndConsistent() throws {
-        try check("stack.yml")
-        let config = try Self.rendered("stack.yml")
+    func stackFileIsValidAndConsistent() async throws {
+        try await check("stack.yml")
+        let config = try await Self.rendered("stack.yml")
         let network = try #require((config["networks"] as? [String: [String: Any]])?["chatwoot"])
         #expect(network["external"] as? Bool == true, "Chatwoot's Redis is reached over an external overlay network")
         let services = try #require(config["services"] as? [String: [String: Any]])
@@ -371,8 +375,8 @@ import Testing
         let stop = (producer["stop_grace_period"] as? String).flatMap(Self.seconds) ?? 0
         #expect(drain >= 5 && stop > drain + grace, "the producer drains before it stops, within its stop_grace_period")
         // Router and middleware names follow SWITCHBOARD_ROUTER, so a staging stack can share Traefik.
-        let staging = try Self.json(
-            fromYAML: try Self.run(
+        let staging = try await Self.json(
+            fromYAML: try await Self.run(
                 try #require(Self.which("docker")), ["stack", "config", "-c", "stack.yml"],
                 settings: Self.stackSettings.merging(["SWITCHBOARD_ROUTER": "staging"]) { $1 }
             ).stdout)
@@ -406,12 +410,12 @@ import Testing
     /// A setting without a sensible default stops the deploy with its own message, one by one; an
     /// optional one's absence does not.
     @Test(.enabled(if: which("docker") != nil))
-    func aMissingRequiredSettingStopsTheDeployNamingIt() throws {
+    func aMissingRequiredSettingStopsTheDeployNamingIt() async throws {
         let docker = try #require(Self.which("docker"))
         for name in Self.stackSettings.keys.sorted() {
             var settings = Self.stackSettings
             settings.removeValue(forKey: name)
-            let output = try Self.run(docker, ["stack", "config", "-c", "stack.yml"], settings: settings)
+            let output = try await Self.run(docker, ["stack", "config", "-c", "stack.yml"], settings: settings)
             if Self.optionalStackSettings.contains(name) {
                 #expect(output.status == 0, "without \(name): \(output.stderr.prefix(300))")
             } else {
@@ -423,17 +427,17 @@ import Testing
         // A node-local folder needs no bucket setting at all.
         var local = Self.stackSettings.filter { !$0.key.hasPrefix("BLOB_S3_") }
         local["BLOB_STORE"] = "file:///var/lib/switchboard/blobs"
-        let output = try Self.run(docker, ["stack", "config", "-c", "stack.yml"], settings: local)
+        let output = try await Self.run(docker, ["stack", "config", "-c", "stack.yml"], settings: local)
         #expect(output.status == 0, "\(output.stderr.prefix(300))")
     }
 
     /// A count set by REPLICAS_<SERVICE> is what every deploy sets, so a redeploy keeps it.
     @Test(.enabled(if: which("docker") != nil && which("python3") != nil))
-    func replicaCountsComeFromTheDeploysEnvironment() throws {
+    func replicaCountsComeFromTheDeploysEnvironment() async throws {
         let docker = try #require(Self.which("docker"))
-        let output = try Self.run(
+        let output = try await Self.run(
             docker, ["stack", "config", "-c", "stack.yml"], settings: Self.stackSettings.merging(["REPLICAS_SPEECH": "5"]) { $1 })
-        let services = try #require(try Self.json(fromYAML: output.stdout)["services"] as? [String: [String: Any]])
+        let services = try #require(try await Self.json(fromYAML: output.stdout)["services"] as? [String: [String: Any]])
         #expect((services["speech"]?["deploy"] as? [String: Any])?["replicas"] as? Int == 5)
         #expect((services["llm"]?["deploy"] as? [String: Any])?["replicas"] as? Int == 2)
         for (name, service) in services where Self.isSwitchboard(service) {
@@ -446,8 +450,8 @@ import Testing
 
     /// The deployment steps (docs/deploying.md) create every secret the stack names.
     @Test(.enabled(if: which("docker") != nil))
-    func theDeploymentStepsCreateEverySecretTheStackNames() throws {
-        let config = try Self.rendered("stack.yml")
+    func theDeploymentStepsCreateEverySecretTheStackNames() async throws {
+        let config = try await Self.rendered("stack.yml")
         let steps = try String(contentsOf: Self.root.appendingPathComponent("docs/deploying.md"), encoding: .utf8)
         for secret in (config["secrets"] as? [String: Any] ?? [:]).keys {
             #expect(steps.contains("docker secret create \(secret)"), "docs/deploying.md never creates \(secret)")
@@ -456,9 +460,9 @@ import Testing
     }
 
     @Test(.enabled(if: which("docker-compose") != nil && which("python3") != nil))
-    func composeFileIsValidAndConsistent() throws {
-        try check("docker-compose.yml")
-        let config = try Self.rendered("docker-compose.yml")
+    func composeFileIsValidAndConsistent() async throws {
+        try await check("docker-compose.yml")
+        let config = try await Self.rendered("docker-compose.yml")
         let redis = try #require((config["services"] as? [String: [String: Any]])?["redis"])
         let command = (redis["command"] as? [String] ?? []).joined(separator: " ")
         #expect(command.contains("--appendonly yes"))

@@ -47,8 +47,8 @@ import Testing
     }
 
     /// Package.resolved is part of the source: an application builds with what it pinned.
-    @Test func theResolvedVersionsAreCommittedAndUsed() throws {
-        let tracked = try ChildProcess.runBlocking(
+    @Test func theResolvedVersionsAreCommittedAndUsed() async throws {
+        let tracked = try await ChildProcess.run(
             "/usr/bin/git", ["ls-files", "--error-unmatch", "Package.resolved"], directory: Self.root.path)
         #expect(tracked.status == 0, "Package.resolved is not in git")
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)

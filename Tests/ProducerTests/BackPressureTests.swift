@@ -115,9 +115,9 @@ import Testing
             if kill {
                 server.stop(graceful: false)
                 // Back after a second, in the background, while senders keep trying.
-                Thread.detachNewThread {
-                    Thread.sleep(forTimeInterval: 1)
-                    try? server.restart()
+                Task {
+                    try? await Task.sleep(for: .seconds(1))
+                    try? await server.restart()
                 }
             }
         }
@@ -136,7 +136,7 @@ import Testing
         server.stop(graceful: false)
         let delivery = Task { try await h.chatwoot(Fixtures.chatwootMessage(id: 4242)) }
         #expect(await eventually { h.log.count(containing: "redis connect failed") >= 1 }, "the delivery met Redis down")
-        try server.restart()
+        try await server.restart()
         let reply = try await delivery.value
         #expect(reply.status == 202, "\(reply.status) \(reply.text)")
         #expect(try await h.length("retrieve") == 1)

@@ -199,12 +199,12 @@ import Testing
         try await client.send("SET", "a", "1")
         server.stop(graceful: false)
         await #expect(throws: RedisError.self) { try await client.send("PING") }
-        try server.restart()
+        try await server.restart()
         let back = await eventually(timeout: .seconds(10)) { (try? await client.send("PING")) == .status("PONG") }
         #expect(back)
         // Killed and back while the client sat idle: its first command is answered at once.
         server.stop(graceful: false)
-        try server.restart()
+        try await server.restart()
         #expect(
             try await client.send("PING") == .status("PONG"), "the connection the restart closed is replaced before the command goes out")
     }

@@ -74,7 +74,7 @@ import Testing
             "ticks come again after the leader died")
         // Redis restarts (AOF on): the replicas reconnect and go on, firing nothing twice.
         server.stop(graceful: true)
-        try server.restart()
+        try await server.restart()
         let restartedAt = Int(Date().timeIntervalSince1970)
         #expect(
             await eventually(timeout: .seconds(30)) { await ticks().contains { $0 > restartedAt + 2 } },

@@ -54,10 +54,13 @@ public final class RedisServer: Sendable {
         if graceful { process.terminate() } else { process.stop() }
     }
 
-    /// Starts it again on the same port and folder (reloading the AOF if there is one).
-    public func restart() throws {
+    /// Starts it again on the same port and folder (reloading the AOF if there is one). The wait
+    /// for it to listen runs on a thread of its own, as at the start: a restart under load can take
+    /// seconds, and blocking one of the cooperative pool's two threads meanwhile stalled every
+    /// other test's timing.
+    public func restart() async throws {
         process.stop()
-        try process.start(arguments: arguments, port: port, log: directory.appendingPathComponent("redis.log"))
+        try await process.startOffPool(arguments: arguments, port: port, log: directory.appendingPathComponent("redis.log"))
     }
 
     /// Stalls the server for `duration`: every other client waits, then gets what it had sent run.
