@@ -21,7 +21,9 @@ import Testing
         for _ in 0..<90 { ids.append(try await h.enqueue("recorded").id) }
         try await strand(h, count: 90)
         let registry = JobRegistry([TestKinds.recorded(runsKey: h.runsKey)])
-        let consumers = (0..<3).map { _ in h.consumer(registry, concurrency: 10, visibilityTimeout: .milliseconds(300)) }
+        // A visibility timeout a loaded machine's stall cannot outlast: at 300 ms, a heartbeat held
+        // up that long let a second consumer claim a job the first was still running (CI, once).
+        let consumers = (0..<3).map { _ in h.consumer(registry, concurrency: 10, visibilityTimeout: .seconds(2)) }
         try await h.running(consumers) {
             #expect(
                 await eventually(timeout: .seconds(20)) {
