@@ -16,17 +16,12 @@ public final class MotoS3Server: Sendable {
     /// The port is found free before moto binds it, so another test's server may take it first;
     /// moto then exits, and is started again on another port (up to five times).
     public init(bucket: String) async throws {
-        let http = HTTPClient(connections: 1)
         var tried: [String] = []
         for _ in 0..<5 {
             let port = try FreePort.find()
             let child = try ChildProcess("/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)])
             let url = "http://127.0.0.1:\(port)"
-            let answered = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
-                guard child.isRunning else { return true }
-                return (try? await http.send(HTTPClient.Request("GET", url + "/moto-api/", timeout: .seconds(2))))?.status == 200
-            }
-            guard answered, child.isRunning else {
+            guard await answers(url + "/moto-api/", while: { child.isRunning }) else {
                 child.signal(SIGKILL)
                 tried.append(url)
                 continue

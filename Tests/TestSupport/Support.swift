@@ -38,11 +38,14 @@ public func eventually(timeout: Duration = .seconds(10), every: Duration = .mill
 }
 
 /// Waits (up to 30 s) until a GET of `url` answers 200: a server started as a child is ready.
-public func answers(_ url: String) async -> Bool {
+/// Gives up at once, answering false, when `alive` says the child has exited.
+public func answers(_ url: String, while alive: () -> Bool = { true }) async -> Bool {
     let http = HTTPClient(connections: 1)
-    return await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
-        (try? await http.send(HTTPClient.Request("GET", url, timeout: .seconds(2))))?.status == 200
+    let ended = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+        guard alive() else { return true }
+        return (try? await http.send(HTTPClient.Request("GET", url, timeout: .seconds(2))))?.status == 200
     }
+    return ended && alive()
 }
 
 /// Free loopback ports and port checks.
