@@ -58,18 +58,31 @@ struct ConsoleHarness {
     }
 
     func get(_ path: String, cookie: String? = nil, headers: [(String, String)] = []) async throws -> LoopbackHTTP.Reply {
-        try await LoopbackHTTP.send(
-            port: port, method: "GET", path: path, headers: (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers)
+        try await explained {
+            try await LoopbackHTTP.send(
+                port: port, method: "GET", path: path, headers: (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers)
+        }
+    }
+
+    /// A failed exchange says whether the console was still running, and what it logged.
+    private func explained(_ exchange: () async throws -> LoopbackHTTP.Reply) async throws -> LoopbackHTTP.Reply {
+        do {
+            return try await exchange()
+        } catch {
+            throw TestFailure("\(error); the console is \(console.isRunning ? "running" : "gone"); its log: \(console.log.suffix(2000))")
+        }
     }
 
     func post(_ path: String, form: [(String, String)], cookie: String? = nil, headers: [(String, String)] = []) async throws
         -> LoopbackHTTP.Reply
     {
         let body = form.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await LoopbackHTTP.send(
-            port: port, path: path,
-            headers: [("Content-Type", "application/x-www-form-urlencoded")]
-                + (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers, body: Array(body.utf8))
+        return try await explained {
+            try await LoopbackHTTP.send(
+                port: port, path: path,
+                headers: [("Content-Type", "application/x-www-form-urlencoded")]
+                    + (cookie.map { [("Cookie", "switchboard_session=\($0)")] } ?? []) + headers, body: Array(body.utf8))
+        }
     }
 
     /// Signs in with the console token; the session cookie.

@@ -88,22 +88,26 @@ public enum FreePort {
 
 /// A TCP connection to a loopback port.
 public enum LoopbackSocket {
-    /// The connected descriptor (the caller closes it), or nil when nothing listens.
+    /// The connected descriptor (the caller closes it), or nil when nothing listens. A connect cut
+    /// short by a signal (the suite starts and reaps processes by the dozen: SIGCHLD) or by a
+    /// momentary shortage is tried again on a new socket; only a refusal means nothing listens.
     public static func connect(port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
+        for _ in 0..<5 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return nil }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if connected == 0 { return fd }
+            let failure = errno
             close(fd)
-            return nil
+            if failure == ECONNREFUSED { return nil }
         }
-        return fd
+        return nil
     }
 }
 
