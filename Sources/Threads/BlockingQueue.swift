@@ -31,10 +31,16 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     @inlinable
     public func push(_ item: Item) -> Bool {
         condition.lock()
-        defer { condition.unlock() }
-        guard !state.closed else { return false }
+        guard !state.closed else {
+            condition.unlock()
+            return false
+        }
         state.waiting.append(item)
-        condition.signal()
+        let wake = state.sleeping > 0
+        condition.unlock()
+        // Signalled once the lock is free, so the woken taker does not wake only to wait for it;
+        // and only when a taker sleeps (one that has not yet gone to sleep sees the item first).
+        if wake { condition.signal() }
         return true
     }
 
