@@ -20,6 +20,12 @@ struct Bench {
         var processed: Double
         var workerMicrosPerJob: Double
         var redisMicrosPerJob: Double
+        /// Times the worker's threads went to sleep waiting (voluntary context switches), and
+        /// reads Redis served (`total_reads_processed`: about one per round trip), per job. Counts,
+        /// not times: a noisy machine moves them far less than the CPU figures, and they say what
+        /// a change did to the wake-ups and round trips a job costs.
+        var sleepsPerJob: Double
+        var redisReadsPerJob: Double
         var latencyP50: Double?
         var latencyP99: Double?
         var peakRSSMB: Double
@@ -31,6 +37,8 @@ struct Bench {
                 "process \(Self.int(processed)) jobs/s",
                 "worker CPU \(String(format: "%.1f", workerMicrosPerJob)) µs/job",
                 "redis CPU \(String(format: "%.1f", redisMicrosPerJob)) µs/job",
+                "worker sleeps \(String(format: "%.2f", sleepsPerJob))/job",
+                "redis reads \(String(format: "%.3f", redisReadsPerJob))/job",
             ]
             if let latencyP50, let latencyP99 {
                 parts.append("latency p50 \(String(format: "%.2f", latencyP50)) ms p99 \(String(format: "%.2f", latencyP99)) ms")
@@ -62,7 +70,8 @@ struct Bench {
                 enqueueBatched: mid(all.map(\.enqueueBatched)), enqueueSingle: midOptional(all.map(\.enqueueSingle)),
                 enqueueSingleConcurrent: midOptional(all.map(\.enqueueSingleConcurrent)),
                 processed: mid(all.map(\.processed)), workerMicrosPerJob: mid(all.map(\.workerMicrosPerJob)),
-                redisMicrosPerJob: mid(all.map(\.redisMicrosPerJob)), latencyP50: midOptional(all.map(\.latencyP50)),
+                redisMicrosPerJob: mid(all.map(\.redisMicrosPerJob)), sleepsPerJob: mid(all.map(\.sleepsPerJob)),
+                redisReadsPerJob: mid(all.map(\.redisReadsPerJob)), latencyP50: midOptional(all.map(\.latencyP50)),
                 latencyP99: midOptional(all.map(\.latencyP99)), peakRSSMB: mid(all.map(\.peakRSSMB)))
         }
     }
@@ -106,13 +115,17 @@ struct Bench {
         let configuration = ConsumerConfiguration(queues: [queue], concurrency: concurrency, gracePeriod: .seconds(5))
         let consumer = StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: logger)
         let redisCPUBefore = try await Self.redisCPU(pool)
+        let redisReadsBefore = try await Self.redisReads(pool)
+        let sleepsBefore = Self.processSleeps()
         let cpuBefore = Self.processCPU()
         let rss = RSSSampler()
         async let consuming: Void = consumer.run()
         async let sampling: Void = rss.run()
         await marks.waitUntilDone()
         let cpuAfter = Self.processCPU()
+        let sleepsAfter = Self.processSleeps()
         let redisCPUAfter = try await Self.redisCPU(pool)
+        let redisReadsAfter = try await Self.redisReads(pool)
         let (first, last) = marks.span
         let processed = Double(jobs - 1) / Self.seconds(last - first)
 
@@ -162,6 +175,8 @@ struct Bench {
             enqueueBatched: enqueueBatched, enqueueSingle: single, enqueueSingleConcurrent: singleConcurrent, processed: processed,
             workerMicrosPerJob: (cpuAfter - cpuBefore) * 1e6 / Double(jobs),
             redisMicrosPerJob: (redisCPUAfter - redisCPUBefore) * 1e6 / Double(jobs),
+            sleepsPerJob: Double(sleepsAfter - sleepsBefore) / Double(jobs),
+            redisReadsPerJob: Double(redisReadsAfter - redisReadsBefore) / Double(jobs),
             latencyP50: p50, latencyP99: p99, peakRSSMB: rss.peakMB)
     }
 
@@ -220,6 +235,22 @@ struct Bench {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// The process's voluntary context switches so far, all threads.
+    static func processSleeps() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_nvcsw
+    }
+
+    /// Redis's `total_reads_processed` so far (the two INFO calls around a run add two).
+    static func redisReads(_ pool: RedisPool) async throws -> Int {
+        let info = try await pool.send("INFO", "stats").string ?? ""
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("total_reads_processed:") {
+            return Int(line.dropFirst("total_reads_processed:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
     }
 
     static func redisCPU(_ pool: RedisPool) async throws -> Double {
