@@ -36,7 +36,12 @@ struct ConsoleHarness {
                 ["console"] + h.common + ["--host", "127.0.0.1", "--port", String(port)] + arguments,
                 environment: environment.merging(extra) { _, given in given })
             if await eventually(
-                timeout: .seconds(20), { !process.isRunning || HTTPProbe.get(port: port, path: "/healthz")?.status == 200 }),
+                timeout: .seconds(20),
+                {
+                    !process.isRunning
+                        || (ListeningSocket.isHeld(port: port, by: process.pid)
+                            && HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
+                }),
                 process.isRunning
             {
                 started = (process, port)

@@ -273,7 +273,9 @@ import Testing
     @Test func qdrantDownStopsTheRunNamingItAndSayingWhatWasAlreadyRemoved() async throws {
         let world = try await World()
         try await world.seedBoth()
-        let closed = "http://127.0.0.1:\(try FreePort.find())"
+        let closedPort = try ClosedPort()
+        defer { withExtendedLifetime(closedPort) {} }
+        let closed = "http://127.0.0.1:\(closedPort.port)"
         let report = await world.run(PrivacyRequest(phone: Self.anaPhone, forget: true, requestedBy: "test"), qdrantURL: closed)
         let failed = try #require(report.failed)
         #expect(failed.hasPrefix("Qdrant:"))
@@ -291,7 +293,9 @@ import Testing
         try await world.seedBoth()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let closed = ChatwootClient(baseURL: "http://127.0.0.1:\(try FreePort.find())", apiToken: "cw", http: HTTPClient())
+        let closedPort = try ClosedPort()
+        defer { withExtendedLifetime(closedPort) {} }
+        let closed = ChatwootClient(baseURL: "http://127.0.0.1:\(closedPort.port)", apiToken: "cw", http: HTTPClient())
         let data = PersonalData(
             pool: world.pool, keys: world.keys, account: 1, qdrant: world.services.qdrant, chatwoot: closed, blobs: world.blobs,
             mirror: world.mirror, queues: StageGraph.queues)
@@ -313,9 +317,11 @@ import Testing
     @Test func aBlobStoreDownStopsTheRunAndTheNextRunFindsWhatWasLeft() async throws {
         let world = try await World()
         try await world.seedBoth()
+        let closedPort = try ClosedPort()
+        defer { withExtendedLifetime(closedPort) {} }
         let closed = try BlobStore(
             location: "s3://media/switchboard",
-            s3: S3Settings(endpoint: "http://127.0.0.1:\(try FreePort.find())", accessKeyID: "AK", secretAccessKey: "sk"))
+            s3: S3Settings(endpoint: "http://127.0.0.1:\(closedPort.port)", accessKeyID: "AK", secretAccessKey: "sk"))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let down = PersonalData(

@@ -52,7 +52,7 @@ public final class SwitchboardProcess: Sendable {
     }
 
     /// Starts a process that serves HTTP on a port of its own — `arguments(port)` with a port found
-    /// free — and waits until it answers `/healthz`. A port found free can be taken by another
+    /// free — and waits until it listens there itself and answers `/healthz`. A port found free can be taken by another
     /// test's server before the process binds it; the process then exits saying the address is in
     /// use, and another port is tried.
     public static func serving(
@@ -64,7 +64,8 @@ public final class SwitchboardProcess: Sendable {
             let port = try FreePort.find()
             let process = try SwitchboardProcess(arguments(port), environment: environment)
             let answered = await eventually(timeout: timeout) {
-                !process.isRunning || HTTPProbe.get(port: port, path: "/healthz")?.status == 200
+                !process.isRunning
+                    || (ListeningSocket.isHeld(port: port, by: process.pid) && HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
             }
             if answered && process.isRunning { return (process, port) }
             if process.isRunning { process.signal(SIGKILL) }
