@@ -39,8 +39,8 @@ struct ConsoleHarness {
                 timeout: .seconds(20),
                 {
                     !process.isRunning
-                        || (ListeningSocket.isHeld(port: port, by: process.pid)
-                            && HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
+                        || (HTTPProbe.get(port: port, path: "/healthz")?.status == 200
+                            && ListeningSocket.isHeld(port: port, by: process.pid))
                 }),
                 process.isRunning
             {

@@ -25,8 +25,7 @@ public enum ListeningSocket {
         let hexPort = String(format: "%04X", port)
         var inodes: Set<String> = []
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
+            for line in readWhole(table).split(separator: "\n").dropFirst() {
                 // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
                 let columns = line.split(separator: " ", omittingEmptySubsequences: true)
                 guard columns.count > 9, columns[3] == "0A", columns[1].hasSuffix(":\(hexPort)") else { continue }
@@ -34,5 +33,26 @@ public enum ListeningSocket {
             }
         }
         return inodes
+    }
+
+    /// A `/proc` file read to its end: it says its size is 0, and a reader that trusts a size (or
+    /// stops after one page, as Foundation's did here: 27 of 3,279 lines) misses most of it.
+    static func readWhole(_ path: String) -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                bytes.append(contentsOf: chunk[..<count])
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

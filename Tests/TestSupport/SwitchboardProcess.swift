@@ -65,7 +65,7 @@ public final class SwitchboardProcess: Sendable {
             let process = try SwitchboardProcess(arguments(port), environment: environment)
             let answered = await eventually(timeout: timeout) {
                 !process.isRunning
-                    || (ListeningSocket.isHeld(port: port, by: process.pid) && HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
+                    || (HTTPProbe.get(port: port, path: "/healthz")?.status == 200 && ListeningSocket.isHeld(port: port, by: process.pid))
             }
             if answered && process.isRunning { return (process, port) }
             if process.isRunning { process.signal(SIGKILL) }
