@@ -31,16 +31,10 @@ public final class BlockingQueue<Item: Sendable>: Sendable {
     @inlinable
     public func push(_ item: Item) -> Bool {
         condition.lock()
-        guard !state.closed else {
-            condition.unlock()
-            return false
-        }
+        defer { condition.unlock() }
+        guard !state.closed else { return false }
         state.waiting.append(item)
-        let wake = state.sleeping > 0
-        condition.unlock()
-        // Signalled once the lock is free, so the woken taker does not wake only to wait for it;
-        // and only when a taker sleeps (one that has not yet gone to sleep sees the item first).
-        if wake { condition.signal() }
+        condition.signal()
         return true
     }
 
