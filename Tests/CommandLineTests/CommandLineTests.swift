@@ -198,21 +198,21 @@ import Testing
         let h = ProcessHarness(server: server)
         defer { h.client.close() }
         let (consumer, port) = try await SwitchboardProcess.serving { ["consumer"] + h.common + ["--metrics-port", String($0)] }
-        #expect(HTTPProbe.get(port: port, path: "/readyz")?.status == 200)
+        #expect(await HTTPProbe.get(port: port, path: "/readyz")?.status == 200)
         try await h.enqueue(kind: "noop", payload: "{}", count: 3)
         try await h.enqueue(kind: "fail", payload: #"{"permanent": true}"#)
         #expect(
             await eventually {
-                let body = HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
+                let body = await HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
                 return body.contains(#"switchboard_jobs_total{queue="diagnostics",outcome="done"} 3"#)
                     && body.contains(#"switchboard_dead_letters_total{queue="diagnostics"} 1"#)
             })
-        let body = HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
+        let body = await HTTPProbe.get(port: port, path: "/metrics")?.body ?? ""
         #expect(body.contains("switchboard_job_duration_seconds_bucket"))
         #expect(body.contains("switchboard_jobs_in_flight"))
         server.stop(graceful: false)
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/readyz")?.status == 503 })
-        #expect(HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
+        #expect(await eventually { await HTTPProbe.get(port: port, path: "/readyz")?.status == 503 })
+        #expect(await HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
     }
@@ -237,8 +237,9 @@ import Testing
         let line = consumer.log.split(separator: "\n").first { $0.contains("Redis durability") }.map(String.init) ?? ""
         #expect(line.contains(" \(level) ") && line.contains("redis.persistence=\(mode)"), "\(line)")
         for other in ["critical", "warning", "notice"] where other != level { #expect(!line.contains(" \(other) "), "\(line)") }
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/readyz")?.body.contains("durability \(mode)") == true })
-        #expect(HTTPProbe.get(port: port, path: "/metrics")?.body.contains(#"switchboard_redis_persistence{mode="\#(mode)"} 1"#) == true)
+        #expect(await eventually { await HTTPProbe.get(port: port, path: "/readyz")?.body.contains("durability \(mode)") == true })
+        #expect(
+            await HTTPProbe.get(port: port, path: "/metrics")?.body.contains(#"switchboard_redis_persistence{mode="\#(mode)"} 1"#) == true)
         consumer.signal(SIGTERM)
         #expect(await consumer.waitForExit() == 0)
     }

@@ -38,9 +38,9 @@ struct ConsoleHarness {
             if await eventually(
                 timeout: .seconds(20),
                 {
-                    !process.isRunning
-                        || (HTTPProbe.get(port: port, path: "/healthz")?.status == 200
-                            && ListeningSocket.isHeld(port: port, by: process.pid))
+                    guard process.isRunning else { return true }
+                    guard await HTTPProbe.get(port: port, path: "/healthz")?.status == 200 else { return false }
+                    return ListeningSocket.isHeld(port: port, by: process.pid)
                 }),
                 process.isRunning
             {

@@ -43,30 +43,32 @@ import Testing
             ], stdout: .capture, mergeStandardError: true)
         defer { prometheus.signal(SIGKILL) }
 
-        func query(_ expression: String) -> [String: Any]? {
+        func query(_ expression: String) async -> [String: Any]? {
             var components = URLComponents()
             components.path = "/api/v1/query"
             components.queryItems = [URLQueryItem(name: "query", value: expression)]
-            guard let path = components.string, let reply = HTTPProbe.get(port: port, path: path), reply.status == 200 else { return nil }
+            guard let path = components.string, let reply = await HTTPProbe.get(port: port, path: path), reply.status == 200 else {
+                return nil
+            }
             return jsonFields(Array(reply.body.utf8))
         }
-        func value(_ expression: String) -> String? {
-            let result = (query(expression)?["data"] as? [String: Any])?["result"] as? [[String: Any]]
+        func value(_ expression: String) async -> String? {
+            let result = (await query(expression)?["data"] as? [String: Any])?["result"] as? [[String: Any]]
             return (result?.first?["value"] as? [Any])?.last as? String
         }
 
         #expect(
             await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
-                value(#"switchboard_queue_dead{queue="diagnostics"}"#) == "3"
+                await value(#"switchboard_queue_dead{queue="diagnostics"}"#) == "3"
             },
             "\(prometheus.standardOutput.suffix(2000))")
-        #expect(value(#"switchboard_queue_paused{queue="blobs"}"#) == "1")
-        #expect(value(#"switchboard_queue_consumers{queue="diagnostics"}"#) == "1")
-        #expect(value("switchboard_redis_up") == "1")
-        #expect(value(#"sum(switchboard_jobs_total{queue="diagnostics", outcome="dead"})"#) == "3")
+        #expect(await value(#"switchboard_queue_paused{queue="blobs"}"#) == "1")
+        #expect(await value(#"switchboard_queue_consumers{queue="diagnostics"}"#) == "1")
+        #expect(await value("switchboard_redis_up") == "1")
+        #expect(await value(#"sum(switchboard_jobs_total{queue="diagnostics", outcome="dead"})"#) == "3")
 
         // The rules load and evaluate in the real Prometheus.
-        let ruleReply = try #require(HTTPProbe.get(port: port, path: "/api/v1/rules"))
+        let ruleReply = try #require(await HTTPProbe.get(port: port, path: "/api/v1/rules"))
         let groups = ((jsonFields(Array(ruleReply.body.utf8))["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []
         let loaded = groups.flatMap { ($0["rules"] as? [[String: Any]]) ?? [] }
         #expect(loaded.count == 8, "\(ruleReply.body)")
@@ -80,9 +82,9 @@ import Testing
             .compactMap { $0["expr"] as? String }
         #expect(expressions.count >= 10)
         for expression in expressions {
-            #expect(query(expression)?["status"] as? String == "success", "\(expression)")
+            #expect(await query(expression)?["status"] as? String == "success", "\(expression)")
         }
-        #expect(value(#"max by (queue) (switchboard_queue_dead{queue="diagnostics"})"#) == "3")
+        #expect(await value(#"max by (queue) (switchboard_queue_dead{queue="diagnostics"})"#) == "3")
 
         prometheus.signal(SIGTERM)
         #expect(await prometheus.wait(timeout: .seconds(20)) != nil)

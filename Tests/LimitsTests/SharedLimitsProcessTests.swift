@@ -236,7 +236,7 @@ import Testing
         #expect(model.arrivals.count == 20, "each message failed once and was answered once")
         let held = try await d.held()
         #expect(held["held_interactive", default: 0] >= 10, "the burst was held back many times: \(held)")
-        let metrics = HTTPProbe.get(port: metricsPort, path: "/metrics")?.body ?? ""
+        let metrics = await HTTPProbe.get(port: metricsPort, path: "/metrics")?.body ?? ""
         #expect(
             metrics.contains(#"switchboard_service_calls_held_total{service="groq",priority="interactive",reason="rate"}"#), "\(metrics)")
         #expect(metrics.contains(#"switchboard_jobs_total{queue="generate",outcome="throttled"}"#))

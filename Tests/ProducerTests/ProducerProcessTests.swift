@@ -20,7 +20,7 @@ import Testing
             "BLOB_STORE": "file://" + folder.appendingPathComponent("blobs").path, "LOG_LEVEL": "debug",
             "VOICE_UPLOAD_TOKEN_FILE": emptyFile.path,
         ]) { port in ["producer", "--redis", server.url, "--host", "127.0.0.1", "--port", String(port)] }
-        let ready = try #require(HTTPProbe.get(port: port, path: "/readyz"))
+        let ready = try #require(await HTTPProbe.get(port: port, path: "/readyz"))
         #expect(ready.status == 200 && ready.body.contains(#""durability":"none: Redis persists nothing"#), "\(ready.body)")
         let body = Fixtures.guestyReservation()
         let headers = ProducerHarness.svixHeaders(body, id: "msg_file_secret")
@@ -39,7 +39,7 @@ import Testing
         _ = try await LoopbackHTTP.send(
             port: port, path: "/webhooks/aircall", headers: [("Content-Type", "application/json")],
             body: Array(Fixtures.aircall(token: "wrong").utf8))
-        let metrics = try #require(HTTPProbe.get(port: port, path: "/metrics"))
+        let metrics = try #require(await HTTPProbe.get(port: port, path: "/metrics"))
         #expect(
             metrics.body.contains(#"switchboard_http_requests_total{route="/webhooks/guesty",status="202"} 1"#),
             "\(metrics.body.prefix(2000))")
@@ -130,7 +130,7 @@ import Testing
             "POST /webhooks/chatwoot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"event\":")
         let silent = try RawConnection(port: port)
         // Let the producer see the head (the handler is then waiting for the rest of the body).
-        #expect(await eventually { HTTPProbe.get(port: port, path: "/healthz")?.status == 200 })
+        #expect(await eventually { await HTTPProbe.get(port: port, path: "/healthz")?.status == 200 })
         let stopped = ContinuousClock.now
         producer.signal(SIGTERM)
         let status = await producer.waitForExit(timeout: .seconds(15))
@@ -188,7 +188,8 @@ import Testing
         signalled.set(signalledAt)
         producer.signal(SIGTERM)
         #expect(
-            await eventually(timeout: .seconds(3)) { HTTPProbe.get(port: port, path: "/readyz")?.status == 503 }, "readyz says draining")
+            await eventually(timeout: .seconds(3)) { await HTTPProbe.get(port: port, path: "/readyz")?.status == 503 },
+            "readyz says draining")
         #expect(await producer.waitForExit(timeout: .seconds(15)) == 0, "\(producer.log)")
         #expect(await eventually { sender.isFinished })
         let all = results.value

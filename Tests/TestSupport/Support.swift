@@ -111,11 +111,13 @@ public enum LoopbackSocket {
     }
 }
 
-/// A GET for checking the monitoring listener from synchronous code.
+/// A GET for checking a listener. Its blocking exchange runs on a thread of its own: probing a
+/// process that is starting under load can wait seconds for an answer, and a wait on Swift's
+/// cooperative pool (two threads here) stalled every test in the run with it.
 public enum HTTPProbe {
     /// Returns the status code and body, or nil when nothing answers.
-    public static func get(port: Int, path: String) -> (status: Int, body: String)? {
-        guard let reply = try? LoopbackHTTP.exchange(port: port, method: "GET", path: path, timeout: 5) else { return nil }
+    public static func get(port: Int, path: String) async -> (status: Int, body: String)? {
+        guard let reply = try? await LoopbackHTTP.send(port: port, method: "GET", path: path, timeout: 5) else { return nil }
         return (reply.status, reply.text)
     }
 }

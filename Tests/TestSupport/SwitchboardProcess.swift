@@ -64,8 +64,9 @@ public final class SwitchboardProcess: Sendable {
             let port = try FreePort.find()
             let process = try SwitchboardProcess(arguments(port), environment: environment)
             let answered = await eventually(timeout: timeout) {
-                !process.isRunning
-                    || (HTTPProbe.get(port: port, path: "/healthz")?.status == 200 && ListeningSocket.isHeld(port: port, by: process.pid))
+                guard process.isRunning else { return true }
+                guard await HTTPProbe.get(port: port, path: "/healthz")?.status == 200 else { return false }
+                return ListeningSocket.isHeld(port: port, by: process.pid)
             }
             if answered && process.isRunning { return (process, port) }
             if process.isRunning { process.signal(SIGKILL) }
