@@ -69,10 +69,10 @@ struct AutoscaleBenchCommand: AsyncParsableCommand {
     }
 
     private func round(_ title: String, _ autoscaler: Autoscaler, _ engine: FakeDockerEngine, _ pool: RedisPool) async throws {
-        let before = try await GaugesCommand.redisCPU(pool)
+        let before = try await RedisUsage.read(pool).cpuSeconds
         let calls = engine.requests.count
         let changes = engine.updates.value.count
-        let cpuBefore = Bench.processCPU()
+        let cpuBefore = ProcessUsage.now().cpuSeconds
         var times: [Double] = []
         for _ in 0..<steps {
             let start = ContinuousClock.now
@@ -80,8 +80,8 @@ struct AutoscaleBenchCommand: AsyncParsableCommand {
             let took = ContinuousClock.now - start
             times.append(Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
         }
-        let cpuAfter = Bench.processCPU()
-        let cpu = try await GaugesCommand.redisCPU(pool) - before
+        let cpuAfter = ProcessUsage.now().cpuSeconds
+        let cpu = try await RedisUsage.read(pool).cpuSeconds - before
         times.sort()
         print(
             String(

@@ -114,18 +114,14 @@ struct Bench {
         let registry = JobRegistry([Self.benchKind(marks: marks)])
         let configuration = ConsumerConfiguration(queues: [queue], concurrency: concurrency, gracePeriod: .seconds(5))
         let consumer = StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: logger)
-        let redisCPUBefore = try await Self.redisCPU(pool)
-        let redisReadsBefore = try await Self.redisReads(pool)
-        let sleepsBefore = Self.processSleeps()
-        let cpuBefore = Self.processCPU()
+        let redisBefore = try await RedisUsage.read(pool)
+        let before = ProcessUsage.now()
         let rss = RSSSampler()
         async let consuming: Void = consumer.run()
         async let sampling: Void = rss.run()
         await marks.waitUntilDone()
-        let cpuAfter = Self.processCPU()
-        let sleepsAfter = Self.processSleeps()
-        let redisCPUAfter = try await Self.redisCPU(pool)
-        let redisReadsAfter = try await Self.redisReads(pool)
+        let after = ProcessUsage.now()
+        let redisAfter = try await RedisUsage.read(pool)
         let (first, last) = marks.span
         let processed = Double(jobs - 1) / Self.seconds(last - first)
 
@@ -173,10 +169,10 @@ struct Bench {
         try await Self.cleanUp(pool: pool, prefix: prefix)
         return Figures(
             enqueueBatched: enqueueBatched, enqueueSingle: single, enqueueSingleConcurrent: singleConcurrent, processed: processed,
-            workerMicrosPerJob: (cpuAfter - cpuBefore) * 1e6 / Double(jobs),
-            redisMicrosPerJob: (redisCPUAfter - redisCPUBefore) * 1e6 / Double(jobs),
-            sleepsPerJob: Double(sleepsAfter - sleepsBefore) / Double(jobs),
-            redisReadsPerJob: Double(redisReadsAfter - redisReadsBefore) / Double(jobs),
+            workerMicrosPerJob: (after.cpuSeconds - before.cpuSeconds) * 1e6 / Double(jobs),
+            redisMicrosPerJob: (redisAfter.cpuSeconds - redisBefore.cpuSeconds) * 1e6 / Double(jobs),
+            sleepsPerJob: Double(after.sleeps - before.sleeps) / Double(jobs),
+            redisReadsPerJob: Double(redisAfter.reads - redisBefore.reads) / Double(jobs),
             latencyP50: p50, latencyP99: p99, peakRSSMB: rss.peakMB)
     }
 
@@ -229,40 +225,6 @@ struct Bench {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         return sorted[min(Int(Double(sorted.count - 1) * p + 0.5), sorted.count - 1)]
-    }
-
-    static func processCPU() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
-    /// The process's voluntary context switches so far, all threads.
-    static func processSleeps() -> Int {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return usage.ru_nvcsw
-    }
-
-    /// Redis's `total_reads_processed` so far (the two INFO calls around a run add two).
-    static func redisReads(_ pool: RedisPool) async throws -> Int {
-        let info = try await pool.send("INFO", "stats").string ?? ""
-        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("total_reads_processed:") {
-            return Int(line.dropFirst("total_reads_processed:".count).trimmingCharacters(in: .whitespaces)) ?? 0
-        }
-        return 0
-    }
-
-    static func redisCPU(_ pool: RedisPool) async throws -> Double {
-        let info = try await pool.send("INFO", "cpu").string ?? ""
-        var total = 0.0
-        for line in info.split(whereSeparator: \.isNewline) {
-            let parts = line.split(separator: ":")
-            if parts.count == 2, parts[0] == "used_cpu_sys" || parts[0] == "used_cpu_user" {
-                total += Double(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
-            }
-        }
-        return total
     }
 
     static func cleanUp(pool: RedisPool, prefix: String) async throws {

@@ -43,7 +43,7 @@ struct GaugesCommand: AsyncParsableCommand {
     }
 
     private func round(_ title: String, _ inspector: Inspector, _ queues: [String], _ pool: RedisPool) async throws {
-        let before = try await Self.redisCPU(pool)
+        let before = try await RedisUsage.read(pool).cpuSeconds
         var times: [Double] = []
         for _ in 0..<reads {
             let start = ContinuousClock.now
@@ -51,21 +51,11 @@ struct GaugesCommand: AsyncParsableCommand {
             let took = ContinuousClock.now - start
             times.append(Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
         }
-        let cpu = try await Self.redisCPU(pool) - before
+        let cpu = try await RedisUsage.read(pool).cpuSeconds - before
         times.sort()
         print(
             String(
                 format: "  %@: median %.3f ms, p99 %.3f ms per read; Redis CPU %.0f µs per read", title,
                 times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], cpu * 1e6 / Double(reads)))
-    }
-
-    /// Seconds of CPU the Redis server has used (user + system).
-    static func redisCPU(_ pool: RedisPool) async throws -> Double {
-        let info = try await pool.send("INFO", "cpu").string ?? ""
-        var total = 0.0
-        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("used_cpu_sys:") || line.hasPrefix("used_cpu_user:") {
-            total += Double(line.split(separator: ":").last ?? "") ?? 0
-        }
-        return total
     }
 }

@@ -63,11 +63,11 @@ struct LimitsCommand: AsyncParsableCommand {
             for (name, limit) in cases {
                 let prefix = "bench-limits-\(UUID().uuidString.prefix(8))"
                 let gate = SharedServiceGate(pool: pool, keys: Keys(prefix: prefix), limits: ServiceLimits([.groq: limit]), logger: logger)
-                let redisBefore = try await Bench.redisCPU(pool)
-                let before = Bench.processCPU()
+                let redisBefore = try await RedisUsage.read(pool).cpuSeconds
+                let before = ProcessUsage.now().cpuSeconds
                 try await Self.hammer(gate, calls: calls, concurrency: concurrency)
-                let worker = (Bench.processCPU() - before) * 1e6 / Double(calls)
-                let redisCost = (try await Bench.redisCPU(pool) - redisBefore) * 1e6 / Double(calls)
+                let worker = (ProcessUsage.now().cpuSeconds - before) * 1e6 / Double(calls)
+                let redisCost = (try await RedisUsage.read(pool).cpuSeconds - redisBefore) * 1e6 / Double(calls)
                 try await Bench.cleanUp(pool: pool, prefix: prefix)
                 costs[name, default: []].append((worker, redisCost))
                 line.append("\(name) \(String(format: "%.1f", worker)) µs worker + \(String(format: "%.1f", redisCost)) µs redis")

@@ -35,15 +35,7 @@ struct ConsoleHarness {
             let process = try SwitchboardProcess(
                 ["console"] + h.common + ["--host", "127.0.0.1", "--port", String(port)] + arguments,
                 environment: environment.merging(extra) { _, given in given })
-            if await eventually(
-                timeout: .seconds(20),
-                {
-                    guard process.isRunning else { return true }
-                    guard await HTTPProbe.get(port: port, path: "/healthz")?.status == 200 else { return false }
-                    return ListeningSocket.isHeld(port: port, by: process.pid)
-                }),
-                process.isRunning
-            {
+            if await eventually(timeout: .seconds(20), { await process.serves(on: port) || !process.isRunning }), process.isRunning {
                 started = (process, port)
                 break
             }

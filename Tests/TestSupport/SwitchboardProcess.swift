@@ -51,6 +51,14 @@ public final class SwitchboardProcess: Sendable {
         await child.wait(timeout: timeout)
     }
 
+    /// True once this very process listens on `port` and answers `/healthz` there. Something
+    /// answering is not enough: another test's server that took the port first answers the same
+    /// probe (even the same console token) and may go away mid-test.
+    public func serves(on port: Int) async -> Bool {
+        guard await HTTPProbe.get(port: port, path: "/healthz")?.status == 200 else { return false }
+        return ListeningSocket.isHeld(port: port, by: pid)
+    }
+
     /// Starts a process that serves HTTP on a port of its own — `arguments(port)` with a port found
     /// free — and waits until it listens there itself and answers `/healthz`. A port found free can be taken by another
     /// test's server before the process binds it; the process then exits saying the address is in
@@ -63,11 +71,7 @@ public final class SwitchboardProcess: Sendable {
         for _ in 0..<5 {
             let port = try FreePort.find()
             let process = try SwitchboardProcess(arguments(port), environment: environment)
-            let answered = await eventually(timeout: timeout) {
-                guard process.isRunning else { return true }
-                guard await HTTPProbe.get(port: port, path: "/healthz")?.status == 200 else { return false }
-                return ListeningSocket.isHeld(port: port, by: process.pid)
-            }
+            let answered = await eventually(timeout: timeout) { await process.serves(on: port) || !process.isRunning }
             if answered && process.isRunning { return (process, port) }
             if process.isRunning { process.signal(SIGKILL) }
             _ = await process.waitForExit(timeout: .seconds(5))
