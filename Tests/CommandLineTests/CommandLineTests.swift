@@ -193,6 +193,23 @@ import Testing
 }
 
 @Suite struct MonitoringTests {
+    /// Two processes drawn to one port: the second cannot bind it and exits, but until it does the
+    /// port answers its probe all the same — the other's. Ready means holding the socket.
+    @Test func aPortAnsweredByAnotherProcessIsNotServedByThisOne() async throws {
+        let server = try await RedisServer()
+        let h = ProcessHarness(server: server)
+        defer { h.client.close() }
+        let (first, port) = try await SwitchboardProcess.serving { ["consumer"] + h.common + ["--metrics-port", String($0)] }
+        let second = try SwitchboardProcess(["consumer"] + h.common + ["--metrics-port", String(port)])
+        #expect(await HTTPProbe.get(port: port, path: "/healthz")?.status == 200)
+        #expect(await second.serves(on: port) == false)
+        #expect(await first.serves(on: port))
+        let refused = await second.waitForExit(timeout: .seconds(20))
+        #expect(refused != nil && refused != 0, "\(second.log.suffix(1000))")
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+    }
+
     @Test func metricsHealthAndReadiness() async throws {
         let server = try await RedisServer()
         let h = ProcessHarness(server: server)
