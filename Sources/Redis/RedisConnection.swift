@@ -8,8 +8,6 @@ final class RedisConnection {
     private let endpoint: RedisEndpoint
     private let commandTimeout: Duration
     private var currentTimeout: Duration
-    /// When the connection last carried a round trip.
-    private(set) var lastUsed = ContinuousClock.now
     /// The protocol bytes of the batch being written, reused from batch to batch.
     private var encoding = CommandEncoding()
     /// Builds each reply's value as hiredis parses it.
@@ -87,7 +85,6 @@ final class RedisConnection {
             }
             replies.append(reader.take())
         }
-        lastUsed = ContinuousClock.now
         return replies
     }
 
@@ -121,18 +118,47 @@ final class RedisConnection {
         return reader.take()
     }
 
+    /// The socket: the client's thread polls it, and callers write to it under the client's lock
+    /// (`writeSome`, `peerHasClosed`) while the thread owns everything else.
+    var descriptor: Int32 { context.pointee.fd }
+
+    /// Reads what the socket holds (one `read`: call it once `poll` finds the socket readable) and
+    /// appends every reply now complete; a reply still arriving stays in hiredis' buffer. Throws
+    /// the reason on an end of stream, an I/O error or bytes that are not the Redis protocol.
+    func readReplies(into replies: inout [RedisValue]) throws(ConnectionFailure) {
+        if redisBufferRead(context) != REDIS_OK { throw ConnectionFailure(reason: Self.errorText(context)) }
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            if redisGetReplyFromReader(context, &raw) != REDIS_OK { throw ConnectionFailure(reason: Self.errorText(context)) }
+            guard raw != nil else { return }
+            replies.append(reader.take())
+        }
+    }
+
+    /// Writes as much of `bytes` as the socket takes now, never waiting: the count written (0 when
+    /// its buffer is full), or why the connection is lost.
+    static func writeSome(_ socket: Int32, _ bytes: UnsafeRawBufferPointer) -> Result<Int, ConnectionFailure> {
+        while true {
+            let sent = send(socket, bytes.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            if sent >= 0 { return .success(sent) }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return .success(0) }
+            return .failure(ConnectionFailure(reason: String(cString: strerror(errno))))
+        }
+    }
+
     /// Whether the server has closed the connection (or reset it) while it sat idle: an end of
     /// stream, an error or stray bytes wait on the socket. Costs one `poll`, no blocking; a
     /// connection found so is replaced before anything is written on it, so a command never goes
     /// out on a socket already known dead.
-    func peerHasClosed() -> Bool {
-        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+    static func peerHasClosed(_ socket: Int32) -> Bool {
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         guard poll(&descriptor, 1, 0) > 0 else { return false }
         if descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return true }
         // Readable while no reply is owed: the end of the stream, or bytes nothing asked for
         // (either way the connection cannot be trusted with a request).
         var byte: UInt8 = 0
-        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        let peeked = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         return peeked >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
@@ -159,4 +185,10 @@ final class RedisConnection {
         let (seconds, attoseconds) = duration.components
         return Foundation.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
     }
+}
+
+/// Why a connection cannot go on: an end of stream, an I/O error, a protocol error (the text hiredis
+/// or the system gives).
+struct ConnectionFailure: Error {
+    var reason: String
 }
