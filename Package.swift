@@ -34,7 +34,7 @@ let package = Package(
             name: "CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        // The one queue between Swift tasks and the threads that own hiredis' and curl's handles.
+        // The one queue between Swift tasks and the threads that own curl's handles.
         .target(name: "Threads"),
         .target(
             name: "Services",
@@ -44,7 +44,6 @@ let package = Package(
             name: "Redis",
             dependencies: [
                 "CHiredis",
-                "Threads",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

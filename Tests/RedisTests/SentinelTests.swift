@@ -47,7 +47,9 @@ import Testing
         // Read through the client, which may meet the demoted master mid-resync for a moment.
         #expect(
             await eventually(timeout: .seconds(10)) { (try? await client.send("GET", "before"))?.string == "1" },
-            "what was replicated is there")
-        #expect(try await group.second.command("GET", "before").string == "1", "and on the new master itself")
+            "what was replicated is there; the sentinel's log:\n\(group.sentinelLog)")
+        #expect(
+            try await group.second.command("GET", "before").string == "1",
+            "and on the new master itself; the sentinel's log:\n\(group.sentinelLog)")
     }
 }

@@ -29,6 +29,7 @@ public final class RedisSentinelGroup: Sendable {
             port \(port)
             bind 127.0.0.1
             dir \(directory.path)
+            logfile \(directory.appendingPathComponent("sentinel.log").path)
             sentinel monitor \(masterName) 127.0.0.1 \(first.port) 1
             sentinel down-after-milliseconds \(masterName) 60000
             sentinel failover-timeout \(masterName) 5000
@@ -94,6 +95,12 @@ public final class RedisSentinelGroup: Sendable {
             return (try? await server.command("ROLE"))?.array?.first?.string == "master"
         }
         guard moved else { throw TestFailure("no failover within \(timeout)") }
+    }
+
+    /// The sentinel's log (its last 60 lines): what it judged and did, for a failing test to show.
+    public var sentinelLog: String {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("sentinel.log"), encoding: .utf8)) ?? "(no sentinel log)"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(60).joined(separator: "\n")
     }
 
     func sentinelCommand(_ arguments: String...) async throws -> RedisValue {
