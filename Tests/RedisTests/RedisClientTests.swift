@@ -284,6 +284,28 @@ import Testing
         await #expect(throws: RedisError.closed) { try await client.send("PING") }
     }
 
+    /// Closing the client refuses new calls at once, yet the round trip under way (a BLPOP) still
+    /// gets its reply; then the thread ends the connection.
+    @Test func closingLetsTheRoundTripUnderWayFinishThenEndsTheConnection() async throws {
+        let server = try await RedisServer()
+        let client = RedisClient(endpoint: server.endpoint)
+        let id = try #require(try await client.send("CLIENT", "ID").integer)
+        let blocked = Task { try await client.send(RedisCommand("BLPOP", ["go", "30"], blocksFor: .seconds(30))) }
+        let written = await eventually(timeout: .seconds(5), every: .milliseconds(2)) {
+            let clients = (try? await server.command("CLIENT", "LIST").string) ?? ""
+            return clients.split(separator: "\n").contains { $0.hasPrefix("id=\(id) ") && $0.contains("cmd=blpop") }
+        }
+        try #require(written, "the BLPOP is under way")
+        client.close()
+        await #expect(throws: RedisError.closed) { try await client.send("PING") }
+        _ = try await server.command("LPUSH", "go", "now")
+        #expect(try await blocked.value == .array([.string("go"), .string("now")]))
+        let ended = await eventually(timeout: .seconds(5)) {
+            !((try? await server.command("CLIENT", "LIST").string) ?? "id=\(id) ").contains("id=\(id) ")
+        }
+        #expect(ended, "the connection is closed once nothing is owed on it")
+    }
+
     /// Every connection of the client is cut again and again while 2,000 writes are under way:
     /// each call either succeeds or fails as a connection problem, a failed one succeeds when tried
     /// again, and every write is there at the end — none lost, none refused for another reason.
