@@ -1,8 +1,11 @@
 import CHiredis
 import Foundation
 
-/// A blocking hiredis connection. Not `Sendable`: it is created, used and freed on the one thread
-/// that owns it (a `RedisClient`'s), so the C handle never crosses threads.
+/// A hiredis connection. Not `Sendable`: it is created, read and freed on the one thread that owns
+/// it (a `RedisClient`'s, or the Sentinel watch's), so the C handle never crosses threads; a
+/// client's callers only write to its socket (`descriptor`), under the client's lock, while the
+/// client says it is open. `run` and `next` block (connection setup, the Sentinel subscription);
+/// a client's thread polls the socket and reads what is there (`readReplies`).
 final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
     private let endpoint: RedisEndpoint
