@@ -154,14 +154,13 @@ final class ClientLink: Sendable {
         state.blocks = request.blocksFor
         state.encoding.reset()
         request.encode(into: &state.encoding)
-        let bytes = state.encoding.bytes
-        switch bytes.withUnsafeBytes({ RedisConnection.writeSome(socket, $0) }) {
-        case .success(let written) where written == bytes.count:
+        switch RedisConnection.writeRoundTrip(state.encoding.bytes, to: socket) {
+        case .whole:
             return
-        case .success(let written):
-            state.unsent = Array(bytes[written...])
-        case .failure(let failure):
-            state.broken = failure.reason
+        case .rest(let rest):
+            state.unsent = rest
+        case .failed(let reason):
+            state.broken = reason
         }
         wake(&state)
     }

@@ -20,9 +20,8 @@ struct ConnectionThread {
     private var repliesUsed = 0
     /// Requests answered since the shared count was last brought down.
     private var answeredUncounted = 0
-    private var started = ContinuousClock.now
     private var blocks = Duration.zero
-    /// When the socket last took or gave bytes of the round trip under way.
+    /// When the round trip under way started, or the socket last took or gave bytes of it.
     private var lastProgress = ContinuousClock.now
     /// The round trip's bytes the socket has not taken yet.
     private var unsent: [UInt8] = []
@@ -41,7 +40,7 @@ struct ConnectionThread {
         case fail([PendingRequest], RedisError)
         case drop(ClientLink.Retirement)
         case lose(String)
-        case write([PendingRequest])
+        case write([PendingRequest], at: ContinuousClock.Instant)
         case deliver
         case wait(socket: Int32?, timeout: Int32)
         case exit([PendingRequest])
@@ -54,7 +53,7 @@ struct ConnectionThread {
             case .fail(let requests, let error): for request in requests { request.fail(error) }
             case .drop(let reason): drop(reason)
             case .lose(let reason): lose(reason)
-            case .write(let requests): write(requests)
+            case .write(let requests, let now): write(requests, at: now)
             case .deliver: deliver()
             case .wait(let socket, let timeout): wait(socket: socket, timeout: timeout)
             case .exit(let requests):
@@ -106,14 +105,14 @@ struct ConnectionThread {
                 state.inFlight = state.waiting.count
                 state.started = now
                 defer { state.waiting.removeAll(keepingCapacity: true) }
-                return .write(state.waiting)
+                return .write(state.waiting, at: now)
             }
         }
         guard case .open(let socket) = state.connection else { return .lose("the connection was taken away") }
         state.threadAsleep = true
         let timeout: Duration
         if state.inFlight > 0 {
-            timeout = max(started, lastProgress) + link.commandTimeout + blocks - now
+            timeout = deadline - now
         } else {
             // Idle: a caller may write a round trip while this thread sleeps; it wakes for the
             // reply, or by this time to look for one that never comes.
@@ -138,7 +137,6 @@ struct ConnectionThread {
         if !state.handedOver.isEmpty {
             batch.append(contentsOf: state.handedOver)
             state.handedOver.removeAll(keepingCapacity: true)
-            started = state.started
             lastProgress = state.started
             blocks = state.blocks
         }
@@ -227,24 +225,26 @@ struct ConnectionThread {
     }
 
     /// Writes the round trip of the calls that waited for it.
-    private mutating func write(_ requests: [PendingRequest]) {
+    private mutating func write(_ requests: [PendingRequest], at now: ContinuousClock.Instant) {
         batch.append(contentsOf: requests)
-        started = ContinuousClock.now
-        lastProgress = started
+        lastProgress = now
         blocks = requests.reduce(.zero) { max($0, $1.blocksFor) }
         encoding.reset()
         for request in requests { request.encode(into: &encoding) }
         guard let socket = connection?.descriptor else { return }
-        switch encoding.bytes.withUnsafeBytes({ RedisConnection.writeSome(socket, $0) }) {
-        case .success(let written) where written == encoding.bytes.count:
-            return
-        case .success(let written):
-            unsent = Array(encoding.bytes[written...])
+        switch RedisConnection.writeRoundTrip(encoding.bytes, to: socket) {
+        case .whole:
+            break
+        case .rest(let rest):
+            unsent = rest
             unsentOffset = 0
-        case .failure(let failure):
-            broken = failure.reason
+        case .failed(let reason):
+            broken = reason
         }
     }
+
+    /// When the round trip under way times out, unless the socket takes or gives bytes first.
+    private var deadline: ContinuousClock.Instant { lastProgress + link.commandTimeout + blocks }
 
     /// Sleeps in `poll` until the socket has replies (or takes more of what is unsent), a caller
     /// wakes this thread, or the round trip's time is up; then does what woke it.
@@ -270,7 +270,7 @@ struct ConnectionThread {
                 return
             }
             deliver()
-        } else if answered < batch.count, ContinuousClock.now >= max(started, lastProgress) + link.commandTimeout + blocks {
+        } else if answered < batch.count, ContinuousClock.now >= deadline {
             broken = "timed out"
         }
     }

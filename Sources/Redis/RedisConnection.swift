@@ -150,6 +150,23 @@ final class RedisConnection {
         }
     }
 
+    /// What writing a round trip without waiting left to do.
+    enum RoundTripWrite {
+        case whole
+        /// The bytes the socket did not take yet, for the client's thread to write.
+        case rest([UInt8])
+        case failed(String)
+    }
+
+    /// Starts a round trip: writes `bytes` as far as the socket takes them now.
+    static func writeRoundTrip(_ bytes: [UInt8], to socket: Int32) -> RoundTripWrite {
+        switch bytes.withUnsafeBytes({ writeSome(socket, $0) }) {
+        case .success(let written) where written == bytes.count: .whole
+        case .success(let written): .rest(Array(bytes[written...]))
+        case .failure(let failure): .failed(failure.reason)
+        }
+    }
+
     /// Whether the server has closed the connection (or reset it) while it sat idle: an end of
     /// stream, an error or stray bytes wait on the socket. Costs one `poll`, no blocking; a
     /// connection found so is replaced before anything is written on it, so a command never goes
