@@ -260,6 +260,28 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(10), "the call ended within its timeout and the reply's cleanup")
     }
 
+    /// A server that sends a reply nothing asked for (after a real one, in the same write) would
+    /// have the next caller read another's reply: the connection is dropped instead, and the next
+    /// command is answered on a new one, by its own reply.
+    @Test func aReplyNothingAskedForEndsTheConnectionBeforeAnyoneReadsIt() async throws {
+        let answered = LockedValue(0)
+        let server = try ScriptedServer { connection in
+            while ScriptedServer.read(connection) != nil {
+                let first = answered.withLock { count -> Bool in
+                    count += 1
+                    return count == 1
+                }
+                ScriptedServer.write(connection, Array((first ? "+FIRST\r\n+STRAY\r\n" : "+AGAIN\r\n").utf8))
+            }
+        }
+        let log = LogCapture()
+        let client = RedisClient(endpoint: RedisEndpoint(host: "127.0.0.1", port: server.port), logger: log.logger)
+        defer { client.close() }
+        #expect(try await client.send("PING") == .status("FIRST"))
+        #expect(try await client.send("PING") == .status("AGAIN"), "answered on a new connection, not by the stray reply")
+        #expect(log.count(containing: "a reply to nothing asked") == 1)
+    }
+
     /// 300 concurrent calls ride the pool's own connections, never more than its size. (Which
     /// connection each call takes is `RedisPoolTests`': calls join a batch already gathering, so a
     /// burst no longer opens every connection.)
