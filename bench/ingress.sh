@@ -2,7 +2,8 @@
 # The producer's ingress benchmark (release build, loopback, wrk): a signed Guesty webhook through
 # the full path — parse, Svix verification, dedupe and enqueue in Redis — next to a Hummingbird
 # route that does nothing (sent the very same requests), measured in the same run, RUNS times each
-# (alternating), with medians, and the CPU each process spent per request.
+# (alternating), with medians, and the CPU each process spent per request. A third route, on the
+# same yardstick server, answers after one Redis PING: what one round trip adds to HTTP alone.
 #
 #   bench/ingress.sh                      # 3 runs of 10 s each, 64 connections
 #   RUNS=5 DURATION=15s bench/ingress.sh
@@ -47,7 +48,7 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 LOG_LEVEL=warning GUESTY_WEBHOOK_SECRET=$secret BLOB_STORE="$dir/blobs" \
   "$bin" producer --redis "redis://127.0.0.1:$redis_port" --host 127.0.0.1 --port "$producer_port" --high-water 0 &
 producer=$!
-LOG_LEVEL=warning "$bench_bin" baseline --port "$empty_port" &
+LOG_LEVEL=warning "$bench_bin" baseline --port "$empty_port" --redis "redis://127.0.0.1:$redis_port" &
 empty=$!
 for port in "$producer_port" "$empty_port"; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
@@ -81,13 +82,14 @@ for run in $(seq "$runs"); do
   slice=$(printf "%s/slice.%02d" "$dir" $((run - 1)))
   # Both get the same signed requests, so the client sends the same bytes to each.
   measure "empty route" "http://127.0.0.1:$empty_port/empty" "$dir/empty.txt" "$empty" "$slice"
+  measure "one redis ping" "http://127.0.0.1:$empty_port/ping" "$dir/ping.txt" "$empty" "$slice"
   measure "guesty webhook" "http://127.0.0.1:$producer_port/webhooks/guesty" "$dir/guesty.txt" "$producer" "$slice"
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo
 echo "medians of $runs runs, $connections connections, $duration each, wrk -t$threads, redis-server and both servers on this machine:"
-for name in empty guesty; do
+for name in empty ping guesty; do
   rps=$(awk '{ print $1 }' "$dir/$name.txt" | median)
   p50=$(awk '{ print $2 }' "$dir/$name.txt" | median)
   p99=$(awk '{ print $3 }' "$dir/$name.txt" | median)

@@ -7,8 +7,15 @@ import Synchronization
 /// The benchmark behind `switchboard bench`: the real enqueue and consumer paths against a real
 /// Redis, with a job body of one INCR, timed from inside the process.
 struct Bench {
+    /// What each job does: the peers' one `INCR`, or nothing but count itself in the process.
+    enum JobBody: String, CustomStringConvertible, Sendable {
+        case incr, none
+        var description: String { rawValue }
+    }
+
     let endpoint: RedisEndpoint
     let concurrency: Int
+    let jobBody: JobBody
     /// What the consumer's outcome scripts keep of each settled job.
     let history: HistoryRetention
     let logger: Logger
@@ -111,7 +118,7 @@ struct Bench {
         // 2. Processing: the real consumer drains the queue; the job that makes the counter reach N
         //    marks the end. Rate = (N-1) / (last - first), as the peers' driver computes it.
         let marks = Marks(target: jobs)
-        let registry = JobRegistry([Self.benchKind(marks: marks)])
+        let registry = JobRegistry([Self.benchKind(marks: marks, body: jobBody)])
         let configuration = ConsumerConfiguration(queues: [queue], concurrency: concurrency, gracePeriod: .seconds(5))
         let consumer = StreamConsumer(configuration: configuration, registry: registry, broker: broker, logger: logger)
         let redisBefore = try await RedisUsage.read(pool)
@@ -204,15 +211,20 @@ struct Bench {
         var t: UInt64?
     }
 
-    private static func benchKind(marks: Marks) -> JobDefinition {
-        JobDefinition(
+    private static func benchKind(marks: Marks, body: JobBody) -> JobDefinition {
+        let counted = JobsCounted()
+        return JobDefinition(
             kind: "bench", queue: "bench", retry: .exponentialJitter(maxAttempts: 3), timeout: .seconds(30), payload: BenchPayload.self
         ) { payload, context in
             if let sent = payload.t {
                 marks.latency(Double(WallClock.unixMicroseconds() &- sent) / 1000)
             }
-            let value = try await context.redis.send("INCR", payload.key)
-            if payload.t == nil { marks.reached(value.integer ?? 0) }
+            let value =
+                switch body {
+                case .incr: try await context.redis.send("INCR", payload.key).integer ?? 0
+                case .none: counted.next()
+                }
+            if payload.t == nil { marks.reached(value) }
             return .done
         }
     }
@@ -240,6 +252,12 @@ struct Bench {
 }
 
 /// When the first and the N-th bench job ran, and the latencies of the latency phase.
+/// The count a job body of `none` keeps instead of Redis's counter.
+private final class JobsCounted: Sendable {
+    private let count = Atomic<Int>(0)
+    func next() -> Int { count.add(1, ordering: .relaxed).newValue }
+}
+
 final class Marks: Sendable {
     private struct State {
         var first: ContinuousClock.Instant?

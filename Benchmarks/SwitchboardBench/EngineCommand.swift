@@ -41,6 +41,13 @@ struct EngineCommand: AsyncParsableCommand {
     @Option(name: .customLong("history-entries"), help: "Settled attempts the queue's history keeps, as the consumer's option (0: none).")
     var historyEntries: Int = HistoryRetention.standard.entries
 
+    @Option(
+        name: .customLong("job-body"),
+        help:
+            "incr: each job INCRs a counter in Redis (the peers' job); none: it only counts itself in the process, so the figures are the engine's own (fetch, acknowledge, history, a task per job)."
+    )
+    var jobBody: Bench.JobBody = .incr
+
     func validate() throws {
         guard jobs >= 2, concurrency >= 1, runs >= 1, singleJobs >= 0, rate >= 0 else {
             throw ValidationError("--jobs must be at least 2; --concurrency and --runs at least 1; --single-jobs and --rate not negative")
@@ -54,10 +61,12 @@ struct EngineCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let endpoint = try RedisEndpoint(url: redis)
         let bench = Bench(
-            endpoint: endpoint, concurrency: concurrency,
+            endpoint: endpoint, concurrency: concurrency, jobBody: jobBody,
             history: HistoryRetention(entries: historyEntries, age: HistoryRetention.standard.age),
             logger: logger)
-        print("switchboard bench: \(jobs) jobs, concurrency \(concurrency), history \(historyEntries), redis \(endpoint), \(runs) run(s)")
+        print(
+            "switchboard bench: \(jobs) jobs, concurrency \(concurrency), job body \(jobBody), history \(historyEntries), redis \(endpoint), \(runs) run(s)"
+        )
         var results: [Bench.Figures] = []
         for run in 1...runs {
             let figures = try await bench.measure(jobs: jobs, singleJobs: singleJobs, rate: rate, latencySeconds: latencySeconds)
@@ -67,3 +76,5 @@ struct EngineCommand: AsyncParsableCommand {
         if runs > 1 { print("median: \(Bench.Figures.median(results).line)") }
     }
 }
+
+extension Bench.JobBody: ExpressibleByArgument {}

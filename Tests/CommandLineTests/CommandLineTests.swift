@@ -175,9 +175,9 @@ import Testing
     @Test func theBenchmarksAreOutOfTheProductionBinary() async throws {
         let bench = SwitchboardProcess.executable.deletingLastPathComponent().appendingPathComponent("switchboardbench").path
         for (command, options) in [
-            ("engine", ["--jobs", "--concurrency", "--runs", "--single-jobs", "--rate", "--latency-seconds", "--redis"]),
+            ("engine", ["--jobs", "--concurrency", "--runs", "--single-jobs", "--rate", "--latency-seconds", "--redis", "--job-body"]),
             ("limits", ["--calls", "--concurrency", "--seconds", "--runs", "--redis"]),
-            ("gauges", ["--jobs", "--reads", "--redis"]), ("baseline", ["--host", "--port"]),
+            ("gauges", ["--jobs", "--reads", "--redis"]), ("baseline", ["--host", "--port", "--redis"]),
         ] {
             let help = try await ChildProcess.run(bench, [command, "--help"], timeout: .seconds(30))
             #expect(help.status == 0, "\(command): \(help.stderr)")
@@ -189,6 +189,25 @@ import Testing
                 run.status == 2 && run.output.contains("Unexpected argument '\(gone)'"), "switchboard \(gone) is still there: \(run.output)"
             )
         }
+    }
+
+    /// The engine benchmark drains every job with either job body: with `none` the handler counts
+    /// in the process instead of in Redis, and the run still ends when the last job is counted.
+    @Test(arguments: ["incr", "none"])
+    func theEngineBenchmarkDrainsItsJobsWithEitherBody(_ body: String) async throws {
+        let server = try await RedisServer()
+        let bench = SwitchboardProcess.executable.deletingLastPathComponent().appendingPathComponent("switchboardbench").path
+        let run = try await ChildProcess.run(
+            bench,
+            [
+                "engine", "--redis", server.url, "--jobs", "300", "--concurrency", "8", "--single-jobs", "0", "--rate", "0",
+                "--job-body", body,
+            ], timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("job body \(body)"), "\(run.stdout)")
+        #expect(run.stdout.contains("run 1: ") && run.stdout.contains(" jobs/s, worker CPU "), "\(run.stdout)")
+        let left = try await server.command("DBSIZE")
+        #expect(left.integer == 0, "the benchmark left keys behind")
     }
 }
 
