@@ -9,7 +9,8 @@ import Testing
     let id = "msg_p5jXN8AQM9LWM0D4loKWxJek"
     let timestamp = "1614265330"
     let body = Array(#"{"test": 2432232314}"#.utf8)
-    let signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    static let mac = "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    let signature = "v1,\(mac)"
 
     @Test func acceptsTheDocumentedExample() throws {
         try SvixVerifier(secret: secret).verify(
@@ -20,6 +21,31 @@ import Testing
         let header = "v1,bm9wZQ== v2,whatever \(signature) v1,AAAA"
         try SvixVerifier(secret: secret).verify(
             SvixHeaders(id: id, timestamp: timestamp, signature: header), body: body, now: 1_614_265_330)
+    }
+
+    /// Empty entries, entries without a version or a signature, and the right signature under
+    /// another version or glued to its neighbour never count; the right one anywhere else does.
+    @Test(arguments: [
+        ("  v1, v1 ,\(mac) v1,\(mac)  ", true),
+        ("v1,\(mac) ", true),
+        (" v1,\(mac)", true),
+        ("v2,\(mac)", false),
+        ("v1,,\(mac)", false),
+        ("v1,\(mac),v1,\(mac)", false),
+        ("v1,\(mac)v1,AAAA", false),
+        ("v1", false),
+        ("v1,", false),
+        ("", false),
+        ("   ", false),
+    ])
+    func readsTheSignatureHeaderEntryByEntry(header: String, accepted: Bool) {
+        let verifier = try! SvixVerifier(secret: secret)
+        let headers = SvixHeaders(id: id, timestamp: timestamp, signature: header)
+        if accepted {
+            #expect(throws: Never.self) { try verifier.verify(headers, body: body, now: 1_614_265_330) }
+        } else {
+            #expect(throws: WebhookRejection.badSignature) { try verifier.verify(headers, body: body, now: 1_614_265_330) }
+        }
     }
 
     @Test(arguments: [-300, 300])

@@ -470,7 +470,7 @@ enum DelayedMember {
         var text = "["
         for (index, field) in envelope.fields.enumerated() {
             if index > 0 { text += "," }
-            text += JSONString.quote(field)
+            JSONString.append(quoting: field, to: &text)
         }
         return text + "]"
     }

@@ -4,25 +4,38 @@ import Foundation
 /// array of strings, and flat objects of strings (`JSONObjectText`).
 public enum JSONString {
     public static func quote(_ text: String) -> String {
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            return "\"" + text + "\""
-        }
-        var out = "\""
+        var out = ""
         out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        append(quoting: text, to: &out)
+        return out
+    }
+
+    /// Writes `text` quoted onto the end of `out`, with no string of its own in between: a text
+    /// with nothing to escape (most of them) is scanned once as bytes and copied whole.
+    public static func append(quoting text: String, to out: inout String) {
+        var text = text
+        let plain = text.withUTF8 { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        out.append("\"")
+        if plain {
+            out.append(text)
+        } else {
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out.append("\\\"")
+                case "\\": out.append("\\\\")
+                case "\n": out.append("\\n")
+                case "\r": out.append("\\r")
+                case "\t": out.append("\\t")
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+                default: out.unicodeScalars.append(scalar)
+                }
             }
         }
-        return out + "\""
+        out.append("\"")
     }
 
     public static func parseStringArray(_ text: String) -> [String]? {
@@ -44,14 +57,17 @@ public enum JSONString {
 public struct JSONObjectText {
     private var text = "{"
 
-    public init() {}
+    /// `capacity`: bytes to make room for at once (a webhook's object is a few hundred).
+    public init(capacity: Int = 512) {
+        text.reserveCapacity(capacity)
+    }
 
     public mutating func add(_ key: String, _ value: String?) {
         guard let value else { return }
-        if text.utf8.count > 1 { text += "," }
-        text += JSONString.quote(key)
-        text += ":"
-        text += JSONString.quote(value)
+        if text.utf8.count > 1 { text.append(",") }
+        JSONString.append(quoting: key, to: &text)
+        text.append(":")
+        JSONString.append(quoting: value, to: &text)
     }
 
     public var closed: String { text + "}" }
