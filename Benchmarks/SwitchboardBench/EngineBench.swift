@@ -4,8 +4,8 @@ import Queue
 import Redis
 import Synchronization
 
-/// The benchmark behind `switchboard bench`: the real enqueue and consumer paths against a real
-/// Redis, with a job body of one INCR, timed from inside the process.
+/// The benchmark behind `switchboardbench engine`: the real enqueue and consumer paths against a
+/// real Redis, with a job body of one INCR (or none), timed from inside the process.
 struct Bench {
     /// What each job does: the peers' one `INCR`, or nothing but count itself in the process.
     enum JobBody: String, CustomStringConvertible, Sendable {
@@ -251,13 +251,13 @@ struct Bench {
     }
 }
 
-/// When the first and the N-th bench job ran, and the latencies of the latency phase.
 /// The count a job body of `none` keeps instead of Redis's counter.
 private final class JobsCounted: Sendable {
     private let count = Atomic<Int>(0)
     func next() -> Int { count.add(1, ordering: .relaxed).newValue }
 }
 
+/// When the first and the N-th bench job ran, and the latencies of the latency phase.
 final class Marks: Sendable {
     private struct State {
         var first: ContinuousClock.Instant?
