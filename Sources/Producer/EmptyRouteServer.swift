@@ -11,11 +11,13 @@ import Redis
 public enum EmptyRouteServer {
     public static func application(host: String, port: Int, redis: RedisPool? = nil, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
-        router.post("/empty") { _, _ in APIResponse.accepted(jobID: "01JEMPTYR0UTEDOESN0THING00") }
+        // Built per request, as the producer builds its own answers.
+        let jobID = "01JEMPTYR0UTEDOESN0THING00"
+        router.post("/empty") { _, _ in APIResponse.accepted(jobID: jobID) }
         if let redis {
             router.post("/ping") { _, _ in
                 _ = try await redis.send("PING")
-                return APIResponse.accepted(jobID: "01JEMPTYR0UTEDOESN0THING00")
+                return APIResponse.accepted(jobID: jobID)
             }
         }
         return Application(
